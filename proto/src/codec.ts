@@ -1,0 +1,44 @@
+// The only place bytes become messages and messages become bytes.
+import { HostReport } from "../gen/netmap/v1/report.ts";
+
+/** Reports beyond this size are refused on both sides (NATS' default max_payload is 1 MiB). */
+export const MAX_REPORT_BYTES = 1024 * 1024;
+
+export class CodecError extends Error {
+  readonly code = "REPORT_UNDECODABLE";
+}
+
+export function encodeReport(report: HostReport): Uint8Array {
+  const bytes = HostReport.encode(report).finish();
+  if (bytes.length > MAX_REPORT_BYTES) {
+    throw new CodecError(`report is ${bytes.length} bytes, over the ${MAX_REPORT_BYTES}-byte limit`);
+  }
+  return bytes;
+}
+
+/**
+ * Decodes and checks the fields the collector relies on. Protobuf decodes
+ * almost any bytes into *some* message, so the identity fields are the real
+ * test of whether this is a report at all.
+ */
+export function decodeReport(bytes: Uint8Array): HostReport {
+  if (bytes.length === 0) throw new CodecError("empty message");
+  if (bytes.length > MAX_REPORT_BYTES) {
+    throw new CodecError(`message is ${bytes.length} bytes, over the ${MAX_REPORT_BYTES}-byte limit`);
+  }
+  let report: HostReport;
+  try {
+    report = HostReport.decode(bytes);
+  } catch (error) {
+    throw new CodecError(`not a HostReport: ${(error as Error).message}`, { cause: error });
+  }
+  if (!report.agentId) throw new CodecError("report has no agent_id");
+  if (!report.bootId) throw new CodecError("report has no boot_id");
+  if (!Number.isSafeInteger(report.seq) || report.seq < 1) throw new CodecError(`report has an invalid seq ${report.seq}`);
+  if (!report.collectedAt || Number.isNaN(report.collectedAt.getTime())) {
+    throw new CodecError("report has no collected_at");
+  }
+  return report;
+}
+
+export { HostReport };
