@@ -1,8 +1,13 @@
 // The only place bytes become messages and messages become bytes.
 import { HostReport } from "../gen/netmap/v1/report.ts";
 
-/** Reports beyond this size are refused on both sides (NATS' default max_payload is 1 MiB). */
-export const MAX_REPORT_BYTES = 1024 * 1024;
+/**
+ * Reports beyond this size are refused on both sides. Kept below NATS' default
+ * max_payload (1 MiB) so an oversized message reaches the collector and is
+ * counted there rather than vanishing at the broker. A busy host's report is
+ * some tens of KiB.
+ */
+export const MAX_REPORT_BYTES = 512 * 1024;
 
 export class CodecError extends Error {
   readonly code = "REPORT_UNDECODABLE";

@@ -1,0 +1,164 @@
+// Collector configuration: defaults → netmap.yaml → environment → flags,
+// validated once and frozen. No network here.
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+export interface CollectorConfig {
+  readonly natsUrl: string;
+  readonly databaseUrl: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly grpc: { readonly host: string; readonly port: number };
+  /** A host is stale after this long without a report, down after downAfterSeconds. */
+  readonly staleAfterSeconds: number;
+  readonly downAfterSeconds: number;
+  readonly ingest: { readonly batchSize: number; readonly consumer: string };
+  readonly logLevel: string;
+  readonly configFile: string | undefined;
+}
+
+export const DEFAULT_CONFIG_FILE = "netmap.yaml";
+
+const address = (setting: string) =>
+  z.string().transform((value, ctx) => {
+    const match = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port < 0 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `${setting}: expected HOST:PORT, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
+  });
+
+const url = (setting: string, protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `${setting}: expected a ${protocols.map((p) => p.replace(":", "://")).join(" or ")} URL`);
+
+const duration = (setting: string) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value);
+    if (seconds === undefined || seconds <= 0) {
+      ctx.addIssue({ code: "custom", message: `${setting}: expected a positive duration like 30s or 2m, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const fileSchema = z
+  .object({
+    nats: z.object({ url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]) }).strict().partial(),
+    database: z.object({ url: url("database.url", ["postgres:", "postgresql:"]) }).strict().partial(),
+    http: z.object({ addr: address("http.addr") }).strict().partial(),
+    grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
+    hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
+    ingest: z
+      .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })
+      .strict()
+      .partial(),
+    log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) }).strict().partial(),
+    // Sections owned by later capabilities; accepted so one file serves them all.
+    proxmox: z.array(z.unknown()),
+    notifiers: z.array(z.unknown()),
+    rules: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+  .partial();
+
+export function parseDurationSeconds(value: number | string): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
+  if (!match) return undefined;
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"];
+  return Number(match[1]) * factor;
+}
+
+export interface ConfigSources {
+  /** --config FILE, if given. */
+  configFlag?: string;
+  env: Record<string, string | undefined>;
+  /** Flags that override everything, e.g. --nats. */
+  flags?: { natsUrl?: string };
+  cwd?: string;
+}
+
+export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
+  const { env } = sources;
+  const configFile = sources.configFlag ?? env.NETMAP_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const file = configFile ? readConfigFile(configFile) : {};
+
+  const merged = {
+    ...file,
+    nats: { ...file.nats, ...defined({ url: env.NETMAP_NATS_URL }), ...defined({ url: sources.flags?.natsUrl }) },
+    database: { ...file.database, ...defined({ url: env.NETMAP_DATABASE_URL }) },
+    http: { ...file.http, ...defined({ addr: env.NETMAP_HTTP_ADDR }) },
+    grpc: { ...file.grpc, ...defined({ addr: env.NETMAP_GRPC_ADDR }) },
+    log: { ...file.log, ...defined({ level: env.NETMAP_LOG_LEVEL }) },
+  };
+  const parsed = fileSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, configFile));
+  const c = parsed.data;
+
+  const staleAfterSeconds = c.hosts?.stale_after ?? 30;
+  const downAfterSeconds = c.hosts?.down_after ?? 120;
+  if (downAfterSeconds <= staleAfterSeconds) {
+    throw new ConfigError(`hosts.down_after (${downAfterSeconds}s) must be longer than hosts.stale_after (${staleAfterSeconds}s)`);
+  }
+  return deepFreeze({
+    natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
+    databaseUrl: c.database?.url ?? "postgres://127.0.0.1:5432/netmap",
+    http: c.http?.addr ?? { host: "127.0.0.1", port: 7070 },
+    grpc: c.grpc?.addr ?? { host: "127.0.0.1", port: 7071 },
+    staleAfterSeconds,
+    downAfterSeconds,
+    ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector" },
+    logLevel: c.log?.level ?? "info",
+    configFile,
+  });
+}
+
+function readConfigFile(path: string): z.input<typeof fileSchema> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: not valid YAML: ${(error as Error).message}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new ConfigError(`config file ${path}: expected a mapping at the top level`);
+  return value as z.input<typeof fileSchema>;
+}
+
+function describeIssues(error: z.ZodError, file: string | undefined): string {
+  const where = file ? ` (in ${file} or the environment)` : "";
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.join(".");
+      if (issue.code === "unrecognized_keys") return `unknown setting ${[path, ...issue.keys].filter(Boolean).join(".")}${where}`;
+      return issue.message.includes(":") ? issue.message : `${path}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

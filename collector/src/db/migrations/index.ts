@@ -1,0 +1,8 @@
+// Every migration, in order. Listed by hand (not read from the directory) so
+// the set is explicit and survives bundling.
+import type { Migration } from "kysely";
+import * as hosts from "./2026_11_23_001_hosts.ts";
+
+export const migrations: Record<string, Migration> = {
+  "2026_11_23_001_hosts": hosts,
+};

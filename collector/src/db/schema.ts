@@ -1,0 +1,110 @@
+// The database as TypeScript sees it. Kept in step with db/migrations by hand;
+// the integration tests exercise every column through the repositories.
+import type { ColumnType, Generated } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** pg returns int8 as a string unless told otherwise; database.ts parses it to number. */
+type Int8 = number;
+
+export interface HostsTable {
+  id: Generated<Int8>;
+  agent_id: string | null;
+  hostname: string;
+  first_seen: Generated<Timestamp>;
+  collected_at: Timestamp | null;
+  received_at: Timestamp | null;
+  boot_id: string | null;
+  seq: Int8 | null;
+  interval_seconds: number | null;
+  cpu_percent: number | null;
+  memory_percent: number | null;
+  load1: number | null;
+  logical_cores: number | null;
+  memory_total_bytes: Int8 | null;
+  fullest_mountpoint: string | null;
+  fullest_mount_percent: number | null;
+  addresses: ColumnType<string[], string[] | undefined, string[]>;
+  state: ColumnType<unknown, string | undefined, string>;
+}
+
+export interface ReportSamplesTable {
+  host_id: Int8;
+  boot_id: string;
+  seq: Int8;
+  collected_at: Timestamp;
+  cpu_percent: number | null;
+  cpu_user_percent: number | null;
+  cpu_system_percent: number | null;
+  cpu_iowait_percent: number | null;
+  cpu_steal_percent: number | null;
+  load1: number;
+  load5: number;
+  load15: number;
+  memory_used_bytes: Int8;
+  memory_available_bytes: Int8;
+  swap_used_bytes: Int8;
+  disk_read_bytes_per_second: number | null;
+  disk_write_bytes_per_second: number | null;
+  network_rx_bytes_per_second: number | null;
+  network_tx_bytes_per_second: number | null;
+}
+
+export interface MountSamplesTable {
+  host_id: Int8;
+  mountpoint: string;
+  collected_at: Timestamp;
+  size_bytes: Int8;
+  used_bytes: Int8;
+  available_bytes: Int8;
+  inodes_total: Int8;
+  inodes_used: Int8;
+}
+
+export interface HostMountsTable {
+  host_id: Int8;
+  mountpoint: string;
+  device: string;
+  fs_type: string;
+  size_bytes: Int8;
+  used_bytes: Int8;
+  available_bytes: Int8;
+  inodes_total: Int8;
+  inodes_used: Int8;
+}
+
+export interface HostListenersTable {
+  host_id: Int8;
+  protocol: string;
+  address: string;
+  port: number;
+  pid: number | null;
+  process: string;
+  first_seen: Timestamp;
+}
+
+export interface HostInterfacesTable {
+  host_id: Int8;
+  name: string;
+  mac: string;
+  addresses: string[];
+  up: boolean;
+  virtual: boolean;
+}
+
+export interface RejectedReportsTable {
+  id: Generated<Int8>;
+  received_at: Generated<Timestamp>;
+  subject: string;
+  reason: string;
+  size_bytes: number;
+}
+
+export interface Database {
+  hosts: HostsTable;
+  report_samples: ReportSamplesTable;
+  mount_samples: MountSamplesTable;
+  host_mounts: HostMountsTable;
+  host_listeners: HostListenersTable;
+  host_interfaces: HostInterfacesTable;
+  rejected_reports: RejectedReportsTable;
+}

@@ -1,0 +1,106 @@
+// Reading hosts for the API. Plain functions over a Db.
+import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import { sql } from "kysely";
+import type { Db } from "../db/database.ts";
+import { mountUsedPercent } from "../ingest/headline.ts";
+import { protocolName } from "../ingest/store.ts";
+import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
+
+export interface HostSummary {
+  id: number;
+  agentId: string | null;
+  hostname: string;
+  status: HostStatus;
+  lastSeen: string | null;
+  ageSeconds: number | null;
+  os: { distribution: string; release: string; kernel: string; architecture: string; virtualization: string } | null;
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  load1: number | null;
+  logicalCores: number | null;
+  memoryTotalBytes: number | null;
+  fullestMount: { mountpoint: string; usedPercent: number } | null;
+  addresses: string[];
+}
+
+const summaryColumns = [
+  "id", "agent_id", "hostname", "received_at", "interval_seconds", "cpu_percent", "memory_percent", "load1",
+  "logical_cores", "memory_total_bytes", "fullest_mountpoint", "fullest_mount_percent", "addresses",
+] as const;
+
+type SummaryRow = {
+  id: number; agent_id: string | null; hostname: string; received_at: Date | null; interval_seconds: number | null;
+  cpu_percent: number | null; memory_percent: number | null; load1: number | null; logical_cores: number | null;
+  memory_total_bytes: number | null; fullest_mountpoint: string | null; fullest_mount_percent: number | null;
+  addresses: string[]; os: unknown;
+};
+
+export async function listHosts(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<HostSummary[]> {
+  const rows = await db
+    .selectFrom("hosts")
+    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os")])
+    .orderBy("hostname")
+    .orderBy("id")
+    .execute();
+  return rows.map((row) => toSummary(row, thresholds, now));
+}
+
+export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()) {
+  const row = await db
+    .selectFrom("hosts")
+    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os")])
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const summary = toSummary(row, thresholds, now);
+  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [] };
+  const report = HostReport.fromJSON(row.state);
+  return {
+    ...summary,
+    agentVersion: report.agentVersion,
+    intervalSeconds: report.intervalSeconds || null,
+    uptimeSeconds: report.os?.uptimeSeconds ?? null,
+    bootTime: report.os?.bootTime?.toISOString() ?? null,
+    cpu: report.cpu ?? null,
+    memory: report.memory ?? null,
+    disks: report.disks,
+    mounts: report.mounts.map((m) => ({ ...m, usedPercent: mountUsedPercent(m) })),
+    listeners: report.listeners.map((l) => ({ ...l, protocol: protocolName(l.protocol) })),
+    interfaces: report.interfaces,
+    collectors: report.collectors,
+  };
+}
+
+export type HostDetail = NonNullable<Awaited<ReturnType<typeof getHost>>>;
+
+function toSummary(row: SummaryRow, thresholds: StatusThresholds, now: Date): HostSummary {
+  const ageSeconds = row.received_at ? Math.max(0, (now.getTime() - row.received_at.getTime()) / 1000) : null;
+  const os = row.os as Partial<Record<"distribution" | "release" | "kernel" | "architecture" | "virtualization", string>> | null;
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    hostname: row.hostname,
+    status: hostStatus(ageSeconds, row.interval_seconds, thresholds),
+    lastSeen: row.received_at?.toISOString() ?? null,
+    ageSeconds,
+    os: os
+      ? {
+          distribution: os.distribution ?? "",
+          release: os.release ?? "",
+          kernel: os.kernel ?? "",
+          architecture: os.architecture ?? "",
+          virtualization: os.virtualization ?? "",
+        }
+      : null,
+    cpuPercent: row.cpu_percent,
+    memoryPercent: row.memory_percent,
+    load1: row.load1,
+    logicalCores: row.logical_cores,
+    memoryTotalBytes: row.memory_total_bytes,
+    fullestMount:
+      row.fullest_mountpoint !== null && row.fullest_mount_percent !== null
+        ? { mountpoint: row.fullest_mountpoint, usedPercent: row.fullest_mount_percent }
+        : null,
+    addresses: row.addresses,
+  };
+}

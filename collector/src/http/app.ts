@@ -1,0 +1,29 @@
+// buildApp wires the HTTP routes; it never listens, so tests use inject().
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { CollectorConfig } from "../config.ts";
+import type { Db } from "../db/database.ts";
+import { registerErrorHandling } from "./errors.ts";
+import { healthRoutes } from "./health.ts";
+import { hostRoutes } from "./hosts.ts";
+import { metricsRoutes } from "./metrics.ts";
+import { webRoutes } from "./web.ts";
+
+export interface AppDeps {
+  config: CollectorConfig;
+  db: Db;
+  registry: Registry;
+  natsConnected: () => boolean;
+}
+
+export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024 });
+  registerErrorHandling(app);
+  await app.register(healthRoutes, deps);
+  await app.register(metricsRoutes, deps);
+  await app.register(hostRoutes, deps);
+  await app.register(webRoutes);
+  return app;
+}

@@ -1,0 +1,15 @@
+import type { FastifyPluginAsync } from "fastify";
+import { sql } from "kysely";
+import type { AppDeps } from "./app.ts";
+
+/** 200 when the database answers and NATS is connected; 503 naming what is not. */
+export const healthRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, natsConnected }) => {
+  app.get("/healthz", async (_request, reply) => {
+    const checks = {
+      database: await sql`SELECT 1`.execute(db).then(() => "ok", (error: Error) => error.message),
+      nats: natsConnected() ? "ok" : "disconnected",
+    };
+    const healthy = Object.values(checks).every((v) => v === "ok");
+    return reply.status(healthy ? 200 : 503).send({ status: healthy ? "ok" : "unhealthy", checks });
+  });
+};

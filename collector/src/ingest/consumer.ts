@@ -1,0 +1,156 @@
+// Pulls reports from JetStream and stores them in batches ("group commit"):
+// while one batch is being written, the next accumulates, so a quiet system
+// stores each report at once and a busy one writes hundreds per transaction.
+// A message is acked only after its transaction commits.
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { CodecError, decodeReport } from "../../../proto/src/codec.ts";
+import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM, SubjectError } from "../../../proto/src/subjects.ts";
+import type { Db } from "../db/database.ts";
+import type { IngestMetrics } from "./metrics.ts";
+import { storeBatch, type ReceivedReport, type Rejection } from "./store.ts";
+
+export interface IngestOptions {
+  nc: NatsConnection;
+  db: Db;
+  log: Logger;
+  metrics: IngestMetrics;
+  consumer: string;
+  batchSize: number;
+}
+
+export interface Ingest {
+  /** Stops pulling, finishes the batch being written, hands the rest back to JetStream. */
+  stop(): Promise<void>;
+}
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+export async function ensureReportStream(nc: NatsConnection, consumer: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(REPORTS_STREAM);
+  } catch {
+    await jsm.streams.add({
+      name: REPORTS_STREAM,
+      subjects: [REPORT_SUBJECTS],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      // Reports wait here while the collector or the database is away.
+      max_age: 7 * 24 * 3600 * 1e9,
+      duplicate_window: 2 * 60 * 1e9,
+    });
+  }
+  await jsm.consumers.add(REPORTS_STREAM, {
+    durable_name: consumer,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: REPORT_SUBJECTS,
+    ack_wait: 60 * 1e9,
+    max_ack_pending: 20_000,
+    max_deliver: -1,
+  });
+}
+
+export async function startIngest(options: IngestOptions): Promise<Ingest> {
+  const { nc, db, log, metrics, batchSize } = options;
+  await ensureReportStream(nc, options.consumer);
+  const consumer = await jetstream(nc).consumers.get(REPORTS_STREAM, options.consumer);
+
+  const pending: JsMsg[] = [];
+  let wake: (() => void) | undefined;
+  let running = true;
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: batchSize * 2,
+    callback: (msg) => {
+      pending.push(msg);
+      wake?.();
+    },
+  });
+
+  const loop = (async () => {
+    while (running) {
+      if (!pending.length) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      await writeUntilStored(pending.splice(0, batchSize));
+    }
+  })();
+
+  async function writeUntilStored(batch: JsMsg[]): Promise<void> {
+    const { reports, rejections } = decodeBatch(batch);
+    let delay = RETRY_MIN_MS;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      try {
+        const result = await storeBatch(db, reports, rejections);
+        for (const msg of batch) msg.ack();
+        metrics.observeBatch(result, rejections, (performance.now() - started) / 1000);
+        if (attempt > 1) log.info({ attempt }, "database is back; stored the held reports");
+        return;
+      } catch (error) {
+        if (attempt === 1) {
+          log.error({ err: error, held: batch.length }, "cannot store reports; holding them unacked and retrying");
+        }
+        metrics.storeFailures.inc();
+        // Tell JetStream we are still on it, so it does not redeliver them elsewhere meanwhile.
+        for (const msg of batch) msg.working();
+        await sleep(delay);
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+        if (!running) return; // unacked: JetStream redelivers them after ack_wait
+      }
+    }
+  }
+
+  function decodeBatch(batch: JsMsg[]): { reports: ReceivedReport[]; rejections: Rejection[] } {
+    const reports: ReceivedReport[] = [];
+    const rejections: Rejection[] = [];
+    const receivedAt = new Date();
+    for (const msg of batch) {
+      try {
+        const agentId = agentIdFromReportSubject(msg.subject);
+        const report = decodeReport(msg.data);
+        if (report.agentId !== agentId) {
+          throw new CodecError(`agent_id ${JSON.stringify(report.agentId)} in the report disagrees with the subject's ${JSON.stringify(agentId)}`);
+        }
+        reports.push({ report, receivedAt });
+      } catch (error) {
+        const code = error instanceof CodecError || error instanceof SubjectError ? error.code : "REPORT_INVALID";
+        const rejection = { subject: msg.subject.slice(0, 200), reason: (error as Error).message, sizeBytes: msg.data.length };
+        log.warn({ subject: rejection.subject, bytes: rejection.sizeBytes, reason: rejection.reason, code }, "rejected a report");
+        rejections.push(rejection);
+      }
+    }
+    return { reports, rejections };
+  }
+
+  return {
+    stop: async () => {
+      running = false;
+      await messages.close();
+      wake?.();
+      await loop;
+      // Pulled but never written: hand back now rather than after ack_wait.
+      for (const msg of pending.splice(0)) msg.nak();
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,226 @@
+// Stores a batch of reports in one transaction, a handful of set-based
+// statements whatever the batch size (unnest over arrays, never a row loop).
+import { sql } from "kysely";
+import { HostReport, Protocol } from "../../../proto/gen/netmap/v1/report.ts";
+import type { Db } from "../db/database.ts";
+import { headline, type Headline } from "./headline.ts";
+
+export interface ReceivedReport {
+  report: HostReport;
+  receivedAt: Date;
+}
+
+export interface Rejection {
+  subject: string;
+  reason: string;
+  sizeBytes: number;
+}
+
+export interface StoreResult {
+  /** Reports stored for the first time. */
+  stored: number;
+  /** Reports already stored earlier (redelivery, spool replay) and skipped. */
+  duplicates: number;
+}
+
+type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
+
+interface NewReport extends ReceivedReport {
+  hostId: number;
+  headline: Headline;
+}
+
+export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: Rejection[] = []): Promise<StoreResult> {
+  const unique = dedupe(reports);
+  return db.transaction().execute(async (trx) => {
+    if (rejections.length) await recordRejections(trx, rejections);
+    if (!unique.length) return { stored: 0, duplicates: reports.length };
+    const hostIds = await upsertHosts(trx, unique);
+    const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
+    const fresh = await insertSamples(trx, candidates);
+    await insertMountSamples(trx, fresh);
+    const advanced = await advanceLatest(trx, newestPerHost(fresh));
+    await replaceLatestDetails(trx, advanced);
+    return { stored: fresh.length, duplicates: reports.length - fresh.length };
+  });
+}
+
+function dedupe(reports: ReceivedReport[]): ReceivedReport[] {
+  const seen = new Map<string, ReceivedReport>();
+  for (const r of reports) seen.set(`${r.report.agentId}\u0000${r.report.bootId}\u0000${r.report.seq}`, r);
+  return [...seen.values()];
+}
+
+async function recordRejections(trx: Tx, rejections: Rejection[]): Promise<void> {
+  await sql`
+    INSERT INTO rejected_reports (subject, reason, size_bytes)
+    SELECT * FROM unnest(${rejections.map((r) => r.subject)}::text[], ${rejections.map((r) => r.reason)}::text[],
+                         ${rejections.map((r) => r.sizeBytes)}::int[])`.execute(trx);
+}
+
+/** Creates hosts seen for the first time; returns agent id → host id for the whole batch. */
+async function upsertHosts(trx: Tx, reports: ReceivedReport[]): Promise<Map<string, number>> {
+  const byAgent = new Map<string, string>();
+  for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
+  // Sorted, so concurrent collectors lock host rows in the same order.
+  const agents = [...byAgent.keys()].sort();
+  const { rows } = await sql<{ id: number; agent_id: string }>`
+    INSERT INTO hosts (agent_id, hostname)
+    SELECT * FROM unnest(${agents}::text[], ${agents.map((a) => byAgent.get(a)!)}::text[])
+    ON CONFLICT (agent_id) DO UPDATE SET agent_id = excluded.agent_id
+    RETURNING id, agent_id`.execute(trx);
+  return new Map(rows.map((row) => [row.agent_id, row.id]));
+}
+
+/** Inserts the time-series rows; returns only the reports not stored before. */
+async function insertSamples(trx: Tx, reports: NewReport[]): Promise<NewReport[]> {
+  const col = <T>(pick: (r: NewReport) => T) => reports.map(pick);
+  const { rows } = await sql<{ host_id: number; boot_id: string; seq: number }>`
+    INSERT INTO report_samples (
+      host_id, boot_id, seq, collected_at,
+      cpu_percent, cpu_user_percent, cpu_system_percent, cpu_iowait_percent, cpu_steal_percent,
+      load1, load5, load15, memory_used_bytes, memory_available_bytes, swap_used_bytes,
+      disk_read_bytes_per_second, disk_write_bytes_per_second,
+      network_rx_bytes_per_second, network_tx_bytes_per_second)
+    SELECT * FROM unnest(
+      ${col((r) => r.hostId)}::bigint[], ${col((r) => r.report.bootId)}::text[], ${col((r) => r.report.seq)}::bigint[],
+      ${col((r) => r.report.collectedAt!.toISOString())}::timestamptz[],
+      ${col((r) => r.report.cpu?.usagePercent ?? null)}::float8[], ${col((r) => r.report.cpu?.userPercent ?? null)}::float8[],
+      ${col((r) => r.report.cpu?.systemPercent ?? null)}::float8[], ${col((r) => r.report.cpu?.iowaitPercent ?? null)}::float8[],
+      ${col((r) => r.report.cpu?.stealPercent ?? null)}::float8[],
+      ${col((r) => r.report.cpu?.load1 ?? 0)}::float8[], ${col((r) => r.report.cpu?.load5 ?? 0)}::float8[],
+      ${col((r) => r.report.cpu?.load15 ?? 0)}::float8[],
+      ${col((r) => r.report.memory?.usedBytes ?? 0)}::bigint[], ${col((r) => r.report.memory?.availableBytes ?? 0)}::bigint[],
+      ${col((r) => r.report.memory?.swapUsedBytes ?? 0)}::bigint[],
+      ${col((r) => r.headline.diskReadBytesPerSecond)}::float8[], ${col((r) => r.headline.diskWriteBytesPerSecond)}::float8[],
+      ${col((r) => r.headline.networkRxBytesPerSecond)}::float8[], ${col((r) => r.headline.networkTxBytesPerSecond)}::float8[])
+    ON CONFLICT (host_id, boot_id, seq) DO NOTHING
+    RETURNING host_id, boot_id, seq`.execute(trx);
+  const inserted = new Set(rows.map((row) => `${row.host_id}\u0000${row.boot_id}\u0000${row.seq}`));
+  return reports.filter((r) => inserted.has(`${r.hostId}\u0000${r.report.bootId}\u0000${r.report.seq}`));
+}
+
+async function insertMountSamples(trx: Tx, reports: NewReport[]): Promise<void> {
+  const rows = reports.flatMap((r) => r.report.mounts.map((m) => ({ r, m })));
+  if (!rows.length) return;
+  await sql`
+    INSERT INTO mount_samples (host_id, mountpoint, collected_at, size_bytes, used_bytes, available_bytes, inodes_total, inodes_used)
+    SELECT * FROM unnest(
+      ${rows.map(({ r }) => r.hostId)}::bigint[], ${rows.map(({ m }) => m.mountpoint)}::text[],
+      ${rows.map(({ r }) => r.report.collectedAt!.toISOString())}::timestamptz[],
+      ${rows.map(({ m }) => m.sizeBytes)}::bigint[], ${rows.map(({ m }) => m.usedBytes)}::bigint[],
+      ${rows.map(({ m }) => m.availableBytes)}::bigint[], ${rows.map(({ m }) => m.inodesTotal)}::bigint[],
+      ${rows.map(({ m }) => m.inodesUsed)}::bigint[])
+    ON CONFLICT DO NOTHING`.execute(trx);
+}
+
+function newestPerHost(reports: NewReport[]): NewReport[] {
+  const newest = new Map<number, NewReport>();
+  for (const r of reports) {
+    const current = newest.get(r.hostId);
+    if (!current || r.report.collectedAt! > current.report.collectedAt!) newest.set(r.hostId, r);
+  }
+  return [...newest.values()].sort((a, b) => a.hostId - b.hostId);
+}
+
+/**
+ * Moves each host's latest state forward; a report older than the stored one
+ * (a spool replay arriving after fresher reports) stays only in the series.
+ * Returns the reports that became their host's latest.
+ */
+async function advanceLatest(trx: Tx, reports: NewReport[]): Promise<NewReport[]> {
+  if (!reports.length) return [];
+  const col = <T>(pick: (r: NewReport) => T) => reports.map(pick);
+  const { rows } = await sql<{ id: number }>`
+    UPDATE hosts h SET
+      hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
+      boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
+      cpu_percent = n.cpu_percent, memory_percent = n.memory_percent, load1 = n.load1,
+      logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
+      fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
+      addresses = ARRAY(SELECT jsonb_array_elements_text(n.addresses)), state = n.state
+    FROM unnest(
+      ${col((r) => r.hostId)}::bigint[], ${col((r) => r.report.hostname || r.report.agentId)}::text[],
+      ${col((r) => r.report.collectedAt!.toISOString())}::timestamptz[], ${col((r) => r.receivedAt.toISOString())}::timestamptz[],
+      ${col((r) => r.report.bootId)}::text[], ${col((r) => r.report.seq)}::bigint[],
+      ${col((r) => r.report.intervalSeconds || null)}::float8[],
+      ${col((r) => r.headline.cpuPercent)}::float8[], ${col((r) => r.headline.memoryPercent)}::float8[],
+      ${col((r) => r.report.cpu?.load1 ?? null)}::float8[], ${col((r) => r.report.cpu?.logicalCores ?? null)}::int[],
+      ${col((r) => r.report.memory?.totalBytes ?? null)}::bigint[],
+      ${col((r) => r.headline.fullestMount?.mountpoint ?? null)}::text[],
+      ${col((r) => r.headline.fullestMount?.usedPercent ?? null)}::float8[],
+      ${col((r) => JSON.stringify(r.headline.addresses))}::jsonb[],
+      ${col((r) => JSON.stringify(HostReport.toJSON(r.report)))}::jsonb[]
+    ) AS n(id, hostname, collected_at, received_at, boot_id, seq, interval_seconds, cpu_percent, memory_percent,
+           load1, logical_cores, memory_total_bytes, fullest_mountpoint, fullest_mount_percent, addresses, state)
+    WHERE h.id = n.id AND (h.collected_at IS NULL OR h.collected_at <= n.collected_at)
+    RETURNING h.id`.execute(trx);
+  const advanced = new Set(rows.map((row) => row.id));
+  return reports.filter((r) => advanced.has(r.hostId));
+}
+
+/** Replaces the latest mounts, listeners and interfaces of the hosts that advanced. */
+async function replaceLatestDetails(trx: Tx, reports: NewReport[]): Promise<void> {
+  if (!reports.length) return;
+  const hostIds = reports.map((r) => r.hostId);
+
+  const mounts = reports.flatMap((r) => r.report.mounts.map((m) => ({ hostId: r.hostId, m })));
+  await sql`DELETE FROM host_mounts WHERE host_id = ANY(${hostIds}::bigint[])`.execute(trx);
+  if (mounts.length) {
+    await sql`
+      INSERT INTO host_mounts (host_id, mountpoint, device, fs_type, size_bytes, used_bytes, available_bytes, inodes_total, inodes_used)
+      SELECT * FROM unnest(
+        ${mounts.map((x) => x.hostId)}::bigint[], ${mounts.map((x) => x.m.mountpoint)}::text[], ${mounts.map((x) => x.m.device)}::text[],
+        ${mounts.map((x) => x.m.fsType)}::text[], ${mounts.map((x) => x.m.sizeBytes)}::bigint[], ${mounts.map((x) => x.m.usedBytes)}::bigint[],
+        ${mounts.map((x) => x.m.availableBytes)}::bigint[], ${mounts.map((x) => x.m.inodesTotal)}::bigint[],
+        ${mounts.map((x) => x.m.inodesUsed)}::bigint[])
+      ON CONFLICT DO NOTHING`.execute(trx);
+  }
+
+  const listeners = reports.flatMap((r) =>
+    r.report.listeners.map((l) => ({ hostId: r.hostId, at: r.report.collectedAt!, protocol: protocolName(l.protocol), l })),
+  );
+  // Listeners keep first_seen across reports; those gone from the latest report are removed.
+  await sql`
+    DELETE FROM host_listeners l
+    WHERE l.host_id = ANY(${hostIds}::bigint[])
+      AND NOT EXISTS (
+        SELECT 1 FROM unnest(${listeners.map((x) => x.hostId)}::bigint[], ${listeners.map((x) => x.protocol)}::text[],
+                             ${listeners.map((x) => x.l.address)}::text[], ${listeners.map((x) => x.l.port)}::int[])
+               AS n(host_id, protocol, address, port)
+        WHERE n.host_id = l.host_id AND n.protocol = l.protocol AND n.address = l.address AND n.port = l.port)`.execute(trx);
+  if (listeners.length) {
+    await sql`
+      INSERT INTO host_listeners (host_id, protocol, address, port, pid, process, first_seen)
+      SELECT DISTINCT ON (host_id, protocol, address, port) * FROM unnest(
+        ${listeners.map((x) => x.hostId)}::bigint[], ${listeners.map((x) => x.protocol)}::text[],
+        ${listeners.map((x) => x.l.address)}::text[], ${listeners.map((x) => x.l.port)}::int[],
+        ${listeners.map((x) => x.l.pid ?? null)}::int[], ${listeners.map((x) => x.l.process)}::text[],
+        ${listeners.map((x) => x.at.toISOString())}::timestamptz[]) AS n(host_id, protocol, address, port, pid, process, first_seen)
+      ON CONFLICT (host_id, protocol, address, port) DO UPDATE SET pid = excluded.pid, process = excluded.process`.execute(trx);
+  }
+
+  const nics = reports.flatMap((r) => r.report.interfaces.map((i) => ({ hostId: r.hostId, i })));
+  await sql`DELETE FROM host_interfaces WHERE host_id = ANY(${hostIds}::bigint[])`.execute(trx);
+  if (nics.length) {
+    await sql`
+      INSERT INTO host_interfaces (host_id, name, mac, addresses, up, virtual)
+      SELECT n.host_id, n.name, n.mac, ARRAY(SELECT jsonb_array_elements_text(n.addresses)), n.up, n.virtual
+      FROM unnest(${nics.map((x) => x.hostId)}::bigint[], ${nics.map((x) => x.i.name)}::text[], ${nics.map((x) => x.i.mac)}::text[],
+                  ${nics.map((x) => JSON.stringify(x.i.addresses.map((a) => `${a.address}/${a.prefixLength}`)))}::jsonb[],
+                  ${nics.map((x) => x.i.up)}::bool[], ${nics.map((x) => x.i.virtual)}::bool[])
+           AS n(host_id, name, mac, addresses, up, virtual)
+      ON CONFLICT DO NOTHING`.execute(trx);
+  }
+}
+
+export function protocolName(protocol: Protocol): string {
+  switch (protocol) {
+    case Protocol.PROTOCOL_TCP:
+      return "tcp";
+    case Protocol.PROTOCOL_UDP:
+      return "udp";
+    default:
+      return "unknown";
+  }
+}

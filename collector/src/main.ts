@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// netmap: the collector (`netmap serve`) and its admin commands.
+import { parseArgs } from "node:util";
+import { loadCollectorConfig } from "./config.ts";
+import { migrateToLatest, openDatabase } from "./db/database.ts";
+import { NetMapError, UsageError, ConfigError } from "./errors.ts";
+import { createLogger, redactUrl } from "./log.ts";
+import { serve } from "./serve.ts";
+
+const USAGE = `usage: netmap <command> [options]
+
+commands:
+  serve [--config F] [--nats URL]   run the collector (ingest, HTTP on ${"127.0.0.1:7070"})
+  migrate [--config F]              apply database migrations
+
+environment: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_LOG_LEVEL`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  const { values } = parseCommandArgs(rest);
+  const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
+  const log = createLogger(config.logLevel);
+
+  switch (command) {
+    case "serve": {
+      const collector = await serve(config, log);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      log.info("stopping");
+      await collector.stop();
+      return 0;
+    }
+    case "migrate": {
+      const db = openDatabase(config.databaseUrl, { max: 1 });
+      try {
+        const { results } = await migrateToLatest(db);
+        for (const r of results ?? []) process.stdout.write(`${r.status === "Success" ? "applied" : r.status}: ${r.migrationName}\n`);
+        if (!results?.length) process.stdout.write(`database ${redactUrl(config.databaseUrl)} is up to date\n`);
+      } finally {
+        await db.destroy();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  }
+}
+
+function parseCommandArgs(args: string[]) {
+  try {
+    return parseArgs({ args, options: { config: { type: "string" }, nats: { type: "string" } }, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const usage = error instanceof UsageError || error instanceof ConfigError;
+    process.stderr.write(`netmap: ${error instanceof NetMapError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    process.exit(usage ? 2 : 1);
+  },
+);

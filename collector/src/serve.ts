@@ -1,0 +1,99 @@
+// `netmap serve`: ingest, HTTP, and (as they land) rules, discovery, gRPC.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import type { CollectorConfig } from "./config.ts";
+import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
+import { buildApp } from "./http/app.ts";
+import { startIngest, type Ingest } from "./ingest/consumer.ts";
+import { ingestMetrics } from "./ingest/metrics.ts";
+import { redactUrl } from "./log.ts";
+
+export interface Collector {
+  /** The HTTP address actually bound (port 0 in config picks a free one). */
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function serve(config: CollectorConfig, log: Logger): Promise<Collector> {
+  const db = openDatabase(config.databaseUrl);
+  await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
+
+  const nc = await connectNats(config.natsUrl, log);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
+  const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>
+    startIngest({
+      nc,
+      db,
+      log: log.child({ component: "ingest" }),
+      metrics: ingestMetrics(registry),
+      consumer: config.ingest.consumer,
+      batchSize: config.ingest.batchSize,
+    }),
+  );
+
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, db, registry, natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting }, log);
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    await shutdown(undefined, ingest, nc, db);
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.http.port;
+  const httpUrl = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
+  log.info({ url: httpUrl }, "status page and API listening");
+
+  let reconnecting = false;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect" || status.type === "reconnecting") {
+        if (!reconnecting) log.warn({ server: redactUrl(config.natsUrl) }, "lost NATS; reconnecting");
+        reconnecting = true;
+      } else if (status.type === "reconnect") {
+        reconnecting = false;
+        log.info("NATS is back");
+      }
+    }
+  })();
+
+  return { httpUrl, stop: () => shutdown(app, ingest, nc, db) };
+}
+
+async function shutdown(app: FastifyInstance | undefined, ingest: Ingest, nc: NatsConnection, db: Db): Promise<void> {
+  await app?.close();
+  await ingest.stop();
+  await nc.drain().catch(() => {});
+  await db.destroy();
+}
+
+async function connectNats(url: string, log: Logger): Promise<NatsConnection> {
+  log.info({ server: redactUrl(url) }, "connecting to NATS");
+  // Reconnect forever: the client's default gives up after 10 attempts.
+  return connect({ servers: url, name: "netmap-collector", waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+}
+
+/** Retries fn with backoff until it succeeds, logging the first failure and each later one's reason. */
+async function untilDone<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1, delay = 1000; ; attempt++, delay = Math.min(delay * 2, 30_000)) {
+    try {
+      const result = await fn();
+      if (attempt > 1) log.info({ attempt }, `managed to ${what}`);
+      return result;
+    } catch (error) {
+      log.error({ err: describe(error), retryInSeconds: delay / 1000 }, `cannot ${what}; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: string; message?: string; errors?: Error[] };
+  if (e.code === "3D000") return `${e.message} (create it: createdb netmap, or let npm start do it)`;
+  // pg wraps refused connections to several addresses in an AggregateError with no message.
+  if (!e.message && e.errors?.length) return e.errors.map((inner) => inner.message).join("; ");
+  return e.message ?? String(error);
+}

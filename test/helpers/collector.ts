@@ -1,0 +1,50 @@
+// Runs `netmap serve` in-process against a private NATS and a fresh database.
+import { Writable } from "node:stream";
+import pino from "pino";
+import { loadCollectorConfig } from "../../collector/src/config.ts";
+import { serve, type Collector } from "../../collector/src/serve.ts";
+
+export interface TestCollector extends Collector {
+  /** Every log line so far, parsed. */
+  logs: Array<Record<string, unknown> & { msg: string; level: number }>;
+  get(path: string): Promise<{ status: number; body: any }>;
+}
+
+export async function startTestCollector(options: { natsUrl: string; databaseUrl: string; env?: Record<string, string> }): Promise<TestCollector> {
+  const config = loadCollectorConfig({
+    env: { NETMAP_NATS_URL: options.natsUrl, NETMAP_DATABASE_URL: options.databaseUrl, NETMAP_HTTP_ADDR: "127.0.0.1:0", ...options.env },
+    configFlag: undefined,
+  });
+  const logs: TestCollector["logs"] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const collector = await serve(config, pino({ level: "debug" }, sink));
+  return {
+    ...collector,
+    logs,
+    get: async (path) => {
+      const response = await fetch(new URL(path, collector.httpUrl));
+      const text = await response.text();
+      return { status: response.status, body: response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+    },
+  };
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
