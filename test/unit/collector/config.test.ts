@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { loadCollectorConfig, parseDurationSeconds } from "../../../collector/src/config.ts";
+import { ConfigError } from "../../../collector/src/errors.ts";
+
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "netmap-config-")), "netmap.yaml");
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("collector config", () => {
+  test("defaults match the design contract", () => {
+    const config = loadCollectorConfig({ env: {}, configFlag: configFile("") });
+    assert.equal(config.natsUrl, "nats://127.0.0.1:4222");
+    assert.equal(config.databaseUrl, "postgres://127.0.0.1:5432/netmap");
+    assert.deepEqual(config.http, { host: "127.0.0.1", port: 7070 });
+    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071 });
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.http));
+  });
+
+  test("environment overrides the file and flags override both", () => {
+    const file = configFile("nats: { url: nats://file:4222 }\nhttp: { addr: '0.0.0.0:8080' }\n");
+    const fromFile = loadCollectorConfig({ env: {}, configFlag: file });
+    assert.equal(fromFile.natsUrl, "nats://file:4222");
+    assert.deepEqual(fromFile.http, { host: "0.0.0.0", port: 8080 });
+    const fromEnv = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_HTTP_ADDR: "[::1]:9000" }, configFlag: file });
+    assert.equal(fromEnv.natsUrl, "nats://env:4222");
+    assert.deepEqual(fromEnv.http, { host: "::1", port: 9000 });
+    const fromFlag = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222" }, configFlag: file, flags: { natsUrl: "nats://flag:4222" } });
+    assert.equal(fromFlag.natsUrl, "nats://flag:4222");
+  });
+
+  test("a bad setting is refused with a message naming it", () => {
+    const cases: Array<[Record<string, string>, string, RegExp]> = [
+      [{ NETMAP_HTTP_ADDR: "localhost" }, "", /http\.addr: expected HOST:PORT, got "localhost"/],
+      [{ NETMAP_HTTP_ADDR: "1.2.3.4:70000" }, "", /http\.addr: expected HOST:PORT/],
+      [{ NETMAP_NATS_URL: "http://x" }, "", /nats\.url: expected a nats:\/\/ or tls:\/\//],
+      [{ NETMAP_DATABASE_URL: "not a url" }, "", /database\.url: expected a postgres:\/\//],
+      [{}, "hosts: { stale_after: soon }", /hosts\.stale_after: expected a positive duration like 30s/],
+      [{}, "hosts: { stale_after: 5m, down_after: 1m }", /hosts\.down_after \(60s\) must be longer than hosts\.stale_after \(300s\)/],
+      [{}, "natz: {}", /unknown setting natz/],
+      [{}, "http: { adr: x }", /unknown setting http\.adr/],
+      [{}, "- a list", /expected a mapping at the top level/],
+      [{}, "a: [", /not valid YAML/],
+    ];
+    for (const [env, file, message] of cases) {
+      assert.throws(() => loadCollectorConfig({ env, configFlag: configFile(file) }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+  });
+
+  test("a missing --config file is named", () => {
+    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: "/nonexistent/netmap.yaml" }), /config file \/nonexistent\/netmap\.yaml: not found/);
+  });
+
+  test("durations read like Prometheus'", () => {
+    assert.equal(parseDurationSeconds("30s"), 30);
+    assert.equal(parseDurationSeconds("2m"), 120);
+    assert.equal(parseDurationSeconds("1h"), 3600);
+    assert.equal(parseDurationSeconds("500ms"), 0.5);
+    assert.equal(parseDurationSeconds("10"), undefined);
+    assert.equal(parseDurationSeconds("-1s"), undefined);
+  });
+});

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CodecError, decodeReport, encodeReport, MAX_REPORT_BYTES } from "../../../proto/src/codec.ts";
+import { agentIdFromReportSubject, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
+import { sampleReport } from "../../helpers/reports.ts";
+
+describe("subjects", () => {
+  test("builds a report subject from a valid agent id and parses it back", () => {
+    assert.equal(reportSubject("web01-a_b"), "netmap.v1.report.web01-a_b");
+    assert.equal(agentIdFromReportSubject("netmap.v1.report.web01-a_b"), "web01-a_b");
+  });
+
+  test("refuses agent ids that could break out of their subject token", () => {
+    for (const bad of ["", "Web01", "a.b", "a*", "a>", "a b", "x".repeat(65), "é"]) {
+      assert.throws(() => reportSubject(bad), SubjectError, bad);
+    }
+  });
+
+  test("refuses subjects that are not exactly one report token deep", () => {
+    for (const bad of ["netmap.v1.report", "netmap.v1.report.a.b", "netmap.v1.alert.firing.critical", "other.a"]) {
+      assert.throws(() => agentIdFromReportSubject(bad), SubjectError, bad);
+    }
+  });
+
+  test("message ids are agent.boot.seq", () => {
+    assert.equal(reportMessageId("a1", "b-2", 42), "a1.b-2.42");
+  });
+});
+
+describe("codec", () => {
+  test("a report survives a round trip", () => {
+    const report = sampleReport({ seq: 9 });
+    assert.deepEqual(decodeReport(encodeReport(report)), report);
+  });
+
+  test("rejects empty, oversized and identity-less messages with a reason", () => {
+    assert.throws(() => decodeReport(new Uint8Array()), /empty message/);
+    assert.throws(() => decodeReport(new Uint8Array(MAX_REPORT_BYTES + 1)), /over the 524288-byte limit/);
+    assert.throws(() => decodeReport(new Uint8Array([0xff, 0xff, 0xff])), CodecError);
+    assert.throws(() => decodeReport(encodeReport(sampleReport({ agentId: "" }))), /no agent_id/);
+    assert.throws(() => decodeReport(encodeReport(sampleReport({ bootId: "" }))), /no boot_id/);
+    assert.throws(() => decodeReport(encodeReport(sampleReport({ seq: 0 }))), /invalid seq/);
+    assert.throws(() => decodeReport(encodeReport(sampleReport({ collectedAt: undefined }))), /no collected_at/);
+  });
+});
