@@ -1,0 +1,771 @@
+// NetMap status page. Plain ES module, no build step, nothing fetched but /api/v1.
+// Every piece of host data reaches the DOM through textContent or an attribute, never
+// innerHTML: hostnames, process names and mountpoints come from untrusted agents.
+//
+// The collector serves only /, /app.js and /style.css, so the page is one module; the pure
+// formatting and ordering functions are exported for test/unit/web and typed in app.d.ts.
+
+const REFRESH_MS = 5000;
+const REQUEST_TIMEOUT_MS = 4000;
+const STATUS_ORDER = { down: 0, stale: 1, up: 2 };
+const DASH = '—';
+
+// ---------------------------------------------------------------- formatting (pure)
+
+function isNumber(value) {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function scaled(value, base, units) {
+  let v = Math.abs(value);
+  let i = 0;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
+    i += 1;
+  }
+  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${value < 0 ? '-' : ''}${v.toFixed(digits)} ${units[i]}`;
+}
+
+/** Sizes in IEC units: 1536 → "1.50 KiB". */
+export function formatBytes(bytes) {
+  if (!isNumber(bytes)) return DASH;
+  return scaled(bytes, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']);
+}
+
+/** Byte rates in SI units (like iostat, ip -s): 1_500_000 → "1.50 MB/s". Absent = not measured. */
+export function formatRate(bytesPerSecond) {
+  if (!isNumber(bytesPerSecond)) return DASH;
+  return scaled(bytesPerSecond, 1000, ['B/s', 'kB/s', 'MB/s', 'GB/s', 'TB/s']);
+}
+
+export function formatPercent(percent) {
+  if (!isNumber(percent)) return DASH;
+  return `${percent.toFixed(1)}%`;
+}
+
+/** Link speed: 1000 → "1 Gb/s", 100 → "100 Mb/s". */
+export function formatLinkSpeed(mbps) {
+  if (!isNumber(mbps) || mbps <= 0) return DASH;
+  if (mbps >= 1000) return `${Number((mbps / 1000).toFixed(1))} Gb/s`;
+  return `${mbps} Mb/s`;
+}
+
+/** "4 s ago", "3 min ago"; null means the host never reported. */
+export function formatAge(seconds) {
+  if (!isNumber(seconds)) return 'never';
+  const s = Math.max(0, seconds);
+  if (s < 60) return `${Math.floor(s)} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/** Uptime-style duration, two units at most: "12 d 4 h", "3 h 12 min", "42 s". */
+export function formatDuration(seconds) {
+  if (!isNumber(seconds) || seconds < 0) return DASH;
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return `${m} min`;
+  return `${s} s`;
+}
+
+/** A short timing: 0.0123 → "12 ms", 1.5 → "1.50 s". */
+export function formatSeconds(seconds) {
+  if (!isNumber(seconds)) return DASH;
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  return `${seconds.toFixed(2)} s`;
+}
+
+/** Colour band of a usage percentage: amber from 80, red from 90. */
+export function usageLevel(percent) {
+  if (!isNumber(percent)) return 'none';
+  if (percent >= 90) return 'crit';
+  if (percent >= 80) return 'warn';
+  return 'ok';
+}
+
+/** Colour band of load per logical core: amber from 1, red from 2. */
+export function loadLevel(load1, cores) {
+  if (!isNumber(load1) || !isNumber(cores) || cores <= 0) return 'none';
+  const perCore = load1 / cores;
+  if (perCore >= 2) return 'crit';
+  if (perCore >= 1) return 'warn';
+  return 'ok';
+}
+
+/** Down first, then stale, then up; by hostname (natural order) within a status. */
+export function sortHosts(hosts) {
+  const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+  return [...hosts].sort(
+    (a, b) =>
+      (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3) ||
+      collator.compare(a.hostname ?? '', b.hostname ?? '') ||
+      a.id - b.id,
+  );
+}
+
+export function countByStatus(hosts) {
+  const counts = { up: 0, stale: 0, down: 0 };
+  for (const host of hosts) if (host.status in counts) counts[host.status] += 1;
+  return counts;
+}
+
+/** "#host=3" → 3; anything else → null. */
+export function parseHostHash(hash) {
+  const params = new URLSearchParams(String(hash).replace(/^#/, ''));
+  const id = params.get('host');
+  return id !== null && /^[0-9]{1,15}$/.test(id) ? Number(id) : null;
+}
+
+export function osLabel(os) {
+  if (!os) return DASH;
+  return [os.distribution, os.release].filter(Boolean).join(' ') || DASH;
+}
+
+/** True when the host matches every word of a free-text filter. */
+export function hostMatches(host, query) {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const haystack = [
+    host.hostname,
+    host.agentId,
+    host.status,
+    osLabel(host.os),
+    host.os?.kernel,
+    host.os?.architecture,
+    host.os?.virtualization,
+    ...(host.addresses ?? []),
+  ]
+    .filter(Boolean)
+    .join(' ')
+    .toLowerCase();
+  return words.every((word) => haystack.includes(word));
+}
+
+// ---------------------------------------------------------------- DOM building
+
+/** h('td', { class: 'num' }, 'text', childNode) — strings become text nodes, never markup. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') el.className = value;
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function statusBadge(status) {
+  const known = status in STATUS_ORDER ? status : 'unknown';
+  return h('span', { class: `status status-${known}` }, h('span', { class: 'dot', 'aria-hidden': 'true' }), known);
+}
+
+function usageBar(percent, caption) {
+  const level = usageLevel(percent);
+  const fill = h('span', { class: `bar-fill level-${level}` });
+  fill.style.width = `${isNumber(percent) ? Math.min(100, Math.max(0, percent)) : 0}%`;
+  return h(
+    'span',
+    { class: 'usage' },
+    h('span', { class: 'bar', 'aria-hidden': 'true' }, fill),
+    h('span', { class: `usage-value level-${level}` }, formatPercent(percent)),
+    caption ? h('span', { class: 'usage-caption', title: caption }, caption) : null,
+  );
+}
+
+function muted(text) {
+  return h('span', { class: 'muted' }, text);
+}
+
+// ---------------------------------------------------------------- state and fetching
+
+const state = {
+  hosts: null, // last good /api/v1/hosts list
+  fetchedAt: 0, // Date.now() of that list
+  listError: null,
+  filter: '',
+  openId: null, // host whose detail is open
+  detail: null, // last good /api/v1/hosts/:id host for openId
+  detailFetchedAt: 0,
+  detailError: null,
+};
+
+class ApiError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function getJson(path) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  let response;
+  try {
+    response = await fetch(path, { signal: controller.signal, headers: { accept: 'application/json' } });
+  } catch (err) {
+    throw new ApiError(err?.name === 'AbortError' ? 'request timed out' : 'network error', 0, 'UNREACHABLE');
+  } finally {
+    clearTimeout(timer);
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // A proxy error page or an empty body: reported below by status.
+  }
+  if (!response.ok) {
+    const message = body?.error?.message ?? `HTTP ${response.status}`;
+    throw new ApiError(message, response.status, body?.error?.code ?? `HTTP_${response.status}`);
+  }
+  if (body === null) throw new ApiError('response was not JSON', response.status, 'BAD_RESPONSE');
+  return body;
+}
+
+/** Seconds since the host last reported, advancing between refreshes. */
+function currentAge(host, fetchedAt) {
+  const elapsed = (Date.now() - fetchedAt) / 1000;
+  if (isNumber(host.ageSeconds)) return host.ageSeconds + elapsed;
+  if (host.lastSeen) {
+    const t = Date.parse(host.lastSeen);
+    if (Number.isFinite(t)) return (Date.now() - t) / 1000;
+  }
+  return null;
+}
+
+function clockTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour12: false });
+}
+
+// ---------------------------------------------------------------- header
+
+const lastCountsText = { value: '' };
+
+function renderHeader() {
+  const counts = countByStatus(state.hosts ?? []);
+  const text = `${counts.up} up, ${counts.stale} stale, ${counts.down} down`;
+  // aria-live announces every change, so only touch the counts when they change.
+  if (state.hosts && text !== lastCountsText.value) {
+    lastCountsText.value = text;
+    for (const el of document.querySelectorAll('.count-n')) el.textContent = String(counts[el.dataset.status]);
+    for (const status of ['stale', 'down']) {
+      document.querySelector(`.count-${status}`).classList.toggle('is-zero', counts[status] === 0);
+    }
+  }
+  document.title = counts.down > 0 ? `(${counts.down} down) NetMap` : 'NetMap';
+
+  const conn = document.getElementById('conn');
+  const refreshed = document.getElementById('refreshed');
+  conn.hidden = !state.listError;
+  if (state.listError) {
+    conn.textContent = `API unreachable: ${state.listError.message}`;
+    refreshed.textContent = state.hosts
+      ? `showing data from ${clockTime(state.fetchedAt)}`
+      : 'no data yet';
+  } else if (state.hosts) {
+    refreshed.textContent = `Updated ${clockTime(state.fetchedAt)}`;
+  }
+  document.body.classList.toggle('is-stale', Boolean(state.listError && state.hosts));
+}
+
+// ---------------------------------------------------------------- host table
+
+const COLUMNS = 9;
+
+function placeholderRow(...content) {
+  return h('tr', { class: 'placeholder' }, h('td', { colspan: COLUMNS }, ...content));
+}
+
+function emptyState() {
+  return placeholderRow(
+    h('strong', null, 'No hosts yet'),
+    ' — start an agent: ',
+    h('code', null, 'npm start'),
+    ' runs a collector and one agent locally; on another machine run ',
+    h('code', null, 'netmap-agent --nats nats://COLLECTOR:4222'),
+    '.',
+  );
+}
+
+function addressesCell(addresses) {
+  const list = addresses ?? [];
+  if (list.length === 0) return h('td', { class: 'addresses' }, muted(DASH));
+  const shown = list.slice(0, 2).join(', ');
+  const more = list.length > 2 ? muted(` +${list.length - 2}`) : null;
+  return h('td', { class: 'addresses mono', title: list.join('\n') }, shown, more);
+}
+
+function hostRow(host) {
+  const os = host.os;
+  const virt = os?.virtualization && os.virtualization !== 'none' ? os.virtualization : null;
+  const age = currentAge(host, state.fetchedAt);
+  const mount = host.fullestMount;
+  const cores = host.logicalCores;
+  const loadCls = `num level-${loadLevel(host.load1, cores)}`;
+  const memCaption = isNumber(host.memoryTotalBytes) ? `of ${formatBytes(host.memoryTotalBytes)}` : null;
+
+  const row = h(
+    'tr',
+    {
+      class: `host-row row-${host.status}${host.id === state.openId ? ' is-selected' : ''}`,
+      'data-id': host.id,
+      tabindex: 0,
+      'aria-selected': host.id === state.openId ? 'true' : 'false',
+    },
+    h('td', { class: 'col-status' }, statusBadge(host.status)),
+    h('th', { scope: 'row', class: 'hostname', title: `agent ${host.agentId ?? '?'}` }, host.hostname || muted('(unnamed)')),
+    h(
+      'td',
+      { class: 'os', title: os ? `kernel ${os.kernel ?? '?'} · ${os.architecture ?? '?'}` : null },
+      osLabel(os),
+      os?.architecture ? muted(` · ${os.architecture}`) : null,
+      virt ? h('span', { class: 'tag' }, virt) : null,
+    ),
+    h('td', { class: 'col-bar' }, usageBar(host.cpuPercent)),
+    h('td', { class: 'col-bar' }, usageBar(host.memoryPercent, memCaption)),
+    h(
+      'td',
+      { class: loadCls },
+      isNumber(host.load1) ? host.load1.toFixed(2) : DASH,
+      muted(` / ${isNumber(cores) ? cores : '?'}`),
+    ),
+    h('td', { class: 'col-bar' }, mount ? usageBar(mount.usedPercent, mount.mountpoint) : usageBar(null)),
+    addressesCell(host.addresses),
+    h(
+      'td',
+      { class: `num age age-${host.status}`, title: host.lastSeen ? new Date(host.lastSeen).toLocaleString() : 'never reported' },
+      formatAge(age),
+    ),
+  );
+  return row;
+}
+
+function renderTable() {
+  const tbody = document.getElementById('host-rows');
+  let rows;
+  if (!state.hosts) {
+    rows = [
+      state.listError
+        ? placeholderRow(h('strong', null, 'Cannot reach the NetMap API'), ` — ${state.listError.message}. Retrying every ${REFRESH_MS / 1000} s.`)
+        : placeholderRow('Loading hosts…'),
+    ];
+  } else if (state.hosts.length === 0) {
+    rows = [emptyState()];
+  } else {
+    const visible = sortHosts(state.hosts).filter((host) => hostMatches(host, state.filter));
+    rows = visible.length > 0 ? visible.map(hostRow) : [placeholderRow(`No host matches “${state.filter}”.`)];
+  }
+  // Keep keyboard focus on the same host across the rebuild.
+  const focusedId = document.activeElement?.closest?.('.host-row')?.dataset.id;
+  tbody.replaceChildren(...rows);
+  if (focusedId) tbody.querySelector(`.host-row[data-id="${CSS.escape(focusedId)}"]`)?.focus({ preventScroll: true });
+}
+
+// ---------------------------------------------------------------- detail panel
+
+function section(title, ...content) {
+  return h('section', { class: 'panel' }, h('h3', { class: 'panel-title' }, title), ...content);
+}
+
+function table(caption, headers, rows, emptyText) {
+  if (rows.length === 0) return h('p', { class: 'empty muted' }, emptyText);
+  return h(
+    'table',
+    { class: 'grid compact' },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h(
+      'thead',
+      null,
+      h('tr', null, headers.map(([label, cls]) => h('th', { scope: 'col', class: cls }, label))),
+    ),
+    h('tbody', null, rows),
+  );
+}
+
+function facts(pairs) {
+  return h(
+    'dl',
+    { class: 'facts' },
+    pairs.filter(Boolean).map(([term, value, cls]) => [h('dt', null, term), h('dd', { class: cls }, value)]),
+  );
+}
+
+function cpuBreakdown(cpu) {
+  const parts = [
+    ['user', cpu.userPercent],
+    ['system', cpu.systemPercent],
+    ['iowait', cpu.iowaitPercent],
+    ['steal', cpu.stealPercent],
+  ];
+  const stack = h('div', { class: 'stack', 'aria-hidden': 'true' });
+  for (const [name, value] of parts) {
+    if (!isNumber(value) || value <= 0) continue;
+    const seg = h('span', { class: `seg seg-${name}`, title: `${name} ${formatPercent(value)}` });
+    seg.style.width = `${Math.min(100, value)}%`;
+    stack.append(seg);
+  }
+  const legend = h(
+    'ul',
+    { class: 'legend' },
+    parts.map(([name, value]) =>
+      h('li', null, h('span', { class: `swatch seg-${name}`, 'aria-hidden': 'true' }), `${name} `, h('span', { class: 'num' }, formatPercent(value))),
+    ),
+  );
+  return [stack, legend];
+}
+
+function cpuPanel(host) {
+  const cpu = host.cpu ?? {};
+  const usage = cpu.usagePercent ?? host.cpuPercent;
+  const loads = [cpu.load1, cpu.load5, cpu.load15].map((v) => (isNumber(v) ? v.toFixed(2) : DASH)).join('  ');
+  return section(
+    'CPU',
+    h('div', { class: 'big' }, usageBar(usage)),
+    ...cpuBreakdown(cpu),
+    facts([
+      ['Model', cpu.model || DASH],
+      ['Cores', `${cpu.physicalCores ?? '?'} physical · ${cpu.logicalCores ?? host.logicalCores ?? '?'} logical`],
+      ['Load 1/5/15', loads, `num level-${loadLevel(cpu.load1, cpu.logicalCores ?? host.logicalCores)}`],
+    ]),
+  );
+}
+
+function memoryPanel(host) {
+  const mem = host.memory ?? {};
+  const swapPercent =
+    isNumber(mem.swapTotalBytes) && mem.swapTotalBytes > 0 && isNumber(mem.swapUsedBytes)
+      ? (mem.swapUsedBytes / mem.swapTotalBytes) * 100
+      : null;
+  return section(
+    'Memory',
+    h('div', { class: 'big' }, usageBar(host.memoryPercent, `${formatBytes(mem.usedBytes)} of ${formatBytes(mem.totalBytes)}`)),
+    facts([
+      ['Available', formatBytes(mem.availableBytes), 'num'],
+      ['Buffers/cache', formatBytes(mem.buffersCacheBytes), 'num'],
+      [
+        'Swap',
+        isNumber(mem.swapTotalBytes) && mem.swapTotalBytes > 0
+          ? `${formatBytes(mem.swapUsedBytes)} of ${formatBytes(mem.swapTotalBytes)} (${formatPercent(swapPercent)})`
+          : 'none',
+        'num',
+      ],
+    ]),
+  );
+}
+
+function mountsPanel(mounts) {
+  const rows = [...mounts]
+    .sort((a, b) => String(a.mountpoint).localeCompare(String(b.mountpoint)))
+    .map((m) => {
+      const inodePercent = isNumber(m.inodesTotal) && m.inodesTotal > 0 && isNumber(m.inodesUsed) ? (m.inodesUsed / m.inodesTotal) * 100 : null;
+      return h(
+        'tr',
+        null,
+        h('th', { scope: 'row', class: 'mono' }, m.mountpoint),
+        h('td', { class: 'mono muted' }, m.device ?? DASH),
+        h('td', null, m.fsType ?? DASH),
+        h('td', { class: 'num' }, formatBytes(m.sizeBytes)),
+        h('td', { class: 'num' }, formatBytes(m.availableBytes)),
+        h('td', { class: 'col-bar' }, usageBar(m.usedPercent)),
+        h('td', { class: `num level-${usageLevel(inodePercent)}` }, formatPercent(inodePercent)),
+      );
+    });
+  return section(
+    'Mounts',
+    table(
+      'Mounted filesystems',
+      [['Mountpoint'], ['Device'], ['Type'], ['Size', 'num'], ['Avail', 'num'], ['Used', 'col-bar'], ['Inodes', 'num']],
+      rows,
+      'No mounts reported.',
+    ),
+  );
+}
+
+function disksPanel(disks) {
+  const rows = disks.map((d) =>
+    h(
+      'tr',
+      null,
+      h('th', { scope: 'row', class: 'mono' }, d.name),
+      h('td', { class: 'num' }, formatBytes(d.sizeBytes)),
+      h('td', { class: 'num' }, formatRate(d.readBytesPerSecond)),
+      h('td', { class: 'num' }, formatRate(d.writeBytesPerSecond)),
+    ),
+  );
+  return section('Disks', table('Block devices', [['Disk'], ['Size', 'num'], ['Read', 'num'], ['Write', 'num']], rows, 'No disks reported.'));
+}
+
+function interfacesPanel(interfaces) {
+  // Physical first, then virtual (bridges, veths, tunnels), each by name.
+  const sorted = [...interfaces].sort((a, b) => Number(Boolean(a.virtual)) - Number(Boolean(b.virtual)) || String(a.name).localeCompare(String(b.name)));
+  const rows = sorted.map((i) =>
+    h(
+      'tr',
+      { class: i.virtual ? 'is-virtual' : null },
+      h('th', { scope: 'row', class: 'mono' }, i.name, i.virtual ? h('span', { class: 'tag' }, 'virtual') : null),
+      h('td', null, h('span', { class: `link link-${i.up ? 'up' : 'down'}` }, i.up ? 'up' : 'down')),
+      h('td', { class: 'mono' }, i.mac || DASH),
+      h(
+        'td',
+        { class: 'mono' },
+        (i.addresses ?? []).length === 0
+          ? muted(DASH)
+          : (i.addresses ?? []).map((a) => h('div', null, isNumber(a.prefixLength) ? `${a.address}/${a.prefixLength}` : a.address)),
+      ),
+      h('td', { class: 'num' }, formatLinkSpeed(i.speedMbps)),
+      h('td', { class: 'num' }, formatRate(i.rxBytesPerSecond)),
+      h('td', { class: 'num' }, formatRate(i.txBytesPerSecond)),
+    ),
+  );
+  return section(
+    'Interfaces',
+    table(
+      'Network interfaces',
+      [['Name'], ['Link'], ['MAC'], ['Addresses'], ['Speed', 'num'], ['RX', 'num'], ['TX', 'num']],
+      rows,
+      'No interfaces reported.',
+    ),
+  );
+}
+
+function listenersPanel(listeners) {
+  const rows = [...listeners]
+    .sort((a, b) => a.port - b.port || String(a.protocol).localeCompare(String(b.protocol)) || String(a.address).localeCompare(String(b.address)))
+    .map((l) =>
+      h(
+        'tr',
+        null,
+        h('td', { class: 'mono' }, l.protocol),
+        h('td', { class: 'mono' }, l.address),
+        h('th', { scope: 'row', class: 'num' }, String(l.port)),
+        h('td', null, l.process || muted(DASH)),
+        h('td', { class: 'num' }, isNumber(l.pid) ? String(l.pid) : DASH),
+      ),
+    );
+  return section(
+    'Listening sockets',
+    table('Listening sockets', [['Proto'], ['Address'], ['Port', 'num'], ['Process'], ['PID', 'num']], rows, 'No listening sockets reported.'),
+  );
+}
+
+function collectorsPanel(collectors) {
+  const rows = collectors.map((c) =>
+    h(
+      'tr',
+      { class: c.success ? null : 'is-failed' },
+      h('th', { scope: 'row', class: 'mono' }, c.name),
+      h('td', null, h('span', { class: `status status-${c.success ? 'up' : 'down'}` }, h('span', { class: 'dot', 'aria-hidden': 'true' }), c.success ? 'ok' : 'failed')),
+      h('td', { class: 'num' }, formatSeconds(c.durationSeconds)),
+      h('td', { class: 'error-text' }, c.error || ''),
+    ),
+  );
+  return section(
+    'Agent collectors',
+    table('Agent collector runs', [['Collector'], ['Result'], ['Duration', 'num'], ['Error']], rows, 'No collector timings reported.'),
+  );
+}
+
+function detailContent(host) {
+  const os = host.os;
+  const age = currentAge(host, state.detailFetchedAt);
+  const summary = facts([
+    ['Status', statusBadge(host.status)],
+    ['Last seen', `${formatAge(age)}${host.lastSeen ? ` (${new Date(host.lastSeen).toLocaleString()})` : ''}`],
+    ['OS', os ? `${osLabel(os)} · kernel ${os.kernel ?? '?'} · ${os.architecture ?? '?'}` : DASH],
+    ['Virtualization', os?.virtualization || DASH],
+    ['Uptime', `${formatDuration(host.uptimeSeconds)}${host.bootTime ? ` (boot ${new Date(host.bootTime).toLocaleString()})` : ''}`],
+    ['Agent', `${host.agentVersion ? `v${host.agentVersion}` : 'version ?'} · every ${isNumber(host.intervalSeconds) ? `${host.intervalSeconds} s` : '?'} · id ${host.agentId ?? '?'}`],
+    ['Addresses', (host.addresses ?? []).join(', ') || DASH, 'mono'],
+  ]);
+  return [
+    h('div', { class: 'panel summary' }, summary),
+    h('div', { class: 'panel-row' }, cpuPanel(host), memoryPanel(host)),
+    mountsPanel(host.mounts ?? []),
+    disksPanel(host.disks ?? []),
+    interfacesPanel(host.interfaces ?? []),
+    listenersPanel(host.listeners ?? []),
+    collectorsPanel(host.collectors ?? []),
+  ];
+}
+
+function renderDetail() {
+  const panel = document.getElementById('detail');
+  const body = document.getElementById('detail-body');
+  const title = document.getElementById('detail-title');
+  if (state.openId === null) {
+    panel.hidden = true;
+    document.body.classList.remove('detail-open');
+    return;
+  }
+  panel.hidden = false;
+  document.body.classList.add('detail-open');
+
+  const summary = state.hosts?.find((host) => host.id === state.openId);
+  const host = state.detail;
+  title.replaceChildren(
+    host || summary ? statusBadge((host ?? summary).status) : '',
+    h('span', { class: 'detail-hostname' }, (host ?? summary)?.hostname || `Host ${state.openId}`),
+  );
+
+  const content = [];
+  if (state.detailError) {
+    const notFound = state.detailError.status === 404;
+    content.push(
+      h(
+        'p',
+        { class: `notice ${notFound ? 'notice-error' : 'notice-warn'}`, role: 'status' },
+        notFound
+          ? `Host ${state.openId} does not exist (${state.detailError.message}).`
+          : host
+            ? `Could not refresh: ${state.detailError.message}. Showing data from ${clockTime(state.detailFetchedAt)}.`
+            : `Could not load host ${state.openId}: ${state.detailError.message}. Retrying…`,
+      ),
+    );
+  }
+  if (host) content.push(...detailContent(host));
+  else if (!state.detailError) content.push(h('p', { class: 'muted' }, 'Loading…'));
+
+  // Rebuilding must not jump the panel back to the top while someone reads it.
+  const scroll = body.scrollTop;
+  body.replaceChildren(...content);
+  body.scrollTop = scroll;
+}
+
+async function refreshDetail() {
+  const id = state.openId;
+  if (id === null) return;
+  try {
+    const body = await getJson(`/api/v1/hosts/${encodeURIComponent(id)}`);
+    if (state.openId !== id) return; // another host was opened meanwhile
+    state.detail = body.host;
+    state.detailFetchedAt = Date.now();
+    state.detailError = null;
+  } catch (err) {
+    if (state.openId !== id) return;
+    state.detailError = err;
+    if (err.status === 404) state.detail = null;
+  }
+  renderDetail();
+}
+
+function openHost(id) {
+  if (state.openId === id) return;
+  state.openId = id;
+  state.detail = null;
+  state.detailError = null;
+  renderDetail();
+  document.getElementById('detail-body').scrollTop = 0;
+  markSelected();
+  void refreshDetail();
+}
+
+function closeHost() {
+  state.openId = null;
+  state.detail = null;
+  state.detailError = null;
+  renderDetail();
+  markSelected();
+}
+
+function markSelected() {
+  for (const row of document.querySelectorAll('.host-row')) {
+    const selected = Number(row.dataset.id) === state.openId;
+    row.classList.toggle('is-selected', selected);
+    row.setAttribute('aria-selected', selected ? 'true' : 'false');
+  }
+}
+
+/** The URL hash is the source of truth for the open host, so back/forward and deep links work. */
+function syncFromHash() {
+  const id = parseHostHash(location.hash);
+  if (id === null) closeHost();
+  else openHost(id);
+}
+
+function requestHost(id) {
+  if (id === null) {
+    if (location.hash) history.pushState(null, '', location.pathname + location.search);
+    closeHost();
+  } else {
+    location.hash = `host=${id}`; // fires hashchange → syncFromHash
+  }
+}
+
+// ---------------------------------------------------------------- refresh loop
+
+let timer = null;
+let refreshing = false;
+
+async function refresh() {
+  if (refreshing) return; // a visibility change can land mid-refresh
+  refreshing = true;
+  clearTimeout(timer);
+  try {
+    try {
+      const body = await getJson('/api/v1/hosts');
+      state.hosts = Array.isArray(body.hosts) ? body.hosts : [];
+      state.fetchedAt = Date.now();
+      state.listError = null;
+    } catch (err) {
+      state.listError = err;
+    }
+    renderHeader();
+    renderTable();
+    await refreshDetail();
+  } finally {
+    refreshing = false;
+    timer = setTimeout(refresh, REFRESH_MS);
+  }
+}
+
+function start() {
+  const tbody = document.getElementById('host-rows');
+  tbody.addEventListener('click', (event) => {
+    if (event.target.closest('a, button, input')) return;
+    const row = event.target.closest('.host-row');
+    if (row) requestHost(Number(row.dataset.id));
+  });
+  tbody.addEventListener('keydown', (event) => {
+    const row = event.target.closest('.host-row');
+    if (!row) return;
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      requestHost(Number(row.dataset.id));
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const next = event.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
+      next?.classList.contains('host-row') && next.focus();
+    }
+  });
+  document.getElementById('detail-close').addEventListener('click', () => requestHost(null));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && state.openId !== null && !event.target.closest?.('input')) requestHost(null);
+  });
+  const filter = document.getElementById('filter');
+  filter.addEventListener('input', () => {
+    state.filter = filter.value.trim();
+    renderTable();
+  });
+  window.addEventListener('hashchange', syncFromHash);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') void refresh();
+  });
+
+  syncFromHash();
+  void refresh();
+}
+
+if (typeof document !== 'undefined') {
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+}
