@@ -81,6 +81,15 @@ export function formatSeconds(seconds) {
   return `${seconds.toFixed(2)} s`;
 }
 
+/** A local wall-clock timestamp an operator can read unambiguously: "2026-11-23 10:00:05". */
+export function formatTimestamp(value) {
+  const t = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value ?? '');
+  if (!Number.isFinite(t)) return DASH;
+  const d = new Date(t);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
 /** Colour band of a usage percentage: amber from 80, red from 90. */
 export function usageLevel(percent) {
   if (!isNumber(percent)) return 'none';
@@ -157,7 +166,7 @@ function h(tag, attrs, ...children) {
     if (name === 'class') el.className = value;
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -244,7 +253,7 @@ function currentAge(host, fetchedAt) {
 }
 
 function clockTime(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour12: false });
+  return formatTimestamp(ms).slice(11);
 }
 
 // ---------------------------------------------------------------- header
@@ -268,7 +277,10 @@ function renderHeader() {
   const refreshed = document.getElementById('refreshed');
   conn.hidden = !state.listError;
   if (state.listError) {
-    conn.textContent = `API unreachable: ${state.listError.message}`;
+    conn.textContent =
+      state.listError.status === 0
+        ? `API unreachable: ${state.listError.message}`
+        : `API error ${state.listError.status}: ${state.listError.message}`;
     refreshed.textContent = state.hosts
       ? `showing data from ${clockTime(state.fetchedAt)}`
       : 'no data yet';
@@ -343,7 +355,7 @@ function hostRow(host) {
     addressesCell(host.addresses),
     h(
       'td',
-      { class: `num age age-${host.status}`, title: host.lastSeen ? new Date(host.lastSeen).toLocaleString() : 'never reported' },
+      { class: `num age age-${host.status}`, title: host.lastSeen ? formatTimestamp(host.lastSeen) : 'never reported' },
       formatAge(age),
     ),
   );
@@ -380,6 +392,9 @@ function section(title, ...content) {
 function table(caption, headers, rows, emptyText) {
   if (rows.length === 0) return h('p', { class: 'empty muted' }, emptyText);
   return h(
+    'div',
+    { class: 'table-scroll' },
+    h(
     'table',
     { class: 'grid compact' },
     h('caption', { class: 'visually-hidden' }, caption),
@@ -389,6 +404,7 @@ function table(caption, headers, rows, emptyText) {
       h('tr', null, headers.map(([label, cls]) => h('th', { scope: 'col', class: cls }, label))),
     ),
     h('tbody', null, rows),
+    ),
   );
 }
 
@@ -512,7 +528,7 @@ function interfacesPanel(interfaces) {
     h(
       'tr',
       { class: i.virtual ? 'is-virtual' : null },
-      h('th', { scope: 'row', class: 'mono' }, i.name, i.virtual ? h('span', { class: 'tag' }, 'virtual') : null),
+      h('th', { scope: 'row', class: 'mono nowrap' }, i.name, i.virtual ? h('span', { class: 'tag' }, 'virtual') : null),
       h('td', null, h('span', { class: `link link-${i.up ? 'up' : 'down'}` }, i.up ? 'up' : 'down')),
       h('td', { class: 'mono' }, i.mac || DASH),
       h(
@@ -580,10 +596,10 @@ function detailContent(host) {
   const age = currentAge(host, state.detailFetchedAt);
   const summary = facts([
     ['Status', statusBadge(host.status)],
-    ['Last seen', `${formatAge(age)}${host.lastSeen ? ` (${new Date(host.lastSeen).toLocaleString()})` : ''}`],
+    ['Last seen', `${formatAge(age)}${host.lastSeen ? ` (${formatTimestamp(host.lastSeen)})` : ''}`],
     ['OS', os ? `${osLabel(os)} · kernel ${os.kernel ?? '?'} · ${os.architecture ?? '?'}` : DASH],
     ['Virtualization', os?.virtualization || DASH],
-    ['Uptime', `${formatDuration(host.uptimeSeconds)}${host.bootTime ? ` (boot ${new Date(host.bootTime).toLocaleString()})` : ''}`],
+    ['Uptime', `${formatDuration(host.uptimeSeconds)}${host.bootTime ? ` (boot ${formatTimestamp(host.bootTime)})` : ''}`],
     ['Agent', `${host.agentVersion ? `v${host.agentVersion}` : 'version ?'} · every ${isNumber(host.intervalSeconds) ? `${host.intervalSeconds} s` : '?'} · id ${host.agentId ?? '?'}`],
     ['Addresses', (host.addresses ?? []).join(', ') || DASH, 'mono'],
   ]);
