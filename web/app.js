@@ -335,7 +335,7 @@ function hostRow(host) {
       'aria-selected': host.id === state.openId ? 'true' : 'false',
     },
     h('td', { class: 'col-status' }, statusBadge(host.status)),
-    h('th', { scope: 'row', class: 'hostname', title: `agent ${host.agentId ?? '?'}` }, host.hostname || muted('(unnamed)')),
+    h('th', { scope: 'row', class: 'hostname', title: `${host.hostname ?? ''} · agent ${host.agentId ?? '?'}` }, host.hostname || muted('(unnamed)')),
     h(
       'td',
       { class: 'os', title: os ? `kernel ${os.kernel ?? '?'} · ${os.architecture ?? '?'}` : null },
