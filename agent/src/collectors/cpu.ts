@@ -1,0 +1,49 @@
+import type { Cpu } from "../../../proto/gen/netmap/v1/report.ts";
+import type { CpuTimes, LoadAverage, ProcStat } from "../procfs.ts";
+import type { CpuModel } from "../source.ts";
+import type { Collector } from "./types.ts";
+
+export const cpuCollector: Collector = {
+  name: "cpu",
+  async collect(source, state) {
+    const [model, stat, load] = await Promise.all([source.cpuModel(), source.procStat(), source.loadAverage()]);
+    const cpu = cpuInfo(model, stat, load, state.cpuTimes);
+    state.cpuTimes = stat.cpu;
+    return { cpu };
+  },
+};
+
+export function cpuInfo(model: CpuModel, stat: ProcStat, load: LoadAverage, previous: CpuTimes | undefined): Cpu {
+  return {
+    logicalCores: stat.cpuCount,
+    physicalCores: model.physicalCores,
+    model: model.model,
+    ...cpuUsage(stat.cpu, previous),
+    load1: load.load1,
+    load5: load.load5,
+    load15: load.load15,
+  };
+}
+
+/**
+ * Shares of all CPUs' time between two /proc/stat samples. user includes nice;
+ * system includes irq and softirq (time the kernel spent, as mpstat's %sys +
+ * %irq + %soft). Empty without a previous sample, or when the counters went
+ * backwards (a CPU went offline) or did not move.
+ */
+export function cpuUsage(current: CpuTimes, previous: CpuTimes | undefined): Pick<Cpu, "usagePercent" | "userPercent" | "systemPercent" | "iowaitPercent" | "stealPercent"> {
+  if (!previous) return {};
+  const delta = (key: keyof CpuTimes) => current[key] - previous[key];
+  const keys = Object.keys(current) as (keyof CpuTimes)[];
+  if (keys.some((key) => delta(key) < 0)) return {};
+  const total = keys.reduce((sum, key) => sum + delta(key), 0);
+  if (total <= 0) return {};
+  const percent = (ticks: number) => (100 * ticks) / total;
+  return {
+    usagePercent: percent(total - delta("idle") - delta("iowait")),
+    userPercent: percent(delta("user") + delta("nice")),
+    systemPercent: percent(delta("system") + delta("irq") + delta("softirq")),
+    iowaitPercent: percent(delta("iowait")),
+    stealPercent: percent(delta("steal")),
+  };
+}

@@ -1,0 +1,19 @@
+// Every collector, in collection order (the order of CollectorRun entries).
+import { cpuCollector } from "./cpu.ts";
+import { disksCollector } from "./disks.ts";
+import { interfacesCollector } from "./interfaces.ts";
+import { listenersCollector } from "./listeners.ts";
+import { memoryCollector } from "./memory.ts";
+import { mountsCollector } from "./mounts.ts";
+import { osCollector } from "./os.ts";
+import type { Collector } from "./types.ts";
+
+export const collectors: readonly Collector[] = [
+  osCollector,
+  cpuCollector,
+  memoryCollector,
+  disksCollector,
+  mountsCollector,
+  listenersCollector,
+  interfacesCollector,
+];

@@ -1,0 +1,38 @@
+import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import type { Logger } from "pino";
+import type { CpuTimes } from "../procfs.ts";
+import type { SystemSource } from "../source.ts";
+
+/** The report fields one collector fills. */
+export type ReportPart = Partial<Pick<HostReport, "os" | "cpu" | "memory" | "disks" | "mounts" | "listeners" | "interfaces">>;
+
+/** Counters at one instant, kept from one cycle to the next so rates can be computed. */
+export interface CounterSample {
+  atSeconds: number;
+  counters: Record<string, { a: number; b: number }>;
+}
+
+/**
+ * What collectors carry between cycles. One object per agent process; empty on
+ * the first cycle, which is why rates are absent then.
+ */
+export interface AgentState {
+  cpuTimes?: CpuTimes;
+  disks?: CounterSample;
+  interfaces?: CounterSample;
+}
+
+export interface CollectorContext {
+  log: Logger;
+}
+
+export interface Collector {
+  readonly name: string;
+  collect(source: SystemSource, state: AgentState, context: CollectorContext): Promise<ReportPart>;
+}
+
+/** Per-second rate of a counter; undefined without a previous sample or across a counter reset. */
+export function ratePerSecond(current: number, previous: number | undefined, elapsedSeconds: number): number | undefined {
+  if (previous === undefined || elapsedSeconds <= 0 || current < previous) return undefined;
+  return (current - previous) / elapsedSeconds;
+}

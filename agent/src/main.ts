@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// netmap-agent: collect this machine's HostReport every interval and publish
+// it to JetStream; or, with --once --json, print one and touch no network.
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import packageJson from "../../package.json" with { type: "json" };
+import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
+import { collectors } from "./collectors/index.ts";
+import type { AgentState } from "./collectors/types.ts";
+import { loadAgentConfig, USAGE, type AgentConfig } from "./config.ts";
+import { ConfigError, NetMapError } from "./errors.ts";
+import { agentIdFromMachineId, openSeqCounter, readBootId, readMachineId, userStateDir } from "./identity.ts";
+import { createLogger } from "./log.ts";
+import { createPublisher } from "./publisher.ts";
+import { buildReport, collect, type ReportIdentity } from "./report.ts";
+import { createLinuxSource, type SystemSource } from "./source.ts";
+
+export const AGENT_VERSION: string = packageJson.version;
+
+/** Next sleep: the interval ±10%, so a fleet restarted together does not report in lockstep. */
+export function jitteredDelayMs(intervalSeconds: number, random: () => number = Math.random): number {
+  return intervalSeconds * 1000 * (0.9 + 0.2 * random());
+}
+
+async function main(argv: string[]): Promise<number> {
+  let config: AgentConfig;
+  try {
+    const command = loadAgentConfig({ argv, env: process.env, readFile: (path) => readFileSync(path, "utf8") });
+    if (command.command === "help") {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (command.command === "version") {
+      process.stdout.write(`netmap-agent ${AGENT_VERSION}\n`);
+      return 0;
+    }
+    config = command.config;
+    if (config.credsFile !== undefined) readCreds(config.credsFile);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`netmap-agent: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const log = createLogger(config.logLevel);
+  const source = createLinuxSource();
+  const identity: ReportIdentity = {
+    agentId: config.agentId ?? agentIdFromMachineId(readMachineId()),
+    bootId: readBootId(),
+    agentVersion: AGENT_VERSION,
+    intervalSeconds: config.intervalSeconds,
+  };
+  const state: AgentState = {};
+
+  if (config.once && config.json) {
+    // Not published, so it takes no number from the sequence.
+    const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log));
+    process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
+    return 0;
+  }
+  return runLoop(config, identity, source, state, log);
+}
+
+async function runLoop(config: AgentConfig, identity: ReportIdentity, source: SystemSource, state: AgentState, log: Logger): Promise<number> {
+  const seq = openSeqCounter({
+    dirs: [config.spoolDir, userStateDir(process.env)],
+    bootId: identity.bootId,
+    uptimeSeconds: await source.uptimeSeconds(),
+    log,
+  });
+  const publisher = createPublisher({
+    servers: config.natsServers,
+    agentId: identity.agentId,
+    ...(config.credsFile !== undefined && { creds: readCreds(config.credsFile) }),
+    log,
+  });
+  log.info({ agentId: identity.agentId, bootId: identity.bootId, intervalSeconds: config.intervalSeconds, seqStorage: seq.storage, version: AGENT_VERSION }, "netmap-agent started");
+
+  const stopping = new AbortController();
+  const stop = (signal: string) => {
+    if (stopping.signal.aborted) return;
+    log.info({ signal }, "stopping");
+    stopping.abort();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+
+  // The first report goes out at once; later ones every interval ±10%.
+  while (!stopping.signal.aborted) {
+    const started = performance.now();
+    const collection = await collect(collectors, source, state, log);
+    const report = buildReport(identity, source.hostname(), seq.next(), collection);
+    try {
+      await publisher.publish(report);
+    } catch (error) {
+      log.error({ err: error, seq: report.seq }, "report not publishable; dropped");
+    }
+    log.debug({ seq: report.seq, cycleSeconds: (performance.now() - started) / 1000, collectors: collection.runs }, "cycle done");
+    if (config.once) break;
+    await sleep(jitteredDelayMs(config.intervalSeconds), undefined, { signal: stopping.signal }).catch(() => {});
+  }
+  await publisher.close();
+  log.info("stopped");
+  return 0;
+}
+
+function readCreds(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`invalid creds ${JSON.stringify(path)} (--creds): ${(error as Error).message}`);
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const message = error instanceof NetMapError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`netmap-agent: ${message}\n`);
+      process.exit(1);
+    },
+  );
+}

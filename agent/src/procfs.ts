@@ -1,0 +1,187 @@
+// Pure parsers for the /proc text the agent reads. Reading happens in
+// source.ts; these only turn text into numbers, so tests feed them recorded text.
+
+/** Aggregate CPU time from the "cpu" line of /proc/stat, in USER_HZ ticks. */
+export interface CpuTimes {
+  user: number;
+  nice: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  irq: number;
+  softirq: number;
+  steal: number;
+}
+
+export interface ProcStat {
+  cpu: CpuTimes;
+  /** Online logical CPUs: the cpuN lines. */
+  cpuCount: number;
+  /** Boot time, seconds since the epoch (btime). */
+  bootTime: number;
+}
+
+export function parseProcStat(text: string): ProcStat {
+  let cpu: CpuTimes | undefined;
+  let cpuCount = 0;
+  let bootTime = 0;
+  for (const line of text.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    const key = fields[0];
+    if (key === "cpu") {
+      // guest and guest_nice are already counted in user and nice.
+      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields.slice(1).map(Number);
+      cpu = { user, nice, system, idle, iowait, irq, softirq, steal };
+    } else if (key !== undefined && /^cpu\d+$/.test(key)) {
+      cpuCount++;
+    } else if (key === "btime") {
+      bootTime = Number(fields[1]);
+    }
+  }
+  if (!cpu) throw new Error("/proc/stat has no cpu line");
+  return { cpu, cpuCount, bootTime };
+}
+
+export interface LoadAverage {
+  load1: number;
+  load5: number;
+  load15: number;
+}
+
+export function parseLoadAverage(text: string): LoadAverage {
+  const [load1, load5, load15] = text.trim().split(/\s+/).map(Number);
+  if (load1 === undefined || load5 === undefined || load15 === undefined || [load1, load5, load15].some(Number.isNaN)) {
+    throw new Error(`unexpected /proc/loadavg: ${JSON.stringify(text)}`);
+  }
+  return { load1, load5, load15 };
+}
+
+/** /proc/meminfo as a map of field → value in the file's unit (kB for most). */
+export function parseMeminfo(text: string): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([^:]+):\s+(\d+)/.exec(line);
+    if (match) fields[match[1]!] = Number(match[2]);
+  }
+  return fields;
+}
+
+/** /proc/uptime: seconds since boot. */
+export function parseUptime(text: string): number {
+  const seconds = Number(text.trim().split(/\s+/)[0]);
+  if (!Number.isFinite(seconds)) throw new Error(`unexpected /proc/uptime: ${JSON.stringify(text)}`);
+  return seconds;
+}
+
+export interface MountEntry {
+  mountpoint: string;
+  device: string;
+  fsType: string;
+}
+
+/**
+ * /proc/self/mountinfo: "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw".
+ * Paths escape space, tab, newline and backslash as octal (\040).
+ */
+export function parseMountinfo(text: string): MountEntry[] {
+  const mounts: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const [before, after] = line.split(" - ");
+    if (before === undefined || after === undefined) continue;
+    const left = before.split(" ");
+    const right = after.split(" ");
+    const mountpoint = left[4];
+    const fsType = right[0];
+    const device = right[1];
+    if (mountpoint === undefined || fsType === undefined || device === undefined) continue;
+    mounts.push({ mountpoint: unescapeOctal(mountpoint), device: unescapeOctal(device), fsType });
+  }
+  return mounts;
+}
+
+function unescapeOctal(value: string): string {
+  return value.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+export type SocketProtocol = "tcp" | "udp";
+
+export interface ProcNetSocket {
+  protocol: SocketProtocol;
+  address: string;
+  port: number;
+  /** Kernel socket state: 0A is TCP LISTEN, 07 is CLOSE (an unconnected UDP socket). */
+  state: string;
+  remoteAddress: string;
+  remotePort: number;
+  inode: number;
+}
+
+/**
+ * One of /proc/net/{tcp,tcp6,udp,udp6}. Addresses are hex in the kernel's byte
+ * order, which is little-endian on every architecture the agent ships for
+ * (x64, arm64): IPv4 is one 32-bit word, IPv6 four of them.
+ */
+export function parseProcNet(text: string, protocol: SocketProtocol): ProcNetSocket[] {
+  const sockets: ProcNetSocket[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10) continue;
+    const [local, remote, state] = [fields[1]!, fields[2]!, fields[3]!];
+    const [localHex, localPort] = local.split(":");
+    const [remoteHex, remotePort] = remote.split(":");
+    if (!localHex || !localPort || !remoteHex || !remotePort) continue;
+    sockets.push({
+      protocol,
+      address: decodeAddress(localHex),
+      port: parseInt(localPort, 16),
+      state: state.toUpperCase(),
+      remoteAddress: decodeAddress(remoteHex),
+      remotePort: parseInt(remotePort, 16),
+      inode: Number(fields[9]),
+    });
+  }
+  return sockets;
+}
+
+/** Sockets that wait for peers: TCP in LISTEN, UDP bound but not connected. */
+export function isListening(socket: ProcNetSocket): boolean {
+  if (socket.protocol === "tcp") return socket.state === "0A";
+  return socket.state === "07" && socket.remotePort === 0;
+}
+
+function decodeAddress(hex: string): string {
+  const bytes: number[] = [];
+  for (let word = 0; word < hex.length; word += 8) {
+    const chunk = hex.slice(word, word + 8);
+    for (let i = 6; i >= 0; i -= 2) bytes.push(parseInt(chunk.slice(i, i + 2), 16));
+  }
+  return bytes.length === 4 ? bytes.join(".") : formatIpv6(bytes);
+}
+
+/** RFC 5952 text: the longest run of zero groups as "::", IPv4-mapped as ::ffff:a.b.c.d. */
+export function formatIpv6(bytes: number[]): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${bytes.slice(12).join(".")}`;
+  }
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength && j - i > 1) { bestStart = i; bestLength = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
+
+/** /sys/block/<dev>/stat: the read and write sector counts (512-byte units, whatever the device's sector size). */
+export function parseBlockStat(text: string): { readBytes: number; writeBytes: number } {
+  const fields = text.trim().split(/\s+/).map(Number);
+  return { readBytes: (fields[2] ?? 0) * 512, writeBytes: (fields[6] ?? 0) * 512 };
+}

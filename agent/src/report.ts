@@ -1,0 +1,56 @@
+// One collection cycle: every collector run and timed, the parts merged into a HostReport.
+import type { Logger } from "pino";
+import { HostReport, type CollectorRun } from "../../proto/gen/netmap/v1/report.ts";
+import type { AgentState, Collector, ReportPart } from "./collectors/types.ts";
+import type { SystemSource } from "./source.ts";
+
+export interface ReportIdentity {
+  agentId: string;
+  bootId: string;
+  agentVersion: string;
+  intervalSeconds: number;
+}
+
+export interface Collection {
+  part: ReportPart;
+  runs: CollectorRun[];
+  collectedAt: Date;
+}
+
+/**
+ * Runs the collectors one after another (they are cheap, and sequential runs
+ * give honest per-collector durations). A collector that throws leaves its
+ * fields empty and says why in its CollectorRun; the report still goes out.
+ */
+export async function collect(collectors: readonly Collector[], source: SystemSource, state: AgentState, log: Logger): Promise<Collection> {
+  const collectedAt = new Date();
+  const part: ReportPart = {};
+  const runs: CollectorRun[] = [];
+  for (const collector of collectors) {
+    const started = performance.now();
+    const collectorLog = log.child({ collector: collector.name });
+    try {
+      Object.assign(part, await collector.collect(source, state, { log: collectorLog }));
+      runs.push({ name: collector.name, success: true, durationSeconds: (performance.now() - started) / 1000, error: "" });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      collectorLog.warn({ err: error }, "collector failed");
+      runs.push({ name: collector.name, success: false, durationSeconds: (performance.now() - started) / 1000, error: message });
+    }
+  }
+  return { part, runs, collectedAt };
+}
+
+export function buildReport(identity: ReportIdentity, hostname: string, seq: number, collection: Collection): HostReport {
+  return HostReport.fromPartial({
+    agentId: identity.agentId,
+    hostname,
+    bootId: identity.bootId,
+    seq,
+    collectedAt: collection.collectedAt,
+    agentVersion: identity.agentVersion,
+    intervalSeconds: identity.intervalSeconds,
+    ...collection.part,
+    collectors: collection.runs,
+  });
+}
