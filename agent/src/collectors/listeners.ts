@@ -40,5 +40,8 @@ export function listenersInfo(sockets: ProcNetSocket[], owners: SocketOwner[]): 
       process: owner?.process ?? "",
     });
   }
-  return [...byKey.values()].sort((a, b) => a.protocol - b.protocol || a.port - b.port || a.address.localeCompare(b.address));
+  const family = (address: string) => (address.includes(":") ? 6 : 4);
+  return [...byKey.values()].sort(
+    (a, b) => a.protocol - b.protocol || a.port - b.port || family(a.address) - family(b.address) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0),
+  );
 }

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { formatIpv6, isListening, parseLoadAverage, parseMeminfo, parseMountinfo, parseProcNet, parseProcStat } from "../../../agent/src/procfs.ts";
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/agent/${name}`, import.meta.url), "utf8");
+
+describe("procfs parsers", () => {
+  it("parseProcNet - decodes little-endian IPv4 addresses, hex ports, states and inodes", () => {
+    const sockets = parseProcNet(fixture("sample-tcp.txt"), "tcp");
+    assert.deepEqual(
+      sockets.map((s) => [s.address, s.port, s.state, s.remoteAddress, s.remotePort, s.inode]),
+      [
+        ["127.0.0.1", 8080, "0A", "0.0.0.0", 0, 1001],
+        ["0.0.0.0", 22, "0A", "0.0.0.0", 0, 1002],
+        ["127.0.0.1", 8080, "01", "127.0.0.1", 50000, 1003],
+        ["10.0.2.7", 80, "06", "10.0.2.9", 54321, 0],
+      ],
+    );
+    assert.deepEqual(sockets.filter(isListening).map((s) => s.inode), [1001, 1002]);
+  });
+
+  it("parseProcNet - decodes IPv6 as RFC 5952 text, IPv4-mapped included, and keeps only LISTEN rows as listeners", () => {
+    const sockets = parseProcNet(fixture("sample-tcp6.txt"), "tcp");
+    assert.deepEqual(
+      sockets.map((s) => [s.address, s.port, s.state]),
+      [
+        ["::", 22, "0A"],
+        ["::1", 631, "0A"],
+        ["::ffff:127.0.0.1", 8081, "0A"],
+        ["2001:db8::7", 443, "0A"],
+        ["::1", 631, "01"],
+        ["fe80::1", 22, "01"],
+      ],
+    );
+    assert.equal(sockets[5]!.remoteAddress, "fe80::2");
+    assert.deepEqual(sockets.filter(isListening).map((s) => s.inode), [2001, 2002, 2003, 2004]);
+  });
+
+  it("parseProcNet - counts bound, unconnected UDP sockets as listening and connected ones not", () => {
+    const udp = parseProcNet(fixture("sample-udp.txt"), "udp");
+    assert.deepEqual(udp.filter(isListening).map((s) => [s.address, s.port]), [["0.0.0.0", 68], ["127.0.0.53", 53]]);
+    const udp6 = parseProcNet(fixture("sample-udp6.txt"), "udp");
+    assert.deepEqual(udp6.filter(isListening).map((s) => [s.protocol, s.address, s.port]), [["udp", "::", 514]]);
+  });
+
+  it("parseProcNet - reads this machine's recorded tables without losing a row", () => {
+    for (const [file, protocol] of [["proc-net-tcp.txt", "tcp"], ["proc-net-tcp6.txt", "tcp"], ["proc-net-udp.txt", "udp"]] as const) {
+      const text = fixture(file);
+      const rows = text.split("\n").slice(1).filter((line) => line.trim()).length;
+      const sockets = parseProcNet(text, protocol);
+      assert.equal(sockets.length, rows, file);
+      for (const s of sockets) assert.ok(s.port >= 0 && s.port <= 65535 && Number.isInteger(s.inode), file);
+    }
+  });
+
+  it("formatIpv6 - compresses the longest zero run only, never a single zero group", () => {
+    const bytes = (groups: number[]) => groups.flatMap((g) => [g >> 8, g & 0xff]);
+    assert.equal(formatIpv6(bytes([0x2001, 0xdb8, 0, 0, 1, 0, 0, 1])), "2001:db8::1:0:0:1");
+    assert.equal(formatIpv6(bytes([0x2001, 0xdb8, 0, 1, 1, 1, 1, 1])), "2001:db8:0:1:1:1:1:1");
+    assert.equal(formatIpv6(bytes([0, 0, 0, 0, 0, 0, 0, 0])), "::");
+  });
+
+  it("parseMountinfo - takes mount point, source and type, undoing octal escapes", () => {
+    const mounts = parseMountinfo("36 35 98:0 / /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/sdb1 rw,errors=continue\n27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n");
+    assert.deepEqual(mounts, [
+      { mountpoint: "/mnt/my disk", device: "/dev/sdb1", fsType: "ext3" },
+      { mountpoint: "/", device: "/dev/vda", fsType: "ext4" },
+    ]);
+    assert.ok(parseMountinfo(fixture("mountinfo.txt")).some((m) => m.mountpoint === "/"));
+  });
+
+  it("parseProcStat - reads the aggregate cpu line, counts cpuN lines and takes btime", () => {
+    const stat = parseProcStat("cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 50 2 25 500 10 1 1 2 0 0\ncpu1 50 3 25 500 10 0 1 1 0 0\nintr 1\nbtime 1795426378\n");
+    assert.deepEqual(stat, { cpu: { user: 100, nice: 5, system: 50, idle: 1000, iowait: 20, irq: 1, softirq: 2, steal: 3 }, cpuCount: 2, bootTime: 1795426378 });
+    const recorded = parseProcStat(fixture("proc-stat.txt"));
+    assert.equal(recorded.cpuCount, (fixture("proc-stat.txt").match(/^cpu\d+ /gm) ?? []).length);
+  });
+
+  it("parseMeminfo and parseLoadAverage - read the numbers as the kernel wrote them", () => {
+    const meminfo = parseMeminfo(fixture("meminfo.txt"));
+    const memTotalLine = /^MemTotal:\s+(\d+) kB$/m.exec(fixture("meminfo.txt"))!;
+    assert.equal(meminfo.MemTotal, Number(memTotalLine[1]));
+    assert.ok(meminfo.MemAvailable! > 0);
+    assert.deepEqual(parseLoadAverage("0.52 0.41 0.30 1/159 15603\n"), { load1: 0.52, load5: 0.41, load15: 0.3 });
+    assert.throws(() => parseLoadAverage("garbage"));
+  });
+});
