@@ -1,0 +1,113 @@
+// netmap-agent against a real nats-server: reports reach NETMAP_REPORTS in
+// order with Nats-Msg-Id set, survive the stream appearing late, and a
+// restarted agent continues the sequence instead of repeating it.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { decodeReport } from "../../proto/src/codec.ts";
+import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
+import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
+import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+
+const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
+const AGENT_ID = "itest-agent";
+
+interface RunningAgent {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function startAgent(nats: string, spoolDir: string): RunningAgent {
+  const child = spawn(process.execPath, [main, "--nats", nats, "--interval", "1s", "--agent-id", AGENT_ID, "--spool-dir", spoolDir], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NETMAP_LOG_LEVEL: "debug" },
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, stderr: () => stderr, exited };
+}
+
+async function stopAgent(agent: RunningAgent): Promise<number | null> {
+  agent.child.kill("SIGTERM");
+  return agent.exited;
+}
+
+describe("netmap-agent publishing", () => {
+  let nats: TestNatsServer;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let spoolDir: string;
+
+  before(async () => {
+    nats = await startNatsServer();
+    nc = await connect({ servers: nats.url });
+    js = jetstream(nc);
+    spoolDir = mkdtempSync(join(tmpdir(), "netmap-agent-spool-"));
+  });
+  after(async () => {
+    await nc?.close();
+    await nats?.close();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  async function readReports(count: number): Promise<{ report: HostReport; msgId: string | undefined; subject: string }[]> {
+    const consumer = await js.consumers.get(REPORTS_STREAM);
+    const out = [];
+    while (out.length < count) {
+      const msg = await consumer.next({ expires: 10_000 });
+      assert.ok(msg, `only ${out.length} of ${count} reports arrived`);
+      out.push({ report: decodeReport(msg.data), msgId: msg.headers?.get("Nats-Msg-Id"), subject: msg.subject });
+    }
+    return out;
+  }
+
+  it("publishes reports queued before the stream existed, then one per interval, seq rising by 1, and exits 0 on SIGTERM", async () => {
+    const agent = startAgent(nats.url, spoolDir);
+    // No stream yet: the agent warns once and keeps its reports queued.
+    await waitFor(() => /cannot publish reports/.test(agent.stderr()), 10_000, () => agent.stderr());
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: REPORTS_STREAM, subjects: [REPORT_SUBJECTS] });
+    await waitFor(async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages >= 4, 15_000, () => agent.stderr());
+    assert.equal(await stopAgent(agent), 0, agent.stderr());
+    assert.equal(agent.stderr().match(/cannot publish reports/g)?.length, 1, "the outage is logged once");
+
+    const total = (await jsm.streams.info(REPORTS_STREAM)).state.messages;
+    const received = await readReports(total);
+    received.forEach(({ report, msgId, subject }, i) => {
+      assert.equal(subject, reportSubject(AGENT_ID));
+      assert.equal(report.agentId, AGENT_ID);
+      assert.equal(report.seq, i + 1);
+      assert.equal(msgId, `${AGENT_ID}.${report.bootId}.${report.seq}`);
+      assert.equal(report.intervalSeconds, 1);
+    });
+    assert.equal(received[0]!.report.cpu?.usagePercent, undefined, "no rate on the first cycle");
+    assert.notEqual(received[1]!.report.cpu?.usagePercent, undefined, "rates from the second cycle on");
+    assert.ok(received.every(({ report }) => report.collectors.length === 7 && report.collectors.every((c) => c.success)));
+  });
+
+  it("continues the sequence after a restart in the same boot, so no report is taken for a duplicate", async () => {
+    const jsm = await jetstreamManager(nc);
+    const before = (await jsm.streams.info(REPORTS_STREAM)).state.messages;
+    const agent = startAgent(nats.url, spoolDir);
+    await waitFor(async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages >= before + 2, 15_000, () => agent.stderr());
+    assert.equal(await stopAgent(agent), 0, agent.stderr());
+    const all = await readReports((await jsm.streams.info(REPORTS_STREAM)).state.messages);
+    const seqs = all.map(({ report }) => report.seq);
+    assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "one unbroken sequence across both runs");
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms; agent log:\n${context()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
