@@ -56,6 +56,10 @@ function runOnProjectNode(script, args) {
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => child.kill("SIGTERM"));
   process.on("SIGHUP", () => child.kill("SIGHUP"));
+  // npm exits on SIGTERM without passing it on; when it goes, this process is
+  // re-parented, and stops the child as if it had received the signal itself.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && child.kill("SIGTERM"), 1000).unref();
   child.on("error", (error) => fail(`could not run ${node}: ${error.message}`));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (signalNumbers[signal] ?? 1) : 1)));
 }

@@ -32,9 +32,22 @@ async function step<T>(work: Promise<T>): Promise<T> {
   return result;
 }
 
+/** A step that starts a service: the service is registered for shutdown even if a stop came meanwhile. */
+function startService(work: Promise<Service>): Promise<Service> {
+  return step(
+    work.then((service) => {
+      services.push(service);
+      return service;
+    }),
+  );
+}
+
 class StopRequested extends Error {}
 
 async function main(): Promise<void> {
+  // A closed terminal must not turn the shutdown into a crash.
+  process.stdout.on("error", () => {});
+  process.stderr.on("error", () => {});
   process.on("SIGINT", () => void shutdown(0, "interrupted"));
   process.on("SIGTERM", () => void shutdown(0, "terminated"));
   process.on("SIGHUP", () => void shutdown(0, "hung up"));
@@ -50,12 +63,10 @@ async function main(): Promise<void> {
     if (!existsSync(join(root, program))) throw new Error(`${program} is missing from this checkout`);
   }
 
-  const nats = await step(ensureNats({ url: process.env.NETMAP_NATS_URL ?? DEFAULT_NATS_URL, stateDir, say }));
-  services.push(nats);
+  const nats = await startService(ensureNats({ url: process.env.NETMAP_NATS_URL ?? DEFAULT_NATS_URL, stateDir, say }));
   say(`NATS: ${nats.started ? `started a private nats-server at ${nats.url} (log: ${nats.logFile})` : `using the running server at ${nats.url}`}`);
 
-  const postgres = await step(ensurePostgres({ url: process.env.NETMAP_DATABASE_URL ?? DEFAULT_DATABASE_URL, stateDir, say }));
-  services.push(postgres);
+  const postgres = await startService(ensurePostgres({ url: process.env.NETMAP_DATABASE_URL ?? DEFAULT_DATABASE_URL, stateDir, say }));
   say(`PostgreSQL: ${postgres.started ? `started a private server, ${postgres.url} (log: ${postgres.logFile})` : `using the running server at ${postgres.url}`}`);
   if (await step(ensureDatabase(postgres.url))) say(`created the database ${new URL(postgres.url).pathname.slice(1)}`);
 
