@@ -130,32 +130,41 @@ function newestPerHost(reports: NewReport[]): NewReport[] {
  */
 async function advanceLatest(trx: Tx, reports: NewReport[]): Promise<NewReport[]> {
   if (!reports.length) return [];
-  const col = <T>(pick: (r: NewReport) => T) => reports.map(pick);
-  const { rows } = await sql<{ id: number }>`
+  // One JSON document rather than sixteen arrays: the full report state would
+  // otherwise be escaped into an array literal and parsed back, the costliest part.
+  const rows = reports.map((r) => ({
+    id: r.hostId,
+    hostname: r.report.hostname || r.report.agentId,
+    collected_at: r.report.collectedAt!.toISOString(),
+    received_at: r.receivedAt.toISOString(),
+    boot_id: r.report.bootId,
+    seq: r.report.seq,
+    interval_seconds: r.report.intervalSeconds || null,
+    cpu_percent: r.headline.cpuPercent,
+    memory_percent: r.headline.memoryPercent,
+    load1: r.report.cpu?.load1 ?? null,
+    logical_cores: r.report.cpu?.logicalCores ?? null,
+    memory_total_bytes: r.report.memory?.totalBytes ?? null,
+    fullest_mountpoint: r.headline.fullestMount?.mountpoint ?? null,
+    fullest_mount_percent: r.headline.fullestMount?.usedPercent ?? null,
+    addresses: r.headline.addresses,
+    state: HostReport.toJSON(r.report),
+  }));
+  const { rows: advancedRows } = await sql<{ id: number }>`
     UPDATE hosts h SET
       hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
       boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
       cpu_percent = n.cpu_percent, memory_percent = n.memory_percent, load1 = n.load1,
       logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
       fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
-      addresses = ARRAY(SELECT jsonb_array_elements_text(n.addresses)), state = n.state
-    FROM unnest(
-      ${col((r) => r.hostId)}::bigint[], ${col((r) => r.report.hostname || r.report.agentId)}::text[],
-      ${col((r) => r.report.collectedAt!.toISOString())}::timestamptz[], ${col((r) => r.receivedAt.toISOString())}::timestamptz[],
-      ${col((r) => r.report.bootId)}::text[], ${col((r) => r.report.seq)}::bigint[],
-      ${col((r) => r.report.intervalSeconds || null)}::float8[],
-      ${col((r) => r.headline.cpuPercent)}::float8[], ${col((r) => r.headline.memoryPercent)}::float8[],
-      ${col((r) => r.report.cpu?.load1 ?? null)}::float8[], ${col((r) => r.report.cpu?.logicalCores ?? null)}::int[],
-      ${col((r) => r.report.memory?.totalBytes ?? null)}::bigint[],
-      ${col((r) => r.headline.fullestMount?.mountpoint ?? null)}::text[],
-      ${col((r) => r.headline.fullestMount?.usedPercent ?? null)}::float8[],
-      ${col((r) => JSON.stringify(r.headline.addresses))}::jsonb[],
-      ${col((r) => JSON.stringify(HostReport.toJSON(r.report)))}::jsonb[]
-    ) AS n(id, hostname, collected_at, received_at, boot_id, seq, interval_seconds, cpu_percent, memory_percent,
-           load1, logical_cores, memory_total_bytes, fullest_mountpoint, fullest_mount_percent, addresses, state)
+      addresses = n.addresses, state = n.state
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS n(
+      id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
+      interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
+      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[], state jsonb)
     WHERE h.id = n.id AND (h.collected_at IS NULL OR h.collected_at <= n.collected_at)
     RETURNING h.id`.execute(trx);
-  const advanced = new Set(rows.map((row) => row.id));
+  const advanced = new Set(advancedRows.map((row) => row.id));
   return reports.filter((r) => advanced.has(r.hostId));
 }
 
