@@ -1,0 +1,90 @@
+// The whole spine, as separate processes: netmap-agent on this machine → a
+// private NATS JetStream → `netmap serve` → PostgreSQL → HTTP.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { eventually } from "../helpers/collector.ts";
+import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+let nats: TestNatsServer;
+let database: TestDatabase;
+let collector: ChildProcess;
+let agent: ChildProcess;
+let spoolDir: string;
+let baseUrl: string;
+
+function start(script: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [join(root, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  child.once("exit", (code, signal) => {
+    if (code && code !== 0) process.stderr.write(`${script} exited ${code ?? signal}:\n${output}\n`);
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess | undefined): Promise<number | null> {
+  if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+before(async () => {
+  nats = await startNatsServer();
+  database = await createTestDatabase();
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  spoolDir = mkdtempSync(join(tmpdir(), "netmap-agent-"));
+  collector = start("collector/src/main.ts", ["serve"], {
+    NETMAP_NATS_URL: nats.url,
+    NETMAP_DATABASE_URL: database.url,
+    NETMAP_HTTP_ADDR: `127.0.0.1:${port}`,
+  });
+  await eventually(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the collector to be healthy");
+  agent = start("agent/src/main.ts", ["--nats", nats.url, "--interval", "1s", "--spool-dir", spoolDir], {});
+});
+
+after(async () => {
+  await stop(agent);
+  await stop(collector);
+  await database?.drop();
+  await nats?.close();
+  if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+});
+
+test("this machine appears on the status page's API with its real MemTotal and its / mount", async () => {
+  const hosts = await eventually(async () => {
+    const body = (await (await fetch(`${baseUrl}/api/v1/hosts`)).json()) as { hosts: any[] };
+    return body.hosts.length === 1 && body.hosts[0].cpuPercent !== null && body.hosts;
+  }, "the agent's second report (with CPU %) to be stored", 20_000);
+  const [summary] = hosts;
+  assert.equal(summary.status, "up");
+  assert.equal(summary.hostname, readFileSync("/proc/sys/kernel/hostname", "utf8").trim());
+
+  const { host } = (await (await fetch(`${baseUrl}/api/v1/hosts/${summary.id}`)).json()) as { host: any };
+  const memTotalKiB = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync("/proc/meminfo", "utf8"))![1]);
+  assert.equal(host.memory.totalBytes, memTotalKiB * 1024);
+
+  const rootMount = host.mounts.find((m: { mountpoint: string }) => m.mountpoint === "/");
+  assert.ok(rootMount, `no / mount among ${host.mounts.map((m: { mountpoint: string }) => m.mountpoint).join(", ")}`);
+  const fs = statfsSync("/");
+  assert.equal(rootMount.sizeBytes, fs.blocks * fs.bsize);
+  assert.ok(rootMount.usedPercent > 0 && rootMount.usedPercent < 100);
+  assert.ok(host.cpu.logicalCores >= 1);
+
+  const page = await fetch(`${baseUrl}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<table/);
+});
+
+test("the agent drains on SIGTERM and exits 0", async () => {
+  assert.equal(await stop(agent), 0);
+});
