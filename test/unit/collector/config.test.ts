@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { loadCollectorConfig, parseDurationSeconds } from "../../../collector/src/config.ts";
 import { ConfigError } from "../../../collector/src/errors.ts";
 
+const dir = mkdtempSync(join(tmpdir(), "netmap-config-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
 function configFile(text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), "netmap-config-")), "netmap.yaml");
+  const path = join(dir, `netmap-${++files}.yaml`);
   writeFileSync(path, text);
   return path;
 }
