@@ -1,9 +1,6 @@
 // Who is reporting: the agent id, this boot, and the report sequence.
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
-import type { Logger } from "pino";
+import { readFileSync } from "node:fs";
 import { IdentityError } from "./errors.ts";
 
 const MACHINE_ID_FILES = ["/etc/machine-id", "/var/lib/dbus/machine-id"];
@@ -41,84 +38,21 @@ export function readBootId(readFile: (path: string) => string = (path) => readFi
   return bootId;
 }
 
-export interface SeqCounter {
-  /** The next seq, already made durable where the counter can be. */
-  next(): number;
-  /** Where the counter lives: a file, or "memory" when no directory would take it. */
-  readonly storage: string;
-}
-
 /**
- * Report sequence numbers, unique per (agent, boot) across agent restarts.
+ * Report sequence numbers, unique per (agent, boot) across agent restarts,
+ * with no state on disk.
  *
- * seq counts from 1 in each boot. A restarted agent must not reuse a seq of
- * the same boot, or JetStream's de-duplication and the collector's
- * (agent, boot, seq) key would silently drop its reports. So the last seq
- * handed out is written (atomically: temp file + rename) to <dir>/seq.json
- * before the report carrying it is published, and a new process continues
- * from it when the boot id matches. No fsync: only a kernel crash or power
- * loss can lose a renamed file's data, and either of them means a new boot,
- * which starts again at 1 anyway.
- *
- * The directory is the spool dir (default /var/lib/netmap-agent); if it cannot
- * be written (agent run unprivileged), the user's state dir
- * ($XDG_STATE_HOME or ~/.local/state)/netmap-agent, with a warning. If neither
- * can, the counter lives in memory and starts at the milliseconds since boot
- * when the process started: a restarted process starts later than the last
- * one began plus one millisecond per report it sent (reports are at least
- * 100 ms apart), so it still never repeats a seq within the boot, at the
- * price of a jump in the sequence.
+ * A restarted agent must never reuse a seq of the same boot, or JetStream's
+ * de-duplication and the collector's (agent, boot, seq) key would silently
+ * drop its reports as repeats. A counter saved in a file fails exactly when it
+ * matters: a wiped or new state directory, a re-created container (containers
+ * share the host kernel's boot id). So each process starts its sequence at the
+ * milliseconds since boot (CLOCK_BOOTTIME, monotonic) and counts up by one per
+ * report. Reports are at least 100 ms apart, so a process starting later
+ * always starts above every seq an earlier one of the same boot could have
+ * reached. Within a process seq goes up by exactly 1; across a restart it jumps.
  */
-export function openSeqCounter(options: { dirs: string[]; bootId: string; uptimeSeconds: number; log: Logger }): SeqCounter {
-  const { bootId, log } = options;
-  for (const [index, dir] of options.dirs.entries()) {
-    const file = join(dir, "seq.json");
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o750 });
-      const last = readLastSeq(file, bootId);
-      writeLastSeq(file, bootId, last); // proves the directory is writable before relying on it
-      if (index > 0) log.warn({ dir, wanted: options.dirs[0] }, "state directory not writable; keeping state in a fallback directory");
-      let seq = last;
-      return {
-        storage: file,
-        next() {
-          seq++;
-          try {
-            writeLastSeq(file, bootId, seq);
-          } catch (error) {
-            log.warn({ err: error, file }, "cannot save the report sequence; a restart in this boot may repeat it");
-          }
-          return seq;
-        },
-      };
-    } catch (error) {
-      log.debug({ err: error, dir }, "state directory unusable");
-    }
-  }
-  let seq = Math.floor(options.uptimeSeconds * 1000);
-  log.warn({ dirs: options.dirs, firstSeq: seq + 1 }, "no writable state directory; report sequence starts at the milliseconds since boot");
-  return { storage: "memory", next: () => ++seq };
-}
-
-/** The fallback state directory for an unprivileged agent. */
-export function userStateDir(env: Readonly<Record<string, string | undefined>>): string {
-  return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "netmap-agent");
-}
-
-function readLastSeq(file: string, bootId: string): number {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
-    throw error;
-  }
-  const saved = JSON.parse(text) as { bootId?: unknown; lastSeq?: unknown };
-  return saved.bootId === bootId && Number.isSafeInteger(saved.lastSeq) && (saved.lastSeq as number) > 0 ? (saved.lastSeq as number) : 0;
-}
-
-function writeLastSeq(file: string, bootId: string, lastSeq: number): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify({ bootId, lastSeq })}\n`, { mode: 0o640 });
-  renameSync(temp, file);
+export function sequenceFrom(uptimeSeconds: number): () => number {
+  let seq = Math.floor(uptimeSeconds * 1000);
+  return () => ++seq;
 }

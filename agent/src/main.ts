@@ -10,7 +10,7 @@ import { collectors } from "./collectors/index.ts";
 import type { AgentState } from "./collectors/types.ts";
 import { loadAgentConfig, USAGE, type AgentConfig } from "./config.ts";
 import { ConfigError, NetMapError } from "./errors.ts";
-import { agentIdFromMachineId, openSeqCounter, readBootId, readMachineId, userStateDir } from "./identity.ts";
+import { agentIdFromMachineId, readBootId, readMachineId, sequenceFrom } from "./identity.ts";
 import { createLogger } from "./log.ts";
 import { createPublisher } from "./publisher.ts";
 import { buildReport, collect, type ReportIdentity } from "./report.ts";
@@ -65,19 +65,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runLoop(config: AgentConfig, identity: ReportIdentity, source: SystemSource, state: AgentState, log: Logger): Promise<number> {
-  const seq = openSeqCounter({
-    dirs: [config.spoolDir, userStateDir(process.env)],
-    bootId: identity.bootId,
-    uptimeSeconds: await source.uptimeSeconds(),
-    log,
-  });
+  const nextSeq = sequenceFrom(await source.uptimeSeconds());
   const publisher = createPublisher({
     servers: config.natsServers,
     agentId: identity.agentId,
     ...(config.credsFile !== undefined && { creds: readCreds(config.credsFile) }),
     log,
   });
-  log.info({ agentId: identity.agentId, bootId: identity.bootId, intervalSeconds: config.intervalSeconds, seqStorage: seq.storage, version: AGENT_VERSION }, "netmap-agent started");
+  log.info({ agentId: identity.agentId, bootId: identity.bootId, intervalSeconds: config.intervalSeconds, version: AGENT_VERSION }, "netmap-agent started");
 
   const stopping = new AbortController();
   const stop = (signal: string) => {
@@ -92,7 +87,7 @@ async function runLoop(config: AgentConfig, identity: ReportIdentity, source: Sy
   while (!stopping.signal.aborted) {
     const started = performance.now();
     const collection = await collect(collectors, source, state, log);
-    const report = buildReport(identity, source.hostname(), seq.next(), collection);
+    const report = buildReport(identity, source.hostname(), nextSeq(), collection);
     try {
       await publisher.publish(report);
     } catch (error) {

@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import pino from "pino";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
 import { isAgentId } from "../../../proto/src/subjects.ts";
-import { agentIdFromMachineId, openSeqCounter, readBootId, readMachineId } from "../../../agent/src/identity.ts";
+import { agentIdFromMachineId, readBootId, readMachineId, sequenceFrom } from "../../../agent/src/identity.ts";
 
-const silent = pino({ level: "silent" });
-const root = mkdtempSync(join(tmpdir(), "netmap-agent-identity-"));
-after(() => rmSync(root, { recursive: true, force: true }));
 
 describe("agent identity", () => {
   it("agentIdFromMachineId - is a stable 16-hex-digit id fit for a subject, not the machine id itself", () => {
@@ -29,30 +23,11 @@ describe("agent identity", () => {
     assert.throws(() => readMachineId(() => { throw new Error("ENOENT"); }), /--agent-id/);
   });
 
-  it("openSeqCounter - continues after a restart in the same boot and starts at 1 in a new boot", () => {
-    const dir = join(root, "state");
-    const first = openSeqCounter({ dirs: [dir], bootId: "boot-a", uptimeSeconds: 100, log: silent });
-    assert.deepEqual([first.next(), first.next(), first.next()], [1, 2, 3]);
-    assert.equal(first.storage, join(dir, "seq.json"));
-    const restarted = openSeqCounter({ dirs: [dir], bootId: "boot-a", uptimeSeconds: 200, log: silent });
-    assert.equal(restarted.next(), 4);
-    const rebooted = openSeqCounter({ dirs: [dir], bootId: "boot-b", uptimeSeconds: 5, log: silent });
-    assert.equal(rebooted.next(), 1);
-  });
-
-  it("openSeqCounter - falls back to the next directory, then to milliseconds since boot, never repeating a seq", () => {
-    const blocked = join(root, "not-a-dir");
-    writeFileSync(blocked, "a file where a directory should be");
-    const fallback = join(root, "fallback");
-    const counter = openSeqCounter({ dirs: [blocked, fallback], bootId: "boot-a", uptimeSeconds: 1, log: silent });
-    assert.equal(counter.storage, join(fallback, "seq.json"));
-    assert.equal(counter.next(), 1);
-
-    const inMemory = openSeqCounter({ dirs: [blocked], bootId: "boot-a", uptimeSeconds: 12.34, log: silent });
-    assert.equal(inMemory.storage, "memory");
-    assert.deepEqual([inMemory.next(), inMemory.next()], [12341, 12342]);
-    const later = openSeqCounter({ dirs: [blocked], bootId: "boot-a", uptimeSeconds: 12.5, log: silent });
-    assert.ok(later.next() > 12342);
-    chmodSync(blocked, 0o644);
+  it("sequenceFrom - counts up by one from the milliseconds since boot, so a restart never repeats a seq", () => {
+    const first = sequenceFrom(100);
+    assert.deepEqual([first(), first(), first()], [100_001, 100_002, 100_003]);
+    // A process started later in the same boot, even 50 ms after the previous one began.
+    const restarted = sequenceFrom(100.05);
+    assert.ok(restarted() > 100_003);
   });
 });
