@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isAgentId } from "../../proto/src/subjects.ts";
+import { parseDurationSeconds } from "../../lib/settings.ts";
 import { ConfigError } from "./errors.ts";
 
 export interface AgentConfig {
@@ -77,13 +78,6 @@ const fileSchema = z
   .strict();
 
 type FileSettings = z.infer<typeof fileSchema>;
-
-export function parseDurationSeconds(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
-  if (!match) return undefined;
-  return Number(match[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"];
-}
 
 const NATS_PROTOCOLS = ["nats:", "tls:", "ws:", "wss:"];
 

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { deepFreeze, parseDurationSeconds } from "../../lib/settings.ts";
 import { ConfigError } from "./errors.ts";
 
 export interface CollectorConfig {
@@ -69,14 +70,6 @@ const fileSchema = z
   })
   .strict()
   .partial();
-
-export function parseDurationSeconds(value: number | string): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
-  if (!match) return undefined;
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"];
-  return Number(match[1]) * factor;
-}
 
 export interface ConfigSources {
   /** --config FILE, if given. */
@@ -153,12 +146,4 @@ function describeIssues(error: z.ZodError, file: string | undefined): string {
 
 function defined<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

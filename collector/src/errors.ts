@@ -1,21 +1,8 @@
 // Errors with stable codes. Each is mapped once to an HTTP status (http/errors.ts)
 // and a process exit code (main.ts).
+import { NetMapError } from "../../lib/errors.ts";
 
-export class NetMapError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
-
-/** A setting is missing or wrong; the message names the setting. */
-export class ConfigError extends NetMapError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("CONFIG_INVALID", message, options);
-  }
-}
+export { ConfigError, NetMapError } from "../../lib/errors.ts";
 
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends NetMapError {

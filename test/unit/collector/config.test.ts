@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { loadCollectorConfig, parseDurationSeconds } from "../../../collector/src/config.ts";
+import { loadCollectorConfig } from "../../../collector/src/config.ts";
+import { parseDurationSeconds } from "../../../lib/settings.ts";
 import { ConfigError } from "../../../collector/src/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "netmap-config-"));
