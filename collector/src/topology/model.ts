@@ -1,0 +1,56 @@
+// The infrastructure as NetMap knows it: clients → sites → hosts, guests under
+// their hypervisor, and how SSH reaches each host. Plain data; the topology
+// service builds it from the database and every view (routes, the Graphviz
+// map, the Ansible inventory, the topology file) is a pure function of it.
+import type { HostStatus } from "../hosts/status.ts";
+
+export const HOST_KINDS = ["server", "hypervisor", "vm", "container", "network"] as const;
+export type HostKind = (typeof HOST_KINDS)[number];
+
+/** Who stated a fact. What a person entered is never overwritten by discovery. */
+export type FactSource = "person" | "agent" | "proxmox";
+
+export interface TopologyHost {
+  /** Database id; absent for hosts only read from a file. */
+  id?: number;
+  name: string;
+  kind: HostKind;
+  /** Where SSH connects; null when unknown (such a host has no route). */
+  address: string | null;
+  ssh: { user: string | null; port: number };
+  /** Name of the host (same site) SSH goes through just before this one. */
+  via: string | null;
+  /** Name of the hypervisor (same site) this guest runs on. */
+  parent: string | null;
+  labels: Record<string, string>;
+  source: FactSource;
+  /** From monitoring, when the host has an agent or is discovered. */
+  status?: HostStatus;
+  agentId?: string | null;
+}
+
+export interface Site {
+  name: string;
+  /** Default first hop for the site's hosts that have no via and no parent. */
+  bastion: string | null;
+  hosts: TopologyHost[];
+}
+
+export interface Client {
+  name: string;
+  sites: Site[];
+}
+
+export interface Topology {
+  clients: Client[];
+}
+
+/** One SSH hop, in connection order; the last is the target. */
+export interface Hop {
+  client: string;
+  site: string;
+  name: string;
+  address: string;
+  port: number;
+  user: string | null;
+}
