@@ -7,6 +7,7 @@ import type { Db } from "../db/database.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { hostRoutes } from "./hosts.ts";
+import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { webRoutes } from "./web.ts";
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   db: Db;
   registry: Registry;
   natsConnected: () => boolean;
+  /** The topology for the map and the Ansible inventory; their routes exist only when given. */
+  loadTopology?: MapDeps["loadTopology"];
 }
 
 export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInstance> {
@@ -24,6 +27,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
+  if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   await app.register(webRoutes);
   return app;
 }
