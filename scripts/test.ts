@@ -72,11 +72,19 @@ async function protoStage(): Promise<boolean> {
   }
 }
 
+/** Programs the integration tests start themselves, and the Debian package of each. */
+const INTEGRATION_PROGRAMS: Array<{ program: string; pkg: string }> = [
+  { program: "nats-server", pkg: "nats-server" },
+  { program: "prometheus-alertmanager", pkg: "prometheus-alertmanager" },
+];
+
 async function integrationPrerequisites(): Promise<boolean> {
   let ok = true;
-  if (!findExecutable("nats-server", ["/usr/sbin", "/usr/local/sbin"])) {
-    say("integration: nats-server is not installed; the tests start their own. Install it: apt-get install nats-server");
-    ok = false;
+  for (const { program, pkg } of INTEGRATION_PROGRAMS) {
+    if (!findExecutable(program, ["/usr/sbin", "/usr/local/sbin"])) {
+      say(`integration: ${program} is not installed; the tests start their own. Install it: apt-get install ${pkg}`);
+      ok = false;
+    }
   }
   const url = new URL(INTEGRATION_POSTGRES_URL);
   if ((await probePostgres(INTEGRATION_POSTGRES_URL)) !== "postgres") {

@@ -1,0 +1,81 @@
+// POSTing JSON to a receiver with retries: exponential backoff on network
+// errors, timeouts, 429 and 5xx; none on other 4xx (the request itself is
+// wrong, sending it again cannot help). Every attempt is reported to a log.
+import { randomUUID } from "node:crypto";
+
+export interface DeliveryAttempt {
+  deliveryId: string;
+  receiver: string;
+  attempt: number;
+  at: Date;
+  /** HTTP status, or null when no response came (refused, reset, timed out). */
+  status: number | null;
+  error: string | null;
+  /** The last attempt, successful or given up. */
+  final: boolean;
+  delivered: boolean;
+}
+
+export interface DeliveryOptions {
+  receiver: string;
+  url: string;
+  body: string;
+  /** Headers for an attempt; called per attempt so signatures carry a fresh timestamp. */
+  headers: (deliveryId: string) => Record<string, string>;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  onAttempt?: (attempt: DeliveryAttempt) => void;
+  signal?: AbortSignal;
+}
+
+export interface DeliveryResult {
+  deliveryId: string;
+  delivered: boolean;
+  attempts: number;
+  status: number | null;
+}
+
+export async function deliver(options: DeliveryOptions): Promise<DeliveryResult> {
+  const deliveryId = randomUUID();
+  const maxAttempts = options.maxAttempts ?? 8;
+  let backoff = options.initialBackoffMs ?? 1000;
+  for (let attempt = 1; ; attempt++) {
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(options.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "netmap", ...options.headers(deliveryId) },
+        body: options.body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+        redirect: "error",
+      });
+      status = response.status;
+      await response.body?.cancel();
+    } catch (cause) {
+      error = describeFetchError(cause);
+    }
+    const delivered = status !== null && status >= 200 && status < 300;
+    const retryable = status === null || status === 429 || status >= 500;
+    const final = delivered || !retryable || attempt >= maxAttempts || options.signal?.aborted === true;
+    options.onAttempt?.({ deliveryId, receiver: options.receiver, attempt, at: new Date(), status, error, final, delivered });
+    if (final) return { deliveryId, delivered, attempts: attempt, status };
+    await sleep(backoff, options.signal);
+    backoff = Math.min(backoff * 2, options.maxBackoffMs ?? 5 * 60_000);
+  }
+}
+
+function describeFetchError(cause: unknown): string {
+  const error = cause as Error & { cause?: { code?: string; message?: string } };
+  if (error.name === "TimeoutError") return "timed out";
+  return error.cause?.code ?? error.cause?.message ?? error.message;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
