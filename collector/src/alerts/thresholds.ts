@@ -1,0 +1,123 @@
+// Rule settings: built-in defaults, overridden by `rules:` in netmap.yaml —
+// globally, then per client, site, label, host and (filesystem rules)
+// mountpoint, the most specific winning. Any rule can be disabled.
+//
+//   rules:
+//     FilesystemAlmostFull:
+//       warning: 90                      # global
+//       overrides:
+//         - match: { mountpoint: /var/backups }
+//           warning: 97
+//           critical: 99
+//         - match: { host: web01, mountpoint: /boot }
+//           enabled: false
+//     HostCpuBusy:
+//       overrides:
+//         - match: { client: acme, label: "role=batch" }
+//           enabled: false
+import { z } from "zod";
+import { parseDurationSeconds } from "../../../lib/settings.ts";
+
+export interface RuleSettings {
+  enabled: boolean;
+  /** Fire thresholds per severity; a severity absent here does not fire. */
+  warning?: number;
+  critical?: number;
+  /** Clear thresholds (hysteresis); default: the fire threshold minus the rule's margin. */
+  warningClear?: number;
+  criticalClear?: number;
+  forSeconds: number;
+}
+
+export interface RuleScope {
+  client?: string;
+  site?: string;
+  host: string;
+  labels?: Readonly<Record<string, string>>;
+  mountpoint?: string;
+}
+
+const settingsFields = {
+  enabled: z.boolean(),
+  warning: z.number(),
+  critical: z.number(),
+  warning_clear: z.number(),
+  critical_clear: z.number(),
+  for: z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value);
+    if (seconds === undefined || seconds < 0) {
+      ctx.addIssue({ code: "custom", message: `expected a duration like 5m, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return seconds;
+  }),
+};
+
+const overrideSchema = z
+  .object({
+    match: z
+      .object({ client: z.string(), site: z.string(), host: z.string(), label: z.string().regex(/^[^=]+=.*$/, "expected name=value"), mountpoint: z.string() })
+      .partial()
+      .strict(),
+    ...settingsFields,
+  })
+  .partial()
+  .strict();
+
+const ruleSchema = z
+  .object({ ...settingsFields, overrides: z.array(overrideSchema) })
+  .partial()
+  .strict();
+
+export const rulesConfigSchema = z.record(z.string(), ruleSchema);
+export type RulesConfig = z.output<typeof rulesConfigSchema>;
+type SettingsInput = Partial<z.output<z.ZodObject<typeof settingsFields>>>;
+
+/** The settings of one rule for one host (and mountpoint). Pure. */
+export function settingsFor(rule: string, defaults: RuleSettings, config: RulesConfig, scope: RuleScope): RuleSettings {
+  const ruleConfig = config[rule];
+  if (!ruleConfig) return defaults;
+  let settings = apply(defaults, ruleConfig);
+  const matching = (ruleConfig.overrides ?? [])
+    .map((override, index) => ({ override, index, specificity: specificity(override.match ?? {}) }))
+    .filter(({ override }) => matches(override.match ?? {}, scope))
+    // Least specific first, so the most specific is applied last; ties keep file order.
+    .sort((a, b) => a.specificity - b.specificity || a.index - b.index);
+  for (const { override } of matching) settings = apply(settings, override);
+  return settings;
+}
+
+function apply(base: RuleSettings, given: SettingsInput): RuleSettings {
+  return {
+    enabled: given.enabled ?? base.enabled,
+    forSeconds: given.for ?? base.forSeconds,
+    ...defined("warning", given.warning ?? base.warning),
+    ...defined("critical", given.critical ?? base.critical),
+    // A new fire threshold without a clear threshold drops the old clear one: the rule's margin applies.
+    ...defined("warningClear", given.warning_clear ?? (given.warning === undefined ? base.warningClear : undefined)),
+    ...defined("criticalClear", given.critical_clear ?? (given.critical === undefined ? base.criticalClear : undefined)),
+  };
+}
+
+function defined<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+}
+
+type Match = NonNullable<z.output<typeof overrideSchema>["match"]>;
+
+/** Host and mountpoint are more specific than label, label than site, site than client. */
+function specificity(match: Match): number {
+  return (match.client ? 1 : 0) + (match.site ? 2 : 0) + (match.label ? 4 : 0) + (match.host ? 8 : 0) + (match.mountpoint ? 16 : 0);
+}
+
+function matches(match: Match, scope: RuleScope): boolean {
+  if (match.client !== undefined && match.client !== scope.client) return false;
+  if (match.site !== undefined && match.site !== scope.site) return false;
+  if (match.host !== undefined && match.host !== scope.host) return false;
+  if (match.mountpoint !== undefined && match.mountpoint !== scope.mountpoint) return false;
+  if (match.label !== undefined) {
+    const at = match.label.indexOf("=");
+    if (scope.labels?.[match.label.slice(0, at)] !== match.label.slice(at + 1)) return false;
+  }
+  return true;
+}
