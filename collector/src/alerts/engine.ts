@@ -70,7 +70,8 @@ export function step(current: Alert | undefined, observation: Observation, now: 
   if (!live) {
     if (!observation.active) return current ? { alert: current } : {};
     const pending: Alert = {
-      fingerprint: fingerprint(observation.rule, observation.labels),
+      // Severity is a label to Alertmanager: warning and critical are two alerts.
+      fingerprint: fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }),
       rule: observation.rule,
       severity: observation.severity,
       labels: observation.labels,
