@@ -1,7 +1,7 @@
 // Agent configuration: defaults → /etc/netmap/agent.yaml (or --config F) →
 // environment → flags. Each setting is validated where it was given, so the
 // message names the flag, variable or file line to fix. Frozen. No network.
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -12,16 +12,32 @@ import { ConfigError } from "./errors.ts";
 export interface AgentConfig {
   readonly natsServers: readonly string[];
   readonly intervalSeconds: number;
-  /** State (seq) now, the on-disk spool later. */
+  /** Holds the on-disk spool (in reports/). */
   readonly spoolDir: string;
+  /** Bound of the spool; beyond it the oldest reports are dropped. */
+  readonly spoolMaxBytes: number;
+  /** NATS authentication: at most one of user/password, token, nkey seed, creds. */
+  readonly natsUser: string | undefined;
+  readonly natsPassword: string | undefined;
+  readonly natsToken: string | undefined;
+  readonly nkeySeedFile: string | undefined;
   readonly credsFile: string | undefined;
+  /** TLS: a CA to verify the server with, and a client certificate and key for mutual TLS. */
+  readonly tlsCaFile: string | undefined;
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
   /** Overrides the id derived from /etc/machine-id. */
   readonly agentId: string | undefined;
   readonly once: boolean;
   readonly json: boolean;
   readonly logLevel: string;
   readonly configFile: string | undefined;
+  /** --print-config: show the effective config, secrets masked, and exit. */
+  readonly printConfig: boolean;
 }
+
+/** Settings whose values --print-config never shows. */
+export const SECRET_SETTINGS = ["natsPassword", "natsToken"] as const;
 
 export type AgentCommand = { readonly command: "help" } | { readonly command: "version" } | { readonly command: "run"; readonly config: AgentConfig };
 
@@ -36,6 +52,7 @@ export const DEFAULT_CONFIG_FILE = "/etc/netmap/agent.yaml";
 export const DEFAULT_SPOOL_DIR = "/var/lib/netmap-agent";
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 export const DEFAULT_INTERVAL_SECONDS = 10;
+export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 const MIN_INTERVAL_SECONDS = 0.1;
 
 export const USAGE = `Usage: netmap-agent [--config F] [--nats URL] [--interval D] [--spool-dir DIR] [--creds F] [--agent-id ID]
@@ -45,11 +62,18 @@ export const USAGE = `Usage: netmap-agent [--config F] [--nats URL] [--interval 
   --nats URL      NATS server(s), comma-separated (NETMAP_NATS_URL; default ${DEFAULT_NATS_URL})
   --interval D    collection interval like 10s, 1m, 500ms (NETMAP_AGENT_INTERVAL; default 10s)
   --spool-dir DIR state directory (NETMAP_SPOOL_DIR; default ${DEFAULT_SPOOL_DIR})
-  --creds F       NATS credentials (.creds) file
+  --spool-max-size S  bound of the on-disk spool, like 100MB, 1GiB (NETMAP_SPOOL_MAX_SIZE; default 100MB)
+  --creds F       NATS credentials (.creds) file (NETMAP_NATS_CREDS)
+  --nkey F        file holding an NATS nkey seed (NETMAP_NATS_NKEY)
+  --tls-ca F      CA certificate(s) to verify the NATS server (NETMAP_NATS_TLS_CA)
+  --tls-cert F    client certificate for mutual TLS (NETMAP_NATS_TLS_CERT), with --tls-key F (NETMAP_NATS_TLS_KEY)
+                  user/password and token: nats.user, nats.password, nats.token in the file,
+                  or NETMAP_NATS_USER, NETMAP_NATS_PASSWORD, NETMAP_NATS_TOKEN (never flags: ps shows flags)
   --agent-id ID   agent id, [a-z0-9_-]{1,64} (NETMAP_AGENT_ID; default derived from /etc/machine-id)
   --log-level L   trace, debug, info, warn, error (NETMAP_LOG_LEVEL; default info)
   --once          collect one report and exit
   --json          print reports as JSON on stdout instead of publishing (with --once)
+  --print-config  print the effective config (secrets masked) and exit
   --help, --version`;
 
 const FLAG_OPTIONS = {
@@ -58,6 +82,12 @@ const FLAG_OPTIONS = {
   interval: { type: "string" },
   "spool-dir": { type: "string" },
   creds: { type: "string" },
+  nkey: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "spool-max-size": { type: "string" },
+  "print-config": { type: "boolean" },
   "agent-id": { type: "string" },
   "log-level": { type: "string" },
   once: { type: "boolean" },
@@ -68,9 +98,21 @@ const FLAG_OPTIONS = {
 
 const fileSchema = z
   .object({
-    nats: z.object({ url: z.string(), creds: z.string() }).partial().strict(),
+    nats: z
+      .object({
+        url: z.string(),
+        creds: z.string(),
+        user: z.string(),
+        password: z.string(),
+        token: z.string(),
+        nkey: z.string(),
+        tls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).partial().strict(),
+      })
+      .partial()
+      .strict(),
     interval: z.union([z.string(), z.number()]),
     spool_dir: z.string(),
+    spool_max_size: z.union([z.string(), z.number()]),
     agent_id: z.string(),
     log: z.object({ level: z.string() }).partial().strict(),
   })
@@ -107,7 +149,22 @@ const settings = {
     }),
   },
   "spool-dir": { expected: "expected a directory path", schema: z.string().min(1).transform((value) => resolve(value)) },
-  creds: { expected: "expected a path to a NATS .creds file", schema: z.string().min(1) },
+  "spool-max-size": {
+    expected: "expected a size like 100MB or 1GiB, at least 1MB",
+    schema: z.union([z.string(), z.number()]).transform((value, ctx) => {
+      const bytes = parseSizeBytes(value);
+      if (bytes === undefined || bytes < 1_000_000) { ctx.addIssue({ code: "custom", message: "bad size" }); return z.NEVER; }
+      return bytes;
+    }),
+  },
+  creds: { expected: "expected a path to a NATS .creds file", schema: z.string().min(1).transform((value) => resolve(value)) },
+  nkey: { expected: "expected a path to a file holding an nkey seed", schema: z.string().min(1).transform((value) => resolve(value)) },
+  "tls-ca": { expected: "expected a path to a PEM CA file", schema: z.string().min(1).transform((value) => resolve(value)) },
+  "tls-cert": { expected: "expected a path to a PEM certificate", schema: z.string().min(1).transform((value) => resolve(value)) },
+  "tls-key": { expected: "expected a path to a PEM private key", schema: z.string().min(1).transform((value) => resolve(value)) },
+  user: { expected: "expected a user name", schema: z.string().min(1) },
+  password: { expected: "expected a password", schema: z.string().min(1) },
+  token: { expected: "expected a token", schema: z.string().min(1) },
   "agent-id": { expected: "expected 1-64 characters of [a-z0-9_-]", schema: z.string().refine(isAgentId) },
   "log-level": { expected: "expected one of trace, debug, info, warn, error, fatal", schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) },
 } as const;
@@ -141,23 +198,43 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
     if (!given) return undefined;
     const parsed = settings[name].schema.safeParse(given.value);
     if (!parsed.success) {
-      const shown = typeof given.value === "string" ? JSON.stringify(given.value) : String(JSON.stringify(given.value));
-      throw new ConfigError(`invalid ${name.replace("-", " ")} ${shown} (${given.origin}): ${settings[name].expected}`);
+      const secret = name === "password" || name === "token";
+      const shown = secret ? "(not shown)" : typeof given.value === "string" ? JSON.stringify(given.value) : String(JSON.stringify(given.value));
+      throw new ConfigError(`invalid ${name.replaceAll("-", " ")} ${shown} (${given.origin}): ${settings[name].expected}`);
     }
     return parsed.data;
   };
-  const flag = (name: SettingName): Given => ({ value: flags[name], origin: `--${name}` });
+  const flag = (name: SettingName & keyof typeof flags): Given => ({ value: flags[name], origin: `--${name}` });
   const fromEnv = (variable: string): Given => ({ value: env[variable] === "" ? undefined : env[variable], origin: variable });
   const fromFile = (key: string, value: unknown): Given => ({ value, origin: inFile(key) });
 
   const natsServers = pick("nats", [flag("nats"), fromEnv("NETMAP_NATS_URL"), fromFile("nats.url", file?.nats?.url)]) as string[] | undefined;
   const intervalSeconds = pick("interval", [flag("interval"), fromEnv("NETMAP_AGENT_INTERVAL"), fromFile("interval", file?.interval)]) as number | undefined;
   const spoolDir = pick("spool-dir", [flag("spool-dir"), fromEnv("NETMAP_SPOOL_DIR"), fromFile("spool_dir", file?.spool_dir)]) as string | undefined;
+  const spoolMaxBytes = pick("spool-max-size", [flag("spool-max-size"), fromEnv("NETMAP_SPOOL_MAX_SIZE"), fromFile("spool_max_size", file?.spool_max_size)]) as number | undefined;
   const credsFile = pick("creds", [flag("creds"), fromEnv("NETMAP_NATS_CREDS"), fromFile("nats.creds", file?.nats?.creds)]) as string | undefined;
+  const nkeySeedFile = pick("nkey", [flag("nkey"), fromEnv("NETMAP_NATS_NKEY"), fromFile("nats.nkey", file?.nats?.nkey)]) as string | undefined;
+  const natsUser = pick("user", [fromEnv("NETMAP_NATS_USER"), fromFile("nats.user", file?.nats?.user)]) as string | undefined;
+  const natsPassword = pick("password", [fromEnv("NETMAP_NATS_PASSWORD"), fromFile("nats.password", file?.nats?.password)]) as string | undefined;
+  const natsToken = pick("token", [fromEnv("NETMAP_NATS_TOKEN"), fromFile("nats.token", file?.nats?.token)]) as string | undefined;
+  const tlsCaFile = pick("tls-ca", [flag("tls-ca"), fromEnv("NETMAP_NATS_TLS_CA"), fromFile("nats.tls.ca", file?.nats?.tls?.ca)]) as string | undefined;
+  const tlsCertFile = pick("tls-cert", [flag("tls-cert"), fromEnv("NETMAP_NATS_TLS_CERT"), fromFile("nats.tls.cert", file?.nats?.tls?.cert)]) as string | undefined;
+  const tlsKeyFile = pick("tls-key", [flag("tls-key"), fromEnv("NETMAP_NATS_TLS_KEY"), fromFile("nats.tls.key", file?.nats?.tls?.key)]) as string | undefined;
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
   if (flags.json && !flags.once) throw new ConfigError("--json needs --once: the loop publishes to NATS");
+  const methods = [
+    natsUser !== undefined || natsPassword !== undefined ? "user/password" : undefined,
+    natsToken !== undefined ? "token" : undefined,
+    nkeySeedFile !== undefined ? "nkey" : undefined,
+    credsFile !== undefined ? "creds" : undefined,
+  ].filter(Boolean);
+  if (methods.length > 1) throw new ConfigError(`NATS authentication: ${methods.join(" and ")} are both set; choose one`);
+  if (natsPassword !== undefined && natsUser === undefined) throw new ConfigError("NATS authentication: a password needs a user (nats.user, NETMAP_NATS_USER)");
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new ConfigError("NATS TLS: a client certificate needs its key and a key its certificate (--tls-cert with --tls-key)");
+  }
 
   return Object.freeze({
     command: "run",
@@ -165,12 +242,21 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       natsServers: Object.freeze(natsServers ?? [DEFAULT_NATS_URL]),
       intervalSeconds: intervalSeconds ?? DEFAULT_INTERVAL_SECONDS,
       spoolDir: spoolDir ?? DEFAULT_SPOOL_DIR,
-      credsFile: credsFile === undefined || isAbsolute(credsFile) ? credsFile : resolve(credsFile),
+      spoolMaxBytes: spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES,
+      natsUser,
+      natsPassword,
+      natsToken,
+      nkeySeedFile,
+      credsFile,
+      tlsCaFile,
+      tlsCertFile,
+      tlsKeyFile,
       agentId,
       once: flags.once ?? false,
       json: flags.json ?? false,
       logLevel: logLevel ?? "info",
       configFile: fileName,
+      printConfig: flags["print-config"] ?? false,
     }),
   });
 }
@@ -199,4 +285,24 @@ function readConfigFile(readFile: ConfigInputs["readFile"], path: string, explic
     throw new ConfigError(`config file ${path}: ${what}`);
   }
   return parsed.data;
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** Bytes in a size written like 100MB, 512MiB, 1GB or a plain number of bytes. */
+export function parseSizeBytes(value: number | string): number | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(value.trim());
+  if (!match) return undefined;
+  return Math.floor(Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toLowerCase()]!);
+}
+
+/** The config as --print-config shows it: secrets masked, absent settings left out. */
+export function printableConfig(config: AgentConfig): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined || key === "printConfig" || key === "once" || key === "json") continue;
+    shown[key] = (SECRET_SETTINGS as readonly string[]).includes(key) ? "********" : value;
+  }
+  return shown;
 }

@@ -2,18 +2,22 @@
 // netmap-agent: collect this machine's HostReport every interval and publish
 // it to JetStream; or, with --once --json, print one and touch no network.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import packageJson from "../../package.json" with { type: "json" };
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { collectors } from "./collectors/index.ts";
 import type { AgentState } from "./collectors/types.ts";
-import { loadAgentConfig, USAGE, type AgentConfig } from "./config.ts";
+import { buildCommit } from "./build-info.ts";
+import { loadAgentConfig, printableConfig, USAGE, type AgentConfig } from "./config.ts";
 import { ConfigError, NetMapError } from "./errors.ts";
 import { agentIdFromMachineId, readBootId, readMachineId, sequenceFrom } from "./identity.ts";
 import { createLogger } from "./log.ts";
+import { natsConnectOptions } from "./nats-auth.ts";
 import { createPublisher } from "./publisher.ts";
-import { buildReport, collect, type ReportIdentity } from "./report.ts";
+import { agentStats, buildReport, collect, type ReportIdentity } from "./report.ts";
+import { openSpool } from "./spool.ts";
 import { createLinuxSource, type SystemSource } from "./source.ts";
 
 export const AGENT_VERSION: string = packageJson.version;
@@ -25,6 +29,7 @@ export function jitteredDelayMs(intervalSeconds: number, random: () => number = 
 
 async function main(argv: string[]): Promise<number> {
   let config: AgentConfig;
+  let connectOptions: ReturnType<typeof natsConnectOptions>;
   try {
     const command = loadAgentConfig({ argv, env: process.env, readFile: (path) => readFileSync(path, "utf8") });
     if (command.command === "help") {
@@ -32,11 +37,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command.command === "version") {
-      process.stdout.write(`netmap-agent ${AGENT_VERSION}\n`);
+      process.stdout.write(`netmap-agent ${AGENT_VERSION} (commit ${buildCommit()}, node ${process.version}, ${process.platform}-${process.arch})\n`);
       return 0;
     }
     config = command.config;
-    if (config.credsFile !== undefined) readCreds(config.credsFile);
+    if (config.printConfig) {
+      process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
+      return 0;
+    }
+    connectOptions = config.once && config.json ? {} : natsConnectOptions(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`netmap-agent: ${error.message}\n`);
@@ -57,21 +66,25 @@ async function main(argv: string[]): Promise<number> {
 
   if (config.once && config.json) {
     // Not published, so it takes no number from the sequence.
-    const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log));
+    const stats = agentStats({ spoolReports: 0, spoolBytes: 0, droppedTotal: 0, reconnectsTotal: 0 });
+    const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log), stats);
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;
   }
-  return runLoop(config, identity, source, state, log);
+  return runLoop(config, connectOptions, identity, source, state, log);
 }
 
-async function runLoop(config: AgentConfig, identity: ReportIdentity, source: SystemSource, state: AgentState, log: Logger): Promise<number> {
+async function runLoop(
+  config: AgentConfig,
+  connectOptions: ReturnType<typeof natsConnectOptions>,
+  identity: ReportIdentity,
+  source: SystemSource,
+  state: AgentState,
+  log: Logger,
+): Promise<number> {
   const nextSeq = sequenceFrom(await source.uptimeSeconds());
-  const publisher = createPublisher({
-    servers: config.natsServers,
-    agentId: identity.agentId,
-    ...(config.credsFile !== undefined && { creds: readCreds(config.credsFile) }),
-    log,
-  });
+  const spool = openSpool({ dir: join(config.spoolDir, "reports"), maxBytes: config.spoolMaxBytes, log: log.child({ component: "spool" }) });
+  const publisher = createPublisher({ servers: config.natsServers, agentId: identity.agentId, connectOptions, spool, log });
   log.info({ agentId: identity.agentId, bootId: identity.bootId, intervalSeconds: config.intervalSeconds, version: AGENT_VERSION }, "netmap-agent started");
 
   const stopping = new AbortController();
@@ -87,7 +100,7 @@ async function runLoop(config: AgentConfig, identity: ReportIdentity, source: Sy
   while (!stopping.signal.aborted) {
     const started = performance.now();
     const collection = await collect(collectors, source, state, log);
-    const report = buildReport(identity, source.hostname(), nextSeq(), collection);
+    const report = buildReport(identity, source.hostname(), nextSeq(), collection, agentStats(publisher.stats()));
     try {
       await publisher.publish(report);
     } catch (error) {
@@ -102,16 +115,9 @@ async function runLoop(config: AgentConfig, identity: ReportIdentity, source: Sy
   return 0;
 }
 
-function readCreds(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw new ConfigError(`invalid creds ${JSON.stringify(path)} (--creds): ${(error as Error).message}`);
-  }
-}
-
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
+/** Runs the agent with these arguments and exits with its code. The single binary's entry calls this too. */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (error: unknown) => {
       const message = error instanceof NetMapError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -120,3 +126,5 @@ if (import.meta.main) {
     },
   );
 }
+
+if (import.meta.main) runCli(process.argv.slice(2));

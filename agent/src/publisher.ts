@@ -1,54 +1,58 @@
 // Publishes reports to JetStream, in order, with Nats-Msg-Id set so a resend
-// (after a lost ack, or from the spool) is stored once.
+// (after a lost ack, or from the spool) is stored once. What JetStream has not
+// acknowledged waits in the on-disk spool and is replayed oldest first.
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { encodeReport } from "../../proto/src/codec.ts";
+import { decodeReport, encodeReport } from "../../proto/src/codec.ts";
 import { reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
+import type { Spool } from "./spool.ts";
 
-/** Reports kept while NATS or the stream is away; the oldest go first beyond it. */
-export const MAX_QUEUED_REPORTS = 1000;
 const PUBLISH_TIMEOUT_MS = 5000;
 
-export interface QueuedReport {
-  subject: string;
-  msgID: string;
-  seq: number;
-  bytes: Uint8Array;
+export interface PublisherStats {
+  spoolReports: number;
+  spoolBytes: number;
+  droppedTotal: number;
+  reconnectsTotal: number;
 }
 
 export interface ReportPublisher {
-  /** Queues the report, then sends everything queued, oldest first, until one fails. */
+  /**
+   * Sends the report, or spools it when NATS is away, JetStream does not
+   * acknowledge, or older reports are still spooled (order is kept). Spooled
+   * reports are replayed in the background, so a long backlog never delays a cycle.
+   */
   publish(report: HostReport): Promise<void>;
-  /** Reports not yet acknowledged by the stream. */
-  queued(): number;
-  /** Drains the connection: buffered messages are flushed, then it closes. */
+  stats(): PublisherStats;
+  /** Waits for a replay in flight, then drains the connection. What is still spooled stays for the next run. */
   close(): Promise<void>;
 }
 
 export interface PublisherOptions {
   servers: readonly string[];
   agentId: string;
-  /** Contents of a NATS .creds file. */
-  creds?: string;
+  /** Authentication and TLS, from nats-auth.ts. */
+  connectOptions?: Partial<ConnectionOptions>;
+  spool: Spool;
   log: Logger;
-  maxQueued?: number;
 }
 
 /**
  * Connects in the background: an agent started before NATS (or cut off from
- * it) keeps collecting, queues, and sends once the connection is up. The
- * client reconnects forever.
+ * it) keeps collecting into the spool and sends once the connection is up.
+ * The client reconnects forever.
  */
 export function createPublisher(options: PublisherOptions): ReportPublisher {
-  const { log, agentId } = options;
-  const maxQueued = options.maxQueued ?? MAX_QUEUED_REPORTS;
-  const queue: QueuedReport[] = [];
+  const { log, agentId, spool } = options;
   let connection: NatsConnection | undefined;
   let js: JetStreamClient | undefined;
+  let connected = false;
+  let closing = false;
   let failing = false;
-  let dropped = 0;
+  let reconnectsTotal = 0;
+  let replaying: Promise<void> | undefined;
 
   const connecting = connect({
     servers: [...options.servers],
@@ -56,13 +60,15 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     reconnect: true,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
-    ...(options.creds !== undefined && { authenticator: credsAuthenticator(new TextEncoder().encode(options.creds)) }),
+    ...options.connectOptions,
   }).then(
     (nc) => {
       connection = nc;
+      connected = true;
       js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
       log.info({ server: nc.getServer() }, "connected to NATS");
-      void watchStatus(nc, log);
+      void watchStatus(nc);
+      kickReplay();
       return nc;
     },
     (error: unknown) => {
@@ -71,65 +77,115 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     },
   );
 
-  const enqueue = (report: HostReport) => {
-    queue.push({ subject: reportSubject(agentId), msgID: reportMessageId(agentId, report.bootId, report.seq), seq: report.seq, bytes: encodeReport(report) });
-    while (queue.length > maxQueued) {
-      queue.shift();
-      dropped++;
+  async function watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        connected = false;
+        log.warn({ server: status.server }, "disconnected from NATS");
+      } else if (status.type === "reconnect") {
+        connected = true;
+        reconnectsTotal++;
+        log.info({ server: status.server }, "reconnected to NATS");
+        kickReplay();
+      } else if (status.type === "error") {
+        log.warn({ err: status.error }, "NATS error");
+      } else {
+        log.debug({ status }, "NATS status");
+      }
     }
-    if (dropped > 0) {
-      log.warn({ dropped, queued: queue.length }, "report queue full; oldest reports dropped");
-      dropped = 0;
+  }
+
+  /** Publishes one encoded report; throws when JetStream does not acknowledge it. */
+  const send = async (report: Pick<HostReport, "agentId" | "bootId" | "seq">, bytes: Uint8Array) => {
+    const ack = await js!.publish(reportSubject(report.agentId), bytes, {
+      msgID: reportMessageId(report.agentId, report.bootId, report.seq),
+      timeout: PUBLISH_TIMEOUT_MS,
+    });
+    if (failing) log.info({ spooled: spool.stats().reports }, "publishing again");
+    failing = false;
+    log.debug({ seq: report.seq, streamSeq: ack.seq, duplicate: ack.duplicate }, "report published");
+  };
+
+  const noteFailure = (error: unknown) => {
+    // Once per outage: a log line every interval would say nothing new.
+    if (!failing) {
+      log.warn({ err: error, spooled: spool.stats().reports, hint: "is the NETMAP_REPORTS stream there? the collector creates it" }, "cannot publish reports; spooling them");
+    } else {
+      log.debug({ err: error }, "publish still failing");
+    }
+    failing = true;
+  };
+
+  const replay = async () => {
+    while (connected && !closing) {
+      const next = spool.peek();
+      if (!next) return;
+      let report: HostReport;
+      try {
+        report = decodeReport(next.payload);
+      } catch (error) {
+        log.warn({ err: error }, "spool: a record that is not a report; removed");
+        spool.remove(next.entry);
+        continue;
+      }
+      try {
+        await send(report, next.payload);
+      } catch (error) {
+        noteFailure(error);
+        return;
+      }
+      spool.remove(next.entry);
     }
   };
 
-  const flush = async () => {
-    if (!js) return;
-    while (queue.length > 0) {
-      const next = queue[0]!;
-      try {
-        const ack = await js.publish(next.subject, next.bytes, { msgID: next.msgID, timeout: PUBLISH_TIMEOUT_MS });
-        queue.shift();
-        if (failing) log.info({ queued: queue.length }, "publishing again");
-        failing = false;
-        log.debug({ seq: next.seq, streamSeq: ack.seq, duplicate: ack.duplicate }, "report published");
-      } catch (error) {
-        // Once per outage: the next cycle retries, and a log line every 10 s says nothing new.
-        if (!failing) {
-          log.warn({ err: error, queued: queue.length, hint: "is the NETMAP_REPORTS stream there? the collector creates it" }, "cannot publish reports; keeping them queued");
-        } else {
-          log.debug({ err: error, queued: queue.length }, "publish still failing");
-        }
-        failing = true;
-        return;
-      }
-    }
+  function kickReplay(): void {
+    if (replaying || !js) return;
+    replaying = replay()
+      .catch((error: unknown) => log.error({ err: error }, "spool replay failed"))
+      .finally(() => {
+        replaying = undefined;
+      });
+  }
+
+  const spoolReport = (bytes: Uint8Array, error?: unknown) => {
+    if (error !== undefined || !connected) noteFailure(error ?? new Error("not connected to NATS"));
+    spool.append(bytes);
   };
 
   return {
     async publish(report) {
-      enqueue(report);
-      await flush();
+      const bytes = encodeReport(report);
+      // Straight out when nothing is waiting: a host with NATS up never writes to its disk.
+      if (connected && js && !replaying && spool.stats().reports === 0) {
+        try {
+          await send(report, bytes);
+          return;
+        } catch (error) {
+          spoolReport(bytes, error);
+          return;
+        }
+      }
+      spoolReport(bytes);
+      kickReplay();
     },
-    queued: () => queue.length,
+    stats() {
+      const { reports, bytes, droppedTotal } = spool.stats();
+      return { spoolReports: reports, spoolBytes: bytes, droppedTotal, reconnectsTotal };
+    },
     async close() {
+      closing = true;
+      await replaying;
       const nc = connection ?? (await Promise.race([connecting, Promise.resolve(undefined)]));
+      const spooled = spool.stats().reports;
+      if (spooled > 0) log.info({ spooled }, "stopping; spooled reports stay for the next run");
       if (!nc) {
         // Still waiting for a first connection: nothing to drain.
         void connecting.then((late) => late?.close());
         return;
       }
-      if (queue.length > 0) log.warn({ queued: queue.length }, "stopping with unpublished reports");
-      await nc.drain();
+      // drain() waits for the server; cut off from it, there is nothing to flush that the spool does not hold.
+      if (connected) await nc.drain();
+      else await nc.close();
     },
   };
-}
-
-async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
-  for await (const status of nc.status()) {
-    if (status.type === "disconnect") log.warn({ server: status.server }, "disconnected from NATS");
-    else if (status.type === "reconnect") log.info({ server: status.server }, "reconnected to NATS");
-    else if (status.type === "error") log.warn({ err: status.error }, "NATS error");
-    else log.debug({ status }, "NATS status");
-  }
 }

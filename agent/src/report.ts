@@ -1,6 +1,6 @@
 // One collection cycle: every collector run and timed, the parts merged into a HostReport.
 import type { Logger } from "pino";
-import { HostReport, type CollectorRun } from "../../proto/gen/netmap/v1/report.ts";
+import { HostReport, type AgentStats, type CollectorRun } from "../../proto/gen/netmap/v1/report.ts";
 import type { AgentState, Collector, ReportPart } from "./collectors/types.ts";
 import type { SystemSource } from "./source.ts";
 
@@ -41,7 +41,20 @@ export async function collect(collectors: readonly Collector[], source: SystemSo
   return { part, runs, collectedAt };
 }
 
-export function buildReport(identity: ReportIdentity, hostname: string, seq: number, collection: Collection): HostReport {
+/** What the agent says about itself: its spool, its connection, its own footprint. */
+export function agentStats(spool: { spoolReports: number; spoolBytes: number; droppedTotal: number; reconnectsTotal: number }): AgentStats {
+  const cpu = process.cpuUsage();
+  return {
+    spoolReports: spool.spoolReports,
+    spoolBytes: spool.spoolBytes,
+    droppedReportsTotal: spool.droppedTotal,
+    reconnectsTotal: spool.reconnectsTotal,
+    residentBytes: process.memoryUsage.rss(),
+    cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+export function buildReport(identity: ReportIdentity, hostname: string, seq: number, collection: Collection, agent?: AgentStats): HostReport {
   return HostReport.fromPartial({
     agentId: identity.agentId,
     hostname,
@@ -52,5 +65,6 @@ export function buildReport(identity: ReportIdentity, hostname: string, seq: num
     intervalSeconds: identity.intervalSeconds,
     ...collection.part,
     collectors: collection.runs,
+    ...(agent && { agent }),
   });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadAgentConfig, type AgentConfig, type ConfigInputs } from "../../../agent/src/config.ts";
+import { loadAgentConfig, parseSizeBytes, printableConfig, type AgentConfig, type ConfigInputs } from "../../../agent/src/config.ts";
+import { natsConnectOptions } from "../../../agent/src/nats-auth.ts";
 import { ConfigError } from "../../../agent/src/errors.ts";
 
 const noFile: ConfigInputs["readFile"] = (path) => {
@@ -21,12 +22,21 @@ describe("agent config", () => {
       natsServers: ["nats://127.0.0.1:4222"],
       intervalSeconds: 10,
       spoolDir: "/var/lib/netmap-agent",
+      spoolMaxBytes: 100 * 1024 * 1024,
+      natsUser: undefined,
+      natsPassword: undefined,
+      natsToken: undefined,
+      nkeySeedFile: undefined,
       credsFile: undefined,
+      tlsCaFile: undefined,
+      tlsCertFile: undefined,
+      tlsKeyFile: undefined,
       agentId: undefined,
       once: false,
       json: false,
       logLevel: "info",
       configFile: undefined,
+      printConfig: false,
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
   });
@@ -68,5 +78,53 @@ describe("agent config", () => {
   it("loadAgentConfig - answers --help and --version before looking at anything else", () => {
     assert.deepEqual(loadAgentConfig({ argv: ["--help"], env: { NETMAP_AGENT_INTERVAL: "bad" }, readFile: noFile }), { command: "help" });
     assert.deepEqual(loadAgentConfig({ argv: ["-V"], env: {}, readFile: noFile }), { command: "version" });
+  });
+
+  it("loadAgentConfig - reads NATS authentication and TLS from the file, the environment and flags", () => {
+    const readFile = files({
+      "/etc/netmap/agent.yaml": "nats:\n  url: tls://nats.example:4222\n  user: agent\n  password: s3cret\n  tls:\n    ca: /etc/netmap/ca.pem\n    cert: /etc/netmap/agent.pem\n    key: /etc/netmap/agent.key\nspool_max_size: 1GiB\n",
+    });
+    const config = load([], {}, readFile);
+    assert.deepEqual(
+      [config.natsUser, config.natsPassword, config.tlsCaFile, config.tlsCertFile, config.tlsKeyFile, config.spoolMaxBytes],
+      ["agent", "s3cret", "/etc/netmap/ca.pem", "/etc/netmap/agent.pem", "/etc/netmap/agent.key", 1024 ** 3],
+    );
+    assert.equal(load([], { NETMAP_NATS_TOKEN: "t0ken" }).natsToken, "t0ken");
+    assert.equal(load(["--nkey", "/etc/netmap/agent.nk"]).nkeySeedFile, "/etc/netmap/agent.nk");
+    assert.equal(load(["--spool-max-size", "250MB"]).spoolMaxBytes, 250_000_000);
+  });
+
+  it("loadAgentConfig - refuses two authentication methods, a password without a user and half a client certificate", () => {
+    assert.throws(() => load(["--creds", "/a.creds"], { NETMAP_NATS_TOKEN: "t" }), { message: "NATS authentication: token and creds are both set; choose one" });
+    assert.throws(() => load([], { NETMAP_NATS_PASSWORD: "p" }), { message: "NATS authentication: a password needs a user (nats.user, NETMAP_NATS_USER)" });
+    assert.throws(() => load(["--tls-cert", "/c.pem"]), { message: /a client certificate needs its key/ });
+    assert.throws(() => load(["--spool-max-size", "lots"]), { message: 'invalid spool max size "lots" (--spool-max-size): expected a size like 100MB or 1GiB, at least 1MB' });
+    assert.throws(() => load([], {}, files({ "/etc/netmap/agent.yaml": "nats:\n  password: ''\n" })), { message: "invalid password (not shown) (nats.password in /etc/netmap/agent.yaml): expected a password" });
+  });
+
+  it("printableConfig - masks the password and token and leaves out what is unset", () => {
+    const shown = printableConfig(load(["--print-config"], { NETMAP_NATS_USER: "agent", NETMAP_NATS_PASSWORD: "s3cret" }));
+    assert.equal(shown.natsUser, "agent");
+    assert.equal(shown.natsPassword, "********");
+    assert.ok(!JSON.stringify(shown).includes("s3cret"));
+    assert.ok(!("natsToken" in shown));
+    assert.equal(printableConfig(load([], { NETMAP_NATS_TOKEN: "t0ken" })).natsToken, "********");
+  });
+
+  it("parseSizeBytes - reads decimal and binary units and plain bytes", () => {
+    assert.deepEqual(["100MB", "1GiB", "512kib", "2048", "1.5 GB", "ten"].map(parseSizeBytes), [100e6, 1024 ** 3, 512 * 1024, 2048, 1.5e9, undefined]);
+  });
+
+  it("natsConnectOptions - reads creds, nkey seeds and TLS files, naming the setting when one is wrong", () => {
+    const seed = "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4";
+    const base = load([]);
+    const nkey = natsConnectOptions({ ...base, nkeySeedFile: "/k" }, files({ "/k": `${seed}\n` }));
+    assert.equal(typeof nkey.authenticator, "function");
+    assert.throws(() => natsConnectOptions({ ...base, nkeySeedFile: "/k" }, files({ "/k": "nothing" })), { message: 'invalid nkey "/k": no user nkey seed (SU...) in the file' });
+    assert.throws(() => natsConnectOptions({ ...base, credsFile: "/c" }, noFile), { message: /^invalid creds "\/c": ENOENT/ });
+    assert.throws(() => natsConnectOptions({ ...base, credsFile: "/c" }, files({ "/c": "x" })), { message: 'invalid creds "/c": not a NATS .creds file (no user JWT and nkey seed)' });
+    const tls = natsConnectOptions({ ...base, tlsCaFile: "/ca", tlsCertFile: "/crt", tlsKeyFile: "/key" }, files({ "/ca": "CA", "/crt": "CRT", "/key": "KEY" }));
+    assert.deepEqual(tls.tls, { ca: "CA", cert: "CRT", key: "KEY" });
+    assert.deepEqual(natsConnectOptions({ ...base, natsServers: ["tls://n:4222"] }).tls, {});
   });
 });

@@ -85,6 +85,8 @@ export interface HostReport {
   interfaces: NetworkInterface[];
   /** Self-observation: one entry per collector, in collection order. */
   collectors: CollectorRun[];
+  /** Self-observation: the agent process and its spool. */
+  agent: AgentStats | undefined;
 }
 
 export interface OsInfo {
@@ -115,6 +117,15 @@ export interface Cpu {
   load1: number;
   load5: number;
   load15: number;
+  /**
+   * The CPU limit of the container (cgroup cpu quota, or its cpuset when
+   * smaller) in cores; absent when the machine has none below its cores.
+   */
+  limitCores?:
+    | number
+    | undefined;
+  /** Per cent of limit_cores used since the previous cycle (cgroup CPU time). */
+  limitUsagePercent?: number | undefined;
 }
 
 export interface Memory {
@@ -127,6 +138,19 @@ export interface Memory {
   buffersCacheBytes: number;
   swapTotalBytes: number;
   swapUsedBytes: number;
+  /**
+   * The container's memory limit (cgroup memory.max / memory.limit_in_bytes);
+   * absent when there is none below total_bytes. total_bytes stays what
+   * /proc/meminfo says (the host's, unless LXCFS shows the container's).
+   */
+  limitBytes?:
+    | number
+    | undefined;
+  /**
+   * The container's working set against that limit: cgroup usage less
+   * inactive file cache, as cAdvisor and `kubectl top` count it.
+   */
+  limitUsedBytes?: number | undefined;
 }
 
 export interface Disk {
@@ -194,6 +218,22 @@ export interface CollectorRun {
   error: string;
 }
 
+export interface AgentStats {
+  /** Reports waiting in the on-disk spool when this report was built. */
+  spoolReports: number;
+  spoolBytes: number;
+  /**
+   * Reports lost since the agent started: dropped from a full spool (oldest
+   * first) or found unreadable in it.
+   */
+  droppedReportsTotal: number;
+  /** Reconnections to NATS since the agent started. */
+  reconnectsTotal: number;
+  /** The agent process itself. */
+  residentBytes: number;
+  cpuSecondsTotal: number;
+}
+
 function createBaseHostReport(): HostReport {
   return {
     agentId: "",
@@ -211,6 +251,7 @@ function createBaseHostReport(): HostReport {
     listeners: [],
     interfaces: [],
     collectors: [],
+    agent: undefined,
   };
 }
 
@@ -260,6 +301,9 @@ export const HostReport: MessageFns<HostReport> = {
     }
     for (const v of message.collectors) {
       CollectorRun.encode(v!, writer.uint32(162).fork()).join();
+    }
+    if (message.agent !== undefined) {
+      AgentStats.encode(message.agent, writer.uint32(170).fork()).join();
     }
     return writer;
   },
@@ -397,6 +441,14 @@ export const HostReport: MessageFns<HostReport> = {
             message.collectors.push(CollectorRun.decode(reader, reader.uint32()));
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.agent = AgentStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -456,6 +508,7 @@ export const HostReport: MessageFns<HostReport> = {
       collectors: globalThis.Array.isArray(object?.collectors)
         ? object.collectors.map((e: any) => CollectorRun.fromJSON(e))
         : [],
+      agent: isSet(object.agent) ? AgentStats.fromJSON(object.agent) : undefined,
     };
   },
 
@@ -506,6 +559,9 @@ export const HostReport: MessageFns<HostReport> = {
     if (message.collectors?.length) {
       obj.collectors = message.collectors.map((e) => CollectorRun.toJSON(e));
     }
+    if (message.agent !== undefined) {
+      obj.agent = AgentStats.toJSON(message.agent);
+    }
     return obj;
   },
 
@@ -531,6 +587,9 @@ export const HostReport: MessageFns<HostReport> = {
     message.listeners = object.listeners?.map((e) => Listener.fromPartial(e)) || [];
     message.interfaces = object.interfaces?.map((e) => NetworkInterface.fromPartial(e)) || [];
     message.collectors = object.collectors?.map((e) => CollectorRun.fromPartial(e)) || [];
+    message.agent = (object.agent !== undefined && object.agent !== null)
+      ? AgentStats.fromPartial(object.agent)
+      : undefined;
     return message;
   },
 };
@@ -729,6 +788,8 @@ function createBaseCpu(): Cpu {
     load1: 0,
     load5: 0,
     load15: 0,
+    limitCores: undefined,
+    limitUsagePercent: undefined,
   };
 }
 
@@ -766,6 +827,12 @@ export const Cpu: MessageFns<Cpu> = {
     }
     if (message.load15 !== 0) {
       writer.uint32(89).double(message.load15);
+    }
+    if (message.limitCores !== undefined) {
+      writer.uint32(97).double(message.limitCores);
+    }
+    if (message.limitUsagePercent !== undefined) {
+      writer.uint32(105).double(message.limitUsagePercent);
     }
     return writer;
   },
@@ -871,6 +938,22 @@ export const Cpu: MessageFns<Cpu> = {
             message.load15 = reader.double();
             continue;
           }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.limitCores = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.limitUsagePercent = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -924,6 +1007,16 @@ export const Cpu: MessageFns<Cpu> = {
       load1: isSet(object.load1) ? globalThis.Number(object.load1) : 0,
       load5: isSet(object.load5) ? globalThis.Number(object.load5) : 0,
       load15: isSet(object.load15) ? globalThis.Number(object.load15) : 0,
+      limitCores: isSet(object.limitCores)
+        ? globalThis.Number(object.limitCores)
+        : isSet(object.limit_cores)
+        ? globalThis.Number(object.limit_cores)
+        : undefined,
+      limitUsagePercent: isSet(object.limitUsagePercent)
+        ? globalThis.Number(object.limitUsagePercent)
+        : isSet(object.limit_usage_percent)
+        ? globalThis.Number(object.limit_usage_percent)
+        : undefined,
     };
   },
 
@@ -962,6 +1055,12 @@ export const Cpu: MessageFns<Cpu> = {
     if (message.load15 !== 0) {
       obj.load15 = floatToJson(message.load15);
     }
+    if (message.limitCores !== undefined) {
+      obj.limitCores = floatToJson(message.limitCores);
+    }
+    if (message.limitUsagePercent !== undefined) {
+      obj.limitUsagePercent = floatToJson(message.limitUsagePercent);
+    }
     return obj;
   },
 
@@ -981,12 +1080,23 @@ export const Cpu: MessageFns<Cpu> = {
     message.load1 = object.load1 ?? 0;
     message.load5 = object.load5 ?? 0;
     message.load15 = object.load15 ?? 0;
+    message.limitCores = object.limitCores ?? undefined;
+    message.limitUsagePercent = object.limitUsagePercent ?? undefined;
     return message;
   },
 };
 
 function createBaseMemory(): Memory {
-  return { totalBytes: 0, usedBytes: 0, availableBytes: 0, buffersCacheBytes: 0, swapTotalBytes: 0, swapUsedBytes: 0 };
+  return {
+    totalBytes: 0,
+    usedBytes: 0,
+    availableBytes: 0,
+    buffersCacheBytes: 0,
+    swapTotalBytes: 0,
+    swapUsedBytes: 0,
+    limitBytes: undefined,
+    limitUsedBytes: undefined,
+  };
 }
 
 export const Memory: MessageFns<Memory> = {
@@ -1008,6 +1118,12 @@ export const Memory: MessageFns<Memory> = {
     }
     if (message.swapUsedBytes !== 0) {
       writer.uint32(48).uint64(message.swapUsedBytes);
+    }
+    if (message.limitBytes !== undefined) {
+      writer.uint32(56).uint64(message.limitBytes);
+    }
+    if (message.limitUsedBytes !== undefined) {
+      writer.uint32(64).uint64(message.limitUsedBytes);
     }
     return writer;
   },
@@ -1073,6 +1189,22 @@ export const Memory: MessageFns<Memory> = {
             message.swapUsedBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.limitBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.limitUsedBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1117,6 +1249,16 @@ export const Memory: MessageFns<Memory> = {
         : isSet(object.swap_used_bytes)
         ? globalThis.Number(object.swap_used_bytes)
         : 0,
+      limitBytes: isSet(object.limitBytes)
+        ? globalThis.Number(object.limitBytes)
+        : isSet(object.limit_bytes)
+        ? globalThis.Number(object.limit_bytes)
+        : undefined,
+      limitUsedBytes: isSet(object.limitUsedBytes)
+        ? globalThis.Number(object.limitUsedBytes)
+        : isSet(object.limit_used_bytes)
+        ? globalThis.Number(object.limit_used_bytes)
+        : undefined,
     };
   },
 
@@ -1140,6 +1282,12 @@ export const Memory: MessageFns<Memory> = {
     if (message.swapUsedBytes !== 0) {
       obj.swapUsedBytes = Math.round(message.swapUsedBytes);
     }
+    if (message.limitBytes !== undefined) {
+      obj.limitBytes = Math.round(message.limitBytes);
+    }
+    if (message.limitUsedBytes !== undefined) {
+      obj.limitUsedBytes = Math.round(message.limitUsedBytes);
+    }
     return obj;
   },
 
@@ -1154,6 +1302,8 @@ export const Memory: MessageFns<Memory> = {
     message.buffersCacheBytes = object.buffersCacheBytes ?? 0;
     message.swapTotalBytes = object.swapTotalBytes ?? 0;
     message.swapUsedBytes = object.swapUsedBytes ?? 0;
+    message.limitBytes = object.limitBytes ?? undefined;
+    message.limitUsedBytes = object.limitUsedBytes ?? undefined;
     return message;
   },
 };
@@ -2044,6 +2194,186 @@ export const CollectorRun: MessageFns<CollectorRun> = {
     message.success = object.success ?? false;
     message.durationSeconds = object.durationSeconds ?? 0;
     message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseAgentStats(): AgentStats {
+  return {
+    spoolReports: 0,
+    spoolBytes: 0,
+    droppedReportsTotal: 0,
+    reconnectsTotal: 0,
+    residentBytes: 0,
+    cpuSecondsTotal: 0,
+  };
+}
+
+export const AgentStats: MessageFns<AgentStats> = {
+  encode(message: AgentStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spoolReports !== 0) {
+      writer.uint32(8).uint64(message.spoolReports);
+    }
+    if (message.spoolBytes !== 0) {
+      writer.uint32(16).uint64(message.spoolBytes);
+    }
+    if (message.droppedReportsTotal !== 0) {
+      writer.uint32(24).uint64(message.droppedReportsTotal);
+    }
+    if (message.reconnectsTotal !== 0) {
+      writer.uint32(32).uint64(message.reconnectsTotal);
+    }
+    if (message.residentBytes !== 0) {
+      writer.uint32(40).uint64(message.residentBytes);
+    }
+    if (message.cpuSecondsTotal !== 0) {
+      writer.uint32(49).double(message.cpuSecondsTotal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.spoolReports = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.spoolBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.droppedReportsTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.reconnectsTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.residentBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.cpuSecondsTotal = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentStats {
+    return {
+      spoolReports: isSet(object.spoolReports)
+        ? globalThis.Number(object.spoolReports)
+        : isSet(object.spool_reports)
+        ? globalThis.Number(object.spool_reports)
+        : 0,
+      spoolBytes: isSet(object.spoolBytes)
+        ? globalThis.Number(object.spoolBytes)
+        : isSet(object.spool_bytes)
+        ? globalThis.Number(object.spool_bytes)
+        : 0,
+      droppedReportsTotal: isSet(object.droppedReportsTotal)
+        ? globalThis.Number(object.droppedReportsTotal)
+        : isSet(object.dropped_reports_total)
+        ? globalThis.Number(object.dropped_reports_total)
+        : 0,
+      reconnectsTotal: isSet(object.reconnectsTotal)
+        ? globalThis.Number(object.reconnectsTotal)
+        : isSet(object.reconnects_total)
+        ? globalThis.Number(object.reconnects_total)
+        : 0,
+      residentBytes: isSet(object.residentBytes)
+        ? globalThis.Number(object.residentBytes)
+        : isSet(object.resident_bytes)
+        ? globalThis.Number(object.resident_bytes)
+        : 0,
+      cpuSecondsTotal: isSet(object.cpuSecondsTotal)
+        ? globalThis.Number(object.cpuSecondsTotal)
+        : isSet(object.cpu_seconds_total)
+        ? globalThis.Number(object.cpu_seconds_total)
+        : 0,
+    };
+  },
+
+  toJSON(message: AgentStats): unknown {
+    const obj: any = {};
+    if (message.spoolReports !== 0) {
+      obj.spoolReports = Math.round(message.spoolReports);
+    }
+    if (message.spoolBytes !== 0) {
+      obj.spoolBytes = Math.round(message.spoolBytes);
+    }
+    if (message.droppedReportsTotal !== 0) {
+      obj.droppedReportsTotal = Math.round(message.droppedReportsTotal);
+    }
+    if (message.reconnectsTotal !== 0) {
+      obj.reconnectsTotal = Math.round(message.reconnectsTotal);
+    }
+    if (message.residentBytes !== 0) {
+      obj.residentBytes = Math.round(message.residentBytes);
+    }
+    if (message.cpuSecondsTotal !== 0) {
+      obj.cpuSecondsTotal = floatToJson(message.cpuSecondsTotal);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentStats>, I>>(base?: I): AgentStats {
+    return AgentStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentStats>, I>>(object: I): AgentStats {
+    const message = createBaseAgentStats();
+    message.spoolReports = object.spoolReports ?? 0;
+    message.spoolBytes = object.spoolBytes ?? 0;
+    message.droppedReportsTotal = object.droppedReportsTotal ?? 0;
+    message.reconnectsTotal = object.reconnectsTotal ?? 0;
+    message.residentBytes = object.residentBytes ?? 0;
+    message.cpuSecondsTotal = object.cpuSecondsTotal ?? 0;
     return message;
   },
 };

@@ -1,0 +1,17 @@
+// What --version says about the build. The single binary has the commit
+// written in at build time (esbuild's define); run from source, git is asked.
+import { execFileSync } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+declare const NETMAP_BUILD_COMMIT: string | undefined;
+
+export function buildCommit(): string {
+  if (typeof NETMAP_BUILD_COMMIT === "string") return NETMAP_BUILD_COMMIT;
+  try {
+    const dir = dirname(fileURLToPath(import.meta.url));
+    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
