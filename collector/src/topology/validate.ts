@@ -1,0 +1,80 @@
+// The rules a whole topology keeps, checked before anything is written (a file)
+// and again on the merged result (inside the import transaction). Every
+// problem names its host; all of them are reported at once.
+import { TopologyError } from "../errors.ts";
+import { HOST_KINDS, type Topology } from "./model.ts";
+import { isValidAddress, isValidName, isValidPort, isValidUser } from "./names.ts";
+import { nextHopName } from "./routes.ts";
+
+export function topologyProblems(topology: Topology): string[] {
+  const problems: string[] = [];
+  const clientNames = new Set<string>();
+  for (const client of topology.clients) {
+    if (!isValidName(client.name)) problems.push(`client ${JSON.stringify(client.name)}: a name is letters, digits, ".", "_" and "-"`);
+    if (clientNames.has(client.name)) problems.push(`client ${client.name}: declared twice`);
+    clientNames.add(client.name);
+    const siteNames = new Set<string>();
+    for (const site of client.sites) {
+      const where = `${client.name}/${site.name}`;
+      if (!isValidName(site.name)) problems.push(`site ${JSON.stringify(where)}: a name is letters, digits, ".", "_" and "-"`);
+      if (siteNames.has(site.name)) problems.push(`site ${where}: declared twice`);
+      siteNames.add(site.name);
+      const byName = new Map<string, (typeof site.hosts)[number]>();
+      for (const host of site.hosts) {
+        const at = `${where}/${host.name}`;
+        if (byName.has(host.name)) problems.push(`host ${at}: declared twice in the site`);
+        byName.set(host.name, host);
+        if (!isValidName(host.name)) problems.push(`host ${JSON.stringify(at)}: a name is letters, digits, ".", "_" and "-"`);
+        if (!HOST_KINDS.includes(host.kind)) problems.push(`host ${at}: kind ${JSON.stringify(host.kind)} is not one of ${HOST_KINDS.join(", ")}`);
+        if (host.address !== null && !isValidAddress(host.address)) problems.push(`host ${at}: address ${JSON.stringify(host.address)} is not an IP address or DNS name`);
+        if (host.ssh.user !== null && !isValidUser(host.ssh.user)) problems.push(`host ${at}: ssh user ${JSON.stringify(host.ssh.user)} is not a valid login name`);
+        if (!isValidPort(host.ssh.port)) problems.push(`host ${at}: ssh port ${host.ssh.port} is not between 1 and 65535`);
+        if (host.via === host.name) problems.push(`host ${at}: goes through itself (via ${host.name})`);
+      }
+      if (site.bastion !== null && !byName.has(site.bastion)) problems.push(`site ${where}: bastion ${JSON.stringify(site.bastion)} is not a host of the site`);
+      for (const host of site.hosts) {
+        const at = `${where}/${host.name}`;
+        if (host.via !== null && host.via !== host.name && !byName.has(host.via)) problems.push(`host ${at}: via ${JSON.stringify(host.via)} is not a host of ${where}`);
+        if (host.parent !== null && !byName.has(host.parent)) problems.push(`host ${at}: parent ${JSON.stringify(host.parent)} is not a host of ${where}`);
+      }
+      for (const host of site.hosts) {
+        const parents = [host.name];
+        for (let p = host.parent; p !== null && byName.has(p); p = byName.get(p)!.parent) {
+          if (parents.includes(p)) {
+            if (p === host.name) problems.push(`host ${where}/${host.name}: is its own hypervisor: ${[...parents, p].join(" → ")}`);
+            break;
+          }
+          parents.push(p);
+        }
+      }
+      if (problems.length) continue;
+      // With every reference known, walk each host's chain: a loop, or a hop nobody can connect to.
+      const reported = new Set<string>();
+      for (const host of site.hosts) {
+        const chain = [host.name];
+        for (let name = nextHopName(site, host); name !== null; ) {
+          const hop = byName.get(name)!;
+          if (chain.includes(name)) {
+            const loop = [...chain.slice(chain.indexOf(name)), name];
+            const key = [...loop].sort().join();
+            if (!reported.has(key)) problems.push(`host ${where}/${name}: the SSH hops form a cycle: ${loop.join(" → ")}`);
+            reported.add(key);
+            break;
+          }
+          if (!hop.address && !reported.has(`address:${name}`)) {
+            problems.push(`host ${where}/${name}: has no address, but ${host.name} is reached through it`);
+            reported.add(`address:${name}`);
+          }
+          chain.push(name);
+          name = nextHopName(site, hop);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+export function assertValidTopology(topology: Topology, what = "topology"): void {
+  const problems = topologyProblems(topology);
+  if (problems.length) throw new TopologyError(`${what}: ${problems.join("; ")}`);
+}

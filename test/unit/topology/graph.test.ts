@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { dotString, previousHop, renderSvg, sshCommand, topologyToDot } from "../../../collector/src/topology/graph.ts";
+import type { Topology, TopologyHost } from "../../../collector/src/topology/model.ts";
+import { twoClientsMonitored } from "../../fixtures/topology/two-clients.ts";
+
+// Debian's graphviz package; CI must have it, a developer's machine may not.
+const hasDot = spawnSync("dot", ["-V"]).status === 0;
+const needsDot = { skip: hasDot || process.env.CI ? false : "graphviz's dot is not installed (apt-get install graphviz)" };
+
+function dotToSvg(dot: string): string {
+  const result = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8" });
+  assert.equal(result.status, 0, `dot refused the graph: ${result.stderr}`);
+  assert.equal(result.stderr, "", "dot warned");
+  return result.stdout;
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+function xmlText(raw: string): string {
+  return raw.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (_, ref: string) =>
+    ref[0] === "#" ? String.fromCodePoint(ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : Number(ref.slice(1))) : ENTITIES[ref]!,
+  );
+}
+
+/** The text of every <text> element of an SVG, decoded. */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)].map((m) => xmlText(m[1]!));
+}
+
+function host(name: string, extra: Partial<TopologyHost> = {}): TopologyHost {
+  return { name, kind: "server", address: "192.0.2.1", ssh: { user: "root", port: 22 }, via: null, parent: null, labels: {}, source: "person", ...extra };
+}
+
+const HOSTILE = [
+  'say "hi"',
+  "back\\slash\\",
+  "trailing\\",
+  "東京-ü-Ωmega 🚀",
+  "node",
+  "graph",
+  "subgraph",
+  "edge",
+  "strict",
+  "digraph",
+  "line\nbreak",
+  "&amp; <b>bold</b> &#65;",
+  "} ]; n1 -> n2 [",
+  "\\N \\G \\l",
+  "--",
+  "",
+];
+
+function hostileTopology(): Topology {
+  const [first, ...rest] = HOSTILE;
+  return {
+    clients: [
+      {
+        name: "strict",
+        sites: [
+          {
+            name: "graph",
+            bastion: first!,
+            hosts: [
+              host(first!, { id: 1, status: "up" }),
+              host("subgraph", { kind: "hypervisor", via: first!, status: "stale", id: 2 }),
+              ...rest.filter((name) => name !== "subgraph").map((name, i) => host(name, i % 2 ? { parent: "subgraph", kind: "vm", status: "down" } : {})),
+            ],
+          },
+        ],
+      },
+      { name: 'client "two" \\ node', sites: [{ name: "line\nsite", bastion: null, hosts: [host("edge", { kind: "network", address: null })] }] },
+    ],
+  };
+}
+
+/** Names as a label shows them: control characters as their visible pictures. */
+const shown = (name: string) => name.replace(/\n/g, "\u240a");
+
+describe("topology graph", () => {
+  test("dotString - quotes, backslashes and entities come out literal", () => {
+    assert.equal(dotString('a "b" \\c & d'), '"a \\"b\\" \\\\c &amp; d"');
+    assert.equal(dotString("one\ntwo"), '"one\u240atwo"');
+  });
+
+  test("topologyToDot - never writes a name as an id: nodes are n1…, clusters cluster_…", () => {
+    const dot = topologyToDot(hostileTopology());
+    for (const line of dot.split("\n")) {
+      const statement = line.trim();
+      if (statement === "" || statement === "}" || statement === "digraph netmap {") continue;
+      assert.match(statement, /^(graph|node|edge) \[|^subgraph cluster_[csh][0-9]+ \{$|^n[0-9]+( -> n[0-9]+)? \[/, `unexpected statement: ${statement}`);
+    }
+  });
+
+  test("topologyToDot - hostile names give DOT that Debian's dot renders, every name as text", needsDot, () => {
+    const svg = dotToSvg(topologyToDot(hostileTopology()));
+    const texts = svgTexts(svg);
+    for (const name of [...HOSTILE, "strict", "graph", 'client "two" \\ node', "line\nsite"]) {
+      assert.ok(texts.includes(shown(name)) || name === "", `${JSON.stringify(name)} is not a text of the SVG: ${JSON.stringify(texts)}`);
+    }
+  });
+
+  test("renderSvg - the WebAssembly Graphviz renders the hostile names too, every name as text", async () => {
+    const svg = await renderSvg(topologyToDot(hostileTopology(), { theme: "dark" }));
+    assert.match(svg, /^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
+    const texts = svgTexts(svg);
+    for (const name of HOSTILE.filter(Boolean)) assert.ok(texts.includes(shown(name)), `${JSON.stringify(name)} missing from ${JSON.stringify(texts)}`);
+    assert.doesNotMatch(svg, /<script/i);
+  });
+
+  test("topologyToDot - a cluster per client and per site, hypervisors as clusters holding their guests", () => {
+    const dot = topologyToDot(twoClientsMonitored());
+    const clusters = [...dot.matchAll(/subgraph (cluster_[csh][0-9]+) \{\n\s*graph \[label=("[^"]*")/g)].map((m) => `${m[1]!.replace(/[0-9]+$/, "")} ${m[2]}`);
+    assert.deepEqual(clusters, [
+      'cluster_c "acme"',
+      'cluster_s "paris-dc1"',
+      'cluster_h ""',
+      'cluster_s "lyon-2"',
+      'cluster_c "globex"',
+      'cluster_s "fra1"',
+    ]);
+    // pve1's cluster holds pve1, web01 and db01 and nothing else.
+    const pveCluster = /subgraph cluster_h[0-9]+ \{\n([\s\S]*?)\n\s*\}/.exec(dot)![1]!;
+    assert.deepEqual([...pveCluster.matchAll(/label="([^"\\]*)\\n/g)].map((m) => m[1]), ["pve1", "web01", "db01"]);
+  });
+
+  test("topologyToDot - SSH hops are dashed edges from the previous hop: via, else the hypervisor, else the site bastion", () => {
+    const dot = topologyToDot(twoClientsMonitored());
+    const idOf = new Map<string, string[]>();
+    for (const m of dot.matchAll(/^\s*(n[0-9]+) \[label="([^"\\]*)\\n/gm)) idOf.set(m[2]!, [...(idOf.get(m[2]!) ?? []), m[1]!]);
+    const nameOf = new Map([...idOf].flatMap(([name, ids]) => ids.map((id, i) => [id, ids.length > 1 ? `${name}#${i + 1}` : name] as const)));
+    const edges = [...dot.matchAll(/^\s*(n[0-9]+) -> (n[0-9]+) /gm)].map((m) => `${nameOf.get(m[1]!)} -> ${nameOf.get(m[2]!)}`);
+    assert.deepEqual(edges, [
+      "gw1 -> gw2",
+      "gw2 -> pve1",
+      "pve1 -> web01#1",
+      "pve1 -> db01",
+      "gw1 -> sw-core",
+      "edge -> app1",
+      "app1 -> web01#2",
+    ]);
+    assert.match(dot, /^\s*edge \[style=dashed/m);
+  });
+
+  test("previousHop - a site's bastion is not its own previous hop", () => {
+    const site = { name: "s", bastion: "gw", hosts: [] };
+    assert.equal(previousHop(site, host("gw")), null);
+    assert.equal(previousHop(site, host("a")), "gw");
+    assert.equal(previousHop(site, host("b", { parent: "pve" })), "pve");
+    assert.equal(previousHop(site, host("c", { via: "x", parent: "pve" })), "x");
+    assert.equal(previousHop({ ...site, bastion: null }, host("d")), null);
+  });
+
+  test("topologyToDot - status colours: up green, stale amber, down red, unknown grey", () => {
+    const dot = topologyToDot(twoClientsMonitored());
+    const colourOf = (name: string) => new RegExp(`label="${name}\\\\n[^"]*", fillcolor="[^"]*", color="([^"]*)"`).exec(dot)?.[1];
+    assert.equal(colourOf("gw1"), "#2d8a35");
+    assert.equal(colourOf("pve1"), "#b7791f");
+    assert.equal(colourOf("db01"), "#2d8a35");
+    assert.equal(colourOf("office-nas"), "#8c959f", "a host without status is unknown");
+    assert.match(dot, /label="web01\\n10\.0\.1\.5", fillcolor="#fbdcdd", color="#cf222e"/);
+  });
+
+  test("topologyToDot - hosts with an id link to their details; hosts without have a tooltip only", () => {
+    const dot = topologyToDot(twoClientsMonitored());
+    assert.match(dot, /label="gw1\\n203\.0\.113\.10"[^\n]*tooltip="gw1 \(server\) — up\\nacme \/ paris-dc1\\nSSH admin@203\.0\.113\.10:22\\nnetmap ssh gw1", URL="\/#host=1", target="_top"\]/);
+    assert.doesNotMatch(/label="app1[^\n]*/.exec(dot)![0], /URL=/);
+    assert.match(topologyToDot(twoClientsMonitored(), { hostHref: (id) => `/hosts/${id}` }), /URL="\/hosts\/7"/);
+  });
+
+  test("topologyToDot - an empty topology still draws", async () => {
+    const svg = await renderSvg(topologyToDot({ clients: [] }));
+    assert.ok(svgTexts(svg).includes("No hosts in the topology yet"));
+  });
+
+  test("topologyToDot - a parent cycle or an unknown parent leaves hosts at site level, none lost", async () => {
+    const topology: Topology = {
+      clients: [{ name: "c", sites: [{ name: "s", bastion: null, hosts: [host("a", { parent: "b" }), host("b", { parent: "a" }), host("orphan", { parent: "ghost" })] }] }],
+    };
+    const texts = svgTexts(await renderSvg(topologyToDot(topology)));
+    for (const name of ["a", "b", "orphan"]) assert.ok(texts.includes(name), name);
+  });
+
+  test("sshCommand - quotes a name the shell would split", () => {
+    assert.equal(sshCommand("web01"), "netmap ssh web01");
+    assert.equal(sshCommand("it's mine"), "netmap ssh 'it'\\''s mine'");
+  });
+});
