@@ -11,6 +11,7 @@ import { readFile, readdir, readlink, statfs, access } from "node:fs/promises";
 import { hostname, networkInterfaces as osNetworkInterfaces } from "node:os";
 import { basename } from "node:path";
 import si from "systeminformation";
+import { cgroupLimits, readCgroupFiles, type CgroupLimits } from "./cgroup.ts";
 import {
   isListening,
   parseBlockStat,
@@ -128,6 +129,8 @@ export interface SystemSource {
   listeningSockets(): Promise<ProcNetSocket[]>;
   /** Which process holds each socket inode, from /proc/<pid>/fd. */
   socketOwners(inodes: ReadonlySet<number>): Promise<SocketOwners>;
+  /** The container's memory and CPU limits and usage (cgroup v1 or v2); empty on a host. */
+  cgroup(): Promise<CgroupLimits>;
   /** Monotonic seconds, for rates. */
   monotonicSeconds(): number;
 }
@@ -216,6 +219,9 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SystemSourc
     },
     socketOwners(inodes) {
       return readSocketOwners(proc, inodes);
+    },
+    async cgroup() {
+      return cgroupLimits(await readCgroupFiles(`${sys}/fs/cgroup`, readOptional));
     },
     monotonicSeconds() {
       return performance.now() / 1000;

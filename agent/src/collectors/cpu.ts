@@ -1,14 +1,17 @@
 import type { Cpu } from "../../../proto/gen/netmap/v1/report.ts";
 import type { CpuTimes, LoadAverage, ProcStat } from "../procfs.ts";
 import type { CpuModel } from "../source.ts";
-import type { Collector } from "./types.ts";
+import type { CgroupLimits } from "../cgroup.ts";
+import type { CgroupCpuSample, Collector } from "./types.ts";
 
 export const cpuCollector: Collector = {
   name: "cpu",
   async collect(source, state) {
-    const [model, stat, load] = await Promise.all([source.cpuModel(), source.procStat(), source.loadAverage()]);
-    const cpu = cpuInfo(model, stat, load, state.cpuTimes);
+    const [model, stat, load, cgroup] = await Promise.all([source.cpuModel(), source.procStat(), source.loadAverage(), source.cgroup()]);
+    const now = source.monotonicSeconds();
+    const cpu = { ...cpuInfo(model, stat, load, state.cpuTimes), ...cpuLimit(cgroup, stat.cpuCount, state.cgroupCpu, now) };
     state.cpuTimes = stat.cpu;
+    if (cgroup.cpuUsageSeconds !== undefined) state.cgroupCpu = { usageSeconds: cgroup.cpuUsageSeconds, atSeconds: now };
     return { cpu };
   },
 };
@@ -46,4 +49,17 @@ export function cpuUsage(current: CpuTimes, previous: CpuTimes | undefined): Pic
     iowaitPercent: percent(delta("iowait")),
     stealPercent: percent(delta("steal")),
   };
+}
+
+/**
+ * The container's CPU limit when it is below the machine's cores, and the share
+ * of it used since the previous cycle (absent on the first cycle, like every rate).
+ */
+export function cpuLimit(cgroup: CgroupLimits, logicalCores: number, previous: CgroupCpuSample | undefined, nowSeconds: number): Pick<Cpu, "limitCores" | "limitUsagePercent"> {
+  const cores = cgroup.cpuLimitCores;
+  if (cores === undefined || cores >= logicalCores) return {};
+  const elapsed = previous ? nowSeconds - previous.atSeconds : 0;
+  const used = cgroup.cpuUsageSeconds !== undefined && previous ? cgroup.cpuUsageSeconds - previous.usageSeconds : undefined;
+  if (used === undefined || used < 0 || elapsed <= 0) return { limitCores: cores };
+  return { limitCores: cores, limitUsagePercent: (100 * used) / (elapsed * cores) };
 }

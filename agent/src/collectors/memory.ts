@@ -1,15 +1,21 @@
 import type { Memory } from "../../../proto/gen/netmap/v1/report.ts";
+import type { CgroupLimits } from "../cgroup.ts";
 import type { Collector } from "./types.ts";
 
 export const memoryCollector: Collector = {
   name: "memory",
   async collect(source) {
-    return { memory: memoryInfo(await source.meminfo()) };
+    const [meminfo, cgroup] = await Promise.all([source.meminfo(), source.cgroup()]);
+    return { memory: memoryInfo(meminfo, cgroup) };
   },
 };
 
-/** From /proc/meminfo (kB). buff/cache is Buffers + Cached + SReclaimable, as free(1) shows it. */
-export function memoryInfo(meminfo: Record<string, number>): Memory {
+/**
+ * From /proc/meminfo (kB). buff/cache is Buffers + Cached + SReclaimable, as free(1) shows it.
+ * Inside a container whose limit is below MemTotal, the limit and the
+ * container's working set are reported beside the machine's figures.
+ */
+export function memoryInfo(meminfo: Record<string, number>, cgroup: CgroupLimits = {}): Memory {
   const kB = (field: string) => (meminfo[field] ?? 0) * 1024;
   const total = meminfo.MemTotal;
   if (total === undefined) throw new Error("/proc/meminfo has no MemTotal");
@@ -22,5 +28,9 @@ export function memoryInfo(meminfo: Record<string, number>): Memory {
     buffersCacheBytes: kB("Buffers") + kB("Cached") + kB("SReclaimable"),
     swapTotalBytes: kB("SwapTotal"),
     swapUsedBytes: Math.max(0, kB("SwapTotal") - kB("SwapFree")),
+    ...(cgroup.memoryLimitBytes !== undefined && cgroup.memoryLimitBytes < kB("MemTotal") && {
+      limitBytes: cgroup.memoryLimitBytes,
+      ...(cgroup.memoryWorkingSetBytes !== undefined && { limitUsedBytes: cgroup.memoryWorkingSetBytes }),
+    }),
   };
 }

@@ -16,8 +16,14 @@ export interface CounterSample {
  * What collectors carry between cycles. One object per agent process; empty on
  * the first cycle, which is why rates are absent then.
  */
+export interface CgroupCpuSample {
+  usageSeconds: number;
+  atSeconds: number;
+}
+
 export interface AgentState {
   cpuTimes?: CpuTimes;
+  cgroupCpu?: CgroupCpuSample;
   disks?: CounterSample;
   interfaces?: CounterSample;
 }
