@@ -23,13 +23,13 @@ function chainOf({ site, host }: LocatedHost): Hop[] {
   const chain: TopologyHost[] = [];
   for (let h: TopologyHost | undefined = host; h; ) {
     if (chain.includes(h)) throw new Error(`the hops to ${host.name} form a cycle: ${[...chain, h].map((x) => x.name).join(" → ")}`);
-    chain.unshift(h);
-    const next = h.via ?? h.parent ?? (site.bastion !== h.name ? site.bastion : null);
+    chain.push(h);
+    const next: string | null = h.via ?? h.parent ?? (site.bastion !== h.name ? site.bastion : null);
     if (next === null) break;
     h = site.hosts.find((x) => x.name === next);
-    if (!h) throw new Error(`${chain[0]!.name} goes through unknown host ${next}`);
+    if (!h) throw new Error(`${chain.at(-1)!.name} goes through unknown host ${next}`);
   }
-  return chain.map((h) => {
+  return chain.reverse().map((h) => {
     if (h.address === null) throw new Error(`${h.name} has no address`);
     return { client: "", site: site.name, name: h.name, address: h.address, port: h.ssh.port, user: h.ssh.user };
   });
@@ -167,9 +167,9 @@ describe("ansible inventory", () => {
 
   test("ansibleInventory - names that sanitize alike get _2, in topology order", () => {
     const inventory = ansibleInventory(hostileTopology(), chainOf);
-    assert.deepEqual(inventory.all, { children: ["client_say__hi_____node", "client_say__hi_____node_2", "kind_server", "kind_vm", "kind_network", "unreachable"] });
-    assert.deepEqual(inventory.client_say__hi_____node, { children: ["site_say__hi_____node____dc"] });
-    assert.deepEqual(inventory.client_say__hi_____node_2, { children: ["site_say__hi_____node____dc_2"] });
+    assert.deepEqual(inventory.all, { children: ["client_say__hi____node", "client_say__hi____node_2", "kind_server", "kind_vm", "kind_network", "unreachable"] });
+    assert.deepEqual(inventory.client_say__hi____node, { children: ["site_say__hi____node____dc"] });
+    assert.deepEqual(inventory.client_say__hi____node_2, { children: ["site_say__hi____node____dc_2"] });
     for (const name of Object.keys(inventory)) if (name !== "_meta") assert.match(name, /^[A-Za-z_][A-Za-z0-9_]*$/);
   });
 

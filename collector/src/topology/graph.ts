@@ -1,0 +1,243 @@
+// The topology as a Graphviz graph: a cluster per client and per site, each hypervisor a
+// cluster holding its guests, SSH hops as dashed edges, hosts coloured by status. Pure, apart
+// from renderSvg, which lays the DOT out in-process with Graphviz compiled to WebAssembly.
+//
+// Names come from people, Proxmox and agents, so none is ever written raw into DOT: every
+// node and cluster gets a generated id (n1, cluster_c1 …) and every name goes into a quoted,
+// escaped string (dotString), so quotes, backslashes, `node`, `subgraph`, `&lt;` and newlines
+// are only ever text.
+import { Graphviz } from "@hpcc-js/wasm-graphviz";
+import type { HostStatus } from "../hosts/status.ts";
+import type { Client, Site, Topology, TopologyHost } from "./model.ts";
+
+export type MapTheme = "light" | "dark";
+
+export interface DotOptions {
+  /** Colours for a light or a dark page; default light. */
+  theme?: MapTheme;
+  /** Where a host with a database id links to; default the status page's `/#host=<id>`. */
+  hostHref?: (id: number) => string;
+}
+
+interface Palette {
+  background: string;
+  text: string;
+  muted: string;
+  clientBorder: string;
+  siteBorder: string;
+  hypervisorBorder: string;
+  hypervisorFill: string;
+  edge: string;
+  status: Record<HostStatus | "unknown", { fill: string; border: string }>;
+}
+
+const PALETTES: Record<MapTheme, Palette> = {
+  light: {
+    background: "transparent",
+    text: "#24292f",
+    muted: "#636c76",
+    clientBorder: "#8c959f",
+    siteBorder: "#afb8c1",
+    hypervisorBorder: "#8250df",
+    hypervisorFill: "#f6f2fd",
+    edge: "#57606a",
+    status: {
+      up: { fill: "#dcf3de", border: "#2d8a35" },
+      stale: { fill: "#fbefd0", border: "#b7791f" },
+      down: { fill: "#fbdcdd", border: "#cf222e" },
+      unknown: { fill: "#eaeef2", border: "#8c959f" },
+    },
+  },
+  dark: {
+    background: "transparent",
+    text: "#d8dce2",
+    muted: "#8b929c",
+    clientBorder: "#5a616c",
+    siteBorder: "#3a404a",
+    hypervisorBorder: "#b877d9",
+    hypervisorFill: "#221d2a",
+    edge: "#8b929c",
+    status: {
+      up: { fill: "#1d2e1f", border: "#56a64b" },
+      stale: { fill: "#33291a", border: "#e0a31b" },
+      down: { fill: "#361d20", border: "#e0464e" },
+      unknown: { fill: "#23272e", border: "#6c737e" },
+    },
+  },
+};
+
+const FONT = "Helvetica,Arial,sans-serif";
+
+// Control characters would otherwise break a label across lines or vanish; show them as the
+// Unicode "control pictures" (U+2400…) so a hostile name stays one visible line.
+function visible(text: string): string {
+  return text.toWellFormed().replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\u007f" ? "\u2421" : String.fromCharCode(0x2400 + c.charCodeAt(0))));
+}
+
+/**
+ * A DOT double-quoted string showing `text` literally. Backslash starts Graphviz's escapes
+ * (\n, \N, \G…) and `&` starts an HTML entity in labels, so both are escaped too.
+ */
+export function dotString(text: string): string {
+  return `"${visible(text).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/&/g, "&amp;")}"`;
+}
+
+/** Lines of a label: each escaped, joined by Graphviz's centred line break. */
+function dotLines(...lines: string[]): string {
+  return `"${lines.map((line) => dotString(line).slice(1, -1)).join("\\n")}"`;
+}
+
+function attributes(attrs: Record<string, string | undefined>): string {
+  const parts = Object.entries(attrs)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `${name}=${value}`);
+  return parts.length ? ` [${parts.join(", ")}]` : "";
+}
+
+/** `netmap ssh NAME`, quoted for a POSIX shell when the name needs it. */
+export function sshCommand(name: string): string {
+  return `netmap ssh ${/^[A-Za-z0-9._@%+=:,/-]+$/.test(name) ? name : `'${name.replace(/'/g, `'\\''`)}'`}`;
+}
+
+function endpoint(host: TopologyHost): string {
+  if (host.address === null) return "no address";
+  return `${host.ssh.user ? `${host.ssh.user}@` : ""}${host.address.includes(":") ? `[${host.address}]` : host.address}:${host.ssh.port}`;
+}
+
+/**
+ * The host SSH reaches this one through, if any: its `via`, else its hypervisor, else the
+ * site's bastion. Only the previous hop: the whole chain is what routes.ts computes.
+ */
+export function previousHop(site: Site, host: TopologyHost): string | null {
+  const previous = host.via ?? host.parent ?? site.bastion;
+  return previous !== null && previous !== host.name ? previous : null;
+}
+
+class DotWriter {
+  readonly lines: string[] = [];
+  private nextNode = 1;
+  private nextCluster = 1;
+
+  nodeId(): string {
+    return `n${this.nextNode++}`;
+  }
+
+  clusterId(prefix: "c" | "s" | "h"): string {
+    return `cluster_${prefix}${this.nextCluster++}`;
+  }
+
+  line(depth: number, text: string): void {
+    this.lines.push(`${"  ".repeat(depth)}${text}`);
+  }
+}
+
+/** The topology as DOT text for `dot`. Deterministic: the same topology gives the same text. */
+export function topologyToDot(topology: Topology, options: DotOptions = {}): string {
+  const palette = PALETTES[options.theme ?? "light"];
+  const hostHref = options.hostHref ?? ((id: number) => `/#host=${id}`);
+  const out = new DotWriter();
+
+  out.line(0, "digraph netmap {");
+  out.line(1, `graph${attributes({ rankdir: "LR", bgcolor: dotString(palette.background), fontname: dotString(FONT), fontcolor: dotString(palette.text), fontsize: "13", nodesep: "0.25", ranksep: "0.6", pad: "0.2" })};`);
+  out.line(1, `node${attributes({ shape: "box", style: dotString("rounded,filled"), fontname: dotString(FONT), fontsize: "11", fontcolor: dotString(palette.text), penwidth: "1.4", margin: dotString("0.12,0.06") })};`);
+  out.line(1, `edge${attributes({ style: "dashed", color: dotString(palette.edge), arrowsize: "0.6", penwidth: "1.1" })};`);
+
+  const edges: string[] = [];
+  for (const client of topology.clients) writeClient(out, client, palette, hostHref, edges);
+  if (topology.clients.every((client) => client.sites.every((site) => site.hosts.length === 0))) {
+    out.line(1, `${out.nodeId()}${attributes({ label: dotString("No hosts in the topology yet"), shape: "plaintext", style: dotString(""), fontcolor: dotString(palette.muted) })};`);
+  }
+  for (const edge of edges) out.line(1, edge);
+  out.line(0, "}");
+  return `${out.lines.join("\n")}\n`;
+}
+
+function writeClient(out: DotWriter, client: Client, palette: Palette, hostHref: (id: number) => string, edges: string[]): void {
+  out.line(1, `subgraph ${out.clusterId("c")} {`);
+  out.line(2, `graph${attributes({ label: dotString(client.name), labeljust: "l", style: dotString("rounded"), color: dotString(palette.clientBorder), penwidth: "1.6", fontsize: "14", tooltip: dotString(`client ${client.name}`) })};`);
+  for (const site of client.sites) writeSite(out, client, site, palette, hostHref, edges);
+  out.line(1, "}");
+}
+
+function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette, hostHref: (id: number) => string, edges: string[]): void {
+  out.line(2, `subgraph ${out.clusterId("s")} {`);
+  out.line(3, `graph${attributes({ label: dotString(site.name), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.siteBorder), penwidth: "1", fontsize: "12", tooltip: dotString(`site ${client.name} / ${site.name}`) })};`);
+
+  const ids = new Map<string, string>();
+  for (const host of site.hosts) if (!ids.has(host.name)) ids.set(host.name, out.nodeId());
+
+  // Guests under their hypervisor; a parent that is unknown, or part of a parent cycle,
+  // leaves the host at site level rather than dropping it.
+  const byName = new Map(site.hosts.map((host) => [host.name, host]));
+  const placedUnder = (host: TopologyHost): string | null => {
+    const seen = new Set([host.name]);
+    for (let parent = host.parent; parent !== null; parent = byName.get(parent)?.parent ?? null) {
+      if (seen.has(parent) || !byName.has(parent)) return null;
+      seen.add(parent);
+    }
+    return host.parent;
+  };
+  const children = new Map<string | null, TopologyHost[]>();
+  for (const host of site.hosts) {
+    const under = placedUnder(host);
+    children.set(under, [...(children.get(under) ?? []), host]);
+  }
+
+  const written = new Set<string>();
+  const writeHost = (host: TopologyHost, depth: number): void => {
+    if (written.has(host.name)) return; // a duplicate name: the file import refuses these
+    written.add(host.name);
+    const guests = children.get(host.name) ?? [];
+    if (host.kind === "hypervisor" || guests.length > 0) {
+      out.line(depth, `subgraph ${out.clusterId("h")} {`);
+      out.line(depth + 1, `graph${attributes({ label: dotString(""), style: dotString("rounded,filled"), fillcolor: dotString(palette.hypervisorFill), color: dotString(palette.hypervisorBorder), penwidth: "1.2", tooltip: dotString(`${host.name} and its guests`) })};`);
+      out.line(depth + 1, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
+      for (const guest of guests) writeHost(guest, depth + 1);
+      out.line(depth, "}");
+    } else {
+      out.line(depth, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
+    }
+  };
+  for (const host of children.get(null) ?? []) writeHost(host, 3);
+  out.line(2, "}");
+
+  for (const host of site.hosts) {
+    const previous = previousHop(site, host);
+    const from = previous === null ? undefined : ids.get(previous);
+    if (from === undefined) continue;
+    edges.push(`${from} -> ${ids.get(host.name)}${attributes({ tooltip: dotString(`SSH: ${previous} → ${host.name}`) })};`);
+  }
+}
+
+function hostNode(id: string, client: Client, site: Site, host: TopologyHost, palette: Palette, hostHref: (id: number) => string): string {
+  const status = host.status ?? "unknown";
+  const colours = palette.status[status];
+  const tooltip = [
+    `${host.name} (${host.kind}) — ${status}`,
+    `${client.name} / ${site.name}`,
+    `SSH ${endpoint(host)}`,
+    host.address === null ? null : sshCommand(host.name),
+  ].filter((line): line is string => line !== null);
+  return `${id}${attributes({
+    label: dotLines(host.name, host.address ?? "no address"),
+    fillcolor: dotString(colours.fill),
+    color: dotString(colours.border),
+    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "cds" : undefined,
+    style: host.kind === "hypervisor" || host.kind === "network" ? dotString("filled") : undefined,
+    penwidth: status === "down" ? "2.2" : undefined,
+    tooltip: dotLines(...tooltip),
+    URL: host.id === undefined ? undefined : dotString(hostHref(host.id)),
+    target: host.id === undefined ? undefined : dotString("_top"),
+  })};`;
+}
+
+let graphviz: Promise<Graphviz> | null = null;
+
+/**
+ * DOT → SVG with the dot layout, in this process. The WebAssembly Graphviz is embedded in its
+ * npm package and loaded once, on first use; it fetches nothing.
+ */
+export async function renderSvg(dot: string): Promise<string> {
+  graphviz ??= Graphviz.load();
+  return (await graphviz).dot(dot, "svg");
+}
