@@ -1,0 +1,78 @@
+// Hands alert transitions to every configured notifier, without holding up
+// ingest: deliveries run in the background, each attempt logged to the
+// database. Firing alerts are re-sent to Alertmanager every minute, as
+// Prometheus does, or Alertmanager would resolve them on its own.
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Alert, Transition } from "./engine.ts";
+import { openAlerts, recordDeliveryAttempt } from "./repository.ts";
+import { RESEND_INTERVAL_SECONDS, sendToAlertmanager } from "./notifiers/alertmanager.ts";
+import type { DeliveryAttempt, DeliveryResult } from "./notifiers/delivery.ts";
+import { sendWebhook, webhookPayload } from "./notifiers/webhook.ts";
+
+export type NotifierConfig =
+  | { name: string; type: "webhook"; url: string; secret: string | null }
+  | { name: string; type: "alertmanager"; url: string };
+
+export class AlertDispatcher {
+  readonly #notifiers: readonly NotifierConfig[];
+  readonly #externalURL: string;
+  readonly #db: Kysely<any>;
+  readonly #log: Logger;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #abort = new AbortController();
+  #resendTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: { notifiers: readonly NotifierConfig[]; externalURL: string; db: Kysely<any>; log: Logger }) {
+    this.#notifiers = options.notifiers;
+    this.#externalURL = options.externalURL;
+    this.#db = options.db;
+    this.#log = options.log;
+  }
+
+  /** Starts re-sending firing alerts to the alertmanager notifiers. */
+  start(): void {
+    if (!this.#notifiers.some((n) => n.type === "alertmanager")) return;
+    this.#resendTimer = setInterval(() => void this.#resendFiring(), RESEND_INTERVAL_SECONDS * 1000);
+    this.#resendTimer.unref();
+  }
+
+  notify(transitions: Transition[]): void {
+    const alerts = transitions.map((t) => t.alert);
+    for (const notifier of this.#notifiers) this.#send(notifier, alerts);
+  }
+
+  /** Stops retrying (pending backoffs end at once) and waits for attempts under way. */
+  async close(): Promise<void> {
+    clearInterval(this.#resendTimer);
+    this.#abort.abort();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #resendFiring(): Promise<void> {
+    try {
+      const firing = (await openAlerts(this.#db)).filter((a) => a.state === "firing");
+      if (!firing.length) return;
+      for (const notifier of this.#notifiers) if (notifier.type === "alertmanager") this.#send(notifier, firing);
+    } catch (error) {
+      this.#log.warn({ err: error }, "cannot re-send firing alerts");
+    }
+  }
+
+  #send(notifier: NotifierConfig, alerts: Alert[]): void {
+    const fingerprints = alerts.map((a) => a.fingerprint);
+    const onAttempt = (attempt: DeliveryAttempt) => {
+      const log = attempt.delivered ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log);
+      log({ notifier: notifier.name, delivery: attempt.deliveryId, attempt: attempt.attempt, status: attempt.status, error: attempt.error, final: attempt.final }, attempt.delivered ? "alert notification delivered" : "alert notification failed");
+      recordDeliveryAttempt(this.#db, attempt, fingerprints).catch((error: unknown) => this.#log.warn({ err: error }, "cannot record a delivery attempt"));
+    };
+    const options = { onAttempt, signal: this.#abort.signal };
+    const delivery: Promise<DeliveryResult> =
+      notifier.type === "webhook"
+        ? sendWebhook(notifier, webhookPayload(notifier.name, alerts, this.#externalURL), options)
+        : sendToAlertmanager(notifier, alerts, this.#externalURL, options);
+    const tracked = delivery.catch((error: unknown) => this.#log.error({ err: error, notifier: notifier.name }, "alert delivery crashed"));
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
+  }
+}

@@ -1,0 +1,76 @@
+// Judges stored reports against the rules, moves each alert's state, stores
+// it, and hands the transitions (firing, resolved) to the notifiers. Called
+// after the ingest transaction commits, so an alert never precedes its data.
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import { fingerprint, step, type Alert, type Observation, type Transition } from "./engine.ts";
+import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
+import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules.ts";
+import type { RulesConfig } from "./thresholds.ts";
+
+export interface JudgedHost {
+  hostId: number;
+  host: string;
+  client?: string;
+  site?: string;
+  labels?: Readonly<Record<string, string>>;
+  report: HostReport;
+}
+
+const THRESHOLD_RULE_NAMES = new Set(THRESHOLD_RULES.map((r) => r.name));
+
+export class AlertEvaluator {
+  readonly #db: Kysely<any>;
+  readonly #rules: RulesConfig;
+  readonly #log: Logger;
+  readonly #notify: (transitions: Transition[]) => void;
+  readonly #windows = new Map<number, HostWindow>();
+
+  constructor(options: { db: Kysely<any>; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {
+    this.#db = options.db;
+    this.#rules = options.rules;
+    this.#log = options.log;
+    this.#notify = options.notify;
+  }
+
+  /** Judges the newest report of each host; returns the transitions it notified. */
+  async judge(hosts: JudgedHost[], now = new Date()): Promise<Transition[]> {
+    if (!hosts.length) return [];
+    const observations = new Map<string, { observation: Observation; hostId: number }>();
+    for (const host of hosts) {
+      let window = this.#windows.get(host.hostId);
+      if (!window) this.#windows.set(host.hostId, (window = newHostWindow()));
+      recordWindow(window, host.report);
+      for (const observation of judgeReport({ ...host, window }, this.#rules)) {
+        observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId: host.hostId });
+      }
+    }
+    const stored = await loadAlerts(this.#db, [...observations.keys()]);
+    // Open threshold alerts of these hosts that the reports no longer give a value for
+    // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
+    const hostIds = new Set(hosts.map((h) => h.hostId));
+    for (const open of await openAlerts(this.#db, [...hostIds])) {
+      if (open.hostId === null || !THRESHOLD_RULE_NAMES.has(open.rule) || observations.has(open.fingerprint)) continue;
+      stored.set(open.fingerprint, open);
+      const { labels, severity, rule, annotations, value } = open;
+      const gone = { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 };
+      observations.set(open.fingerprint, { observation: gone, hostId: open.hostId });
+    }
+
+    const toSave: Array<Alert & { hostId: number }> = [];
+    const dropped: string[] = [];
+    const transitions: Transition[] = [];
+    for (const [key, { observation, hostId }] of observations) {
+      const current = stored.get(key);
+      const result = step(current, observation, now);
+      if (result.alert && result.alert !== current) toSave.push({ ...result.alert, hostId });
+      if (!result.alert && current) dropped.push(key);
+      if (result.transition) transitions.push(result.transition);
+    }
+    await saveAlerts(this.#db, toSave, dropped);
+    for (const t of transitions) this.#log.info({ alert: t.alert.rule, severity: t.alert.severity, labels: t.alert.labels, state: t.to }, `alert ${t.to}`);
+    if (transitions.length) this.#notify(transitions);
+    return transitions;
+  }
+}

@@ -1,0 +1,73 @@
+// Alert state in PostgreSQL. Plain functions over a Db (or a transaction).
+import { sql, type Kysely } from "kysely";
+import type { Alert, AlertState, Severity } from "./engine.ts";
+import type { DeliveryAttempt } from "./notifiers/delivery.ts";
+
+type AnyDb = Kysely<any>;
+
+interface AlertRow {
+  fingerprint: string;
+  rule: string;
+  severity: Severity;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: AlertState;
+  value: number;
+  active_since: Date;
+  starts_at: Date | null;
+  ends_at: Date | null;
+}
+
+const toAlert = (row: AlertRow): Alert => ({
+  fingerprint: row.fingerprint,
+  rule: row.rule,
+  severity: row.severity,
+  labels: row.labels,
+  annotations: row.annotations,
+  state: row.state,
+  value: row.value,
+  activeSince: row.active_since,
+  startsAt: row.starts_at,
+  endsAt: row.ends_at,
+});
+
+export async function loadAlerts(db: AnyDb, fingerprints: string[]): Promise<Map<string, Alert>> {
+  if (!fingerprints.length) return new Map();
+  const { rows } = await sql<AlertRow>`SELECT * FROM alerts WHERE fingerprint = ANY(${fingerprints}::text[])`.execute(db);
+  return new Map(rows.map((row) => [row.fingerprint, toAlert(row)]));
+}
+
+/** Pending and firing alerts (of the given hosts, if any), firing first, then by severity and age. */
+export async function openAlerts(db: AnyDb, hostIds?: number[]): Promise<Array<Alert & { hostId: number | null }>> {
+  const { rows } = await sql<AlertRow & { host_id: number | null }>`
+    SELECT * FROM alerts WHERE state <> 'resolved' AND (${hostIds ?? null}::bigint[] IS NULL OR host_id = ANY(${hostIds ?? null}::bigint[]))
+    ORDER BY state = 'firing' DESC, severity = 'critical' DESC, coalesce(starts_at, active_since)`.execute(db);
+  return rows.map((row) => ({ ...toAlert(row), hostId: row.host_id }));
+}
+
+/** Stores alerts (insert or replace by fingerprint); removes those given as dropped. */
+export async function saveAlerts(db: AnyDb, alerts: Array<Alert & { hostId?: number | null }>, dropped: string[] = []): Promise<void> {
+  if (dropped.length) await sql`DELETE FROM alerts WHERE fingerprint = ANY(${dropped}::text[])`.execute(db);
+  if (!alerts.length) return;
+  const rows = alerts.map((a) => ({
+    fingerprint: a.fingerprint, rule: a.rule, severity: a.severity, labels: a.labels, annotations: a.annotations,
+    state: a.state, value: a.value, active_since: a.activeSince, starts_at: a.startsAt, ends_at: a.endsAt, host_id: a.hostId ?? null,
+  }));
+  await sql`
+    INSERT INTO alerts (fingerprint, rule, severity, labels, annotations, state, value, active_since, starts_at, ends_at, host_id)
+    SELECT fingerprint, rule, severity, labels, annotations, state, value, active_since, starts_at, ends_at, host_id
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+      fingerprint text, rule text, severity text, labels jsonb, annotations jsonb, state text, value float8,
+      active_since timestamptz, starts_at timestamptz, ends_at timestamptz, host_id bigint)
+    ON CONFLICT (fingerprint) DO UPDATE SET
+      rule = excluded.rule, severity = excluded.severity, labels = excluded.labels, annotations = excluded.annotations,
+      state = excluded.state, value = excluded.value, active_since = excluded.active_since, starts_at = excluded.starts_at,
+      ends_at = excluded.ends_at, host_id = coalesce(excluded.host_id, alerts.host_id), updated_at = now()`.execute(db);
+}
+
+export async function recordDeliveryAttempt(db: AnyDb, attempt: DeliveryAttempt, fingerprints: string[]): Promise<void> {
+  await sql`
+    INSERT INTO alert_deliveries (delivery_id, receiver, fingerprints, attempt, at, status, error, delivered, final)
+    VALUES (${attempt.deliveryId}, ${attempt.receiver}, ${fingerprints}::text[], ${attempt.attempt}, ${attempt.at},
+            ${attempt.status}, ${attempt.error}, ${attempt.delivered}, ${attempt.final})`.execute(db);
+}
