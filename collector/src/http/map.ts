@@ -1,10 +1,33 @@
 // The topology drawn (SVG) and as an Ansible dynamic inventory. Registered only when the
 // collector has a topology to give (AppDeps.loadTopology).
 import type { FastifyPluginAsync } from "fastify";
+import { renderSvg, topologyToDot, type MapTheme } from "../topology/graph.ts";
+import { ansibleInventory } from "../topology/inventory.ts";
 import type { Topology } from "../topology/model.ts";
+import { routeFrom } from "../topology/routes.ts";
 
 export interface MapDeps {
   loadTopology: () => Promise<Topology>;
 }
 
-export const mapRoutes: FastifyPluginAsync<MapDeps> = async () => {};
+// The page embeds the SVG as its own document (<object>): it may be framed by the page, and
+// nothing in it may run, load or submit anything, whatever a name smuggled into it.
+const SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
+
+export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology }) => {
+  app.get<{ Querystring: { theme?: MapTheme } }>(
+    "/api/v1/topology.svg",
+    { schema: { querystring: { type: "object", properties: { theme: { type: "string", enum: ["light", "dark"] } }, additionalProperties: false } } },
+    async (request, reply) => {
+      const svg = await renderSvg(topologyToDot(await loadTopology(), { theme: request.query.theme ?? "light" }));
+      return reply
+        .type("image/svg+xml; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", SVG_POLICY)
+        .send(svg);
+    },
+  );
+
+  app.get("/api/v1/inventory/ansible", async () => ansibleInventory(await loadTopology(), routeFrom));
+};

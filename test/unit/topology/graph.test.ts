@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { loadCollectorConfig } from "../../../collector/src/config.ts";
+import type { Db } from "../../../collector/src/db/database.ts";
+import { buildApp } from "../../../collector/src/http/app.ts";
 import { dotString, previousHop, renderSvg, sshCommand, topologyToDot } from "../../../collector/src/topology/graph.ts";
 import type { Topology, TopologyHost } from "../../../collector/src/topology/model.ts";
 import { twoClientsMonitored } from "../../fixtures/topology/two-clients.ts";
@@ -184,5 +189,38 @@ describe("topology graph", () => {
   test("sshCommand - quotes a name the shell would split", () => {
     assert.equal(sshCommand("web01"), "netmap ssh web01");
     assert.equal(sshCommand("it's mine"), "netmap ssh 'it'\\''s mine'");
+  });
+});
+
+describe("GET /api/v1/topology.svg", () => {
+  // No route touches the database; buildApp never connects.
+  const app = (loadTopology?: () => Promise<Topology>) =>
+    buildApp({ config: loadCollectorConfig({ env: {}, configFlag: undefined }), db: {} as Db, registry: new Registry(), natsConnected: () => true, loadTopology }, pino({ level: "silent" }));
+
+  test("serves the map as an SVG document that may not run anything", async () => {
+    const server = await app(async () => twoClientsMonitored());
+    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=dark" });
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers["content-type"], "image/svg+xml; charset=utf-8");
+    assert.match(String(response.headers["content-security-policy"]), /default-src 'none'/);
+    assert.ok(svgTexts(response.body).includes("pve1"));
+    assert.match(response.body, /xlink:href="\/#host=3"/);
+    assert.match(response.body, /fill="#33291a"/, "the dark palette");
+    await server.close();
+  });
+
+  test("refuses an unknown theme", async () => {
+    const server = await app(async () => twoClientsMonitored());
+    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=pink" });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, "BAD_REQUEST");
+    await server.close();
+  });
+
+  test("is absent (404) while the collector has no topology to give", async () => {
+    const server = await app();
+    assert.equal((await server.inject({ method: "GET", url: "/api/v1/topology.svg" })).statusCode, 404);
+    assert.equal((await server.inject({ method: "GET", url: "/api/v1/inventory/ansible" })).statusCode, 404);
+    await server.close();
   });
 });

@@ -4,6 +4,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { loadCollectorConfig } from "../../../collector/src/config.ts";
+import type { Db } from "../../../collector/src/db/database.ts";
+import { buildApp } from "../../../collector/src/http/app.ts";
 import { ansibleGroupName, ansibleInventory, jumpSpec, type LocatedHost } from "../../../collector/src/topology/inventory.ts";
 import type { Hop, Topology, TopologyHost } from "../../../collector/src/topology/model.ts";
 import { twoClients } from "../../fixtures/topology/two-clients.ts";
@@ -198,5 +203,25 @@ describe("ansible inventory", () => {
     const listed = JSON.parse(result.stdout);
     assert.deepEqual(Object.keys(listed._meta.hostvars).toSorted(), ["graph", "it's \"quoted\"", "ünïcode 🚀", "evil", "a", "b", "line\nbreak"].toSorted());
     assert.equal(listed._meta.hostvars["ünïcode 🚀"].ansible_ssh_common_args, "-o ProxyJump=root@203.0.113.1:22,[2001:db8::5]:2222");
+  });
+});
+
+describe("GET /api/v1/inventory/ansible", () => {
+  test("serves the inventory with the collector's routes, the recorded one for the fixture", async () => {
+    // No route touches the database; buildApp never connects.
+    const server = await buildApp(
+      { config: loadCollectorConfig({ env: {}, configFlag: undefined }), db: {} as Db, registry: new Registry(), natsConnected: () => true, loadTopology: async () => twoClients() },
+      pino({ level: "silent" }),
+    );
+    const response = await server.inject({ method: "GET", url: "/api/v1/inventory/ansible" });
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers["content-type"]), /^application\/json/);
+    const served = response.json();
+    const recorded = JSON.parse(readFileSync(EXPECTED, "utf8"));
+    // routes.ts words its errors its own way; everything else is the same inventory.
+    assert.match(served._meta.hostvars["sw-core"].netmap_route_error, /sw-core has no address/);
+    served._meta.hostvars["sw-core"].netmap_route_error = recorded._meta.hostvars["sw-core"].netmap_route_error;
+    assert.deepEqual(served, recorded);
+    await server.close();
   });
 });
