@@ -1,4 +1,5 @@
 // The only place bytes become messages and messages become bytes.
+import { AlertEvent } from "../gen/netmap/v1/alert.ts";
 import { HostReport } from "../gen/netmap/v1/report.ts";
 
 /**
@@ -46,4 +47,16 @@ export function decodeReport(bytes: Uint8Array): HostReport {
   return report;
 }
 
-export { HostReport };
+export function encodeAlertEvent(event: AlertEvent): Uint8Array {
+  return AlertEvent.encode(event).finish();
+}
+
+export function decodeAlertEvent(bytes: Uint8Array): AlertEvent {
+  try {
+    return AlertEvent.decode(bytes);
+  } catch (error) {
+    throw new CodecError(`not an AlertEvent: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export { AlertEvent, HostReport };

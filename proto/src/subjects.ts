@@ -2,6 +2,14 @@
 // validated, so a hostname or other free text never reaches a subject raw.
 
 export const REPORTS_STREAM = "NETMAP_REPORTS";
+export const EVENTS_STREAM = "NETMAP_EVENTS";
+export const ALERT_SUBJECT_PREFIX = "netmap.v1.alert";
+export const INVENTORY_SUBJECT_PREFIX = "netmap.v1.inventory";
+/** Subject filters of everything stream NETMAP_EVENTS keeps. */
+export const EVENT_SUBJECTS = [`${ALERT_SUBJECT_PREFIX}.>`, `${INVENTORY_SUBJECT_PREFIX}.>`];
+
+export const ALERT_STATES = ["firing", "resolved"] as const;
+export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */
 export const REPORT_SUBJECTS = `${REPORT_SUBJECT_PREFIX}.>`;
@@ -40,4 +48,13 @@ export function agentIdFromReportSubject(subject: string): string {
 /** Nats-Msg-Id for JetStream de-duplication: <agent>.<boot>.<seq>. */
 export function reportMessageId(agentId: string, bootId: string, seq: number): string {
   return `${assertAgentId(agentId)}.${bootId}.${seq}`;
+}
+
+/** netmap.v1.alert.<state>.<severity> */
+export function alertSubject(state: string, severity: string): string {
+  if (!(ALERT_STATES as readonly string[]).includes(state)) throw new SubjectError(`invalid alert state ${JSON.stringify(state)}: expected ${ALERT_STATES.join(" or ")}`);
+  if (!(ALERT_SEVERITIES as readonly string[]).includes(severity)) {
+    throw new SubjectError(`invalid alert severity ${JSON.stringify(severity)}: expected ${ALERT_SEVERITIES.join(", ")}`);
+  }
+  return `${ALERT_SUBJECT_PREFIX}.${state}.${severity}`;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CodecError, decodeReport, encodeReport, MAX_REPORT_BYTES } from "../../../proto/src/codec.ts";
-import { agentIdFromReportSubject, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
+import { agentIdFromReportSubject, alertSubject, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
 import { sampleReport } from "../../helpers/reports.ts";
 
 describe("subjects", () => {
@@ -41,5 +41,14 @@ describe("codec", () => {
     assert.throws(() => decodeReport(encodeReport(sampleReport({ bootId: "" }))), /no boot_id/);
     assert.throws(() => decodeReport(encodeReport(sampleReport({ seq: 0 }))), /invalid seq/);
     assert.throws(() => decodeReport(encodeReport(sampleReport({ collectedAt: undefined }))), /no collected_at/);
+  });
+});
+
+describe("alert subjects", () => {
+  test("name the state and severity, and refuse anything else", () => {
+    assert.equal(alertSubject("firing", "critical"), "netmap.v1.alert.firing.critical");
+    assert.equal(alertSubject("resolved", "warning"), "netmap.v1.alert.resolved.warning");
+    assert.throws(() => alertSubject("pending", "warning"), /invalid alert state/);
+    assert.throws(() => alertSubject("firing", "page.*"), /invalid alert severity/);
   });
 });
