@@ -106,4 +106,22 @@ describe("alert evaluation and delivery", () => {
     await eventually(async () => received.length === before + 2, "firing and resolved webhooks");
     await dispatcher.close();
   });
+
+  test("a silent host raises HostDown once after three intervals and 30 s more, and resolves once when it reports again", async () => {
+    const { dispatcher, evaluator } = collectorParts();
+    const t0 = Date.UTC(2026, 10, 23, 12, 0);
+    const tick = (second: number, ageSeconds: number) =>
+      evaluator.judgeSilence([{ hostId, host: "web01", ageSeconds, intervalSeconds: 10 }], new Date(t0 + second * 1000));
+    const transitions: string[] = [];
+    // A blip: one missed report, then back.
+    for (const [second, age] of [[0, 5], [10, 15], [20, 25], [30, 3]] as const) transitions.push(...(await tick(second, age)).map((t) => `${second}:${t.to}`));
+    assert.deepEqual(transitions, [], "a brief blip does not page");
+    // Silent from second 40 on.
+    for (let second = 40; second <= 150; second += 10) transitions.push(...(await tick(second, second - 30)).map((t) => `${second}:${t.to}`));
+    for (const [second, age] of [[160, 2], [170, 4]] as const) transitions.push(...(await tick(second, age)).map((t) => `${second}:${t.to}`));
+    assert.deepEqual(transitions, ["100:firing", "160:resolved"]);
+    const down = (await openAlerts(db)).filter((a) => a.rule === "HostDown");
+    assert.equal(down.length, 0);
+    await dispatcher.close();
+  });
 });

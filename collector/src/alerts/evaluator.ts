@@ -7,7 +7,20 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { fingerprint, step, type Alert, type Observation, type Transition } from "./engine.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules.ts";
-import type { RulesConfig } from "./thresholds.ts";
+import { settingsFor, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+
+export const HOST_DOWN = "HostDown";
+const HOST_DOWN_DEFAULTS: RuleSettings = { enabled: true, forSeconds: 30 };
+
+export interface SilentHost {
+  hostId: number;
+  host: string;
+  client?: string;
+  site?: string;
+  labels?: Readonly<Record<string, string>>;
+  ageSeconds: number;
+  intervalSeconds: number | null;
+}
 
 export interface JudgedHost {
   hostId: number;
@@ -46,18 +59,47 @@ export class AlertEvaluator {
         observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId: host.hostId });
       }
     }
-    const stored = await loadAlerts(this.#db, [...observations.keys()]);
     // Open threshold alerts of these hosts that the reports no longer give a value for
     // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
     const hostIds = new Set(hosts.map((h) => h.hostId));
+    const stored = await loadAlerts(this.#db, [...observations.keys()]);
     for (const open of await openAlerts(this.#db, [...hostIds])) {
       if (open.hostId === null || !THRESHOLD_RULE_NAMES.has(open.rule) || observations.has(open.fingerprint)) continue;
       stored.set(open.fingerprint, open);
       const { labels, severity, rule, annotations, value } = open;
-      const gone = { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 };
-      observations.set(open.fingerprint, { observation: gone, hostId: open.hostId });
+      observations.set(open.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: open.hostId });
     }
+    return this.#apply(observations, stored, now);
+  }
 
+  /**
+   * Judges silence: HostDown for hosts whose last report is older than three
+   * of their intervals (at least 30 s), held for `for` (30 s) so a blip does
+   * not page; a report coming back resolves it, once. Run on a ticker.
+   */
+  async judgeSilence(hosts: SilentHost[], now = new Date()): Promise<Transition[]> {
+    const observations = new Map<string, { observation: Observation; hostId: number }>();
+    for (const host of hosts) {
+      const settings = settingsFor(HOST_DOWN, HOST_DOWN_DEFAULTS, this.#rules, { host: host.host, client: host.client, site: host.site, labels: host.labels });
+      if (!settings.enabled) continue;
+      const interval = host.intervalSeconds ?? 10;
+      const silentFor = Math.max(3 * interval, 30);
+      const observation: Observation = {
+        rule: HOST_DOWN,
+        severity: "critical",
+        labels: { host: host.host },
+        annotations: { summary: `${host.host} has sent no report for ${Math.round(host.ageSeconds)} s` },
+        value: host.ageSeconds,
+        active: host.ageSeconds > silentFor,
+        cleared: host.ageSeconds <= 2 * interval,
+        forSeconds: settings.forSeconds,
+      };
+      observations.set(fingerprint(HOST_DOWN, { ...observation.labels, severity: "critical" }), { observation, hostId: host.hostId });
+    }
+    return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
+  }
+
+  async #apply(observations: Map<string, { observation: Observation; hostId: number }>, stored: Map<string, Alert>, now: Date): Promise<Transition[]> {
     const toSave: Array<Alert & { hostId: number }> = [];
     const dropped: string[] = [];
     const transitions: Transition[] = [];
