@@ -25,6 +25,30 @@ export interface HostsTable {
   fullest_mount_percent: number | null;
   addresses: ColumnType<string[], string[] | undefined, string[]>;
   state: ColumnType<unknown, string | undefined, string>;
+  // Topology (migration 002).
+  site_id: Int8 | null;
+  name: string | null;
+  kind: ColumnType<string, string | undefined, string>;
+  address: string | null;
+  ssh_user: string | null;
+  ssh_port: ColumnType<number, number | undefined, number>;
+  via: string | null;
+  parent: string | null;
+  labels: ColumnType<Record<string, string>, string | undefined, string>;
+  source: ColumnType<string, string | undefined, string>;
+  fact_sources: ColumnType<Record<string, string>, string | undefined, string>;
+}
+
+export interface ClientsTable {
+  id: Generated<Int8>;
+  name: string;
+}
+
+export interface SitesTable {
+  id: Generated<Int8>;
+  client_id: Int8;
+  name: string;
+  bastion: string | null;
 }
 
 export interface ReportSamplesTable {
@@ -101,6 +125,8 @@ export interface RejectedReportsTable {
 
 export interface Database {
   hosts: HostsTable;
+  clients: ClientsTable;
+  sites: SitesTable;
   report_samples: ReportSamplesTable;
   mount_samples: MountSamplesTable;
   host_mounts: HostMountsTable;

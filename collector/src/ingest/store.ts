@@ -3,6 +3,7 @@
 import { sql } from "kysely";
 import { HostReport, Protocol } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Db } from "../db/database.ts";
+import { adoptDeclaredHosts } from "../topology/merge.ts";
 import { headline, type Headline } from "./headline.ts";
 
 export interface ReceivedReport {
@@ -64,6 +65,8 @@ async function upsertHosts(trx: Tx, reports: ReceivedReport[]): Promise<Map<stri
   for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
   // Sorted, so concurrent collectors lock host rows in the same order.
   const agents = [...byAgent.keys()].sort();
+  // A new agent first claims the host a person declared for it, if any.
+  await adoptDeclaredHosts(trx, reports.map((r) => r.report));
   const { rows } = await sql<{ id: number; agent_id: string }>`
     INSERT INTO hosts (agent_id, hostname)
     SELECT * FROM unnest(${agents}::text[], ${agents.map((a) => byAgent.get(a)!)}::text[])

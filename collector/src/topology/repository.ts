@@ -1,0 +1,204 @@
+// The topology in PostgreSQL: read as a Topology, and a Topology merged in.
+import { sql } from "kysely";
+import type { Db } from "../db/database.ts";
+import { TopologyError } from "../errors.ts";
+import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
+import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
+import { assertValidTopology } from "./validate.ts";
+
+type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
+type Queryable = Db | Tx;
+
+/** Where hosts that only an agent knows (not yet placed by a person) appear. */
+export const UNASSIGNED = "unassigned";
+
+export interface LoadOptions {
+  /** Hosts no person placed, under client and site "unassigned". Export leaves them out. */
+  includeUnassigned?: boolean;
+  thresholds?: StatusThresholds;
+  now?: Date;
+}
+
+interface HostRow {
+  id: number;
+  site_id: number | null;
+  agent_id: string | null;
+  hostname: string;
+  name: string | null;
+  kind: string;
+  address: string | null;
+  addresses: string[];
+  ssh_user: string | null;
+  ssh_port: number;
+  via: string | null;
+  parent: string | null;
+  labels: Record<string, string>;
+  source: string;
+  received_at: Date | null;
+  interval_seconds: number | null;
+}
+
+export async function loadTopology(db: Queryable, options: LoadOptions = {}): Promise<Topology> {
+  const clients = await db.selectFrom("clients").select(["id", "name"]).orderBy("id").execute();
+  const sites = await db.selectFrom("sites").select(["id", "client_id", "name", "bastion"]).orderBy("id").execute();
+  const rows = (await db
+    .selectFrom("hosts")
+    .select([
+      "id", "site_id", "agent_id", "hostname", "name", "kind", "address", "addresses", "ssh_user", "ssh_port", "via", "parent",
+      "labels", "source", "received_at", "interval_seconds",
+    ])
+    .orderBy("id")
+    .execute()) as HostRow[];
+
+  const now = options.now ?? new Date();
+  const toHost = (row: HostRow): TopologyHost => {
+    const host: TopologyHost = {
+      id: row.id,
+      name: row.name ?? row.hostname,
+      kind: row.kind as HostKind,
+      // An agent's first own address stands in until a person states one.
+      address: row.address ?? row.addresses[0] ?? null,
+      ssh: { user: row.ssh_user, port: row.ssh_port },
+      via: row.via,
+      parent: row.parent,
+      labels: row.labels,
+      source: row.source as FactSource,
+      agentId: row.agent_id,
+    };
+    if (options.thresholds && row.agent_id !== null) {
+      const age = row.received_at ? Math.max(0, (now.getTime() - row.received_at.getTime()) / 1000) : null;
+      host.status = hostStatus(age, row.interval_seconds, options.thresholds);
+    }
+    return host;
+  };
+
+  const bySite = new Map<number, TopologyHost[]>();
+  const unassigned: TopologyHost[] = [];
+  for (const row of rows) {
+    if (row.site_id === null) unassigned.push(toHost(row));
+    else bySite.set(row.site_id, [...(bySite.get(row.site_id) ?? []), toHost(row)]);
+  }
+  const topology: Topology = {
+    clients: clients.map((client) => ({
+      name: client.name,
+      sites: sites
+        .filter((site) => site.client_id === client.id)
+        .map((site): Site => ({ name: site.name, bastion: site.bastion, hosts: bySite.get(site.id) ?? [] })),
+    })),
+  };
+  if (options.includeUnassigned && unassigned.length) {
+    topology.clients.push({ name: UNASSIGNED, sites: [{ name: UNASSIGNED, bastion: null, hosts: unassigned }] });
+  }
+  return topology;
+}
+
+export interface ImportResult {
+  created: number;
+  updated: number;
+  /** Hosts an agent had reported, now placed in the topology. */
+  adopted: number;
+}
+
+/**
+ * Merges a validated topology in one transaction, keyed on (client, site, name).
+ * A host is created, or updated with what the topology states; what it leaves
+ * out (no address, no user, no via) keeps its stored value. A host an agent
+ * reported and no person placed yet is adopted (matched by name, then address)
+ * rather than duplicated. The merged result is validated before COMMIT.
+ */
+export async function importTopology(db: Db, topology: Topology): Promise<ImportResult> {
+  if (topology.clients.some((c) => c.name === UNASSIGNED)) {
+    throw new TopologyError(`client name ${JSON.stringify(UNASSIGNED)} is reserved for hosts no person has placed`);
+  }
+  assertValidTopology(topology);
+  return db.transaction().execute(async (trx) => {
+    const result: ImportResult = { created: 0, updated: 0, adopted: 0 };
+    for (const client of topology.clients) {
+      const { id: clientId } = await trx
+        .insertInto("clients")
+        .values({ name: client.name })
+        .onConflict((oc) => oc.column("name").doUpdateSet({ name: client.name }))
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      for (const site of client.sites) {
+        const { id: siteId } = await trx
+          .insertInto("sites")
+          .values({ client_id: clientId, name: site.name, bastion: site.bastion })
+          .onConflict((oc) => oc.columns(["client_id", "name"]).doUpdateSet({ bastion: sql`coalesce(excluded.bastion, sites.bastion)` }))
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        for (const host of site.hosts) {
+          const outcome = await mergeHost(trx, siteId, host);
+          result[outcome]++;
+        }
+      }
+    }
+    assertValidTopology(await loadTopology(trx), "the topology after this import");
+    return result;
+  });
+}
+
+async function mergeHost(trx: Tx, siteId: number, host: TopologyHost): Promise<keyof ImportResult> {
+  const stated: Record<string, unknown> = { kind: host.kind, ssh_port: host.ssh.port };
+  if (host.address !== null) stated.address = host.address;
+  if (host.ssh.user !== null) stated.ssh_user = host.ssh.user;
+  if (host.via !== null) stated.via = host.via;
+  if (host.parent !== null) stated.parent = host.parent;
+  const facts = JSON.stringify(Object.fromEntries(["name", ...Object.keys(stated), ...(Object.keys(host.labels).length ? ["labels"] : [])].map((k) => [k, host.source])));
+  const set = {
+    ...stated,
+    labels: sql<string>`hosts.labels || ${JSON.stringify(host.labels)}::jsonb`,
+    fact_sources: sql<string>`hosts.fact_sources || ${facts}::jsonb`,
+  };
+
+  const existing = await trx.selectFrom("hosts").select("id").where("site_id", "=", siteId).where("name", "=", host.name).executeTakeFirst();
+  if (existing) {
+    await trx.updateTable("hosts").set(set).where("id", "=", existing.id).execute();
+    return "updated";
+  }
+  const orphan = await findUnplacedHost(trx, host);
+  if (orphan !== undefined) {
+    await trx
+      .updateTable("hosts")
+      .set({ ...set, site_id: siteId, name: host.name, source: host.source })
+      .where("id", "=", orphan)
+      .execute();
+    return "adopted";
+  }
+  await trx
+    .insertInto("hosts")
+    .values({
+      hostname: host.name,
+      site_id: siteId,
+      name: host.name,
+      kind: host.kind,
+      address: host.address,
+      ssh_user: host.ssh.user,
+      ssh_port: host.ssh.port,
+      via: host.via,
+      parent: host.parent,
+      labels: JSON.stringify(host.labels),
+      source: host.source,
+      fact_sources: facts,
+    })
+    .execute();
+  return "created";
+}
+
+/** A host an agent reported that no one has placed, matching by hostname, then by one of its addresses. */
+async function findUnplacedHost(trx: Tx, host: TopologyHost): Promise<number | undefined> {
+  const byName = await trx
+    .selectFrom("hosts")
+    .select("id")
+    .where("site_id", "is", null)
+    .where((eb) => eb.or([eb(sql`lower(hostname)`, "=", host.name.toLowerCase()), eb(sql`lower(split_part(hostname, '.', 1))`, "=", host.name.toLowerCase())]))
+    .execute();
+  if (byName.length === 1) return byName[0]!.id;
+  if (host.address === null) return undefined;
+  const { rows } = await sql<{ id: number }>`
+    SELECT DISTINCT h.id FROM hosts h
+    LEFT JOIN host_interfaces i ON i.host_id = h.id
+    WHERE h.site_id IS NULL
+      AND (${host.address} = ANY(h.addresses) OR EXISTS (SELECT 1 FROM unnest(i.addresses) a WHERE split_part(a, '/', 1) = ${host.address}))`.execute(trx);
+  return rows.length === 1 ? rows[0]!.id : undefined;
+}

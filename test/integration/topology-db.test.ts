@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import { storeBatch } from "../../collector/src/ingest/store.ts";
+import { formatTopologyFile, parseTopologyFile } from "../../collector/src/topology/file.ts";
+import { importTopology, loadTopology } from "../../collector/src/topology/repository.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { sampleReport } from "../helpers/reports.ts";
+
+const FIXTURE = readFileSync(new URL("../fixtures/topology/two-clients.yaml", import.meta.url), "utf8");
+
+describe("topology in PostgreSQL: import, export, merge with agents", () => {
+  let database: TestDatabase;
+  let db: Db;
+
+  before(async () => {
+    database = await createTestDatabase();
+    db = openDatabase(database.url);
+    await migrateToLatest(db);
+  });
+
+  after(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  const hostRows = () => db.selectFrom("hosts").select(["id", "agent_id", "name", "hostname", "address", "site_id", "source", "fact_sources"]).orderBy("id").execute();
+
+  test("import then export gives back the file; importing it again changes nothing", async () => {
+    assert.deepEqual(await importTopology(db, parseTopologyFile(FIXTURE)), { created: 8, updated: 0, adopted: 0 });
+    assert.equal(formatTopologyFile(await loadTopology(db)), FIXTURE);
+    assert.deepEqual(await importTopology(db, parseTopologyFile(FIXTURE)), { created: 0, updated: 8, adopted: 0 });
+    assert.equal(formatTopologyFile(await loadTopology(db)), FIXTURE);
+    assert.equal((await hostRows()).length, 8);
+  });
+
+  test("an import that would make a cycle with stored hosts is refused whole", async () => {
+    const before = await hostRows();
+    const file = `clients:
+  - name: acme
+    sites:
+      - name: paris-dc1
+        hosts:
+          - name: gw1
+            via: pve1
+          - name: pve1
+            address: 10.0.0.2
+`;
+    await assert.rejects(importTopology(db, parseTopologyFile(file)), { code: "TOPOLOGY_INVALID", message: /cycle: .*gw1/ });
+    assert.deepEqual(await hostRows(), before, "nothing was written");
+  });
+
+  test("an agent reporting a declared host's name merges into it and keeps what the person entered", async () => {
+    await storeBatch(db, [{ report: sampleReport({ agentId: "agent-web01", hostname: "web01.paris.example", seq: 1 }), receivedAt: new Date() }]);
+    const rows = await hostRows();
+    assert.equal(rows.length, 8, "no duplicate host");
+    const web01 = rows.find((r) => r.name === "web01")!;
+    assert.equal(web01.agent_id, "agent-web01");
+    assert.equal(web01.address, "10.0.1.5", "the declared address stays");
+    assert.equal(web01.source, "person");
+    assert.equal(web01.fact_sources.address, "person");
+    assert.equal(formatTopologyFile(await loadTopology(db)), FIXTURE, "the topology is unchanged");
+    const host = (await loadTopology(db, { thresholds: { staleAfterSeconds: 30, downAfterSeconds: 120 } })).clients[0]!.sites[0]!.hosts.find((h) => h.name === "web01")!;
+    assert.equal(host.status, "up");
+    assert.equal(host.agentId, "agent-web01");
+  });
+
+  test("an agent whose hostname matches nothing merges by IP address", async () => {
+    const report = sampleReport({ agentId: "agent-db", hostname: "localhost-renamed", seq: 1 });
+    report.interfaces[1]!.addresses[0]!.address = "10.0.1.6";
+    await storeBatch(db, [{ report, receivedAt: new Date() }]);
+    const rows = await hostRows();
+    assert.equal(rows.length, 8);
+    assert.equal(rows.find((r) => r.name === "db01")!.agent_id, "agent-db");
+  });
+
+  test("an unknown agent becomes an unassigned host; a later import adopts it instead of duplicating it", async () => {
+    await storeBatch(db, [{ report: sampleReport({ agentId: "agent-new", hostname: "cache01", seq: 1 }), receivedAt: new Date() }]);
+    const loaded = await loadTopology(db, { includeUnassigned: true });
+    const unassigned = loaded.clients.find((c) => c.name === "unassigned")!.sites[0]!.hosts;
+    assert.deepEqual(unassigned.map((h) => [h.name, h.address, h.source]), [["cache01", "192.0.2.10", "agent"]]);
+
+    const file = `clients:
+  - name: globex
+    sites:
+      - name: fra
+        hosts:
+          - name: cache01
+            address: 10.20.0.5
+            via: jump
+`;
+    assert.deepEqual(await importTopology(db, parseTopologyFile(file.replace("via: jump", "via: jump").concat("          - name: jump\n            address: 2001:db8::10\n            ssh:\n              user: ops\n              port: 2200\n"))), { created: 0, updated: 1, adopted: 1 });
+    const rows = await hostRows();
+    assert.equal(rows.filter((r) => r.agent_id === "agent-new").length, 1);
+    const cache = rows.find((r) => r.agent_id === "agent-new")!;
+    assert.equal(cache.name, "cache01");
+    assert.equal(cache.address, "10.20.0.5");
+    assert.equal(cache.source, "person");
+    assert.equal((await loadTopology(db, { includeUnassigned: true })).clients.some((c) => c.name === "unassigned"), false);
+  });
+});
