@@ -6,14 +6,17 @@ import { migrateToLatest, openDatabase } from "./db/database.ts";
 import { NetMapError, UsageError, ConfigError } from "./errors.ts";
 import { createLogger, redactUrl } from "./log.ts";
 import { serve } from "./serve.ts";
+import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/topology.ts";
 
 const USAGE = `usage: netmap <command> [options]
 
 commands:
   serve [--config F] [--nats URL]   run the collector (ingest, HTTP on ${"127.0.0.1:7070"})
   migrate [--config F]              apply database migrations
+${TOPOLOGY_USAGE}
 
-environment: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_LOG_LEVEL`;
+environment: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_LOG_LEVEL,
+             NETMAP_KNOWN_HOSTS (default ~/.config/netmap/known_hosts)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -21,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel);

@@ -1,0 +1,141 @@
+// `netmap ssh` and `netmap trust`: run the system OpenSSH through a route. Each
+// invocation writes a private ssh_config with one Host block per hop (its own
+// HostKeyAlias and NetMap's known_hosts, since ProxyJump hops take options only
+// from ssh_config) and runs `ssh -F thatfile -- target [command]` as an argv
+// array — never through a shell. A changed key at any hop is refused by ssh;
+// NetMap then shows the pinned and the offered fingerprints.
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { ExternalCommandError, HostKeyChangedError } from "../errors.ts";
+import type { Hop } from "./model.ts";
+import { renderRouteConfig, sshAlias } from "./ssh-config.ts";
+
+/** NetMap's own known_hosts: NETMAP_KNOWN_HOSTS, else $XDG_CONFIG_HOME/netmap/known_hosts, else ~/.config/netmap/known_hosts. */
+export function knownHostsPath(env: Record<string, string | undefined> = process.env): string {
+  if (env.NETMAP_KNOWN_HOSTS) return env.NETMAP_KNOWN_HOSTS;
+  return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "netmap", "known_hosts");
+}
+
+export interface SshOptions {
+  knownHostsFile: string;
+  /** The program to run; `ssh` from PATH unless given. */
+  sshBinary?: string;
+  /** Extra ssh options placed before the destination (e.g. ["-o", "BatchMode=yes"]), fixed by NetMap itself. */
+  extraOptions?: string[];
+  stdio?: { stdin: "inherit" | "ignore"; stdout: "inherit" | "pipe" };
+}
+
+export interface SshInvocation {
+  configText: string;
+  /** Arguments after the program name; the config path is filled in at run time. */
+  args(configPath: string): string[];
+  target: string;
+}
+
+/** What runSsh will execute, without running it: for tests and `--dry-run`. */
+export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions">): SshInvocation {
+  const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile })}
+# The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.
+Include ~/.ssh/config
+`;
+  const target = sshAlias(hops[hops.length - 1]!);
+  return { configText, target, args: (configPath) => ["-F", configPath, ...(options.extraOptions ?? []), "--", target, ...command] };
+}
+
+export interface SshResult {
+  exitCode: number;
+  stdout: string;
+}
+
+/** Runs ssh through the hops; resolves with its exit code, or rejects with HostKeyChangedError. */
+export async function runSsh(hops: Hop[], command: string[], options: SshOptions): Promise<SshResult> {
+  ensureKnownHostsFile(options.knownHostsFile);
+  const invocation = sshInvocation(hops, command, options);
+  const dir = mkdtempSync(join(tmpdir(), "netmap-ssh-"));
+  const configPath = join(dir, "ssh_config");
+  writeFileSync(configPath, invocation.configText, { mode: 0o600 });
+  try {
+    const { exitCode, stderr, stdout } = await spawnForwardingStderr(options.sshBinary ?? "ssh", invocation.args(configPath), options.stdio);
+    if (exitCode === 255) {
+      const changed = describeChangedKey(stderr, hops, options.knownHostsFile);
+      if (changed) throw new HostKeyChangedError(changed);
+    }
+    return { exitCode, stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function ensureKnownHostsFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, "", { flag: "a", mode: 0o600 });
+}
+
+function spawnForwardingStderr(
+  program: string,
+  args: string[],
+  stdio: SshOptions["stdio"] = { stdin: "inherit", stdout: "inherit" },
+): Promise<{ exitCode: number; stderr: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { stdio: [stdio.stdin, stdio.stdout, "pipe"], shell: false });
+    let stderr = "";
+    let stdout = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString("utf8")).slice(-65536);
+    });
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.once("error", (error) => reject(new ExternalCommandError(`cannot run ${program}: ${error.message} (install openssh-client)`)));
+    child.once("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stderr, stdout }));
+  });
+}
+
+/** The pinned and offered fingerprints when ssh refused a changed host key, else undefined. */
+export function describeChangedKey(stderr: string, hops: Hop[], knownHostsFile: string): string | undefined {
+  const changed = /Host key for (\S+) has changed/.exec(stderr) ?? (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr) ? [] : null);
+  if (!changed) return undefined;
+  const offered = /The fingerprint for the (\S+) key sent by the remote host is\s*\r?\n\s*(SHA256:[A-Za-z0-9+/=]+)/.exec(stderr);
+  const alias = changed[1] ?? "";
+  const hop = hops.find((h) => sshAlias(h) === alias);
+  const name = hop ? `${hop.client}/${hop.site}/${hop.name}` : alias || "a hop";
+  const pinned = alias ? pinnedFingerprints(alias, knownHostsFile) : [];
+  return [
+    `host key of ${name} has changed; connection refused.`,
+    `  pinned:  ${pinned.length ? pinned.join(", ") : "(unknown)"}`,
+    `  offered: ${offered ? `${offered[2]} (${offered[1]})` : "(see ssh's message above)"}`,
+    `If the change is expected (the host was reinstalled), run: netmap trust ${name}`,
+  ].join("\n");
+}
+
+/** `SHA256:… (ED25519)` for each key pinned under alias. */
+export function pinnedFingerprints(alias: string, knownHostsFile: string): string[] {
+  const result = spawnSync("ssh-keygen", ["-l", "-F", alias, "-f", knownHostsFile], { encoding: "utf8" });
+  if (result.error) throw new ExternalCommandError(`cannot run ssh-keygen: ${result.error.message} (install openssh-client)`);
+  // Lines look like "lab.ns.bastion2 ED25519 SHA256:…".
+  return [...result.stdout.matchAll(/^\S+\s+(\S+)\s+(SHA256:\S+)\s*$/gm)].map((m) => `${m[2]} (${m[1]})`);
+}
+
+/**
+ * Forgets the key pinned for the last hop and learns the one it offers now, by
+ * connecting through the route (earlier hops are checked as usual). Returns
+ * the new fingerprints.
+ */
+export async function retrust(hops: Hop[], options: SshOptions): Promise<{ removed: string[]; learned: string[] }> {
+  const alias = sshAlias(hops[hops.length - 1]!);
+  ensureKnownHostsFile(options.knownHostsFile);
+  const removed = pinnedFingerprints(alias, options.knownHostsFile);
+  if (removed.length) {
+    const result = spawnSync("ssh-keygen", ["-R", alias, "-f", options.knownHostsFile], { encoding: "utf8" });
+    if (result.status !== 0) throw new ExternalCommandError(`ssh-keygen -R ${alias} failed: ${result.stderr.trim()}`);
+    rmSync(`${options.knownHostsFile}.old`, { force: true });
+    chmodSync(options.knownHostsFile, 0o600);
+  }
+  // The key is exchanged (and, with accept-new, pinned) before authentication,
+  // so even a refused login leaves it learned.
+  await runSsh(hops, ["true"], { ...options, extraOptions: ["-o", "BatchMode=yes", ...(options.extraOptions ?? [])], stdio: { stdin: "ignore", stdout: "pipe" } });
+  const learned = pinnedFingerprints(alias, options.knownHostsFile);
+  if (!learned.length) throw new ExternalCommandError(`could not learn the host key of ${alias}: ssh did not reach it (see above)`);
+  return { removed, learned };
+}

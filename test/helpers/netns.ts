@@ -1,0 +1,186 @@
+// A chain of network namespaces, each with its own sshd, for tests of SSH through
+// bastions: root ns ⇄ nm-bastion1 ⇄ nm-bastion2 ⇄ nm-target, one veth pair and
+// one 10.231.N.0/24 subnet per link, no routing between non-adjacent namespaces,
+// so each host is reachable only from the one before it. Needs root, `ip`,
+// /usr/sbin/sshd and ssh-keygen. Everything is named with PREFIX, so a run that
+// crashed is cleaned up by the next one.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const PREFIX = "nmt";
+const SSHD = "/usr/sbin/sshd";
+
+export interface NetnsHost {
+  ns: string;
+  address: string;
+  hostKey: string;
+  sshd: ChildProcess | undefined;
+}
+
+export interface SshChain {
+  dir: string;
+  clientKey: string;
+  hosts: Record<"bastion1" | "bastion2" | "target", NetnsHost>;
+  /** Replaces a host's key and restarts its sshd. */
+  replaceHostKey(name: keyof SshChain["hosts"]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Why the chain cannot be built here, or undefined when it can. */
+export function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root for network namespaces";
+  if (!existsSync(SSHD)) return `${SSHD} missing (apt-get install openssh-server)`;
+  try {
+    execFileSync("ip", ["netns", "list"], { stdio: "ignore" });
+  } catch {
+    return "`ip netns` unavailable";
+  }
+  return undefined;
+}
+
+function ip(...args: string[]): void {
+  execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** Removes namespaces and root-side veths left by any earlier run (their sshds die with the namespace's processes). */
+export function cleanupLeftovers(): void {
+  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.split(" ")[0]!)
+    .filter((name) => name.startsWith(`${PREFIX}-`));
+  for (const ns of namespaces) {
+    try {
+      const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split("\n").filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {}
+      }
+    } catch {}
+    try {
+      ip("netns", "delete", ns);
+    } catch {}
+  }
+  const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
+  for (const m of links.matchAll(new RegExp(`^\\d+: (${PREFIX}-[^@:]+)`, "gm"))) {
+    try {
+      ip("link", "delete", m[1]!);
+    } catch {}
+  }
+}
+
+export async function createSshChain(): Promise<SshChain> {
+  cleanupLeftovers();
+  const dir = mkdtempSync(join(tmpdir(), "netmap-netns-"));
+  chmodSync(dir, 0o755);
+  const clientKey = join(dir, "client_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "netmap-test", "-f", clientKey]);
+  writeFileSync(join(dir, "authorized_keys"), execFileSync("cat", [`${clientKey}.pub`]), { mode: 0o600 });
+
+  const hosts: SshChain["hosts"] = {
+    bastion1: { ns: `${PREFIX}-bastion1`, address: "10.231.1.2", hostKey: join(dir, "bastion1_host"), sshd: undefined },
+    bastion2: { ns: `${PREFIX}-bastion2`, address: "10.231.2.2", hostKey: join(dir, "bastion2_host"), sshd: undefined },
+    target: { ns: `${PREFIX}-target`, address: "10.231.3.2", hostKey: join(dir, "target_host"), sshd: undefined },
+  };
+
+  const chain: SshChain = {
+    dir,
+    clientKey,
+    hosts,
+    replaceHostKey: async (name) => {
+      const host = hosts[name];
+      await stopSshd(host);
+      rmSync(host.hostKey, { force: true });
+      rmSync(`${host.hostKey}.pub`, { force: true });
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", host.hostKey]);
+      host.sshd = await startSshd(dir, name, host);
+    },
+    close: async () => {
+      for (const host of Object.values(hosts)) await stopSshd(host);
+      cleanupLeftovers();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    for (const host of Object.values(hosts)) {
+      ip("netns", "add", host.ns);
+      ip("-n", host.ns, "link", "set", "lo", "up");
+    }
+    // root ⇄ bastion1 (10.231.1.0/24), bastion1 ⇄ bastion2 (10.231.2.0/24), bastion2 ⇄ target (10.231.3.0/24)
+    link(undefined, "10.231.1.1", hosts.bastion1.ns, hosts.bastion1.address, "1");
+    link(hosts.bastion1.ns, "10.231.2.1", hosts.bastion2.ns, hosts.bastion2.address, "2");
+    link(hosts.bastion2.ns, "10.231.3.1", hosts.target.ns, hosts.target.address, "3");
+    for (const [name, host] of Object.entries(hosts)) {
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", host.hostKey]);
+      (host as NetnsHost).sshd = await startSshd(dir, name, host);
+    }
+  } catch (error) {
+    await chain.close();
+    throw error;
+  }
+  return chain;
+}
+
+function link(leftNs: string | undefined, leftAddress: string, rightNs: string, rightAddress: string, n: string): void {
+  const left = `${PREFIX}-l${n}`;
+  const right = `${PREFIX}-r${n}`;
+  ip("link", "add", left, "type", "veth", "peer", "name", right);
+  if (leftNs) ip("link", "set", left, "netns", leftNs);
+  ip("link", "set", right, "netns", rightNs);
+  const inLeft = leftNs ? ["-n", leftNs] : [];
+  ip(...inLeft, "addr", "add", `${leftAddress}/24`, "dev", left);
+  ip(...inLeft, "link", "set", left, "up");
+  ip("-n", rightNs, "addr", "add", `${rightAddress}/24`, "dev", right);
+  ip("-n", rightNs, "link", "set", right, "up");
+}
+
+async function startSshd(dir: string, name: string, host: NetnsHost): Promise<ChildProcess> {
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
+  const config = join(dir, `${name}_sshd_config`);
+  writeFileSync(
+    config,
+    [
+      `ListenAddress ${host.address}:22`,
+      `HostKey ${host.hostKey}`,
+      `PidFile ${join(dir, `${name}.pid`)}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      "AllowTcpForwarding yes",
+      "LogLevel ERROR",
+      "",
+    ].join("\n"),
+  );
+  // -D: stay in the foreground, so the test owns the process; -e: log to stderr.
+  const sshd = spawn("ip", ["netns", "exec", host.ns, SSHD, "-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+  let errors = "";
+  sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  // Ready when the port accepts a connection from inside the namespace.
+  for (let i = 0; i < 100; i++) {
+    if (sshd.exitCode !== null) throw new Error(`sshd in ${host.ns} exited: ${errors}`);
+    try {
+      execFileSync("ip", ["netns", "exec", host.ns, "bash", "-c", `exec 3<>/dev/tcp/${host.address}/22`], { stdio: "ignore" });
+      return sshd;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  sshd.kill("SIGKILL");
+  throw new Error(`sshd in ${host.ns} did not start listening: ${errors}`);
+}
+
+async function stopSshd(host: NetnsHost): Promise<void> {
+  const sshd = host.sshd;
+  host.sshd = undefined;
+  if (!sshd || sshd.exitCode !== null) return;
+  const exited = new Promise((r) => sshd.once("exit", r));
+  sshd.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+  if (sshd.exitCode === null) sshd.kill("SIGKILL");
+}

@@ -1,0 +1,123 @@
+// Real OpenSSH through two bastions, each host in its own network namespace:
+// the test (root ns) reaches bastion1 only, bastion1 reaches bastion2, bastion2 the target.
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
+
+const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
+const unavailable = netnsUnavailable();
+
+describe("netmap ssh through a bastion chain (network namespaces, real sshd)", { skip: unavailable }, () => {
+  let chain: SshChain;
+  let agent: ChildProcess;
+  let env: Record<string, string>;
+  let topologyFile: string;
+
+  before(async () => {
+    chain = await createSshChain();
+    const socket = join(chain.dir, "agent.sock");
+    // The user's keys come from their agent, as they would with a plain ssh.
+    agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    for (let i = 0; i < 50 && spawnSync("ssh-add", ["-l"], { env: { SSH_AUTH_SOCK: socket } }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
+    execFileSync("ssh-add", ["-q", chain.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+    env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root", SSH_AUTH_SOCK: socket, NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts") };
+    topologyFile = join(chain.dir, "topology.yaml");
+    writeFileSync(
+      topologyFile,
+      `clients:
+  - name: lab
+    sites:
+      - name: ns
+        bastion: bastion1
+        hosts:
+          - name: bastion1
+            address: ${chain.hosts.bastion1.address}
+            ssh: { user: root }
+          - name: bastion2
+            address: ${chain.hosts.bastion2.address}
+            ssh: { user: root }
+          - name: target
+            address: ${chain.hosts.target.address}
+            via: bastion2
+            ssh: { user: root }
+`,
+    );
+  });
+
+  after(async () => {
+    agent?.kill();
+    await chain?.close();
+  });
+
+  const netmap = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [MAIN, ...args], { env, encoding: "utf8", timeout: 30_000 });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const fingerprint = (publicKey: string) => /(SHA256:\S+)/.exec(execFileSync("ssh-keygen", ["-l", "-f", publicKey], { encoding: "utf8" }))![1]!;
+
+  test("each namespace routes only to its neighbours, so the target is reachable only through the chain", () => {
+    // Asked of the routing tables, so no packet leaves for an address outside the test's subnets.
+    const route = (ns: string, address: string) => spawnSync("ip", ["-n", ns, "route", "get", address], { encoding: "utf8" });
+    assert.notEqual(route(chain.hosts.bastion1.ns, chain.hosts.target.address).status, 0, "bastion1 has no route to the target");
+    assert.notEqual(route(chain.hosts.target.ns, chain.hosts.bastion1.address).status, 0, "the target has no route to bastion1");
+    assert.equal(route(chain.hosts.bastion2.ns, chain.hosts.target.address).status, 0, "bastion2 reaches the target");
+  });
+
+  test("netmap route prints the hop chain, one hop a line", () => {
+    const { code, stdout } = netmap("route", "--topology", topologyFile, "target");
+    assert.equal(code, 0);
+    assert.equal(stdout, "lab/ns/bastion1\troot@10.231.1.2\nlab/ns/bastion2\troot@10.231.2.2\nlab/ns/target\troot@10.231.3.2\n");
+  });
+
+  test("netmap ssh target -- CMD runs on the target through both bastions and pins every hop's key", () => {
+    const { code, stdout, stderr } = netmap("ssh", "--topology", topologyFile, "target", "--", "hostname", "-I");
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim(), chain.hosts.target.address);
+    const knownHosts = readFileSync(env.NETMAP_KNOWN_HOSTS!, "utf8");
+    for (const name of ["bastion1", "bastion2", "target"] as const) {
+      assert.match(knownHosts, new RegExp(`^lab\\.ns\\.${name} ssh-ed25519 `, "m"));
+    }
+  });
+
+  test("a replaced host key on the middle bastion is refused, showing both fingerprints; netmap trust re-learns it", async () => {
+    const pinned = fingerprint(`${chain.hosts.bastion2.hostKey}.pub`);
+    await chain.replaceHostKey("bastion2");
+    const offered = fingerprint(`${chain.hosts.bastion2.hostKey}.pub`);
+    assert.notEqual(pinned, offered);
+
+    const refused = netmap("ssh", "--topology", topologyFile, "target", "--", "hostname", "-I");
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, "", "nothing ran on the target");
+    assert.match(refused.stderr, /host key of lab\/ns\/bastion2 has changed; connection refused/);
+    assert.ok(refused.stderr.includes(`pinned:  ${pinned} (ED25519)`), refused.stderr);
+    assert.ok(refused.stderr.includes(`offered: ${offered} (ED25519)`), refused.stderr);
+    assert.match(refused.stderr, /netmap trust lab\/ns\/bastion2/);
+
+    const trusted = netmap("trust", "--topology", topologyFile, "bastion2");
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.equal(trusted.stdout, `forgot lab/ns/bastion2: ${pinned} (ED25519)\ntrusted lab/ns/bastion2: ${offered} (ED25519)\n`);
+
+    const again = netmap("ssh", "--topology", topologyFile, "target", "--", "hostname", "-I");
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.trim(), chain.hosts.target.address);
+  });
+
+  test("route errors name the hosts and nothing runs", () => {
+    const broken = join(chain.dir, "broken.yaml");
+    writeFileSync(
+      broken,
+      readFileSync(topologyFile, "utf8").replace("via: bastion2", "via: bastion9").replace("          - name: bastion2\n", "          - name: bastion2\n            via: target\n"),
+    );
+    const { code, stderr } = netmap("ssh", "--topology", broken, "target", "--", "true");
+    assert.equal(code, 1);
+    assert.match(stderr, /lab\/ns\/target: via "bastion9" is not a host of lab\/ns/);
+    const noAddress = join(chain.dir, "no-address.yaml");
+    writeFileSync(noAddress, readFileSync(topologyFile, "utf8").replace(`            address: ${chain.hosts.bastion2.address}\n`, ""));
+    const second = netmap("route", "--topology", noAddress, "target");
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /lab\/ns\/bastion2: has no address, but target is reached through it/);
+  });
+});
