@@ -9,6 +9,7 @@ import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { ingestMetrics } from "./ingest/metrics.ts";
 import { redactUrl } from "./log.ts";
+import { loadTopology } from "./topology/repository.ts";
 
 export interface Collector {
   /** The HTTP address actually bound (port 0 in config picks a free one). */
@@ -36,7 +37,16 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
 
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, db, registry, natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting }, log);
+    app = await buildApp(
+      {
+        config,
+        db,
+        registry,
+        natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
+        loadTopology: () => loadTopology(db, { includeUnassigned: true, thresholds: config }),
+      },
+      log,
+    );
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (error) {
     await shutdown(undefined, ingest, nc, db);

@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { loadCollectorConfig } from "../../collector/src/config.ts";
+import { buildApp } from "../../collector/src/http/app.ts";
 import { storeBatch } from "../../collector/src/ingest/store.ts";
 import { formatTopologyFile, parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { importTopology, loadTopology } from "../../collector/src/topology/repository.ts";
@@ -98,5 +102,31 @@ describe("topology in PostgreSQL: import, export, merge with agents", () => {
     assert.equal(cache.address, "10.20.0.5");
     assert.equal(cache.source, "person");
     assert.equal((await loadTopology(db, { includeUnassigned: true })).clients.some((c) => c.name === "unassigned"), false);
+  });
+
+  test("HTTP serves the topology and routes, with route errors as JSON naming the hosts", async () => {
+    const config = loadCollectorConfig({ env: { NETMAP_DATABASE_URL: database.url } });
+    const app = await buildApp(
+      { config, db, registry: new Registry(), natsConnected: () => true, loadTopology: () => loadTopology(db, { includeUnassigned: true, thresholds: config }) },
+      pino({ level: "silent" }),
+    );
+    try {
+      const topology = (await app.inject("/api/v1/topology")).json().topology;
+      assert.deepEqual(topology.clients.map((c: { name: string }) => c.name), ["acme", "globex"]);
+      const route = await app.inject("/api/v1/routes/web01");
+      assert.equal(route.statusCode, 200);
+      assert.deepEqual(route.json().hops.map((h: { ssh: string }) => h.ssh), ["admin@203.0.113.10", "10.0.0.1:2222", "10.0.0.2", "10.0.1.5"]);
+      const ambiguous = await app.inject("/api/v1/routes/gw1");
+      assert.equal(ambiguous.statusCode, 409);
+      assert.match(ambiguous.json().error.message, /acme\/paris-dc1\/gw1, acme\/lyon\/gw1/);
+      assert.equal((await app.inject("/api/v1/routes/nope")).statusCode, 404);
+      // A hop loses its address (as a discovery might leave it): the route names it.
+      await db.updateTable("hosts").set({ address: null }).where("name", "=", "gw2").execute();
+      const broken = await app.inject("/api/v1/routes/acme%2Fparis-dc1%2Fweb01");
+      assert.equal(broken.statusCode, 422);
+      assert.deepEqual(broken.json().error, { code: "ROUTE_NO_ADDRESS", message: "route to acme/paris-dc1/web01: hop gw2 has no address" });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { healthRoutes } from "./health.ts";
 import { hostRoutes } from "./hosts.ts";
 import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { topologyRoutes } from "./topology.ts";
 import { webRoutes } from "./web.ts";
 
 export interface AppDeps {
@@ -28,6 +29,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
+  if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });
   await app.register(webRoutes);
   return app;
 }
