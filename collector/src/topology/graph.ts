@@ -13,7 +13,7 @@ import type { Client, Site, Topology, TopologyHost } from "./model.ts";
 export type MapTheme = "light" | "dark";
 
 export interface DotOptions {
-  /** Colours for a light or a dark page; default light. */
+  /** Colours for a light or a dark page (the status page's panel colour behind); default light. */
   theme?: MapTheme;
   /** Where a host with a database id links to; default the status page's `/#host=<id>`. */
   hostHref?: (id: number) => string;
@@ -33,7 +33,7 @@ interface Palette {
 
 const PALETTES: Record<MapTheme, Palette> = {
   light: {
-    background: "transparent",
+    background: "#ffffff",
     text: "#24292f",
     muted: "#636c76",
     clientBorder: "#8c959f",
@@ -49,7 +49,7 @@ const PALETTES: Record<MapTheme, Palette> = {
     },
   },
   dark: {
-    background: "transparent",
+    background: "#181b1f",
     text: "#d8dce2",
     muted: "#8b929c",
     clientBorder: "#5a616c",
@@ -222,7 +222,7 @@ function hostNode(id: string, client: Client, site: Site, host: TopologyHost, pa
     label: dotLines(host.name, host.address ?? "no address"),
     fillcolor: dotString(colours.fill),
     color: dotString(colours.border),
-    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "cds" : undefined,
+    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "hexagon" : undefined,
     style: host.kind === "hypervisor" || host.kind === "network" ? dotString("filled") : undefined,
     penwidth: status === "down" ? "2.2" : undefined,
     tooltip: dotLines(...tooltip),
