@@ -45,3 +45,4 @@ export function countByStatus(hosts: readonly Pick<HostSummary, 'status'>[]): Re
 export function parseHostHash(hash: string): number | null;
 export function osLabel(os: HostOs | null | undefined): string;
 export function hostMatches(host: HostSummary, query: string): boolean;
+export function mapUrl(theme: 'light' | 'dark', n?: number): string;

@@ -717,6 +717,188 @@ function requestHost(id) {
   }
 }
 
+// ---------------------------------------------------------------- map view
+//
+// The map is the collector's SVG shown as its own document in a sandboxed <iframe>, never parsed
+// into this page: no script in it may run (the sandbox here, and the policy the collector sends
+// with it), and its host links (target _top, "/#host=<id>") can only move this page's hash when
+// clicked, which opens the host's detail.
+// The Map tab appears only when the collector serves /api/v1/topology.svg.
+
+const MAP_PATH = '/api/v1/topology.svg';
+const MAP_REFRESH_MS = 30000;
+const MAP_PROBE_MS = 60000;
+const VIEW_KEY = 'netmap.view';
+
+/** The map's URL for a colour scheme; `n` makes each reload a fresh request. */
+export function mapUrl(theme, n) {
+  const params = new URLSearchParams({ theme: theme === 'light' ? 'light' : 'dark' });
+  if (n) params.set('n', String(n));
+  return `${MAP_PATH}?${params}`;
+}
+
+const map = {
+  available: false,
+  view: 'hosts',
+  loads: 0,
+  loadedAt: 0,
+  error: null,
+  timer: null,
+};
+
+function pageTheme() {
+  return window.matchMedia?.('(prefers-color-scheme: light)').matches ? 'light' : 'dark';
+}
+
+/** HTTP status of the map endpoint (HEAD), 0 when the collector is unreachable. */
+async function probeMap() {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    return (await fetch(mapUrl(pageTheme()), { method: 'HEAD', signal: controller.signal })).status;
+  } catch {
+    return 0;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function renderViews() {
+  document.getElementById('views').hidden = !map.available;
+  const view = map.available ? map.view : 'hosts';
+  for (const tab of document.querySelectorAll('.view-tab')) {
+    const selected = tab.dataset.view === view;
+    tab.setAttribute('aria-selected', selected ? 'true' : 'false');
+    tab.tabIndex = selected ? 0 : -1;
+  }
+  document.getElementById('hosts-view').hidden = view !== 'hosts';
+  document.getElementById('map-view').hidden = view !== 'map';
+  document.querySelector('.filter').hidden = view !== 'hosts';
+  document.body.classList.toggle('view-map', view === 'map');
+}
+
+function renderMapStatus() {
+  const error = document.getElementById('map-error');
+  error.hidden = !map.error;
+  error.textContent = map.error
+    ? `Could not ${map.loadedAt ? 'refresh' : 'load'} the map: ${map.error}.${map.loadedAt ? ` Showing the map from ${clockTime(map.loadedAt)}.` : ' Retrying…'}`
+    : '';
+  document.getElementById('map-updated').textContent = map.loadedAt ? `Drawn ${clockTime(map.loadedAt)}` : 'Drawing…';
+}
+
+async function mapFailed() {
+  // The frame shows no HTTP status; ask again to tell "gone" from "failed".
+  try {
+    await getJson(mapUrl(pageTheme()));
+    map.error = 'the collector answered with something other than an SVG';
+  } catch (err) {
+    if (err.status === 404) {
+      setMapAvailable(false);
+      return;
+    }
+    map.error = err.message;
+  }
+  renderMapStatus();
+}
+
+/** Loads a fresh map beside the shown one and swaps it in once drawn: no blank flash. */
+function loadMap() {
+  if (!map.available) return; // watchMap's timer is running
+  clearTimeout(map.timer);
+  map.timer = setTimeout(loadMap, MAP_REFRESH_MS);
+  if (map.view !== 'map' || document.visibilityState === 'hidden') return;
+  const wrap = document.getElementById('map-wrap');
+  for (const stale of wrap.querySelectorAll('iframe.is-loading')) stale.remove();
+  const next = document.createElement('iframe');
+  // Same origin so the page can size the frame to the drawing; scripts stay off all the same.
+  next.setAttribute('sandbox', 'allow-same-origin allow-top-navigation-by-user-activation');
+  next.setAttribute('scrolling', 'no'); // the frame is trimmed to the drawing; the wrapper scrolls
+  next.className = 'map is-loading';
+  next.title = 'Topology map: clients, sites and hosts, with the SSH hops between them';
+  next.addEventListener('load', () => {
+    const svg = next.contentDocument?.documentElement;
+    if (svg?.localName !== 'svg') {
+      next.remove();
+      void mapFailed();
+      return;
+    }
+    // Browsers paint the frame's canvas white, and Graphviz's background can stop a fraction of a
+    // pixel short of the drawing's edge: trimming that last pixel (blank margin) hides the seam.
+    next.style.width = `${Math.floor(svg.width.baseVal.value) - 1}px`;
+    next.style.height = `${Math.floor(svg.height.baseVal.value) - 1}px`;
+    for (const old of wrap.querySelectorAll('iframe:not(.is-loading)')) old.remove();
+    next.classList.remove('is-loading');
+    map.loadedAt = Date.now();
+    map.error = null;
+    renderMapStatus();
+  }, { once: true });
+  next.src = mapUrl(pageTheme(), ++map.loads);
+  wrap.append(next);
+  renderMapStatus();
+}
+
+function setMapAvailable(available) {
+  map.available = available;
+  if (!available) {
+    for (const old of document.querySelectorAll('#map-wrap iframe')) old.remove();
+    map.loadedAt = 0;
+    map.error = null;
+    clearTimeout(map.timer);
+    map.timer = setTimeout(watchMap, MAP_PROBE_MS);
+  }
+  renderViews();
+}
+
+/** Shows the Map tab once the collector serves a map; looks again now and then until it does. */
+async function watchMap() {
+  const status = await probeMap();
+  if (status >= 200 && status < 300) {
+    setMapAvailable(true);
+    loadMap();
+  } else {
+    setMapAvailable(false);
+  }
+}
+
+function setView(view) {
+  map.view = view === 'map' ? 'map' : 'hosts';
+  try {
+    sessionStorage.setItem(VIEW_KEY, map.view);
+  } catch {
+    // Storage refused (private mode, policy): the view just won't survive a reload.
+  }
+  renderViews();
+  if (map.view === 'map') loadMap();
+}
+
+function startViews() {
+  // "/#view=map" links straight to the map; otherwise the tab last chosen in this tab survives reloads.
+  const linked = new URLSearchParams(location.hash.replace(/^#/, '')).get('view');
+  try {
+    map.view = (linked ?? sessionStorage.getItem(VIEW_KEY)) === 'map' ? 'map' : 'hosts';
+  } catch {
+    map.view = linked === 'map' ? 'map' : 'hosts';
+  }
+  const tabs = document.getElementById('views');
+  tabs.addEventListener('click', (event) => {
+    const tab = event.target.closest('.view-tab');
+    if (tab) setView(tab.dataset.view);
+  });
+  tabs.addEventListener('keydown', (event) => {
+    if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+    event.preventDefault();
+    const next = map.view === 'map' ? 'hosts' : 'map';
+    setView(next);
+    document.querySelector(`.view-tab[data-view="${next}"]`).focus();
+  });
+  window.matchMedia?.('(prefers-color-scheme: light)').addEventListener?.('change', () => loadMap());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && map.view === 'map') loadMap();
+  });
+  renderViews();
+  void watchMap();
+}
+
 // ---------------------------------------------------------------- refresh loop
 
 let timer = null;
@@ -777,6 +959,7 @@ function start() {
     if (document.visibilityState === 'visible') void refresh();
   });
 
+  startViews();
   syncFromHash();
   void refresh();
 }
