@@ -783,7 +783,7 @@ function renderMapStatus() {
   error.textContent = map.error
     ? `Could not ${map.loadedAt ? 'refresh' : 'load'} the map: ${map.error}.${map.loadedAt ? ` Showing the map from ${clockTime(map.loadedAt)}.` : ' Retrying…'}`
     : '';
-  document.getElementById('map-updated').textContent = map.loadedAt ? `Drawn ${clockTime(map.loadedAt)}` : 'Drawing…';
+  document.getElementById('map-updated').textContent = map.loadedAt ? `Drawn ${clockTime(map.loadedAt)}` : map.error ? '' : 'Drawing…';
 }
 
 async function mapFailed() {
@@ -849,14 +849,19 @@ function setMapAvailable(available) {
   renderViews();
 }
 
-/** Shows the Map tab once the collector serves a map; looks again now and then until it does. */
+/** Shows the Map tab unless the collector has no map (404); looks again now and then until it does. */
 async function watchMap() {
   const status = await probeMap();
-  if (status >= 200 && status < 300) {
+  if (status === 0) {
+    // The collector is unreachable (the header says so): ask again soon.
+    clearTimeout(map.timer);
+    map.timer = setTimeout(watchMap, REFRESH_MS);
+  } else if (status === 404) {
+    setMapAvailable(false);
+  } else {
+    // Served, or failing (a 5xx): the map view shows the drawing or the collector's error.
     setMapAvailable(true);
     loadMap();
-  } else {
-    setMapAvailable(false);
   }
 }
 
