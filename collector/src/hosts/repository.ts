@@ -68,6 +68,8 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     listeners: report.listeners.map((l) => ({ ...l, protocol: protocolName(l.protocol) })),
     interfaces: report.interfaces,
     collectors: report.collectors,
+    // The agent's own health: spool depth, dropped reports, reconnects, its RSS and CPU.
+    agent: report.agent ?? null,
   };
 }
 
