@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { deepFreeze, parseDurationSeconds } from "../../lib/settings.ts";
+import type { NotifierConfig } from "./alerts/dispatch.ts";
+import { rulesConfigSchema, type RulesConfig } from "./alerts/thresholds.ts";
 import { ConfigError } from "./errors.ts";
 
 export interface CollectorConfig {
@@ -16,6 +18,10 @@ export interface CollectorConfig {
   readonly downAfterSeconds: number;
   readonly ingest: { readonly batchSize: number; readonly consumer: string };
   readonly logLevel: string;
+  /** Where people reach the status page; links in notifications point there. */
+  readonly externalUrl: string;
+  readonly notifiers: readonly NotifierConfig[];
+  readonly rules: RulesConfig;
   readonly configFile: string | undefined;
 }
 
@@ -51,11 +57,13 @@ const duration = (setting: string) =>
     return seconds;
   });
 
+const notifierName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected a name of letters, digits, _ . -");
+
 const fileSchema = z
   .object({
     nats: z.object({ url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]) }).strict().partial(),
     database: z.object({ url: url("database.url", ["postgres:", "postgresql:"]) }).strict().partial(),
-    http: z.object({ addr: address("http.addr") }).strict().partial(),
+    http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]) }).strict().partial(),
     grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
     hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
     ingest: z
@@ -65,8 +73,13 @@ const fileSchema = z
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) }).strict().partial(),
     // Sections owned by later capabilities; accepted so one file serves them all.
     proxmox: z.array(z.unknown()),
-    notifiers: z.array(z.unknown()),
-    rules: z.record(z.string(), z.unknown()),
+    notifiers: z.array(
+      z.discriminatedUnion("type", [
+        z.object({ name: notifierName, type: z.literal("webhook"), url: url("notifiers[].url", ["http:", "https:"]), secret_file: z.string().min(1).optional() }).strict(),
+        z.object({ name: notifierName, type: z.literal("alertmanager"), url: url("notifiers[].url", ["http:", "https:"]) }).strict(),
+      ]),
+    ),
+    rules: rulesConfigSchema,
   })
   .strict()
   .partial();
@@ -102,10 +115,14 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   if (downAfterSeconds <= staleAfterSeconds) {
     throw new ConfigError(`hosts.down_after (${downAfterSeconds}s) must be longer than hosts.stale_after (${staleAfterSeconds}s)`);
   }
+  const http = c.http?.addr ?? { host: "127.0.0.1", port: 7070 };
   return deepFreeze({
     natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
     databaseUrl: c.database?.url ?? "postgres://127.0.0.1:5432/netmap",
-    http: c.http?.addr ?? { host: "127.0.0.1", port: 7070 },
+    http,
+    externalUrl: c.http?.external_url ?? `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
+    notifiers: notifiers(c.notifiers ?? []),
+    rules: c.rules ?? {},
     grpc: c.grpc?.addr ?? { host: "127.0.0.1", port: 7071 },
     staleAfterSeconds,
     downAfterSeconds,
@@ -146,4 +163,24 @@ function describeIssues(error: z.ZodError, file: string | undefined): string {
 
 function defined<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Notifiers with their secrets read (from files, never inline in the config). */
+function notifiers(given: NonNullable<z.output<typeof fileSchema>["notifiers"]>): NotifierConfig[] {
+  const seen = new Set<string>();
+  return given.map((n, index) => {
+    if (seen.has(n.name)) throw new ConfigError(`notifiers[${index}].name: ${JSON.stringify(n.name)} is used twice`);
+    seen.add(n.name);
+    if (n.type === "alertmanager") return { name: n.name, type: n.type, url: n.url };
+    let secret: string | null = null;
+    if (n.secret_file) {
+      try {
+        secret = readFileSync(n.secret_file, "utf8").trim();
+      } catch (error) {
+        throw new ConfigError(`notifiers[${index}].secret_file: cannot read ${n.secret_file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      if (!secret) throw new ConfigError(`notifiers[${index}].secret_file: ${n.secret_file} is empty`);
+    }
+    return { name: n.name, type: n.type, url: n.url, secret };
+  });
 }

@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
+import { startAlerting, type Alerting } from "./alerts/service.ts";
 import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
@@ -24,8 +25,12 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const nc = await connectNats(config.natsUrl, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
+  const alerting = await untilDone(log, "set up alerting", () =>
+    startAlerting({ db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl }),
+  );
   const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>
     startIngest({
+      onStored: (latest) => alerting.judgeStored(latest),
       nc,
       db,
       log: log.child({ component: "ingest" }),
@@ -49,7 +54,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     );
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (error) {
-    await shutdown(undefined, ingest, nc, db);
+    await shutdown(undefined, ingest, alerting, nc, db);
     throw error;
   }
   const address = app.server.address();
@@ -70,12 +75,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, stop: () => shutdown(app, ingest, nc, db) };
+  return { httpUrl, stop: () => shutdown(app, ingest, alerting, nc, db) };
 }
 
-async function shutdown(app: FastifyInstance | undefined, ingest: Ingest, nc: NatsConnection, db: Db): Promise<void> {
+async function shutdown(app: FastifyInstance | undefined, ingest: Ingest, alerting: Alerting, nc: NatsConnection, db: Db): Promise<void> {
   await app?.close();
   await ingest.stop();
+  await alerting.stop();
   await nc.drain().catch(() => {});
   await db.destroy();
 }

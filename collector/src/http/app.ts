@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
+import { alertRoutes } from "./alerts.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { hostRoutes } from "./hosts.ts";
@@ -28,6 +29,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
+  await app.register(alertRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });
   await app.register(webRoutes);

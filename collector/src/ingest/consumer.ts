@@ -19,9 +19,11 @@ import { CodecError, decodeReport } from "../../../proto/src/codec.ts";
 import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM, SubjectError } from "../../../proto/src/subjects.ts";
 import type { Db } from "../db/database.ts";
 import type { IngestMetrics } from "./metrics.ts";
-import { storeBatch, type ReceivedReport, type Rejection } from "./store.ts";
+import { storeBatch, type ReceivedReport, type Rejection, type StoreResult } from "./store.ts";
 
 export interface IngestOptions {
+  /** Called after each batch commits, with the reports that became their host's latest. */
+  onStored?: (latest: StoreResult["latest"]) => void;
   nc: NatsConnection;
   db: Db;
   log: Logger;
@@ -101,6 +103,7 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
         const result = await storeBatch(db, reports, rejections);
         for (const msg of batch) msg.ack();
         metrics.observeBatch(result, rejections, (performance.now() - started) / 1000);
+        if (result.latest.length) options.onStored?.(result.latest);
         if (attempt > 1) log.info({ attempt }, "database is back; stored the held reports");
         return;
       } catch (error) {

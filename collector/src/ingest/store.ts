@@ -22,6 +22,8 @@ export interface StoreResult {
   stored: number;
   /** Reports already stored earlier (redelivery, spool replay) and skipped. */
   duplicates: number;
+  /** The reports that became their host's latest state, one per host. */
+  latest: Array<{ hostId: number; report: HostReport }>;
 }
 
 type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
@@ -35,14 +37,18 @@ export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: 
   const unique = dedupe(reports);
   return db.transaction().execute(async (trx) => {
     if (rejections.length) await recordRejections(trx, rejections);
-    if (!unique.length) return { stored: 0, duplicates: reports.length };
+    if (!unique.length) return { stored: 0, duplicates: reports.length, latest: [] };
     const hostIds = await upsertHosts(trx, unique);
     const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
     const fresh = await insertSamples(trx, candidates);
     await insertMountSamples(trx, fresh);
     const advanced = await advanceLatest(trx, newestPerHost(fresh));
     await replaceLatestDetails(trx, advanced);
-    return { stored: fresh.length, duplicates: reports.length - fresh.length };
+    return {
+      stored: fresh.length,
+      duplicates: reports.length - fresh.length,
+      latest: advanced.map((r) => ({ hostId: r.hostId, report: r.report })),
+    };
   });
 }
 
