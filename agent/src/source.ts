@@ -7,10 +7,10 @@
 // from /proc and /sys: systeminformation spawns df, lsblk, ss or ip for some
 // of it, and samples CPU load over its own window, which an agent on a
 // 10-second schedule neither needs nor wants.
-import { readFile, readdir, readlink, statfs, access } from "node:fs/promises";
+import { readFile, readdir, statfs, access } from "node:fs/promises";
 import { hostname, networkInterfaces as osNetworkInterfaces } from "node:os";
-import { basename } from "node:path";
 import si from "systeminformation";
+import { createSocketOwnerResolver, type SocketOwners } from "./socket-owners.ts";
 import { cgroupLimits, readCgroupFiles, type CgroupLimits } from "./cgroup.ts";
 import {
   isListening,
@@ -100,18 +100,6 @@ export interface InterfaceSample {
   addresses: { address: string; family: "IPv4" | "IPv6"; prefixLength: number }[];
 }
 
-export interface SocketOwner {
-  inode: number;
-  pid: number;
-  process: string;
-}
-
-export interface SocketOwners {
-  owners: SocketOwner[];
-  /** Processes whose fd table the agent may not read (other users' when unprivileged). */
-  unreadableProcesses: number;
-}
-
 export interface SystemSource {
   hostname(): string;
   osRelease(): Promise<OsRelease>;
@@ -127,7 +115,7 @@ export interface SystemSource {
   networkInterfaces(): Promise<InterfaceSample[]>;
   /** Listening TCP and bound, unconnected UDP sockets from /proc/net. */
   listeningSockets(): Promise<ProcNetSocket[]>;
-  /** Which process holds each socket inode, from /proc/<pid>/fd. */
+  /** Which process holds each socket inode, from /proc/<pid>/fd (remembered between calls: socket-owners.ts). */
   socketOwners(inodes: ReadonlySet<number>): Promise<SocketOwners>;
   /** The container's memory and CPU limits and usage (cgroup v1 or v2); empty on a host. */
   cgroup(): Promise<CgroupLimits>;
@@ -147,6 +135,7 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SystemSourc
   let osRelease: Promise<OsRelease> | undefined;
   let cpuModel: Promise<CpuModel> | undefined;
   let virtualization: Promise<VirtualizationEvidence> | undefined;
+  const socketOwners = createSocketOwnerResolver(proc);
 
   return {
     hostname,
@@ -217,9 +206,7 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SystemSourc
       );
       return tables.flat().filter(isListening);
     },
-    socketOwners(inodes) {
-      return readSocketOwners(proc, inodes);
-    },
+    socketOwners,
     async cgroup() {
       return cgroupLimits(await readCgroupFiles(`${sys}/fs/cgroup`, readOptional));
     },
@@ -310,56 +297,4 @@ async function readInterface(dir: string, name: string, addresses: ReturnType<ty
       prefixLength: Number(a.cidr?.split("/")[1] ?? 0),
     })),
   };
-}
-
-// Walks /proc/<pid>/fd like `ss -p` does. Reading another user's fd table needs
-// root or CAP_SYS_PTRACE; without it those sockets are reported ownerless.
-async function readSocketOwners(proc: string, inodes: ReadonlySet<number>): Promise<SocketOwners> {
-  const owners: SocketOwner[] = [];
-  let unreadableProcesses = 0;
-  if (inodes.size === 0) return { owners, unreadableProcesses };
-  const pids = (await readdir(proc)).filter((entry) => /^\d+$/.test(entry));
-  await Promise.all(
-    pids.map(async (pidText) => {
-      let fds: string[];
-      try {
-        fds = await readdir(`${proc}/${pidText}/fd`);
-      } catch {
-        unreadableProcesses++;
-        return;
-      }
-      const held: number[] = [];
-      for (const fd of fds) {
-        const target = await readlink(`${proc}/${pidText}/fd/${fd}`).catch(() => "");
-        const match = /^socket:\[(\d+)\]$/.exec(target);
-        if (match && inodes.has(Number(match[1]))) held.push(Number(match[1]));
-      }
-      if (held.length === 0) return;
-      const process = await processName(proc, pidText);
-      for (const inode of held) owners.push({ inode, pid: Number(pidText), process });
-    }),
-  );
-  owners.sort((a, b) => a.pid - b.pid || a.inode - b.inode);
-  return { owners, unreadableProcesses };
-}
-
-// The name ps and ss would show (comm), except where comm misleads: it is cut
-// at 15 characters, and some runtimes rename their main thread (Node calls it
-// "MainThread"). The executable's name can mislead too (redis-server is a
-// link to redis-check-rdb), so it is used only when comm fits neither.
-export function processNameOf(comm: string, exe: string, argv0: string): string {
-  const exeName = basename(exe.replace(/ \(deleted\)$/, ""));
-  const argv0Name = basename(argv0.split(" ")[0] ?? "");
-  if (comm && exeName.startsWith(comm)) return exeName;
-  if (comm && argv0Name.startsWith(comm)) return comm.length >= 15 ? argv0Name : comm;
-  return exeName || comm;
-}
-
-async function processName(proc: string, pid: string): Promise<string> {
-  const [comm, exe, cmdline] = await Promise.all([
-    readOptional(`${proc}/${pid}/comm`),
-    readlink(`${proc}/${pid}/exe`).catch(() => ""),
-    readOptional(`${proc}/${pid}/cmdline`),
-  ]);
-  return processNameOf(comm?.trim() ?? "", exe, cmdline?.split("\0")[0] ?? "");
 }

@@ -1,15 +1,16 @@
 import { Protocol, type Listener } from "../../../proto/gen/netmap/v1/report.ts";
 import type { ProcNetSocket } from "../procfs.ts";
-import type { SocketOwner } from "../source.ts";
+import type { SocketOwner } from "../socket-owners.ts";
 import type { Collector } from "./types.ts";
 
 export const listenersCollector: Collector = {
   name: "listeners",
   async collect(source, _state, { log }) {
     const sockets = await source.listeningSockets();
-    const { owners, unreadableProcesses } = await source.socketOwners(new Set(sockets.map((s) => s.inode)));
+    const { owners, unreadableProcesses, walkedProcesses } = await source.socketOwners(new Set(sockets.map((s) => s.inode)));
     // Expected when unprivileged: other users' processes hide their fds.
     if (unreadableProcesses > 0) log.debug({ unreadableProcesses }, "some processes' sockets have no visible owner");
+    if (walkedProcesses > 0) log.debug({ walkedProcesses }, "walked fd tables for new or moved sockets");
     return { listeners: listenersInfo(sockets, owners) };
   },
 };
