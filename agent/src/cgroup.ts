@@ -68,26 +68,23 @@ export function countCpus(list: string): number {
   return count;
 }
 
-export async function readCgroupFiles(root: string, readOptional: (path: string) => Promise<string | undefined>): Promise<CgroupFiles> {
-  const controllers = await readOptional(`${root}/cgroup.controllers`);
+export function readCgroupFiles(root: string, readOptional: (path: string) => string | undefined): CgroupFiles {
+  const controllers = readOptional(`${root}/cgroup.controllers`);
   if (controllers !== undefined) {
-    const [memoryMax, memoryCurrent, memoryStat, cpuMax, cpuset, cpuStat] = await Promise.all(
-      ["memory.max", "memory.current", "memory.stat", "cpu.max", "cpuset.cpus.effective", "cpu.stat"].map((file) => readOptional(`${root}/${file}`)),
-    );
+    const files = ["memory.max", "memory.current", "memory.stat", "cpu.max", "cpuset.cpus.effective", "cpu.stat"];
+    const [memoryMax, memoryCurrent, memoryStat, cpuMax, cpuset, cpuStat] = files.map((file) => readOptional(`${root}/${file}`));
     return { version: 2, memoryMax, memoryCurrent, memoryStat, cpuMax, cpuset, cpuStat };
   }
-  const [memoryMax, memoryCurrent, memoryStat, quota, period, cpusetEffective, cpusetCpus, cpuacct] = await Promise.all(
-    [
-      "memory/memory.limit_in_bytes",
-      "memory/memory.usage_in_bytes",
-      "memory/memory.stat",
-      "cpu/cpu.cfs_quota_us",
-      "cpu/cpu.cfs_period_us",
-      "cpuset/cpuset.effective_cpus",
-      "cpuset/cpuset.cpus",
-      "cpuacct/cpuacct.usage",
-    ].map((file) => readOptional(`${root}/${file}`)),
-  );
+  const [memoryMax, memoryCurrent, memoryStat, quota, period, cpusetEffective, cpusetCpus, cpuacct] = [
+    "memory/memory.limit_in_bytes",
+    "memory/memory.usage_in_bytes",
+    "memory/memory.stat",
+    "cpu/cpu.cfs_quota_us",
+    "cpu/cpu.cfs_period_us",
+    "cpuset/cpuset.effective_cpus",
+    "cpuset/cpuset.cpus",
+    "cpuacct/cpuacct.usage",
+  ].map((file) => readOptional(`${root}/${file}`));
   if (memoryMax === undefined && quota === undefined && cpuacct === undefined) return { version: undefined };
   return {
     version: 1,

@@ -144,6 +144,19 @@ export function parseProcNet(text: string, protocol: SocketProtocol): ProcNetSoc
   return sockets;
 }
 
+/**
+ * The kernel lists a TCP table's listening sockets first (its listening hash,
+ * then the established hash), so a reader may stop at the first row in another
+ * state. SYN_RECV (03) rows do not end the listeners: kernels before 4.4 listed
+ * pending connections among their listener's rows. The header is no row.
+ */
+export function endsTcpListeners(line: string): boolean {
+  const fields = line.trim().split(/\s+/);
+  if (!/^\d+:$/.test(fields[0] ?? "")) return false;
+  const state = fields[3]?.toUpperCase();
+  return state !== undefined && state !== "0A" && state !== "03";
+}
+
 /** Sockets that wait for peers: TCP in LISTEN, UDP bound but not connected. */
 export function isListening(socket: ProcNetSocket): boolean {
   if (socket.protocol === "tcp") return socket.state === "0A";

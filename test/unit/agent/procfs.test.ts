@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { formatIpv6, isListening, parseLoadAverage, parseMeminfo, parseMountinfo, parseProcNet, parseProcStat } from "../../../agent/src/procfs.ts";
+import { createLinuxSource } from "../../../agent/src/source.ts";
+import { endsTcpListeners, formatIpv6, isListening, parseLoadAverage, parseMeminfo, parseMountinfo, parseProcNet, parseProcStat } from "../../../agent/src/procfs.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/agent/${name}`, import.meta.url), "utf8");
 
@@ -84,5 +87,37 @@ describe("procfs parsers", () => {
     assert.ok(meminfo.MemAvailable! > 0);
     assert.deepEqual(parseLoadAverage("0.52 0.41 0.30 1/159 15603\n"), { load1: 0.52, load5: 0.41, load15: 0.3 });
     assert.throws(() => parseLoadAverage("garbage"));
+  });
+});
+
+describe("listening sockets from /proc/net", () => {
+  it("endsTcpListeners - the header, LISTEN and SYN_RECV rows keep reading; an established or TIME_WAIT row ends the listeners", () => {
+    const [header, listen, , established, timeWait] = fixture("sample-tcp.txt").split("\n");
+    assert.deepEqual([header!, listen!, established!, timeWait!].map(endsTcpListeners), [false, false, true, true]);
+    assert.equal(endsTcpListeners(listen!.replace(" 0A ", " 03 ")), false);
+    assert.equal(endsTcpListeners(""), false);
+  });
+
+  it("listeningSockets - reads a TCP table only up to its listeners, across many small reads, and the UDP tables whole", async () => {
+    const proc = mkdtempSync(join(tmpdir(), "netmap-proc-net-"));
+    try {
+      mkdirSync(join(proc, "net"));
+      const [header, , , established] = fixture("sample-tcp.txt").split("\n");
+      // 40 listeners span several 512-byte reads; the LISTEN row after the established one
+      // cannot occur in a kernel's table and is there to show reading stopped before it.
+      const row = (i: number, port: number, state: string) =>
+        `${String(i).padStart(4)}: 00000000:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000     0        0 ${7000 + i} 1 0000000000000000 100 0 0 10 0`;
+      const listeners = Array.from({ length: 40 }, (_, i) => row(i, 10000 + i, "0A"));
+      writeFileSync(join(proc, "net", "tcp"), [header, ...listeners, established, row(41, 9999, "0A"), ""].join("\n"));
+      writeFileSync(join(proc, "net", "tcp6"), fixture("sample-tcp6.txt"));
+      writeFileSync(join(proc, "net", "udp"), fixture("sample-udp.txt"));
+      const sockets = await createLinuxSource({ proc }).listeningSockets();
+      const tcp4 = sockets.filter((s) => s.protocol === "tcp" && !s.address.includes(":"));
+      assert.deepEqual(tcp4.map((s) => s.port), listeners.map((_, i) => 10000 + i));
+      assert.equal(sockets.filter((s) => s.address.includes(":")).length, 4, "tcp6's four listeners");
+      assert.deepEqual(sockets.filter((s) => s.protocol === "udp").map((s) => s.port), [68, 53], "no udp6 table: a kernel without IPv6");
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
   });
 });
