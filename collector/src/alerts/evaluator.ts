@@ -4,6 +4,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import { judgeChanges, type HostHistory } from "./changes.ts";
 import { fingerprint, step, type Alert, type Observation, type Transition } from "./engine.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules.ts";
@@ -39,6 +40,8 @@ export class AlertEvaluator {
   readonly #log: Logger;
   readonly #notify: (transitions: Transition[]) => void;
   readonly #windows = new Map<number, HostWindow>();
+  /** Each host's previous report, as the change rules need it. */
+  readonly #histories = new Map<number, HostHistory>();
 
   constructor(options: { db: Kysely<any>; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {
     this.#db = options.db;
@@ -50,24 +53,31 @@ export class AlertEvaluator {
   /** Judges the newest report of each host; returns the transitions it notified. */
   async judge(hosts: JudgedHost[], now = new Date()): Promise<Transition[]> {
     if (!hosts.length) return [];
+    const hostIds = new Set(hosts.map((h) => h.hostId));
+    const open = await openAlerts(this.#db, [...hostIds]);
+    const openOf = new Map<number, Alert[]>();
+    for (const alert of open) if (alert.hostId !== null) openOf.set(alert.hostId, [...(openOf.get(alert.hostId) ?? []), alert]);
+
     const observations = new Map<string, { observation: Observation; hostId: number }>();
+    const add = (observation: Observation, hostId: number) =>
+      observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId });
     for (const host of hosts) {
       let window = this.#windows.get(host.hostId);
       if (!window) this.#windows.set(host.hostId, (window = newHostWindow()));
       recordWindow(window, host.report);
-      for (const observation of judgeReport({ ...host, window }, this.#rules)) {
-        observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId: host.hostId });
-      }
+      for (const observation of judgeReport({ ...host, window }, this.#rules)) add(observation, host.hostId);
+      const changes = judgeChanges({ ...host, previous: this.#histories.get(host.hostId), open: openOf.get(host.hostId) ?? [], now }, this.#rules);
+      this.#histories.set(host.hostId, changes.history);
+      for (const observation of changes.observations) add(observation, host.hostId);
     }
     // Open threshold alerts of these hosts that the reports no longer give a value for
     // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
-    const hostIds = new Set(hosts.map((h) => h.hostId));
     const stored = await loadAlerts(this.#db, [...observations.keys()]);
-    for (const open of await openAlerts(this.#db, [...hostIds])) {
-      if (open.hostId === null || !THRESHOLD_RULE_NAMES.has(open.rule) || observations.has(open.fingerprint)) continue;
-      stored.set(open.fingerprint, open);
-      const { labels, severity, rule, annotations, value } = open;
-      observations.set(open.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: open.hostId });
+    for (const alert of open) {
+      if (alert.hostId === null || !THRESHOLD_RULE_NAMES.has(alert.rule) || observations.has(alert.fingerprint)) continue;
+      stored.set(alert.fingerprint, alert);
+      const { labels, severity, rule, annotations, value } = alert;
+      observations.set(alert.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: alert.hostId });
     }
     return this.#apply(observations, stored, now);
   }

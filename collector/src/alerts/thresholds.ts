@@ -27,6 +27,8 @@ export interface RuleSettings {
   warningClear?: number;
   criticalClear?: number;
   forSeconds: number;
+  /** Change rules: how many reports establish what is normal (ListenerGone, ListenerNew). */
+  minReports?: number;
 }
 
 export interface RuleScope {
@@ -51,7 +53,11 @@ const settingsFields = {
     }
     return seconds;
   }),
+  min_reports: z.number().int().min(1),
 };
+
+/** The rules that take `min_reports`; on any other it is refused, as an unknown setting is. */
+export const MIN_REPORTS_RULES: ReadonlySet<string> = new Set(["ListenerGone", "ListenerNew"]);
 
 const overrideSchema = z
   .object({
@@ -69,7 +75,13 @@ const ruleSchema = z
   .partial()
   .strict();
 
-export const rulesConfigSchema = z.record(z.string(), ruleSchema);
+export const rulesConfigSchema = z.record(z.string(), ruleSchema).superRefine((rules, ctx) => {
+  for (const [rule, settings] of Object.entries(rules)) {
+    if (MIN_REPORTS_RULES.has(rule)) continue;
+    const given = [settings, ...(settings.overrides ?? [])].some((s) => s.min_reports !== undefined);
+    if (given) ctx.addIssue({ code: "custom", path: [rule, "min_reports"], message: `min_reports applies only to ${[...MIN_REPORTS_RULES].join(" and ")}` });
+  }
+});
 export type RulesConfig = z.output<typeof rulesConfigSchema>;
 type SettingsInput = Partial<z.output<z.ZodObject<typeof settingsFields>>>;
 
@@ -91,6 +103,7 @@ function apply(base: RuleSettings, given: SettingsInput): RuleSettings {
   return {
     enabled: given.enabled ?? base.enabled,
     forSeconds: given.for ?? base.forSeconds,
+    ...defined("minReports", given.min_reports ?? base.minReports),
     ...defined("warning", given.warning ?? base.warning),
     ...defined("critical", given.critical ?? base.critical),
     // A new fire threshold without a clear threshold drops the old clear one: the rule's margin applies.
