@@ -1,5 +1,6 @@
 // The only place bytes become messages and messages become bytes.
 import { AlertEvent } from "../gen/netmap/v1/alert.ts";
+import { InventoryEvent } from "../gen/netmap/v1/inventory.ts";
 import { HostReport } from "../gen/netmap/v1/report.ts";
 
 /**
@@ -59,4 +60,16 @@ export function decodeAlertEvent(bytes: Uint8Array): AlertEvent {
   }
 }
 
-export { AlertEvent, HostReport };
+export function encodeInventoryEvent(event: InventoryEvent): Uint8Array {
+  return InventoryEvent.encode(event).finish();
+}
+
+export function decodeInventoryEvent(bytes: Uint8Array): InventoryEvent {
+  try {
+    return InventoryEvent.decode(bytes);
+  } catch (error) {
+    throw new CodecError(`not an InventoryEvent: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export { AlertEvent, HostReport, InventoryEvent };

@@ -10,6 +10,7 @@ export const EVENT_SUBJECTS = [`${ALERT_SUBJECT_PREFIX}.>`, `${INVENTORY_SUBJECT
 
 export const ALERT_STATES = ["firing", "resolved"] as const;
 export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
+export const INVENTORY_CHANGES = ["added", "changed", "removed"] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */
 export const REPORT_SUBJECTS = `${REPORT_SUBJECT_PREFIX}.>`;
@@ -57,4 +58,12 @@ export function alertSubject(state: string, severity: string): string {
     throw new SubjectError(`invalid alert severity ${JSON.stringify(severity)}: expected ${ALERT_SEVERITIES.join(", ")}`);
   }
   return `${ALERT_SUBJECT_PREFIX}.${state}.${severity}`;
+}
+
+/** netmap.v1.inventory.<change> */
+export function inventorySubject(change: string): string {
+  if (!(INVENTORY_CHANGES as readonly string[]).includes(change)) {
+    throw new SubjectError(`invalid inventory change ${JSON.stringify(change)}: expected ${INVENTORY_CHANGES.join(", ")}`);
+  }
+  return `${INVENTORY_SUBJECT_PREFIX}.${change}`;
 }
