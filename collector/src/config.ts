@@ -12,7 +12,8 @@ export interface CollectorConfig {
   readonly natsUrl: string;
   readonly databaseUrl: string;
   readonly http: { readonly host: string; readonly port: number };
-  readonly grpc: { readonly host: string; readonly port: number };
+  /** token: the bearer token admin calls must carry (grpc.token_file or NETMAP_TOKEN); null: serve makes one. */
+  readonly grpc: { readonly host: string; readonly port: number; readonly token: string | null };
   /** A host is stale after this long without a report, down after downAfterSeconds. */
   readonly staleAfterSeconds: number;
   readonly downAfterSeconds: number;
@@ -64,7 +65,7 @@ const fileSchema = z
     nats: z.object({ url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]) }).strict().partial(),
     database: z.object({ url: url("database.url", ["postgres:", "postgresql:"]) }).strict().partial(),
     http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]) }).strict().partial(),
-    grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
+    grpc: z.object({ addr: address("grpc.addr"), token_file: z.string().min(1) }).strict().partial(),
     hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
     ingest: z
       .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })
@@ -123,7 +124,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     externalUrl: c.http?.external_url ?? `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
     notifiers: notifiers(c.notifiers ?? []),
     rules: c.rules ?? {},
-    grpc: c.grpc?.addr ?? { host: "127.0.0.1", port: 7071 },
+    grpc: grpcSettings(c.grpc, env.NETMAP_TOKEN),
     staleAfterSeconds,
     downAfterSeconds,
     ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector" },
@@ -163,6 +164,31 @@ function describeIssues(error: z.ZodError, file: string | undefined): string {
 
 function defined<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The gRPC address and token; an address other people can reach needs a configured token. */
+function grpcSettings(given: z.output<typeof fileSchema>["grpc"], envToken: string | undefined): CollectorConfig["grpc"] {
+  const { host, port } = given?.addr ?? { host: "127.0.0.1", port: 7071 };
+  let token: string | null = null;
+  if (envToken !== undefined) {
+    token = envToken.trim();
+    if (!token) throw new ConfigError("NETMAP_TOKEN is set but empty");
+  } else if (given?.token_file) {
+    try {
+      token = readFileSync(given.token_file, "utf8").trim();
+    } catch (error) {
+      throw new ConfigError(`grpc.token_file: cannot read ${given.token_file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (!token) throw new ConfigError(`grpc.token_file: ${given.token_file} is empty`);
+  }
+  if (token === null && !isLoopback(host)) {
+    throw new ConfigError(`grpc.addr: ${host} is not a loopback address; the admin service needs a token there (grpc.token_file or NETMAP_TOKEN)`);
+  }
+  return { host, port, token };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Notifiers with their secrets read (from files, never inline in the config). */

@@ -23,8 +23,21 @@ describe("collector config", () => {
     assert.equal(config.natsUrl, "nats://127.0.0.1:4222");
     assert.equal(config.databaseUrl, "postgres://127.0.0.1:5432/netmap");
     assert.deepEqual(config.http, { host: "127.0.0.1", port: 7070 });
-    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071 });
+    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071, token: null });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.http));
+  });
+
+  test("the gRPC token comes from NETMAP_TOKEN or grpc.token_file, and a non-loopback address needs one", () => {
+    const tokenFile = join(dir, "grpc.token");
+    writeFileSync(tokenFile, "from-file\n", { mode: 0o600 });
+    assert.equal(loadCollectorConfig({ env: {}, configFlag: configFile(`grpc: { token_file: ${tokenFile} }\n`) }).grpc.token, "from-file");
+    assert.equal(loadCollectorConfig({ env: { NETMAP_TOKEN: "from-env" }, configFlag: configFile(`grpc: { token_file: ${tokenFile} }\n`) }).grpc.token, "from-env");
+    assert.throws(() => loadCollectorConfig({ env: { NETMAP_GRPC_ADDR: "0.0.0.0:7071" }, configFlag: configFile("") }), {
+      code: "CONFIG_INVALID",
+      message: /grpc\.addr: 0\.0\.0\.0 is not a loopback address; the admin service needs a token/,
+    });
+    assert.equal(loadCollectorConfig({ env: { NETMAP_GRPC_ADDR: "0.0.0.0:7071", NETMAP_TOKEN: "t" }, configFlag: configFile("") }).grpc.host, "0.0.0.0");
+    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`grpc: { token_file: ${join(dir, "missing")} }\n`) }), { message: /grpc\.token_file: cannot read .*ENOENT/ });
   });
 
   test("environment overrides the file and flags override both", () => {
