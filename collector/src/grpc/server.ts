@@ -1,0 +1,98 @@
+// The gRPC transport of the admin service: bearer-token check, NetMapError codes mapped once
+// to gRPC status codes, and the listener. The methods themselves are in service.ts.
+import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { NetMapAdminService } from "../../../proto/gen/netmap/v1/admin.ts";
+import type { CollectorConfig } from "../config.ts";
+import { NetMapError } from "../errors.ts";
+import { ERROR_CODE_METADATA } from "./messages.ts";
+import { adminMethods, type AdminDeps, type AdminMethods } from "./service.ts";
+import { bearerMatches, localTokenPath, writeLocalToken } from "./token.ts";
+
+// What the caller can fix is said to them; anything else is INTERNAL, logged, not shown.
+const STATUS_BY_CODE: Record<string, status> = {
+  NOT_FOUND: status.NOT_FOUND,
+  BAD_REQUEST: status.INVALID_ARGUMENT,
+  TOPOLOGY_INVALID: status.INVALID_ARGUMENT,
+  HOST_AMBIGUOUS: status.INVALID_ARGUMENT,
+  ROUTE_CYCLE: status.INVALID_ARGUMENT,
+  ROUTE_UNKNOWN_HOP: status.INVALID_ARGUMENT,
+  ROUTE_NO_ADDRESS: status.INVALID_ARGUMENT,
+  ROUTE_UNSAFE: status.INVALID_ARGUMENT,
+};
+
+export interface AdminServer {
+  /** HOST:PORT actually bound (port 0 in config picks a free one). */
+  address: string;
+  stop(): Promise<void>;
+}
+
+export interface AdminServerOptions extends AdminDeps {
+  config: Pick<CollectorConfig, "grpc">;
+  log: Logger;
+  /** Where a generated token is written when none is configured. */
+  localTokenFile?: string;
+}
+
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { config, log } = options;
+  let token = config.grpc.token;
+  if (token === null) {
+    const file = options.localTokenFile ?? localTokenPath(process.env);
+    token = writeLocalToken(file);
+    log.info({ tokenFile: file }, "no gRPC token configured; generated one for this run, readable only by this user");
+  }
+  const methods = adminMethods(options);
+  const implementation: UntypedServiceImplementation = {};
+  for (const name of Object.keys(NetMapAdminService) as Array<keyof AdminMethods>) {
+    implementation[name] = unary(name, methods[name] as (request: unknown) => Promise<unknown>, token, log);
+  }
+  const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  server.addService(NetMapAdminService, implementation);
+
+  const host = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${config.grpc.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(new Error(`cannot listen for gRPC on ${host}:${config.grpc.port}: ${error.message}`)) : resolve(bound),
+    ),
+  );
+  const address = `${host}:${port}`;
+  log.info({ address }, "admin service (gRPC) listening");
+  return {
+    address,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        // Calls in flight get a moment to finish; then the rest are cut.
+        const force = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+function unary(method: string, run: (request: unknown) => Promise<unknown>, token: string, log: Logger) {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    const authorization = call.metadata.get("authorization")[0];
+    if (!bearerMatches(typeof authorization === "string" ? authorization : undefined, token)) {
+      log.warn({ method, peer: call.getPeer() }, "refused an admin call without the right token");
+      callback({ code: status.UNAUTHENTICATED, details: "unauthenticated: this call needs the collector's token (authorization: Bearer …)" });
+      return;
+    }
+    run(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const code = error instanceof NetMapError ? STATUS_BY_CODE[error.code] : undefined;
+        if (code !== undefined) {
+          const metadata = new Metadata();
+          metadata.set(ERROR_CODE_METADATA, (error as NetMapError).code);
+          callback({ code, details: (error as NetMapError).message, metadata });
+          return;
+        }
+        log.error({ err: error, method }, "admin call failed");
+        callback({ code: status.INTERNAL, details: "internal error; see the collector's log" });
+      },
+    );
+  };
+}

@@ -1,0 +1,41 @@
+// The admin service's bearer token. A configured one (grpc.token_file, NETMAP_TOKEN) is used
+// as given; without one, `netmap serve` makes a fresh token at each start and leaves it in a
+// file only its user can read, where the CLI run by the same user finds it.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** `$XDG_STATE_HOME/netmap/token`, else `~/.local/state/netmap/token`. */
+export function localTokenPath(env: Record<string, string | undefined>): string {
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
+  return join(state, "netmap", "token");
+}
+
+/** A new random token, written (mode 0600, directory 0700) to path. */
+export function writeLocalToken(path: string): string {
+  const token = randomBytes(32).toString("base64url");
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // Written aside then renamed, so a reader never sees half a token.
+  const partial = `${path}.${process.pid}.tmp`;
+  writeFileSync(partial, `${token}\n`, { mode: 0o600 });
+  renameSync(partial, path);
+  return token;
+}
+
+/** The token a local collector left, if there is one. */
+export function readLocalToken(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when an `authorization` value is `Bearer <token>`; compared in constant time. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  if (!match) return false;
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(match[1]!), digest(token));
+}

@@ -1,0 +1,51 @@
+// The topology operations the collector serves, one implementation for both transports:
+// HTTP (http/topology.ts, http/map.ts) and gRPC (grpc/service.ts) are thin layers over these.
+import type { Db } from "../db/database.ts";
+import type { StatusThresholds } from "../hosts/status.ts";
+import { formatTopologyFile, parseTopologyFile } from "./file.ts";
+import { renderSvg, topologyToDot, type DotOptions } from "./graph.ts";
+import { ansibleInventory, type AnsibleInventory } from "./inventory.ts";
+import type { Hop, Topology } from "./model.ts";
+import { importTopology, loadTopology, type ImportResult } from "./repository.ts";
+import { routeFrom, routeTo } from "./routes.ts";
+import { renderTopologySshConfig } from "./ssh-config.ts";
+
+export const GRAPH_FORMATS = ["dot", "svg"] as const;
+export type GraphFormat = (typeof GRAPH_FORMATS)[number];
+
+/** The topology drawn: DOT source, or SVG laid out in-process. */
+export async function drawTopology(topology: Topology, format: GraphFormat, options: DotOptions = {}): Promise<string> {
+  const dot = topologyToDot(topology, options);
+  return format === "svg" ? renderSvg(dot) : dot;
+}
+
+export function inventoryOf(topology: Topology): AnsibleInventory {
+  return ansibleInventory(topology, routeFrom);
+}
+
+export interface TopologyService {
+  /** Every host, those no person placed under `unassigned`, with monitoring status. */
+  topology(): Promise<Topology>;
+  /** Parses a topology file (errors name fileName) and merges it in one transaction. */
+  importFile(text: string, fileName: string): Promise<ImportResult>;
+  /** The placed hosts as a topology file. */
+  exportFile(): Promise<string>;
+  route(host: string): Promise<Hop[]>;
+  /** Host blocks pinning keys in knownHostsFile (the caller's NetMap known_hosts), if given. */
+  sshConfig(knownHostsFile?: string): Promise<string>;
+  graph(format: GraphFormat, options?: DotOptions): Promise<string>;
+  inventory(): Promise<AnsibleInventory>;
+}
+
+export function topologyService(db: Db, thresholds: StatusThresholds): TopologyService {
+  const topology = () => loadTopology(db, { includeUnassigned: true, thresholds });
+  return {
+    topology,
+    importFile: (text, fileName) => importTopology(db, parseTopologyFile(text, fileName)),
+    exportFile: async () => formatTopologyFile(await loadTopology(db)),
+    route: async (host) => routeTo(await topology(), host),
+    sshConfig: async (knownHostsFile) => renderTopologySshConfig(await topology(), { knownHostsFile }),
+    graph: async (format, options) => drawTopology(await topology(), format, options),
+    inventory: async () => inventoryOf(await topology()),
+  };
+}
