@@ -10,11 +10,14 @@ import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { ingestMetrics } from "./ingest/metrics.ts";
 import { redactUrl } from "./log.ts";
-import { loadTopology } from "./topology/repository.ts";
+import { startAdminServer, type AdminServer } from "./grpc/server.ts";
+import { topologyService } from "./topology/service.ts";
 
 export interface Collector {
   /** The HTTP address actually bound (port 0 in config picks a free one). */
   httpUrl: string;
+  /** The gRPC admin service's HOST:PORT actually bound. */
+  grpcAddress: string;
   stop(): Promise<void>;
 }
 
@@ -40,7 +43,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }),
   );
 
+  const topology = topologyService(db, config);
   let app: FastifyInstance;
+  let admin: AdminServer;
   try {
     app = await buildApp(
       {
@@ -48,13 +53,17 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         db,
         registry,
         natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
-        loadTopology: () => loadTopology(db, { includeUnassigned: true, thresholds: config }),
+        loadTopology: topology.topology,
       },
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
+    admin = await startAdminServer({ config, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+      await app.close();
+      throw error;
+    });
   } catch (error) {
-    await shutdown(undefined, ingest, alerting, nc, db);
+    await shutdown(undefined, undefined, ingest, alerting, nc, db);
     throw error;
   }
   const address = app.server.address();
@@ -75,10 +84,11 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, stop: () => shutdown(app, ingest, alerting, nc, db) };
+  return { httpUrl, grpcAddress: admin.address, stop: () => shutdown(app, admin, ingest, alerting, nc, db) };
 }
 
-async function shutdown(app: FastifyInstance | undefined, ingest: Ingest, alerting: Alerting, nc: NatsConnection, db: Db): Promise<void> {
+async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | undefined, ingest: Ingest, alerting: Alerting, nc: NatsConnection, db: Db): Promise<void> {
+  await admin?.stop();
   await app?.close();
   await ingest.stop();
   await alerting.stop();

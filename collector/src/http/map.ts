@@ -1,10 +1,9 @@
 // The topology drawn (SVG) and as an Ansible dynamic inventory. Registered only when the
 // collector has a topology to give (AppDeps.loadTopology).
 import type { FastifyPluginAsync } from "fastify";
-import { renderSvg, topologyToDot, type MapTheme } from "../topology/graph.ts";
-import { ansibleInventory } from "../topology/inventory.ts";
+import type { MapTheme } from "../topology/graph.ts";
 import type { Topology } from "../topology/model.ts";
-import { routeFrom } from "../topology/routes.ts";
+import { drawTopology, inventoryOf } from "../topology/service.ts";
 
 export interface MapDeps {
   loadTopology: () => Promise<Topology>;
@@ -19,7 +18,7 @@ export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology
     "/api/v1/topology.svg",
     { schema: { querystring: { type: "object", properties: { theme: { type: "string", enum: ["light", "dark"] } }, additionalProperties: false } } },
     async (request, reply) => {
-      const svg = await renderSvg(topologyToDot(await loadTopology(), { theme: request.query.theme ?? "light" }));
+      const svg = await drawTopology(await loadTopology(), "svg", { theme: request.query.theme ?? "light" });
       return reply
         .type("image/svg+xml; charset=utf-8")
         .header("cache-control", "no-cache")
@@ -29,5 +28,5 @@ export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology
     },
   );
 
-  app.get("/api/v1/inventory/ansible", async () => ansibleInventory(await loadTopology(), routeFrom));
+  app.get("/api/v1/inventory/ansible", async () => inventoryOf(await loadTopology()));
 };
