@@ -46,3 +46,22 @@ export function parseHostHash(hash: string): number | null;
 export function osLabel(os: HostOs | null | undefined): string;
 export function hostMatches(host: HostSummary, query: string): boolean;
 export function mapUrl(theme: 'light' | 'dark', n?: number): string;
+
+export type AlertSeverity = 'info' | 'warning' | 'critical';
+
+export interface OpenAlert {
+  fingerprint: string;
+  rule: string;
+  severity: AlertSeverity;
+  state: 'pending' | 'firing';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  value: number;
+  activeSince: string;
+  startsAt: string | null;
+  hostId: number | null;
+}
+
+export function alertsByHost(alerts: readonly OpenAlert[] | null | undefined): Map<number, { count: number; severity: AlertSeverity; rules: string[] }>;
+export function sortAlerts<T extends Pick<OpenAlert, 'state' | 'severity' | 'startsAt' | 'activeSince'>>(alerts: readonly T[]): T[];
+export function parseViewHash(hash: string): 'hosts' | 'alerts' | 'map' | null;

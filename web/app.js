@@ -156,6 +156,37 @@ export function hostMatches(host, query) {
   return words.every((word) => haystack.includes(word));
 }
 
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
+
+/** Open alerts per host id: how many, and the worst severity. Alerts without a host are left out. */
+export function alertsByHost(alerts) {
+  const byHost = new Map();
+  for (const alert of alerts ?? []) {
+    if (!isNumber(alert.hostId)) continue;
+    const seen = byHost.get(alert.hostId);
+    const severity = !seen || (SEVERITY_ORDER[alert.severity] ?? 3) < (SEVERITY_ORDER[seen.severity] ?? 3) ? alert.severity : seen.severity;
+    byHost.set(alert.hostId, { count: (seen?.count ?? 0) + 1, severity, rules: [...(seen?.rules ?? []), alert.rule] });
+  }
+  return byHost;
+}
+
+/** Firing before pending, then critical first, then oldest first: what to look at first on top. */
+export function sortAlerts(alerts) {
+  const since = (a) => Date.parse(a.startsAt ?? a.activeSince ?? '') || 0;
+  return [...alerts].sort(
+    (a, b) =>
+      (a.state === 'firing' ? 0 : 1) - (b.state === 'firing' ? 0 : 1) ||
+      (SEVERITY_ORDER[a.severity] ?? 3) - (SEVERITY_ORDER[b.severity] ?? 3) ||
+      since(a) - since(b),
+  );
+}
+
+/** The view a hash links to ("#view=alerts"), or null. */
+export function parseViewHash(hash) {
+  const view = new URLSearchParams(String(hash).replace(/^#/, '')).get('view');
+  return view === 'hosts' || view === 'alerts' || view === 'map' ? view : null;
+}
+
 // ---------------------------------------------------------------- DOM building
 
 /** h('td', { class: 'num' }, 'text', childNode) — strings become text nodes, never markup. */
@@ -206,6 +237,9 @@ const state = {
   detail: null, // last good /api/v1/hosts/:id host for openId
   detailFetchedAt: 0,
   detailError: null,
+  alerts: null, // last good /api/v1/alerts list
+  alertsFetchedAt: 0,
+  alertsError: null,
 };
 
 class ApiError extends Error {
@@ -317,7 +351,13 @@ function addressesCell(addresses) {
   return h('td', { class: 'addresses mono', title: list.join('\n') }, shown, more);
 }
 
-function hostRow(host) {
+function alertBadge(open) {
+  if (!open) return null;
+  const label = `${open.count} open alert${open.count === 1 ? '' : 's'}: ${open.rules.join(', ')}`;
+  return h('span', { class: `alert-badge sev-${SEVERITY_ORDER[open.severity] === undefined ? 'info' : open.severity}`, title: label, 'aria-label': label }, String(open.count));
+}
+
+function hostRow(host, openAlerts) {
   const os = host.os;
   const virt = os?.virtualization && os.virtualization !== 'none' ? os.virtualization : null;
   const age = currentAge(host, state.fetchedAt);
@@ -335,7 +375,12 @@ function hostRow(host) {
       'aria-selected': host.id === state.openId ? 'true' : 'false',
     },
     h('td', { class: 'col-status' }, statusBadge(host.status)),
-    h('th', { scope: 'row', class: 'hostname', title: `${host.hostname ?? ''} · agent ${host.agentId ?? '?'}` }, host.hostname || muted('(unnamed)')),
+    h(
+      'th',
+      { scope: 'row', class: 'hostname', title: `${host.hostname ?? ''} · agent ${host.agentId ?? '?'}` },
+      h('span', { class: 'hostname-text' }, host.hostname || muted('(unnamed)')),
+      alertBadge(openAlerts?.get(host.id)),
+    ),
     h(
       'td',
       { class: 'os', title: os ? `kernel ${os.kernel ?? '?'} · ${os.architecture ?? '?'}` : null },
@@ -375,12 +420,75 @@ function renderTable() {
     rows = [emptyState()];
   } else {
     const visible = sortHosts(state.hosts).filter((host) => hostMatches(host, state.filter));
-    rows = visible.length > 0 ? visible.map(hostRow) : [placeholderRow(`No host matches “${state.filter}”.`)];
+    const openAlerts = alertsByHost(state.alerts);
+    rows = visible.length > 0 ? visible.map((host) => hostRow(host, openAlerts)) : [placeholderRow(`No host matches “${state.filter}”.`)];
   }
   // Keep keyboard focus on the same host across the rebuild.
   const focusedId = document.activeElement?.closest?.('.host-row')?.dataset.id;
   tbody.replaceChildren(...rows);
   if (focusedId) tbody.querySelector(`.host-row[data-id="${CSS.escape(focusedId)}"]`)?.focus({ preventScroll: true });
+}
+
+// ---------------------------------------------------------------- alerts view
+
+const ALERT_COLUMNS = 5;
+
+function severityBadge(severity) {
+  const known = severity in SEVERITY_ORDER ? severity : 'info';
+  return h('span', { class: `severity sev-${known}` }, h('span', { class: 'dot', 'aria-hidden': 'true' }), String(severity ?? 'info'));
+}
+
+function alertRow(alert) {
+  const since = alert.startsAt ?? alert.activeSince;
+  const sinceSeconds = (Date.now() - Date.parse(since ?? '')) / 1000;
+  const host = alert.labels?.host ?? '';
+  const details = Object.entries(alert.labels ?? {})
+    .filter(([name]) => name !== 'host')
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+  return h(
+    'tr',
+    { class: `alert-row alert-${alert.state}`, 'data-fingerprint': alert.fingerprint },
+    h('td', { class: 'col-status' }, severityBadge(alert.severity)),
+    h('th', { scope: 'row', class: 'rule mono', title: details || null }, alert.rule, alert.state === 'pending' ? h('span', { class: 'tag' }, 'pending') : null),
+    h('td', { class: 'summary' }, alert.annotations?.summary || muted(details || DASH)),
+    h('td', { class: 'alert-host' }, isNumber(alert.hostId) ? h('a', { href: `/#host=${alert.hostId}` }, host || `host ${alert.hostId}`) : host || muted(DASH)),
+    h('td', { class: 'num nowrap', title: since ? formatTimestamp(since) : null }, Number.isFinite(sinceSeconds) ? formatAge(sinceSeconds) : DASH),
+  );
+}
+
+function renderAlerts() {
+  const count = state.alerts?.length ?? 0;
+  const firing = (state.alerts ?? []).filter((a) => a.state === 'firing');
+  const badge = document.getElementById('alert-count');
+  badge.textContent = String(count);
+  badge.classList.toggle('is-zero', count === 0);
+  badge.classList.toggle('has-critical', firing.some((a) => a.severity === 'critical'));
+
+  const error = document.getElementById('alerts-error');
+  error.hidden = !state.alertsError;
+  error.textContent = state.alertsError
+    ? `Could not ${state.alerts ? 'refresh' : 'load'} the alerts: ${state.alertsError.message}.${state.alerts ? ` Showing alerts from ${clockTime(state.alertsFetchedAt)}.` : ' Retrying…'}`
+    : '';
+
+  const tbody = document.getElementById('alert-rows');
+  const placeholder = (...content) => h('tr', { class: 'placeholder' }, h('td', { colspan: ALERT_COLUMNS }, ...content));
+  let rows;
+  if (!state.alerts) rows = [placeholder(state.alertsError ? 'No alerts loaded yet.' : 'Loading alerts…')];
+  else if (count === 0) rows = [placeholder(h('strong', null, 'No open alerts'), ' — every rule is quiet.')];
+  else rows = sortAlerts(state.alerts).map(alertRow);
+  tbody.replaceChildren(...rows);
+}
+
+async function refreshAlerts() {
+  try {
+    const body = await getJson('/api/v1/alerts');
+    state.alerts = Array.isArray(body.alerts) ? body.alerts : [];
+    state.alertsFetchedAt = Date.now();
+    state.alertsError = null;
+  } catch (err) {
+    state.alertsError = err;
+  }
 }
 
 // ---------------------------------------------------------------- detail panel
@@ -764,14 +872,15 @@ async function probeMap() {
 }
 
 function renderViews() {
-  document.getElementById('views').hidden = !map.available;
-  const view = map.available ? map.view : 'hosts';
+  document.getElementById('tab-map').hidden = !map.available;
+  const view = map.view === 'map' && !map.available ? 'hosts' : map.view;
   for (const tab of document.querySelectorAll('.view-tab')) {
     const selected = tab.dataset.view === view;
     tab.setAttribute('aria-selected', selected ? 'true' : 'false');
     tab.tabIndex = selected ? 0 : -1;
   }
   document.getElementById('hosts-view').hidden = view !== 'hosts';
+  document.getElementById('alerts-view').hidden = view !== 'alerts';
   document.getElementById('map-view').hidden = view !== 'map';
   document.querySelector('.filter').hidden = view !== 'hosts';
   document.body.classList.toggle('view-map', view === 'map');
@@ -866,7 +975,7 @@ async function watchMap() {
 }
 
 function setView(view) {
-  map.view = view === 'map' ? 'map' : 'hosts';
+  map.view = view === 'map' || view === 'alerts' ? view : 'hosts';
   try {
     sessionStorage.setItem(VIEW_KEY, map.view);
   } catch {
@@ -877,13 +986,15 @@ function setView(view) {
 }
 
 function startViews() {
-  // "/#view=map" links straight to the map; otherwise the tab last chosen in this tab survives reloads.
-  const linked = new URLSearchParams(location.hash.replace(/^#/, '')).get('view');
+  // "/#view=map" or "/#view=alerts" links straight to a view; otherwise the tab last chosen in this tab survives reloads.
+  const linked = parseViewHash(location.hash);
+  let stored = null;
   try {
-    map.view = (linked ?? sessionStorage.getItem(VIEW_KEY)) === 'map' ? 'map' : 'hosts';
+    stored = parseViewHash(`view=${sessionStorage.getItem(VIEW_KEY)}`);
   } catch {
-    map.view = linked === 'map' ? 'map' : 'hosts';
+    // Storage refused: start on the hosts.
   }
+  map.view = linked ?? stored ?? 'hosts';
   const tabs = document.getElementById('views');
   tabs.addEventListener('click', (event) => {
     const tab = event.target.closest('.view-tab');
@@ -892,7 +1003,9 @@ function startViews() {
   tabs.addEventListener('keydown', (event) => {
     if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
     event.preventDefault();
-    const next = map.view === 'map' ? 'hosts' : 'map';
+    const shown = [...tabs.querySelectorAll('.view-tab:not([hidden])')].map((tab) => tab.dataset.view);
+    const at = Math.max(0, shown.indexOf(map.view));
+    const next = shown[(at + (event.key === 'ArrowRight' ? 1 : shown.length - 1)) % shown.length];
     setView(next);
     document.querySelector(`.view-tab[data-view="${next}"]`).focus();
   });
@@ -914,6 +1027,7 @@ async function refresh() {
   refreshing = true;
   clearTimeout(timer);
   try {
+    const alerts = refreshAlerts();
     try {
       const body = await getJson('/api/v1/hosts');
       state.hosts = Array.isArray(body.hosts) ? body.hosts : [];
@@ -922,8 +1036,10 @@ async function refresh() {
     } catch (err) {
       state.listError = err;
     }
+    await alerts;
     renderHeader();
     renderTable();
+    renderAlerts();
     await refreshDetail();
   } finally {
     refreshing = false;
