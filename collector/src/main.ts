@@ -11,12 +11,14 @@ import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/top
 const USAGE = `usage: netmap <command> [options]
 
 commands:
-  serve [--config F] [--nats URL]   run the collector (ingest, HTTP on ${"127.0.0.1:7070"})
+  serve [--config F] [--nats URL]   run the collector (ingest, HTTP on 127.0.0.1:7070, gRPC on 127.0.0.1:7071)
   migrate [--config F]              apply database migrations
 ${TOPOLOGY_USAGE}
 
-environment: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_LOG_LEVEL,
-             NETMAP_KNOWN_HOSTS (default ~/.config/netmap/known_hosts)`;
+environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
+               NETMAP_TOKEN, NETMAP_LOG_LEVEL
+             admin commands: NETMAP_URL (default 127.0.0.1:7071), NETMAP_TOKEN,
+               NETMAP_KNOWN_HOSTS (default ~/.config/netmap/known_hosts)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

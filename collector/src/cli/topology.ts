@@ -1,32 +1,38 @@
-// The topology commands: import, export, route, ssh, ssh-config, trust.
-// They read the topology from the collector's database (NETMAP_DATABASE_URL or
-// --config), or from a topology file given with --topology FILE (no collector
-// needed: handy on a laptop and in tests).
+// The admin commands: import, export, hosts, route, ssh, ssh-config, trust, graph, inventory.
+// They ask a running collector over gRPC (NETMAP_URL, NETMAP_TOKEN; cli/admin-client.ts).
+// route, ssh, ssh-config and trust also take --topology FILE, read here without a collector
+// (handy on a laptop and in tests). ssh and trust run OpenSSH here, on the caller's machine.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadCollectorConfig } from "../config.ts";
-import { openDatabase, migrateToLatest, type Db } from "../db/database.ts";
+import { GraphFormat } from "../../../proto/gen/netmap/v1/admin.ts";
 import { UsageError, TopologyError } from "../errors.ts";
+import { hopFromMessage, hostFromMessage } from "../grpc/messages.ts";
 import { formatTopologyFile, parseTopologyFile } from "../topology/file.ts";
-import type { Topology } from "../topology/model.ts";
-import { importTopology, loadTopology } from "../topology/repository.ts";
+import type { Hop } from "../topology/model.ts";
 import { formatHop, routeTo } from "../topology/routes.ts";
 import { parseSshConfig, renderTopologySshConfig } from "../topology/ssh-config.ts";
 import { knownHostsPath, retrust, runSsh, sshInvocation } from "../topology/ssh.ts";
+import { connectAdmin, type AdminClient } from "./admin-client.ts";
+import { formatHostsTable } from "./hosts.ts";
 
-export const TOPOLOGY_COMMANDS = ["import", "export", "route", "ssh", "ssh-config", "trust"] as const;
+export const TOPOLOGY_COMMANDS = ["import", "export", "hosts", "route", "ssh", "ssh-config", "trust", "graph", "inventory"] as const;
 
-export const TOPOLOGY_USAGE = `  import FILE.yaml                  merge a topology file into the collector's database
+export const TOPOLOGY_USAGE = `  import FILE.yaml                  merge a topology file into the collector's topology
   import --ssh-config FILE [--client C] [--site S]
                                     merge the Host blocks of an OpenSSH config
   export [FILE.yaml]                the topology as a topology file
+  hosts [--json]                    hosts with status and headline metrics
   route HOST                        the SSH hop chain to HOST, one hop a line
   ssh HOST [-- CMD...]              run OpenSSH through the chain (NetMap's known_hosts)
   ssh-config                        ssh_config Host blocks with ProxyJump, for ~/.ssh/config
   trust HOST                        forget HOST's pinned key and learn the one it offers now
+  graph [--format dot|svg]          the topology drawn by Graphviz
+  inventory                         the topology as an Ansible dynamic inventory (JSON)
 
+  These ask the collector at NETMAP_URL (default 127.0.0.1:7071) with the token in
+  NETMAP_TOKEN (default: the one a local netmap serve wrote to ~/.local/state/netmap/token).
   HOST is NAME, SITE/NAME or CLIENT/SITE/NAME. route, ssh, ssh-config and trust take
-  --topology FILE to read a topology file instead of the database.`;
+  --topology FILE to read a topology file instead, with no collector.`;
 
 interface Out {
   stdout: (text: string) => void;
@@ -46,12 +52,13 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
       args,
       allowPositionals: true,
       options: {
-        config: { type: "string" },
         topology: { type: "string" },
         "ssh-config": { type: "string" },
         client: { type: "string" },
         site: { type: "string" },
         "dry-run": { type: "boolean" },
+        json: { type: "boolean" },
+        format: { type: "string" },
       },
     });
   } catch (error) {
@@ -59,82 +66,118 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
   }
   const { values, positionals } = parsed;
   const want = (n: number, what: string) => {
-    if (positionals.length !== n) throw new UsageError(`usage: netmap ${command} ${what}`);
+    if (positionals.length !== n) throw new UsageError(`usage: netmap ${command} ${what}`.trimEnd());
   };
-  const withDb = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
-    const config = loadCollectorConfig({ configFlag: values.config, env });
-    const db = openDatabase(config.databaseUrl, { max: 1 });
-    try {
-      await migrateToLatest(db);
-      return await fn(db);
-    } finally {
-      await db.destroy();
-    }
+  const allowed: Record<string, string[]> = {
+    import: ["ssh-config", "client", "site"],
+    hosts: ["json"],
+    route: ["topology"],
+    ssh: ["topology", "dry-run"],
+    "ssh-config": ["topology"],
+    trust: ["topology"],
+    graph: ["format"],
   };
-  const topology = async (): Promise<Topology> =>
-    values.topology
-      ? parseTopologyFile(readText(values.topology), values.topology)
-      : withDb((db) => loadTopology(db, { includeUnassigned: true }));
+  for (const option of Object.keys(values)) {
+    if (!(allowed[command] ?? []).includes(option)) throw new UsageError(`netmap ${command} takes no --${option}`);
+  }
 
-  switch (command) {
-    case "import": {
-      let incoming: Topology;
-      if (values["ssh-config"]) {
-        want(0, "--ssh-config FILE [--client C] [--site S]");
-        const result = parseSshConfig(readText(values["ssh-config"]), {
-          client: values.client ?? "default",
-          site: values.site ?? "default",
-          fileName: values["ssh-config"],
-        });
-        for (const line of result.ignored) out.stderr(`netmap: ${line}\n`);
-        incoming = result.topology;
-      } else {
-        want(1, "FILE.yaml | --ssh-config FILE");
-        incoming = parseTopologyFile(readText(positionals[0]!), positionals[0]!);
-      }
-      const result = await withDb((db) => importTopology(db, incoming));
-      out.stdout(`imported: ${result.created} created, ${result.updated} updated, ${result.adopted} adopted from agents\n`);
-      return 0;
-    }
-    case "export": {
-      if (positionals.length > 1) throw new UsageError("usage: netmap export [FILE.yaml]");
-      const text = formatTopologyFile(await withDb((db) => loadTopology(db)));
-      if (positionals[0]) writeFileSync(positionals[0], text);
-      else out.stdout(text);
-      return 0;
-    }
-    case "route": {
-      want(1, "HOST");
-      for (const hop of routeTo(await topology(), positionals[0]!)) out.stdout(`${hop.client}/${hop.site}/${hop.name}\t${formatHop(hop)}\n`);
-      return 0;
-    }
-    case "ssh-config": {
-      want(0, "");
-      out.stdout(renderTopologySshConfig(await topology(), { knownHostsFile: knownHostsPath(env) }));
-      return 0;
-    }
-    case "ssh": {
-      want(1, "HOST [-- CMD...]");
-      const hops = routeTo(await topology(), positionals[0]!);
-      const options = { knownHostsFile: knownHostsPath(env) };
-      if (values["dry-run"]) {
-        const invocation = sshInvocation(hops, remoteCommand, options);
-        out.stdout(`${invocation.configText}\n# ssh ${invocation.args("<this file>").join(" ")}\n`);
+  // Connected on first use, so bad usage is reported without touching the network.
+  let admin: AdminClient | undefined;
+  const collector = () => (admin ??= connectAdmin(env));
+  const routeOf = async (host: string): Promise<Hop[]> =>
+    values.topology
+      ? routeTo(parseTopologyFile(readText(values.topology), values.topology), host)
+      : (await collector().route({ host })).hops.map(hopFromMessage);
+
+  try {
+    switch (command) {
+      case "import": {
+        let text: string;
+        let fileName: string;
+        if (values["ssh-config"]) {
+          want(0, "--ssh-config FILE [--client C] [--site S]");
+          fileName = values["ssh-config"];
+          const result = parseSshConfig(readText(fileName), { client: values.client ?? "default", site: values.site ?? "default", fileName });
+          for (const line of result.ignored) out.stderr(`netmap: ${line}\n`);
+          text = formatTopologyFile(result.topology);
+        } else {
+          want(1, "FILE.yaml | --ssh-config FILE");
+          if (values.client || values.site) throw new UsageError("--client and --site go with --ssh-config");
+          fileName = positionals[0]!;
+          text = readText(fileName);
+        }
+        const result = await collector().import({ topologyYaml: text, fileName });
+        out.stdout(`imported: ${result.created} created, ${result.updated} updated, ${result.adopted} adopted from agents\n`);
         return 0;
       }
-      return (await runSsh(hops, remoteCommand, options)).exitCode;
+      case "export": {
+        if (positionals.length > 1) throw new UsageError("usage: netmap export [FILE.yaml]");
+        const { topologyYaml } = await collector().export({});
+        if (positionals[0]) writeFileSync(positionals[0], topologyYaml);
+        else out.stdout(topologyYaml);
+        return 0;
+      }
+      case "hosts": {
+        want(0, "[--json]");
+        const hosts = (await collector().listHosts({})).hosts.map(hostFromMessage);
+        out.stdout(values.json ? `${JSON.stringify(hosts, null, 2)}\n` : formatHostsTable(hosts));
+        return 0;
+      }
+      case "route": {
+        want(1, "HOST");
+        for (const hop of await routeOf(positionals[0]!)) out.stdout(`${hop.client}/${hop.site}/${hop.name}\t${formatHop(hop)}\n`);
+        return 0;
+      }
+      case "ssh-config": {
+        want(0, "");
+        const knownHostsFile = knownHostsPath(env);
+        out.stdout(
+          values.topology
+            ? renderTopologySshConfig(parseTopologyFile(readText(values.topology), values.topology), { knownHostsFile })
+            : (await collector().sshConfig({ knownHostsFile })).sshConfig,
+        );
+        return 0;
+      }
+      case "ssh": {
+        want(1, "HOST [-- CMD...]");
+        const hops = await routeOf(positionals[0]!);
+        admin?.close();
+        const options = { knownHostsFile: knownHostsPath(env) };
+        if (values["dry-run"]) {
+          const invocation = sshInvocation(hops, remoteCommand, options);
+          out.stdout(`${invocation.configText}\n# ssh ${invocation.args("<this file>").join(" ")}\n`);
+          return 0;
+        }
+        return (await runSsh(hops, remoteCommand, options)).exitCode;
+      }
+      case "trust": {
+        want(1, "HOST");
+        const hops = await routeOf(positionals[0]!);
+        admin?.close();
+        const { removed, learned } = await retrust(hops, { knownHostsFile: knownHostsPath(env) });
+        const name = `${hops.at(-1)!.client}/${hops.at(-1)!.site}/${hops.at(-1)!.name}`;
+        if (removed.length) out.stdout(`forgot ${name}: ${removed.join(", ")}\n`);
+        out.stdout(`trusted ${name}: ${learned.join(", ")}\n`);
+        return 0;
+      }
+      case "graph": {
+        want(0, "[--format dot|svg]");
+        const format = values.format ?? "dot";
+        if (format !== "dot" && format !== "svg") throw new UsageError(`graph: --format is dot or svg, not ${JSON.stringify(format)}`);
+        const { text } = await collector().graph({ format: format === "svg" ? GraphFormat.GRAPH_FORMAT_SVG : GraphFormat.GRAPH_FORMAT_DOT });
+        out.stdout(text.endsWith("\n") ? text : `${text}\n`);
+        return 0;
+      }
+      case "inventory": {
+        want(0, "");
+        out.stdout((await collector().inventory({})).inventoryJson);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
-    case "trust": {
-      want(1, "HOST");
-      const hops = routeTo(await topology(), positionals[0]!);
-      const { removed, learned } = await retrust(hops, { knownHostsFile: knownHostsPath(env) });
-      const name = `${hops.at(-1)!.client}/${hops.at(-1)!.site}/${hops.at(-1)!.name}`;
-      if (removed.length) out.stdout(`forgot ${name}: ${removed.join(", ")}\n`);
-      out.stdout(`trusted ${name}: ${learned.join(", ")}\n`);
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  } finally {
+    admin?.close();
   }
 }
 

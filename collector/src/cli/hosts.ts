@@ -1,0 +1,30 @@
+// `netmap hosts` as a table: one host a line, the headline figures the status page shows.
+import type { HostSummary } from "../hosts/repository.ts";
+
+const percent = (value: number | null) => (value === null ? "-" : `${value.toFixed(0)}%`);
+
+function age(seconds: number | null): string {
+  if (seconds === null) return "never";
+  if (seconds < 120) return `${Math.round(seconds)}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86_400)}d ago`;
+}
+
+export function formatHostsTable(hosts: HostSummary[]): string {
+  const rows = [
+    ["HOST", "STATUS", "LAST REPORT", "CPU", "MEM", "LOAD1", "FULLEST MOUNT", "ADDRESS"],
+    ...hosts.map((h) => [
+      h.hostname,
+      h.agentId === null ? "no agent" : h.status,
+      age(h.ageSeconds),
+      percent(h.cpuPercent),
+      percent(h.memoryPercent),
+      h.load1 === null ? "-" : h.load1.toFixed(2),
+      h.fullestMount ? `${h.fullestMount.mountpoint} ${percent(h.fullestMount.usedPercent)}` : "-",
+      h.addresses[0] ?? "-",
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+}
