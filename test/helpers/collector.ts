@@ -1,4 +1,6 @@
-// Runs `netmap serve` in-process against a private NATS and a fresh database.
+// Runs `netmap serve` in-process against a private NATS and a fresh database, HTTP and gRPC
+// on free ports, with a token of its own for the admin service.
+import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
@@ -7,12 +9,22 @@ import { serve, type Collector } from "../../collector/src/serve.ts";
 export interface TestCollector extends Collector {
   /** Every log line so far, parsed. */
   logs: Array<Record<string, unknown> & { msg: string; level: number }>;
+  /** The admin service's bearer token (NETMAP_TOKEN for the CLI). */
+  token: string;
   get(path: string): Promise<{ status: number; body: any }>;
 }
 
 export async function startTestCollector(options: { natsUrl: string; databaseUrl: string; env?: Record<string, string> }): Promise<TestCollector> {
+  const token = options.env?.NETMAP_TOKEN ?? randomBytes(24).toString("base64url");
   const config = loadCollectorConfig({
-    env: { NETMAP_NATS_URL: options.natsUrl, NETMAP_DATABASE_URL: options.databaseUrl, NETMAP_HTTP_ADDR: "127.0.0.1:0", ...options.env },
+    env: {
+      NETMAP_NATS_URL: options.natsUrl,
+      NETMAP_DATABASE_URL: options.databaseUrl,
+      NETMAP_HTTP_ADDR: "127.0.0.1:0",
+      NETMAP_GRPC_ADDR: "127.0.0.1:0",
+      NETMAP_TOKEN: token,
+      ...options.env,
+    },
     configFlag: undefined,
   });
   const logs: TestCollector["logs"] = [];
@@ -26,6 +38,7 @@ export async function startTestCollector(options: { natsUrl: string; databaseUrl
   return {
     ...collector,
     logs,
+    token,
     get: async (path) => {
       const response = await fetch(new URL(path, collector.httpUrl));
       const text = await response.text();

@@ -1,0 +1,201 @@
+// The admin CLI against a real collector over gRPC: `netmap serve` (in this process, private
+// NATS, fresh database) and the real `netmap` commands as child processes.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { eventually, startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+
+const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
+const FIXTURE_PATH = new URL("../fixtures/topology/two-clients.yaml", import.meta.url).pathname;
+const FIXTURE = readFileSync(FIXTURE_PATH, "utf8");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program without blocking this process (the collector under test lives here). */
+function run(command: string, args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+describe("netmap admin commands over gRPC", () => {
+  let nats: TestNatsServer;
+  let database: TestDatabase;
+  let collector: TestCollector;
+  let dir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    nats = await startNatsServer();
+    database = await createTestDatabase();
+    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
+    dir = mkdtempSync(join(tmpdir(), "netmap-grpc-"));
+    // HOME and XDG_STATE_HOME point at the test's directory, so no token file of the user's is read.
+    env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
+  });
+
+  after(async () => {
+    await collector?.stop();
+    await database?.drop();
+    await nats?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const netmap = (args: string[], extraEnv: Record<string, string> = {}) => run(process.execPath, [MAIN, ...args], { ...env, ...extraEnv });
+
+  test("import merges the two-client topology and says what it did", async () => {
+    const first = await netmap(["import", FIXTURE_PATH]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, "imported: 8 created, 0 updated, 0 adopted from agents\n");
+    const again = await netmap(["import", FIXTURE_PATH]);
+    assert.equal(again.stdout, "imported: 0 created, 8 updated, 0 adopted from agents\n");
+  });
+
+  test("export gives back the imported file byte for byte, to stdout or a file", async () => {
+    const exported = await netmap(["export"]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(exported.stdout, FIXTURE);
+    const file = join(dir, "exported.yaml");
+    assert.equal((await netmap(["export", file])).code, 0);
+    assert.equal(readFileSync(file, "utf8"), FIXTURE);
+  });
+
+  test("an invalid topology file is refused with the host named, and nothing is imported", async () => {
+    const bad = join(dir, "bad.yaml");
+    await run("sh", ["-c", `cat > ${bad}`], env, "clients:\n  - name: acme\n    sites:\n      - name: dc1\n        hosts:\n          - name: c\n            via: gw9\n");
+    const result = await netmap(["import", bad]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `netmap: ${bad}: host acme/dc1/c: via "gw9" is not a host of acme/dc1\n`);
+    assert.equal((await netmap(["export"])).stdout, FIXTURE);
+  });
+
+  test("route prints the hop chain; an ambiguous or unknown host is an error naming it", async () => {
+    const route = await netmap(["route", "acme/paris-dc1/db01"]);
+    assert.equal(route.code, 0, route.stderr);
+    assert.equal(
+      route.stdout,
+      "acme/paris-dc1/gw1\tadmin@203.0.113.10\nacme/paris-dc1/gw2\t10.0.0.1:2222\nacme/paris-dc1/pve1\t10.0.0.2\nacme/paris-dc1/db01\tpostgres@10.0.1.6\n",
+    );
+    const ambiguous = await netmap(["route", "gw1"]);
+    assert.equal(ambiguous.code, 1);
+    assert.match(ambiguous.stderr, /^netmap: host name "gw1" is ambiguous: acme\/paris-dc1\/gw1, acme\/lyon\/gw1\n$/);
+    const unknown = await netmap(["route", "nowhere"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^netmap: .*nowhere/);
+  });
+
+  test("ssh --dry-run takes its route from the collector", async () => {
+    const result = await netmap(["ssh", "--dry-run", "web01", "--", "uptime"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Host acme\.paris-dc1\.pve1\n {2}HostName 10\.0\.0\.2\n/m);
+    assert.match(result.stdout, /# ssh .* -- acme\.paris-dc1\.web01 uptime\n$/);
+  });
+
+  test("ssh-config pins keys in the caller's known_hosts", async () => {
+    const result = await netmap(["ssh-config"], { NETMAP_KNOWN_HOSTS: join(dir, "kh") });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.includes(`Host acme.paris-dc1.gw2 gw2\n  HostName 10.0.0.1\n  Port 2222\n  ProxyJump acme.paris-dc1.gw1\n  HostKeyAlias acme.paris-dc1.gw2\n  UserKnownHostsFile "${join(dir, "kh")}"\n`), result.stdout);
+  });
+
+  test("graph --format dot is DOT that Graphviz's dot accepts; --format svg is an SVG document", async () => {
+    const dot = await netmap(["graph"]);
+    assert.equal(dot.code, 0, dot.stderr);
+    assert.match(dot.stdout, /^digraph /);
+    const rendered = await run("dot", ["-Tsvg"], env, dot.stdout);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    assert.match(rendered.stdout, /<svg /);
+    const svg = await netmap(["graph", "--format", "svg"]);
+    assert.equal(svg.code, 0, svg.stderr);
+    assert.match(svg.stdout, /<svg /);
+    assert.ok(svg.stdout.includes(">web01<"), "hosts are drawn");
+    const bad = await netmap(["graph", "--format", "png"]);
+    assert.equal(bad.code, 2);
+  });
+
+  test("inventory and hosts --json are what the HTTP API gives", async () => {
+    const inventory = await netmap(["inventory"]);
+    assert.equal(inventory.code, 0, inventory.stderr);
+    const parsed = JSON.parse(inventory.stdout);
+    assert.deepEqual(parsed, (await collector.get("/api/v1/inventory/ansible")).body);
+    assert.equal(parsed._meta.hostvars.db01.ansible_ssh_common_args, "-o ProxyJump=admin@203.0.113.10:22,10.0.0.1:2222,10.0.0.2:22");
+    assert.deepEqual(parsed.site_acme_paris_dc1.hosts, ["acme/paris-dc1/gw1", "gw2", "pve1", "web01", "db01"]);
+
+    const hosts = await netmap(["hosts", "--json"]);
+    assert.equal(hosts.code, 0, hosts.stderr);
+    const list = JSON.parse(hosts.stdout);
+    assert.equal(list.length, 8);
+    assert.deepEqual(list, (await collector.get("/api/v1/hosts")).body.hosts);
+    const table = await netmap(["hosts"]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^HOST +STATUS +LAST REPORT/);
+    assert.equal(table.stdout.trimEnd().split("\n").length, 9);
+  });
+
+  test("a wrong token is refused: exit 1, unauthenticated, and the collector logs it", async () => {
+    const result = await netmap(["hosts"], { NETMAP_TOKEN: "not-the-token" });
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^netmap: the collector at 127\.0\.0\.1:\d+ refused the call: unauthenticated/);
+    const none = await netmap(["export"], { NETMAP_TOKEN: "" });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /unauthenticated\. set NETMAP_TOKEN/);
+    assert.ok(collector.logs.some((l) => l.msg === "refused an admin call without the right token"));
+    assert.ok(!JSON.stringify(collector.logs).includes(collector.token), "the token is never logged");
+  });
+
+  test("with no collector listening, the CLI says where it looked", async () => {
+    const port = await freePort();
+    const result = await netmap(["hosts"], { NETMAP_URL: `127.0.0.1:${port}` });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `netmap: cannot reach the collector at 127.0.0.1:${port} (is \`netmap serve\` running?)\n`);
+    const bad = await netmap(["hosts"], { NETMAP_URL: "http://x" });
+    assert.equal(bad.code, 2);
+  });
+
+  test("serve without a configured token makes one, readable only by its user, which the local CLI finds", async () => {
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const state = join(dir, "state");
+    const serveEnv = { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url,
+      NETMAP_HTTP_ADDR: `127.0.0.1:${httpPort}`, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` };
+    const child = spawn(process.execPath, [MAIN, "serve"], { env: serveEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    child.stdout.on("data", (d) => (log += d));
+    child.stderr.on("data", (d) => (log += d));
+    try {
+      await eventually(async () => log.includes("admin service (gRPC) listening"), `the collector to listen (log so far: ${log})`, 30_000);
+      const tokenFile = join(state, "netmap", "token");
+      assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+      const token = readFileSync(tokenFile, "utf8").trim();
+      assert.ok(log.includes(tokenFile), "the log names the token file");
+      assert.ok(!log.includes(token), "the log never shows the token");
+      const result = await run(process.execPath, [MAIN, "route", "web01"], { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_URL: `127.0.0.1:${grpcPort}` });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /acme\/paris-dc1\/web01\t/);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
+    }
+  });
+
+  test("serve refuses a non-loopback gRPC address without a configured token", async () => {
+    const result = await run(process.execPath, [MAIN, "serve"], { PATH: env.PATH!, HOME: dir, NETMAP_GRPC_ADDR: "0.0.0.0:0" });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /grpc\.addr: 0\.0\.0\.0 is not a loopback address; the admin service needs a token there/);
+  });
+});
