@@ -2,9 +2,11 @@
 // the test (root ns) reaches bastion1 only, bastion1 reaches bastion2, bastion2 the target.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parseTopologyFile } from "../../collector/src/topology/file.ts";
+import { inventoryOf } from "../../collector/src/topology/service.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 
 const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
@@ -120,5 +122,44 @@ describe("netmap ssh through a bastion chain (network namespaces, real sshd)", (
     const second = netmap("route", "--topology", noAddress, "target");
     assert.equal(second.code, 1);
     assert.match(second.stderr, /lab\/ns\/bastion2: has no address, but target is reached through it/);
+  });
+
+  test("ansible -m ping reaches the target through both bastions with NetMap's inventory", () => {
+    // The inventory the collector serves (GET /api/v1/inventory/ansible, netmap inventory), for this topology,
+    // given to Ansible the way a dynamic inventory is: a script printing it for --list.
+    const inventory = inventoryOf(parseTopologyFile(readFileSync(topologyFile, "utf8"), topologyFile));
+    assert.equal((inventory._meta.hostvars.target as Record<string, unknown>).ansible_ssh_common_args, "-o ProxyJump=root@10.231.1.2:22,root@10.231.2.2:22");
+    const inventoryJson = join(chain.dir, "inventory.json");
+    writeFileSync(inventoryJson, JSON.stringify(inventory));
+    const script = join(chain.dir, "inventory.sh");
+    writeFileSync(script, `#!/bin/sh\nexec cat '${inventoryJson}'\n`, { mode: 0o755 });
+    // Every hop's key, as it is now, under its address, and nothing else trusted. ProxyJump's hops
+    // are separate ssh processes that get -F but not ansible's -o options, hence a config file.
+    const knownHosts = join(chain.dir, "ansible_known_hosts");
+    writeFileSync(
+      knownHosts,
+      (["bastion1", "bastion2", "target"] as const)
+        .map((name) => `${chain.hosts[name].address} ${readFileSync(`${chain.hosts[name].hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`)
+        .join(""),
+    );
+    const sshConfig = join(chain.dir, "ansible_ssh_config");
+    writeFileSync(sshConfig, `Host *\n  UserKnownHostsFile ${knownHosts}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);
+    const ansibleHome = join(chain.dir, "ansible");
+    mkdirSync(ansibleHome, { recursive: true });
+    const result = spawnSync("ansible", ["-i", script, "target", "-m", "ping", "-o"], {
+      env: {
+        ...env,
+        ANSIBLE_SSH_ARGS: `-F ${sshConfig}`,
+        ANSIBLE_HOME: ansibleHome,
+        ANSIBLE_LOCAL_TEMP: join(ansibleHome, "tmp"),
+        ANSIBLE_PIPELINING: "True",
+        ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3",
+        ANSIBLE_NOCOLOR: "1",
+      },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /^target \| SUCCESS => .*"ping": "pong"/m);
   });
 });
