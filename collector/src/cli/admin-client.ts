@@ -48,8 +48,10 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
         return new CollectorUnreachableError(`the collector at ${target} did not answer within ${CALL_TIMEOUT_MS / 1000} s`);
       case status.UNAUTHENTICATED:
         return new UnauthenticatedError(
-          `the collector at ${target} refused the call: unauthenticated. ` +
-            (token ? "NETMAP_TOKEN (or the token file) holds another token than the collector's" : `set NETMAP_TOKEN (no token in the environment, none in ${tokenFile})`),
+          `the collector at ${target} refused the call: unauthenticated ` +
+            (token
+              ? `(the token in ${env.NETMAP_TOKEN?.trim() ? "NETMAP_TOKEN" : tokenFile} is not the collector's)`
+              : `(no token: set NETMAP_TOKEN; a collector without a configured token writes one to ${tokenFile})`),
         );
       default: {
         const code = error.metadata?.get(ERROR_CODE_METADATA)[0];
