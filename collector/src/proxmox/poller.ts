@@ -1,0 +1,96 @@
+// Discovery of every configured cluster, each on its own interval, started by
+// `netmap serve`. A cycle never overlaps the previous one of its cluster; its
+// changes go to NATS as InventoryEvents once the transaction committed.
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { encodeInventoryEvent } from "../../../proto/src/codec.ts";
+import { inventorySubject } from "../../../proto/src/subjects.ts";
+import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
+import type { Db } from "../db/database.ts";
+import { DEFAULT_MAX_RESPONSE_BYTES, ProxmoxClient } from "./client.ts";
+import type { ProxmoxClusterConfig } from "./config.ts";
+import { discover, type DiscoveryMemory, type Inventory } from "./discovery.ts";
+import { storeInventory } from "./store.ts";
+
+export interface ProxmoxPoller {
+  /** Runs one cycle of every cluster now (tests, and the first cycle at start). */
+  runOnce(): Promise<Array<{ inventory: Inventory; events: InventoryEvent[] }>>;
+  stop(): Promise<void>;
+}
+
+export function publishInventoryEvents(nc: NatsConnection, events: InventoryEvent[]): void {
+  for (const event of events) nc.publish(inventorySubject(event.change), encodeInventoryEvent(event));
+}
+
+export function startProxmoxPoller(options: {
+  clusters: readonly ProxmoxClusterConfig[];
+  db: Db;
+  nc: NatsConnection;
+  log: Logger;
+  /** false: no timers, cycles only through runOnce(). */
+  schedule?: boolean;
+}): ProxmoxPoller {
+  const { db, nc, log } = options;
+  let stopped = false;
+  const pollers = options.clusters.map((cluster) => {
+    const client = new ProxmoxClient({
+      url: cluster.url,
+      tokenId: cluster.tokenId,
+      tokenSecret: cluster.tokenSecret,
+      fingerprint: cluster.fingerprint,
+      timeoutMs: cluster.timeoutSeconds * 1000,
+      concurrency: cluster.concurrency,
+      maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+    });
+    const clusterLog = log.child({ cluster: cluster.name });
+    const memory: DiscoveryMemory = {};
+    let running: Promise<{ inventory: Inventory; events: InventoryEvent[] }> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let lastProblem = "";
+
+    const cycle = async () => {
+      const inventory = await discover(client, cluster.name, memory);
+      const events = await storeInventory(db, cluster, inventory);
+      publishInventoryEvents(nc, events);
+      const summary = {
+        nodes: inventory.nodes.length, guests: inventory.guests.length, templates: inventory.templates.length,
+        complete: inventory.complete, calls: inventory.calls, durationMs: inventory.durationMs, events: events.length,
+      };
+      // A failure is logged when it starts or changes, not every cycle.
+      const problem = inventory.failures.map((f) => `${f.what}: ${f.message}`).join("; ");
+      if (problem && problem !== lastProblem) clusterLog.warn({ ...summary, failures: inventory.failures }, "discovery cycle incomplete");
+      else if (!problem && lastProblem) clusterLog.info(summary, "discovery recovered");
+      else clusterLog.debug(summary, "discovery cycle");
+      lastProblem = problem;
+      return { inventory, events };
+    };
+    const runOnce = () => {
+      running ??= cycle().finally(() => (running = undefined));
+      return running;
+    };
+    const tick = () => {
+      if (stopped) return;
+      runOnce()
+        .catch((error: unknown) => clusterLog.error({ err: error }, "discovery cycle failed"))
+        .finally(() => {
+          if (!stopped && options.schedule !== false) timer = setTimeout(tick, cluster.intervalSeconds * 1000);
+        });
+    };
+    if (options.schedule !== false) tick();
+    return {
+      runOnce,
+      stop: async () => {
+        clearTimeout(timer);
+        await running?.catch(() => {});
+        client.close();
+      },
+    };
+  });
+  return {
+    runOnce: () => Promise.all(pollers.map((p) => p.runOnce())),
+    stop: async () => {
+      stopped = true;
+      await Promise.all(pollers.map((p) => p.stop()));
+    },
+  };
+}
