@@ -7,6 +7,7 @@ import { deepFreeze, parseDurationSeconds } from "../../lib/settings.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/thresholds.ts";
 import { ConfigError } from "./errors.ts";
+import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
 
 export interface CollectorConfig {
   readonly natsUrl: string;
@@ -23,6 +24,8 @@ export interface CollectorConfig {
   readonly externalUrl: string;
   readonly notifiers: readonly NotifierConfig[];
   readonly rules: RulesConfig;
+  /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
+  readonly proxmox: readonly ProxmoxClusterConfig[];
   readonly configFile: string | undefined;
 }
 
@@ -73,7 +76,7 @@ const fileSchema = z
       .partial(),
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) }).strict().partial(),
     // Sections owned by later capabilities; accepted so one file serves them all.
-    proxmox: z.array(z.unknown()),
+    proxmox: z.array(proxmoxClusterSchema),
     notifiers: z.array(
       z.discriminatedUnion("type", [
         z.object({ name: notifierName, type: z.literal("webhook"), url: url("notifiers[].url", ["http:", "https:"]), secret_file: z.string().min(1).optional() }).strict(),
@@ -123,6 +126,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     http,
     externalUrl: c.http?.external_url ?? `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
     notifiers: notifiers(c.notifiers ?? []),
+    proxmox: proxmoxClusters(c.proxmox ?? []),
     rules: c.rules ?? {},
     grpc: grpcSettings(c.grpc, env.NETMAP_TOKEN),
     staleAfterSeconds,
