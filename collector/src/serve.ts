@@ -9,6 +9,7 @@ import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { ingestMetrics } from "./ingest/metrics.ts";
+import { startProxmoxPoller } from "./proxmox/poller.ts";
 import { redactUrl } from "./log.ts";
 import { startAdminServer, type AdminServer } from "./grpc/server.ts";
 import { topologyService } from "./topology/service.ts";
@@ -70,6 +71,8 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const port = typeof address === "object" && address ? address.port : config.http.port;
   const httpUrl = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
   log.info({ url: httpUrl }, "status page and API listening");
+  // Proxmox discovery: a cycle per cluster now, then every interval (docs/proxmox.md).
+  const proxmox = startProxmoxPoller({ clusters: config.proxmox, db, nc, log: log.child({ component: "proxmox" }) });
 
   let reconnecting = false;
   void (async () => {
@@ -84,7 +87,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, grpcAddress: admin.address, stop: () => shutdown(app, admin, ingest, alerting, nc, db) };
+  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | undefined, ingest: Ingest, alerting: Alerting, nc: NatsConnection, db: Db): Promise<void> {
