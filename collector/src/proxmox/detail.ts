@@ -13,6 +13,8 @@ export interface ProxmoxDetail {
   tags: string[];
   /** Guest agent / LXC interfaces state. */
   agent: string | null;
+  /** As Proxmox knows them (config and guest agent): name, MAC, addresses as CIDR. */
+  interfaces: Array<{ name: string; mac: string; addresses: string[] }>;
   stale: boolean;
   staleReason: string | null;
   seenAt: string;
@@ -37,8 +39,8 @@ export interface ProxmoxDetail {
 export async function proxmoxDetail(db: Db, hostId: number): Promise<ProxmoxDetail | null> {
   const { rows } = await sql<{
     cluster: string; type: ProxmoxDetail["type"]; node: string; vmid: number; status: string; tags: string[]; agent: string | null;
-    stale_reason: string | null; seen_at: Date; gone_at: Date | null;
-  }>`SELECT cluster, type, node, vmid, status, tags, agent, stale_reason, seen_at, gone_at FROM proxmox_resources WHERE host_id = ${hostId}`.execute(db);
+    stale_reason: string | null; seen_at: Date; gone_at: Date | null; interfaces: ProxmoxDetail["interfaces"];
+  }>`SELECT cluster, type, node, vmid, status, tags, agent, interfaces, stale_reason, seen_at, gone_at FROM proxmox_resources WHERE host_id = ${hostId}`.execute(db);
   const r = rows[0];
   if (!r) return null;
   const { rows: samples } = await sql<Record<string, number | null> & { collected_at: Date }>`
@@ -52,6 +54,7 @@ export async function proxmoxDetail(db: Db, hostId: number): Promise<ProxmoxDeta
   const v = (key: string) => (s ? (s[key] ?? null) : null);
   return {
     cluster: r.cluster, type: r.type, node: r.node, vmid: r.type === "node" ? null : r.vmid, status: r.status, tags: r.tags, agent: r.agent,
+    interfaces: r.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: i.addresses })),
     stale: r.stale_reason !== null, staleReason: r.stale_reason, seenAt: r.seen_at.toISOString(), goneAt: r.gone_at?.toISOString() ?? null,
     latest: {
       at: s?.collected_at.toISOString() ?? null,
