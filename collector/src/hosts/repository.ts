@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { mountUsedPercent } from "../ingest/headline.ts";
 import { protocolName } from "../ingest/store.ts";
+import { proxmoxDetail } from "../proxmox/detail.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
 
 export interface HostSummary {
@@ -52,7 +53,8 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     .where("id", "=", id)
     .executeTakeFirst();
   if (!row) return undefined;
-  const summary = toSummary(row, thresholds, now);
+  // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
+  const summary = { ...toSummary(row, thresholds, now), proxmox: await proxmoxDetail(db, id) };
   if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [] };
   const report = HostReport.fromJSON(row.state);
   return {
