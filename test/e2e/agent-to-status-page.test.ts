@@ -47,6 +47,9 @@ before(async () => {
     NETMAP_NATS_URL: nats.url,
     NETMAP_DATABASE_URL: database.url,
     NETMAP_HTTP_ADDR: `127.0.0.1:${port}`,
+    // A free gRPC port and a token of its own: no clash with a collector on 7071, no token file written.
+    NETMAP_GRPC_ADDR: "127.0.0.1:0",
+    NETMAP_TOKEN: "e2e-test-token",
   });
   await eventually(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the collector to be healthy");
   agent = start("agent/src/main.ts", ["--nats", nats.url, "--interval", "1s", "--spool-dir", spoolDir], {});
