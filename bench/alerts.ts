@@ -74,7 +74,7 @@ rules:
 );
 
 try {
-  const config = loadCollectorConfig({ env: { NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url, NETMAP_HTTP_ADDR: "127.0.0.1:0", NETMAP_GRPC_ADDR: "127.0.0.1:0", NETMAP_CONFIG: join(dir, "netmap.yaml") } });
+  const config = loadCollectorConfig({ env: { NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url, NETMAP_HTTP_ADDR: "127.0.0.1:0", NETMAP_GRPC_ADDR: "127.0.0.1:0", NETMAP_TOKEN: "bench", NETMAP_CONFIG: join(dir, "netmap.yaml") } });
   const collector = await serve(config, pino({ level: "warn" }));
   const nc = await connect({ servers: nats.url });
   const js = jetstream(nc);

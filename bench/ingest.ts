@@ -42,7 +42,10 @@ try {
   await nc.close();
   process.stderr.write(`published ${REPORTS} reports from ${AGENTS} agents (${(bytes / REPORTS / 1024).toFixed(1)} KiB each)\n`);
 
-  const config = loadCollectorConfig({ env: { NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url, NETMAP_HTTP_ADDR: "127.0.0.1:0" } });
+  // Free ports and a token of its own: never the local collector's 7071 or its token file.
+  const config = loadCollectorConfig({
+    env: { NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url, NETMAP_HTTP_ADDR: "127.0.0.1:0", NETMAP_GRPC_ADDR: "127.0.0.1:0", NETMAP_TOKEN: "bench" },
+  });
   const db = new pg.Client({ connectionString: database.url });
   await db.connect();
   const began = performance.now();
