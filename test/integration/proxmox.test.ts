@@ -9,6 +9,7 @@ import { Secret, type ProxmoxClusterConfig } from "../../collector/src/proxmox/c
 import { discover } from "../../collector/src/proxmox/discovery.ts";
 import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
 import { proxmoxDetail } from "../../collector/src/proxmox/detail.ts";
+import { listHosts } from "../../collector/src/hosts/repository.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
 import { decodeInventoryEvent, type InventoryEvent } from "../../proto/src/codec.ts";
 import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
@@ -201,6 +202,9 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
     assert.deepEqual(nodeDetail?.storage.map((s) => [s.storage, s.usedPercent]), [["local", 9.7], ["local-lvm", 90]]);
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM proxmox_samples WHERE host_id = ${web01Id}`.execute(db);
     assert.equal(rows[0]!.n, 2);
+    // Without an agent, the host list takes a guest's status from Proxmox.
+    const status = await hostStatuses();
+    assert.deepEqual([status.get("win01"), status.get("cache01"), status.get("pve1")], ["up", "down", "up"]);
   });
 
   test("a node answering 595 keeps its guests, stale, never gone — even one missing from the listing", async () => {
@@ -211,6 +215,7 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
     assert.deepEqual(seen, ["changed mon01 [status,stale]", "changed pve3 [stale]"]);
     const mon01 = (await inventoryRows()).find((r) => r.name === "mon01")!;
     assert.deepEqual([mon01.stale, mon01.gone, mon01.addresses], [true, false, ["10.0.0.8"]], "last known addresses kept");
+    assert.equal((await hostStatuses()).get("mon01"), "stale", "the host list shows it stale, not down");
 
     // The guest vanishes from the listing while its node is unreachable: kept.
     const mon = pve.state.guests.find((g) => g.vmid === 107)!;
@@ -284,3 +289,8 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
     }
   });
 });
+
+async function hostStatuses(): Promise<Map<string, string>> {
+  const hosts = await listHosts(db, { staleAfterSeconds: 30, downAfterSeconds: 120 });
+  return new Map(hosts.map((h) => [h.hostname, h.status]));
+}

@@ -33,13 +33,19 @@ type SummaryRow = {
   id: number; agent_id: string | null; hostname: string; received_at: Date | null; interval_seconds: number | null;
   cpu_percent: number | null; memory_percent: number | null; load1: number | null; logical_cores: number | null;
   memory_total_bytes: number | null; fullest_mountpoint: string | null; fullest_mount_percent: number | null;
-  addresses: string[]; os: unknown;
+  addresses: string[]; os: unknown; proxmox_status: HostStatus | null;
 };
+
+/** For a host no agent reports on, what Proxmox says: gone or stopped is down, unreachable node is stale. */
+const proxmoxStatus = sql<HostStatus | null>`(
+  SELECT CASE WHEN pr.gone_at IS NOT NULL THEN 'down' WHEN pr.stale_reason IS NOT NULL THEN 'stale'
+              WHEN pr.status IN ('running', 'online') THEN 'up' ELSE 'down' END
+  FROM proxmox_resources pr WHERE pr.host_id = hosts.id)`.as("proxmox_status");
 
 export async function listHosts(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<HostSummary[]> {
   const rows = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os")])
+    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus])
     .orderBy("hostname")
     .orderBy("id")
     .execute();
@@ -49,7 +55,7 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
 export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()) {
   const row = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os")])
+    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus])
     .where("id", "=", id)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -84,7 +90,8 @@ function toSummary(row: SummaryRow, thresholds: StatusThresholds, now: Date): Ho
     id: row.id,
     agentId: row.agent_id,
     hostname: row.hostname,
-    status: hostStatus(ageSeconds, row.interval_seconds, thresholds),
+    // An agent's reports decide; else Proxmox; a host only a person declared is not monitored.
+    status: row.received_at ? hostStatus(ageSeconds, row.interval_seconds, thresholds) : (row.proxmox_status ?? "unknown"),
     lastSeen: row.received_at?.toISOString() ?? null,
     ageSeconds,
     os: os

@@ -1,6 +1,7 @@
 // Up, stale or down, from the age of a host's last report. Pure.
 
-export type HostStatus = "up" | "stale" | "down";
+/** "unknown": nothing monitors the host (declared in the topology, no agent, not on Proxmox). */
+export type HostStatus = "up" | "stale" | "down" | "unknown";
 
 export interface StatusThresholds {
   staleAfterSeconds: number;
