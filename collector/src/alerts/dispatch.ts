@@ -6,6 +6,8 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Alert, Transition } from "./engine.ts";
 import { openAlerts, recordDeliveryAttempt } from "./repository.ts";
+import { activeSilences, markFiring, mutedFingerprints } from "./silence-repository.ts";
+import { silencedBy } from "./silences.ts";
 import { RESEND_INTERVAL_SECONDS, sendToAlertmanager } from "./notifiers/alertmanager.ts";
 import type { DeliveryAttempt, DeliveryResult } from "./notifiers/delivery.ts";
 import { sendWebhook, webhookPayload } from "./notifiers/webhook.ts";
@@ -22,6 +24,7 @@ export class AlertDispatcher {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #resendTimer: NodeJS.Timeout | undefined;
+  #silencing: Promise<unknown> = Promise.resolve();
 
   constructor(options: { notifiers: readonly NotifierConfig[]; externalURL: string; db: Kysely<any>; log: Logger }) {
     this.#notifiers = options.notifiers;
@@ -37,9 +40,36 @@ export class AlertDispatcher {
     this.#resendTimer.unref();
   }
 
+  /**
+   * Sends the transitions that no silence mutes, in order. A firing alert matched by an
+   * active silence is not sent, nor is its resolve (nor a resolve a silence matches now).
+   */
   notify(transitions: Transition[]): void {
-    const alerts = transitions.map((t) => t.alert);
-    for (const notifier of this.#notifiers) this.#send(notifier, alerts);
+    const work = this.#silencing.then(async () => {
+      let alerts = transitions.map((t) => t.alert);
+      try {
+        alerts = await this.#unsilenced(transitions);
+      } catch (error) {
+        this.#log.warn({ err: error }, "cannot check silences; notifying anyway");
+      }
+      if (alerts.length) for (const notifier of this.#notifiers) this.#send(notifier, alerts);
+    });
+    this.#silencing = work;
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  async #unsilenced(transitions: Transition[]): Promise<Alert[]> {
+    const now = new Date();
+    const silences = await activeSilences(this.#db);
+    const silenced = (alert: Alert) => silencedBy(silences, alert, now).length > 0;
+    const fired = transitions.filter((t) => t.to === "firing").map((t) => ({ fingerprint: t.alert.fingerprint, muted: silenced(t.alert) }));
+    await markFiring(this.#db, fired);
+    const mutedFiring = new Set(fired.filter((f) => f.muted).map((f) => f.fingerprint));
+    const mutedResolve = await mutedFingerprints(this.#db, transitions.filter((t) => t.to === "resolved").map((t) => t.alert.fingerprint));
+    const kept = transitions.filter((t) => (t.to === "firing" ? !mutedFiring.has(t.alert.fingerprint) : !mutedResolve.has(t.alert.fingerprint) && !silenced(t.alert)));
+    if (kept.length < transitions.length) this.#log.info({ silenced: transitions.length - kept.length }, "silenced alert notifications not sent");
+    return kept.map((t) => t.alert);
   }
 
   /** Stops retrying (pending backoffs end at once) and waits for attempts under way. */
@@ -51,7 +81,9 @@ export class AlertDispatcher {
 
   async #resendFiring(): Promise<void> {
     try {
-      const firing = (await openAlerts(this.#db)).filter((a) => a.state === "firing");
+      const silences = await activeSilences(this.#db);
+      const now = new Date();
+      const firing = (await openAlerts(this.#db)).filter((a) => a.state === "firing" && !a.muted && !silencedBy(silences, a, now).length);
       if (!firing.length) return;
       for (const notifier of this.#notifiers) if (notifier.type === "alertmanager") this.#send(notifier, firing);
     } catch (error) {

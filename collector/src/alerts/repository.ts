@@ -37,12 +37,25 @@ export async function loadAlerts(db: AnyDb, fingerprints: string[]): Promise<Map
   return new Map(rows.map((row) => [row.fingerprint, toAlert(row)]));
 }
 
+export interface Acknowledgement {
+  by: string;
+  at: Date;
+  comment: string;
+}
+
+export type OpenAlert = Alert & { hostId: number | null; ack: Acknowledgement | null; muted: boolean };
+
 /** Pending and firing alerts (of the given hosts, if any), firing first, then by severity and age. */
-export async function openAlerts(db: AnyDb, hostIds?: number[]): Promise<Array<Alert & { hostId: number | null }>> {
-  const { rows } = await sql<AlertRow & { host_id: number | null }>`
+export async function openAlerts(db: AnyDb, hostIds?: number[]): Promise<OpenAlert[]> {
+  const { rows } = await sql<AlertRow & { host_id: number | null; acknowledged_by: string | null; acknowledged_at: Date | null; ack_comment: string | null; muted: boolean }>`
     SELECT * FROM alerts WHERE state <> 'resolved' AND (${hostIds ?? null}::bigint[] IS NULL OR host_id = ANY(${hostIds ?? null}::bigint[]))
     ORDER BY state = 'firing' DESC, severity = 'critical' DESC, coalesce(starts_at, active_since)`.execute(db);
-  return rows.map((row) => ({ ...toAlert(row), hostId: row.host_id }));
+  return rows.map((row) => ({
+    ...toAlert(row),
+    hostId: row.host_id,
+    ack: row.acknowledged_by !== null && row.acknowledged_at !== null ? { by: row.acknowledged_by, at: row.acknowledged_at, comment: row.ack_comment ?? "" } : null,
+    muted: row.muted,
+  }));
 }
 
 /** Stores alerts (insert or replace by fingerprint); removes those given as dropped. */
