@@ -1,5 +1,6 @@
-// Pure parsers for the /proc text the agent reads. Reading happens in
-// source.ts; these only turn text into numbers, so tests feed them recorded text.
+// Pure parsers for the /proc text the agent reads (and /etc/os-release).
+// Reading happens in source.ts; these only turn text into values, so tests
+// feed them recorded text.
 
 /** Aggregate CPU time from the "cpu" line of /proc/stat, in USER_HZ ticks. */
 export interface CpuTimes {
@@ -197,4 +198,66 @@ export function formatIpv6(bytes: number[]): string {
 export function parseBlockStat(text: string): { readBytes: number; writeBytes: number } {
   const fields = text.trim().split(/\s+/).map(Number);
   return { readBytes: (fields[2] ?? 0) * 512, writeBytes: (fields[6] ?? 0) * 512 };
+}
+
+/**
+ * os-release(5): distribution from NAME, release as systeminformation (which
+ * the agent used before) gave it: PRETTY_NAME less the name and the
+ * "(codename)" ("Debian GNU/Linux 12 (bookworm)" → "12", "Ubuntu 22.04.3 LTS"
+ * → "22.04.3 LTS"), else VERSION, else VERSION_ID.
+ */
+export function parseOsRelease(text: string): { distribution: string; release: string } {
+  const fields: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) fields[match[1]!] = unquote(match[2]!);
+  }
+  const distribution = fields.NAME || fields.ID || "Linux";
+  const pretty = fields.PRETTY_NAME ?? "";
+  const version = pretty.startsWith(`${distribution} `) ? pretty.slice(distribution.length + 1) : (fields.VERSION ?? "");
+  const release = version.split("(")[0]!.trim() || fields.VERSION_ID || "";
+  return { distribution, release };
+}
+
+/** A shell-style value: double or single quotes, backslash escapes inside double quotes. */
+function unquote(value: string): string {
+  const v = value.trim();
+  if (v.length >= 2 && v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1);
+  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) return v.slice(1, -1).replace(/\\(.)/g, "$1");
+  return v;
+}
+
+// ARM64's /proc/cpuinfo names no model, only implementer and part numbers;
+// lscpu decodes them from a table like this one (the cores servers run on).
+const ARM_IMPLEMENTERS: Record<string, string> = { "0x41": "ARM", "0x61": "Apple", "0xc0": "Ampere" };
+const ARM_PARTS: Record<string, string> = {
+  "0x41 0xd03": "Cortex-A53", "0x41 0xd04": "Cortex-A35", "0x41 0xd05": "Cortex-A55", "0x41 0xd07": "Cortex-A57",
+  "0x41 0xd08": "Cortex-A72", "0x41 0xd09": "Cortex-A73", "0x41 0xd0a": "Cortex-A75", "0x41 0xd0b": "Cortex-A76",
+  "0x41 0xd0c": "Neoverse-N1", "0x41 0xd0d": "Cortex-A77", "0x41 0xd40": "Neoverse-V1", "0x41 0xd41": "Cortex-A78",
+  "0x41 0xd49": "Neoverse-N2", "0x41 0xd4f": "Neoverse-V2", "0x41 0xd8e": "Neoverse-N3", "0xc0 0xac3": "Ampere-1", "0xc0 0xac4": "Ampere-1a",
+};
+
+/**
+ * /proc/cpuinfo: the model name, and physical cores as distinct (physical id,
+ * core id) pairs. Without those fields (ARM64, some hypervisors) every
+ * logical CPU counts as a core.
+ */
+export function parseCpuinfo(text: string): { model: string; physicalCores: number } {
+  const cores = new Set<string>();
+  let processors = 0;
+  let model = "";
+  let implementer = "";
+  let part = "";
+  for (const block of text.split(/\n\s*\n/)) {
+    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(block)?.[1]?.trim();
+    if (field("processor") === undefined) continue;
+    processors++;
+    model ||= field("model name") ?? "";
+    implementer ||= field("CPU implementer")?.toLowerCase() ?? "";
+    part ||= field("CPU part")?.toLowerCase() ?? "";
+    const [packageId, coreId] = [field("physical id"), field("core id")];
+    if (packageId !== undefined && coreId !== undefined) cores.add(`${packageId} ${coreId}`);
+  }
+  if (!model && implementer) model = [ARM_IMPLEMENTERS[implementer] ?? `implementer ${implementer}`, ARM_PARTS[`${implementer} ${part}`] ?? (part && `part ${part}`)].filter(Boolean).join(" ");
+  return { model, physicalCores: cores.size || processors };
 }

@@ -1,6 +1,6 @@
 import type { Disk } from "../../../proto/gen/netmap/v1/report.ts";
 import type { BlockDeviceSample } from "../source.ts";
-import { ratePerSecond, type Collector, type CounterSample } from "./types.ts";
+import { byName, ratePerSecond, type Collector, type CounterSample } from "./types.ts";
 
 export const disksCollector: Collector = {
   name: "disks",
@@ -17,7 +17,7 @@ export const disksCollector: Collector = {
 const NOT_A_DISK = /^(z?ram|loop|fd)\d+$/;
 
 export function diskInfo(devices: BlockDeviceSample[], previous: CounterSample | undefined, nowSeconds: number): { disks: Disk[]; sample: CounterSample } {
-  const kept = devices.filter((device) => !NOT_A_DISK.test(device.name)).sort((a, b) => a.name.localeCompare(b.name));
+  const kept = devices.filter((device) => !NOT_A_DISK.test(device.name)).sort((a, b) => byName(a.name, b.name));
   const elapsed = previous ? nowSeconds - previous.atSeconds : 0;
   const disks = kept.map((device): Disk => {
     const before = previous?.counters[device.name];

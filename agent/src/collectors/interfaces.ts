@@ -1,6 +1,6 @@
 import type { NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
 import type { InterfaceSample } from "../source.ts";
-import { ratePerSecond, type Collector, type CounterSample } from "./types.ts";
+import { byName, ratePerSecond, type Collector, type CounterSample } from "./types.ts";
 
 export const interfacesCollector: Collector = {
   name: "interfaces",
@@ -16,7 +16,7 @@ const IFF_UP = 0x1;
 const NO_MAC = /^(00:)*00$/;
 
 export function interfacesInfo(samples: InterfaceSample[], previous: CounterSample | undefined, nowSeconds: number): { interfaces: NetworkInterface[]; sample: CounterSample } {
-  const sorted = [...samples].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...samples].sort((a, b) => byName(a.name, b.name));
   const elapsed = previous ? nowSeconds - previous.atSeconds : 0;
   const interfaces = sorted.map((sample): NetworkInterface => {
     const before = previous?.counters[sample.name];

@@ -42,3 +42,11 @@ export function ratePerSecond(current: number, previous: number | undefined, ela
   if (previous === undefined || elapsedSeconds <= 0 || current < previous) return undefined;
   return (current - previous) / elapsedSeconds;
 }
+
+/**
+ * Kernel names (sda, eth0) in code-unit order. Not localeCompare: that loads
+ * ICU's collation data, ~2 MiB of resident memory for ASCII names.
+ */
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

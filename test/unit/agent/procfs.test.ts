@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createLinuxSource } from "../../../agent/src/source.ts";
-import { endsTcpListeners, formatIpv6, isListening, parseLoadAverage, parseMeminfo, parseMountinfo, parseProcNet, parseProcStat } from "../../../agent/src/procfs.ts";
+import { endsTcpListeners, formatIpv6, isListening, parseCpuinfo, parseOsRelease, parseLoadAverage, parseMeminfo, parseMountinfo, parseProcNet, parseProcStat } from "../../../agent/src/procfs.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/agent/${name}`, import.meta.url), "utf8");
 
@@ -118,6 +118,47 @@ describe("listening sockets from /proc/net", () => {
       assert.deepEqual(sockets.filter((s) => s.protocol === "udp").map((s) => s.port), [68, 53], "no udp6 table: a kernel without IPv6");
     } finally {
       rmSync(proc, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("OS release and CPU model", () => {
+  it("parseOsRelease - gives the name and the release as PRETTY_NAME shows it, without the codename", () => {
+    assert.deepEqual(parseOsRelease(fixture("os-release.txt")), { distribution: "Debian GNU/Linux", release: "12" });
+    const ubuntu = 'NAME="Ubuntu"\nVERSION_ID="22.04"\nVERSION="22.04.3 LTS (Jammy Jellyfish)"\nPRETTY_NAME="Ubuntu 22.04.3 LTS"\n';
+    assert.deepEqual(parseOsRelease(ubuntu), { distribution: "Ubuntu", release: "22.04.3 LTS" });
+    const rocky = "NAME='Rocky Linux'\nVERSION=\"9.3 (Blue Onyx)\"\nVERSION_ID=\"9.3\"\n# a comment\n";
+    assert.deepEqual(parseOsRelease(rocky), { distribution: "Rocky Linux", release: "9.3" });
+    assert.deepEqual(parseOsRelease('NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux trixie/sid"\n'), { distribution: "Debian GNU/Linux", release: "trixie/sid" });
+    assert.deepEqual(parseOsRelease(""), { distribution: "Linux", release: "" });
+  });
+
+  it("parseCpuinfo - counts physical cores as distinct package and core ids, so hyperthreads are not cores", () => {
+    assert.deepEqual(parseCpuinfo(fixture("cpuinfo.txt")), { model: "AMD EPYC", physicalCores: 2 });
+    const cpu = (processor: number, packageId: number, coreId: number) =>
+      `processor\t: ${processor}\nmodel name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz\nphysical id\t: ${packageId}\ncore id\t\t: ${coreId}\n`;
+    // Two sockets of two cores, two threads each: eight logical CPUs.
+    const xeon = [0, 1, 2, 3, 4, 5, 6, 7].map((p) => cpu(p, p % 4 < 2 ? 0 : 1, p % 2)).join("\n");
+    assert.deepEqual(parseCpuinfo(xeon), { model: "Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz", physicalCores: 4 });
+  });
+
+  it("parseCpuinfo - names an ARM64 core from its implementer and part, as lscpu does, each CPU a core", () => {
+    const arm = (p: number) => `processor\t: ${p}\nBogoMIPS\t: 243.75\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\n`;
+    assert.deepEqual(parseCpuinfo([0, 1, 2, 3].map(arm).join("\n")), { model: "ARM Neoverse-N1", physicalCores: 4 });
+    assert.deepEqual(parseCpuinfo(arm(0).replace("0xd0c", "0xfff")), { model: "ARM part 0xfff", physicalCores: 1 });
+  });
+
+  it("osRelease - falls back to /usr/lib/os-release, and takes the kernel and architecture from Node", async () => {
+    const root = mkdtempSync(join(tmpdir(), "netmap-os-release-"));
+    try {
+      mkdirSync(join(root, "etc"));
+      mkdirSync(join(root, "usr-lib"));
+      writeFileSync(join(root, "usr-lib", "os-release"), 'NAME="Fedora Linux"\nVERSION="40 (Server Edition)"\nVERSION_ID=40\n');
+      const release = await createLinuxSource({ etc: join(root, "etc"), usrLib: join(root, "usr-lib") }).osRelease();
+      assert.deepEqual(release, { distribution: "Fedora Linux", release: "40", kernel: release.kernel, architecture: process.arch });
+      assert.match(release.kernel, /^\d+\.\d+/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
