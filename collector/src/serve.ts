@@ -72,7 +72,10 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const httpUrl = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
   log.info({ url: httpUrl }, "status page and API listening");
   // Proxmox discovery: a cycle per cluster now, then every interval (docs/proxmox.md).
-  const proxmox = startProxmoxPoller({ clusters: config.proxmox, db, nc, log: log.child({ component: "proxmox" }) });
+  const proxmox = startProxmoxPoller({
+    clusters: config.proxmox, db, nc, log: log.child({ component: "proxmox" }),
+    onStored: (cycle) => alerting.judgeProxmox(cycle),
+  });
 
   let reconnecting = false;
   void (async () => {

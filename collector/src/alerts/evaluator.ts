@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { judgeChanges, type HostHistory } from "./changes.ts";
 import { fingerprint, step, type Alert, type Observation, type Transition } from "./engine.ts";
+import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxCycle, type ProxmoxMemory } from "./proxmox-rules.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules.ts";
 import { settingsFor, type RuleSettings, type RulesConfig } from "./thresholds.ts";
@@ -42,6 +43,8 @@ export class AlertEvaluator {
   readonly #windows = new Map<number, HostWindow>();
   /** Each host's previous report, as the change rules need it. */
   readonly #histories = new Map<number, HostHistory>();
+  /** Per Proxmox cluster: the guests seen running (proxmox-rules.ts). */
+  readonly #proxmox = new Map<string, ProxmoxMemory>();
 
   constructor(options: { db: Kysely<any>; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {
     this.#db = options.db;
@@ -106,6 +109,26 @@ export class AlertEvaluator {
       };
       observations.set(fingerprint(HOST_DOWN, { ...observation.labels, severity: "critical" }), { observation, hostId: host.hostId });
     }
+    return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
+  }
+
+  /**
+   * Judges a stored Proxmox discovery cycle: node down, guest down (a guest
+   * locked for backup gets a grace period), storage filling. Resources whose
+   * node did not answer give no observation, so their alerts keep their state.
+   */
+  async judgeProxmox(cycle: ProxmoxCycle, now = new Date()): Promise<Transition[]> {
+    let memory = this.#proxmox.get(cycle.cluster);
+    if (!memory) this.#proxmox.set(cycle.cluster, (memory = newProxmoxMemory()));
+    const guestIds = cycle.resources.filter((r) => r.type !== "node").map((r) => r.hostId);
+    const openGuestDown = new Set(
+      (guestIds.length ? await openAlerts(this.#db, guestIds) : []).filter((a) => a.rule === PROXMOX_GUEST_DOWN && a.hostId !== null).map((a) => a.hostId!),
+    );
+    const observations = new Map<string, { observation: Observation; hostId: number }>();
+    for (const { observation, hostId } of judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules)) {
+      observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId });
+    }
+    if (!observations.size) return [];
     return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
   }
 

@@ -8,6 +8,7 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { AlertDispatcher, type NotifierConfig } from "./dispatch.ts";
 import type { Transition } from "./engine.ts";
 import { AlertEvaluator } from "./evaluator.ts";
+import type { ProxmoxCycle } from "./proxmox-rules.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
 import type { RulesConfig } from "./thresholds.ts";
 
@@ -16,6 +17,8 @@ const SILENCE_TICK_SECONDS = 10;
 export interface Alerting {
   /** Judges the reports that just became their hosts' latest state. */
   judgeStored(latest: Array<{ hostId: number; report: HostReport }>): void;
+  /** Judges a Proxmox discovery cycle that was just stored (proxmox-rules.ts). */
+  judgeProxmox(cycle: ProxmoxCycle): void;
   stop(): Promise<void>;
 }
 
@@ -83,6 +86,7 @@ export async function startAlerting(options: {
         // A report is also the end of a silence.
         await evaluator.judgeSilence([...names.values()].map((h) => ({ ...scope(h), ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds })));
       }),
+    judgeProxmox: (cycle) => enqueue("judge the Proxmox cycle", () => evaluator.judgeProxmox(cycle)),
     stop: async () => {
       clearInterval(ticker);
       await queue;

@@ -29,6 +29,8 @@ export interface RuleSettings {
   forSeconds: number;
   /** Change rules: how many reports establish what is normal (ListenerGone, ListenerNew). */
   minReports?: number;
+  /** ProxmoxGuestDown: how long a guest locked for backup may be stopped before `for` starts counting. */
+  graceSeconds?: number;
 }
 
 export interface RuleScope {
@@ -39,25 +41,30 @@ export interface RuleScope {
   mountpoint?: string;
 }
 
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === undefined || seconds < 0) {
+    ctx.addIssue({ code: "custom", message: `expected a duration like 5m, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
 const settingsFields = {
   enabled: z.boolean(),
   warning: z.number(),
   critical: z.number(),
   warning_clear: z.number(),
   critical_clear: z.number(),
-  for: z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const seconds = parseDurationSeconds(value);
-    if (seconds === undefined || seconds < 0) {
-      ctx.addIssue({ code: "custom", message: `expected a duration like 5m, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return seconds;
-  }),
+  for: duration,
   min_reports: z.number().int().min(1),
+  grace: duration,
 };
 
 /** The rules that take `min_reports`; on any other it is refused, as an unknown setting is. */
 export const MIN_REPORTS_RULES: ReadonlySet<string> = new Set(["ListenerGone", "ListenerNew"]);
+/** The rules that take `grace`. */
+export const GRACE_RULES: ReadonlySet<string> = new Set(["ProxmoxGuestDown"]);
 
 const overrideSchema = z
   .object({
@@ -77,8 +84,12 @@ const ruleSchema = z
 
 export const rulesConfigSchema = z.record(z.string(), ruleSchema).superRefine((rules, ctx) => {
   for (const [rule, settings] of Object.entries(rules)) {
+    const all = [settings, ...(settings.overrides ?? [])];
+    if (!GRACE_RULES.has(rule) && all.some((s) => s.grace !== undefined)) {
+      ctx.addIssue({ code: "custom", path: [rule, "grace"], message: `grace applies only to ${[...GRACE_RULES].join(" and ")}` });
+    }
     if (MIN_REPORTS_RULES.has(rule)) continue;
-    const given = [settings, ...(settings.overrides ?? [])].some((s) => s.min_reports !== undefined);
+    const given = all.some((s) => s.min_reports !== undefined);
     if (given) ctx.addIssue({ code: "custom", path: [rule, "min_reports"], message: `min_reports applies only to ${[...MIN_REPORTS_RULES].join(" and ")}` });
   }
 });
@@ -104,6 +115,7 @@ function apply(base: RuleSettings, given: SettingsInput): RuleSettings {
     enabled: given.enabled ?? base.enabled,
     forSeconds: given.for ?? base.forSeconds,
     ...defined("minReports", given.min_reports ?? base.minReports),
+    ...defined("graceSeconds", given.grace ?? base.graceSeconds),
     ...defined("warning", given.warning ?? base.warning),
     ...defined("critical", given.critical ?? base.critical),
     // A new fire threshold without a clear threshold drops the old clear one: the rule's margin applies.

@@ -45,6 +45,8 @@ export interface DiscoveredGuest {
   interfaces: GuestInterface[] | null;
   agent: AgentState;
   staleReason: string | null;
+  /** The lock /cluster/resources lists (backup, migrate…), present only when locked. */
+  lock?: string;
 }
 
 export interface Failure {
@@ -131,7 +133,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
     machines.map(async (g): Promise<DiscoveredGuest> => {
       const guest: DiscoveredGuest = {
         type: g.type, vmid: g.vmid, name: g.name, node: g.node, status: g.status, tags: g.tags, figures: g.figures,
-        interfaces: null, agent: "not-asked", staleReason: null,
+        interfaces: null, agent: "not-asked", staleReason: null, ...(g.lock ? { lock: g.lock } : {}),
       };
       const node = nodeState.get(g.node);
       if (!node || node.staleReason !== null) {

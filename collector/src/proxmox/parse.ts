@@ -21,6 +21,8 @@ export interface GuestResource {
   template: boolean;
   tags: string[];
   figures: Figures;
+  /** A lock the guest holds (backup, migrate, snapshot…), present only when locked. */
+  lock?: string;
 }
 
 /** Figures as the API gives them; counters (net, disk IO) are totals since start. */
@@ -140,6 +142,8 @@ export function parseGuestResources(data: unknown): GuestResource[] {
       template: num(item.template) === 1,
       tags: parseTags(item.tags),
       figures: figures(item),
+      // `lock` is listed only while a guest holds one (backup, migrate, snapshot…).
+      ...(str(item.lock) ? { lock: str(item.lock)! } : {}),
     });
   }
   return guests.sort((a, b) => a.vmid - b.vmid);

@@ -6,6 +6,8 @@ import type { Logger } from "pino";
 import { encodeInventoryEvent } from "../../../proto/src/codec.ts";
 import { inventorySubject } from "../../../proto/src/subjects.ts";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
+import { sql } from "kysely";
+import type { ProxmoxCycle } from "../alerts/proxmox-rules.ts";
 import type { Db } from "../db/database.ts";
 import { DEFAULT_MAX_RESPONSE_BYTES, ProxmoxClient } from "./client.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
@@ -29,6 +31,8 @@ export function startProxmoxPoller(options: {
   log: Logger;
   /** false: no timers, cycles only through runOnce(). */
   schedule?: boolean;
+  /** Called with each cycle once stored (the Proxmox alert rules); awaited, its failure logged. */
+  onStored?: (cycle: ProxmoxCycle) => Promise<unknown> | void;
 }): ProxmoxPoller {
   const { db, nc, log } = options;
   let stopped = false;
@@ -52,6 +56,13 @@ export function startProxmoxPoller(options: {
       const inventory = await discover(client, cluster.name, memory);
       const events = await storeInventory(db, cluster, inventory);
       publishInventoryEvents(nc, events);
+      if (options.onStored) {
+        try {
+          await options.onStored(await storedCycle(db, cluster, inventory));
+        } catch (error) {
+          clusterLog.error({ err: error }, "cannot judge the Proxmox alert rules");
+        }
+      }
       const summary = {
         nodes: inventory.nodes.length, guests: inventory.guests.length, templates: inventory.templates.length,
         complete: inventory.complete, calls: inventory.calls, durationMs: inventory.durationMs, events: events.length,
@@ -93,4 +104,33 @@ export function startProxmoxPoller(options: {
       await Promise.all(pollers.map((p) => p.stop()));
     },
   };
+}
+
+/** The cycle as stored, for the alert rules: each listed node and guest with the host it is. */
+async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inventory): Promise<ProxmoxCycle> {
+  const base = { cluster: cluster.name, client: cluster.client, site: cluster.site, listed: inventory.listed };
+  if (!inventory.listed) return { ...base, resources: [] };
+  const { rows } = await sql<{ host_id: number; type: "node" | "qemu" | "lxc"; node: string; vmid: number; host: string }>`
+    SELECT r.host_id, r.type, r.node, r.vmid, coalesce(h.name, h.hostname) AS host
+    FROM proxmox_resources r JOIN hosts h ON h.id = r.host_id
+    WHERE r.cluster = ${cluster.name} AND r.gone_at IS NULL`.execute(db);
+  const hostOf = new Map(rows.map((r) => [r.type === "node" ? `node/${r.node}` : `guest/${r.vmid}`, r]));
+  const resources: ProxmoxCycle["resources"][number][] = [];
+  for (const n of inventory.nodes) {
+    const row = hostOf.get(`node/${n.node}`);
+    if (row) resources.push({ hostId: Number(row.host_id), host: row.host, type: "node", node: n.node, vmid: 0, status: n.status, stale: n.staleReason !== null, storage: n.storage });
+  }
+  // A guest's status comes from the listing: it is stale when its node did not answer (a failed
+  // config or agent call leaves the status known).
+  const answered = new Set(inventory.nodes.filter((n) => n.staleReason === null).map((n) => n.node));
+  for (const g of inventory.guests) {
+    const row = hostOf.get(`guest/${g.vmid}`);
+    if (row) {
+      resources.push({
+        hostId: Number(row.host_id), host: row.host, type: g.type, node: g.node, vmid: g.vmid, status: g.status,
+        stale: !answered.has(g.node), ...(g.lock ? { lock: g.lock } : {}),
+      });
+    }
+  }
+  return { ...base, resources };
 }

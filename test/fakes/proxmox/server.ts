@@ -36,6 +36,8 @@ export interface FakeGuest {
   node: string;
   status: "running" | "stopped" | "paused";
   template?: boolean;
+  /** A lock the guest holds (backup, migrate…): /cluster/resources lists it as `lock`. */
+  lock?: string;
   /** ";"-separated, as /cluster/resources gives them. */
   tags?: string;
   /** The config as /config returns it (netN, ipconfigN, agent…). */
@@ -211,6 +213,7 @@ export async function startFakeProxmox(options: {
       status: reachable ? g.status : "unknown",
       template: g.template ? 1 : 0,
       ...(g.tags ? { tags: g.tags } : {}),
+      ...(g.lock ? { lock: g.lock } : {}),
       cpu: running ? (f.cpu ?? 0.02) : 0, maxcpu: f.maxcpu ?? 2, mem: running ? (f.mem ?? 536870912) : 0, maxmem: f.maxmem ?? 2147483648,
       disk: f.disk ?? 0, maxdisk: f.maxdisk ?? 34359738368, netin: running ? (f.netin ?? 1000) : 0, netout: running ? (f.netout ?? 2000) : 0,
       diskread: running ? (f.diskread ?? 0) : 0, diskwrite: running ? (f.diskwrite ?? 0) : 0, uptime: running ? (f.uptime ?? 3600) : 0,

@@ -1,0 +1,156 @@
+// The Proxmox rules, judged after each discovery cycle has been stored: a node
+// down, a guest that was running now stopped, a node's storage filling. Pure:
+// the cycle's resources (and what earlier cycles saw) in, observations out;
+// the engine decides pending/firing/resolved. Defaults are documented in
+// docs/alerts.md; each can be overridden (thresholds.ts).
+//
+// What is not known is not judged: a guest of a node that does not answer (595)
+// or a cycle whose listing failed gives no observation at all, so its alert,
+// if any, keeps its state — neither fired nor resolved by a lack of news.
+import type { StorageUsage } from "../proxmox/parse.ts";
+import { thresholdObservation, type Observation, type Severity } from "./engine.ts";
+import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+
+export const PROXMOX_NODE_DOWN = "ProxmoxNodeDown";
+export const PROXMOX_GUEST_DOWN = "ProxmoxGuestDown";
+export const PROXMOX_STORAGE_FILLING = "ProxmoxStorageFilling";
+
+export const PROXMOX_RULE_DEFAULTS: Readonly<Record<string, RuleSettings>> = {
+  [PROXMOX_NODE_DOWN]: { enabled: true, forSeconds: 60 },
+  [PROXMOX_GUEST_DOWN]: { enabled: true, forSeconds: 60, graceSeconds: 30 * 60 },
+  [PROXMOX_STORAGE_FILLING]: { enabled: true, warning: 85, warningClear: 80, critical: 95, criticalClear: 92, forSeconds: 5 * 60 },
+};
+
+/** One node or guest as the cycle stored it, with the NetMap host it is. */
+export interface ProxmoxResourceState {
+  hostId: number;
+  /** The host's name in NetMap (alerts are labelled with it). */
+  host: string;
+  type: "node" | "qemu" | "lxc";
+  node: string;
+  vmid: number;
+  /** Node: online/offline/unknown; guest: running/stopped/paused/unknown. */
+  status: string;
+  /** The lock a guest holds (backup, migrate…), if any. */
+  lock?: string;
+  /** Its facts are the last known ones: its node did not answer this cycle. */
+  stale: boolean;
+  /** A node's storage this cycle; null or absent when not learnt. */
+  storage?: readonly StorageUsage[] | null;
+}
+
+export interface ProxmoxCycle {
+  cluster: string;
+  client: string;
+  site: string;
+  /** /nodes and /cluster/resources both answered; false: nothing is judged. */
+  listed: boolean;
+  resources: readonly ProxmoxResourceState[];
+}
+
+/** What earlier cycles of a cluster saw: the guests seen running. */
+export interface ProxmoxMemory {
+  seenRunning: Set<number>;
+}
+
+export function newProxmoxMemory(): ProxmoxMemory {
+  return { seenRunning: new Set() };
+}
+
+export interface ProxmoxObservation {
+  hostId: number;
+  observation: Observation;
+}
+
+/**
+ * The observations of one stored cycle. `openGuestDown`: hosts with an open
+ * (pending or firing) ProxmoxGuestDown alert, so a collector restarted while a
+ * guest is down keeps judging it down though its memory is new.
+ */
+export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig): ProxmoxObservation[] {
+  if (!cycle.listed) return [];
+  const out: ProxmoxObservation[] = [];
+  const scopeOf = (r: ProxmoxResourceState, storage?: string): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(storage ? { mountpoint: storage } : {}) });
+  const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
+
+  for (const r of cycle.resources) {
+    if (r.type === "node") {
+      const nodeDown = settings(PROXMOX_NODE_DOWN, scopeOf(r));
+      const down = r.stale || r.status !== "online";
+      if (nodeDown.enabled) {
+        out.push({
+          hostId: r.hostId,
+          observation: {
+            rule: PROXMOX_NODE_DOWN, severity: "critical",
+            labels: { host: r.host, cluster: cycle.cluster, node: r.node },
+            annotations: { summary: down ? `Proxmox node ${r.node} of ${cycle.cluster} is ${r.stale && r.status === "online" ? "unreachable" : r.status}` : `Proxmox node ${r.node} of ${cycle.cluster} is online` },
+            value: down ? 1 : 0, active: down, cleared: !down, forSeconds: nodeDown.forSeconds,
+          },
+        });
+      }
+      // A node that did not answer has no storage figures this cycle: its storage alerts keep their state.
+      if (!down && r.storage) out.push(...judgeStorage(cycle, r, r.storage, settings, scopeOf));
+      continue;
+    }
+
+    // A guest of a node that did not answer: its status is not known, nothing is judged or remembered.
+    if (r.stale || (r.status !== "running" && r.status !== "stopped")) continue;
+    if (r.status === "running") memory.seenRunning.add(r.hostId);
+    const guestDown = settings(PROXMOX_GUEST_DOWN, scopeOf(r));
+    if (!guestDown.enabled) continue;
+    const stopped = r.status === "stopped";
+    // Stopped on purpose: a guest first seen stopped never fires; one seen running, then stopped, does.
+    const wasRunning = memory.seenRunning.has(r.hostId) || openGuestDown.has(r.hostId);
+    const backup = r.lock === "backup";
+    const grace = guestDown.graceSeconds ?? 0;
+    const kind = r.type === "qemu" ? "VM" : "container";
+    out.push({
+      hostId: r.hostId,
+      observation: {
+        rule: PROXMOX_GUEST_DOWN, severity: "critical",
+        labels: { host: r.host, cluster: cycle.cluster, node: r.node, vmid: String(r.vmid) },
+        annotations: { summary: stopped ? `Proxmox ${kind} ${r.vmid} (${r.host}) on ${r.node} is stopped${backup ? " (locked for backup)" : ""}` : `Proxmox ${kind} ${r.vmid} (${r.host}) on ${r.node} is running` },
+        value: stopped ? 1 : 0,
+        active: stopped && wasRunning,
+        cleared: !stopped,
+        // Locked for backup: the grace period before it counts as down; the lock gone, `for` applies from when it stopped.
+        forSeconds: backup ? Math.max(grace, guestDown.forSeconds) : guestDown.forSeconds,
+      },
+    });
+  }
+  return out;
+}
+
+function judgeStorage(
+  cycle: ProxmoxCycle,
+  node: ProxmoxResourceState,
+  storage: readonly StorageUsage[],
+  settings: (rule: string, scope: RuleScope) => RuleSettings,
+  scopeOf: (r: ProxmoxResourceState, storage?: string) => RuleScope,
+): ProxmoxObservation[] {
+  const out: ProxmoxObservation[] = [];
+  for (const s of storage) {
+    if (!s.active || s.total === null || s.total <= 0 || s.used === null) continue;
+    const used = (s.used / s.total) * 100;
+    const rule = settings(PROXMOX_STORAGE_FILLING, scopeOf(node, s.storage));
+    if (!rule.enabled) continue;
+    for (const severity of ["warning", "critical"] as const satisfies readonly Severity[]) {
+      const fire = rule[severity];
+      if (fire === undefined) continue;
+      const clear = rule[`${severity}Clear`] ?? fire - Math.abs(fire) * 0.05;
+      out.push({
+        hostId: node.hostId,
+        observation: thresholdObservation(
+          {
+            rule: PROXMOX_STORAGE_FILLING, severity,
+            labels: { host: node.host, cluster: cycle.cluster, node: node.node, storage: s.storage },
+            annotations: { summary: `storage ${s.storage} on Proxmox node ${node.node} is ${used.toFixed(1)}% full` },
+            value: used, forSeconds: rule.forSeconds,
+          },
+          { direction: "above", fire, clear },
+        ),
+      });
+    }
+  }
+  return out;
+}
