@@ -207,6 +207,15 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
     assert.deepEqual([status.get("win01"), status.get("cache01"), status.get("pve1")], ["up", "down", "up"]);
   });
 
+  test("the host list shows Proxmox's CPU and memory for a host no agent reports on", async () => {
+    const hosts = await listHosts(db, { staleAfterSeconds: 30, downAfterSeconds: 120 });
+    const web01 = hosts.find((h) => h.id === web01Id)!;
+    assert.deepEqual([web01.cpuPercent, web01.memoryPercent, web01.memoryTotalBytes], [25, 50, 4294967296]);
+    const cache01 = hosts.find((h) => h.hostname === "cache01")!;
+    assert.deepEqual([cache01.cpuPercent, cache01.memoryPercent], [0, 0], "a stopped guest uses nothing");
+    assert.equal(typeof hosts.find((h) => h.hostname === "pve1")!.cpuPercent, "number", "a node too");
+  });
+
   test("a node answering 595 keeps its guests, stale, never gone — even one missing from the listing", async () => {
     pve.state.nodes.find((n) => n.node === "pve3")!.unreachable = true;
     const { inventory, seen } = await cycle();

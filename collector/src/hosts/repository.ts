@@ -34,6 +34,7 @@ type SummaryRow = {
   cpu_percent: number | null; memory_percent: number | null; load1: number | null; logical_cores: number | null;
   memory_total_bytes: number | null; fullest_mountpoint: string | null; fullest_mount_percent: number | null;
   addresses: string[]; os: unknown; proxmox_status: HostStatus | null;
+  proxmox_latest: { cpu: number | null; memory: number | null; memoryTotal: number | null } | null;
 };
 
 /** For a host no agent reports on, what Proxmox says: gone or stopped is down, unreachable node is stale. */
@@ -42,10 +43,17 @@ const proxmoxStatus = sql<HostStatus | null>`(
               WHEN pr.status IN ('running', 'online') THEN 'up' ELSE 'down' END
   FROM proxmox_resources pr WHERE pr.host_id = hosts.id)`.as("proxmox_status");
 
+/** For a host no agent reports on, the latest figures Proxmox gave: CPU %, memory used % and total. */
+const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
+  SELECT jsonb_build_object('cpu', ps.cpu_percent, 'memory', round((ps.memory_used_bytes * 100.0 / nullif(ps.memory_total_bytes, 0))::numeric, 1),
+                            'memoryTotal', ps.memory_total_bytes)
+  FROM proxmox_samples ps WHERE ps.host_id = hosts.id AND hosts.received_at IS NULL
+  ORDER BY ps.collected_at DESC LIMIT 1)`.as("proxmox_latest");
+
 export async function listHosts(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<HostSummary[]> {
   const rows = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus])
+    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
     .orderBy("hostname")
     .orderBy("id")
     .execute();
@@ -55,7 +63,7 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
 export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()) {
   const row = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus])
+    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
     .where("id", "=", id)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -103,11 +111,12 @@ function toSummary(row: SummaryRow, thresholds: StatusThresholds, now: Date): Ho
           virtualization: os.virtualization ?? "",
         }
       : null,
-    cpuPercent: row.cpu_percent,
-    memoryPercent: row.memory_percent,
+    // Without an agent's reports, what Proxmox measured (guests and nodes it knows).
+    cpuPercent: row.cpu_percent ?? row.proxmox_latest?.cpu ?? null,
+    memoryPercent: row.memory_percent ?? row.proxmox_latest?.memory ?? null,
     load1: row.load1,
     logicalCores: row.logical_cores,
-    memoryTotalBytes: row.memory_total_bytes,
+    memoryTotalBytes: row.memory_total_bytes ?? row.proxmox_latest?.memoryTotal ?? null,
     fullestMount:
       row.fullest_mountpoint !== null && row.fullest_mount_percent !== null
         ? { mountpoint: row.fullest_mountpoint, usedPercent: row.fullest_mount_percent }
