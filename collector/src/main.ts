@@ -7,6 +7,7 @@ import { NetMapError, UsageError, ConfigError } from "./errors.ts";
 import { createLogger, redactUrl } from "./log.ts";
 import { serve } from "./serve.ts";
 import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/topology.ts";
+import { ALERT_COMMANDS, ALERT_USAGE, runAlertCommand } from "./cli/alerts.ts";
 
 const USAGE = `usage: netmap <command> [options]
 
@@ -14,6 +15,7 @@ commands:
   serve [--config F] [--nats URL]   run the collector (ingest, HTTP on 127.0.0.1:7070, gRPC on 127.0.0.1:7071)
   migrate [--config F]              apply database migrations
 ${TOPOLOGY_USAGE}
+${ALERT_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
                NETMAP_TOKEN, NETMAP_LOG_LEVEL
@@ -27,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
+  if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel);

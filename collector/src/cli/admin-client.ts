@@ -2,7 +2,7 @@
 // (NETMAP_TOKEN, else the file a local `netmap serve` wrote), and turns gRPC failures into
 // messages a person can act on.
 import { credentials, Metadata, status, type CallOptions, type ServiceError } from "@grpc/grpc-js";
-import { NetMapAdminClient } from "../../../proto/gen/netmap/v1/admin.ts";
+import { NetMapAdminClient, type WatchAlertsResponse } from "../../../proto/gen/netmap/v1/admin.ts";
 import { ConfigError, NetMapError } from "../errors.ts";
 import { ERROR_CODE_METADATA } from "../grpc/messages.ts";
 import type { AdminMethods } from "../grpc/service.ts";
@@ -28,6 +28,8 @@ export class UnauthenticatedError extends NetMapError {
 export interface AdminClient extends AdminMethods {
   /** HOST:PORT the client talks to. */
   target: string;
+  /** Calls onMessage for each change until the signal aborts (resolves) or the call fails (rejects). */
+  watchAlerts(onMessage: (message: WatchAlertsResponse) => void, signal: AbortSignal): Promise<void>;
   close(): void;
 }
 
@@ -76,6 +78,19 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     sshConfig: call(client.sshConfig),
     graph: call(client.graph),
     inventory: call(client.inventory),
+    listAlerts: call(client.listAlerts),
+    addSilence: call(client.addSilence),
+    listSilences: call(client.listSilences),
+    expireSilence: call(client.expireSilence),
+    ackAlert: call(client.ackAlert),
+    watchAlerts: (onMessage, signal) =>
+      new Promise<void>((resolve, reject) => {
+        const stream = client.watchAlerts({}, metadata);
+        stream.on("data", onMessage);
+        stream.on("error", (error: ServiceError) => (signal.aborted || error.code === status.CANCELLED ? resolve() : reject(explain(error))));
+        stream.on("end", () => reject(new CollectorUnreachableError(`the collector at ${target} ended the watch (stopping?)`)));
+        signal.addEventListener("abort", () => stream.cancel(), { once: true });
+      }),
     close: () => client.close(),
   };
 }

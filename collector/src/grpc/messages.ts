@@ -1,6 +1,10 @@
 // Domain values ↔ the NetMapAdmin messages, both ways, in one place: the server sends what
 // the HTTP API sends, and the CLI gets back the same shapes (null where proto says unset).
-import type { HostSummary as HostSummaryMessage, Hop as HopMessage } from "../../../proto/gen/netmap/v1/admin.ts";
+import type { Alert as AlertMessage, HostSummary as HostSummaryMessage, Hop as HopMessage, Silence as SilenceMessage } from "../../../proto/gen/netmap/v1/admin.ts";
+import type { AlertState, Severity } from "../alerts/engine.ts";
+import type { OpenAlert } from "../alerts/repository.ts";
+import { silenceState, type Silence, type SilenceState } from "../alerts/silences.ts";
+import type { alertToJson, silenceToJson } from "../http/alerts.ts";
 import type { HostSummary } from "../hosts/repository.ts";
 import type { HostStatus } from "../hosts/status.ts";
 import type { Hop } from "../topology/model.ts";
@@ -51,5 +55,64 @@ export function hostFromMessage(host: HostSummaryMessage): HostSummary {
     memoryTotalBytes: host.memoryTotalBytes ?? null,
     fullestMount: host.fullestMount ?? null,
     addresses: host.addresses,
+  };
+}
+
+/** An open alert as a message; back on the CLI side, the JSON GET /api/v1/alerts sends. */
+export function alertToMessage(a: OpenAlert): AlertMessage {
+  return {
+    fingerprint: a.fingerprint,
+    rule: a.rule,
+    severity: a.severity,
+    state: a.state,
+    labels: { ...a.labels },
+    annotations: { ...a.annotations },
+    value: a.value,
+    activeSince: a.activeSince,
+    startsAt: a.startsAt ?? undefined,
+    hostId: a.hostId ?? undefined,
+    acknowledged: a.ack ? { by: a.ack.by, at: a.ack.at, comment: a.ack.comment } : undefined,
+  };
+}
+
+export function alertFromMessage(a: AlertMessage): ReturnType<typeof alertToJson> {
+  return {
+    fingerprint: a.fingerprint,
+    rule: a.rule,
+    severity: a.severity as Severity,
+    state: a.state as AlertState,
+    labels: a.labels,
+    annotations: a.annotations,
+    value: a.value,
+    activeSince: a.activeSince?.toISOString() ?? "",
+    startsAt: a.startsAt?.toISOString() ?? null,
+    hostId: a.hostId ?? null,
+    acknowledged: a.acknowledged ? { by: a.acknowledged.by, at: a.acknowledged.at?.toISOString() ?? "", comment: a.acknowledged.comment } : null,
+  };
+}
+
+export function silenceToMessage(s: Silence & { state?: SilenceState }, now = new Date()): SilenceMessage {
+  return {
+    id: s.id,
+    matchers: s.matchers.map((m) => ({ ...m })),
+    startsAt: s.startsAt,
+    endsAt: s.endsAt,
+    createdBy: s.createdBy,
+    comment: s.comment,
+    createdAt: s.createdAt,
+    state: s.state ?? silenceState(s, now),
+  };
+}
+
+export function silenceFromMessage(s: SilenceMessage): ReturnType<typeof silenceToJson> {
+  return {
+    id: s.id,
+    matchers: s.matchers.map((m) => ({ name: m.name, value: m.value, isRegex: m.isRegex })),
+    startsAt: s.startsAt?.toISOString() ?? "",
+    endsAt: s.endsAt?.toISOString() ?? "",
+    createdBy: s.createdBy,
+    comment: s.comment,
+    createdAt: s.createdAt?.toISOString() ?? "",
+    status: { state: s.state as SilenceState },
   };
 }

@@ -1,12 +1,12 @@
 // The gRPC transport of the admin service: bearer-token check, NetMapError codes mapped once
 // to gRPC status codes, and the listener. The methods themselves are in service.ts.
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { NetMapAdminService } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { CollectorConfig } from "../config.ts";
 import { NetMapError } from "../errors.ts";
 import { ERROR_CODE_METADATA } from "./messages.ts";
-import { adminMethods, type AdminDeps, type AdminMethods } from "./service.ts";
+import { adminMethods, adminStreams, type AdminDeps, type AdminMethods, type AdminStreams } from "./service.ts";
 import { bearerMatches, localTokenPath, writeLocalToken } from "./token.ts";
 
 // What the caller can fix is said to them; anything else is INTERNAL, logged, not shown.
@@ -43,9 +43,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     log.info({ tokenFile: file }, "no gRPC token configured; generated one for this run, readable only by this user");
   }
   const methods = adminMethods(options);
+  const streams = adminStreams(options);
   const implementation: UntypedServiceImplementation = {};
-  for (const name of Object.keys(NetMapAdminService) as Array<keyof AdminMethods>) {
-    implementation[name] = unary(name, methods[name] as (request: unknown) => Promise<unknown>, token, log);
+  for (const name of Object.keys(NetMapAdminService) as Array<keyof AdminMethods | keyof AdminStreams>) {
+    implementation[name] =
+      name in streams
+        ? streaming(name, streams[name as keyof AdminStreams] as AdminStreams[keyof AdminStreams], token, log)
+        : unary(name, methods[name as keyof AdminMethods] as (request: unknown) => Promise<unknown>, token, log);
   }
   const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   server.addService(NetMapAdminService, implementation);
@@ -72,26 +76,49 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
+const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, details: "unauthenticated: this call needs the collector's token (authorization: Bearer …)" };
+
+function authorized(call: { metadata: Metadata; getPeer(): string }, method: string, token: string, log: Logger): boolean {
+  const authorization = call.metadata.get("authorization")[0];
+  if (bearerMatches(typeof authorization === "string" ? authorization : undefined, token)) return true;
+  log.warn({ method, peer: call.getPeer() }, "refused an admin call without the right token");
+  return false;
+}
+
+/** A NetMapError the caller can fix keeps its message and code; anything else is INTERNAL. */
+function failure(error: unknown, method: string, log: Logger): { code: status; details: string; metadata?: Metadata } {
+  const code = error instanceof NetMapError ? STATUS_BY_CODE[error.code] : undefined;
+  if (code !== undefined) {
+    const metadata = new Metadata();
+    metadata.set(ERROR_CODE_METADATA, (error as NetMapError).code);
+    return { code, details: (error as NetMapError).message, metadata };
+  }
+  log.error({ err: error, method }, "admin call failed");
+  return { code: status.INTERNAL, details: "internal error; see the collector's log" };
+}
+
 function unary(method: string, run: (request: unknown) => Promise<unknown>, token: string, log: Logger) {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const authorization = call.metadata.get("authorization")[0];
-    if (!bearerMatches(typeof authorization === "string" ? authorization : undefined, token)) {
-      log.warn({ method, peer: call.getPeer() }, "refused an admin call without the right token");
-      callback({ code: status.UNAUTHENTICATED, details: "unauthenticated: this call needs the collector's token (authorization: Bearer …)" });
-      return;
-    }
+    if (!authorized(call, method, token, log)) return callback(UNAUTHENTICATED);
     run(call.request).then(
       (response) => callback(null, response),
+      (error: unknown) => callback(failure(error, method, log)),
+    );
+  };
+}
+
+function streaming(method: string, run: AdminStreams[keyof AdminStreams], token: string, log: Logger) {
+  return (call: ServerWritableStream<object, never>) => {
+    if (!authorized(call, method, token, log)) return call.destroy(Object.assign(new Error(UNAUTHENTICATED.details), UNAUTHENTICATED));
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort());
+    call.on("close", () => abort.abort());
+    run(call.request, (message) => call.write(message as never), abort.signal).then(
+      () => call.end(),
       (error: unknown) => {
-        const code = error instanceof NetMapError ? STATUS_BY_CODE[error.code] : undefined;
-        if (code !== undefined) {
-          const metadata = new Metadata();
-          metadata.set(ERROR_CODE_METADATA, (error as NetMapError).code);
-          callback({ code, details: (error as NetMapError).message, metadata });
-          return;
-        }
-        log.error({ err: error, method }, "admin call failed");
-        callback({ code: status.INTERNAL, details: "internal error; see the collector's log" });
+        if (abort.signal.aborted) return;
+        const f = failure(error, method, log);
+        call.destroy(Object.assign(new Error(f.details), f));
       },
     );
   };

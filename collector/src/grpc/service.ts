@@ -12,13 +12,27 @@ import {
   type RouteResponse,
   type SshConfigRequest,
   type SshConfigResponse,
+  type AckAlertRequest,
+  type AckAlertResponse,
+  type AddSilenceRequest,
+  type AddSilenceResponse,
+  type ExpireSilenceRequest,
+  type ExpireSilenceResponse,
+  type ListAlertsResponse,
+  type ListSilencesResponse,
+  type WatchAlertsResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { Db } from "../db/database.ts";
 import { BadRequestError } from "../errors.ts";
 import { listHosts } from "../hosts/repository.ts";
 import type { StatusThresholds } from "../hosts/status.ts";
 import type { TopologyService } from "../topology/service.ts";
-import { hopToMessage, hostToMessage } from "./messages.ts";
+import { openAlerts, type OpenAlert } from "../alerts/repository.ts";
+import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
+import { alertToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
+
+/** How often WatchAlerts looks at the open alerts. */
+export const WATCH_POLL_MS = 1000;
 
 export interface AdminDeps {
   db: Db;
@@ -35,6 +49,45 @@ export interface AdminMethods {
   sshConfig(request: SshConfigRequest): Promise<SshConfigResponse>;
   graph(request: GraphRequest): Promise<GraphResponse>;
   inventory(request: object): Promise<InventoryResponse>;
+  listAlerts(request: object): Promise<ListAlertsResponse>;
+  addSilence(request: AddSilenceRequest): Promise<AddSilenceResponse>;
+  listSilences(request: object): Promise<ListSilencesResponse>;
+  expireSilence(request: ExpireSilenceRequest): Promise<ExpireSilenceResponse>;
+  ackAlert(request: AckAlertRequest): Promise<AckAlertResponse>;
+}
+
+/** The server-streaming methods: send each message until the signal aborts. */
+export interface AdminStreams {
+  watchAlerts(request: object, send: (message: WatchAlertsResponse) => void, signal: AbortSignal): Promise<void>;
+}
+
+/** What of an open alert a watcher sees change. */
+const alertKey = (a: OpenAlert) => JSON.stringify([a.state, a.value, a.severity, a.ack?.by, a.ack?.at.getTime(), a.ack?.comment, a.annotations]);
+
+export function adminStreams({ db }: Pick<AdminDeps, "db">): AdminStreams {
+  return {
+    watchAlerts: async (_request, send, signal) => {
+      let known = new Map<string, OpenAlert>();
+      let first = true;
+      while (!signal.aborted) {
+        const now = new Date();
+        const open = new Map((await openAlerts(db)).map((a) => [a.fingerprint, a]));
+        for (const [fp, a] of open) {
+          const before = known.get(fp);
+          if (first) send({ kind: "open", alert: alertToMessage(a), at: now });
+          else if (!before) send({ kind: "new", alert: alertToMessage(a), at: now });
+          else if (alertKey(before) !== alertKey(a)) send({ kind: "changed", alert: alertToMessage(a), at: now });
+        }
+        for (const [fp, a] of known) if (!open.has(fp)) send({ kind: "closed", alert: alertToMessage(a), at: now });
+        known = open;
+        first = false;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, WATCH_POLL_MS);
+          signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      }
+    },
+  };
 }
 
 export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMethods {
@@ -53,5 +106,15 @@ export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMeth
       throw new BadRequestError(`graph: unknown format ${format}`);
     },
     inventory: async () => ({ inventoryJson: `${JSON.stringify(await topology.inventory(), null, 2)}\n` }),
+    listAlerts: async () => ({ alerts: (await openAlerts(db)).map(alertToMessage) }),
+    addSilence: async ({ matchers, startsAt, endsAt, durationSeconds, createdBy, comment }) => ({
+      silence: silenceToMessage(await addSilence(db, { matchers, startsAt: startsAt ?? null, endsAt: endsAt ?? null, durationSeconds, createdBy, comment })),
+    }),
+    listSilences: async () => ({ silences: (await listSilences(db)).map((s) => silenceToMessage(s)) }),
+    expireSilence: async ({ id }) => ({ silence: silenceToMessage(await expireSilence(db, id)) }),
+    ackAlert: async ({ fingerprint, by, comment }) => {
+      const ack = await ackAlert(db, fingerprint, by, comment);
+      return { fingerprint: ack.fingerprint, acknowledged: { by: ack.by, at: ack.at, comment: ack.comment } };
+    },
   };
 }

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -180,6 +182,132 @@ export interface InventoryRequest {
 export interface InventoryResponse {
   /** The JSON an Ansible inventory script prints for --list. */
   inventoryJson: string;
+}
+
+/** An alert as GET /api/v1/alerts shows it. */
+export interface Alert {
+  fingerprint: string;
+  rule: string;
+  /** "info", "warning" or "critical". */
+  severity: string;
+  /** "pending", "firing" or "resolved". */
+  state: string;
+  labels: { [key: string]: string };
+  annotations: { [key: string]: string };
+  value: number;
+  activeSince:
+    | Date
+    | undefined;
+  /** When it fired; unset while pending. */
+  startsAt: Date | undefined;
+  hostId?:
+    | number
+    | undefined;
+  /** Unset when nobody acknowledged this episode. */
+  acknowledged: Acknowledgement | undefined;
+}
+
+export interface Alert_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface Alert_AnnotationsEntry {
+  key: string;
+  value: string;
+}
+
+export interface Acknowledgement {
+  by: string;
+  at: Date | undefined;
+  comment: string;
+}
+
+export interface ListAlertsRequest {
+}
+
+export interface ListAlertsResponse {
+  alerts: Alert[];
+}
+
+export interface WatchAlertsRequest {
+}
+
+export interface WatchAlertsResponse {
+  /**
+   * "open" (present when the watch began), "new", "changed" or "closed" (resolved, or a
+   * pending alert whose condition went away; the alert as last seen open).
+   */
+  kind: string;
+  alert: Alert | undefined;
+  at: Date | undefined;
+}
+
+/**
+ * Alertmanager's matcher: the label's value equals value, or matches the regular
+ * expression value anchored at both ends.
+ */
+export interface Matcher {
+  name: string;
+  value: string;
+  isRegex: boolean;
+}
+
+export interface Silence {
+  id: string;
+  matchers: Matcher[];
+  startsAt: Date | undefined;
+  endsAt: Date | undefined;
+  createdBy: string;
+  comment: string;
+  createdAt:
+    | Date
+    | undefined;
+  /** "pending", "active" or "expired". */
+  state: string;
+}
+
+export interface AddSilenceRequest {
+  matchers: Matcher[];
+  /** Unset: now. */
+  startsAt:
+    | Date
+    | undefined;
+  /** Either ends_at or duration_seconds. */
+  endsAt: Date | undefined;
+  durationSeconds: number;
+  createdBy: string;
+  comment: string;
+}
+
+export interface AddSilenceResponse {
+  silence: Silence | undefined;
+}
+
+export interface ListSilencesRequest {
+}
+
+export interface ListSilencesResponse {
+  silences: Silence[];
+}
+
+export interface ExpireSilenceRequest {
+  id: string;
+}
+
+export interface ExpireSilenceResponse {
+  silence: Silence | undefined;
+}
+
+export interface AckAlertRequest {
+  fingerprint: string;
+  by: string;
+  comment: string;
+}
+
+export interface AckAlertResponse {
+  fingerprint: string;
+  acknowledged: Acknowledgement | undefined;
 }
 
 function createBaseImportRequest(): ImportRequest {
@@ -1860,6 +1988,1854 @@ export const InventoryResponse: MessageFns<InventoryResponse> = {
   },
 };
 
+function createBaseAlert(): Alert {
+  return {
+    fingerprint: "",
+    rule: "",
+    severity: "",
+    state: "",
+    labels: {},
+    annotations: {},
+    value: 0,
+    activeSince: undefined,
+    startsAt: undefined,
+    hostId: undefined,
+    acknowledged: undefined,
+  };
+}
+
+export const Alert: MessageFns<Alert> = {
+  encode(message: Alert, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fingerprint !== "") {
+      writer.uint32(10).string(message.fingerprint);
+    }
+    if (message.rule !== "") {
+      writer.uint32(18).string(message.rule);
+    }
+    if (message.severity !== "") {
+      writer.uint32(26).string(message.severity);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Alert_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    globalThis.Object.entries(message.annotations).forEach(([key, value]: [string, string]) => {
+      Alert_AnnotationsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.value !== 0) {
+      writer.uint32(57).double(message.value);
+    }
+    if (message.activeSince !== undefined) {
+      Timestamp.encode(toTimestamp(message.activeSince), writer.uint32(66).fork()).join();
+    }
+    if (message.startsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startsAt), writer.uint32(74).fork()).join();
+    }
+    if (message.hostId !== undefined) {
+      writer.uint32(80).int64(message.hostId);
+    }
+    if (message.acknowledged !== undefined) {
+      Acknowledgement.encode(message.acknowledged, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Alert {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlert();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.severity = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = Alert_LabelsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.labels[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = Alert_AnnotationsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.annotations[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.activeSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.startsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.hostId = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.acknowledged = Acknowledgement.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Alert {
+    return {
+      fingerprint: isSet(object.fingerprint) ? globalThis.String(object.fingerprint) : "",
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      severity: isSet(object.severity) ? globalThis.String(object.severity) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      annotations: isObject(object.annotations)
+        ? (globalThis.Object.entries(object.annotations) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+      activeSince: isSet(object.activeSince)
+        ? fromJsonTimestamp(object.activeSince)
+        : isSet(object.active_since)
+        ? fromJsonTimestamp(object.active_since)
+        : undefined,
+      startsAt: isSet(object.startsAt)
+        ? fromJsonTimestamp(object.startsAt)
+        : isSet(object.starts_at)
+        ? fromJsonTimestamp(object.starts_at)
+        : undefined,
+      hostId: isSet(object.hostId)
+        ? globalThis.Number(object.hostId)
+        : isSet(object.host_id)
+        ? globalThis.Number(object.host_id)
+        : undefined,
+      acknowledged: isSet(object.acknowledged) ? Acknowledgement.fromJSON(object.acknowledged) : undefined,
+    };
+  },
+
+  toJSON(message: Alert): unknown {
+    const obj: any = {};
+    if (message.fingerprint !== "") {
+      obj.fingerprint = message.fingerprint;
+    }
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.severity !== "") {
+      obj.severity = message.severity;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.annotations) {
+      const entries = globalThis.Object.entries(message.annotations) as [string, string][];
+      if (entries.length > 0) {
+        obj.annotations = {};
+        entries.forEach(([k, v]) => {
+          obj.annotations[k] = v;
+        });
+      }
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    if (message.activeSince !== undefined) {
+      obj.activeSince = message.activeSince.toISOString();
+    }
+    if (message.startsAt !== undefined) {
+      obj.startsAt = message.startsAt.toISOString();
+    }
+    if (message.hostId !== undefined) {
+      obj.hostId = Math.round(message.hostId);
+    }
+    if (message.acknowledged !== undefined) {
+      obj.acknowledged = Acknowledgement.toJSON(message.acknowledged);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Alert>, I>>(base?: I): Alert {
+    return Alert.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Alert>, I>>(object: I): Alert {
+    const message = createBaseAlert();
+    message.fingerprint = object.fingerprint ?? "";
+    message.rule = object.rule ?? "";
+    message.severity = object.severity ?? "";
+    message.state = object.state ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.value = object.value ?? 0;
+    message.activeSince = object.activeSince ?? undefined;
+    message.startsAt = object.startsAt ?? undefined;
+    message.hostId = object.hostId ?? undefined;
+    message.acknowledged = (object.acknowledged !== undefined && object.acknowledged !== null)
+      ? Acknowledgement.fromPartial(object.acknowledged)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAlert_LabelsEntry(): Alert_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Alert_LabelsEntry: MessageFns<Alert_LabelsEntry> = {
+  encode(message: Alert_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Alert_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlert_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Alert_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Alert_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Alert_LabelsEntry>, I>>(base?: I): Alert_LabelsEntry {
+    return Alert_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Alert_LabelsEntry>, I>>(object: I): Alert_LabelsEntry {
+    const message = createBaseAlert_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAlert_AnnotationsEntry(): Alert_AnnotationsEntry {
+  return { key: "", value: "" };
+}
+
+export const Alert_AnnotationsEntry: MessageFns<Alert_AnnotationsEntry> = {
+  encode(message: Alert_AnnotationsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Alert_AnnotationsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlert_AnnotationsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Alert_AnnotationsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Alert_AnnotationsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Alert_AnnotationsEntry>, I>>(base?: I): Alert_AnnotationsEntry {
+    return Alert_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Alert_AnnotationsEntry>, I>>(object: I): Alert_AnnotationsEntry {
+    const message = createBaseAlert_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAcknowledgement(): Acknowledgement {
+  return { by: "", at: undefined, comment: "" };
+}
+
+export const Acknowledgement: MessageFns<Acknowledgement> = {
+  encode(message: Acknowledgement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.by !== "") {
+      writer.uint32(10).string(message.by);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(18).fork()).join();
+    }
+    if (message.comment !== "") {
+      writer.uint32(26).string(message.comment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Acknowledgement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcknowledgement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.comment = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Acknowledgement {
+    return {
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+    };
+  },
+
+  toJSON(message: Acknowledgement): unknown {
+    const obj: any = {};
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.comment !== "") {
+      obj.comment = message.comment;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Acknowledgement>, I>>(base?: I): Acknowledgement {
+    return Acknowledgement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Acknowledgement>, I>>(object: I): Acknowledgement {
+    const message = createBaseAcknowledgement();
+    message.by = object.by ?? "";
+    message.at = object.at ?? undefined;
+    message.comment = object.comment ?? "";
+    return message;
+  },
+};
+
+function createBaseListAlertsRequest(): ListAlertsRequest {
+  return {};
+}
+
+export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
+  encode(_: ListAlertsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAlertsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAlertsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListAlertsRequest {
+    return {};
+  },
+
+  toJSON(_: ListAlertsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAlertsRequest>, I>>(base?: I): ListAlertsRequest {
+    return ListAlertsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAlertsRequest>, I>>(_: I): ListAlertsRequest {
+    const message = createBaseListAlertsRequest();
+    return message;
+  },
+};
+
+function createBaseListAlertsResponse(): ListAlertsResponse {
+  return { alerts: [] };
+}
+
+export const ListAlertsResponse: MessageFns<ListAlertsResponse> = {
+  encode(message: ListAlertsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.alerts) {
+      Alert.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAlertsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAlertsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alerts.push(Alert.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAlertsResponse {
+    return { alerts: globalThis.Array.isArray(object?.alerts) ? object.alerts.map((e: any) => Alert.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListAlertsResponse): unknown {
+    const obj: any = {};
+    if (message.alerts?.length) {
+      obj.alerts = message.alerts.map((e) => Alert.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAlertsResponse>, I>>(base?: I): ListAlertsResponse {
+    return ListAlertsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAlertsResponse>, I>>(object: I): ListAlertsResponse {
+    const message = createBaseListAlertsResponse();
+    message.alerts = object.alerts?.map((e) => Alert.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchAlertsRequest(): WatchAlertsRequest {
+  return {};
+}
+
+export const WatchAlertsRequest: MessageFns<WatchAlertsRequest> = {
+  encode(_: WatchAlertsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchAlertsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchAlertsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchAlertsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchAlertsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchAlertsRequest>, I>>(base?: I): WatchAlertsRequest {
+    return WatchAlertsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchAlertsRequest>, I>>(_: I): WatchAlertsRequest {
+    const message = createBaseWatchAlertsRequest();
+    return message;
+  },
+};
+
+function createBaseWatchAlertsResponse(): WatchAlertsResponse {
+  return { kind: "", alert: undefined, at: undefined };
+}
+
+export const WatchAlertsResponse: MessageFns<WatchAlertsResponse> = {
+  encode(message: WatchAlertsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.alert !== undefined) {
+      Alert.encode(message.alert, writer.uint32(18).fork()).join();
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchAlertsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchAlertsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.alert = Alert.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchAlertsResponse {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      alert: isSet(object.alert) ? Alert.fromJSON(object.alert) : undefined,
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: WatchAlertsResponse): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.alert !== undefined) {
+      obj.alert = Alert.toJSON(message.alert);
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchAlertsResponse>, I>>(base?: I): WatchAlertsResponse {
+    return WatchAlertsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchAlertsResponse>, I>>(object: I): WatchAlertsResponse {
+    const message = createBaseWatchAlertsResponse();
+    message.kind = object.kind ?? "";
+    message.alert = (object.alert !== undefined && object.alert !== null) ? Alert.fromPartial(object.alert) : undefined;
+    message.at = object.at ?? undefined;
+    return message;
+  },
+};
+
+function createBaseMatcher(): Matcher {
+  return { name: "", value: "", isRegex: false };
+}
+
+export const Matcher: MessageFns<Matcher> = {
+  encode(message: Matcher, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.isRegex !== false) {
+      writer.uint32(24).bool(message.isRegex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Matcher {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMatcher();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isRegex = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Matcher {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      isRegex: isSet(object.isRegex)
+        ? globalThis.Boolean(object.isRegex)
+        : isSet(object.is_regex)
+        ? globalThis.Boolean(object.is_regex)
+        : false,
+    };
+  },
+
+  toJSON(message: Matcher): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.isRegex !== false) {
+      obj.isRegex = message.isRegex;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Matcher>, I>>(base?: I): Matcher {
+    return Matcher.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Matcher>, I>>(object: I): Matcher {
+    const message = createBaseMatcher();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
+    message.isRegex = object.isRegex ?? false;
+    return message;
+  },
+};
+
+function createBaseSilence(): Silence {
+  return {
+    id: "",
+    matchers: [],
+    startsAt: undefined,
+    endsAt: undefined,
+    createdBy: "",
+    comment: "",
+    createdAt: undefined,
+    state: "",
+  };
+}
+
+export const Silence: MessageFns<Silence> = {
+  encode(message: Silence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.matchers) {
+      Matcher.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.startsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startsAt), writer.uint32(26).fork()).join();
+    }
+    if (message.endsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endsAt), writer.uint32(34).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(42).string(message.createdBy);
+    }
+    if (message.comment !== "") {
+      writer.uint32(50).string(message.comment);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.state !== "") {
+      writer.uint32(66).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Silence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSilence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.matchers.push(Matcher.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.startsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.endsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.comment = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Silence {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      matchers: globalThis.Array.isArray(object?.matchers) ? object.matchers.map((e: any) => Matcher.fromJSON(e)) : [],
+      startsAt: isSet(object.startsAt)
+        ? fromJsonTimestamp(object.startsAt)
+        : isSet(object.starts_at)
+        ? fromJsonTimestamp(object.starts_at)
+        : undefined,
+      endsAt: isSet(object.endsAt)
+        ? fromJsonTimestamp(object.endsAt)
+        : isSet(object.ends_at)
+        ? fromJsonTimestamp(object.ends_at)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: Silence): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.matchers?.length) {
+      obj.matchers = message.matchers.map((e) => Matcher.toJSON(e));
+    }
+    if (message.startsAt !== undefined) {
+      obj.startsAt = message.startsAt.toISOString();
+    }
+    if (message.endsAt !== undefined) {
+      obj.endsAt = message.endsAt.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.comment !== "") {
+      obj.comment = message.comment;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Silence>, I>>(base?: I): Silence {
+    return Silence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Silence>, I>>(object: I): Silence {
+    const message = createBaseSilence();
+    message.id = object.id ?? "";
+    message.matchers = object.matchers?.map((e) => Matcher.fromPartial(e)) || [];
+    message.startsAt = object.startsAt ?? undefined;
+    message.endsAt = object.endsAt ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.comment = object.comment ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.state = object.state ?? "";
+    return message;
+  },
+};
+
+function createBaseAddSilenceRequest(): AddSilenceRequest {
+  return { matchers: [], startsAt: undefined, endsAt: undefined, durationSeconds: 0, createdBy: "", comment: "" };
+}
+
+export const AddSilenceRequest: MessageFns<AddSilenceRequest> = {
+  encode(message: AddSilenceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.matchers) {
+      Matcher.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.startsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startsAt), writer.uint32(18).fork()).join();
+    }
+    if (message.endsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endsAt), writer.uint32(26).fork()).join();
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(32).uint32(message.durationSeconds);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(42).string(message.createdBy);
+    }
+    if (message.comment !== "") {
+      writer.uint32(50).string(message.comment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddSilenceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddSilenceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.matchers.push(Matcher.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.startsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durationSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.comment = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddSilenceRequest {
+    return {
+      matchers: globalThis.Array.isArray(object?.matchers) ? object.matchers.map((e: any) => Matcher.fromJSON(e)) : [],
+      startsAt: isSet(object.startsAt)
+        ? fromJsonTimestamp(object.startsAt)
+        : isSet(object.starts_at)
+        ? fromJsonTimestamp(object.starts_at)
+        : undefined,
+      endsAt: isSet(object.endsAt)
+        ? fromJsonTimestamp(object.endsAt)
+        : isSet(object.ends_at)
+        ? fromJsonTimestamp(object.ends_at)
+        : undefined,
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+    };
+  },
+
+  toJSON(message: AddSilenceRequest): unknown {
+    const obj: any = {};
+    if (message.matchers?.length) {
+      obj.matchers = message.matchers.map((e) => Matcher.toJSON(e));
+    }
+    if (message.startsAt !== undefined) {
+      obj.startsAt = message.startsAt.toISOString();
+    }
+    if (message.endsAt !== undefined) {
+      obj.endsAt = message.endsAt.toISOString();
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.comment !== "") {
+      obj.comment = message.comment;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddSilenceRequest>, I>>(base?: I): AddSilenceRequest {
+    return AddSilenceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddSilenceRequest>, I>>(object: I): AddSilenceRequest {
+    const message = createBaseAddSilenceRequest();
+    message.matchers = object.matchers?.map((e) => Matcher.fromPartial(e)) || [];
+    message.startsAt = object.startsAt ?? undefined;
+    message.endsAt = object.endsAt ?? undefined;
+    message.durationSeconds = object.durationSeconds ?? 0;
+    message.createdBy = object.createdBy ?? "";
+    message.comment = object.comment ?? "";
+    return message;
+  },
+};
+
+function createBaseAddSilenceResponse(): AddSilenceResponse {
+  return { silence: undefined };
+}
+
+export const AddSilenceResponse: MessageFns<AddSilenceResponse> = {
+  encode(message: AddSilenceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.silence !== undefined) {
+      Silence.encode(message.silence, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddSilenceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddSilenceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.silence = Silence.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddSilenceResponse {
+    return { silence: isSet(object.silence) ? Silence.fromJSON(object.silence) : undefined };
+  },
+
+  toJSON(message: AddSilenceResponse): unknown {
+    const obj: any = {};
+    if (message.silence !== undefined) {
+      obj.silence = Silence.toJSON(message.silence);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddSilenceResponse>, I>>(base?: I): AddSilenceResponse {
+    return AddSilenceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddSilenceResponse>, I>>(object: I): AddSilenceResponse {
+    const message = createBaseAddSilenceResponse();
+    message.silence = (object.silence !== undefined && object.silence !== null)
+      ? Silence.fromPartial(object.silence)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListSilencesRequest(): ListSilencesRequest {
+  return {};
+}
+
+export const ListSilencesRequest: MessageFns<ListSilencesRequest> = {
+  encode(_: ListSilencesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSilencesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSilencesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSilencesRequest {
+    return {};
+  },
+
+  toJSON(_: ListSilencesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSilencesRequest>, I>>(base?: I): ListSilencesRequest {
+    return ListSilencesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSilencesRequest>, I>>(_: I): ListSilencesRequest {
+    const message = createBaseListSilencesRequest();
+    return message;
+  },
+};
+
+function createBaseListSilencesResponse(): ListSilencesResponse {
+  return { silences: [] };
+}
+
+export const ListSilencesResponse: MessageFns<ListSilencesResponse> = {
+  encode(message: ListSilencesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.silences) {
+      Silence.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSilencesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSilencesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.silences.push(Silence.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSilencesResponse {
+    return {
+      silences: globalThis.Array.isArray(object?.silences) ? object.silences.map((e: any) => Silence.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListSilencesResponse): unknown {
+    const obj: any = {};
+    if (message.silences?.length) {
+      obj.silences = message.silences.map((e) => Silence.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSilencesResponse>, I>>(base?: I): ListSilencesResponse {
+    return ListSilencesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSilencesResponse>, I>>(object: I): ListSilencesResponse {
+    const message = createBaseListSilencesResponse();
+    message.silences = object.silences?.map((e) => Silence.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExpireSilenceRequest(): ExpireSilenceRequest {
+  return { id: "" };
+}
+
+export const ExpireSilenceRequest: MessageFns<ExpireSilenceRequest> = {
+  encode(message: ExpireSilenceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExpireSilenceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExpireSilenceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExpireSilenceRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: ExpireSilenceRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExpireSilenceRequest>, I>>(base?: I): ExpireSilenceRequest {
+    return ExpireSilenceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExpireSilenceRequest>, I>>(object: I): ExpireSilenceRequest {
+    const message = createBaseExpireSilenceRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseExpireSilenceResponse(): ExpireSilenceResponse {
+  return { silence: undefined };
+}
+
+export const ExpireSilenceResponse: MessageFns<ExpireSilenceResponse> = {
+  encode(message: ExpireSilenceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.silence !== undefined) {
+      Silence.encode(message.silence, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExpireSilenceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExpireSilenceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.silence = Silence.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExpireSilenceResponse {
+    return { silence: isSet(object.silence) ? Silence.fromJSON(object.silence) : undefined };
+  },
+
+  toJSON(message: ExpireSilenceResponse): unknown {
+    const obj: any = {};
+    if (message.silence !== undefined) {
+      obj.silence = Silence.toJSON(message.silence);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExpireSilenceResponse>, I>>(base?: I): ExpireSilenceResponse {
+    return ExpireSilenceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExpireSilenceResponse>, I>>(object: I): ExpireSilenceResponse {
+    const message = createBaseExpireSilenceResponse();
+    message.silence = (object.silence !== undefined && object.silence !== null)
+      ? Silence.fromPartial(object.silence)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAckAlertRequest(): AckAlertRequest {
+  return { fingerprint: "", by: "", comment: "" };
+}
+
+export const AckAlertRequest: MessageFns<AckAlertRequest> = {
+  encode(message: AckAlertRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fingerprint !== "") {
+      writer.uint32(10).string(message.fingerprint);
+    }
+    if (message.by !== "") {
+      writer.uint32(18).string(message.by);
+    }
+    if (message.comment !== "") {
+      writer.uint32(26).string(message.comment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AckAlertRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAckAlertRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.comment = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AckAlertRequest {
+    return {
+      fingerprint: isSet(object.fingerprint) ? globalThis.String(object.fingerprint) : "",
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
+      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+    };
+  },
+
+  toJSON(message: AckAlertRequest): unknown {
+    const obj: any = {};
+    if (message.fingerprint !== "") {
+      obj.fingerprint = message.fingerprint;
+    }
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
+    if (message.comment !== "") {
+      obj.comment = message.comment;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AckAlertRequest>, I>>(base?: I): AckAlertRequest {
+    return AckAlertRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AckAlertRequest>, I>>(object: I): AckAlertRequest {
+    const message = createBaseAckAlertRequest();
+    message.fingerprint = object.fingerprint ?? "";
+    message.by = object.by ?? "";
+    message.comment = object.comment ?? "";
+    return message;
+  },
+};
+
+function createBaseAckAlertResponse(): AckAlertResponse {
+  return { fingerprint: "", acknowledged: undefined };
+}
+
+export const AckAlertResponse: MessageFns<AckAlertResponse> = {
+  encode(message: AckAlertResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fingerprint !== "") {
+      writer.uint32(10).string(message.fingerprint);
+    }
+    if (message.acknowledged !== undefined) {
+      Acknowledgement.encode(message.acknowledged, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AckAlertResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAckAlertResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.acknowledged = Acknowledgement.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AckAlertResponse {
+    return {
+      fingerprint: isSet(object.fingerprint) ? globalThis.String(object.fingerprint) : "",
+      acknowledged: isSet(object.acknowledged) ? Acknowledgement.fromJSON(object.acknowledged) : undefined,
+    };
+  },
+
+  toJSON(message: AckAlertResponse): unknown {
+    const obj: any = {};
+    if (message.fingerprint !== "") {
+      obj.fingerprint = message.fingerprint;
+    }
+    if (message.acknowledged !== undefined) {
+      obj.acknowledged = Acknowledgement.toJSON(message.acknowledged);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AckAlertResponse>, I>>(base?: I): AckAlertResponse {
+    return AckAlertResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AckAlertResponse>, I>>(object: I): AckAlertResponse {
+    const message = createBaseAckAlertResponse();
+    message.fingerprint = object.fingerprint ?? "";
+    message.acknowledged = (object.acknowledged !== undefined && object.acknowledged !== null)
+      ? Acknowledgement.fromPartial(object.acknowledged)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
@@ -1943,6 +3919,71 @@ export const NetMapAdminService = {
     responseSerialize: (value: InventoryResponse): Buffer => Buffer.from(InventoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InventoryResponse => InventoryResponse.decode(value),
   },
+  /** Open (pending and firing) alerts, firing first, with any acknowledgement. */
+  listAlerts: {
+    path: "/netmap.v1.NetMapAdmin/ListAlerts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAlertsRequest): Buffer => Buffer.from(ListAlertsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAlertsRequest => ListAlertsRequest.decode(value),
+    responseSerialize: (value: ListAlertsResponse): Buffer => Buffer.from(ListAlertsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAlertsResponse => ListAlertsResponse.decode(value),
+  },
+  /**
+   * Every open alert first (kind "open"), then each change as it happens until the
+   * caller cancels: "new", "changed" (state, value or acknowledgement), "closed".
+   */
+  watchAlerts: {
+    path: "/netmap.v1.NetMapAdmin/WatchAlerts" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchAlertsRequest): Buffer => Buffer.from(WatchAlertsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchAlertsRequest => WatchAlertsRequest.decode(value),
+    responseSerialize: (value: WatchAlertsResponse): Buffer => Buffer.from(WatchAlertsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchAlertsResponse => WatchAlertsResponse.decode(value),
+  },
+  /** Mutes notifications of the alerts matching every matcher, for a time window. */
+  addSilence: {
+    path: "/netmap.v1.NetMapAdmin/AddSilence" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddSilenceRequest): Buffer => Buffer.from(AddSilenceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddSilenceRequest => AddSilenceRequest.decode(value),
+    responseSerialize: (value: AddSilenceResponse): Buffer => Buffer.from(AddSilenceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddSilenceResponse => AddSilenceResponse.decode(value),
+  },
+  /** Pending and active silences, and those expired in the last 7 days. */
+  listSilences: {
+    path: "/netmap.v1.NetMapAdmin/ListSilences" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSilencesRequest): Buffer => Buffer.from(ListSilencesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSilencesRequest => ListSilencesRequest.decode(value),
+    responseSerialize: (value: ListSilencesResponse): Buffer =>
+      Buffer.from(ListSilencesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSilencesResponse => ListSilencesResponse.decode(value),
+  },
+  /** Ends a silence now. NOT_FOUND for an unknown id. */
+  expireSilence: {
+    path: "/netmap.v1.NetMapAdmin/ExpireSilence" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExpireSilenceRequest): Buffer => Buffer.from(ExpireSilenceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExpireSilenceRequest => ExpireSilenceRequest.decode(value),
+    responseSerialize: (value: ExpireSilenceResponse): Buffer =>
+      Buffer.from(ExpireSilenceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExpireSilenceResponse => ExpireSilenceResponse.decode(value),
+  },
+  /** Marks an open alert as seen by a person. NOT_FOUND for no open alert with that fingerprint. */
+  ackAlert: {
+    path: "/netmap.v1.NetMapAdmin/AckAlert" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AckAlertRequest): Buffer => Buffer.from(AckAlertRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AckAlertRequest => AckAlertRequest.decode(value),
+    responseSerialize: (value: AckAlertResponse): Buffer => Buffer.from(AckAlertResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AckAlertResponse => AckAlertResponse.decode(value),
+  },
 } as const;
 
 export interface NetMapAdminServer extends UntypedServiceImplementation {
@@ -1960,6 +4001,21 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   graph: handleUnaryCall<GraphRequest, GraphResponse>;
   /** The topology as an Ansible dynamic inventory. */
   inventory: handleUnaryCall<InventoryRequest, InventoryResponse>;
+  /** Open (pending and firing) alerts, firing first, with any acknowledgement. */
+  listAlerts: handleUnaryCall<ListAlertsRequest, ListAlertsResponse>;
+  /**
+   * Every open alert first (kind "open"), then each change as it happens until the
+   * caller cancels: "new", "changed" (state, value or acknowledgement), "closed".
+   */
+  watchAlerts: handleServerStreamingCall<WatchAlertsRequest, WatchAlertsResponse>;
+  /** Mutes notifications of the alerts matching every matcher, for a time window. */
+  addSilence: handleUnaryCall<AddSilenceRequest, AddSilenceResponse>;
+  /** Pending and active silences, and those expired in the last 7 days. */
+  listSilences: handleUnaryCall<ListSilencesRequest, ListSilencesResponse>;
+  /** Ends a silence now. NOT_FOUND for an unknown id. */
+  expireSilence: handleUnaryCall<ExpireSilenceRequest, ExpireSilenceResponse>;
+  /** Marks an open alert as seen by a person. NOT_FOUND for no open alert with that fingerprint. */
+  ackAlert: handleUnaryCall<AckAlertRequest, AckAlertResponse>;
 }
 
 export interface NetMapAdminClient extends Client {
@@ -2075,6 +4131,96 @@ export interface NetMapAdminClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InventoryResponse) => void,
   ): ClientUnaryCall;
+  /** Open (pending and firing) alerts, firing first, with any acknowledgement. */
+  listAlerts(
+    request: ListAlertsRequest,
+    callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
+  ): ClientUnaryCall;
+  listAlerts(
+    request: ListAlertsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
+  ): ClientUnaryCall;
+  listAlerts(
+    request: ListAlertsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Every open alert first (kind "open"), then each change as it happens until the
+   * caller cancels: "new", "changed" (state, value or acknowledgement), "closed".
+   */
+  watchAlerts(request: WatchAlertsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchAlertsResponse>;
+  watchAlerts(
+    request: WatchAlertsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchAlertsResponse>;
+  /** Mutes notifications of the alerts matching every matcher, for a time window. */
+  addSilence(
+    request: AddSilenceRequest,
+    callback: (error: ServiceError | null, response: AddSilenceResponse) => void,
+  ): ClientUnaryCall;
+  addSilence(
+    request: AddSilenceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddSilenceResponse) => void,
+  ): ClientUnaryCall;
+  addSilence(
+    request: AddSilenceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddSilenceResponse) => void,
+  ): ClientUnaryCall;
+  /** Pending and active silences, and those expired in the last 7 days. */
+  listSilences(
+    request: ListSilencesRequest,
+    callback: (error: ServiceError | null, response: ListSilencesResponse) => void,
+  ): ClientUnaryCall;
+  listSilences(
+    request: ListSilencesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSilencesResponse) => void,
+  ): ClientUnaryCall;
+  listSilences(
+    request: ListSilencesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSilencesResponse) => void,
+  ): ClientUnaryCall;
+  /** Ends a silence now. NOT_FOUND for an unknown id. */
+  expireSilence(
+    request: ExpireSilenceRequest,
+    callback: (error: ServiceError | null, response: ExpireSilenceResponse) => void,
+  ): ClientUnaryCall;
+  expireSilence(
+    request: ExpireSilenceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExpireSilenceResponse) => void,
+  ): ClientUnaryCall;
+  expireSilence(
+    request: ExpireSilenceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExpireSilenceResponse) => void,
+  ): ClientUnaryCall;
+  /** Marks an open alert as seen by a person. NOT_FOUND for no open alert with that fingerprint. */
+  ackAlert(
+    request: AckAlertRequest,
+    callback: (error: ServiceError | null, response: AckAlertResponse) => void,
+  ): ClientUnaryCall;
+  ackAlert(
+    request: AckAlertRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AckAlertResponse) => void,
+  ): ClientUnaryCall;
+  ackAlert(
+    request: AckAlertRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AckAlertResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const NetMapAdminClient = makeGenericClientConstructor(
@@ -2133,6 +4279,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
