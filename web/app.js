@@ -699,6 +699,63 @@ function collectorsPanel(collectors) {
   );
 }
 
+function percentOf(used, total) {
+  return isNumber(used) && isNumber(total) && total > 0 ? (used / total) * 100 : null;
+}
+
+/** What Proxmox says of a host it knows (GET /api/v1/hosts/:id → proxmox): its place, state, figures, storage. */
+function proxmoxPanel(px) {
+  const l = px.latest ?? {};
+  const kind = px.type === 'node' ? 'node' : px.type === 'qemu' ? 'VM' : 'container';
+  const statusText = px.goneAt
+    ? `gone since ${formatTimestamp(px.goneAt)}`
+    : px.stale
+      ? `${px.status} — last known (${px.staleReason ?? 'stale'})`
+      : px.status;
+  const statusCls = px.goneAt || px.stale ? 'level-warn' : ['running', 'online'].includes(px.status) ? null : 'level-crit';
+  const memCaption = isNumber(l.memoryTotalBytes) ? `${formatBytes(l.memoryUsedBytes)} of ${formatBytes(l.memoryTotalBytes)}` : null;
+  const diskCaption = isNumber(l.diskTotalBytes) && l.diskTotalBytes > 0 ? `${formatBytes(l.diskUsedBytes)} of ${formatBytes(l.diskTotalBytes)}` : null;
+  const summary = facts([
+    ['Status', statusText, statusCls],
+    ['Cluster', `${px.cluster} · ${px.type === 'node' ? 'node' : `on node ${px.node}`}`],
+    px.type === 'node' ? null : ['VMID', `${px.vmid} (${kind})`, 'num'],
+    px.type === 'node' ? null : ['Tags', px.tags?.length ? px.tags.map((t) => h('span', { class: 'tag' }, t)) : DASH],
+    px.type === 'node' ? null : ['Guest agent', px.agent ?? DASH],
+    ['Uptime', formatDuration(l.uptimeSeconds)],
+    ['Network', `↓ ${formatRate(l.networkRxBytesPerSecond)} · ↑ ${formatRate(l.networkTxBytesPerSecond)}`, 'num'],
+    ['Disk I/O', `read ${formatRate(l.diskReadBytesPerSecond)} · write ${formatRate(l.diskWriteBytesPerSecond)}`, 'num'],
+    ['Figures at', l.at ? formatTimestamp(l.at) : DASH],
+  ]);
+  const bars = h(
+    'div',
+    { class: 'proxmox-bars' },
+    h('div', null, h('span', { class: 'bar-label' }, 'CPU'), usageBar(l.cpuPercent, isNumber(l.cpus) ? `of ${l.cpus} CPUs` : null)),
+    h('div', null, h('span', { class: 'bar-label' }, 'Memory'), usageBar(percentOf(l.memoryUsedBytes, l.memoryTotalBytes), memCaption)),
+    px.type === 'node' && !diskCaption
+      ? null
+      : h('div', null, h('span', { class: 'bar-label' }, px.type === 'node' ? 'Root disk' : 'Disk'), usageBar(percentOf(l.diskUsedBytes, l.diskTotalBytes), diskCaption)),
+  );
+  const storageRows = (px.storage ?? []).map((st) =>
+    h(
+      'tr',
+      null,
+      h('th', { scope: 'row', class: 'mono' }, st.storage),
+      h('td', null, st.type || DASH, st.shared ? muted(' · shared') : null, st.active ? null : muted(' · inactive')),
+      h('td', { class: 'num' }, formatBytes(st.totalBytes)),
+      h('td', { class: 'num' }, formatBytes(st.availableBytes)),
+      h('td', { class: 'col-bar' }, usageBar(st.usedPercent)),
+    ),
+  );
+  return section(
+    `Proxmox ${kind}`,
+    summary,
+    bars,
+    px.type === 'node'
+      ? table('Node storage', [['Storage'], ['Type'], ['Size', 'num'], ['Avail', 'num'], ['Used', 'col-bar']], storageRows, 'No storage reported.')
+      : null,
+  );
+}
+
 function detailContent(host) {
   const os = host.os;
   const age = currentAge(host, state.detailFetchedAt);
@@ -711,8 +768,20 @@ function detailContent(host) {
     ['Agent', `${host.agentVersion ? `v${host.agentVersion}` : 'version ?'} · every ${isNumber(host.intervalSeconds) ? `${host.intervalSeconds} s` : '?'} · id ${host.agentId ?? '?'}`],
     ['Addresses', (host.addresses ?? []).join(', ') || DASH, 'mono'],
   ]);
+  // A host only Proxmox watches has no agent panels to show: its Proxmox section says it all.
+  if (!host.lastSeen && host.proxmox) {
+    return [
+      h('div', { class: 'panel summary' }, facts([
+        ['Status', statusBadge(host.status)],
+        ['Agent', 'none — monitored through the Proxmox API'],
+        ['Addresses', (host.addresses ?? []).join(', ') || DASH, 'mono'],
+      ])),
+      proxmoxPanel(host.proxmox),
+    ];
+  }
   return [
     h('div', { class: 'panel summary' }, summary),
+    host.proxmox ? proxmoxPanel(host.proxmox) : null,
     h('div', { class: 'panel-row' }, cpuPanel(host), memoryPanel(host)),
     mountsPanel(host.mounts ?? []),
     disksPanel(host.disks ?? []),
