@@ -65,9 +65,11 @@ describe("silences and acknowledgements through the API and the CLI", () => {
     env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, USER: "alice", NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
   });
 
+  let stopped = false;
+
   after(async () => {
     await nc?.close();
-    await collector?.stop();
+    if (!stopped) await collector?.stop();
     receiver?.close();
     await database?.drop();
     await nats?.close();
@@ -199,5 +201,21 @@ describe("silences and acknowledgements through the API and the CLI", () => {
     assert.ok(new Date(((await del.json()) as { silence: { endsAt: string } }).silence.endsAt) <= new Date());
     const missing = await fetch(new URL("/api/v1/silences/not-an-id", collector.httpUrl), { method: "DELETE" });
     assert.equal(missing.status, 404);
+  });
+
+  test("a watcher hears when the collector stops: exit 1 and why", async () => {
+    const watch = spawn(process.execPath, [MAIN, "alerts", "--watch"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    watch.stdout.on("data", (d) => (out += d));
+    watch.stderr.on("data", (d) => (err += d));
+    const exited = new Promise((resolve) => watch.once("exit", (code) => resolve(code)));
+    await eventually(async () => /open\s+firing/.test(out), "the watch's open alerts");
+    stopped = true;
+    const started = Date.now();
+    await collector.stop();
+    assert.ok(Date.now() - started < 1500, "the stop does not wait for the watcher");
+    assert.equal(await exited, 1);
+    assert.match(err, /ended the watch/);
   });
 });

@@ -76,6 +76,7 @@ export class AlertDispatcher {
   async close(): Promise<void> {
     clearInterval(this.#resendTimer);
     this.#abort.abort();
+    await this.#silencing.catch(() => undefined);
     await Promise.allSettled([...this.#inFlight]);
   }
 

@@ -87,7 +87,7 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
       new Promise<void>((resolve, reject) => {
         const stream = client.watchAlerts({}, metadata);
         stream.on("data", onMessage);
-        stream.on("error", (error: ServiceError) => (signal.aborted || error.code === status.CANCELLED ? resolve() : reject(explain(error))));
+        stream.on("error", (error: ServiceError) => (signal.aborted ? resolve() : reject(explain(error))));
         stream.on("end", () => reject(new CollectorUnreachableError(`the collector at ${target} ended the watch (stopping?)`)));
         signal.addEventListener("abort", () => stream.cancel(), { once: true });
       }),

@@ -44,11 +44,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   }
   const methods = adminMethods(options);
   const streams = adminStreams(options);
+  // Streams under way, ended (not cut) when the server stops, so a watcher hears it was ended.
+  const watching = new Set<AbortController>();
   const implementation: UntypedServiceImplementation = {};
   for (const name of Object.keys(NetMapAdminService) as Array<keyof AdminMethods | keyof AdminStreams>) {
     implementation[name] =
       name in streams
-        ? streaming(name, streams[name as keyof AdminStreams] as AdminStreams[keyof AdminStreams], token, log)
+        ? streaming(name, streams[name as keyof AdminStreams] as AdminStreams[keyof AdminStreams], token, log, watching)
         : unary(name, methods[name as keyof AdminMethods] as (request: unknown) => Promise<unknown>, token, log);
   }
   const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
@@ -67,6 +69,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     stop: () =>
       new Promise<void>((resolve) => {
         // Calls in flight get a moment to finish; then the rest are cut.
+        for (const abort of watching) abort.abort();
         const force = setTimeout(() => server.forceShutdown(), 2000);
         server.tryShutdown(() => {
           clearTimeout(force);
@@ -107,16 +110,22 @@ function unary(method: string, run: (request: unknown) => Promise<unknown>, toke
   };
 }
 
-function streaming(method: string, run: AdminStreams[keyof AdminStreams], token: string, log: Logger) {
+function streaming(method: string, run: AdminStreams[keyof AdminStreams], token: string, log: Logger, watching: Set<AbortController>) {
   return (call: ServerWritableStream<object, never>) => {
     if (!authorized(call, method, token, log)) return call.destroy(Object.assign(new Error(UNAUTHENTICATED.details), UNAUTHENTICATED));
     const abort = new AbortController();
-    call.on("cancelled", () => abort.abort());
+    watching.add(abort);
+    let cancelled = false;
+    call.on("cancelled", () => ((cancelled = true), abort.abort()));
     call.on("close", () => abort.abort());
     run(call.request, (message) => call.write(message as never), abort.signal).then(
-      () => call.end(),
+      () => {
+        watching.delete(abort);
+        if (!cancelled) call.end();
+      },
       (error: unknown) => {
-        if (abort.signal.aborted) return;
+        watching.delete(abort);
+        if (cancelled) return;
         const f = failure(error, method, log);
         call.destroy(Object.assign(new Error(f.details), f));
       },
