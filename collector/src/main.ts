@@ -15,6 +15,7 @@ commands:
   serve [--config F] [--nats URL]   run the collector (ingest, HTTP on 127.0.0.1:7070, gRPC on 127.0.0.1:7071)
   migrate [--config F]              apply database migrations
 ${TOPOLOGY_USAGE}
+
 ${ALERT_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,

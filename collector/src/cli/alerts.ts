@@ -19,7 +19,9 @@ export const ALERT_USAGE = `  alerts [--json]                   open alerts: sev
   silence ls [--json]               pending, active and recently expired silences
   silence expire ID                 end a silence now
   ack FINGERPRINT [--comment TEXT] [--author NAME]
-                                    mark an open alert as seen (notifications go on)`;
+                                    mark an open alert as seen (notifications go on)
+
+  These ask the same collector, with the same token (docs/alerts.md).`;
 
 interface Out {
   stdout: (text: string) => void;
