@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
 import type { Transition } from "../../collector/src/alerts/engine.ts";
+import type { ProxmoxCycle } from "../../collector/src/alerts/proxmox-rules.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/thresholds.ts";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
@@ -17,6 +18,7 @@ import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts"
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 
 const GiB = 1024 ** 3;
+const rules = rulesConfigSchema.parse({ ProxmoxGuestDown: { for: "0s" }, ProxmoxNodeDown: { for: "1s" }, ProxmoxStorageFilling: { for: "0s" } });
 const nodes = (): FakeNode[] => [
   { node: "pve1", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 40 * GiB }, { storage: "local-lvm", type: "lvmthin", total: 100 * GiB, used: 50 * GiB }] },
   { node: "pve2", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 10 * GiB }] },
@@ -34,6 +36,7 @@ describe("Proxmox alert rules, through the poller and the evaluator", () => {
   let db: Db;
   let poller: ProxmoxPoller;
   let transitions: Transition[] = [];
+  let judgeWith: (cycle: ProxmoxCycle) => Promise<unknown>;
 
   before(async () => {
     [pve, nats, database] = await Promise.all([
@@ -44,12 +47,12 @@ describe("Proxmox alert rules, through the poller and the evaluator", () => {
     nc = await connect({ servers: nats.url });
     db = openDatabase(database.url);
     await migrateToLatest(db);
-    const rules = rulesConfigSchema.parse({ ProxmoxGuestDown: { for: "0s" }, ProxmoxNodeDown: { for: "1s" }, ProxmoxStorageFilling: { for: "0s" } });
     const evaluator = new AlertEvaluator({ db, rules, log: pino({ level: "silent" }), notify: (t) => transitions.push(...t) });
+    judgeWith = (cycle) => evaluator.judgeProxmox(cycle);
     poller = startProxmoxPoller({
       clusters: [{ name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint, intervalSeconds: 60, timeoutSeconds: 1, concurrency: 8, client: "acme", site: "paris-dc1" }],
       db, nc, log: pino({ level: "silent" }), schedule: false,
-      onStored: (cycle) => evaluator.judgeProxmox(cycle),
+      onStored: (cycle) => judgeWith(cycle),
     });
   });
 
@@ -106,6 +109,20 @@ describe("Proxmox alert rules, through the poller and the evaluator", () => {
     assert.deepEqual(await open(), ["firing ProxmoxGuestDown app01 critical", "firing ProxmoxNodeDown pve2 critical"]);
     pve.state.nodes.find((n) => n.node === "pve2")!.unreachable = false;
     assert.deepEqual(await cycle(), ["resolved ProxmoxGuestDown app01 critical", "resolved ProxmoxNodeDown pve2 critical"]);
+  });
+
+  test("a collector restarted between a guest's running and stopped cycles still sees it stop", async () => {
+    // A new evaluator: nothing in memory, only the database.
+    const fresh = new AlertEvaluator({ db, rules, log: pino({ level: "silent" }), notify: (t) => transitions.push(...t) });
+    judgeWith = (cycle) => fresh.judgeProxmox(cycle);
+    guest(200).status = "stopped";
+    assert.deepEqual(await cycle(), ["firing ProxmoxGuestDown app01 critical"]);
+  });
+
+  test("a stopped guest deleted from the cluster: its alert resolves", async () => {
+    pve.state.guests = pve.state.guests.filter((g) => g.vmid !== 200);
+    assert.deepEqual(await cycle(), ["resolved ProxmoxGuestDown app01 critical"]);
+    assert.deepEqual(await open(), []);
   });
 
   test("storage at 90 % is a warning, at 96 % critical too; freed, both resolve", async () => {

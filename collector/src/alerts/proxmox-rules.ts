@@ -35,6 +35,10 @@ export interface ProxmoxResourceState {
   lock?: string;
   /** Its facts are the last known ones: its node did not answer this cycle. */
   stale: boolean;
+  /** The status the previous stored cycle saw (a guest running before a collector restart). */
+  previousStatus?: string;
+  /** Gone in this cycle: deleted from the cluster; not down, its alerts resolve. */
+  gone?: boolean;
   /** A node's storage this cycle; null or absent when not learnt. */
   storage?: readonly StorageUsage[] | null;
 }
@@ -74,6 +78,16 @@ export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGue
   const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
 
   for (const r of cycle.resources) {
+    if (r.gone) {
+      const rule = r.type === "node" ? PROXMOX_NODE_DOWN : PROXMOX_GUEST_DOWN;
+      const labels: Record<string, string> = r.type === "node" ? { host: r.host, cluster: cycle.cluster, node: r.node } : { host: r.host, cluster: cycle.cluster, node: r.node, vmid: String(r.vmid) };
+      memory.seenRunning.delete(r.hostId);
+      out.push({
+        hostId: r.hostId,
+        observation: { rule, severity: "critical", labels, annotations: { summary: `${r.host} was removed from Proxmox cluster ${cycle.cluster}` }, value: 0, active: false, cleared: true, forSeconds: 0 },
+      });
+      continue;
+    }
     if (r.type === "node") {
       const nodeDown = settings(PROXMOX_NODE_DOWN, scopeOf(r));
       const down = r.stale || r.status !== "online";
@@ -100,7 +114,7 @@ export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGue
     if (!guestDown.enabled) continue;
     const stopped = r.status === "stopped";
     // Stopped on purpose: a guest first seen stopped never fires; one seen running, then stopped, does.
-    const wasRunning = memory.seenRunning.has(r.hostId) || openGuestDown.has(r.hostId);
+    const wasRunning = memory.seenRunning.has(r.hostId) || openGuestDown.has(r.hostId) || r.previousStatus === "running";
     const backup = r.lock === "backup";
     const grace = guestDown.graceSeconds ?? 0;
     const kind = r.type === "qemu" ? "VM" : "container";

@@ -110,12 +110,20 @@ export function startProxmoxPoller(options: {
 async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inventory): Promise<ProxmoxCycle> {
   const base = { cluster: cluster.name, client: cluster.client, site: cluster.site, listed: inventory.listed };
   if (!inventory.listed) return { ...base, resources: [] };
-  const { rows } = await sql<{ host_id: number; type: "node" | "qemu" | "lxc"; node: string; vmid: number; host: string }>`
-    SELECT r.host_id, r.type, r.node, r.vmid, coalesce(h.name, h.hostname) AS host
+  // previous: the status of the cycle stored before this one, so a collector restarted
+  // between a guest's last running cycle and its first stopped one still sees it stop.
+  const { rows } = await sql<{ host_id: number; type: "node" | "qemu" | "lxc"; node: string; vmid: number; host: string; gone: boolean; previous: string | null }>`
+    SELECT r.host_id, r.type, r.node, r.vmid, coalesce(h.name, h.hostname) AS host, r.gone_at IS NOT NULL AS gone,
+           (SELECT ps.status FROM proxmox_samples ps WHERE ps.host_id = r.host_id AND ps.collected_at < ${inventory.at}
+            ORDER BY ps.collected_at DESC LIMIT 1) AS previous
     FROM proxmox_resources r JOIN hosts h ON h.id = r.host_id
-    WHERE r.cluster = ${cluster.name} AND r.gone_at IS NULL`.execute(db);
-  const hostOf = new Map(rows.map((r) => [r.type === "node" ? `node/${r.node}` : `guest/${r.vmid}`, r]));
+    WHERE r.cluster = ${cluster.name} AND (r.gone_at IS NULL OR r.gone_at = ${inventory.at})`.execute(db);
+  const hostOf = new Map(rows.filter((r) => !r.gone).map((r) => [r.type === "node" ? `node/${r.node}` : `guest/${r.vmid}`, r]));
   const resources: ProxmoxCycle["resources"][number][] = [];
+  // Gone in this cycle (deleted, after a complete listing without it): not down, its alerts resolve.
+  for (const r of rows.filter((row) => row.gone)) {
+    resources.push({ hostId: Number(r.host_id), host: r.host, type: r.type, node: r.node, vmid: r.vmid, status: "gone", stale: false, gone: true });
+  }
   for (const n of inventory.nodes) {
     const row = hostOf.get(`node/${n.node}`);
     if (row) resources.push({ hostId: Number(row.host_id), host: row.host, type: "node", node: n.node, vmid: 0, status: n.status, stale: n.staleReason !== null, storage: n.storage });
@@ -128,7 +136,7 @@ async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inv
     if (row) {
       resources.push({
         hostId: Number(row.host_id), host: row.host, type: g.type, node: g.node, vmid: g.vmid, status: g.status,
-        stale: !answered.has(g.node), ...(g.lock ? { lock: g.lock } : {}),
+        stale: !answered.has(g.node), ...(g.lock ? { lock: g.lock } : {}), ...(row.previous ? { previousStatus: row.previous } : {}),
       });
     }
   }

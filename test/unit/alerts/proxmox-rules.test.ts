@@ -121,6 +121,21 @@ describe("Proxmox rules", () => {
     assert.equal(only(judged, "ProxmoxNodeDown")[0]!.forSeconds, 300);
   });
 
+  test("a guest the previous stored cycle saw running is down when stopped, even with a fresh memory (restart)", () => {
+    const [o] = only(judgeProxmox(cycle([guest({ status: "stopped", previousStatus: "running" })]), newProxmoxMemory(), new Set(), none), "ProxmoxGuestDown");
+    assert.equal(o!.active, true);
+    const [p] = only(judgeProxmox(cycle([guest({ status: "stopped", previousStatus: "stopped" })]), newProxmoxMemory(), new Set(), none), "ProxmoxGuestDown");
+    assert.equal(p!.active, false);
+  });
+
+  test("a guest or node gone from the cluster is not down: its alert resolves", () => {
+    const memory = newProxmoxMemory();
+    judgeProxmox(cycle([guest()]), memory, new Set(), none);
+    const judged = judgeProxmox(cycle([guest({ status: "gone", gone: true }), node({ status: "gone", gone: true })]), memory, new Set(), none);
+    assert.deepEqual(judged.map((o) => [o.observation.rule, o.observation.active, o.observation.cleared]), [["ProxmoxGuestDown", false, true], ["ProxmoxNodeDown", false, true]]);
+    assert.equal(memory.seenRunning.has(10), false);
+  });
+
   test("grace is refused on other rules", () => {
     assert.throws(() => rulesConfigSchema.parse({ HostCpuBusy: { grace: "5m" } }), /grace applies only to ProxmoxGuestDown/);
   });
