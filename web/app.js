@@ -710,7 +710,7 @@ function proxmoxPanel(px) {
   const statusText = px.goneAt
     ? `gone since ${formatTimestamp(px.goneAt)}`
     : px.stale
-      ? `${px.status} — last known (${px.staleReason ?? 'stale'})`
+      ? `${px.status} · stale, figures are the last known: ${px.staleReason ?? 'its node did not answer'}`
       : px.status;
   const statusCls = px.goneAt || px.stale ? 'level-warn' : ['running', 'online'].includes(px.status) ? null : 'level-crit';
   const memCaption = isNumber(l.memoryTotalBytes) ? `${formatBytes(l.memoryUsedBytes)} of ${formatBytes(l.memoryTotalBytes)}` : null;
