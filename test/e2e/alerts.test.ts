@@ -22,6 +22,7 @@ let mountpoint: string;
 let receiver: Server;
 let collector: ChildProcess;
 let agent: ChildProcess | undefined;
+let httpPort: number;
 const webhooks: Array<{ payload: WebhookPayload; verified: boolean }> = [];
 
 function start(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
@@ -78,7 +79,7 @@ rules:
     for: 0s
 `,
   );
-  const httpPort = await freePort();
+  httpPort = await freePort();
   collector = start("collector/src/main.ts", ["serve", "--config", join(dir, "netmap.yaml")], {
     NETMAP_NATS_URL: nats.url,
     NETMAP_DATABASE_URL: database.url,
@@ -115,6 +116,13 @@ test("filling a real filesystem past 85% fires a signed webhook naming the mount
   const [resolved] = await eventually(async () => alertsNamed("FilesystemAlmostFull", "resolved").length > 0 && alertsNamed("FilesystemAlmostFull", "resolved"), "the resolved webhook", 20_000);
   assert.equal(resolved!.payload.alerts[0]!.fingerprint, alert.fingerprint);
   assert.equal(alertsNamed("FilesystemAlmostFull", "firing").length, 1, "fired once");
+
+  // Both deliveries are in the delivery log, queryable from the API.
+  const log = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/alerts/deliveries?receiver=ops&fingerprint=${alert.fingerprint}`)).json()) as {
+    deliveries: Array<{ delivered: boolean; status: number; final: boolean }>;
+  };
+  assert.equal(log.deliveries.length, 2);
+  assert.ok(log.deliveries.every((d) => d.delivered && d.status === 204 && d.final));
 });
 
 test("a stopped agent raises HostDown once, and its return resolves it once", async () => {

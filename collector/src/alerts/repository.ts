@@ -84,3 +84,28 @@ export async function recordDeliveryAttempt(db: AnyDb, attempt: DeliveryAttempt,
     VALUES (${attempt.deliveryId}, ${attempt.receiver}, ${fingerprints}::text[], ${attempt.attempt}, ${attempt.at},
             ${attempt.status}, ${attempt.error}, ${attempt.delivered}, ${attempt.final})`.execute(db);
 }
+
+export interface DeliveryLogEntry {
+  deliveryId: string;
+  receiver: string;
+  fingerprints: string[];
+  attempt: number;
+  at: Date;
+  status: number | null;
+  error: string | null;
+  delivered: boolean;
+  final: boolean;
+}
+
+/** The newest delivery attempts first, optionally of one receiver or one alert. */
+export async function deliveryLog(db: AnyDb, filter: { receiver?: string; fingerprint?: string; limit: number }): Promise<DeliveryLogEntry[]> {
+  const { rows } = await sql<{ delivery_id: string; receiver: string; fingerprints: string[]; attempt: number; at: Date; status: number | null; error: string | null; delivered: boolean; final: boolean }>`
+    SELECT delivery_id, receiver, fingerprints, attempt, at, status, error, delivered, final FROM alert_deliveries
+    WHERE (${filter.receiver ?? null}::text IS NULL OR receiver = ${filter.receiver ?? null})
+      AND (${filter.fingerprint ?? null}::text IS NULL OR ${filter.fingerprint ?? null} = ANY(fingerprints))
+    ORDER BY id DESC LIMIT ${filter.limit}`.execute(db);
+  return rows.map((r) => ({
+    deliveryId: r.delivery_id, receiver: r.receiver, fingerprints: r.fingerprints, attempt: r.attempt, at: r.at,
+    status: r.status, error: r.error, delivered: r.delivered, final: r.final,
+  }));
+}

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { openAlerts, type OpenAlert } from "../alerts/repository.ts";
+import { deliveryLog, openAlerts, type OpenAlert } from "../alerts/repository.ts";
 import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
 import type { Silence, SilenceState } from "../alerts/silences.ts";
 import { BadRequestError } from "../errors.ts";
@@ -52,6 +52,23 @@ const optionalString = (value: unknown, what: string): string | null => {
 /** Open (pending and firing) alerts, firing first, with severity, since when, the host and any acknowledgement; silences. */
 export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
   app.get("/api/v1/alerts", async () => ({ alerts: (await openAlerts(db)).map(alertToJson) }));
+
+  // The delivery log: every attempt to every notifier, newest first.
+  app.get<{ Querystring: { receiver?: string; fingerprint?: string; limit?: number } }>(
+    "/api/v1/alerts/deliveries",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          properties: { receiver: { type: "string" }, fingerprint: { type: "string" }, limit: { type: "integer", minimum: 1, maximum: 1000 } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => ({
+      deliveries: (await deliveryLog(db, { ...request.query, limit: request.query.limit ?? 100 })).map((d) => ({ ...d, at: d.at.toISOString() })),
+    }),
+  );
 
   app.post<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request) => {
     const b = body(request);
