@@ -7,7 +7,11 @@
 // with fetch, and its response read in full. CPU is utime + stime from
 // /proc/<pid>/stat over the measured window (the first cycle and scrape,
 // which warm caches, are left out), divided by the cycles or scrapes in it.
-// Memory is VmRSS at the end and VmHWM (the peak) from /proc/<pid>/status.
+// Memory is VmRSS at the end and VmHWM (the peak) from /proc/<pid>/status, and
+// VmRSS split into RssAnon (heap, stacks: the process's own) and RssFile (pages
+// of the executable and libraries: clean, shared with the page cache, dropped
+// first under memory pressure, and varying by a few MiB with what the page
+// cache holds).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,10 +35,10 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime
 }
 
-function memory(pid: number): { rss: number; peak: number } {
+function memory(pid: number): { rss: number; peak: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)![1]) * 1024;
-  return { rss: kB("VmRSS"), peak: kB("VmHWM") };
+  return { rss: kB("VmRSS"), peak: kB("VmHWM"), anon: kB("RssAnon"), file: kB("RssFile") };
 }
 
 const MiB = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
@@ -96,11 +100,11 @@ try {
     [
       `interval ${INTERVAL}s for ${SECONDS}s; agent ${cycles} cycles, node_exporter ${scrapes} scrapes (${(scrapeBytes / 1024).toFixed(0)} KiB each); ${version}`,
       ``,
-      `| | CPU per cycle / scrape | RSS at end | peak RSS |`,
-      `|---|---|---|---|`,
-      `| netmap-agent (single binary) | ${ms(perCycle)} | ${MiB(agentMemory.rss)} | ${MiB(agentMemory.peak)} |`,
-      `| prometheus-node-exporter | ${ms(perScrape)} | ${MiB(exporterMemory.rss)} | ${MiB(exporterMemory.peak)} |`,
-      `| ratio agent / node_exporter | ${(perCycle / perScrape).toFixed(2)} | ${(agentMemory.rss / exporterMemory.rss).toFixed(2)} | ${(agentMemory.peak / exporterMemory.peak).toFixed(2)} |`,
+      `| | CPU per cycle / scrape | RSS at end | peak RSS | RSS anon / file |`,
+      `|---|---|---|---|---|`,
+      `| netmap-agent (single binary) | ${ms(perCycle)} | ${MiB(agentMemory.rss)} | ${MiB(agentMemory.peak)} | ${MiB(agentMemory.anon)} / ${MiB(agentMemory.file)} |`,
+      `| prometheus-node-exporter | ${ms(perScrape)} | ${MiB(exporterMemory.rss)} | ${MiB(exporterMemory.peak)} | ${MiB(exporterMemory.anon)} / ${MiB(exporterMemory.file)} |`,
+      `| ratio agent / node_exporter | ${(perCycle / perScrape).toFixed(2)} | ${(agentMemory.rss / exporterMemory.rss).toFixed(2)} | ${(agentMemory.peak / exporterMemory.peak).toFixed(2)} | ${(agentMemory.anon / exporterMemory.anon).toFixed(2)} / ${(agentMemory.file / exporterMemory.file).toFixed(2)} |`,
       ``,
     ].join("\n"),
   );
