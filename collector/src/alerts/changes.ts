@@ -142,7 +142,7 @@ function rebooted({ host, report, previous }: ChangeContext, s: RuleSettings, pu
 function listenerGone({ host, previous, open }: ChangeContext, s: RuleSettings, history: HostHistory, put: Put, hold: Hold, clear: Clear): void {
   const minReports = s.minReports ?? 3;
   for (const [key, track] of previous?.listeners ?? []) {
-    if (track.streak < minReports || (history.listeners.get(key)?.streak ?? 0) > 0) continue;
+    if (track.streak < minReports || (history.listeners.get(key)?.streak ?? 0) > 0 || isEphemeralPort(track.port)) continue;
     put(observe(LISTENER_GONE, listenerLabels(host, track), `${socketName(track)}${track.process ? ` (${track.process})` : ""} no longer listens on ${host}`, track.port, true, s.forSeconds));
   }
   // From the open alerts, not memory: a restarted collector still resolves them.
@@ -187,6 +187,16 @@ function addressChanged({ host, previous, open, now }: ChangeContext, s: RuleSet
     if (!changes.length) continue;
     put(observe(ADDRESS_CHANGED, { host, interface: name }, `${name} on ${host} changed: ${changes.join("; ")}`, 1, true, s.forSeconds));
   }
+}
+
+/**
+ * Linux's default ephemeral range (net.ipv4.ip_local_port_range). A socket
+ * listening there got its port from the kernel (rpc.statd, test servers, RMI):
+ * it is expected to move, so its going is no outage. ListenerNew still sees
+ * such ports, since an unexpected listener there is what it is for.
+ */
+export function isEphemeralPort(port: number): boolean {
+  return port >= 32768 && port <= 60999;
 }
 
 /** Sockets now listening (streak counted on), and those gone within the memory span (streak 0). */

@@ -101,6 +101,13 @@ describe("change rules", () => {
       assert.deepEqual(host.report(50, { listeners: [ssh, chrony, postgres] }), ["50:ListenerGone:resolved"]);
     });
 
+    test("a socket on a kernel-assigned (ephemeral) port may go without an alert", () => {
+      const statd = { protocol: Protocol.PROTOCOL_TCP, address: "0.0.0.0", port: 40979, pid: 800, process: "rpc.statd" };
+      const host = new Host();
+      for (let s = 0; s < 30; s += 10) host.report(s, { listeners: [ssh, statd] });
+      assert.deepEqual(host.report(30, { listeners: [ssh] }), []);
+    });
+
     test("a socket seen in fewer reports than min_reports is not missed", () => {
       const host = new Host();
       host.report(0, { listeners: [ssh] });
