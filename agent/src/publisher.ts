@@ -53,7 +53,9 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
   let failing = false;
   let reconnectsTotal = 0;
   let replaying: Promise<void> | undefined;
+  const startedAt = performance.now();
 
+  const FIRST_CONNECT_GRACE_MS = 5_000;
   const connecting = connect({
     servers: [...options.servers],
     name: `netmap-agent ${agentId}`,
@@ -148,7 +150,10 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
   }
 
   const spoolReport = (bytes: Uint8Array, error?: unknown) => {
-    if (error !== undefined || !connected) noteFailure(error ?? new Error("not connected to NATS"));
+    // The first report is collected at once, usually before the first connection
+    // is made: that is no outage, and the replay sends it as soon as NATS answers.
+    const stillConnecting = !connection && performance.now() - startedAt < FIRST_CONNECT_GRACE_MS;
+    if (error !== undefined || (!connected && !stillConnecting)) noteFailure(error ?? new Error("not connected to NATS"));
     spool.append(bytes);
   };
 
