@@ -1,4 +1,6 @@
 // Pieces every program's config loader uses.
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "./errors.ts";
 
 /** Seconds in a duration written as Prometheus writes them: 500ms, 30s, 2m, 1h. */
 export function parseDurationSeconds(value: number | string): number | undefined {
@@ -15,4 +17,16 @@ export function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The YAML document of a config file, null for an empty one. Errors name the
+ * file; `path` is as the user wrote it.
+ */
+export function parseYamlConfig(text: string, path: string): unknown {
+  try {
+    return parseYaml(text) ?? null;
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: not valid YAML: ${(error as Error).message}`);
+  }
 }

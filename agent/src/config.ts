@@ -3,10 +3,9 @@
 // message names the flag, variable or file line to fix. Frozen. No network.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isAgentId } from "../../proto/src/subjects.ts";
-import { parseDurationSeconds } from "../../lib/settings.ts";
+import { parseDurationSeconds, parseYamlConfig } from "../../lib/settings.ts";
 import { ConfigError } from "./errors.ts";
 
 export interface AgentConfig {
@@ -270,13 +269,8 @@ function readConfigFile(readFile: ConfigInputs["readFile"], path: string, explic
     if (code === "ENOENT" && !explicit) return undefined;
     throw new ConfigError(`config file ${path} (--config): ${code === "ENOENT" ? "not found" : (error as Error).message}`);
   }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(`config file ${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  if (value === null || value === undefined) return {};
+  const value = parseYamlConfig(text, path);
+  if (value === null) return {};
   const parsed = fileSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,9 +1,8 @@
 // Collector configuration: defaults → netmap.yaml → environment → flags,
 // validated once and frozen. No network here.
 import { existsSync, readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { deepFreeze, parseDurationSeconds } from "../../lib/settings.ts";
+import { deepFreeze, parseDurationSeconds, parseYamlConfig } from "../../lib/settings.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/thresholds.ts";
 import { ConfigError } from "./errors.ts";
@@ -144,13 +143,8 @@ function readConfigFile(path: string): z.input<typeof fileSchema> {
   } catch (error) {
     throw new ConfigError(`config file ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (error as Error).message}`);
   }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(`config file ${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  if (value === null || value === undefined) return {};
+  const value = parseYamlConfig(text, path);
+  if (value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) throw new ConfigError(`config file ${path}: expected a mapping at the top level`);
   return value as z.input<typeof fileSchema>;
 }
