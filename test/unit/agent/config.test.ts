@@ -70,6 +70,9 @@ describe("agent config", () => {
   it("loadAgentConfig - refuses unknown flags, unknown file settings and --json without --once", () => {
     assert.throws(() => load(["--bogus"]), (error) => error instanceof ConfigError && /Unknown option '--bogus'/.test(error.message));
     assert.throws(() => load([], {}, files({ "/etc/netmap/agent.yaml": "intervall: 10s\n" })), { message: "config file /etc/netmap/agent.yaml: unknown setting intervall" });
+    assert.throws(() => load([], {}, files({ "/etc/netmap/agent.yaml": "nats:\n  tls: yes\n" })), { message: "config file /etc/netmap/agent.yaml: nats.tls: expected a mapping" });
+    assert.throws(() => load([], {}, files({ "/etc/netmap/agent.yaml": "nats:\n  url: [a, b]\n" })), { message: "config file /etc/netmap/agent.yaml: nats.url: expected a string" });
+    assert.throws(() => load([], {}, files({ "/etc/netmap/agent.yaml": "interval: [1]\n" })), { message: "config file /etc/netmap/agent.yaml: interval: expected a string or a number" });
     assert.throws(() => load(["--json"]), { message: /--json needs --once/ });
     const once = load(["--once", "--json"]);
     assert.deepEqual([once.once, once.json], [true, true]);
