@@ -1,7 +1,7 @@
 // Who is reporting: the agent id, this boot, and the report sequence.
-import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { IdentityError } from "./errors.ts";
+import { hmacSha256 } from "./sha256.ts";
 
 const MACHINE_ID_FILES = ["/etc/machine-id", "/var/lib/dbus/machine-id"];
 const BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id";
@@ -17,7 +17,8 @@ const BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id";
 export function agentIdFromMachineId(machineId: string): string {
   const id = machineId.trim().toLowerCase();
   if (!/^[0-9a-f]{32}$/.test(id)) throw new IdentityError(`machine id ${JSON.stringify(machineId.trim())} is not 32 hex digits`);
-  return createHmac("sha256", id).update("netmap-agent").digest("hex").slice(0, 16);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  return Buffer.from(hmacSha256(encode(id), encode("netmap-agent"))).toString("hex").slice(0, 16);
 }
 
 export function readMachineId(readFile: (path: string) => string = (path) => readFileSync(path, "utf8")): string {
