@@ -19,6 +19,7 @@ import { createPublisher } from "./publisher.ts";
 import { agentStats, buildReport, collect, type ReportIdentity } from "./report.ts";
 import { openSpool } from "./spool.ts";
 import { createLinuxSource, type SystemSource } from "./source.ts";
+import { monotonicMs } from "./clock.ts";
 
 export const AGENT_VERSION: string = packageJson.version;
 
@@ -98,7 +99,7 @@ async function runLoop(
 
   // The first report goes out at once; later ones every interval ±10%.
   while (!stopping.signal.aborted) {
-    const started = performance.now();
+    const started = monotonicMs();
     const collection = await collect(collectors, source, state, log);
     const report = buildReport(identity, source.hostname(), nextSeq(), collection, agentStats(publisher.stats()));
     try {
@@ -106,7 +107,7 @@ async function runLoop(
     } catch (error) {
       log.error({ err: error, seq: report.seq }, "report not publishable; dropped");
     }
-    log.debug({ seq: report.seq, cycleSeconds: (performance.now() - started) / 1000, collectors: collection.runs }, "cycle done");
+    log.debug({ seq: report.seq, cycleSeconds: (monotonicMs() - started) / 1000, collectors: collection.runs }, "cycle done");
     if (config.once) break;
     await sleep(jitteredDelayMs(config.intervalSeconds), undefined, { signal: stopping.signal }).catch(() => {});
   }

@@ -8,6 +8,7 @@ import { decodeReport, encodeReport } from "../../proto/src/codec.ts";
 import { reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import type { Spool } from "./spool.ts";
+import { monotonicMs } from "./clock.ts";
 
 const PUBLISH_TIMEOUT_MS = 5000;
 
@@ -53,7 +54,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
   let failing = false;
   let reconnectsTotal = 0;
   let replaying: Promise<void> | undefined;
-  const startedAt = performance.now();
+  const startedAt = monotonicMs();
 
   const FIRST_CONNECT_GRACE_MS = 5_000;
   const connecting = connect({
@@ -152,7 +153,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
   const spoolReport = (bytes: Uint8Array, error?: unknown) => {
     // The first report is collected at once, usually before the first connection
     // is made: that is no outage, and the replay sends it as soon as NATS answers.
-    const stillConnecting = !connection && performance.now() - startedAt < FIRST_CONNECT_GRACE_MS;
+    const stillConnecting = !connection && monotonicMs() - startedAt < FIRST_CONNECT_GRACE_MS;
     if (error !== undefined || (!connected && !stillConnecting)) noteFailure(error ?? new Error("not connected to NATS"));
     spool.append(bytes);
   };

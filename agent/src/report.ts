@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { HostReport, type AgentStats, type CollectorRun } from "../../proto/gen/netmap/v1/report.ts";
 import type { AgentState, Collector, ReportPart } from "./collectors/types.ts";
 import type { SystemSource } from "./source.ts";
+import { monotonicMs } from "./clock.ts";
 
 export interface ReportIdentity {
   agentId: string;
@@ -27,15 +28,15 @@ export async function collect(collectors: readonly Collector[], source: SystemSo
   const part: ReportPart = {};
   const runs: CollectorRun[] = [];
   for (const collector of collectors) {
-    const started = performance.now();
+    const started = monotonicMs();
     const collectorLog = log.child({ collector: collector.name });
     try {
       Object.assign(part, await collector.collect(source, state, { log: collectorLog }));
-      runs.push({ name: collector.name, success: true, durationSeconds: (performance.now() - started) / 1000, error: "" });
+      runs.push({ name: collector.name, success: true, durationSeconds: (monotonicMs() - started) / 1000, error: "" });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       collectorLog.warn({ err: error }, "collector failed");
-      runs.push({ name: collector.name, success: false, durationSeconds: (performance.now() - started) / 1000, error: message });
+      runs.push({ name: collector.name, success: false, durationSeconds: (monotonicMs() - started) / 1000, error: message });
     }
   }
   return { part, runs, collectedAt };
