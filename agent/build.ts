@@ -1,7 +1,8 @@
 // npm run build:agent — dist/netmap-agent-linux-x64 and dist/netmap-agent-linux-arm64,
 // each one file with no Node and no node_modules needed on the host:
 //
-//   1. esbuild bundles agent/src (and its dependencies) into one CommonJS file;
+//   1. esbuild bundles agent/src (and its dependencies) into one CommonJS file,
+//      with the modules only some configurations need evaluated on first use;
 //   2. node --experimental-sea-config turns it into a single-executable blob
 //      (no code cache and no snapshot: both are tied to the building CPU, and
 //      the arm64 binary is built on x64);
@@ -15,8 +16,9 @@
 // without the latter the arm64 binary is left unstripped, with a warning.
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 const root = resolve(import.meta.dirname, "..");
 const cache = join(root, "node_modules", ".cache", "netmap-agent");
@@ -32,6 +34,44 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 //   16; the agent allocates little per cycle, so the extra scavenges are cheap.
 // NODE_OPTIONS can still add flags (execArgvExtension "env", the default).
 const SEA_EXEC_ARGV = ["--jitless", "--max-semi-space-size=1"];
+
+// Modules the agent needs only in some configurations. Bundled as usual, but
+// evaluated on first use instead of at start, because a module loaded stays
+// resident for as long as the agent runs (npm run bench:agent, docs/performance.md):
+// node:tls        only for tls:// servers or a CA or client certificate, but the
+//                 NATS client requires it at load (~2.8 MiB: OpenSSL's TLS init
+//                 and the builtin modules behind it);
+// @nats-io/nkeys  only for nkey or .creds authentication; its tweetnacl
+//                 requires node:crypto at load;
+// yaml            only when a config file exists (~1 MiB).
+const DEFERRED_MODULES = ["node:tls", "@nats-io/nkeys", "yaml"];
+
+/**
+ * Replaces each deferred module by one whose exports (their names read here,
+ * at build time) are getters that load the real module on first access.
+ * esbuild's own lazy `require_x()` wrappers then run its top level only then.
+ */
+function deferModules(specifiers: string[]): Plugin {
+  const requireHere = createRequire(join(root, "package.json"));
+  return {
+    name: "netmap-defer-modules",
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /.*/ }, (args) =>
+        specifiers.includes(args.path) && args.namespace !== "deferred" ? { path: args.path, namespace: "deferred" } : undefined,
+      );
+      esbuild.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => {
+        const names = Object.getOwnPropertyNames(requireHere(args.path) as object);
+        const exports = names.map((name) =>
+          name === "__esModule"
+            ? `Object.defineProperty(exports, "__esModule", { value: true });`
+            : `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, get: () => load()[${JSON.stringify(name)}] });`,
+        );
+        const contents = [`let real;`, `const load = () => (real ??= require(${JSON.stringify(args.path)}));`, ...exports].join("\n");
+        return { contents, loader: "js", resolveDir: root };
+      });
+    },
+  };
+}
 
 interface Target {
   arch: "x64" | "arm64";
@@ -93,6 +133,7 @@ async function main(): Promise<void> {
     legalComments: "none",
     define: { NETMAP_BUILD_COMMIT: JSON.stringify(buildCommit), "import.meta.main": "false" },
     logLevel: "warning",
+    plugins: [deferModules(DEFERRED_MODULES)],
   });
   say(`bundle ${(statSync(bundle).size / 1024).toFixed(0)} KiB (commit ${buildCommit})`);
 
