@@ -26,13 +26,32 @@ import { freePort, startNatsServer, waitForPort } from "../test/helpers/nats-ser
 const root = resolve(import.meta.dirname, "..");
 const INTERVAL = parseDurationSeconds(process.env.BENCH_INTERVAL ?? "1s")!;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
-const NODE_EXPORTER = process.env.BENCH_NODE_EXPORTER ?? "prometheus-node-exporter";
+const NODE_EXPORTER = which(process.env.BENCH_NODE_EXPORTER ?? "prometheus-node-exporter");
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
-function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number): { user: number; system: number } {
   // The command name may hold spaces; the fields after ") " are fixed.
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime
+  return { user: Number(fields[11]) / TICKS, system: Number(fields[12]) / TICKS }; // utime, stime
+}
+
+/**
+ * Drops FILE from the page cache (posix_fadvise DONTNEED, through dd), so a
+ * program starts as it would after a reboot. A binary just written by the
+ * build sits in the page cache in large folios, and each page fault then maps
+ * a whole folio: the same binary showed ~57 MiB of RssFile straight after the
+ * build and ~40 MiB once read back from disk (kernel 6.18, ext4).
+ */
+function dropFromPageCache(file: string): void {
+  execFileSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+}
+
+function which(command: string): string {
+  try {
+    return execFileSync("sh", ["-c", `command -v "$0"`, command], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error(`${command} not found: apt-get install prometheus-node-exporter (or set BENCH_NODE_EXPORTER to its path)`);
+  }
 }
 
 function memory(pid: number): { rss: number; peak: number; anon: number; file: number } {
@@ -46,6 +65,8 @@ const ms = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`;
 
 execFileSync(process.execPath, [join(root, "agent", "build.ts"), "x64"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 const binary = join(root, "dist", "netmap-agent-linux-x64");
+dropFromPageCache(binary);
+dropFromPageCache(NODE_EXPORTER);
 
 const nats = await startNatsServer();
 const spoolDir = mkdtempSync(join(tmpdir(), "netmap-bench-agent-"));
@@ -65,7 +86,7 @@ try {
     return (await response.text()).length;
   };
 
-  const agent = spawn(binary, ["--nats", nats.url, "--interval", `${INTERVAL}s`, "--agent-id", "bench-agent", "--spool-dir", spoolDir], {
+  const agent = spawn(binary, ["--nats", nats.url, "--interval", `${INTERVAL}s`, "--spool-dir", spoolDir], {
     stdio: "ignore",
     env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn" },
   });
@@ -87,24 +108,27 @@ try {
     await sleep(Math.max(0, INTERVAL * 1000 - (Date.now() - started)));
   }
   const cycles = (await stored()) - cycles0;
-  const agentCpu = cpuSeconds(agent.pid!) - agentCpu0;
-  const exporterCpu = cpuSeconds(exporter.pid!) - exporterCpu0;
+  const agentCpu1 = cpuSeconds(agent.pid!);
+  const exporterCpu1 = cpuSeconds(exporter.pid!);
+  const agentCpu = { user: agentCpu1.user - agentCpu0.user, system: agentCpu1.system - agentCpu0.system };
+  const exporterCpu = { user: exporterCpu1.user - exporterCpu0.user, system: exporterCpu1.system - exporterCpu0.system };
   const agentMemory = memory(agent.pid!);
   const exporterMemory = memory(exporter.pid!);
   const version = execFileSync(NODE_EXPORTER, ["--version"], { encoding: "utf8" }).split("\n")[0]!.trim();
   await nc.close();
 
-  const perCycle = agentCpu / cycles;
-  const perScrape = exporterCpu / scrapes;
+  const perCycle = (agentCpu.user + agentCpu.system) / cycles;
+  const perScrape = (exporterCpu.user + exporterCpu.system) / scrapes;
+  const split = (cpu: { user: number; system: number }, count: number) => `${ms(cpu.user / count)} / ${ms(cpu.system / count)}`;
   process.stdout.write(
     [
       `interval ${INTERVAL}s for ${SECONDS}s; agent ${cycles} cycles, node_exporter ${scrapes} scrapes (${(scrapeBytes / 1024).toFixed(0)} KiB each); ${version}`,
       ``,
-      `| | CPU per cycle / scrape | RSS at end | peak RSS | RSS anon / file |`,
-      `|---|---|---|---|---|`,
-      `| netmap-agent (single binary) | ${ms(perCycle)} | ${MiB(agentMemory.rss)} | ${MiB(agentMemory.peak)} | ${MiB(agentMemory.anon)} / ${MiB(agentMemory.file)} |`,
-      `| prometheus-node-exporter | ${ms(perScrape)} | ${MiB(exporterMemory.rss)} | ${MiB(exporterMemory.peak)} | ${MiB(exporterMemory.anon)} / ${MiB(exporterMemory.file)} |`,
-      `| ratio agent / node_exporter | ${(perCycle / perScrape).toFixed(2)} | ${(agentMemory.rss / exporterMemory.rss).toFixed(2)} | ${(agentMemory.peak / exporterMemory.peak).toFixed(2)} | ${(agentMemory.anon / exporterMemory.anon).toFixed(2)} / ${(agentMemory.file / exporterMemory.file).toFixed(2)} |`,
+      `| | CPU per cycle / scrape | user / system | RSS at end | peak RSS | RSS anon / file |`,
+      `|---|---|---|---|---|---|`,
+      `| netmap-agent (single binary) | ${ms(perCycle)} | ${split(agentCpu, cycles)} | ${MiB(agentMemory.rss)} | ${MiB(agentMemory.peak)} | ${MiB(agentMemory.anon)} / ${MiB(agentMemory.file)} |`,
+      `| prometheus-node-exporter | ${ms(perScrape)} | ${split(exporterCpu, scrapes)} | ${MiB(exporterMemory.rss)} | ${MiB(exporterMemory.peak)} | ${MiB(exporterMemory.anon)} / ${MiB(exporterMemory.file)} |`,
+      `| ratio agent / node_exporter | ${(perCycle / perScrape).toFixed(2)} | | ${(agentMemory.rss / exporterMemory.rss).toFixed(2)} | ${(agentMemory.peak / exporterMemory.peak).toFixed(2)} | ${(agentMemory.anon / exporterMemory.anon).toFixed(2)} / ${(agentMemory.file / exporterMemory.file).toFixed(2)} |`,
       ``,
     ].join("\n"),
   );
