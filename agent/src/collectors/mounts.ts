@@ -10,23 +10,46 @@ export const EXCLUDED_FS_TYPES =
   /^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$/;
 export const EXCLUDED_MOUNT_POINTS = /^\/(dev|proc|run\/credentials\/.+|sys|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/;
 
-/** statfs on a dead NFS server blocks; give up on that mount rather than on the cycle. */
-const STATFS_TIMEOUT_MS = 5000;
+/**
+ * statfs on a dead NFS server blocks, and each blocked call holds one of
+ * libuv's four threads until the server answers. So a mount gives up after
+ * STATFS_TIMEOUT_MS for this cycle, and while its call is still out it is not
+ * asked again: a hung mount costs one thread, not one per cycle, and the rest
+ * of the machine goes on being reported.
+ */
+export const STATFS_TIMEOUT_MS = 5000;
 
-export const mountsCollector: Collector = {
-  name: "mounts",
-  async collect(source, _state, { log }) {
-    const entries = selectMounts(await source.mounts());
-    const mounts: Mount[] = [];
-    const results = await Promise.allSettled(entries.map((entry) => withTimeout(source.fsStats(entry.mountpoint), STATFS_TIMEOUT_MS)));
-    results.forEach((result, i) => {
-      const entry = entries[i]!;
-      if (result.status === "fulfilled") mounts.push(mountInfo(entry, result.value));
-      else log.debug({ mountpoint: entry.mountpoint, err: String(result.reason) }, "statfs failed; mount left out");
-    });
-    return { mounts };
-  },
-};
+export function createMountsCollector(statfsTimeoutMs: number): Collector {
+  return {
+    name: "mounts",
+    async collect(source, state, { log }) {
+      const pending = (state.statfsPending ??= new Set());
+      const mounts: Mount[] = [];
+      const asked = selectMounts(await source.mounts()).filter((entry) => {
+        if (!pending.has(entry.mountpoint)) return true;
+        log.debug({ mountpoint: entry.mountpoint }, "statfs from an earlier cycle still unanswered; mount left out");
+        return false;
+      });
+      const results = await Promise.allSettled(
+        asked.map((entry) => {
+          pending.add(entry.mountpoint);
+          const call = source.fsStats(entry.mountpoint);
+          call.then(() => pending.delete(entry.mountpoint), () => pending.delete(entry.mountpoint));
+          return withTimeout(call, statfsTimeoutMs);
+        }),
+      );
+      results.forEach((result, i) => {
+        const entry = asked[i]!;
+        if (result.status === "fulfilled") mounts.push(mountInfo(entry, result.value));
+        else if (result.reason instanceof StatfsTimeout) log.warn({ mountpoint: entry.mountpoint, fsType: entry.fsType, device: entry.device }, "statfs not answered; mount left out until it answers");
+        else log.debug({ mountpoint: entry.mountpoint, err: String(result.reason) }, "statfs failed; mount left out");
+      });
+      return { mounts };
+    },
+  };
+}
+
+export const mountsCollector = createMountsCollector(STATFS_TIMEOUT_MS);
 
 /** Real filesystems only, one entry per mount point: the last mounted one, which is the one visible there. */
 export function selectMounts(entries: MountEntry[]): MountEntry[] {
@@ -53,10 +76,12 @@ export function mountInfo(entry: MountEntry, stats: FsStats): Mount {
   };
 }
 
+class StatfsTimeout extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new StatfsTimeout(`no answer in ${ms} ms`)), ms);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

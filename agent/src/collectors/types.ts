@@ -26,6 +26,8 @@ export interface AgentState {
   cgroupCpu?: CgroupCpuSample;
   disks?: CounterSample;
   interfaces?: CounterSample;
+  /** Mount points whose statfs has not answered yet, even if a cycle gave up on it. */
+  statfsPending?: Set<string>;
 }
 
 export interface CollectorContext {

@@ -9,9 +9,9 @@ import { diskInfo } from "../../../agent/src/collectors/disks.ts";
 import { interfacesInfo } from "../../../agent/src/collectors/interfaces.ts";
 import { listenersInfo } from "../../../agent/src/collectors/listeners.ts";
 import { memoryInfo } from "../../../agent/src/collectors/memory.ts";
-import { mountInfo, selectMounts } from "../../../agent/src/collectors/mounts.ts";
+import { createMountsCollector, mountInfo, selectMounts } from "../../../agent/src/collectors/mounts.ts";
 import { detectVirtualization, osInfo } from "../../../agent/src/collectors/os.ts";
-import type { Collector } from "../../../agent/src/collectors/types.ts";
+import type { AgentState, Collector } from "../../../agent/src/collectors/types.ts";
 import { isListening, parseMountinfo, parseProcNet, type ProcStat } from "../../../agent/src/procfs.ts";
 import { buildReport, collect } from "../../../agent/src/report.ts";
 import type { SystemSource } from "../../../agent/src/source.ts";
@@ -134,6 +134,41 @@ describe("mounts collector", () => {
       inodesTotal: 640,
       inodesUsed: 40,
     });
+  });
+});
+
+describe("mounts collector on a hung NFS mount", () => {
+  it("gives up on a mount that does not answer, and does not ask it again until it has answered", async () => {
+    const entries = [
+      { mountpoint: "/", device: "/dev/vda", fsType: "ext4" },
+      { mountpoint: "/mnt/nfs", device: "filer:/export", fsType: "nfs4" },
+    ];
+    const stats = { blockSize: 4096, blocks: 100, blocksFree: 50, blocksAvailable: 40, files: 10, filesFree: 5 };
+    const asked: string[] = [];
+    let answerNfs: ((value: typeof stats) => void) | undefined;
+    const source = {
+      mounts: async () => entries,
+      fsStats: (mountpoint: string) => {
+        asked.push(mountpoint);
+        const hung = mountpoint === "/mnt/nfs" && asked.filter((m) => m === mountpoint).length === 1;
+        return hung ? new Promise<typeof stats>((resolve) => (answerNfs = resolve)) : Promise.resolve(stats);
+      },
+    } as unknown as SystemSource;
+    const warnings: unknown[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+    const collector = createMountsCollector(20);
+    const state: AgentState = {};
+
+    const mountpoints = async () => (await collector.collect(source, state, { log })).mounts!.map((m) => m.mountpoint);
+    assert.deepEqual(await mountpoints(), ["/"], "cycle 1: the NFS mount times out");
+    assert.deepEqual(await mountpoints(), ["/"], "cycle 2: still hung, left out without a new call");
+    assert.deepEqual(asked, ["/", "/mnt/nfs", "/"], "one statfs stays out on the hung mount, not one per cycle");
+    assert.equal(warnings.length, 1);
+    assert.match(JSON.stringify(warnings[0]), /"mountpoint":"\/mnt\/nfs".*statfs not answered/);
+
+    answerNfs!(stats);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await mountpoints(), ["/", "/mnt/nfs"], "answered: asked again and reported");
   });
 });
 
