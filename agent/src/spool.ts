@@ -9,10 +9,13 @@
 // filesystem that reorders writes, a full disk, a person) is detected, skipped
 // and counted, and never stops the reports behind it.
 //
+// Lost reports are counted in a file beside them (dropped-total), so a count
+// the agent had no chance to report before a restart is reported after it.
+//
 // A log of segments would write fewer files; one file per report makes
 // "remove once acknowledged" a single unlink with no cursor to keep in step,
 // and the spool is empty whenever NATS is reachable.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 
@@ -25,6 +28,7 @@ export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 const MAGIC = 0x4e4d5331; // "NMS1"
 const HEADER_BYTES = 12; // magic, payload length, CRC-32 of the payload
 const RECORD = /^(\d{16})\.report$/;
+const DROPPED_FILE = "dropped-total";
 
 export interface SpoolEntry {
   /** Position in the spool: larger is newer. */
@@ -35,7 +39,7 @@ export interface SpoolEntry {
 export interface SpoolStats {
   reports: number;
   bytes: number;
-  /** Reports lost since this process opened the spool: dropped over the bound, or unreadable. */
+  /** Reports lost since the spool was created, across restarts: dropped over the bound, or unreadable. */
   droppedTotal: number;
 }
 
@@ -75,6 +79,20 @@ export function decodeRecord(record: Buffer): Uint8Array | string {
   return payload;
 }
 
+function readDroppedTotal(path: string, log: Logger): number {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+  const count = Number(text.trim());
+  if (Number.isSafeInteger(count) && count >= 0) return count;
+  log.warn({ file: path, content: text.slice(0, 40) }, "spool: dropped-report count unreadable; counting again from 0");
+  return 0;
+}
+
 const fileName = (id: number) => `${String(id).padStart(16, "0")}.report`;
 
 /**
@@ -88,7 +106,7 @@ export function openSpool(options: SpoolOptions): Spool {
 
   const entries: SpoolEntry[] = [];
   let bytes = 0;
-  let droppedTotal = 0;
+  let droppedTotal = readDroppedTotal(join(dir, DROPPED_FILE), log);
   for (const name of readdirSync(dir)) {
     const match = RECORD.exec(name);
     if (match) {
@@ -112,11 +130,15 @@ export function openSpool(options: SpoolOptions): Spool {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
   };
+  const countDropped = () => {
+    droppedTotal++;
+    writeFileSync(join(dir, DROPPED_FILE), `${droppedTotal}\n`, { mode: 0o600 });
+  };
   const dropOldest = () => {
     const oldest = entries.shift()!;
     bytes -= oldest.bytes;
     unlink(oldest);
-    droppedTotal++;
+    countDropped();
   };
   const syncDir = () => {
     const fd = openSync(dir, "r");
@@ -165,7 +187,7 @@ export function openSpool(options: SpoolOptions): Spool {
         entries.shift();
         bytes -= entry.bytes;
         unlink(entry);
-        droppedTotal++;
+        countDropped();
       }
       return undefined;
     },

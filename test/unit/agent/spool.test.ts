@@ -58,7 +58,25 @@ describe("agent spool", () => {
     const reopened = openSpool({ dir, log: silent });
     assert.deepEqual(drain(reopened), [3, 4]);
     assert.equal(reopened.stats().droppedTotal, 2);
-    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(readdirSync(dir), ["dropped-total"]);
+  });
+
+  it("spool - keeps the count of lost reports across a restart, so a count not yet reported is not lost with the process", () => {
+    const dir = freshDir();
+    const spool = openSpool({ dir, maxBytes: 350, log: silent });
+    [1, 2, 3, 4, 5].forEach((n) => spool.append(payload(n)));
+    assert.equal(spool.stats().droppedTotal, 2);
+    const reopened = openSpool({ dir, maxBytes: 350, log: silent });
+    assert.equal(reopened.stats().droppedTotal, 2);
+    reopened.append(payload(6));
+    assert.equal(reopened.stats().droppedTotal, 3);
+    assert.deepEqual(drain(reopened), [4, 5, 6]);
+
+    writeFileSync(join(dir, "dropped-total"), "garbage");
+    const warnings: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
+    assert.equal(openSpool({ dir, log }).stats().droppedTotal, 0);
+    assert.match(warnings.join(""), /dropped-report count unreadable/);
   });
 
   it("decodeRecord - names what is wrong with a record", () => {

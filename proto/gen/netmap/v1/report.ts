@@ -223,8 +223,8 @@ export interface AgentStats {
   spoolReports: number;
   spoolBytes: number;
   /**
-   * Reports lost since the agent started: dropped from a full spool (oldest
-   * first) or found unreadable in it.
+   * Reports lost since the agent's spool was created, across restarts: dropped
+   * from a full spool (oldest first) or found unreadable in it.
    */
   droppedReportsTotal: number;
   /** Reconnections to NATS since the agent started. */
