@@ -42,15 +42,29 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
-export async function startNatsServer(): Promise<TestNatsServer> {
-  const port = await freePort();
+export interface NatsServerOptions {
+  /**
+   * A nats-server config file (-c), for TLS, authorization and the like. The
+   * flags still given win over it: 127.0.0.1, the port, JetStream with its store in storeDir
+   * (so no store_dir in the file: nats-server 2.9 refuses it twice).
+   */
+  configFile?: string;
+  /** The port to listen on (the one the config file names); a free one by default. */
+  port?: number;
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
+  const port = options.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), "netmap-nats-"));
   let child: ChildProcess | undefined;
+  const args = [...(options.configFile ? ["-c", options.configFile] : []), "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir];
 
   const start = async () => {
-    child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: "ignore" });
+    child = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
     const spawned = child;
-    const exited = new Promise<never>((_, reject) => spawned.once("exit", (code) => reject(new Error(`nats-server exited with ${code}`))));
+    let log = ""; // the end of its log, to say why it exited (a bad config file, a port taken)
+    spawned.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-2000)));
+    const exited = new Promise<never>((_, reject) => spawned.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log.trim()}`))));
     exited.catch(() => {});
     await Promise.race([waitForPort(port), exited]);
   };
@@ -60,7 +74,13 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     if (!running || running.exitCode !== null) return;
     await new Promise<void>((resolve) => { running.once("exit", () => resolve()); running.kill("SIGTERM"); });
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await stop();
+    rmSync(storeDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
