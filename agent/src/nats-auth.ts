@@ -2,6 +2,8 @@
 // start, so a missing or unreadable one stops the agent with the setting named
 // instead of surfacing later as a connection that never authenticates.
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { PeerCertificate } from "node:tls";
 import { credsAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator, type ConnectionOptions } from "@nats-io/transport-node";
 import type { AgentConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
@@ -44,5 +46,30 @@ export function natsConnectOptions(config: AgentConfig, readFile: ReadFile = rea
     // tls:// asks for TLS with the system's CAs.
     options.tls = {};
   }
+  if (options.tls) {
+    const checkServerIdentity = serverIdentityCheck(config.natsServers);
+    if (checkServerIdentity) options.tls = { ...options.tls, checkServerIdentity } as typeof options.tls;
+  }
   return options;
+}
+
+type IdentityCheck = (hostname: string, cert: PeerCertificate) => Error | undefined;
+
+/**
+ * The NATS client gives TLS no server name for a server given by IP address
+ * (nats-io/nats.js#303), so Node checks the certificate against "localhost"
+ * and a certificate for the IP (subjectAltName IP:10.0.0.5) never passes.
+ * Where that happens, the certificate is checked against the IP addresses
+ * configured instead. The chain is verified against the CA either way.
+ */
+export function serverIdentityCheck(servers: readonly string[]): IdentityCheck | undefined {
+  const addresses = servers.map((server) => new URL(server).hostname.replace(/^\[(.*)\]$/, "$1")).filter((host) => isIP(host) !== 0);
+  if (addresses.length === 0) return undefined;
+  return (hostname, cert) => {
+    // node:tls is loaded here, not at start: a TLS connection has loaded it already.
+    const check = process.getBuiltinModule("node:tls").checkServerIdentity;
+    const named = check(hostname, cert);
+    if (!named || hostname !== "localhost") return named;
+    return addresses.some((address) => check(address, cert) === undefined) ? undefined : named;
+  };
 }

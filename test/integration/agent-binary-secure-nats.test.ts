@@ -16,6 +16,7 @@ import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transp
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { decodeRecord } from "../../agent/src/spool.ts";
 import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
+import { serverIdentityCheck } from "../../agent/src/nats-auth.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 
 const run = promisify(execFile);
@@ -52,9 +53,9 @@ async function makeCertificates(dir: string): Promise<void> {
     await openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", `0x${randomBytes(8).toString("hex")}`,
       "-days", "2", "-out", `${name}.pem`, "-extfile", `${name}.ext`]);
   };
-  // DNS:localhost as well: @nats-io/transport-node 3.4 passes no servername for a server given by IP, so
-  // Node checks the certificate against "localhost" instead of 127.0.0.1 (nats-io/nats.js#303).
-  await issue("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n");
+  // For the IP only: @nats-io/transport-node 3.4 passes no servername for a server given by IP, so Node
+  // checks the certificate against "localhost" (nats-io/nats.js#303); the agent checks the IP instead.
+  await issue("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n");
   await issue("agent", "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n");
   await issue("collector", "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n");
 }
@@ -91,7 +92,8 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
   let nats: TestNatsServer;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
-  let tls: { ca: string; cert: string; key: string };
+  // The test's own clients connect by IP too, so they check the certificate as the agent does.
+  let tls: { ca: string; cert: string; key: string; checkServerIdentity: ReturnType<typeof serverIdentityCheck> };
   const agents: RunningAgent[] = [];
 
   /** Writes an agent.yaml beside the binary and runs it in loop mode with it. */
@@ -173,7 +175,12 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     ].join("\n"));
     nats = await startNatsServer({ configFile, port });
 
-    tls = { ca: readFileSync(join(certs, "ca.pem"), "utf8"), cert: readFileSync(join(certs, "collector.pem"), "utf8"), key: readFileSync(join(certs, "collector.key"), "utf8") };
+    tls = {
+      ca: readFileSync(join(certs, "ca.pem"), "utf8"),
+      cert: readFileSync(join(certs, "collector.pem"), "utf8"),
+      key: readFileSync(join(certs, "collector.key"), "utf8"),
+      checkServerIdentity: serverIdentityCheck([nats.url]),
+    };
     nc = await connect({ servers: nats.url, user: COLLECTOR_USER, pass: COLLECTOR_PASSWORD, tls });
     jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: REPORTS_STREAM, subjects: [REPORT_SUBJECTS] });
@@ -193,7 +200,8 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
 
   it("refuses a client without a certificate and one without credentials", async () => {
     // No client certificate: the server ends the TLS handshake (verify: true).
-    await assert.rejects(connect({ servers: nats.url, user: COLLECTOR_USER, pass: COLLECTOR_PASSWORD, tls: { ca: tls.ca }, reconnect: false }));
+    const { cert: _cert, key: _key, ...withoutClientCertificate } = tls;
+    await assert.rejects(connect({ servers: nats.url, user: COLLECTOR_USER, pass: COLLECTOR_PASSWORD, tls: withoutClientCertificate, reconnect: false }));
     await assert.rejects(connect({ servers: nats.url, tls, reconnect: false }), { name: "AuthorizationError" });
   });
 
@@ -201,7 +209,7 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     const agent = await connect({
       servers: nats.url,
       authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(join(certs, "agent.nk"), "utf8").trim())),
-      tls: { ca: tls.ca, cert: readFileSync(join(certs, "agent.pem"), "utf8"), key: readFileSync(join(certs, "agent.key"), "utf8") },
+      tls: { ...tls, cert: readFileSync(join(certs, "agent.pem"), "utf8"), key: readFileSync(join(certs, "agent.key"), "utf8") },
       reconnect: false,
     });
     try {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadAgentConfig, parseSizeBytes, printableConfig, type AgentConfig, type ConfigInputs } from "../../../agent/src/config.ts";
-import { natsConnectOptions } from "../../../agent/src/nats-auth.ts";
+import type { PeerCertificate } from "node:tls";
+import { natsConnectOptions, serverIdentityCheck } from "../../../agent/src/nats-auth.ts";
 import { ConfigError } from "../../../agent/src/errors.ts";
 
 const noFile: ConfigInputs["readFile"] = (path) => {
@@ -126,8 +127,21 @@ describe("agent config", () => {
     assert.throws(() => natsConnectOptions({ ...base, nkeySeedFile: "/k" }, files({ "/k": "nothing" })), { message: 'invalid nkey "/k": no user nkey seed (SU...) in the file' });
     assert.throws(() => natsConnectOptions({ ...base, credsFile: "/c" }, noFile), { message: /^invalid creds "\/c": ENOENT/ });
     assert.throws(() => natsConnectOptions({ ...base, credsFile: "/c" }, files({ "/c": "x" })), { message: 'invalid creds "/c": not a NATS .creds file (no user JWT and nkey seed)' });
-    const tls = natsConnectOptions({ ...base, tlsCaFile: "/ca", tlsCertFile: "/crt", tlsKeyFile: "/key" }, files({ "/ca": "CA", "/crt": "CRT", "/key": "KEY" }));
+    const tls = natsConnectOptions({ ...base, natsServers: ["nats://n:4222"], tlsCaFile: "/ca", tlsCertFile: "/crt", tlsKeyFile: "/key" }, files({ "/ca": "CA", "/crt": "CRT", "/key": "KEY" }));
     assert.deepEqual(tls.tls, { ca: "CA", cert: "CRT", key: "KEY" });
     assert.deepEqual(natsConnectOptions({ ...base, natsServers: ["tls://n:4222"] }).tls, {});
+    const byAddress = natsConnectOptions({ ...base, natsServers: ["tls://10.0.0.5:4222"] }).tls as { checkServerIdentity?: unknown };
+    assert.equal(typeof byAddress.checkServerIdentity, "function");
+  });
+
+  it("serverIdentityCheck - accepts a certificate for the configured IP address, which the NATS client presents to TLS as localhost", () => {
+    const cert = (subjectaltname: string) => ({ subject: { CN: "nats" }, subjectaltname }) as unknown as PeerCertificate;
+    assert.equal(serverIdentityCheck(["nats://nats.example:4222"]), undefined, "a name is given to TLS as is: nothing to add");
+    const check = serverIdentityCheck(["nats://nats.example:4222", "tls://10.0.0.5:4222", "nats://[fd00::5]:4222"])!;
+    assert.equal(check("localhost", cert("IP Address:10.0.0.5")), undefined);
+    assert.equal(check("localhost", cert("IP Address:FD00:0:0:0:0:0:0:5")), undefined);
+    assert.equal(check("localhost", cert("DNS:localhost")), undefined);
+    assert.match(String(check("localhost", cert("IP Address:10.0.0.6"))), /ERR_TLS_CERT_ALTNAME_INVALID/);
+    assert.match(String(check("nats.example", cert("IP Address:10.0.0.5"))), /nats\.example/, "a server given by name is checked by that name only");
   });
 });
