@@ -80,6 +80,8 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     },
   );
 
+  let lastServerError: string | undefined;
+
   async function watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
@@ -91,7 +93,11 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
         log.info({ server: status.server }, "reconnected to NATS");
         kickReplay();
       } else if (status.type === "error") {
-        log.warn({ err: status.error }, "NATS error");
+        // The server repeats an error (a denied publish) every cycle: say each one once until a publish succeeds.
+        const message = errorMessage(status.error);
+        if (message === lastServerError) log.debug({ err: status.error }, "NATS error again");
+        else log.warn({ err: status.error }, "NATS error");
+        lastServerError = message;
       } else {
         log.debug({ status }, "NATS status");
       }
@@ -106,13 +112,14 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     });
     if (failing) log.info({ spooled: spool.stats().reports }, "publishing again");
     failing = false;
+    lastServerError = undefined;
     log.debug({ seq: report.seq, streamSeq: ack.seq, duplicate: ack.duplicate }, "report published");
   };
 
   const noteFailure = (error: unknown) => {
     // Once per outage: a log line every interval would say nothing new.
     if (!failing) {
-      log.warn({ err: error, spooled: spool.stats().reports, hint: "is the NETMAP_REPORTS stream there? the collector creates it" }, "cannot publish reports; spooling them");
+      log.warn({ err: error, spooled: spool.stats().reports, hint: publishFailureHint(error) }, "cannot publish reports; spooling them");
     } else {
       log.debug({ err: error }, "publish still failing");
     }
@@ -194,4 +201,18 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
       else await nc.close();
     },
   };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** What to check, for the failures whose cause is not in the message itself. */
+export function publishFailureHint(error: unknown): string | undefined {
+  const message = errorMessage(error);
+  if (/permissions violation/i.test(message)) {
+    return "the server does not let this agent publish on its report subject: check its NATS user's permissions (deploy/nats/agent-permissions.conf) and its agent id";
+  }
+  if (/no responders|JetStreamNotEnabled|stream not found/i.test(message)) return "is the NETMAP_REPORTS stream there? the collector creates it";
+  return undefined;
 }

@@ -272,14 +272,17 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     assert.equal(agent.child.signalCode, null, `agent killed:\n${agent.stderr()}`);
     assert.equal(await stored(OTHER_AGENT_ID), 0);
 
-    // The denial is logged as such, at warn: each time the server refuses (status "error"), and once as the
-    // reason reports are spooled.
+    // The denial is logged as such, at warn: once as the server's error (it repeats it every cycle), and once
+    // as the reason reports are spooled, with a hint at the permissions.
     const lines = logLines(agent);
     const denied = `Permissions Violation for Publish to "${reportSubject(OTHER_AGENT_ID)}"`;
     assert.ok(lines.some((line) => line.level === 40 && line.msg === "NATS error" && line.err?.message === denied),
       `no warning of the server's denial:\n${agent.stderr()}`);
-    assert.ok(lines.some((line) => line.level === 40 && line.msg === "cannot publish reports; spooling them" && line.err?.message?.startsWith(denied)),
-      `no warning that reports are spooled because publishing is denied:\n${agent.stderr()}`);
+    assert.equal(lines.filter((line) => line.level === 40 && line.msg === "NATS error").length, 1, `the denial warned about more than once:\n${agent.stderr()}`);
+    const spooling = lines.filter((line) => line.level === 40 && line.msg === "cannot publish reports; spooling them");
+    assert.equal(spooling.length, 1, agent.stderr());
+    assert.ok(spooling[0]!.err?.message?.startsWith(denied), `not spooled because publishing is denied:\n${agent.stderr()}`);
+    assert.match(String(spooling[0]!.hint), /permissions/);
     assert.deepEqual(lines.filter((line) => line.level >= 50), [], "errors logged");
     assert.equal(await stopAgent(agent), 0, agent.stderr());
     // Still there after a clean stop: they wait for the next run (and a fixed permission).
