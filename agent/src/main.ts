@@ -13,6 +13,7 @@ import { buildCommit } from "./build-info.ts";
 import { loadAgentConfig, printableConfig, USAGE, type AgentConfig } from "./config.ts";
 import { ConfigError, NetMapError } from "./errors.ts";
 import { agentIdFromMachineId, readBootId, readMachineId, sequenceFrom } from "./identity.ts";
+import { createIdleCollector } from "./heap.ts";
 import { createLogger } from "./log.ts";
 import { natsConnectOptions } from "./nats-auth.ts";
 import { createPublisher } from "./publisher.ts";
@@ -97,6 +98,7 @@ async function runLoop(
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 
+  const collectIdleGarbage = createIdleCollector();
   // The first report goes out at once; later ones every interval ±10%.
   while (!stopping.signal.aborted) {
     const started = monotonicMs();
@@ -109,6 +111,7 @@ async function runLoop(
     }
     log.debug({ seq: report.seq, cycleSeconds: (monotonicMs() - started) / 1000, collectors: collection.runs }, "cycle done");
     if (config.once) break;
+    collectIdleGarbage();
     await sleep(jitteredDelayMs(config.intervalSeconds), undefined, { signal: stopping.signal }).catch(() => {});
   }
   await publisher.close();
