@@ -33,7 +33,7 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 // --max-semi-space-size=1 (MiB): a young generation of ~1 MiB instead of up to
 //   16; the agent allocates little per cycle, so the extra scavenges are cheap.
 // --expose-gc: gc() for agent/src/heap.ts, which runs a major collection
-//   between cycles once the heap has grown by 2 MiB, instead of letting V8
+//   between cycles once the heap has grown by 1 MiB, instead of letting V8
 //   wait for a limit several MiB higher.
 // NODE_OPTIONS can still add flags (execArgvExtension "env", the default).
 const SEA_EXEC_ARGV = ["--jitless", "--max-semi-space-size=1", "--expose-gc"];
@@ -46,8 +46,9 @@ const SEA_EXEC_ARGV = ["--jitless", "--max-semi-space-size=1", "--expose-gc"];
 //                 and the builtin modules behind it);
 // @nats-io/nkeys  only for nkey or .creds authentication; its tweetnacl
 //                 requires node:crypto at load;
-// yaml            only when a config file exists (~1 MiB).
-const DEFERRED_MODULES = ["node:tls", "@nats-io/nkeys", "yaml"];
+// yaml            only when a config file exists (~1 MiB);
+// node:dns        only for a NATS server given by name (~0.35 MiB).
+const DEFERRED_MODULES = ["node:tls", "@nats-io/nkeys", "yaml", "node:dns"];
 
 /**
  * Replaces each deferred module by one whose exports (their names read here,
