@@ -4,6 +4,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
+import { localTokenPath, readLocalToken } from "../collector/src/auth/token.ts";
+import { loadCollectorConfig } from "../collector/src/config.ts";
 import { startChild, type Child } from "./lib/children.ts";
 import { isPortOpen, sleep } from "./lib/net.ts";
 import { DEFAULT_NATS_URL, ensureNats } from "./services/nats.ts";
@@ -79,12 +81,40 @@ async function main(): Promise<void> {
   runChild("agent", ["agent/src/main.ts", "--nats", nats.url, "--spool-dir", join(stateDir, "agent")], env);
 
   const pageHost = http.host === "0.0.0.0" ? "127.0.0.1" : http.host;
+  const page = `http://${pageHost.includes(":") ? `[${pageHost}]` : pageHost}:${http.port}/`;
   say("");
-  say(`NetMap is running. Status page: http://${pageHost}:${http.port}/`);
+  for (const line of statusPageLines(page, env)) say(line);
   for (const service of services) say(`  ${service.name.padEnd(10)} ${service.url}  (${service.started ? "started by npm start, stopped on exit" : "already running, left alone"})`);
   for (const child of children) say(`  ${child.name.padEnd(10)} pid ${child.pid}`);
   say("Press Ctrl-C to stop.");
   say("");
+}
+
+/**
+ * How to reach the status page, whose data needs the collector's token. The token made for this
+ * run goes in the link's fragment (#token=…), which the browser never sends: the page keeps it
+ * for the tab and takes it out of the address bar. A configured token, which outlives the run,
+ * is not printed; the page asks for it.
+ */
+function statusPageLines(page: string, env: NodeJS.ProcessEnv): string[] {
+  let configured: string | null = null;
+  try {
+    // As the collector (cwd: the checkout) reads it; it started, so this loads.
+    const configFile = env.NETMAP_CONFIG ? resolve(root, env.NETMAP_CONFIG) : existsSync(join(root, "netmap.yaml")) ? join(root, "netmap.yaml") : undefined;
+    configured = loadCollectorConfig({ env, configFlag: configFile }).token;
+  } catch {
+    // Left to the collector to report.
+  }
+  if (configured !== null) {
+    return [`NetMap is running. Status page: ${page}`, "  sign in with the configured token (NETMAP_TOKEN or token_file); the netmap CLI takes it in NETMAP_TOKEN"];
+  }
+  const tokenFile = localTokenPath(env);
+  const token = readLocalToken(tokenFile);
+  if (!token) return [`NetMap is running. Status page: ${page}`, `  its token is in ${tokenFile}`];
+  return [
+    `NetMap is running. Status page (this link signs you in; keep it to yourself): ${page}#token=${token}`,
+    `  the token (HTTP API, /metrics, netmap CLI) is new each run, in ${tokenFile}: cat ${tokenFile}`,
+  ];
 }
 
 function runChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child {

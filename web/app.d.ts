@@ -46,6 +46,7 @@ export function parseHostHash(hash: string): number | null;
 export function osLabel(os: HostOs | null | undefined): string;
 export function hostMatches(host: HostSummary, query: string): boolean;
 export function mapUrl(theme: 'light' | 'dark', n?: number): string;
+export function takeTokenFromHash(hash: string): { found: boolean; token: string | null; rest: string };
 
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 

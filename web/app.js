@@ -1,4 +1,5 @@
-// NetMap status page. Plain ES module, no build step, nothing fetched but /api/v1.
+// NetMap status page. Plain ES module, no build step, nothing fetched but /api/v1, always with
+// the collector's bearer token (see "token" below).
 // Every piece of host data reaches the DOM through textContent or an attribute, never
 // innerHTML: hostnames, process names and mountpoints come from untrusted agents.
 //
@@ -242,6 +243,120 @@ const state = {
   alertsError: null,
 };
 
+// ---------------------------------------------------------------- token
+//
+// /api/v1 needs the collector's bearer token. The page keeps it in sessionStorage (this tab
+// only, gone with it), sends it on every request, and asks for it with a form when it has none
+// or the collector refuses it (401). A link "/#token=…", as `npm start` prints, hands it over:
+// a fragment never reaches the server or its log, and the page takes it out of the address bar
+// before anything else reads the URL.
+
+const TOKEN_KEY = 'netmap.token';
+
+/** "#token=abc&view=map" → { found: true, token: 'abc', rest: '#view=map' }. */
+export function takeTokenFromHash(hash) {
+  const params = new URLSearchParams(String(hash).replace(/^#/, ''));
+  if (!params.has('token')) return { found: false, token: null, rest: String(hash) };
+  const token = params.get('token').trim() || null;
+  params.delete('token');
+  const rest = params.toString();
+  return { found: true, token, rest: rest ? `#${rest}` : '' };
+}
+
+const auth = {
+  token: null,
+  needed: false, // the form is shown; nothing is fetched until it is answered
+  message: null, // why the form is shown again
+};
+
+function keepToken(token) {
+  auth.token = token;
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage refused (private mode, policy): the token lasts until the page is reloaded.
+  }
+}
+
+function authHeaders() {
+  return auth.token ? { authorization: `Bearer ${auth.token}` } : {};
+}
+
+function renderAuth() {
+  document.body.classList.toggle('needs-token', auth.needed);
+  document.getElementById('signin').hidden = !auth.needed;
+  document.getElementById('signout').hidden = auth.needed || !auth.token;
+  const error = document.getElementById('signin-error');
+  error.hidden = !auth.message;
+  error.textContent = auth.message ?? '';
+}
+
+/** A 401: the token is missing or not (any longer) the collector's, so ask for it. */
+function tokenRefused() {
+  if (auth.needed) return;
+  auth.message = auth.token
+    ? 'The collector refused this token. A collector without a configured token makes a new one each time it starts: enter its current token.'
+    : null;
+  keepToken(null);
+  auth.needed = true;
+  clearTimeout(timer);
+  renderAuth();
+  document.getElementById('token-input').focus();
+}
+
+/** Takes a "#token=…" out of the address bar; the token, if the link held one. */
+function tokenFromLink() {
+  const linked = takeTokenFromHash(location.hash);
+  if (!linked.found) return null;
+  history.replaceState(history.state, '', location.pathname + location.search + linked.rest);
+  return linked.token;
+}
+
+function signIn(token) {
+  keepToken(token);
+  auth.message = null;
+  if (!auth.needed) return renderAuth();
+  auth.needed = false;
+  renderAuth();
+  void refresh();
+  void watchMap();
+}
+
+function startAuth() {
+  const linked = tokenFromLink();
+  if (linked) keepToken(linked);
+  if (!auth.token) {
+    try {
+      auth.token = sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      // Storage refused: ask.
+    }
+  }
+  // Without a token there is nothing to try: ask at once rather than be refused.
+  auth.needed = !auth.token;
+  document.getElementById('signin-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = document.getElementById('token-input');
+    const token = input.value.trim();
+    if (!token) return;
+    input.value = '';
+    signIn(token);
+  });
+  // A link with a token opened in a tab already showing the page.
+  window.addEventListener('hashchange', () => {
+    const token = tokenFromLink();
+    if (token) signIn(token);
+  });
+  document.getElementById('signout').addEventListener('click', () => {
+    keepToken(null);
+    // A fresh page: nothing the token fetched stays on screen.
+    location.reload();
+  });
+  renderAuth();
+  if (auth.needed) document.getElementById('token-input').focus();
+}
+
 class ApiError extends Error {
   constructor(message, status, code) {
     super(message);
@@ -255,7 +370,7 @@ async function getJson(path) {
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   let response;
   try {
-    response = await fetch(path, { signal: controller.signal, headers: { accept: 'application/json' } });
+    response = await fetch(path, { signal: controller.signal, headers: { accept: 'application/json', ...authHeaders() } });
   } catch (err) {
     throw new ApiError(err?.name === 'AbortError' ? 'request timed out' : 'network error', 0, 'UNREACHABLE');
   } finally {
@@ -267,6 +382,7 @@ async function getJson(path) {
   } catch {
     // A proxy error page or an empty body: reported below by status.
   }
+  if (response.status === 401) tokenRefused();
   if (!response.ok) {
     const message = body?.error?.message ?? `HTTP ${response.status}`;
     throw new ApiError(message, response.status, body?.error?.code ?? `HTTP_${response.status}`);
@@ -897,13 +1013,15 @@ function requestHost(id) {
 // ---------------------------------------------------------------- map view
 //
 // The map is the collector's SVG shown as its own document in a sandboxed <iframe>, never parsed
-// into this page: no script in it may run (the sandbox here, and the policy the collector sends
-// with it), and its host links (target _top, "/#host=<id>") can only move this page's hash when
-// clicked, which opens the host's detail.
+// into this page: no script in it may run (the sandbox here, and this page's policy, which a
+// blob: document inherits), and its host links (target _top, "/#host=<id>") can only move this
+// page's hash when clicked, which opens the host's detail. A frame cannot send the token, so
+// the page fetches the SVG with it and shows it from a blob: URL.
 // The Map tab appears only when the collector serves /api/v1/topology.svg.
 
 const MAP_PATH = '/api/v1/topology.svg';
 const MAP_REFRESH_MS = 30000;
+const MAP_TIMEOUT_MS = 20000;
 const MAP_PROBE_MS = 60000;
 const VIEW_KEY = 'netmap.view';
 
@@ -932,7 +1050,7 @@ async function probeMap() {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   try {
-    return (await fetch(mapUrl(pageTheme()), { method: 'HEAD', signal: controller.signal })).status;
+    return (await fetch(mapUrl(pageTheme()), { method: 'HEAD', signal: controller.signal, headers: authHeaders() })).status;
   } catch {
     return 0;
   } finally {
@@ -964,27 +1082,66 @@ function renderMapStatus() {
   document.getElementById('map-updated').textContent = map.loadedAt ? `Drawn ${clockTime(map.loadedAt)}` : map.error ? '' : 'Drawing…';
 }
 
-async function mapFailed() {
-  // The frame shows no HTTP status; ask again to tell "gone" from "failed".
+/** The map's SVG as a blob, fetched with the token; throws an ApiError as getJson does. */
+async function fetchMap(url) {
+  const controller = new AbortController();
+  // Drawing a large estate takes Graphviz a while: more time than the JSON requests get.
+  const timer = setTimeout(() => controller.abort(), MAP_TIMEOUT_MS);
   try {
-    await getJson(mapUrl(pageTheme()));
-    map.error = 'the collector answered with something other than an SVG';
+    let response;
+    try {
+      response = await fetch(url, { signal: controller.signal, headers: { accept: 'image/svg+xml', ...authHeaders() } });
+    } catch (err) {
+      throw new ApiError(err?.name === 'AbortError' ? 'request timed out' : 'network error', 0, 'UNREACHABLE');
+    }
+    if (!response.ok) {
+      if (response.status === 401) tokenRefused();
+      const body = await response.json().catch(() => null);
+      throw new ApiError(body?.error?.message ?? `HTTP ${response.status}`, response.status, body?.error?.code ?? `HTTP_${response.status}`);
+    }
+    if (!response.headers.get('content-type')?.startsWith('image/svg+xml')) {
+      throw new ApiError('the collector answered with something other than an SVG', response.status, 'BAD_RESPONSE');
+    }
+    // Typed here, whatever was sent, so the frame can only ever render it as an SVG image.
+    return new Blob([await response.arrayBuffer()], { type: 'image/svg+xml' });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Host links are written "/#host=<id>"; a blob: document has no path to resolve them against. */
+function absoluteLinks(svg) {
+  const XLINK = 'http://www.w3.org/1999/xlink';
+  for (const link of svg.querySelectorAll('a')) {
+    for (const [ns, name] of [[XLINK, 'href'], [null, 'href']]) {
+      const value = link.getAttributeNS(ns, name);
+      if (value) link.setAttributeNS(ns, ns ? 'xlink:href' : 'href', new URL(value, location.href).href);
+    }
+  }
+}
+
+/** Loads a fresh map beside the shown one and swaps it in once drawn: no blank flash. */
+async function loadMap() {
+  if (!map.available) return; // watchMap's timer is running
+  clearTimeout(map.timer);
+  map.timer = setTimeout(loadMap, MAP_REFRESH_MS);
+  if (map.view !== 'map' || document.visibilityState === 'hidden' || auth.needed) return;
+  const load = ++map.loads;
+  let svg;
+  try {
+    svg = await fetchMap(mapUrl(pageTheme(), load));
   } catch (err) {
+    if (load !== map.loads) return;
     if (err.status === 404) {
       setMapAvailable(false);
       return;
     }
     map.error = err.message;
+    renderMapStatus();
+    return;
   }
-  renderMapStatus();
-}
-
-/** Loads a fresh map beside the shown one and swaps it in once drawn: no blank flash. */
-function loadMap() {
-  if (!map.available) return; // watchMap's timer is running
-  clearTimeout(map.timer);
-  map.timer = setTimeout(loadMap, MAP_REFRESH_MS);
-  if (map.view !== 'map' || document.visibilityState === 'hidden') return;
+  if (load !== map.loads || map.view !== 'map') return; // a newer load, or another view, meanwhile
+  const src = URL.createObjectURL(svg);
   const wrap = document.getElementById('map-wrap');
   for (const stale of wrap.querySelectorAll('iframe.is-loading')) stale.remove();
   const next = document.createElement('iframe');
@@ -994,12 +1151,15 @@ function loadMap() {
   next.className = 'map is-loading';
   next.title = 'Topology map: clients, sites and hosts, with the SSH hops between them';
   next.addEventListener('load', () => {
+    URL.revokeObjectURL(src);
     const svg = next.contentDocument?.documentElement;
     if (svg?.localName !== 'svg') {
       next.remove();
-      void mapFailed();
+      map.error = 'the collector answered with something other than an SVG';
+      renderMapStatus();
       return;
     }
+    absoluteLinks(svg);
     // Browsers paint the frame's canvas white, and Graphviz's background can stop a fraction of a
     // pixel short of the drawing's edge: trimming that last pixel (blank margin) hides the seam.
     next.style.width = `${Math.floor(svg.width.baseVal.value) - 1}px`;
@@ -1010,7 +1170,7 @@ function loadMap() {
     map.error = null;
     renderMapStatus();
   }, { once: true });
-  next.src = mapUrl(pageTheme(), ++map.loads);
+  next.src = src;
   wrap.append(next);
   renderMapStatus();
 }
@@ -1029,8 +1189,11 @@ function setMapAvailable(available) {
 
 /** Shows the Map tab unless the collector has no map (404); looks again now and then until it does. */
 async function watchMap() {
+  if (auth.needed) return; // signing in calls again
   const status = await probeMap();
-  if (status === 0) {
+  if (status === 401) {
+    tokenRefused();
+  } else if (status === 0) {
     // The collector is unreachable (the header says so): ask again soon.
     clearTimeout(map.timer);
     map.timer = setTimeout(watchMap, REFRESH_MS);
@@ -1039,7 +1202,7 @@ async function watchMap() {
   } else {
     // Served, or failing (a 5xx): the map view shows the drawing or the collector's error.
     setMapAvailable(true);
-    loadMap();
+    void loadMap();
   }
 }
 
@@ -1051,7 +1214,7 @@ function setView(view) {
     // Storage refused (private mode, policy): the view just won't survive a reload.
   }
   renderViews();
-  if (map.view === 'map') loadMap();
+  if (map.view === 'map') void loadMap();
 }
 
 function startViews() {
@@ -1078,9 +1241,9 @@ function startViews() {
     setView(next);
     document.querySelector(`.view-tab[data-view="${next}"]`).focus();
   });
-  window.matchMedia?.('(prefers-color-scheme: light)').addEventListener?.('change', () => loadMap());
+  window.matchMedia?.('(prefers-color-scheme: light)').addEventListener?.('change', () => void loadMap());
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && map.view === 'map') loadMap();
+    if (document.visibilityState === 'visible' && map.view === 'map') void loadMap();
   });
   renderViews();
   void watchMap();
@@ -1093,6 +1256,7 @@ let refreshing = false;
 
 async function refresh() {
   if (refreshing) return; // a visibility change can land mid-refresh
+  if (auth.needed) return; // the sign-in form starts it again
   refreshing = true;
   clearTimeout(timer);
   try {
@@ -1112,7 +1276,8 @@ async function refresh() {
     await refreshDetail();
   } finally {
     refreshing = false;
-    timer = setTimeout(refresh, REFRESH_MS);
+    clearTimeout(timer);
+    if (!auth.needed) timer = setTimeout(refresh, REFRESH_MS);
   }
 }
 
@@ -1149,6 +1314,8 @@ function start() {
     if (document.visibilityState === 'visible') void refresh();
   });
 
+  // The token first: it takes "#token=…" out of the URL before the views and the detail read it.
+  startAuth();
   startViews();
   syncFromHash();
   void refresh();

@@ -12,8 +12,9 @@ export interface CollectorConfig {
   readonly natsUrl: string;
   readonly databaseUrl: string;
   readonly http: { readonly host: string; readonly port: number };
-  /** token: the bearer token admin calls must carry (grpc.token_file or NETMAP_TOKEN); null: serve makes one. */
-  readonly grpc: { readonly host: string; readonly port: number; readonly token: string | null };
+  readonly grpc: { readonly host: string; readonly port: number };
+  /** The bearer token every API call carries, HTTP and gRPC alike (token_file or NETMAP_TOKEN); null: serve makes one. */
+  readonly token: string | null;
   /** A host is stale after this long without a report, down after downAfterSeconds. */
   readonly staleAfterSeconds: number;
   readonly downAfterSeconds: number;
@@ -67,7 +68,8 @@ const fileSchema = z
     nats: z.object({ url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]) }).strict().partial(),
     database: z.object({ url: url("database.url", ["postgres:", "postgresql:"]) }).strict().partial(),
     http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]) }).strict().partial(),
-    grpc: z.object({ addr: address("grpc.addr"), token_file: z.string().min(1) }).strict().partial(),
+    grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
+    token_file: z.string().min(1),
     hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
     ingest: z
       .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })
@@ -109,6 +111,10 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     grpc: { ...file.grpc, ...defined({ addr: env.NETMAP_GRPC_ADDR }) },
     log: { ...file.log, ...defined({ level: env.NETMAP_LOG_LEVEL }) },
   };
+  // One token serves HTTP and gRPC since the HTTP API needs it too; say where the old setting went.
+  if ((file.grpc as Record<string, unknown> | undefined)?.token_file !== undefined) {
+    throw new ConfigError(`grpc.token_file: the token now covers the HTTP API as well; write it as token_file at the top level${configFile ? ` of ${configFile}` : ""}`);
+  }
   const parsed = fileSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, configFile));
   const c = parsed.data;
@@ -119,6 +125,15 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     throw new ConfigError(`hosts.down_after (${downAfterSeconds}s) must be longer than hosts.stale_after (${staleAfterSeconds}s)`);
   }
   const http = c.http?.addr ?? { host: "127.0.0.1", port: 7070 };
+  const grpc = c.grpc?.addr ?? { host: "127.0.0.1", port: 7071 };
+  const token = configuredToken(c.token_file, env.NETMAP_TOKEN);
+  // Without a configured token serve makes one that only its own user can read: fine on loopback,
+  // useless to anyone else, so an address other people can reach needs a token given on purpose.
+  if (token === null) {
+    for (const [setting, host, what] of [["http.addr", http.host, "the HTTP API"], ["grpc.addr", grpc.host, "the admin service"]] as const) {
+      if (!isLoopback(host)) throw new ConfigError(`${setting}: ${host} is not a loopback address; ${what} needs a token there (token_file or NETMAP_TOKEN)`);
+    }
+  }
   return deepFreeze({
     natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
     databaseUrl: c.database?.url ?? "postgres://127.0.0.1:5432/netmap",
@@ -127,7 +142,8 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     notifiers: notifiers(c.notifiers ?? []),
     proxmox: proxmoxClusters(c.proxmox ?? []),
     rules: c.rules ?? {},
-    grpc: grpcSettings(c.grpc, env.NETMAP_TOKEN),
+    grpc,
+    token,
     staleAfterSeconds,
     downAfterSeconds,
     ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector" },
@@ -164,25 +180,22 @@ function defined<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The gRPC address and token; an address other people can reach needs a configured token. */
-function grpcSettings(given: z.output<typeof fileSchema>["grpc"], envToken: string | undefined): CollectorConfig["grpc"] {
-  const { host, port } = given?.addr ?? { host: "127.0.0.1", port: 7071 };
-  let token: string | null = null;
+/** The token from NETMAP_TOKEN, else from token_file; null when neither is given. */
+function configuredToken(tokenFile: string | undefined, envToken: string | undefined): string | null {
   if (envToken !== undefined) {
-    token = envToken.trim();
+    const token = envToken.trim();
     if (!token) throw new ConfigError("NETMAP_TOKEN is set but empty");
-  } else if (given?.token_file) {
-    try {
-      token = readFileSync(given.token_file, "utf8").trim();
-    } catch (error) {
-      throw new ConfigError(`grpc.token_file: cannot read ${given.token_file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    if (!token) throw new ConfigError(`grpc.token_file: ${given.token_file} is empty`);
+    return token;
   }
-  if (token === null && !isLoopback(host)) {
-    throw new ConfigError(`grpc.addr: ${host} is not a loopback address; the admin service needs a token there (grpc.token_file or NETMAP_TOKEN)`);
+  if (!tokenFile) return null;
+  let token: string;
+  try {
+    token = readFileSync(tokenFile, "utf8").trim();
+  } catch (error) {
+    throw new ConfigError(`token_file: cannot read ${tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  return { host, port, token };
+  if (!token) throw new ConfigError(`token_file: ${tokenFile} is empty`);
+  return token;
 }
 
 function isLoopback(host: string): boolean {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startAlerting, type Alerting } from "./alerts/service.ts";
+import { localTokenPath, writeLocalToken } from "./auth/token.ts";
 import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
@@ -23,6 +24,9 @@ export interface Collector {
 }
 
 export async function serve(config: CollectorConfig, log: Logger): Promise<Collector> {
+  // One token for every API, made before anything listens: whoever reads the file once the
+  // status page answers (npm start, the CLI) reads this run's token.
+  const token = config.token ?? generatedToken(log);
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
@@ -54,12 +58,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         db,
         registry,
         natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
+        token,
         loadTopology: topology.topology,
       },
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
-    admin = await startAdminServer({ config, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+    admin = await startAdminServer({ config, token, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
       await app.close();
       throw error;
     });
@@ -91,6 +96,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   })();
 
   return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+}
+
+function generatedToken(log: Logger): string {
+  const tokenFile = localTokenPath(process.env);
+  const token = writeLocalToken(tokenFile);
+  log.info({ tokenFile }, "no token configured; generated one for this run (HTTP API and gRPC), readable only by this user");
+  return token;
 }
 
 async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | undefined, ingest: Ingest, alerting: Alerting, nc: NatsConnection, db: Db): Promise<void> {

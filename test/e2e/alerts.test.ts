@@ -118,7 +118,7 @@ test("filling a real filesystem past 85% fires a signed webhook naming the mount
   assert.equal(alertsNamed("FilesystemAlmostFull", "firing").length, 1, "fired once");
 
   // Both deliveries are in the delivery log, queryable from the API.
-  const log = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/alerts/deliveries?receiver=ops&fingerprint=${alert.fingerprint}`)).json()) as {
+  const log = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/alerts/deliveries?receiver=ops&fingerprint=${alert.fingerprint}`, { headers: { authorization: "Bearer e2e-test-token" } })).json()) as {
     deliveries: Array<{ delivered: boolean; status: number; final: boolean }>;
   };
   assert.equal(log.deliveries.length, 2);

@@ -1,5 +1,5 @@
 // Runs `netmap serve` in-process against a private NATS and a fresh database, HTTP and gRPC
-// on free ports, with a token of its own for the admin service.
+// on free ports, with a token of its own (the HTTP API's and the admin service's).
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import pino from "pino";
@@ -9,9 +9,12 @@ import { serve, type Collector } from "../../collector/src/serve.ts";
 export interface TestCollector extends Collector {
   /** Every log line so far, parsed. */
   logs: Array<Record<string, unknown> & { msg: string; level: number }>;
-  /** The admin service's bearer token (NETMAP_TOKEN for the CLI). */
+  /** The collector's bearer token (NETMAP_TOKEN for the CLI, Authorization for HTTP). */
   token: string;
+  /** GET with the token. */
   get(path: string): Promise<{ status: number; body: any }>;
+  /** fetch() against the collector's HTTP server, with the token unless init sets authorization. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
 export async function startTestCollector(options: { natsUrl: string; databaseUrl: string; env?: Record<string, string> }): Promise<TestCollector> {
@@ -35,12 +38,15 @@ export async function startTestCollector(options: { natsUrl: string; databaseUrl
     },
   });
   const collector = await serve(config, pino({ level: "debug" }, sink));
+  const fetchWithToken = (path: string, init: RequestInit = {}) =>
+    fetch(new URL(path, collector.httpUrl), { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } });
   return {
     ...collector,
     logs,
     token,
+    fetch: fetchWithToken,
     get: async (path) => {
-      const response = await fetch(new URL(path, collector.httpUrl));
+      const response = await fetchWithToken(path);
       const text = await response.text();
       return { status: response.status, body: response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
     },

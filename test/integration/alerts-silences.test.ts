@@ -152,7 +152,7 @@ describe("silences and acknowledgements through the API and the CLI", () => {
     assert.match(table.stdout, new RegExp(`\\S+\\s+firing\\s+FilesystemAlmostFull\\s+db01\\s+\\S+\\s+alice\\s+${db01.fingerprint}`));
     const api = await collector.get("/api/v1/alerts");
     assert.equal(api.body.alerts.find((a: { fingerprint: string }) => a.fingerprint === db01.fingerprint).acknowledged.by, "alice");
-    const unknown = await fetch(new URL("/api/v1/alerts/nope/ack", collector.httpUrl), { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const unknown = await collector.fetch("/api/v1/alerts/nope/ack", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, "NOT_FOUND");
   });
@@ -189,17 +189,17 @@ describe("silences and acknowledgements through the API and the CLI", () => {
 
   test("the HTTP API validates silences and expires them with DELETE", async () => {
     const post = (body: unknown) =>
-      fetch(new URL("/api/v1/silences", collector.httpUrl), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      collector.fetch("/api/v1/silences", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const bad = await post({ matchers: [{ name: "host", value: "(", isRegex: true }], durationSeconds: 60, comment: "x" });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /invalid regular expression/);
     const ok = await post({ matchers: [{ name: "host", value: "db01", isRegex: false }], endsAt: new Date(Date.now() + 3600_000).toISOString(), createdBy: "bob", comment: "maintenance" });
     assert.equal(ok.status, 201);
     const { silenceID } = (await ok.json()) as { silenceID: string };
-    const del = await fetch(new URL(`/api/v1/silences/${silenceID}`, collector.httpUrl), { method: "DELETE" });
+    const del = await collector.fetch(`/api/v1/silences/${silenceID}`, { method: "DELETE" });
     assert.equal(del.status, 200);
     assert.ok(new Date(((await del.json()) as { silence: { endsAt: string } }).silence.endsAt) <= new Date());
-    const missing = await fetch(new URL("/api/v1/silences/not-an-id", collector.httpUrl), { method: "DELETE" });
+    const missing = await collector.fetch("/api/v1/silences/not-an-id", { method: "DELETE" });
     assert.equal(missing.status, 404);
   });
 

@@ -184,6 +184,10 @@ describe("netmap admin commands over gRPC", () => {
       const token = readFileSync(tokenFile, "utf8").trim();
       assert.ok(log.includes(tokenFile), "the log names the token file");
       assert.ok(!log.includes(token), "the log never shows the token");
+      // The same generated token opens the HTTP API: one token, not one per API.
+      const api = `http://127.0.0.1:${httpPort}/api/v1/hosts`;
+      assert.equal((await fetch(api)).status, 401);
+      assert.equal((await fetch(api, { headers: { authorization: `Bearer ${token}` } })).status, 200);
       const result = await run(process.execPath, [MAIN, "route", "web01"], { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_URL: `127.0.0.1:${grpcPort}` });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /acme\/paris-dc1\/web01\t/);
@@ -193,9 +197,12 @@ describe("netmap admin commands over gRPC", () => {
     }
   });
 
-  test("serve refuses a non-loopback gRPC address without a configured token", async () => {
+  test("serve refuses a non-loopback gRPC or HTTP address without a configured token", async () => {
     const result = await run(process.execPath, [MAIN, "serve"], { PATH: env.PATH!, HOME: dir, NETMAP_GRPC_ADDR: "0.0.0.0:0" });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /grpc\.addr: 0\.0\.0\.0 is not a loopback address; the admin service needs a token there/);
+    const http = await run(process.execPath, [MAIN, "serve"], { PATH: env.PATH!, HOME: dir, NETMAP_HTTP_ADDR: "0.0.0.0:0" });
+    assert.equal(http.code, 2);
+    assert.equal(http.stderr, "netmap: http.addr: 0.0.0.0 is not a loopback address; the HTTP API needs a token there (token_file or NETMAP_TOKEN)\n");
   });
 });

@@ -107,22 +107,23 @@ describe("topology in PostgreSQL: import, export, merge with agents", () => {
   test("HTTP serves the topology and routes, with route errors as JSON naming the hosts", async () => {
     const config = loadCollectorConfig({ env: { NETMAP_DATABASE_URL: database.url } });
     const app = await buildApp(
-      { config, db, registry: new Registry(), natsConnected: () => true, loadTopology: () => loadTopology(db, { includeUnassigned: true, thresholds: config }) },
+      { config, db, registry: new Registry(), natsConnected: () => true, token: "topology-token", loadTopology: () => loadTopology(db, { includeUnassigned: true, thresholds: config }) },
       pino({ level: "silent" }),
     );
+    const get = (url: string) => app.inject({ url, headers: { authorization: "Bearer topology-token" } });
     try {
-      const topology = (await app.inject("/api/v1/topology")).json().topology;
+      const topology = (await get("/api/v1/topology")).json().topology;
       assert.deepEqual(topology.clients.map((c: { name: string }) => c.name), ["acme", "globex"]);
-      const route = await app.inject("/api/v1/routes/web01");
+      const route = await get("/api/v1/routes/web01");
       assert.equal(route.statusCode, 200);
       assert.deepEqual(route.json().hops.map((h: { ssh: string }) => h.ssh), ["admin@203.0.113.10", "10.0.0.1:2222", "10.0.0.2", "10.0.1.5"]);
-      const ambiguous = await app.inject("/api/v1/routes/gw1");
+      const ambiguous = await get("/api/v1/routes/gw1");
       assert.equal(ambiguous.statusCode, 409);
       assert.match(ambiguous.json().error.message, /acme\/paris-dc1\/gw1, acme\/lyon\/gw1/);
-      assert.equal((await app.inject("/api/v1/routes/nope")).statusCode, 404);
+      assert.equal((await get("/api/v1/routes/nope")).statusCode, 404);
       // A hop loses its address (as a discovery might leave it): the route names it.
       await db.updateTable("hosts").set({ address: null }).where("name", "=", "gw2").execute();
-      const broken = await app.inject("/api/v1/routes/acme%2Fparis-dc1%2Fweb01");
+      const broken = await get("/api/v1/routes/acme%2Fparis-dc1%2Fweb01");
       assert.equal(broken.statusCode, 422);
       assert.deepEqual(broken.json().error, { code: "ROUTE_NO_ADDRESS", message: "route to acme/paris-dc1/web01: hop gw2 has no address" });
     } finally {

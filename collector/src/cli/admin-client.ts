@@ -6,7 +6,7 @@ import { NetMapAdminClient, type WatchAlertsResponse } from "../../../proto/gen/
 import { ConfigError, NetMapError } from "../errors.ts";
 import { ERROR_CODE_METADATA } from "../grpc/messages.ts";
 import type { AdminMethods } from "../grpc/service.ts";
-import { localTokenPath, readLocalToken } from "../grpc/token.ts";
+import { localTokenPath, readLocalToken } from "../auth/token.ts";
 
 export const DEFAULT_COLLECTOR = "127.0.0.1:7071";
 const CALL_TIMEOUT_MS = 60_000;

@@ -7,7 +7,7 @@ import type { CollectorConfig } from "../config.ts";
 import { NetMapError } from "../errors.ts";
 import { ERROR_CODE_METADATA } from "./messages.ts";
 import { adminMethods, adminStreams, type AdminDeps, type AdminMethods, type AdminStreams } from "./service.ts";
-import { bearerMatches, localTokenPath, writeLocalToken } from "./token.ts";
+import { bearerMatches } from "../auth/token.ts";
 
 // What the caller can fix is said to them; anything else is INTERNAL, logged, not shown.
 const STATUS_BY_CODE: Record<string, status> = {
@@ -29,19 +29,13 @@ export interface AdminServer {
 
 export interface AdminServerOptions extends AdminDeps {
   config: Pick<CollectorConfig, "grpc">;
+  /** The collector's token (configured, or the one serve generated), the same the HTTP API takes. */
+  token: string;
   log: Logger;
-  /** Where a generated token is written when none is configured. */
-  localTokenFile?: string;
 }
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const { config, log } = options;
-  let token = config.grpc.token;
-  if (token === null) {
-    const file = options.localTokenFile ?? localTokenPath(process.env);
-    token = writeLocalToken(file);
-    log.info({ tokenFile: file }, "no gRPC token configured; generated one for this run, readable only by this user");
-  }
+  const { config, token, log } = options;
   const methods = adminMethods(options);
   const streams = adminStreams(options);
   // Streams under way, ended (not cut) when the server stops, so a watcher hears it was ended.

@@ -5,6 +5,7 @@ import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
 import { alertRoutes } from "./alerts.ts";
+import { requireToken } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { hostRoutes } from "./hosts.ts";
@@ -18,6 +19,8 @@ export interface AppDeps {
   db: Db;
   registry: Registry;
   natsConnected: () => boolean;
+  /** The bearer token /api/v1/* and /metrics require: the collector's one token, the gRPC service's too. */
+  token: string;
   /** The topology for the map and the Ansible inventory; their routes exist only when given. */
   loadTopology?: MapDeps["loadTopology"];
 }
@@ -26,6 +29,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   const app = Fastify({ loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024 });
   registerErrorHandling(app);
+  requireToken(app, deps.token);
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);

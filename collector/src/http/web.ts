@@ -17,7 +17,8 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
         .type(type)
         .header("cache-control", "no-cache")
         .header("x-content-type-options", "nosniff")
-        .header("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
+        // frame-src blob:: the map, fetched with the token, is framed from a blob: URL (web/app.js).
+        .header("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-src blob:; frame-ancestors 'none'")
         .send(body),
     );
   }

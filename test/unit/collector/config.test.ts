@@ -23,32 +23,57 @@ describe("collector config", () => {
     assert.equal(config.natsUrl, "nats://127.0.0.1:4222");
     assert.equal(config.databaseUrl, "postgres://127.0.0.1:5432/netmap");
     assert.deepEqual(config.http, { host: "127.0.0.1", port: 7070 });
-    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071, token: null });
+    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071 });
+    assert.equal(config.token, null);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.http));
   });
 
-  test("the gRPC token comes from NETMAP_TOKEN or grpc.token_file, and a non-loopback address needs one", () => {
-    const tokenFile = join(dir, "grpc.token");
+  test("the token comes from NETMAP_TOKEN or token_file, and a non-loopback gRPC or HTTP address needs one", () => {
+    const tokenFile = join(dir, "netmap.token");
     writeFileSync(tokenFile, "from-file\n", { mode: 0o600 });
-    assert.equal(loadCollectorConfig({ env: {}, configFlag: configFile(`grpc: { token_file: ${tokenFile} }\n`) }).grpc.token, "from-file");
-    assert.equal(loadCollectorConfig({ env: { NETMAP_TOKEN: "from-env" }, configFlag: configFile(`grpc: { token_file: ${tokenFile} }\n`) }).grpc.token, "from-env");
+    assert.equal(loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${tokenFile}\n`) }).token, "from-file");
+    assert.equal(loadCollectorConfig({ env: { NETMAP_TOKEN: "from-env" }, configFlag: configFile(`token_file: ${tokenFile}\n`) }).token, "from-env");
     assert.throws(() => loadCollectorConfig({ env: { NETMAP_GRPC_ADDR: "0.0.0.0:7071" }, configFlag: configFile("") }), {
       code: "CONFIG_INVALID",
       message: /grpc\.addr: 0\.0\.0\.0 is not a loopback address; the admin service needs a token/,
     });
     assert.equal(loadCollectorConfig({ env: { NETMAP_GRPC_ADDR: "0.0.0.0:7071", NETMAP_TOKEN: "t" }, configFlag: configFile("") }).grpc.host, "0.0.0.0");
-    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`grpc: { token_file: ${join(dir, "missing")} }\n`) }), { message: /grpc\.token_file: cannot read .*ENOENT/ });
+    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${join(dir, "missing")}\n`) }), { message: /token_file: cannot read .*ENOENT/ });
+    writeFileSync(join(dir, "empty.token"), "\n");
+    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${join(dir, "empty.token")}\n`) }), { message: /^token_file: .*empty\.token is empty$/ });
+  });
+
+  test("a non-loopback HTTP address without a configured token is refused, naming http.addr", () => {
+    for (const addr of ["0.0.0.0:7070", "[::]:7070", "192.0.2.7:7070"]) {
+      assert.throws(() => loadCollectorConfig({ env: { NETMAP_HTTP_ADDR: addr }, configFlag: configFile("") }), {
+        code: "CONFIG_INVALID",
+        message: /^http\.addr: .* is not a loopback address; the HTTP API needs a token there \(token_file or NETMAP_TOKEN\)$/,
+      });
+    }
+    for (const addr of ["127.0.0.1:7070", "[::1]:7070", "localhost:7070"]) {
+      assert.equal(loadCollectorConfig({ env: { NETMAP_HTTP_ADDR: addr }, configFlag: configFile("") }).token, null);
+    }
+    const tokenFile = join(dir, "http.token");
+    writeFileSync(tokenFile, "t0ken\n", { mode: 0o600 });
+    assert.equal(loadCollectorConfig({ env: { NETMAP_HTTP_ADDR: "0.0.0.0:7070" }, configFlag: configFile(`token_file: ${tokenFile}\n`) }).token, "t0ken");
+  });
+
+  test("grpc.token_file, from before the token covered HTTP, is refused with where it went", () => {
+    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile("grpc: { token_file: /etc/netmap/token }\n") }), {
+      code: "CONFIG_INVALID",
+      message: /^grpc\.token_file: the token now covers the HTTP API as well; write it as token_file at the top level of /,
+    });
   });
 
   test("environment overrides the file and flags override both", () => {
     const file = configFile("nats: { url: nats://file:4222 }\nhttp: { addr: '0.0.0.0:8080' }\n");
-    const fromFile = loadCollectorConfig({ env: {}, configFlag: file });
+    const fromFile = loadCollectorConfig({ env: { NETMAP_TOKEN: "t" }, configFlag: file });
     assert.equal(fromFile.natsUrl, "nats://file:4222");
     assert.deepEqual(fromFile.http, { host: "0.0.0.0", port: 8080 });
     const fromEnv = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_HTTP_ADDR: "[::1]:9000" }, configFlag: file });
     assert.equal(fromEnv.natsUrl, "nats://env:4222");
     assert.deepEqual(fromEnv.http, { host: "::1", port: 9000 });
-    const fromFlag = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222" }, configFlag: file, flags: { natsUrl: "nats://flag:4222" } });
+    const fromFlag = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_TOKEN: "t" }, configFlag: file, flags: { natsUrl: "nats://flag:4222" } });
     assert.equal(fromFlag.natsUrl, "nats://flag:4222");
   });
 

@@ -193,11 +193,13 @@ describe("topology graph", () => {
 describe("GET /api/v1/topology.svg", () => {
   // No route touches the database; buildApp never connects.
   const app = (loadTopology?: () => Promise<Topology>) =>
-    buildApp({ config: loadCollectorConfig({ env: {}, configFlag: undefined }), db: {} as Db, registry: new Registry(), natsConnected: () => true, loadTopology }, pino({ level: "silent" }));
+    buildApp({ config: loadCollectorConfig({ env: {}, configFlag: undefined }), db: {} as Db, registry: new Registry(), natsConnected: () => true, token: TOKEN, loadTopology }, pino({ level: "silent" }));
+  const TOKEN = "graph-token";
+  const authorization = `Bearer ${TOKEN}`;
 
   test("serves the map as an SVG document that may not run anything", async () => {
     const server = await app(async () => twoClientsMonitored());
-    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=dark" });
+    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=dark", headers: { authorization } });
     assert.equal(response.statusCode, 200);
     assert.equal(response.headers["content-type"], "image/svg+xml; charset=utf-8");
     assert.match(String(response.headers["content-security-policy"]), /default-src 'none'/);
@@ -209,7 +211,7 @@ describe("GET /api/v1/topology.svg", () => {
 
   test("refuses an unknown theme", async () => {
     const server = await app(async () => twoClientsMonitored());
-    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=pink" });
+    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=pink", headers: { authorization } });
     assert.equal(response.statusCode, 400);
     assert.equal(response.json().error.code, "BAD_REQUEST");
     await server.close();
@@ -217,8 +219,8 @@ describe("GET /api/v1/topology.svg", () => {
 
   test("is absent (404) while the collector has no topology to give", async () => {
     const server = await app();
-    assert.equal((await server.inject({ method: "GET", url: "/api/v1/topology.svg" })).statusCode, 404);
-    assert.equal((await server.inject({ method: "GET", url: "/api/v1/inventory/ansible" })).statusCode, 404);
+    assert.equal((await server.inject({ method: "GET", url: "/api/v1/topology.svg", headers: { authorization } })).statusCode, 404);
+    assert.equal((await server.inject({ method: "GET", url: "/api/v1/inventory/ansible", headers: { authorization } })).statusCode, 404);
     await server.close();
   });
 });

@@ -208,10 +208,10 @@ describe("GET /api/v1/inventory/ansible", () => {
   test("serves the inventory with the collector's routes, the recorded one for the fixture", async () => {
     // No route touches the database; buildApp never connects.
     const server = await buildApp(
-      { config: loadCollectorConfig({ env: {}, configFlag: undefined }), db: {} as Db, registry: new Registry(), natsConnected: () => true, loadTopology: async () => twoClients() },
+      { config: loadCollectorConfig({ env: {}, configFlag: undefined }), db: {} as Db, registry: new Registry(), natsConnected: () => true, token: "inventory-token", loadTopology: async () => twoClients() },
       pino({ level: "silent" }),
     );
-    const response = await server.inject({ method: "GET", url: "/api/v1/inventory/ansible" });
+    const response = await server.inject({ method: "GET", url: "/api/v1/inventory/ansible", headers: { authorization: "Bearer inventory-token" } });
     assert.equal(response.statusCode, 200);
     assert.match(String(response.headers["content-type"]), /^application\/json/);
     const served = response.json();

@@ -1,6 +1,7 @@
-// The admin service's bearer token. A configured one (grpc.token_file, NETMAP_TOKEN) is used
-// as given; without one, `netmap serve` makes a fresh token at each start and leaves it in a
-// file only its user can read, where the CLI run by the same user finds it.
+// The collector's bearer token, one for every API: the gRPC admin service and the HTTP API
+// (/api/v1/*, /metrics). A configured one (token_file, NETMAP_TOKEN) is used as given; without
+// one, `netmap serve` makes a fresh token at each start and leaves it in a file only its user
+// can read, where the CLI and `npm start` run by the same user find it.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
