@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { NotFoundError } from "../errors.ts";
 import { getHost, listHosts } from "../hosts/repository.ts";
+import { parseSeriesQuery, querySeries } from "../hosts/series.ts";
 import type { AppDeps } from "./app.ts";
 
 export const hostRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, config }) => {
@@ -14,5 +15,12 @@ export const hostRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, config 
       if (!host) throw new NotFoundError(`no host with id ${request.params.id}`);
       return { host };
     },
+  );
+
+  // One metric of one host over [from, to]; parameters, metrics and shape in docs/architecture.md ("Series API").
+  app.get<{ Params: { id: number }; Querystring: Record<string, string | string[] | undefined> }>(
+    "/api/v1/hosts/:id/series",
+    { schema: { params: { type: "object", properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }, required: ["id"] } } },
+    async (request) => querySeries(db, request.params.id, parseSeriesQuery(request.query)),
   );
 };
