@@ -1,15 +1,22 @@
 // A chain of network namespaces, each with its own sshd, for tests of SSH through
 // bastions: root ns ⇄ nm-bastion1 ⇄ nm-bastion2 ⇄ nm-target, one veth pair and
-// one 10.231.N.0/24 subnet per link, no routing between non-adjacent namespaces,
+// one /24 subnet per link, no routing between non-adjacent namespaces,
 // so each host is reachable only from the one before it. Needs root, `ip`,
-// /usr/sbin/sshd and ssh-keygen. Everything is named with PREFIX, so a run that
-// crashed is cleaned up by the next one.
+// /usr/sbin/sshd and ssh-keygen. Everything is named with PREFIX and this
+// process's pid (nmt<pid>-…), and addressed in 10.<SUBNET>.N.0/24 with SUBNET
+// from the pid too, so two test runs at once do not meet; a run that crashed
+// (its pid gone) is cleaned up by the next one.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export const PREFIX = "nmt";
+const PREFIX = "nmt";
+const RUN = `${PREFIX}${process.pid}`;
+/** Second octet of this run's subnets, 100–199. */
+const SUBNET = 100 + (process.pid % 100);
+/** The address of a chain host: link n's far end, 10.<SUBNET>.<n>.2 (the near end is .1). */
+export const chainAddress = (link: 1 | 2 | 3, end: 1 | 2 = 2) => `10.${SUBNET}.${link}.${end}`;
 const SSHD = "/usr/sbin/sshd";
 
 export interface NetnsHost {
@@ -44,12 +51,25 @@ function ip(...args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** Removes namespaces and root-side veths left by any earlier run (their sshds die with the namespace's processes). */
+/** Whether name belongs to this run or to one whose process is gone, not to a run still going. */
+function leftOver(name: string): boolean {
+  const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+  if (pid === undefined) return false;
+  if (Number(pid) === process.pid) return true;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Removes this run's namespaces and root-side veths, and those of runs that are gone (their sshds die with the namespace's processes). */
 export function cleanupLeftovers(): void {
   const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
     .map((line) => line.split(" ")[0]!)
-    .filter((name) => name.startsWith(`${PREFIX}-`));
+    .filter((name) => leftOver(name));
   for (const ns of namespaces) {
     try {
       const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split("\n").filter(Boolean);
@@ -64,7 +84,8 @@ export function cleanupLeftovers(): void {
     } catch {}
   }
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
-  for (const m of links.matchAll(new RegExp(`^\\d+: (${PREFIX}-[^@:]+)`, "gm"))) {
+  for (const m of links.matchAll(new RegExp(`^\\d+: (${PREFIX}\\d+-[^@:]+)`, "gm"))) {
+    if (!leftOver(m[1]!)) continue;
     try {
       ip("link", "delete", m[1]!);
     } catch {}
@@ -80,9 +101,9 @@ export async function createSshChain(): Promise<SshChain> {
   writeFileSync(join(dir, "authorized_keys"), execFileSync("cat", [`${clientKey}.pub`]), { mode: 0o600 });
 
   const hosts: SshChain["hosts"] = {
-    bastion1: { ns: `${PREFIX}-bastion1`, address: "10.231.1.2", hostKey: join(dir, "bastion1_host"), sshd: undefined },
-    bastion2: { ns: `${PREFIX}-bastion2`, address: "10.231.2.2", hostKey: join(dir, "bastion2_host"), sshd: undefined },
-    target: { ns: `${PREFIX}-target`, address: "10.231.3.2", hostKey: join(dir, "target_host"), sshd: undefined },
+    bastion1: { ns: `${RUN}-bastion1`, address: chainAddress(1), hostKey: join(dir, "bastion1_host"), sshd: undefined },
+    bastion2: { ns: `${RUN}-bastion2`, address: chainAddress(2), hostKey: join(dir, "bastion2_host"), sshd: undefined },
+    target: { ns: `${RUN}-target`, address: chainAddress(3), hostKey: join(dir, "target_host"), sshd: undefined },
   };
 
   const chain: SshChain = {
@@ -109,10 +130,10 @@ export async function createSshChain(): Promise<SshChain> {
       ip("netns", "add", host.ns);
       ip("-n", host.ns, "link", "set", "lo", "up");
     }
-    // root ⇄ bastion1 (10.231.1.0/24), bastion1 ⇄ bastion2 (10.231.2.0/24), bastion2 ⇄ target (10.231.3.0/24)
-    link(undefined, "10.231.1.1", hosts.bastion1.ns, hosts.bastion1.address, "1");
-    link(hosts.bastion1.ns, "10.231.2.1", hosts.bastion2.ns, hosts.bastion2.address, "2");
-    link(hosts.bastion2.ns, "10.231.3.1", hosts.target.ns, hosts.target.address, "3");
+    // root ⇄ bastion1 (link 1), bastion1 ⇄ bastion2 (link 2), bastion2 ⇄ target (link 3)
+    link(undefined, chainAddress(1, 1), hosts.bastion1.ns, hosts.bastion1.address, "1");
+    link(hosts.bastion1.ns, chainAddress(2, 1), hosts.bastion2.ns, hosts.bastion2.address, "2");
+    link(hosts.bastion2.ns, chainAddress(3, 1), hosts.target.ns, hosts.target.address, "3");
     for (const [name, host] of Object.entries(hosts)) {
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", host.hostKey]);
       (host as NetnsHost).sshd = await startSshd(dir, name, host);
@@ -125,8 +146,8 @@ export async function createSshChain(): Promise<SshChain> {
 }
 
 function link(leftNs: string | undefined, leftAddress: string, rightNs: string, rightAddress: string, n: string): void {
-  const left = `${PREFIX}-l${n}`;
-  const right = `${PREFIX}-r${n}`;
+  const left = `${RUN}-l${n}`;
+  const right = `${RUN}-r${n}`;
   ip("link", "add", left, "type", "veth", "peer", "name", right);
   if (leftNs) ip("link", "set", left, "netns", leftNs);
   ip("link", "set", right, "netns", rightNs);

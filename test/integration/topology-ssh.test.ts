@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { inventoryOf } from "../../collector/src/topology/service.ts";
-import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
+import { chainAddress, createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 
 const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 describe("netmap ssh through a bastion chain (network namespaces, real sshd)", () => {
@@ -72,7 +72,7 @@ describe("netmap ssh through a bastion chain (network namespaces, real sshd)", (
   test("netmap route prints the hop chain, one hop a line", () => {
     const { code, stdout } = netmap("route", "--topology", topologyFile, "target");
     assert.equal(code, 0);
-    assert.equal(stdout, "lab/ns/bastion1\troot@10.231.1.2\nlab/ns/bastion2\troot@10.231.2.2\nlab/ns/target\troot@10.231.3.2\n");
+    assert.equal(stdout, `lab/ns/bastion1\troot@${chainAddress(1)}\nlab/ns/bastion2\troot@${chainAddress(2)}\nlab/ns/target\troot@${chainAddress(3)}\n`);
   });
 
   test("netmap ssh target -- CMD runs on the target through both bastions and pins every hop's key", () => {
@@ -128,7 +128,7 @@ describe("netmap ssh through a bastion chain (network namespaces, real sshd)", (
     // The inventory the collector serves (GET /api/v1/inventory/ansible, netmap inventory), for this topology,
     // given to Ansible the way a dynamic inventory is: a script printing it for --list.
     const inventory = inventoryOf(parseTopologyFile(readFileSync(topologyFile, "utf8"), topologyFile));
-    assert.equal((inventory._meta.hostvars.target as Record<string, unknown>).ansible_ssh_common_args, "-o ProxyJump=root@10.231.1.2:22,root@10.231.2.2:22");
+    assert.equal((inventory._meta.hostvars.target as Record<string, unknown>).ansible_ssh_common_args, `-o ProxyJump=root@${chainAddress(1)}:22,root@${chainAddress(2)}:22`);
     const inventoryJson = join(chain.dir, "inventory.json");
     writeFileSync(inventoryJson, JSON.stringify(inventory));
     const script = join(chain.dir, "inventory.sh");
