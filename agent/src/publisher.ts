@@ -1,8 +1,11 @@
 // Publishes reports to JetStream, in order, with Nats-Msg-Id set so a resend
 // (after a lost ack, or from the spool) is stored once. What JetStream has not
 // acknowledged waits in the on-disk spool and is replayed oldest first.
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+//
+// A JetStream publish is a NATS request on the stream's subject, answered by
+// the server with a JSON PubAck; the agent makes that request itself rather
+// than load the JetStream client for it (~0.6 MiB resident for one call).
+import { connect, headers, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { decodeReport, encodeReport } from "../../proto/src/codec.ts";
 import { reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
@@ -48,7 +51,6 @@ export interface PublisherOptions {
 export function createPublisher(options: PublisherOptions): ReportPublisher {
   const { log, agentId, spool } = options;
   let connection: NatsConnection | undefined;
-  let js: JetStreamClient | undefined;
   let connected = false;
   let closing = false;
   let failing = false;
@@ -68,7 +70,6 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     (nc) => {
       connection = nc;
       connected = true;
-      js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
       log.info({ server: nc.getServer() }, "connected to NATS");
       void watchStatus(nc);
       kickReplay();
@@ -106,10 +107,10 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
 
   /** Publishes one encoded report; throws when JetStream does not acknowledge it. */
   const send = async (report: Pick<HostReport, "agentId" | "bootId" | "seq">, bytes: Uint8Array) => {
-    const ack = await js!.publish(reportSubject(report.agentId), bytes, {
-      msgID: reportMessageId(report.agentId, report.bootId, report.seq),
-      timeout: PUBLISH_TIMEOUT_MS,
-    });
+    const header = headers();
+    header.set("Nats-Msg-Id", reportMessageId(report.agentId, report.bootId, report.seq));
+    const reply = await connection!.request(reportSubject(report.agentId), bytes, { headers: header, timeout: PUBLISH_TIMEOUT_MS });
+    const ack = parsePubAck(reply.data);
     if (failing) log.info({ spooled: spool.stats().reports }, "publishing again");
     failing = false;
     lastServerError = undefined;
@@ -149,7 +150,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
   };
 
   function kickReplay(): void {
-    if (replaying || !js) return;
+    if (replaying || !connection) return;
     replaying = replay()
       .catch((error: unknown) => log.error({ err: error }, "spool replay failed"))
       .finally(() => {
@@ -169,7 +170,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     async publish(report) {
       const bytes = encodeReport(report);
       // Straight out when nothing is waiting: a host with NATS up never writes to its disk.
-      if (connected && js && !replaying && spool.stats().reports === 0) {
+      if (connected && connection && !replaying && spool.stats().reports === 0) {
         try {
           await send(report, bytes);
           return;
@@ -213,6 +214,28 @@ export function publishFailureHint(error: unknown): string | undefined {
   if (/permissions violation/i.test(message)) {
     return "the server does not let this agent publish on its report subject: check its NATS user's permissions (deploy/nats/agent-permissions.conf) and its agent id";
   }
-  if (/no responders|JetStreamNotEnabled|stream not found/i.test(message)) return "is the NETMAP_REPORTS stream there? the collector creates it";
+  if (/no responders|stream not found/i.test(message)) return "is the NETMAP_REPORTS stream there? the collector creates it";
   return undefined;
+}
+
+export class PubAckError extends Error {
+  override name = "PubAckError";
+}
+
+/**
+ * JetStream's answer to a publish: `{"stream":"NETMAP_REPORTS","seq":42}`
+ * (with `"duplicate":true` for a Nats-Msg-Id it has seen), or
+ * `{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"}}`.
+ * Anything but a stored report's acknowledgement throws.
+ */
+export function parsePubAck(data: Uint8Array): { stream: string; seq: number; duplicate: boolean } {
+  let ack: { stream?: unknown; seq?: unknown; duplicate?: unknown; error?: { code?: unknown; err_code?: unknown; description?: unknown } };
+  try {
+    ack = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    throw new PubAckError(`not a JetStream acknowledgement: ${JSON.stringify(new TextDecoder().decode(data.subarray(0, 80)))}`);
+  }
+  if (ack?.error) throw new PubAckError(`JetStream refused the report: ${String(ack.error.description)} (code ${String(ack.error.code)}, err_code ${String(ack.error.err_code)})`);
+  if (typeof ack?.stream !== "string" || typeof ack.seq !== "number") throw new PubAckError(`not a JetStream acknowledgement: ${JSON.stringify(ack)}`);
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
 }
