@@ -18,6 +18,7 @@ import { decodeRecord } from "../../agent/src/spool.ts";
 import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
 import { serverIdentityCheck } from "../../agent/src/nats-auth.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { eventually, withLog } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
@@ -231,7 +232,7 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
 
   it("publishes reports that the collector user reads back and acknowledges", async () => {
     const agent = startAgent(AGENT_ID);
-    await waitFor(async () => (await stored(AGENT_ID)) >= 2, 30_000, agent.stderr);
+    await eventually(async () => (await stored(AGENT_ID)) >= 2, withLog("2 reports stored", agent.stderr), 30_000);
 
     // As the collector does: a durable pull consumer with explicit acks ($JS.ACK.NETMAP_REPORTS.>).
     await jsm.consumers.add(REPORTS_STREAM, {
@@ -258,7 +259,7 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
 
     // Every report went out (the first, collected before the connection, through the spool): nothing
     // waits in the spool, nothing was logged at warn or above.
-    await waitFor(() => spooledReports(agent) === 0, 10_000, agent.stderr);
+    await eventually(() => spooledReports(agent) === 0, withLog("an empty spool", agent.stderr), 10_000);
     assert.deepEqual(logLines(agent).filter((line) => line.level >= 40), []);
     assert.equal(await stopAgent(agent), 0, agent.stderr());
   });
@@ -267,7 +268,7 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     const agent = startAgent(OTHER_AGENT_ID);
     const spooled = () => spooledReports(agent);
     // Several cycles at 200ms, each one denied.
-    await waitFor(() => spooled() >= 4, 30_000, agent.stderr);
+    await eventually(() => spooled() >= 4, withLog("4 reports spooled", agent.stderr), 30_000);
     assert.equal(agent.child.exitCode, null, `agent exited:\n${agent.stderr()}`);
     assert.equal(agent.child.signalCode, null, `agent killed:\n${agent.stderr()}`);
     assert.equal(await stored(OTHER_AGENT_ID), 0);
@@ -298,18 +299,3 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     assert.equal(await stored(OTHER_AGENT_ID), 0);
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
-    try {
-      ok = await check();
-    } catch {
-      ok = false;
-    }
-    if (ok) return;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms; agent log:\n${context().split("\n").slice(-40).join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

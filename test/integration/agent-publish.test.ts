@@ -13,6 +13,7 @@ import { decodeReport } from "../../proto/src/codec.ts";
 import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { eventually, withLog } from "../helpers/wait.ts";
 
 const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
 const AGENT_ID = "itest-agent";
@@ -71,10 +72,10 @@ describe("netmap-agent publishing", () => {
   it("publishes reports queued before the stream existed, then one per interval, seq rising by 1, and exits 0 on SIGTERM", async () => {
     const agent = startAgent(nats.url, spoolDir);
     // No stream yet: the agent warns once and keeps its reports queued.
-    await waitFor(() => /cannot publish reports/.test(agent.stderr()), 10_000, () => agent.stderr());
+    await eventually(() => /cannot publish reports/.test(agent.stderr()), withLog("the agent to say it cannot publish", () => agent.stderr()), 10_000);
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: REPORTS_STREAM, subjects: [REPORT_SUBJECTS] });
-    await waitFor(async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages >= 4, 15_000, () => agent.stderr());
+    await eventually(async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages >= 4, withLog("4 reports stored", () => agent.stderr()), 15_000);
     assert.equal(await stopAgent(agent), 0, agent.stderr());
     assert.equal(agent.stderr().match(/cannot publish reports/g)?.length, 1, "the outage is logged once");
 
@@ -97,7 +98,7 @@ describe("netmap-agent publishing", () => {
     const jsm = await jetstreamManager(nc);
     const before = (await jsm.streams.info(REPORTS_STREAM)).state.messages;
     const agent = startAgent(nats.url, join(spoolDir, "fresh"));
-    await waitFor(async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages >= before + 2, 15_000, () => agent.stderr());
+    await eventually(async () => (await jsm.streams.info(REPORTS_STREAM)).state.messages >= before + 2, withLog("2 more reports stored", () => agent.stderr()), 15_000);
     assert.equal(await stopAgent(agent), 0, agent.stderr());
     const all = await readReports((await jsm.streams.info(REPORTS_STREAM)).state.messages);
     const seqs = all.map(({ report }) => report.seq);
@@ -105,11 +106,3 @@ describe("netmap-agent publishing", () => {
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "the restarted agent's seqs are above the first run's");
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms; agent log:\n${context()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -13,6 +13,7 @@ import { decodeReport } from "../../proto/src/codec.ts";
 import { REPORT_SUBJECTS, REPORTS_STREAM } from "../../proto/src/subjects.ts";
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { eventually, withLog } from "../helpers/wait.ts";
 
 const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
 const AGENT_ID = "spool-agent";
@@ -71,24 +72,24 @@ describe("netmap-agent spool", () => {
 
   it("delivers every report collected during an outage and across a restart exactly once, in order", async () => {
     const first = startAgent(nats.url, stateDir);
-    await waitFor(async () => (await stored()) >= 2, 15_000, first.stderr);
+    await eventually(async () => (await stored()) >= 2, withLog("2 reports stored", first.stderr), 15_000);
 
     await nats.stop();
-    await waitFor(() => spooled() >= 3, 15_000, first.stderr);
+    await eventually(() => spooled() >= 3, withLog("3 reports spooled", first.stderr), 15_000);
     first.child.kill("SIGTERM");
     assert.equal(await first.exited, 0, first.stderr());
     const spooledByFirst = spooled();
     assert.ok(spooledByFirst >= 3);
 
     const second = startAgent(nats.url, stateDir);
-    await waitFor(() => /reports waiting from an earlier run/.test(second.stderr()), 10_000, second.stderr);
-    await waitFor(() => spooled() >= spooledByFirst + 3, 15_000, second.stderr);
+    await eventually(() => /reports waiting from an earlier run/.test(second.stderr()), withLog("the restarted agent to find the spool", second.stderr), 10_000);
+    await eventually(() => spooled() >= spooledByFirst + 3, withLog("3 more reports spooled", second.stderr), 15_000);
 
     await nats.start();
-    await waitFor(() => spooled() === 0, 20_000, second.stderr);
+    await eventually(() => spooled() === 0, withLog("the spool replayed", second.stderr), 20_000);
     // A few more cycles straight through, after the backlog.
     const afterReplay = cycles(second).length;
-    await waitFor(() => cycles(second).length >= afterReplay + 2, 10_000, second.stderr);
+    await eventually(() => cycles(second).length >= afterReplay + 2, withLog("2 cycles after the replay", second.stderr), 10_000);
     second.child.kill("SIGTERM");
     assert.equal(await second.exited, 0, second.stderr());
 
@@ -119,18 +120,3 @@ describe("netmap-agent spool", () => {
     assert.ok(received.every((r) => r.agent!.droppedReportsTotal === 0 && r.agent!.residentBytes > 0));
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
-    try {
-      ok = await check();
-    } catch {
-      ok = false;
-    }
-    if (ok) return;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms; agent log:\n${context().split("\n").slice(-40).join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -10,7 +10,7 @@ import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/thresholds.ts";
 import { verifySignature, type WebhookPayload } from "../../collector/src/alerts/notifiers/webhook.ts";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
-import { eventually } from "../helpers/collector.ts";
+import { eventually } from "../helpers/wait.ts";
 import { freePort } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";

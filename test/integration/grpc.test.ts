@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { eventually, startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { eventually } from "../helpers/wait.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 
