@@ -59,3 +59,10 @@ export class ExternalCommandError extends NetMapError {
     super("EXTERNAL_COMMAND", message);
   }
 }
+
+/** `netmap agent install` could not install the agent on one host; the message says which step and why. */
+export class AgentInstallError extends NetMapError {
+  constructor(message: string) {
+    super("AGENT_INSTALL", message);
+  }
+}

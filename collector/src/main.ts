@@ -8,6 +8,7 @@ import { createLogger, redactUrl } from "./log.ts";
 import { serve } from "./serve.ts";
 import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/topology.ts";
 import { ALERT_COMMANDS, ALERT_USAGE, runAlertCommand } from "./cli/alerts.ts";
+import { AGENT_COMMANDS, AGENT_USAGE, runAgentCommand } from "./cli/agent.ts";
 
 const USAGE = `usage: netmap <command> [options]
 
@@ -17,6 +18,8 @@ commands:
 ${TOPOLOGY_USAGE}
 
 ${ALERT_USAGE}
+
+${AGENT_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
                NETMAP_TOKEN, NETMAP_LOG_LEVEL
@@ -31,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
+  if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel);

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
 import { ExternalCommandError, HostKeyChangedError } from "../errors.ts";
 import type { Hop } from "./model.ts";
 import { renderRouteConfig, sshAlias } from "./ssh-config.ts";
@@ -24,7 +25,12 @@ export interface SshOptions {
   sshBinary?: string;
   /** Extra ssh options placed before the destination (e.g. ["-o", "BatchMode=yes"]), fixed by NetMap itself. */
   extraOptions?: string[];
-  stdio?: { stdin: "inherit" | "ignore"; stdout: "inherit" | "pipe" };
+  /**
+   * stdin: a stream is piped into the remote command (e.g. a file to upload). stderr: ssh's
+   * and the remote command's errors go to ours ("forward", the default) or only into the result
+   * ("capture", for several hosts at once whose messages would interleave).
+   */
+  stdio?: { stdin: "inherit" | "ignore" | Readable; stdout: "inherit" | "pipe"; stderr?: "forward" | "capture" };
 }
 
 export interface SshInvocation {
@@ -47,6 +53,8 @@ Include ~/.ssh/config
 export interface SshResult {
   exitCode: number;
   stdout: string;
+  /** The last 64 KiB of ssh's stderr (the remote command's included). */
+  stderr: string;
 }
 
 /** Runs ssh through the hops; resolves with its exit code, or rejects with HostKeyChangedError. */
@@ -62,7 +70,7 @@ export async function runSsh(hops: Hop[], command: string[], options: SshOptions
       const changed = describeChangedKey(stderr, hops, options.knownHostsFile);
       if (changed) throw new HostKeyChangedError(changed);
     }
-    return { exitCode, stdout };
+    return { exitCode, stdout, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -79,11 +87,19 @@ function spawnForwardingStderr(
   stdio: SshOptions["stdio"] = { stdin: "inherit", stdout: "inherit" },
 ): Promise<{ exitCode: number; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: [stdio.stdin, stdio.stdout, "pipe"], shell: false });
+    const input = typeof stdio.stdin === "string" ? undefined : stdio.stdin;
+    const child = spawn(program, args, { stdio: [input ? "pipe" : (stdio.stdin as "inherit" | "ignore"), stdio.stdout, "pipe"], shell: false });
+    if (input) {
+      // ssh may exit before reading everything (a refused host key); its exit code tells why, not EPIPE.
+      child.stdin!.on("error", () => {});
+      input.once("error", (error) => child.stdin!.destroy(error));
+      input.pipe(child.stdin!);
+      child.once("close", () => input.destroy());
+    }
     let stderr = "";
     let stdout = "";
     child.stderr!.on("data", (chunk: Buffer) => {
-      process.stderr.write(chunk);
+      if (stdio.stderr !== "capture") process.stderr.write(chunk);
       stderr = (stderr + chunk.toString("utf8")).slice(-65536);
     });
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));

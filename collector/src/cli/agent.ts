@@ -1,0 +1,187 @@
+// `netmap agent install HOST...|--all`: routes from the collector over gRPC (or a
+// topology file with --topology), the install itself in rollout/install.ts.
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { NetMapError, RouteError, TopologyError, UsageError } from "../errors.ts";
+import { hopFromMessage } from "../grpc/messages.ts";
+import {
+  DEFAULT_DIST_DIR,
+  DEFAULT_UNIT_FILE,
+  describeInstall,
+  installAgents,
+  validNatsUrl,
+  type InstallOptions,
+  type InstallOutcome,
+  type InstallTarget,
+} from "../rollout/install.ts";
+import { parseTopologyFile } from "../topology/file.ts";
+import type { Hop, Topology } from "../topology/model.ts";
+import { allHosts, findHost, qualifiedName, routeFrom } from "../topology/routes.ts";
+import { knownHostsPath } from "../topology/ssh.ts";
+import { connectAdmin, type AdminClient } from "./admin-client.ts";
+
+export const AGENT_COMMANDS = ["agent"] as const;
+
+export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds FILE] [--force-config] [--parallel N]
+                [--dry-run] [--topology FILE] [--prefix DIR]
+                                    push netmap-agent (dist/netmap-agent-linux-x64|arm64, by the
+                                    host's uname -m), its unit and /etc/netmap/agent.yaml through
+                                    each host's bastion chain, then start it where systemd runs.
+                                    --nats: the NATS URL the host reaches (needed where it has no
+                                    agent.yaml); --creds: uploaded as /etc/netmap/nats.creds;
+                                    --force-config replaces an existing agent.yaml; --parallel:
+                                    hosts at a time (4); --all: every host with a route;
+                                    --prefix: install under DIR instead of / (staging, tests)`;
+
+interface Out {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const defaultOut: Out = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
+export async function runAgentCommand(argv: string[], env = process.env, out = defaultOut): Promise<number> {
+  const [subcommand, ...args] = argv;
+  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options]${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        all: { type: "boolean" },
+        nats: { type: "string" },
+        creds: { type: "string" },
+        "force-config": { type: "boolean" },
+        parallel: { type: "string" },
+        "dry-run": { type: "boolean" },
+        topology: { type: "string" },
+        prefix: { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.all ? positionals.length > 0 : positionals.length === 0) throw new UsageError("usage: netmap agent install HOST...|--all: name the hosts, or --all");
+  const parallel = Number(values.parallel ?? "4");
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: expected a whole number of hosts ≥ 1, got ${JSON.stringify(values.parallel)}`);
+  if (values.nats !== undefined && !validNatsUrl(values.nats)) {
+    throw new UsageError(`--nats: expected nats://HOST:PORT (or tls://, ws://, wss://), comma-separated for several, got ${JSON.stringify(values.nats)}`);
+  }
+  if (values["force-config"] && !values.nats) throw new UsageError("--force-config writes a new agent.yaml: give --nats URL");
+  if (values.creds && !values.nats) throw new UsageError("--creds is referenced by the agent.yaml written here: give --nats URL (and --force-config where one exists)");
+  if (values.creds && !existsSync(values.creds)) throw new UsageError(`--creds: ${values.creds} not found`);
+  const prefix = values.prefix ?? "/";
+  if (!isAbsolute(prefix)) throw new UsageError(`--prefix: expected an absolute directory, got ${JSON.stringify(prefix)}`);
+
+  const options: InstallOptions = {
+    natsUrl: values.nats,
+    credsFile: values.creds && resolve(values.creds),
+    forceConfig: values["force-config"] ?? false,
+    prefix,
+    distDir: DEFAULT_DIST_DIR,
+    unitFile: DEFAULT_UNIT_FILE,
+    knownHostsFile: knownHostsPath(env),
+  };
+
+  // Connected on first use, so bad usage is reported without touching the network.
+  let admin: AdminClient | undefined;
+  let targets: InstallTarget[];
+  try {
+    const collector = () => (admin ??= connectAdmin(env));
+    targets = values.all
+      ? await everyRoutableHost(values.topology ? readTopology(values.topology) : parseTopologyFile((await collector().export({})).topologyYaml, "the collector's topology"), out)
+      : await namedHosts(positionals, values.topology ? readTopology(values.topology) : collector());
+  } finally {
+    admin?.close();
+  }
+
+  if (values["dry-run"]) {
+    for (const target of targets) for (const line of describeInstall(target, options)) out.stdout(`${target.label}: ${line}\n`);
+    return 0;
+  }
+  const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${label}: ${message}\n`), parallel);
+  out.stdout(formatSummary(outcomes));
+  return outcomes.some((o) => o.status === "failed") ? 1 : 0;
+}
+
+export function formatSummary(outcomes: InstallOutcome[]): string {
+  const installed = outcomes.filter((o) => o.status !== "failed").length;
+  const lines = [`summary: agent installed on ${installed} of ${outcomes.length} host${outcomes.length === 1 ? "" : "s"}`];
+  const group = (title: string, selected: InstallOutcome[]) => selected.length && lines.push(`  ${title}: ${selected.map((o) => o.label).join(", ")}`);
+  group("started", outcomes.filter((o) => o.status === "started"));
+  const reasons = new Set(outcomes.flatMap((o) => (o.status === "not-started" ? [o.reason] : [])));
+  for (const reason of reasons) group(`not started (${reason})`, outcomes.filter((o) => o.status === "not-started" && o.reason === reason));
+  group("failed", outcomes.filter((o) => o.status === "failed"));
+  return `${lines.join("\n")}\n`;
+}
+
+/** Every host `netmap ssh-config` writes a block for: those with a route. The others are named on stderr. */
+function everyRoutableHost(topology: Topology, out: Out): InstallTarget[] {
+  const routed: { name: string; qualified: string; hops: Hop[] }[] = [];
+  for (const located of allHosts(topology)) {
+    try {
+      routed.push({ name: located.host.name, qualified: qualifiedName(located), hops: routeFrom(located) });
+    } catch (error) {
+      if (!(error instanceof RouteError)) throw error;
+      out.stderr(`netmap: skipping ${qualifiedName(located)}: no route: ${error.message}\n`);
+    }
+  }
+  if (!routed.length) throw new TopologyError("no host in the topology has an SSH route");
+  return labelled(routed);
+}
+
+/** The named hosts' routes; an unknown or ambiguous name is bad usage (nothing is installed), a host without a route fails alone. */
+async function namedHosts(references: string[], source: Topology | AdminClient): Promise<InstallTarget[]> {
+  const routed: { name: string; qualified: string; hops: Hop[] | Error }[] = [];
+  for (const reference of new Set(references)) {
+    if ("clients" in source) {
+      let located;
+      try {
+        located = findHost(source, reference);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      let hops: Hop[] | Error;
+      try {
+        hops = routeFrom(located);
+      } catch (error) {
+        if (!(error instanceof RouteError)) throw error;
+        hops = error;
+      }
+      routed.push({ name: located.host.name, qualified: qualifiedName(located), hops });
+    } else {
+      try {
+        const hops = (await source.route({ host: reference })).hops.map(hopFromMessage);
+        const last = hops.at(-1)!;
+        routed.push({ name: last.name, qualified: `${last.client}/${last.site}/${last.name}`, hops });
+      } catch (error) {
+        const code = error instanceof NetMapError ? error.code : "";
+        if (code === "NOT_FOUND" || code === "HOST_AMBIGUOUS") throw new UsageError((error as Error).message);
+        if (!code.startsWith("ROUTE_")) throw error;
+        routed.push({ name: reference, qualified: reference, hops: error as Error });
+      }
+    }
+  }
+  return labelled(routed);
+}
+
+/** Bare names when they tell the hosts apart, else client/site/name. */
+function labelled(routed: { name: string; qualified: string; hops: Hop[] | Error }[]): InstallTarget[] {
+  const seen = new Set<string>();
+  const distinct = routed.filter((r) => !seen.has(r.qualified) && seen.add(r.qualified));
+  const unique = new Set(distinct.map((r) => r.name)).size === distinct.length;
+  return distinct.map((r) => ({ label: unique ? r.name : r.qualified, hops: r.hops }));
+}
+
+function readTopology(path: string): Topology {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new TopologyError(`${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (error as Error).message}`);
+  }
+  return parseTopologyFile(text, path);
+}

@@ -1,0 +1,258 @@
+// `netmap agent install` through two bastions to real sshds in network namespaces
+// (test/helpers/netns.ts), with routes from a real collector over gRPC (and from a
+// topology file where said). The namespaces share this machine's filesystem, so every
+// install goes under a temporary --prefix, never into the real /usr/local/bin or /etc.
+import assert from "node:assert/strict";
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { parse as parseConfig } from "yaml";
+import { parseTopologyFile } from "../../collector/src/topology/file.ts";
+import { routeTo } from "../../collector/src/topology/routes.ts";
+import { installAgents } from "../../collector/src/rollout/install.ts";
+import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+
+const run = promisify(execFile);
+const ROOT = new URL("../../", import.meta.url).pathname;
+const MAIN = join(ROOT, "collector", "src", "main.ts");
+const BINARY = join(ROOT, "dist", "netmap-agent-linux-x64");
+const UNIT = join(ROOT, "deploy", "systemd", "netmap-agent.service");
+const NATS = "nats://10.0.0.1:4222";
+
+describe("netmap agent install through a bastion chain (network namespaces, real sshd)", () => {
+  let chain: SshChain;
+  let sshAgent: ChildProcess;
+  let env: Record<string, string>;
+  let topologyFile: string;
+  let prefix: string;
+  let binaryHash: string;
+  let nats: TestNatsServer;
+  let database: TestDatabase;
+  let collector: TestCollector;
+
+  before(async () => {
+    const unavailable = netnsUnavailable();
+    if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
+    await run(process.execPath, [join(ROOT, "agent", "build.ts"), "x64"], { cwd: ROOT });
+    binaryHash = createHash("sha256").update(readFileSync(BINARY)).digest("hex");
+    nats = await startNatsServer();
+    database = await createTestDatabase();
+    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
+    chain = await createSshChain();
+    const socket = join(chain.dir, "agent.sock");
+    sshAgent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    for (let i = 0; i < 50 && spawnSync("ssh-add", ["-l"], { env: { SSH_AUTH_SOCK: socket } }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
+    execFileSync("ssh-add", ["-q", chain.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+    env = {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? "/root",
+      SSH_AUTH_SOCK: socket,
+      NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts"),
+      NETMAP_URL: collector.grpcAddress,
+      NETMAP_TOKEN: collector.token,
+    };
+    topologyFile = join(chain.dir, "topology.yaml");
+    writeFileSync(
+      topologyFile,
+      `clients:
+  - name: lab
+    sites:
+      - name: ns
+        bastion: bastion1
+        hosts:
+          - name: bastion1
+            address: ${chain.hosts.bastion1.address}
+            ssh: { user: root }
+          - name: bastion2
+            address: ${chain.hosts.bastion2.address}
+            ssh: { user: root }
+          - name: target
+            address: ${chain.hosts.target.address}
+            via: bastion2
+            ssh: { user: root }
+`,
+    );
+    const imported = await netmap("import", topologyFile);
+    assert.equal(imported.code, 0, imported.stderr);
+    prefix = mkdtempSync(join(tmpdir(), "netmap-install-"));
+  });
+
+  after(async () => {
+    sshAgent?.kill();
+    await chain?.close();
+    await collector?.stop();
+    await database?.drop();
+    await nats?.close();
+    if (prefix) rmSync(prefix, { recursive: true, force: true });
+  });
+
+  const netmap = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [MAIN, ...args], { env, encoding: "utf8", timeout: 120_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+  const install = (...args: string[]) => netmap("agent", "install", "--prefix", prefix, ...args);
+  const installOffline = (...args: string[]) => install("--topology", topologyFile, ...args);
+  const onTarget = async (...command: string[]) => {
+    const result = await netmap("ssh", "--topology", topologyFile, "target", "--", ...command);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  };
+  const at = (path: string) => join(prefix, path);
+  const mode = (path: string) => (statSync(at(path)).mode & 0o777).toString(8);
+
+  test("--dry-run prints each step per host and connects nowhere", async () => {
+    const { code, stdout, stderr } = await install("--dry-run", "--all", "--nats", NATS);
+    assert.equal(code, 0, stderr);
+    assert.equal((await installOffline("--dry-run", "--all", "--nats", NATS)).stdout, stdout, "the same from the topology file");
+    for (const host of ["bastion1", "bastion2", "target"]) {
+      assert.match(stdout, new RegExp(`^${host}: would upload dist/netmap-agent-linux-\\{x64\\|arm64\\} .* to ${at("/usr/local/bin/netmap-agent")} \\(0755\\)`, "m"));
+      assert.match(stdout, new RegExp(`^${host}: would write ${at("/etc/netmap/agent.yaml")} \\(0600\\) if absent: .*"url":"${NATS}"`, "m"));
+    }
+    assert.match(stdout, /^target: route root@\S+ → root@\S+ → root@\S+$/m);
+    assert.equal(existsSync(env.NETMAP_KNOWN_HOSTS!), false, "no ssh ran");
+    assert.equal(existsSync(at("/usr/local/bin")), false);
+  });
+
+  test("bad usage exits 2 and names the problem, before connecting", async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /name the hosts, or --all/],
+      [["target", "--all"], /name the hosts, or --all/],
+      [["nosuch", "--nats", NATS], /no host "nosuch"/],
+      [["target", "--force-config"], /--force-config writes a new agent.yaml: give --nats URL/],
+      [["target", "--nats", "10.0.0.1:4222"], /--nats: expected nats:\/\/HOST:PORT/],
+      [["target", "--nats", NATS, "--parallel", "0"], /--parallel/],
+    ];
+    for (const [args, message] of cases) {
+      for (const run of [install, installOffline]) {
+        const { code, stderr } = await run(...args);
+        assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+        assert.match(stderr, message);
+      }
+    }
+    const noSubcommand = await netmap("agent");
+    assert.equal(noSubcommand.code, 2);
+    assert.match(noSubcommand.stderr, /usage: netmap agent install HOST\.\.\.\|--all/);
+    assert.equal(existsSync(env.NETMAP_KNOWN_HOSTS!), false, "no ssh ran");
+  });
+
+  test("without --nats, a host with no agent.yaml fails with a message saying to give it", async () => {
+    const { code, stdout, stderr } = await install("target");
+    assert.equal(code, 1);
+    assert.match(stderr, /^target: failed: .*\/etc\/netmap\/agent\.yaml is absent: give --nats URL/m);
+    assert.match(stdout, /^  failed: target$/m);
+    assert.equal(existsSync(at("/usr/local/bin/netmap-agent")), false, "nothing installed");
+  });
+
+  test("installs the binary, unit and config on the target through both bastions; no systemd there, so not started", async () => {
+    const { code, stdout, stderr } = await install("target", "--nats", NATS);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^target: connecting \(root@\S+ → root@\S+ → root@\S+\)$/m);
+    assert.match(stdout, /^target: uploading netmap-agent-linux-x64 \(\d+\.\d MiB\)$/m);
+    assert.match(stdout, /^target: netmap-agent \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?, node v24\.\d+\.\d+, linux-x64\)$/m);
+    assert.match(stdout, /^target: installed, not started: no systemd$/m);
+    assert.match(stdout, /^summary: agent installed on 1 of 1 host\n  not started \(no systemd\): target\n$/m);
+
+    // Checked on the target, through the chain.
+    const remoteHash = (await onTarget("sha256sum", at("/usr/local/bin/netmap-agent"))).split(" ")[0];
+    assert.equal(remoteHash, binaryHash);
+    assert.match(await onTarget(at("/usr/local/bin/netmap-agent"), "--version"), /^netmap-agent \d+\.\d+\.\d+ /);
+    assert.equal(mode("/usr/local/bin/netmap-agent"), "755");
+    assert.equal(readFileSync(at("/etc/systemd/system/netmap-agent.service"), "utf8"), readFileSync(UNIT, "utf8"));
+    assert.equal(mode("/etc/systemd/system/netmap-agent.service"), "644");
+    const config = parseConfig(readFileSync(at("/etc/netmap/agent.yaml"), "utf8"));
+    assert.deepEqual(config, { nats: { url: NATS } });
+    assert.equal(mode("/etc/netmap/agent.yaml"), "600");
+    assert.deepEqual(
+      spawnSync("find", [prefix, "-name", ".*.tmp"], { encoding: "utf8" }).stdout,
+      "",
+      "no temporary file left behind",
+    );
+  });
+
+  test("running it again keeps the existing config, skips an identical binary, and succeeds; --force-config replaces the config", async () => {
+    const configPath = at("/etc/netmap/agent.yaml");
+    const edited = `${readFileSync(configPath, "utf8")}interval: 30s # edited by hand\n`;
+    writeFileSync(configPath, edited);
+    const again = await install("target", "--nats", "nats://10.9.9.9:4222");
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^target: .*\/usr\/local\/bin\/netmap-agent is already netmap-agent-linux-x64 \(sha256 [0-9a-f]{12}\)$/m);
+    assert.match(again.stdout, /^target: keeping the existing .*\/etc\/netmap\/agent\.yaml \(--force-config replaces it\)$/m);
+    assert.match(again.stdout, /^target: installed, not started: no systemd$/m);
+    assert.equal(readFileSync(configPath, "utf8"), edited);
+    // Without --nats too, now that the host has a config.
+    const noNats = await install("target");
+    assert.equal(noNats.code, 0, noNats.stderr);
+
+    const creds = join(chain.dir, "agent.creds");
+    writeFileSync(creds, "-----BEGIN NATS USER JWT-----\nfake\n------END NATS USER JWT------\n");
+    const forced = await install("target", "--nats", "nats://10.9.9.9:4222", "--creds", creds, "--force-config");
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(parseConfig(readFileSync(configPath, "utf8")), { nats: { url: "nats://10.9.9.9:4222", creds: "/etc/netmap/nats.creds" } });
+    assert.equal(readFileSync(at("/etc/netmap/nats.creds"), "utf8"), readFileSync(creds, "utf8"));
+    assert.equal(mode("/etc/netmap/nats.creds"), "600");
+    // The unit's DynamicUser cannot read a root-only file: systemd hands it over.
+    const dropIn = readFileSync(at("/etc/systemd/system/netmap-agent.service.d/nats-creds.conf"), "utf8");
+    assert.match(dropIn, /^\[Service\]\nLoadCredential=nats\.creds:\/etc\/netmap\/nats\.creds\nEnvironment=NETMAP_NATS_CREDS=%d\/nats\.creds\n$/m);
+    assert.equal(mode("/etc/systemd/system/netmap-agent.service.d/nats-creds.conf"), "644");
+  });
+
+  test("a missing dist binary fails that host with a message saying to build it", async () => {
+    const emptyDist = mkdtempSync(join(tmpdir(), "netmap-dist-"));
+    try {
+      const hops = routeTo(parseTopologyFile(readFileSync(topologyFile, "utf8")), "target");
+      // In this process, ssh finds the user's key through the same agent as the CLI's.
+      const savedSocket = process.env.SSH_AUTH_SOCK;
+      process.env.SSH_AUTH_SOCK = env.SSH_AUTH_SOCK;
+      const lines: string[] = [];
+      const [outcome] = await installAgents(
+        [{ label: "target", hops }],
+        { natsUrl: NATS, forceConfig: false, prefix, distDir: emptyDist, unitFile: UNIT, knownHostsFile: env.NETMAP_KNOWN_HOSTS! },
+        (label, message) => lines.push(`${label}: ${message}`),
+      ).finally(() => (savedSocket === undefined ? delete process.env.SSH_AUTH_SOCK : (process.env.SSH_AUTH_SOCK = savedSocket)));
+      assert.equal(outcome!.status, "failed");
+      assert.ok(lines.includes("target: connecting (root@" + hops.map((h) => h.address).join(" → root@") + ")"), lines.join("\n"));
+      assert.match((outcome as { message: string }).message, /netmap-agent-linux-x64 is missing: run `npm run build:agent`/);
+    } finally {
+      rmSync(emptyDist, { recursive: true, force: true });
+    }
+  });
+
+  test("--all installs on every host with a route, through the collector's topology", async () => {
+    rmSync(prefix, { recursive: true, force: true });
+    const { code, stdout, stderr } = await install("--all", "--nats", NATS, "--parallel", "2");
+    assert.equal(code, 0, stderr);
+    for (const host of ["bastion1", "bastion2", "target"]) {
+      assert.match(stdout, new RegExp(`^${host}: netmap-agent \\d+\\.\\d+\\.\\d+ `, "m"));
+      assert.match(stdout, new RegExp(`^${host}: installed, not started: no systemd$`, "m"));
+    }
+    assert.match(stdout, /^summary: agent installed on 3 of 3 hosts\n  not started \(no systemd\): bastion1, bastion2, target\n$/m);
+  });
+
+  test("a changed host key fails that host, naming it and both fingerprints, and the other hosts are still installed", async () => {
+    const fingerprint = (publicKey: string) => /(SHA256:\S+)/.exec(execFileSync("ssh-keygen", ["-l", "-f", publicKey], { encoding: "utf8" }))![1]!;
+    const pinned = fingerprint(`${chain.hosts.target.hostKey}.pub`);
+    await chain.replaceHostKey("target");
+    const offered = fingerprint(`${chain.hosts.target.hostKey}.pub`);
+    // The hosts share this machine's filesystem: start from nothing, so what is there afterwards is bastion2's doing.
+    rmSync(prefix, { recursive: true, force: true });
+
+    const { code, stdout, stderr } = await install("bastion2", "target", "--nats", NATS);
+    assert.equal(code, 1, stderr);
+    assert.match(stdout, /^bastion2: uploading netmap-agent-linux-x64/m);
+    assert.match(stdout, /^bastion2: installed, not started: no systemd$/m);
+    assert.match(stderr, /^target: failed: host key of lab\/ns\/target has changed; connection refused\./m);
+    assert.ok(stderr.includes(`pinned:  ${pinned} (ED25519)`), stderr);
+    assert.ok(stderr.includes(`offered: ${offered} (ED25519)`), stderr);
+    assert.match(stdout, /^summary: agent installed on 1 of 2 hosts\n  not started \(no systemd\): bastion2\n  failed: target\n$/m);
+    assert.equal(createHash("sha256").update(readFileSync(at("/usr/local/bin/netmap-agent"))).digest("hex"), binaryHash);
+  });
+});
