@@ -292,9 +292,13 @@ function renderAuth() {
   error.textContent = auth.message ?? '';
 }
 
-/** A 401: the token is missing or not (any longer) the collector's, so ask for it. */
-function tokenRefused() {
-  if (auth.needed) return;
+/**
+ * A 401 to a request sent with `sent`: the token is missing or not (any longer) the
+ * collector's, so ask for it. A refusal of a token already replaced (an answer still in
+ * flight when the user signed in again) says nothing about the current one.
+ */
+function tokenRefused(sent) {
+  if (auth.needed || sent !== auth.token) return;
   auth.message = auth.token
     ? 'The collector refused this token. A collector without a configured token makes a new one each time it starts: enter its current token.'
     : null;
@@ -369,6 +373,7 @@ async function getJson(path) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   let response;
+  const sent = auth.token;
   try {
     response = await fetch(path, { signal: controller.signal, headers: { accept: 'application/json', ...authHeaders() } });
   } catch (err) {
@@ -382,7 +387,7 @@ async function getJson(path) {
   } catch {
     // A proxy error page or an empty body: reported below by status.
   }
-  if (response.status === 401) tokenRefused();
+  if (response.status === 401) tokenRefused(sent);
   if (!response.ok) {
     const message = body?.error?.message ?? `HTTP ${response.status}`;
     throw new ApiError(message, response.status, body?.error?.code ?? `HTTP_${response.status}`);
@@ -1045,14 +1050,15 @@ function pageTheme() {
   return window.matchMedia?.('(prefers-color-scheme: light)').matches ? 'light' : 'dark';
 }
 
-/** HTTP status of the map endpoint (HEAD), 0 when the collector is unreachable. */
+/** HTTP status of the map endpoint (HEAD), 0 when the collector is unreachable; and the token it was sent with. */
 async function probeMap() {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const sent = auth.token;
   try {
-    return (await fetch(mapUrl(pageTheme()), { method: 'HEAD', signal: controller.signal, headers: authHeaders() })).status;
+    return { status: (await fetch(mapUrl(pageTheme()), { method: 'HEAD', signal: controller.signal, headers: authHeaders() })).status, sent };
   } catch {
-    return 0;
+    return { status: 0, sent };
   } finally {
     clearTimeout(timer);
   }
@@ -1089,13 +1095,14 @@ async function fetchMap(url) {
   const timer = setTimeout(() => controller.abort(), MAP_TIMEOUT_MS);
   try {
     let response;
+    const sent = auth.token;
     try {
       response = await fetch(url, { signal: controller.signal, headers: { accept: 'image/svg+xml', ...authHeaders() } });
     } catch (err) {
       throw new ApiError(err?.name === 'AbortError' ? 'request timed out' : 'network error', 0, 'UNREACHABLE');
     }
     if (!response.ok) {
-      if (response.status === 401) tokenRefused();
+      if (response.status === 401) tokenRefused(sent);
       const body = await response.json().catch(() => null);
       throw new ApiError(body?.error?.message ?? `HTTP ${response.status}`, response.status, body?.error?.code ?? `HTTP_${response.status}`);
     }
@@ -1190,9 +1197,9 @@ function setMapAvailable(available) {
 /** Shows the Map tab unless the collector has no map (404); looks again now and then until it does. */
 async function watchMap() {
   if (auth.needed) return; // signing in calls again
-  const status = await probeMap();
+  const { status, sent } = await probeMap();
   if (status === 401) {
-    tokenRefused();
+    tokenRefused(sent);
   } else if (status === 0) {
     // The collector is unreachable (the header says so): ask again soon.
     clearTimeout(map.timer);
@@ -1253,10 +1260,17 @@ function startViews() {
 
 let timer = null;
 let refreshing = false;
+// Asked for while a refresh was running (a visibility change, or signing in while
+// the refresh that found the old token refused is still finishing): run once more
+// right after it, with what is current now.
+let refreshAgain = false;
 
 async function refresh() {
-  if (refreshing) return; // a visibility change can land mid-refresh
   if (auth.needed) return; // the sign-in form starts it again
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
   refreshing = true;
   clearTimeout(timer);
   try {
@@ -1277,7 +1291,12 @@ async function refresh() {
   } finally {
     refreshing = false;
     clearTimeout(timer);
-    if (!auth.needed) timer = setTimeout(refresh, REFRESH_MS);
+    const again = refreshAgain;
+    refreshAgain = false;
+    if (!auth.needed) {
+      if (again) void refresh();
+      else timer = setTimeout(refresh, REFRESH_MS);
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 // process's pid (nmt<pid>-…), and addressed in 10.<SUBNET>.N.0/24 with SUBNET
 // from the pid too, so two test runs at once do not meet; a run that crashed
 // (its pid gone) is cleaned up by the next one.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,10 @@ export interface NetnsHost {
 export interface SshChain {
   dir: string;
   clientKey: string;
+  /** An ssh-agent holding clientKey, as a user's keys come from their agent: SSH_AUTH_SOCK. */
+  authSocket: string;
+  /** A topology file declaring the chain: client lab, site ns behind bastion1, target via bastion2, user root. */
+  topologyYaml: string;
   hosts: Record<"bastion1" | "bastion2" | "target", NetnsHost>;
   /** Replaces a host's key and restarts its sshd. */
   replaceHostKey(name: keyof SshChain["hosts"]): Promise<void>;
@@ -106,9 +110,29 @@ export async function createSshChain(): Promise<SshChain> {
     target: { ns: `${RUN}-target`, address: chainAddress(3), hostKey: join(dir, "target_host"), sshd: undefined },
   };
 
+  const authSocket = join(dir, "agent.sock");
+  let sshAgent: ChildProcess | undefined;
   const chain: SshChain = {
     dir,
     clientKey,
+    authSocket,
+    topologyYaml: `clients:
+  - name: lab
+    sites:
+      - name: ns
+        bastion: bastion1
+        hosts:
+          - name: bastion1
+            address: ${hosts.bastion1.address}
+            ssh: { user: root }
+          - name: bastion2
+            address: ${hosts.bastion2.address}
+            ssh: { user: root }
+          - name: target
+            address: ${hosts.target.address}
+            via: bastion2
+            ssh: { user: root }
+`,
     hosts,
     replaceHostKey: async (name) => {
       const host = hosts[name];
@@ -119,6 +143,7 @@ export async function createSshChain(): Promise<SshChain> {
       host.sshd = await startSshd(dir, name, host);
     },
     close: async () => {
+      sshAgent?.kill();
       for (const host of Object.values(hosts)) await stopSshd(host);
       cleanupLeftovers();
       rmSync(dir, { recursive: true, force: true });
@@ -138,6 +163,10 @@ export async function createSshChain(): Promise<SshChain> {
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", host.hostKey]);
       (host as NetnsHost).sshd = await startSshd(dir, name, host);
     }
+    sshAgent = spawn("ssh-agent", ["-D", "-a", authSocket], { stdio: "ignore" });
+    const agentEnv = { PATH: process.env.PATH, SSH_AUTH_SOCK: authSocket };
+    for (let i = 0; i < 50 && spawnSync("ssh-add", ["-l"], { env: agentEnv }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
+    execFileSync("ssh-add", ["-q", clientKey], { env: agentEnv, stdio: "ignore" });
   } catch (error) {
     await chain.close();
     throw error;

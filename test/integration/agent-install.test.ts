@@ -3,7 +3,7 @@
 // topology file where said). The namespaces share this machine's filesystem, so every
 // install goes under a temporary --prefix, never into the real /usr/local/bin or /etc.
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +28,6 @@ const NATS = "nats://10.0.0.1:4222";
 
 describe("netmap agent install through a bastion chain (network namespaces, real sshd)", () => {
   let chain: SshChain;
-  let sshAgent: ChildProcess;
   let env: Record<string, string>;
   let topologyFile: string;
   let prefix: string;
@@ -46,46 +45,22 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     database = await createTestDatabase();
     collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
     chain = await createSshChain();
-    const socket = join(chain.dir, "agent.sock");
-    sshAgent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
-    for (let i = 0; i < 50 && spawnSync("ssh-add", ["-l"], { env: { SSH_AUTH_SOCK: socket } }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
-    execFileSync("ssh-add", ["-q", chain.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
     env = {
       PATH: process.env.PATH!,
       HOME: process.env.HOME ?? "/root",
-      SSH_AUTH_SOCK: socket,
+      SSH_AUTH_SOCK: chain.authSocket,
       NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts"),
       NETMAP_URL: collector.grpcAddress,
       NETMAP_TOKEN: collector.token,
     };
     topologyFile = join(chain.dir, "topology.yaml");
-    writeFileSync(
-      topologyFile,
-      `clients:
-  - name: lab
-    sites:
-      - name: ns
-        bastion: bastion1
-        hosts:
-          - name: bastion1
-            address: ${chain.hosts.bastion1.address}
-            ssh: { user: root }
-          - name: bastion2
-            address: ${chain.hosts.bastion2.address}
-            ssh: { user: root }
-          - name: target
-            address: ${chain.hosts.target.address}
-            via: bastion2
-            ssh: { user: root }
-`,
-    );
+    writeFileSync(topologyFile, chain.topologyYaml);
     const imported = await netmap("import", topologyFile);
     assert.equal(imported.code, 0, imported.stderr);
     prefix = mkdtempSync(join(tmpdir(), "netmap-install-"));
   });
 
   after(async () => {
-    sshAgent?.kill();
     await chain?.close();
     await collector?.stop();
     await database?.drop();

@@ -17,21 +17,12 @@ import { eventually } from "../helpers/wait.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
+import { runProgram } from "../helpers/run.ts";
 
 const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 const GiB = 1024 ** 3;
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: Record<string, string>) => runProgram(process.execPath, [MAIN, ...args], { env });
 
 describe("silences and acknowledgements through the API and the CLI", () => {
   let nats: TestNatsServer;

@@ -5,7 +5,7 @@
 // The namespaces share this machine's filesystem, so every run passes netmap_agent_prefix (a
 // temporary directory): without it the playbook would write /usr/local/bin and /etc here.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import { startTestCollector, type TestCollector } from "../helpers/collector.ts"
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { runProgram } from "../helpers/run.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const MAIN = join(root, "collector", "src", "main.ts");
@@ -23,24 +24,9 @@ const INVENTORY = join(root, "deploy", "ansible", "inventory", "netmap.py");
 const PLAYBOOK = join(root, "deploy", "ansible", "netmap-agent.yml");
 const NATS_URL = "nats://10.0.0.1:4222";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs a program without blocking this process: the collector the inventory script asks lives here. */
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs = 180_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+
+const run = (command: string, args: string[], env: Record<string, string>) => runProgram(command, args, { env, cwd: root });
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8).padStart(4, "0");
@@ -52,7 +38,6 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
   let database: TestDatabase;
   let collector: TestCollector;
   let chain: SshChain;
-  let sshAgent: ReturnType<typeof spawn>;
   let ansibleEnv: Record<string, string>;
   let prefix: string;
 
@@ -70,33 +55,11 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
     collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
     chain = await createSshChain();
 
-    const socket = join(chain.dir, "agent.sock");
-    sshAgent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    const socket = chain.authSocket;
     const bare = { PATH: process.env.PATH!, HOME: chain.dir, XDG_STATE_HOME: chain.dir, SSH_AUTH_SOCK: socket };
-    for (let i = 0; i < 50 && (await run("ssh-add", ["-l"], bare)).code === 2; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await run("ssh-add", ["-q", chain.clientKey], bare)).code, 0);
 
     const topologyFile = join(chain.dir, "topology.yaml");
-    writeFileSync(
-      topologyFile,
-      `clients:
-  - name: lab
-    sites:
-      - name: ns
-        bastion: bastion1
-        hosts:
-          - name: bastion1
-            address: ${chain.hosts.bastion1.address}
-            ssh: { user: root }
-          - name: bastion2
-            address: ${chain.hosts.bastion2.address}
-            ssh: { user: root }
-          - name: target
-            address: ${chain.hosts.target.address}
-            via: bastion2
-            ssh: { user: root }
-`,
-    );
+    writeFileSync(topologyFile, chain.topologyYaml);
     const imported = await run(process.execPath, [MAIN, "import", topologyFile], { ...bare, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token });
     assert.equal(imported.code, 0, imported.stderr);
 
@@ -133,7 +96,6 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
   });
 
   after(async () => {
-    sshAgent?.kill();
     await chain?.close();
     await collector?.stop();
     await database?.drop();

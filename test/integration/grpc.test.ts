@@ -10,30 +10,15 @@ import { startTestCollector, type TestCollector } from "../helpers/collector.ts"
 import { eventually } from "../helpers/wait.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { runProgram } from "../helpers/run.ts";
 
 const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 const FIXTURE_PATH = new URL("../fixtures/topology/two-clients.yaml", import.meta.url).pathname;
 const FIXTURE = readFileSync(FIXTURE_PATH, "utf8");
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs a program without blocking this process (the collector under test lives here). */
-function run(command: string, args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? "");
-  });
-}
+const run = (command: string, args: string[], env: Record<string, string>, input?: string) => runProgram(command, args, { env, input });
 
 describe("netmap admin commands over gRPC", () => {
   let nats: TestNatsServer;

@@ -1,7 +1,7 @@
 // Real OpenSSH through two bastions, each host in its own network namespace:
 // the test (root ns) reaches bastion1 only, bastion1 reaches bastion2, bastion2 the target.
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,7 +12,6 @@ import { chainAddress, createSshChain, netnsUnavailable, type SshChain } from ".
 const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 describe("netmap ssh through a bastion chain (network namespaces, real sshd)", () => {
   let chain: SshChain;
-  let agent: ChildProcess;
   let env: Record<string, string>;
   let topologyFile: string;
 
@@ -21,37 +20,13 @@ describe("netmap ssh through a bastion chain (network namespaces, real sshd)", (
     const unavailable = netnsUnavailable();
     if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
     chain = await createSshChain();
-    const socket = join(chain.dir, "agent.sock");
     // The user's keys come from their agent, as they would with a plain ssh.
-    agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
-    for (let i = 0; i < 50 && spawnSync("ssh-add", ["-l"], { env: { SSH_AUTH_SOCK: socket } }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
-    execFileSync("ssh-add", ["-q", chain.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
-    env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root", SSH_AUTH_SOCK: socket, NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts") };
+    env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root", SSH_AUTH_SOCK: chain.authSocket, NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts") };
     topologyFile = join(chain.dir, "topology.yaml");
-    writeFileSync(
-      topologyFile,
-      `clients:
-  - name: lab
-    sites:
-      - name: ns
-        bastion: bastion1
-        hosts:
-          - name: bastion1
-            address: ${chain.hosts.bastion1.address}
-            ssh: { user: root }
-          - name: bastion2
-            address: ${chain.hosts.bastion2.address}
-            ssh: { user: root }
-          - name: target
-            address: ${chain.hosts.target.address}
-            via: bastion2
-            ssh: { user: root }
-`,
-    );
+    writeFileSync(topologyFile, chain.topologyYaml);
   });
 
   after(async () => {
-    agent?.kill();
     await chain?.close();
   });
 

@@ -2,7 +2,6 @@
 // topology file with --topology), the install itself in rollout/install.ts.
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { NetMapError, RouteError, TopologyError, UsageError } from "../errors.ts";
 import { hopFromMessage } from "../grpc/messages.ts";
 import {
@@ -20,6 +19,7 @@ import type { Hop, Topology } from "../topology/model.ts";
 import { allHosts, findHost, qualifiedName, routeFrom } from "../topology/routes.ts";
 import { knownHostsPath } from "../topology/ssh.ts";
 import { connectAdmin, type AdminClient } from "./admin-client.ts";
+import { defaultOut, parseCommandLine, type Out } from "./command-line.ts";
 
 export const AGENT_COMMANDS = ["agent"] as const;
 
@@ -34,36 +34,20 @@ export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds 
                                     hosts at a time (4); --all: every host with a route;
                                     --prefix: install under DIR instead of / (staging, tests)`;
 
-interface Out {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-const defaultOut: Out = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 export async function runAgentCommand(argv: string[], env = process.env, out = defaultOut): Promise<number> {
   const [subcommand, ...args] = argv;
   if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options]${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        all: { type: "boolean" },
-        nats: { type: "string" },
-        creds: { type: "string" },
-        "force-config": { type: "boolean" },
-        parallel: { type: "string" },
-        "dry-run": { type: "boolean" },
-        topology: { type: "string" },
-        prefix: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine("agent install", args, {
+    all: { type: "boolean" },
+    nats: { type: "string" },
+    creds: { type: "string" },
+    "force-config": { type: "boolean" },
+    parallel: { type: "string" },
+    "dry-run": { type: "boolean" },
+    topology: { type: "string" },
+    prefix: { type: "string" },
+  });
   if (values.all ? positionals.length > 0 : positionals.length === 0) throw new UsageError("usage: netmap agent install HOST...|--all: name the hosts, or --all");
   const parallel = Number(values.parallel ?? "4");
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: expected a whole number of hosts ≥ 1, got ${JSON.stringify(values.parallel)}`);

@@ -1,12 +1,12 @@
 // `netmap alerts [--json] [--watch]`, `netmap silence add|ls|expire`, `netmap ack`: the alert
 // commands, over the collector's gRPC admin service (cli/admin-client.ts).
 import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
 import type { WatchAlertsResponse } from "../../../proto/gen/netmap/v1/admin.ts";
 import { formatMatcher, parseDuration, parseMatcher } from "../alerts/silences.ts";
 import { NetMapError, UsageError } from "../errors.ts";
 import { alertFromMessage, silenceFromMessage } from "../grpc/messages.ts";
 import { connectAdmin } from "./admin-client.ts";
+import { defaultOut, parseCommandLine } from "./command-line.ts";
 
 export const ALERT_COMMANDS = ["alerts", "silence", "ack"] as const;
 
@@ -23,12 +23,6 @@ export const ALERT_USAGE = `  alerts [--json]                   open alerts: sev
 
   These ask the same collector, with the same token (docs/alerts.md).`;
 
-interface Out {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-const defaultOut: Out = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 type AlertJson = ReturnType<typeof alertFromMessage>;
 
@@ -73,23 +67,13 @@ function formatChange(change: WatchAlertsResponse): string {
 }
 
 export async function runAlertCommand(command: string, argv: string[], env = process.env, out = defaultOut): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean" },
-        watch: { type: "boolean" },
-        duration: { type: "string" },
-        comment: { type: "string" },
-        author: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`netmap ${command}: ${(error as Error).message}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(command, argv, {
+    json: { type: "boolean" },
+    watch: { type: "boolean" },
+    duration: { type: "string" },
+    comment: { type: "string" },
+    author: { type: "string" },
+  });
   const sub = command === "silence" ? positionals.shift() : undefined;
   const usage = (what: string) => new UsageError(`usage: netmap ${command}${sub ? ` ${sub}` : ""} ${what}`.trimEnd());
   const allowed: Record<string, string[]> = {

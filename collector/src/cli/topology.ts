@@ -3,7 +3,6 @@
 // route, ssh, ssh-config and trust also take --topology FILE, read here without a collector
 // (handy on a laptop and in tests). ssh and trust run OpenSSH here, on the caller's machine.
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { GraphFormat } from "../../../proto/gen/netmap/v1/admin.ts";
 import { UsageError, TopologyError } from "../errors.ts";
 import { hopFromMessage, hostFromMessage } from "../grpc/messages.ts";
@@ -14,6 +13,7 @@ import { parseSshConfig, renderTopologySshConfig } from "../topology/ssh-config.
 import { knownHostsPath, retrust, runSsh, sshInvocation } from "../topology/ssh.ts";
 import { connectAdmin, type AdminClient } from "./admin-client.ts";
 import { formatHostsTable } from "./hosts.ts";
+import { defaultOut, parseCommandLine } from "./command-line.ts";
 
 export const TOPOLOGY_COMMANDS = ["import", "export", "hosts", "route", "ssh", "ssh-config", "trust", "graph", "inventory"] as const;
 
@@ -34,37 +34,21 @@ export const TOPOLOGY_USAGE = `  import FILE.yaml                  merge a topol
   HOST is NAME, SITE/NAME or CLIENT/SITE/NAME. route, ssh, ssh-config and trust take
   --topology FILE to read a topology file instead, with no collector.`;
 
-interface Out {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-const defaultOut: Out = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 export async function runTopologyCommand(command: string, argv: string[], env = process.env, out = defaultOut): Promise<number> {
   const dashDash = argv.indexOf("--");
   const args = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
   const remoteCommand = dashDash >= 0 ? argv.slice(dashDash + 1) : [];
   if (remoteCommand.length && command !== "ssh") throw new UsageError(`netmap ${command} takes no command after --`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        topology: { type: "string" },
-        "ssh-config": { type: "string" },
-        client: { type: "string" },
-        site: { type: "string" },
-        "dry-run": { type: "boolean" },
-        json: { type: "boolean" },
-        format: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(command, args, {
+    topology: { type: "string" },
+    "ssh-config": { type: "string" },
+    client: { type: "string" },
+    site: { type: "string" },
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+    format: { type: "string" },
+  });
   const want = (n: number, what: string) => {
     if (positionals.length !== n) throw new UsageError(`usage: netmap ${command} ${what}`.trimEnd());
   };
