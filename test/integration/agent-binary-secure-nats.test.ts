@@ -3,7 +3,7 @@
 // @nats-io/nkeys, yaml), to a nats-server enforcing the permission blocks of
 // deploy/nats/agent-permissions.conf, taken from the file as they are.
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, statSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -19,6 +19,7 @@ import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/
 import { serverIdentityCheck } from "../../agent/src/nats-auth.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { eventually, withLog } from "../helpers/wait.ts";
+import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
@@ -61,11 +62,8 @@ async function makeCertificates(dir: string): Promise<void> {
   await issue("collector", "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n");
 }
 
-interface RunningAgent {
-  child: ChildProcess;
+interface BinaryAgent extends RunningAgent {
   spoolDir: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
 }
 
 interface LogLine {
@@ -75,7 +73,7 @@ interface LogLine {
   [key: string]: unknown;
 }
 
-const spooledReports = (agent: RunningAgent) => readdirSync(join(agent.spoolDir, "reports")).filter((name) => name.endsWith(".report")).length;
+const spooledReports = (agent: BinaryAgent) => readdirSync(join(agent.spoolDir, "reports")).filter((name) => name.endsWith(".report")).length;
 
 const logLines = (agent: RunningAgent): LogLine[] =>
   agent.stderr().split("\n").filter(Boolean).map((line) => {
@@ -95,10 +93,10 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
   let jsm: JetStreamManager;
   // The test's own clients connect by IP too, so they check the certificate as the agent does.
   let tls: { ca: string; cert: string; key: string; checkServerIdentity: ReturnType<typeof serverIdentityCheck> };
-  const agents: RunningAgent[] = [];
+  const agents: BinaryAgent[] = [];
 
   /** Writes an agent.yaml beside the binary and runs it in loop mode with it. */
-  function startAgent(agentId: string): RunningAgent {
+  function startAgent(agentId: string): BinaryAgent {
     const spoolDir = join(binDir, `spool-${agentId}`);
     const configFile = join(binDir, `agent-${agentId}.yaml`);
     const q = JSON.stringify;
@@ -116,18 +114,9 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
       `spool_dir: ${q(spoolDir)}`,
       "",
     ].join("\n"));
-    const child = spawn(binary, ["--config", configFile], { cwd: binDir, stdio: ["ignore", "ignore", "pipe"], env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn" } });
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
-    const agent = { child, spoolDir, stderr: () => stderr, exited };
+    const agent = { ...startAgentProcess(binary, ["--config", configFile], { cwd: binDir, env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn" } }), spoolDir };
     agents.push(agent);
     return agent;
-  }
-
-  async function stopAgent(agent: RunningAgent): Promise<number | null> {
-    if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill("SIGTERM");
-    return agent.exited;
   }
 
   /** Reports the stream holds on the agent's subject. */

@@ -2,7 +2,6 @@
 // order with Nats-Msg-Id set, survive the stream appearing late, and a
 // restarted agent never repeats a seq of the same boot.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,31 +13,18 @@ import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { eventually, withLog } from "../helpers/wait.ts";
+import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 
 const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
 const AGENT_ID = "itest-agent";
 
-interface RunningAgent {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
 
 function startAgent(nats: string, spoolDir: string): RunningAgent {
-  const child = spawn(process.execPath, [main, "--nats", nats, "--interval", "1s", "--agent-id", AGENT_ID, "--spool-dir", spoolDir], {
-    stdio: ["ignore", "ignore", "pipe"],
+  return startAgentProcess(process.execPath, [main, "--nats", nats, "--interval", "1s", "--agent-id", AGENT_ID, "--spool-dir", spoolDir], {
     env: { ...process.env, NETMAP_LOG_LEVEL: "debug" },
   });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
 }
 
-async function stopAgent(agent: RunningAgent): Promise<number | null> {
-  agent.child.kill("SIGTERM");
-  return agent.exited;
-}
 
 describe("netmap-agent publishing", () => {
   let nats: TestNatsServer;

@@ -2,7 +2,6 @@
 // agent keeps collecting into its on-disk spool, is restarted once meanwhile,
 // and when NATS comes back every report collected arrives, once, in order.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,25 +13,16 @@ import { REPORT_SUBJECTS, REPORTS_STREAM } from "../../proto/src/subjects.ts";
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { eventually, withLog } from "../helpers/wait.ts";
+import { startAgentProcess, type RunningAgent } from "../helpers/agent-process.ts";
 
 const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
 const AGENT_ID = "spool-agent";
 
-interface RunningAgent {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
 
 function startAgent(nats: string, spoolDir: string): RunningAgent {
-  const child = spawn(process.execPath, [main, "--nats", nats, "--interval", "300ms", "--agent-id", AGENT_ID, "--spool-dir", spoolDir], {
-    stdio: ["ignore", "ignore", "pipe"],
+  return startAgentProcess(process.execPath, [main, "--nats", nats, "--interval", "300ms", "--agent-id", AGENT_ID, "--spool-dir", spoolDir], {
     env: { ...process.env, NETMAP_LOG_LEVEL: "debug" },
   });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
 }
 
 /** The seq of every report the agent built, from its "cycle done" log lines. */
