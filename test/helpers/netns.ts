@@ -7,7 +7,7 @@
 // from the pid too, so two test runs at once do not meet; a run that crashed
 // (its pid gone) is cleaned up by the next one.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -34,6 +34,12 @@ export interface SshChain {
   /** A topology file declaring the chain: client lab, site ns behind bastion1, target via bastion2, user root. */
   topologyYaml: string;
   hosts: Record<"bastion1" | "bastion2" | "target", NetnsHost>;
+  /**
+   * An ssh_config for ssh run outside NetMap (Ansible): strict host key checking against
+   * every hop's key as it is now, under its address, and nothing else trusted. A config
+   * file, because ProxyJump's hops are separate ssh processes that get -F but not -o.
+   */
+  writeStrictSshConfig(): string;
   /** Replaces a host's key and restarts its sshd. */
   replaceHostKey(name: keyof SshChain["hosts"]): Promise<void>;
   close(): Promise<void>;
@@ -134,6 +140,18 @@ export async function createSshChain(): Promise<SshChain> {
             ssh: { user: root }
 `,
     hosts,
+    writeStrictSshConfig: () => {
+      const knownHosts = join(dir, "strict_known_hosts");
+      writeFileSync(
+        knownHosts,
+        Object.values(hosts)
+          .map((host) => `${host.address} ${readFileSync(`${host.hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`)
+          .join(""),
+      );
+      const config = join(dir, "strict_ssh_config");
+      writeFileSync(config, `Host *\n  UserKnownHostsFile ${knownHosts}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);
+      return config;
+    },
     replaceHostKey: async (name) => {
       const host = hosts[name];
       await stopSshd(host);

@@ -63,17 +63,8 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
     const imported = await run(process.execPath, [MAIN, "import", topologyFile], { ...bare, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token });
     assert.equal(imported.code, 0, imported.stderr);
 
-    // Host key checking stays on: every hop's key as it is, under its address, and nothing else trusted.
-    // ProxyJump's hops are separate ssh processes that get -F but not ansible's -o options, hence a config file.
-    const knownHosts = join(chain.dir, "ansible_known_hosts");
-    writeFileSync(
-      knownHosts,
-      (["bastion1", "bastion2", "target"] as const)
-        .map((name) => `${chain.hosts[name].address} ${readFileSync(`${chain.hosts[name].hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`)
-        .join(""),
-    );
-    const sshConfig = join(chain.dir, "ansible_ssh_config");
-    writeFileSync(sshConfig, `Host *\n  UserKnownHostsFile ${knownHosts}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);
+    // Host key checking stays on, against the chain's keys only.
+    const sshConfig = chain.writeStrictSshConfig();
     const ansibleHome = join(chain.dir, "ansible");
     mkdirSync(ansibleHome, { recursive: true });
     ansibleEnv = {
