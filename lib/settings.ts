@@ -10,6 +10,16 @@ export function parseDurationSeconds(value: number | string): number | undefined
   return Number(match[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"];
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** Bytes in a size written like 100MB, 512MiB, 1GB or a plain number of bytes. */
+export function parseSizeBytes(value: number | string): number | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(value.trim());
+  if (!match) return undefined;
+  return Math.floor(Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toLowerCase()]!);
+}
+
 /** Freezes a config object and everything in it. */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object") {

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 // the agent binary carries ~20 KiB of it instead of ~440 KiB (docs/agent.md).
 import * as z from "zod/mini";
 import { isAgentId } from "../../proto/src/subjects.ts";
-import { parseDurationSeconds, parseYamlConfig } from "../../lib/settings.ts";
+import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { ConfigError } from "./errors.ts";
 
 export interface AgentConfig {
@@ -289,16 +289,6 @@ function readConfigFile(readFile: ConfigInputs["readFile"], path: string, explic
     throw new ConfigError(`config file ${path}: ${what}`);
   }
   return parsed.data;
-}
-
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
-
-/** Bytes in a size written like 100MB, 512MiB, 1GB or a plain number of bytes. */
-export function parseSizeBytes(value: number | string): number | undefined {
-  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(value.trim());
-  if (!match) return undefined;
-  return Math.floor(Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toLowerCase()]!);
 }
 
 /** The config as --print-config shows it: secrets masked, absent settings left out. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadAgentConfig, parseSizeBytes, printableConfig, type AgentConfig, type ConfigInputs } from "../../../agent/src/config.ts";
+import { loadAgentConfig, printableConfig, type AgentConfig, type ConfigInputs } from "../../../agent/src/config.ts";
+import { parseSizeBytes } from "../../../lib/settings.ts";
 import type { PeerCertificate } from "node:tls";
 import { natsConnectOptions, serverIdentityCheck } from "../../../agent/src/nats-auth.ts";
 import { ConfigError } from "../../../agent/src/errors.ts";
