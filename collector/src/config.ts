@@ -2,14 +2,16 @@
 // validated once and frozen. No network here.
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
-import { deepFreeze, parseDurationSeconds, parseYamlConfig } from "../../lib/settings.ts";
+import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/thresholds.ts";
 import { ConfigError } from "./errors.ts";
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
 
 export interface CollectorConfig {
   readonly natsUrl: string;
+  readonly streams: StreamLimits;
   readonly databaseUrl: string;
   readonly http: { readonly host: string; readonly port: number };
   readonly grpc: { readonly host: string; readonly port: number };
@@ -61,11 +63,35 @@ const duration = (setting: string) =>
     return seconds;
   });
 
+const size = (setting: string, min: number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const bytes = parseSizeBytes(value);
+    if (bytes === undefined || bytes < min) {
+      ctx.addIssue({ code: "custom", message: `${setting}: expected a size like 4GiB or 500MB, at least ${min / 1024 ** 2} MiB, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 const notifierName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected a name of letters, digits, _ . -");
 
 const fileSchema = z
   .object({
     nats: z.object({ url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]) }).strict().partial(),
+    streams: z
+      .object({
+        reports: z
+          .object({
+            max_bytes: size("streams.reports.max_bytes", 16 * 1024 ** 2),
+            // Its own message: zod's would lose the setting's name (describeIssues keeps a message with a colon as it is).
+            max_msgs_per_agent: z.unknown().refine((n) => Number.isSafeInteger(n) && (n as number) >= 10, "streams.reports.max_msgs_per_agent: expected a whole number, at least 10").transform(Number),
+          })
+          .strict()
+          .partial(),
+        events: z.object({ max_bytes: size("streams.events.max_bytes", 16 * 1024 ** 2) }).strict().partial(),
+      })
+      .strict()
+      .partial(),
     database: z.object({ url: url("database.url", ["postgres:", "postgresql:"]) }).strict().partial(),
     http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]) }).strict().partial(),
     grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
@@ -136,6 +162,10 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   }
   return deepFreeze({
     natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
+    streams: {
+      reports: { ...DEFAULT_STREAM_LIMITS.reports, ...defined({ maxBytes: c.streams?.reports?.max_bytes, maxMsgsPerAgent: c.streams?.reports?.max_msgs_per_agent }) },
+      events: { ...DEFAULT_STREAM_LIMITS.events, ...defined({ maxBytes: c.streams?.events?.max_bytes }) },
+    },
     databaseUrl: c.database?.url ?? "postgres://127.0.0.1:5432/netmap",
     http,
     externalUrl: c.http?.external_url ?? `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,

@@ -34,7 +34,10 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   const alerting = await untilDone(log, "set up alerting", () =>
-    startAlerting({ db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl }),
+    startAlerting({
+      db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl,
+      eventStreamLimits: config.streams.events,
+    }),
   );
   const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>
     startIngest({
@@ -45,6 +48,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       metrics: ingestMetrics(registry),
       consumer: config.ingest.consumer,
       batchSize: config.ingest.batchSize,
+      streamLimits: config.streams.reports,
     }),
   );
 

@@ -1,26 +1,14 @@
 // Alert transitions as AlertEvents on NATS, for custom integrations:
 // netmap.v1.alert.<state>.<severity>, kept in stream NETMAP_EVENTS.
-import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { encodeAlertEvent } from "../../../proto/src/codec.ts";
-import { alertSubject, EVENT_SUBJECTS, EVENTS_STREAM } from "../../../proto/src/subjects.ts";
+import { alertSubject } from "../../../proto/src/subjects.ts";
+import { DEFAULT_STREAM_LIMITS, ensureStream, eventStreamConfig } from "../nats/streams.ts";
 import type { AlertEvent } from "../../../proto/gen/netmap/v1/alert.ts";
 import type { Transition } from "./engine.ts";
 
-export async function ensureEventStream(nc: NatsConnection): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.info(EVENTS_STREAM);
-  } catch {
-    await jsm.streams.add({
-      name: EVENTS_STREAM,
-      subjects: EVENT_SUBJECTS,
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_age: 30 * 24 * 3600 * 1e9,
-    });
-  }
+export async function ensureEventStream(nc: NatsConnection, limits = DEFAULT_STREAM_LIMITS.events): Promise<void> {
+  await ensureStream(nc, eventStreamConfig(limits));
 }
 
 export function alertEvent(transition: Transition, externalURL: string): AlertEvent {

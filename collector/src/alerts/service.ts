@@ -10,6 +10,7 @@ import type { Transition } from "./engine.ts";
 import { AlertEvaluator } from "./evaluator.ts";
 import type { ProxmoxCycle } from "./proxmox-rules.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
+import type { StreamLimits } from "../nats/streams.ts";
 import type { RulesConfig } from "./thresholds.ts";
 
 const SILENCE_TICK_SECONDS = 10;
@@ -39,9 +40,10 @@ export async function startAlerting(options: {
   rules: RulesConfig;
   notifiers: readonly NotifierConfig[];
   externalUrl: string;
+  eventStreamLimits?: StreamLimits["events"];
 }): Promise<Alerting> {
   const { db, nc, log, externalUrl } = options;
-  await ensureEventStream(nc);
+  await ensureEventStream(nc, options.eventStreamLimits);
   const dispatcher = new AlertDispatcher({ notifiers: options.notifiers, externalURL: externalUrl, db, log });
   const notify = (transitions: Transition[]) => {
     dispatcher.notify(transitions);

@@ -5,11 +5,8 @@
 import {
   AckPolicy,
   DeliverPolicy,
-  DiscardPolicy,
   jetstream,
   jetstreamManager,
-  RetentionPolicy,
-  StorageType,
   type ConsumerMessages,
   type JsMsg,
 } from "@nats-io/jetstream";
@@ -18,6 +15,7 @@ import type { Logger } from "pino";
 import { CodecError, decodeReport } from "../../../proto/src/codec.ts";
 import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM, SubjectError } from "../../../proto/src/subjects.ts";
 import type { Db } from "../db/database.ts";
+import { DEFAULT_STREAM_LIMITS, ensureStream, reportStreamConfig, type StreamLimits } from "../nats/streams.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import { storeBatch, type ReceivedReport, type Rejection, type StoreResult } from "./store.ts";
 
@@ -30,6 +28,7 @@ export interface IngestOptions {
   metrics: IngestMetrics;
   consumer: string;
   batchSize: number;
+  streamLimits?: StreamLimits["reports"];
 }
 
 export interface Ingest {
@@ -40,22 +39,9 @@ export interface Ingest {
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
-export async function ensureReportStream(nc: NatsConnection, consumer: string): Promise<void> {
+export async function ensureReportStream(nc: NatsConnection, consumer: string, limits = DEFAULT_STREAM_LIMITS.reports): Promise<void> {
+  await ensureStream(nc, reportStreamConfig(limits));
   const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.info(REPORTS_STREAM);
-  } catch {
-    await jsm.streams.add({
-      name: REPORTS_STREAM,
-      subjects: [REPORT_SUBJECTS],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      // Reports wait here while the collector or the database is away.
-      max_age: 7 * 24 * 3600 * 1e9,
-      duplicate_window: 2 * 60 * 1e9,
-    });
-  }
   await jsm.consumers.add(REPORTS_STREAM, {
     durable_name: consumer,
     ack_policy: AckPolicy.Explicit,
@@ -69,7 +55,7 @@ export async function ensureReportStream(nc: NatsConnection, consumer: string): 
 
 export async function startIngest(options: IngestOptions): Promise<Ingest> {
   const { nc, db, log, metrics, batchSize } = options;
-  await ensureReportStream(nc, options.consumer);
+  await ensureReportStream(nc, options.consumer, options.streamLimits);
   const consumer = await jetstream(nc).consumers.get(REPORTS_STREAM, options.consumer);
 
   const pending: JsMsg[] = [];

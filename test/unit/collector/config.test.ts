@@ -99,6 +99,26 @@ describe("collector config", () => {
     }
   });
 
+  test("stream limits have defaults, read sizes with units, and refuse what is too small or not a number", () => {
+    assert.deepEqual(loadCollectorConfig({ env: {}, configFlag: configFile("") }).streams, {
+      reports: { maxBytes: 4 * 1024 ** 3, maxMsgsPerAgent: 70_000 },
+      events: { maxBytes: 1024 ** 3 },
+    });
+    const set = loadCollectorConfig({
+      env: {},
+      configFlag: configFile("streams:\n  reports:\n    max_bytes: 20GB\n    max_msgs_per_agent: 130000\n  events:\n    max_bytes: 256MiB\n"),
+    });
+    assert.deepEqual(set.streams, { reports: { maxBytes: 20e9, maxMsgsPerAgent: 130_000 }, events: { maxBytes: 256 * 1024 ** 2 } });
+    for (const [yaml, message] of [
+      ["streams:\n  reports:\n    max_bytes: 1MB\n", /streams\.reports\.max_bytes: expected a size like 4GiB or 500MB, at least 16 MiB, got "1MB"/],
+      ["streams:\n  events:\n    max_bytes: lots\n", /streams\.events\.max_bytes: expected a size/],
+      ["streams:\n  reports:\n    max_msgs_per_agent: 0\n", /streams\.reports\.max_msgs_per_agent: expected a whole number, at least 10/],
+      ["streams:\n  reports:\n    max_msgs_per_agent: many\n", /streams\.reports\.max_msgs_per_agent: expected a whole number/],
+    ] as const) {
+      assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(yaml) }), { code: "CONFIG_INVALID", message }, yaml);
+    }
+  });
+
   test("a missing --config file is named", () => {
     assert.throws(() => loadCollectorConfig({ env: {}, configFlag: "/nonexistent/netmap.yaml" }), /config file \/nonexistent\/netmap\.yaml: not found/);
   });
