@@ -8,7 +8,7 @@
 import { connect, headers, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { decodeReport, encodeReport } from "../../proto/src/codec.ts";
-import { reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
+import { AGENT_INBOX_ROOT, agentInboxPrefix, reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
 import type { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import type { Spool } from "./spool.ts";
 import { monotonicMs } from "./clock.ts";
@@ -66,6 +66,8 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
     ...options.connectOptions,
+    // JetStream's acks come back here: the agent's NATS user may subscribe to its own inbox and no other.
+    inboxPrefix: agentInboxPrefix(agentId),
   }).then(
     (nc) => {
       connection = nc;
@@ -81,7 +83,8 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     },
   );
 
-  let lastServerError: string | undefined;
+  // Server errors warned about since the last successful publish.
+  const serverErrors = new Set<string>();
 
   async function watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
@@ -94,11 +97,12 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
         log.info({ server: status.server }, "reconnected to NATS");
         kickReplay();
       } else if (status.type === "error") {
-        // The server repeats an error (a denied publish) every cycle: say each one once until a publish succeeds.
-        const message = errorMessage(status.error);
-        if (message === lastServerError) log.debug({ err: status.error }, "NATS error again");
+        // The server repeats an error (a denied publish, a denied inbox) every cycle: say each one once until a
+        // publish succeeds. A denied inbox names a new random token each time, which says nothing new.
+        const message = errorMessage(status.error).replace(/\.[A-Za-z0-9]{22}\.\*/g, ".*");
+        if (serverErrors.has(message)) log.debug({ err: status.error }, "NATS error again");
         else log.warn({ err: status.error }, "NATS error");
-        lastServerError = message;
+        serverErrors.add(message);
       } else {
         log.debug({ status }, "NATS status");
       }
@@ -113,7 +117,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     const ack = parsePubAck(reply.data);
     if (failing) log.info({ spooled: spool.stats().reports }, "publishing again");
     failing = false;
-    lastServerError = undefined;
+    serverErrors.clear();
     log.debug({ seq: report.seq, streamSeq: ack.seq, duplicate: ack.duplicate }, "report published");
   };
 
@@ -211,6 +215,9 @@ function errorMessage(error: unknown): string {
 /** What to check, for the failures whose cause is not in the message itself. */
 export function publishFailureHint(error: unknown): string | undefined {
   const message = errorMessage(error);
+  if (/permissions violation for subscription/i.test(message)) {
+    return `the server does not let this agent receive JetStream's acks on its inbox: its NATS user needs subscribe on ${AGENT_INBOX_ROOT}.<agent-id>.> (deploy/nats/agent-permissions.conf)`;
+  }
   if (/permissions violation/i.test(message)) {
     return "the server does not let this agent publish on its report subject: check its NATS user's permissions (deploy/nats/agent-permissions.conf) and its agent id";
   }

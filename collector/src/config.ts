@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
+import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../proto/src/subjects.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/thresholds.ts";
 import { ConfigError } from "./errors.ts";
@@ -11,6 +12,8 @@ import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from
 
 export interface CollectorConfig {
   readonly natsUrl: string;
+  /** Where NATS replies to the collector arrive: its NATS user subscribes to `<prefix>.>` and no agent's may. */
+  readonly natsInboxPrefix: string;
   readonly streams: StreamLimits;
   readonly databaseUrl: string;
   readonly http: { readonly host: string; readonly port: number };
@@ -77,7 +80,16 @@ const notifierName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected a name
 
 const fileSchema = z
   .object({
-    nats: z.object({ url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]) }).strict().partial(),
+    nats: z
+      .object({
+        url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]),
+        inbox_prefix: z
+          .string()
+          .refine(isInboxPrefix, "nats.inbox_prefix: expected subject tokens of letters, digits, _ $ -, separated by dots, no wildcards")
+          .refine((prefix) => !`${prefix}.`.startsWith(`${AGENT_INBOX_ROOT}.`), `nats.inbox_prefix: ${AGENT_INBOX_ROOT} is the agents' (each may read its own inbox there)`),
+      })
+      .strict()
+      .partial(),
     streams: z
       .object({
         reports: z
@@ -162,6 +174,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   }
   return deepFreeze({
     natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
+    natsInboxPrefix: c.nats?.inbox_prefix ?? COLLECTOR_INBOX_PREFIX,
     streams: {
       reports: { ...DEFAULT_STREAM_LIMITS.reports, ...defined({ maxBytes: c.streams?.reports?.max_bytes, maxMsgsPerAgent: c.streams?.reports?.max_msgs_per_agent }) },
       events: { ...DEFAULT_STREAM_LIMITS.events, ...defined({ maxBytes: c.streams?.events?.max_bytes }) },

@@ -1,5 +1,5 @@
 // `netmap serve`: ingest, HTTP, and (as they land) rules, discovery, gRPC.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
@@ -30,7 +30,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
-  const nc = await connectNats(config.natsUrl, log);
+  const nc = await connectNats(config.natsUrl, config.natsInboxPrefix, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   const alerting = await untilDone(log, "set up alerting", () =>
@@ -118,10 +118,21 @@ async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | u
   await db.destroy();
 }
 
-async function connectNats(url: string, log: Logger): Promise<NatsConnection> {
-  log.info({ server: redactUrl(url) }, "connecting to NATS");
-  // Reconnect forever: the client's default gives up after 10 attempts.
-  return connect({ servers: url, name: "netmap-collector", waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+async function connectNats(url: string, inboxPrefix: string, log: Logger): Promise<NatsConnection> {
+  log.info({ server: redactUrl(url), inboxPrefix }, "connecting to NATS");
+  // Reconnect forever: the client's default gives up after 10 attempts. Replies (JetStream's API answers,
+  // the reports the pull consumer fetches) come to an inbox of the collector's own, which no agent may read.
+  return connect({ ...natsServer(url), name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+}
+
+/** The NATS client reads no credentials from a URL: nats://USER:PASSWORD@ (or TOKEN@) become its options. */
+export function natsServer(value: string): Pick<ConnectionOptions, "servers" | "user" | "pass" | "token"> {
+  const url = new URL(value);
+  if (!url.username) return { servers: value };
+  const login = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+  url.username = "";
+  url.password = "";
+  return { servers: url.toString(), ...(login.pass ? login : { token: login.user }) };
 }
 
 /** Retries fn with backoff until it succeeds, logging the first failure and each later one's reason. */

@@ -46,6 +46,26 @@ export function agentIdFromReportSubject(subject: string): string {
   return assertAgentId(subject.slice(prefix.length));
 }
 
+export const AGENT_INBOX_ROOT = "_INBOX_netmap.agent";
+/** The collector's inbox prefix unless nats.inbox_prefix says otherwise. */
+export const COLLECTOR_INBOX_PREFIX = "_INBOX_netmap.collector";
+
+/**
+ * Where an agent's replies (JetStream's publish acks) arrive: its own inbox
+ * prefix, so its NATS permissions can allow it to subscribe to exactly
+ * `_INBOX_netmap.agent.<agent>.>` and nothing of another agent's or the
+ * collector's. A root apart from the clients' default `_INBOX` keeps an old
+ * `_INBOX.>` grant from covering it.
+ */
+export function agentInboxPrefix(agentId: string): string {
+  return `${AGENT_INBOX_ROOT}.${assertAgentId(agentId)}`;
+}
+
+/** Whether a client may take this as its inbox prefix: literal tokens, no wildcards. */
+export function isInboxPrefix(value: string): boolean {
+  return /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(value) && value.length <= 128;
+}
+
 /** Nats-Msg-Id for JetStream de-duplication: <agent>.<boot>.<seq>. */
 export function reportMessageId(agentId: string, bootId: string, seq: number): string {
   return `${assertAgentId(agentId)}.${bootId}.${seq}`;

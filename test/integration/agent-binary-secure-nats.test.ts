@@ -1,7 +1,7 @@
 // The single binary publishing over mutual TLS with nkey authentication, read
 // from a YAML config file (the three modules agent/build.ts defers: node:tls,
 // @nats-io/nkeys, yaml), to a nats-server enforcing the permission blocks of
-// deploy/nats/agent-permissions.conf, taken from the file as they are.
+// deploy/nats/agent-permissions.conf, taken from the file as they are (test/helpers/nats-permissions.ts).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -15,32 +15,19 @@ import { createUser } from "@nats-io/nkeys";
 import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { decodeRecord } from "../../agent/src/spool.ts";
-import { REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
+import { agentInboxPrefix, COLLECTOR_INBOX_PREFIX, REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
 import { serverIdentityCheck } from "../../agent/src/nats-auth.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { authorization } from "../helpers/nats-permissions.ts";
 import { eventually, withLog } from "../helpers/wait.ts";
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
-const EXAMPLE = join(root, "deploy", "nats", "agent-permissions.conf");
-const EXAMPLE_AGENT_ID = "0123456789abcdef";
 const AGENT_ID = randomBytes(8).toString("hex");
 const OTHER_AGENT_ID = randomBytes(8).toString("hex");
 const COLLECTOR_USER = "netmap-collector";
 const COLLECTOR_PASSWORD = randomBytes(12).toString("hex");
-
-/** `NAME = { ... }` from a nats-server config, braces matched. */
-function permissionBlock(config: string, name: string): string {
-  const start = config.search(new RegExp(`^\\s*${name}\\s*=\\s*\\{`, "m"));
-  assert.ok(start >= 0, `no ${name} block in ${EXAMPLE}`);
-  let depth = 0;
-  for (let i = config.indexOf("{", start); i < config.length; i++) {
-    if (config[i] === "{") depth++;
-    else if (config[i] === "}" && --depth === 0) return config.slice(start, i + 1).trim();
-  }
-  assert.fail(`unbalanced ${name} block in ${EXAMPLE}`);
-}
 
 const openssl = (dir: string, args: string[]) => run("/usr/bin/openssl", args, { cwd: dir });
 
@@ -135,9 +122,6 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     writeFileSync(join(certs, "agent.nk"), `${new TextDecoder().decode(nkey.getSeed())}\n`, { mode: 0o600 });
     assert.equal(statSync(join(certs, "agent.nk")).mode & 0o777, 0o600);
 
-    const example = readFileSync(EXAMPLE, "utf8");
-    const agentBlock = permissionBlock(example, `AGENT_${EXAMPLE_AGENT_ID}`).replaceAll(EXAMPLE_AGENT_ID, AGENT_ID);
-    const collectorBlock = permissionBlock(example, "COLLECTOR");
     const port = await freePort();
     const configFile = join(certs, "nats-server.conf");
     const q = JSON.stringify;
@@ -153,14 +137,10 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
       // The binary runs --jitless: give its handshake time on a loaded machine.
       "  timeout: 5",
       "}",
-      "authorization {",
-      `  ${agentBlock}`,
-      `  ${collectorBlock}`,
-      "  users = [",
-      `    { nkey: ${q(nkey.getPublicKey())}, permissions: $AGENT_${AGENT_ID} }`,
-      `    { user: ${q(COLLECTOR_USER)}, password: ${q(COLLECTOR_PASSWORD)}, permissions: $COLLECTOR }`,
-      "  ]",
-      "}",
+      authorization([AGENT_ID], [
+        { login: `nkey: ${q(nkey.getPublicKey())}`, permissions: `AGENT_${AGENT_ID}` },
+        { login: `user: ${q(COLLECTOR_USER)}, password: ${q(COLLECTOR_PASSWORD)}`, permissions: "COLLECTOR" },
+      ]),
       "",
     ].join("\n"));
     nats = await startNatsServer({ configFile, port });
@@ -171,7 +151,7 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
       key: readFileSync(join(certs, "collector.key"), "utf8"),
       checkServerIdentity: serverIdentityCheck([nats.url]),
     };
-    nc = await connect({ servers: nats.url, user: COLLECTOR_USER, pass: COLLECTOR_PASSWORD, tls });
+    nc = await connect({ servers: nats.url, user: COLLECTOR_USER, pass: COLLECTOR_PASSWORD, tls, inboxPrefix: COLLECTOR_INBOX_PREFIX });
     jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: REPORTS_STREAM, subjects: [REPORT_SUBJECTS] });
 
@@ -200,6 +180,7 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
       servers: nats.url,
       authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(join(certs, "agent.nk"), "utf8").trim())),
       tls: { ...tls, cert: readFileSync(join(certs, "agent.pem"), "utf8"), key: readFileSync(join(certs, "agent.key"), "utf8") },
+      inboxPrefix: agentInboxPrefix(AGENT_ID),
       reconnect: false,
     });
     try {
@@ -262,17 +243,19 @@ describe("netmap-agent single binary over mutual TLS and nkey, with the example 
     assert.equal(agent.child.signalCode, null, `agent killed:\n${agent.stderr()}`);
     assert.equal(await stored(OTHER_AGENT_ID), 0);
 
-    // The denial is logged as such, at warn: once as the server's error (it repeats it every cycle), and once
-    // as the reason reports are spooled, with a hint at the permissions.
+    // Both denials are logged as such, at warn: each once as the server's error (it repeats them every cycle, the
+    // inbox under a new random name each time), and once as the reason reports are spooled, with a hint at the permissions.
     const lines = logLines(agent);
     const denied = `Permissions Violation for Publish to "${reportSubject(OTHER_AGENT_ID)}"`;
-    assert.ok(lines.some((line) => line.level === 40 && line.msg === "NATS error" && line.err?.message === denied),
-      `no warning of the server's denial:\n${agent.stderr()}`);
-    assert.equal(lines.filter((line) => line.level === 40 && line.msg === "NATS error").length, 1, `the denial warned about more than once:\n${agent.stderr()}`);
+    const inboxDenied = `Permissions Violation for Subscription to "${agentInboxPrefix(OTHER_AGENT_ID)}.`;
+    const serverErrors = lines.filter((line) => line.level === 40 && line.msg === "NATS error").map((line) => String(line.err?.message));
+    assert.equal(serverErrors.filter((message) => message === denied).length, 1, `the publish denial not warned about once:\n${agent.stderr()}`);
+    assert.equal(serverErrors.filter((message) => message.startsWith(inboxDenied)).length, 1, `the inbox denial not warned about once:\n${agent.stderr()}`);
+    assert.equal(serverErrors.length, 2, agent.stderr());
     const spooling = lines.filter((line) => line.level === 40 && line.msg === "cannot publish reports; spooling them");
     assert.equal(spooling.length, 1, agent.stderr());
-    assert.ok(spooling[0]!.err?.message?.startsWith(denied), `not spooled because publishing is denied:\n${agent.stderr()}`);
-    assert.match(String(spooling[0]!.hint), /permissions/);
+    assert.match(String(spooling[0]!.err?.message), /^Permissions Violation for (Publish|Subscription)/, `not spooled because of a denial:\n${agent.stderr()}`);
+    assert.match(String(spooling[0]!.hint), /permissions.*agent.id|agent.id.*permissions/);
     assert.deepEqual(lines.filter((line) => line.level >= 50), [], "errors logged");
     assert.equal(await stopAgent(agent), 0, agent.stderr());
     // Still there after a clean stop: they wait for the next run (and a fixed permission).

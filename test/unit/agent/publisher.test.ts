@@ -3,9 +3,11 @@ import { describe, it } from "node:test";
 import { parsePubAck, publishFailureHint } from "../../../agent/src/publisher.ts";
 
 describe("agent publisher", () => {
-  it("publishFailureHint - points at permissions for a denied subject and at the stream when nothing answers", () => {
+  it("publishFailureHint - points at permissions for a denied subject or inbox and at the stream when nothing answers", () => {
     const denied = new Error('Permissions Violation for Publish to "netmap.v1.report.web01"');
     assert.match(publishFailureHint(denied)!, /permissions \(deploy\/nats\/agent-permissions\.conf\)/);
+    const inboxDenied = new Error('Permissions Violation for Subscription to "_INBOX_netmap.agent.web01.k1Y8.*"');
+    assert.match(publishFailureHint(inboxDenied)!, /needs subscribe on _INBOX_netmap\.agent\.<agent-id>\.>/);
     const noStream = Object.assign(new Error("no responders: 'netmap.v1.report.web01'"), { name: "NoRespondersError" });
     assert.match(publishFailureHint(noStream)!, /NETMAP_REPORTS stream/);
     assert.equal(publishFailureHint(new Error("TIMEOUT")), undefined, "a timeout says what it is");

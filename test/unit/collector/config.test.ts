@@ -119,6 +119,17 @@ describe("collector config", () => {
     }
   });
 
+  test("the collector's inbox prefix has a default of its own and refuses a wildcard or the agents' inbox root", () => {
+    assert.equal(loadCollectorConfig({ env: {}, configFlag: configFile("") }).natsInboxPrefix, "_INBOX_netmap.collector");
+    assert.equal(loadCollectorConfig({ env: {}, configFlag: configFile("nats:\n  inbox_prefix: _INBOX_site1.collector\n") }).natsInboxPrefix, "_INBOX_site1.collector");
+    for (const [yaml, message] of [
+      ["nats:\n  inbox_prefix: _INBOX.>\n", /nats\.inbox_prefix: expected subject tokens/],
+      ["nats:\n  inbox_prefix: _INBOX_netmap.agent.web01\n", /nats\.inbox_prefix: _INBOX_netmap\.agent is the agents'/],
+    ] as const) {
+      assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(yaml) }), { code: "CONFIG_INVALID", message }, yaml);
+    }
+  });
+
   test("a missing --config file is named", () => {
     assert.throws(() => loadCollectorConfig({ env: {}, configFlag: "/nonexistent/netmap.yaml" }), /config file \/nonexistent\/netmap\.yaml: not found/);
   });

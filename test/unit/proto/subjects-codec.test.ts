@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CodecError, decodeReport, encodeReport, MAX_REPORT_BYTES } from "../../../proto/src/codec.ts";
-import { agentIdFromReportSubject, alertSubject, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
+import { agentIdFromReportSubject, agentInboxPrefix, alertSubject, isInboxPrefix, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
 import { sampleReport } from "../../helpers/reports.ts";
 
 describe("subjects", () => {
@@ -20,6 +20,13 @@ describe("subjects", () => {
     for (const bad of ["netmap.v1.report", "netmap.v1.report.a.b", "netmap.v1.alert.firing.critical", "other.a"]) {
       assert.throws(() => agentIdFromReportSubject(bad), SubjectError, bad);
     }
+  });
+
+  test("an agent's inbox prefix is one token per agent under a root no other client uses, and inbox prefixes take no wildcard", () => {
+    assert.equal(agentInboxPrefix("web01-a_b"), "_INBOX_netmap.agent.web01-a_b");
+    assert.throws(() => agentInboxPrefix("a.b"), SubjectError);
+    assert.deepEqual(["_INBOX_netmap.collector", "_INBOX", "a.b-c.$d"].map(isInboxPrefix), [true, true, true]);
+    assert.deepEqual(["_INBOX.>", "a.*", "a..b", "a b", ".a", ""].map(isInboxPrefix), [false, false, false, false, false, false]);
   });
 
   test("message ids are agent.boot.seq", () => {
