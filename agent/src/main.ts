@@ -17,7 +17,7 @@ import { createIdleCollector } from "./heap.ts";
 import { createLogger } from "./log.ts";
 import { natsConnectOptions } from "./nats-auth.ts";
 import { createPublisher } from "./publisher.ts";
-import { agentStats, buildReport, collect, type ReportIdentity } from "./report.ts";
+import { agentStats, buildReport, collect, repairLogger, type ReportIdentity } from "./report.ts";
 import { openSpool } from "./spool.ts";
 import { createLinuxSource, type SystemSource } from "./source.ts";
 import { monotonicMs } from "./clock.ts";
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   if (config.once && config.json) {
     // Not published, so it takes no number from the sequence.
     const stats = agentStats({ spoolReports: 0, spoolBytes: 0, droppedTotal: 0, reconnectsTotal: 0 });
-    const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log), stats);
+    const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log), stats, repairLogger(log));
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;
   }
@@ -99,11 +99,12 @@ async function runLoop(
   process.once("SIGINT", () => stop("SIGINT"));
 
   const collectIdleGarbage = createIdleCollector();
+  const onRepair = repairLogger(log);
   // The first report goes out at once; later ones every interval ±10%.
   while (!stopping.signal.aborted) {
     const started = monotonicMs();
     const collection = await collect(collectors, source, state, log);
-    const report = buildReport(identity, source.hostname(), nextSeq(), collection, agentStats(publisher.stats()));
+    const report = buildReport(identity, source.hostname(), nextSeq(), collection, agentStats(publisher.stats()), onRepair);
     try {
       await publisher.publish(report);
     } catch (error) {

@@ -1,6 +1,7 @@
 // One collection cycle: every collector run and timed, the parts merged into a HostReport.
 import type { Logger } from "pino";
 import { HostReport, type AgentStats, type CollectorRun } from "../../proto/gen/netmap/v1/report.ts";
+import { fitReport } from "../../proto/src/report-check.ts";
 import type { AgentState, Collector, ReportPart } from "./collectors/types.ts";
 import type { SystemSource } from "./source.ts";
 import { monotonicMs } from "./clock.ts";
@@ -55,8 +56,21 @@ export function agentStats(spool: { spoolReports: number; spoolBytes: number; dr
   };
 }
 
-export function buildReport(identity: ReportIdentity, hostname: string, seq: number, collection: Collection, agent?: AgentStats): HostReport {
-  return HostReport.fromPartial({
+/**
+ * The report to send, made to fit the collector's rules (report-check.ts):
+ * what the machine shows is escaped, cut or left out where it must be, so one
+ * odd mount or process name never gets the whole report refused. `onRepair`
+ * hears what was changed.
+ */
+export function buildReport(
+  identity: ReportIdentity,
+  hostname: string,
+  seq: number,
+  collection: Collection,
+  agent?: AgentStats,
+  onRepair?: (repairs: string[]) => void,
+): HostReport {
+  const report = HostReport.fromPartial({
     agentId: identity.agentId,
     hostname,
     bootId: identity.bootId,
@@ -68,4 +82,21 @@ export function buildReport(identity: ReportIdentity, hostname: string, seq: num
     collectors: collection.runs,
     ...(agent && { agent }),
   });
+  const repairs = fitReport(report);
+  if (repairs.length) onRepair?.(repairs);
+  return report;
+}
+
+/**
+ * Logs a cycle's repairs: a warning when they differ from the previous
+ * cycle's, so a mount that stays odd is said once, not every interval.
+ */
+export function repairLogger(log: Logger): (repairs: string[]) => void {
+  let last = "";
+  return (repairs) => {
+    const now = repairs.join("\n");
+    if (now === last) log.debug({ repairs }, "report repaired to fit the collector's limits");
+    else log.warn({ repairs }, "report repaired to fit the collector's limits");
+    last = now;
+  };
 }

@@ -2,6 +2,7 @@
 import { AlertEvent } from "../gen/netmap/v1/alert.ts";
 import { InventoryEvent } from "../gen/netmap/v1/inventory.ts";
 import { HostReport } from "../gen/netmap/v1/report.ts";
+import { checkReport } from "./report-check.ts";
 
 /**
  * Reports beyond this size are refused on both sides. Kept below NATS' default
@@ -24,9 +25,10 @@ export function encodeReport(report: HostReport): Uint8Array {
 }
 
 /**
- * Decodes and checks the fields the collector relies on. Protobuf decodes
- * almost any bytes into *some* message, so the identity fields are the real
- * test of whether this is a report at all.
+ * Decodes a report and checks everything in it (report-check.ts): protobuf
+ * decodes almost any bytes into *some* message, and what an agent sends is
+ * untrusted. Throws CodecError for bytes that are no report and
+ * ReportInvalidError, naming the field, for a report that breaks a rule.
  */
 export function decodeReport(bytes: Uint8Array): HostReport {
   if (bytes.length === 0) throw new CodecError("empty message");
@@ -39,13 +41,7 @@ export function decodeReport(bytes: Uint8Array): HostReport {
   } catch (error) {
     throw new CodecError(`not a HostReport: ${(error as Error).message}`, { cause: error });
   }
-  if (!report.agentId) throw new CodecError("report has no agent_id");
-  if (!report.bootId) throw new CodecError("report has no boot_id");
-  if (!Number.isSafeInteger(report.seq) || report.seq < 1) throw new CodecError(`report has an invalid seq ${report.seq}`);
-  if (!report.collectedAt || Number.isNaN(report.collectedAt.getTime())) {
-    throw new CodecError("report has no collected_at");
-  }
-  return report;
+  return checkReport(report);
 }
 
 export function encodeAlertEvent(event: AlertEvent): Uint8Array {

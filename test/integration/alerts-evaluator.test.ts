@@ -124,4 +124,15 @@ describe("alert evaluation and delivery", () => {
     assert.equal(down.length, 0);
     await dispatcher.close();
   });
+
+  test("forgets the in-memory state of a host no longer in the database", async () => {
+    const other = (await db.insertInto("hosts").values({ agent_id: "a2", hostname: "web02" }).returning("id").executeTakeFirstOrThrow()).id;
+    const evaluator = new AlertEvaluator({ db, rules, log, notify: () => {} });
+    await evaluator.judge([hostId, other].map((id): JudgedHost => ({ hostId: id, host: `host-${id}`, report: sampleReport() })));
+    assert.deepEqual(evaluator.rememberedHosts.sort(), [hostId, other].sort());
+    await db.deleteFrom("hosts").where("id", "=", other).execute();
+    evaluator.retainHosts([hostId]);
+    assert.deepEqual(evaluator.rememberedHosts, [hostId]);
+  });
 });
+

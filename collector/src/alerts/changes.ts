@@ -6,6 +6,7 @@
 // that a port is new, that an address changed — is read back from the open
 // alerts, which live in PostgreSQL.
 import type { HostReport, Listener, NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
+import { REPORT_LIMITS } from "../../../proto/src/report-check.ts";
 import { protocolName } from "../ingest/store.ts";
 import { fingerprint, type Alert, type Labels, type Observation, type Severity } from "./engine.ts";
 import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
@@ -35,6 +36,13 @@ export const ADDRESS_EVENT_SECONDS = 3600;
  * reboot, a restart that outlasted a report) is not taken for a new port.
  */
 export const LISTENER_MEMORY_SECONDS = 24 * 3600;
+/**
+ * Sockets remembered per host, listening or gone: as many as one report may
+ * hold. Keys are the agent's to choose, so an agent inventing new sockets
+ * every report would otherwise grow this for a day; the most recently seen
+ * are kept.
+ */
+export const MAX_LISTENER_TRACKS = REPORT_LIMITS.listeners;
 
 const SEVERITY: Severity = "warning";
 
@@ -180,7 +188,8 @@ function addressChanged({ host, previous, open, now }: ChangeContext, s: RuleSet
   }
   if (!previous) return;
   for (const [name, before] of previous.interfaces) {
-    const after = history.interfaces.get(name)!;
+    const after = history.interfaces.get(name);
+    if (!after) continue; // gone from the report
     const changes: string[] = [];
     if (before.mac && after.mac && before.mac !== after.mac) changes.push(`MAC ${before.mac} → ${after.mac}`);
     if (before.addresses.length && before.addresses.join() !== after.addresses.join()) changes.push(`address ${before.addresses.join(", ")} → ${after.addresses.join(", ")}`);
@@ -209,24 +218,29 @@ export function trackListeners(previous: ReadonlyMap<string, ListenerTrack> | un
     const before = previous?.get(key);
     next.set(key, { ...socket, process: l.process || before?.process || "", streak: (before?.streak ?? 0) + 1, lastSeen: t });
   }
-  for (const [key, track] of previous ?? []) {
-    if (!next.has(key) && t - track.lastSeen < LISTENER_MEMORY_SECONDS) next.set(key, { ...track, streak: 0 });
-  }
+  const gone = [...(previous ?? [])].filter(([key, track]) => !next.has(key) && t - track.lastSeen < LISTENER_MEMORY_SECONDS);
+  gone.sort(([, a], [, b]) => b.lastSeen - a.lastSeen);
+  for (const [key, track] of gone.slice(0, Math.max(0, MAX_LISTENER_TRACKS - next.size))) next.set(key, { ...track, streak: 0 });
   return next;
 }
 
 /**
  * Each physical interface's identity. One that is down, virtual, or has no
  * address right now (DHCP not answered yet) keeps what was known: an address
- * lost is not an address changed.
+ * lost is not an address changed. One missing from the report is forgotten:
+ * names are the agent's to choose, and a NIC unplugged and back has nothing
+ * to compare with, as on a host's first report.
  */
 export function trackInterfaces(previous: ReadonlyMap<string, InterfaceIdentity> | undefined, interfaces: readonly NetworkInterface[]): Map<string, InterfaceIdentity> {
-  const next = new Map(previous ?? []);
+  const next = new Map<string, InterfaceIdentity>();
   for (const i of interfaces) {
-    if (i.virtual || !i.up) continue;
+    const known = previous?.get(i.name);
+    if (i.virtual || !i.up) {
+      if (known) next.set(i.name, known);
+      continue;
+    }
     const addresses = [...new Set(i.addresses.map((a) => a.address.toLowerCase()).filter((a) => !/^fe[89ab][0-9a-f]:/.test(a)))].sort();
-    const before = previous?.get(i.name);
-    next.set(i.name, { mac: i.mac.toLowerCase() || before?.mac || "", addresses: addresses.length ? addresses : (before?.addresses ?? []) });
+    next.set(i.name, { mac: i.mac.toLowerCase() || known?.mac || "", addresses: addresses.length ? addresses : (known?.addresses ?? []) });
   }
   return next;
 }

@@ -86,6 +86,22 @@ export class AlertEvaluator {
   }
 
   /**
+   * Forgets the in-memory state of hosts not among `hostIds` (every host
+   * there is): a host removed from the database leaves nothing behind.
+   */
+  retainHosts(hostIds: Iterable<number>): void {
+    const keep = new Set(hostIds);
+    for (const map of [this.#windows, this.#histories]) {
+      for (const hostId of map.keys()) if (!keep.has(hostId)) map.delete(hostId);
+    }
+  }
+
+  /** Hosts with state in memory (for tests and the bench). */
+  get rememberedHosts(): number[] {
+    return [...new Set([...this.#windows.keys(), ...this.#histories.keys()])];
+  }
+
+  /**
    * Judges silence: HostDown for hosts whose last report is older than three
    * of their intervals (at least 30 s), held for `for` (30 s) so a blip does
    * not page; a report coming back resolves it, once. Run on a ticker.

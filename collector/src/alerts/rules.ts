@@ -21,10 +21,18 @@ export function newHostWindow(): HostWindow {
   return { cpu: new Series(CPU_WINDOW_SECONDS), mountUsed: new Map() };
 }
 
-/** Adds a report's figures to the host's window. */
+/**
+ * Adds a report's figures to the host's window. A mount point missing from a
+ * report whose mounts collector ran is forgotten: mount points are the
+ * agent's to name, so only the report's (bounded) set is kept.
+ */
 export function recordWindow(window: HostWindow, report: HostReport): void {
   const t = report.collectedAt!.getTime() / 1000;
   if (report.cpu?.usagePercent !== undefined) window.cpu.add(t, report.cpu.usagePercent);
+  if (!report.collectors.some((c) => c.name === "mounts" && !c.success)) {
+    const reported = new Set(report.mounts.map((m) => m.mountpoint));
+    for (const mountpoint of window.mountUsed.keys()) if (!reported.has(mountpoint)) window.mountUsed.delete(mountpoint);
+  }
   for (const mount of report.mounts) {
     let series = window.mountUsed.get(mount.mountpoint);
     if (!series) window.mountUsed.set(mount.mountpoint, (series = new Series(FILL_WINDOW_SECONDS, 60)));

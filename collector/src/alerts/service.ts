@@ -71,6 +71,7 @@ export async function startAlerting(options: {
     () =>
       enqueue("judge silent hosts", async () => {
         const all = await hosts();
+        evaluator.retainHosts(all.map((h) => h.id));
         await evaluator.judgeSilence(all.map((h) => ({ ...scope(h), ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds })));
       }),
     SILENCE_TICK_SECONDS * 1000,

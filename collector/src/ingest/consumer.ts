@@ -13,11 +13,13 @@ import {
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { CodecError, decodeReport } from "../../../proto/src/codec.ts";
+import { ReportInvalidError } from "../../../proto/src/report-check.ts";
 import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM, SubjectError } from "../../../proto/src/subjects.ts";
 import type { Db } from "../db/database.ts";
 import { DEFAULT_STREAM_LIMITS, ensureStream, reportStreamConfig, type StreamLimits } from "../nats/streams.ts";
 import type { IngestMetrics } from "./metrics.ts";
-import { storeBatch, type ReceivedReport, type Rejection, type StoreResult } from "./store.ts";
+import { storeIsolating, type IncomingReport, type StoreBatch } from "./isolate.ts";
+import { storeBatch, type Rejection, type StoreResult } from "./store.ts";
 
 export interface IngestOptions {
   /** Called after each batch commits, with the reports that became their host's latest. */
@@ -29,6 +31,8 @@ export interface IngestOptions {
   consumer: string;
   batchSize: number;
   streamLimits?: StreamLimits["reports"];
+  /** Where batches are written; storeBatch unless a test puts a failure in its way. */
+  store?: StoreBatch;
 }
 
 export interface Ingest {
@@ -55,6 +59,7 @@ export async function ensureReportStream(nc: NatsConnection, consumer: string, l
 
 export async function startIngest(options: IngestOptions): Promise<Ingest> {
   const { nc, db, log, metrics, batchSize } = options;
+  const store = options.store ?? storeBatch;
   await ensureReportStream(nc, options.consumer, options.streamLimits);
   const consumer = await jetstream(nc).consumers.get(REPORTS_STREAM, options.consumer);
 
@@ -86,9 +91,10 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
-        const result = await storeBatch(db, reports, rejections);
+        const { result, unstorable } = await storeIsolating(store, db, reports, rejections);
+        for (const rejection of unstorable) warnRejected(rejection, "REPORT_UNSTORABLE");
         for (const msg of batch) msg.ack();
-        metrics.observeBatch(result, rejections, (performance.now() - started) / 1000);
+        metrics.observeBatch(result, [...rejections, ...unstorable], (performance.now() - started) / 1000);
         if (result.latest.length) options.onStored?.(result.latest);
         if (attempt > 1) log.info({ attempt }, "database is back; stored the held reports");
         return;
@@ -106,26 +112,31 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
     }
   }
 
-  function decodeBatch(batch: JsMsg[]): { reports: ReceivedReport[]; rejections: Rejection[] } {
-    const reports: ReceivedReport[] = [];
+  function decodeBatch(batch: JsMsg[]): { reports: IncomingReport[]; rejections: Rejection[] } {
+    const reports: IncomingReport[] = [];
     const rejections: Rejection[] = [];
     const receivedAt = new Date();
     for (const msg of batch) {
+      const subject = msg.subject.slice(0, 200);
       try {
         const agentId = agentIdFromReportSubject(msg.subject);
         const report = decodeReport(msg.data);
         if (report.agentId !== agentId) {
           throw new CodecError(`agent_id ${JSON.stringify(report.agentId)} in the report disagrees with the subject's ${JSON.stringify(agentId)}`);
         }
-        reports.push({ report, receivedAt });
+        reports.push({ report, receivedAt, subject, sizeBytes: msg.data.length });
       } catch (error) {
-        const code = error instanceof CodecError || error instanceof SubjectError ? error.code : "REPORT_INVALID";
-        const rejection = { subject: msg.subject.slice(0, 200), reason: (error as Error).message, sizeBytes: msg.data.length };
-        log.warn({ subject: rejection.subject, bytes: rejection.sizeBytes, reason: rejection.reason, code }, "rejected a report");
+        const known = error instanceof CodecError || error instanceof ReportInvalidError || error instanceof SubjectError;
+        const rejection = { subject, reason: (error as Error).message, sizeBytes: msg.data.length };
+        warnRejected(rejection, known ? error.code : "REPORT_INVALID");
         rejections.push(rejection);
       }
     }
     return { reports, rejections };
+  }
+
+  function warnRejected(rejection: Rejection, code: string): void {
+    log.warn({ subject: rejection.subject, bytes: rejection.sizeBytes, reason: rejection.reason, code }, "rejected a report");
   }
 
   return {

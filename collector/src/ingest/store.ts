@@ -2,6 +2,7 @@
 // statements whatever the batch size (unnest over arrays, never a row loop).
 import { sql } from "kysely";
 import { HostReport, Protocol } from "../../../proto/gen/netmap/v1/report.ts";
+import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db } from "../db/database.ts";
 import { adoptDeclaredHosts } from "../topology/merge.ts";
 import { headline, type Headline } from "./headline.ts";
@@ -58,10 +59,14 @@ function dedupe(reports: ReceivedReport[]): ReceivedReport[] {
   return [...seen.values()];
 }
 
+/** Longest reason kept; a reason quotes the sender's data, which must not be what makes this insert fail. */
+const REASON_MAX_BYTES = 2048;
+
 async function recordRejections(trx: Tx, rejections: Rejection[]): Promise<void> {
+  const text = (value: string) => printable(truncateUtf8(value, REASON_MAX_BYTES));
   await sql`
     INSERT INTO rejected_reports (subject, reason, size_bytes)
-    SELECT * FROM unnest(${rejections.map((r) => r.subject)}::text[], ${rejections.map((r) => r.reason)}::text[],
+    SELECT * FROM unnest(${rejections.map((r) => text(r.subject))}::text[], ${rejections.map((r) => text(r.reason))}::text[],
                          ${rejections.map((r) => r.sizeBytes)}::int[])`.execute(trx);
 }
 

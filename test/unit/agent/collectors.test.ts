@@ -14,6 +14,7 @@ import { detectVirtualization, osInfo } from "../../../agent/src/collectors/os.t
 import type { AgentState, Collector } from "../../../agent/src/collectors/types.ts";
 import { isListening, parseMountinfo, parseProcNet, type ProcStat } from "../../../agent/src/procfs.ts";
 import { buildReport, collect } from "../../../agent/src/report.ts";
+import { decodeReport, encodeReport } from "../../../proto/src/codec.ts";
 import type { SystemSource } from "../../../agent/src/source.ts";
 
 const json = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/agent/${name}`, import.meta.url), "utf8"));
@@ -247,6 +248,18 @@ describe("a collection cycle", () => {
     assert.equal(report.seq, 7);
     assert.equal(report.memory?.totalBytes, 2097152 * 1024);
     assert.equal(report.cpu, undefined);
+  });
+
+  it("buildReport - a mount point with a newline is sent escaped, and the collector takes the report", async () => {
+    const entries = selectMounts(parseMountinfo("36 35 98:0 / /srv/odd\\012Host\\040x rw - ext4 /dev/vdb rw\n"));
+    assert.equal(entries[0]!.mountpoint, "/srv/odd\nHost x", "the kernel's octal escape is undone when reading");
+    const stats = { blocks: 100, blocksFree: 50, blocksAvailable: 40, blockSize: 4096, files: 10, filesFree: 5 };
+    const mounts: Collector = { name: "mounts", collect: async () => ({ mounts: entries.map((e) => mountInfo(e, stats)) }) };
+    const repairs: string[][] = [];
+    const report = buildReport({ agentId: "a1", bootId: "b1", agentVersion: "0.1.0", intervalSeconds: 10 }, "web01", 1, await collect([mounts], {} as SystemSource, {}, silent), undefined, (r) => repairs.push(r));
+    assert.equal(report.mounts[0]!.mountpoint, "/srv/odd\\x0aHost x");
+    assert.deepEqual(repairs, [['mounts[0].mountpoint "/srv/odd\\x0aHost x" holds a control character']]);
+    assert.equal(decodeReport(encodeReport(report)).mounts[0]!.mountpoint, "/srv/odd\\x0aHost x");
   });
 
   it("collectors - registers the seven collectors in report order", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { judgeChanges, type HostHistory } from "../../../collector/src/alerts/changes.ts";
+import { judgeChanges, LISTENER_MEMORY_SECONDS, MAX_LISTENER_TRACKS, trackInterfaces, trackListeners, type HostHistory } from "../../../collector/src/alerts/changes.ts";
 import { step, type Alert } from "../../../collector/src/alerts/engine.ts";
 import { rulesConfigSchema, type RulesConfig } from "../../../collector/src/alerts/thresholds.ts";
 import { Protocol, type DeepPartial, type HostReport } from "../../../proto/gen/netmap/v1/report.ts";
@@ -265,5 +265,42 @@ describe("change rules", () => {
     const late = judgeChanges({ host: "web01", report: sampleReport({ collectedAt: new Date(t0), bootId: BOOT }), previous: before, open: [], now: new Date(t0) }, instant);
     assert.deepEqual(late.observations, []);
     assert.equal(late.history, before);
+  });
+
+  describe("bounded memory: what an agent names cannot grow the collector's history", () => {
+    test("interfaces missing from a report are forgotten, down or virtual ones present keep what was known", () => {
+      const churn = Array.from({ length: 500 }, (_, i) => ({ ...eth0(`10.0.${i >> 8}.${i & 255}`), name: `x${i}` }));
+      const first = trackInterfaces(undefined, [eth0(), ...churn]);
+      assert.equal(first.size, 501);
+      const next = trackInterfaces(first, [{ ...eth0(), up: false }]);
+      assert.deepEqual([...next.keys()], ["eth0"]);
+      assert.deepEqual(next.get("eth0"), first.get("eth0"));
+    });
+
+    test("an interface gone from one report and back is not taken for a changed address", () => {
+      const host = new Host();
+      host.report(0, { interfaces: [eth0()] });
+      host.report(10, { interfaces: [] });
+      host.report(20, { interfaces: [eth0("192.0.2.99")] });
+      assert.deepEqual(host.transitions, []);
+    });
+
+    test("gone sockets are dropped after LISTENER_MEMORY_SECONDS", () => {
+      const at = t0 / 1000;
+      const first = trackListeners(undefined, [ssh, postgres], at);
+      const later = trackListeners(first, [ssh], at + LISTENER_MEMORY_SECONDS - 1);
+      assert.equal(later.get("tcp 127.0.0.1 5432")?.streak, 0, "remembered while within the span");
+      assert.deepEqual([...trackListeners(later, [ssh], at + LISTENER_MEMORY_SECONDS).keys()], ["tcp 0.0.0.0 22"]);
+    });
+
+    test("an agent inventing new sockets every report is held to one report's worth, the newest kept", () => {
+      const sockets = (round: number) => Array.from({ length: MAX_LISTENER_TRACKS }, (_, i) => ({ ...ssh, address: `10.${round}.${i >> 8}.${i & 255}` }));
+      let tracks = trackListeners(undefined, sockets(0), 1000);
+      tracks = trackListeners(tracks, sockets(1), 1010);
+      tracks = trackListeners(tracks, sockets(2).slice(0, 100), 1020);
+      assert.equal(tracks.size, MAX_LISTENER_TRACKS);
+      assert.equal([...tracks.values()].filter((t) => t.streak > 0).length, 100);
+      assert.ok([...tracks.values()].every((t) => t.lastSeen >= 1010), "the gone sockets kept are the most recently seen");
+    });
   });
 });

@@ -82,4 +82,16 @@ describe("built-in threshold rules", () => {
     assert.ok(Number(fired[0]!.split(":")[0]) > 120, "not while the slow growth predicts ~40 h");
     assert.match(alert!.annotations.summary!, /\/data on web01 will be full in about [\d.]+ h/);
   });
+
+  test("the window forgets a mount point the report no longer has, unless the mounts collector failed", () => {
+    const window = newHostWindow();
+    const mount = (mountpoint: string) => ({ ...sampleReport().mounts[0]!, mountpoint });
+    recordWindow(window, sampleReport({ mounts: Array.from({ length: 300 }, (_, i) => mount(`/m${i}`)) }));
+    assert.equal(window.mountUsed.size, 300);
+    recordWindow(window, sampleReport({ collectedAt: new Date(Date.now() + 10_000), mounts: [], collectors: [{ name: "mounts", success: false, durationSeconds: 5, error: "statfs hung" }] }));
+    assert.equal(window.mountUsed.size, 300, "a failed collection says nothing about the mounts");
+    recordWindow(window, sampleReport({ collectedAt: new Date(Date.now() + 20_000), mounts: [mount("/m7")] }));
+    assert.deepEqual([...window.mountUsed.keys()], ["/m7"]);
+  });
 });
+
