@@ -159,6 +159,10 @@ describe("adoption: an agent claims a host, a person confirms", () => {
       assert.equal(refused.json().error.message, "host db01 already has agent evil-ip");
       const anonymous = await app.inject({ method: "POST", url: `/api/v1/hosts/${db01.id}/adopt`, payload: {} });
       assert.equal(anonymous.statusCode, 401);
+      // No body: the host's own agent and address, confirmed again, change nothing.
+      const again = await app.inject({ method: "POST", url: `/api/v1/hosts/${db01.id}/adopt`, headers: { authorization: "Bearer adopt-token" } });
+      assert.equal(again.statusCode, 200, again.body);
+      assert.deepEqual(again.json().adoption, { agentId: "evil-ip", address: "10.0.1.6", agentAttached: false, addressConfirmed: false });
     } finally {
       await app.close();
     }
