@@ -6,7 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { encodeReport } from "../../proto/src/codec.ts";
+import { reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
 import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { sampleReport } from "../helpers/reports.ts";
 import { eventually } from "../helpers/wait.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
@@ -131,6 +136,30 @@ describe("netmap admin commands over gRPC", () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^HOST +STATUS +LAST REPORT/);
     assert.equal(table.stdout.trimEnd().split("\n").length, 9);
+  });
+
+  test("an agent naming a placed host only claims it: hosts shows the claim, route refuses its address, adopt attaches it", async () => {
+    const nc = await connect({ servers: nats.url });
+    try {
+      // The report names web01 (address 10.0.1.5, written by a person) and says it is at 192.0.2.10.
+      const report = sampleReport({ agentId: "agent-cli", hostname: "web01", seq: 1 });
+      await jetstream(nc).publish(reportSubject(report.agentId), encodeReport(report), { msgID: reportMessageId(report.agentId, report.bootId, report.seq) });
+    } finally {
+      await nc.close();
+    }
+    await eventually(async () => (await collector.get("/api/v1/hosts")).body.hosts.some((h: { agentId: string }) => h.agentId === "agent-cli"), "agent-cli's report stored");
+    const table = (await netmap(["hosts"])).stdout;
+    assert.match(table, /^web01 +up .* 192\.0\.2\.10 \(unconfirmed\); claims acme\/paris-dc1\/web01, unconfirmed$/m);
+    const route = await netmap(["route", "unassigned/unassigned/web01"]);
+    assert.equal(route.code, 1);
+    assert.equal(route.stderr, "netmap: route to unassigned/unassigned/web01: the target web01 has no address\n");
+
+    const adopted = await netmap(["adopt", "acme/paris-dc1/web01"]);
+    assert.equal(adopted.code, 0, adopted.stderr);
+    assert.equal(adopted.stdout, "adopted acme/paris-dc1/web01: agent agent-cli (attached now), SSH address 10.0.1.5\n");
+    assert.equal((await netmap(["route", "web01"])).stdout.trimEnd().split("\n").at(-1), "acme/paris-dc1/web01\t10.0.1.5");
+    assert.equal((await netmap(["adopt", "web01", "other-agent"])).stderr, "netmap: host web01 already has agent agent-cli\n");
+    assert.equal((await netmap(["adopt"])).code, 2);
   });
 
   test("a wrong token is refused: exit 1, unauthenticated, and the collector logs it", async () => {

@@ -10,6 +10,7 @@ import { discover } from "../../collector/src/proxmox/discovery.ts";
 import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
 import { proxmoxDetail } from "../../collector/src/proxmox/detail.ts";
 import { listHosts } from "../../collector/src/hosts/repository.ts";
+import { adoptHost, listClaims } from "../../collector/src/topology/adoption.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
 import { decodeInventoryEvent, type InventoryEvent } from "../../proto/src/codec.ts";
 import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
@@ -152,8 +153,8 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
       { name: "pve2", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: [], source: "proxmox" },
       { name: "pve3", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: [], source: "proxmox" },
       { name: "web01", kind: "vm", parent: "pve1", vmid: 100, status: "running", stale: false, gone: false, macs: ["bc:24:11:00:00:01", "bc:24:11:00:00:0a", "bc:24:11:aa:bb:cc"], addresses: ["10.0.0.10", "192.0.2.10"], source: "person" },
-      // The agent's host: its own interfaces and addresses stay; Proxmox placed it.
-      { name: "dns01", kind: "container", parent: "pve1", vmid: 101, status: "running", stale: false, gone: false, macs: ["bc:24:11:5e:7a:01"], addresses: ["10.0.0.5"], source: "agent" },
+      // A host of Proxmox's own: the agent that reported its MAC only claims it (before issue 10, Proxmox took the agent's host).
+      { name: "dns01", kind: "container", parent: "pve1", vmid: 101, status: "running", stale: false, gone: false, macs: ["bc:24:11:5e:7a:01"], addresses: ["10.0.0.5"], source: "proxmox" },
       { name: "win01", kind: "vm", parent: "pve1", vmid: 102, status: "running", stale: false, gone: false, macs: ["bc:24:11:00:01:02"], addresses: ["10.0.0.12"], source: "proxmox" },
       { name: "build01", kind: "vm", parent: "pve2", vmid: 103, status: "running", stale: false, gone: false, macs: ["bc:24:11:00:01:03"], addresses: [], source: "proxmox" },
       { name: "legacy01", kind: "vm", parent: "pve2", vmid: 104, status: "running", stale: false, gone: false, macs: ["bc:24:11:00:01:04"], addresses: [], source: "proxmox" },
@@ -170,7 +171,17 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
     assert.equal(web01.fact_sources.kind, "person");
     assert.equal(web01.fact_sources.parent, "proxmox");
     const dns01 = await db.selectFrom("hosts").select(["id", "agent_id"]).where("name", "=", "dns01").executeTakeFirstOrThrow();
-    assert.deepEqual(dns01, { id: dns01AgentHost, agent_id: "agent-dns" });
+    assert.equal(dns01.agent_id, null);
+    assert.deepEqual(
+      (await listClaims(db)).map((c) => [c.agentHostId, c.host, c.matchedBy]),
+      [[dns01AgentHost, "acme/paris-dc1/dns01", "name"]],
+    );
+    // A person adopts it: the agent's host merges into Proxmox's, which keeps its resource.
+    assert.deepEqual(await adoptHost(db, dns01.id, {}), { agentId: "agent-dns", address: "10.0.0.5", agentAttached: true, addressConfirmed: true });
+    const { rows: merged } = await sql<{ agent_id: string; cluster: string; n: number }>`
+      SELECT h.agent_id, r.cluster, (SELECT count(*)::int FROM hosts WHERE id = ${dns01AgentHost}) AS n
+      FROM hosts h JOIN proxmox_resources r ON r.host_id = h.id WHERE h.id = ${dns01.id}`.execute(db);
+    assert.deepEqual(merged, [{ agent_id: "agent-dns", cluster: "lab", n: 0 }]);
 
     assert.deepEqual(seen, [
       "added build01", "added cache01", "added dhcp01", "added dns01", "added legacy01", "added mon01",

@@ -55,35 +55,40 @@ describe("topology in PostgreSQL: import, export, merge with agents", () => {
     assert.deepEqual(await hostRows(), before, "nothing was written");
   });
 
-  test("an agent reporting a declared host's name merges into it and keeps what the person entered", async () => {
+  // Before issue 10 an agent's first report attached it to the declared host it named (or
+  // whose address it reported): one agent credential could take over any host's identity.
+  test("an agent reporting a declared host's name is not attached to it: it reports on a host of its own, and the topology is unchanged", async () => {
     await storeBatch(db, [{ report: sampleReport({ agentId: "agent-web01", hostname: "web01.paris.example", seq: 1 }), receivedAt: new Date() }]);
     const rows = await hostRows();
-    assert.equal(rows.length, 8, "no duplicate host");
+    assert.equal(rows.length, 9, "a host of its own");
     const web01 = rows.find((r) => r.name === "web01")!;
-    assert.equal(web01.agent_id, "agent-web01");
+    assert.equal(web01.agent_id, null, "not attached until a person confirms");
     assert.equal(web01.address, "10.0.1.5", "the declared address stays");
     assert.equal(web01.source, "person");
     assert.equal(web01.fact_sources.address, "person");
+    assert.equal(rows.find((r) => r.agent_id === "agent-web01")!.site_id, null);
     assert.equal(formatTopologyFile(await loadTopology(db)), FIXTURE, "the topology is unchanged");
-    const host = (await loadTopology(db, { thresholds: { staleAfterSeconds: 30, downAfterSeconds: 120 } })).clients[0]!.sites[0]!.hosts.find((h) => h.name === "web01")!;
+    const unassigned = (await loadTopology(db, { includeUnassigned: true, thresholds: { staleAfterSeconds: 30, downAfterSeconds: 120 } })).clients.find((c) => c.name === "unassigned")!;
+    const host = unassigned.sites[0]!.hosts.find((h) => h.agentId === "agent-web01")!;
     assert.equal(host.status, "up");
-    assert.equal(host.agentId, "agent-web01");
+    assert.deepEqual(host.claims, ["acme/paris-dc1/web01"]);
   });
 
-  test("an agent whose hostname matches nothing merges by IP address", async () => {
+  test("an agent reporting a declared host's IP address is not attached to it either", async () => {
     const report = sampleReport({ agentId: "agent-db", hostname: "localhost-renamed", seq: 1 });
     report.interfaces[1]!.addresses[0]!.address = "10.0.1.6";
     await storeBatch(db, [{ report, receivedAt: new Date() }]);
     const rows = await hostRows();
-    assert.equal(rows.length, 8);
-    assert.equal(rows.find((r) => r.name === "db01")!.agent_id, "agent-db");
+    assert.equal(rows.length, 10);
+    assert.equal(rows.find((r) => r.name === "db01")!.agent_id, null);
   });
 
-  test("an unknown agent becomes an unassigned host; a later import adopts it instead of duplicating it", async () => {
+  test("an unknown agent becomes an unassigned host, its address shown but not used; an import attaches it only where the file names it", async () => {
     await storeBatch(db, [{ report: sampleReport({ agentId: "agent-new", hostname: "cache01", seq: 1 }), receivedAt: new Date() }]);
     const loaded = await loadTopology(db, { includeUnassigned: true });
-    const unassigned = loaded.clients.find((c) => c.name === "unassigned")!.sites[0]!.hosts;
-    assert.deepEqual(unassigned.map((h) => [h.name, h.address, h.source]), [["cache01", "192.0.2.10", "agent"]]);
+    const unassigned = loaded.clients.find((c) => c.name === "unassigned")!.sites[0]!.hosts.filter((h) => h.agentId === "agent-new");
+    // Before issue 10 the agent's address (192.0.2.10) was this host's SSH address.
+    assert.deepEqual(unassigned.map((h) => [h.name, h.address, h.reportedAddresses, h.source]), [["cache01", null, ["192.0.2.10"], "agent"]]);
 
     const file = `clients:
   - name: globex
@@ -93,15 +98,24 @@ describe("topology in PostgreSQL: import, export, merge with agents", () => {
           - name: cache01
             address: 10.20.0.5
             via: jump
+          - name: jump
+            address: 2001:db8::10
+            ssh:
+              user: ops
+              port: 2200
 `;
-    assert.deepEqual(await importTopology(db, parseTopologyFile(file.replace("via: jump", "via: jump").concat("          - name: jump\n            address: 2001:db8::10\n            ssh:\n              user: ops\n              port: 2200\n"))), { created: 0, updated: 1, adopted: 1 });
+    // Naming it is not enough (an agent chooses the name it reports): the host is created, and claimed.
+    assert.deepEqual(await importTopology(db, parseTopologyFile(file)), { created: 1, updated: 1, adopted: 0 });
+    assert.equal((await hostRows()).find((r) => r.agent_id === "agent-new")!.site_id, null);
+    assert.deepEqual((await loadTopology(db, { includeUnassigned: true })).clients.at(-1)!.sites[0]!.hosts.find((h) => h.agentId === "agent-new")!.claims, ["globex/fra/cache01"]);
+
+    assert.deepEqual(await importTopology(db, parseTopologyFile(file.replace("via: jump\n", "via: jump\n            agent_id: agent-new\n"))), { created: 0, updated: 2, adopted: 1 });
     const rows = await hostRows();
     assert.equal(rows.filter((r) => r.agent_id === "agent-new").length, 1);
     const cache = rows.find((r) => r.agent_id === "agent-new")!;
     assert.equal(cache.name, "cache01");
     assert.equal(cache.address, "10.20.0.5");
     assert.equal(cache.source, "person");
-    assert.equal((await loadTopology(db, { includeUnassigned: true })).clients.some((c) => c.name === "unassigned"), false);
   });
 
   test("HTTP serves the topology and routes, with route errors as JSON naming the hosts", async () => {
@@ -113,7 +127,8 @@ describe("topology in PostgreSQL: import, export, merge with agents", () => {
     const get = (url: string) => app.inject({ url, headers: { authorization: "Bearer topology-token" } });
     try {
       const topology = (await get("/api/v1/topology")).json().topology;
-      assert.deepEqual(topology.clients.map((c: { name: string }) => c.name), ["acme", "globex"]);
+      // The two agents the earlier tests did not attach are under unassigned.
+      assert.deepEqual(topology.clients.map((c: { name: string }) => c.name), ["acme", "globex", "unassigned"]);
       const route = await get("/api/v1/routes/web01");
       assert.equal(route.statusCode, 200);
       assert.deepEqual(route.json().hops.map((h: { ssh: string }) => h.ssh), ["admin@203.0.113.10", "10.0.0.1:2222", "10.0.0.2", "10.0.1.5"]);

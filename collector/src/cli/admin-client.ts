@@ -78,6 +78,7 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     sshConfig: call(client.sshConfig),
     graph: call(client.graph),
     inventory: call(client.inventory),
+    adopt: call(client.adopt),
     listAlerts: call(client.listAlerts),
     addSilence: call(client.addSilence),
     listSilences: call(client.listSilences),

@@ -11,6 +11,12 @@ function age(seconds: number | null): string {
   return `${Math.round(seconds / 86_400)}d ago`;
 }
 
+/** The SSH address; else what the host reports, marked as not used; then any claim waiting for `netmap adopt`. */
+function addressCell(h: HostSummary): string {
+  const address = h.address ?? (h.addresses[0] ? `${h.addresses[0]} (unconfirmed)` : "-");
+  return h.claims.length ? `${address}; claims ${h.claims.join(", ")}, unconfirmed` : address;
+}
+
 export function formatHostsTable(hosts: HostSummary[]): string {
   const rows = [
     ["HOST", "STATUS", "LAST REPORT", "CPU", "MEM", "LOAD1", "FULLEST MOUNT", "ADDRESS"],
@@ -22,7 +28,7 @@ export function formatHostsTable(hosts: HostSummary[]): string {
       percent(h.memoryPercent),
       h.load1 === null ? "-" : h.load1.toFixed(2),
       h.fullestMount ? `${h.fullestMount.mountpoint} ${percent(h.fullestMount.usedPercent)}` : "-",
-      h.addresses[0] ?? "-",
+      addressCell(h),
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

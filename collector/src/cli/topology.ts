@@ -15,13 +15,17 @@ import { connectAdmin, type AdminClient } from "./admin-client.ts";
 import { formatHostsTable } from "./hosts.ts";
 import { defaultOut, parseCommandLine } from "./command-line.ts";
 
-export const TOPOLOGY_COMMANDS = ["import", "export", "hosts", "route", "ssh", "ssh-config", "trust", "graph", "inventory"] as const;
+export const TOPOLOGY_COMMANDS = ["import", "export", "hosts", "adopt", "route", "ssh", "ssh-config", "trust", "graph", "inventory"] as const;
 
 export const TOPOLOGY_USAGE = `  import FILE.yaml                  merge a topology file into the collector's topology
   import --ssh-config FILE [--client C] [--site S]
                                     merge the Host blocks of an OpenSSH config
   export [FILE.yaml]                the topology as a topology file
   hosts [--json]                    hosts with status and headline metrics
+  adopt HOST [AGENT_ID] [--address A]
+                                    vouch for HOST: attach the agent that claims it (or AGENT_ID)
+                                    and confirm the address SSH uses (A, else the one written,
+                                    else the first HOST reports); SSH never uses an unconfirmed one
   route HOST                        the SSH hop chain to HOST, one hop a line
   ssh HOST [-- CMD...]              run OpenSSH through the chain (NetMap's known_hosts)
   ssh-config                        ssh_config Host blocks with ProxyJump, for ~/.ssh/config
@@ -48,6 +52,7 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
     "dry-run": { type: "boolean" },
     json: { type: "boolean" },
     format: { type: "string" },
+    address: { type: "string" },
   });
   const want = (n: number, what: string) => {
     if (positionals.length !== n) throw new UsageError(`usage: netmap ${command} ${what}`.trimEnd());
@@ -55,6 +60,7 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
   const allowed: Record<string, string[]> = {
     import: ["ssh-config", "client", "site"],
     hosts: ["json"],
+    adopt: ["address"],
     route: ["topology"],
     ssh: ["topology", "dry-run"],
     "ssh-config": ["topology"],
@@ -105,6 +111,15 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
         want(0, "[--json]");
         const hosts = (await collector().listHosts({})).hosts.map(hostFromMessage);
         out.stdout(values.json ? `${JSON.stringify(hosts, null, 2)}\n` : formatHostsTable(hosts));
+        return 0;
+      }
+      case "adopt": {
+        if (positionals.length < 1 || positionals.length > 2) throw new UsageError("usage: netmap adopt HOST [AGENT_ID] [--address ADDRESS]");
+        const [host, agentId = ""] = positionals as [string, string?];
+        const adoption = await collector().adopt({ host, agentId, address: values.address ?? "" });
+        const agent = adoption.agentId === undefined ? "no agent" : `agent ${adoption.agentId}${adoption.agentAttached ? " (attached now)" : ""}`;
+        const address = adoption.address === undefined ? "no SSH address" : `SSH address ${adoption.address}${adoption.addressConfirmed ? " (confirmed now)" : ""}`;
+        out.stdout(`adopted ${adoption.host}: ${agent}, ${address}\n`);
         return 0;
       }
       case "route": {

@@ -36,6 +36,8 @@ export function hostToMessage(host: HostSummary): HostSummaryMessage {
     memoryTotalBytes: host.memoryTotalBytes ?? undefined,
     fullestMount: host.fullestMount ?? undefined,
     addresses: host.addresses,
+    address: host.address ?? undefined,
+    claims: host.claims,
   };
 }
 
@@ -55,6 +57,8 @@ export function hostFromMessage(host: HostSummaryMessage): HostSummary {
     memoryTotalBytes: host.memoryTotalBytes ?? null,
     fullestMount: host.fullestMount ?? null,
     addresses: host.addresses,
+    address: host.address ?? null,
+    claims: host.claims,
   };
 }
 

@@ -6,6 +6,8 @@ import {
   type GraphResponse,
   type ImportRequest,
   type ImportResponse,
+  type AdoptRequest,
+  type AdoptResponse,
   type InventoryResponse,
   type ListHostsResponse,
   type RouteRequest,
@@ -49,6 +51,7 @@ export interface AdminMethods {
   sshConfig(request: SshConfigRequest): Promise<SshConfigResponse>;
   graph(request: GraphRequest): Promise<GraphResponse>;
   inventory(request: object): Promise<InventoryResponse>;
+  adopt(request: AdoptRequest): Promise<AdoptResponse>;
   listAlerts(request: object): Promise<ListAlertsResponse>;
   addSilence(request: AddSilenceRequest): Promise<AddSilenceResponse>;
   listSilences(request: object): Promise<ListSilencesResponse>;
@@ -106,6 +109,11 @@ export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMeth
       throw new BadRequestError(`graph: unknown format ${format}`);
     },
     inventory: async () => ({ inventoryJson: `${JSON.stringify(await topology.inventory(), null, 2)}\n` }),
+    adopt: async ({ host, agentId, address }) => {
+      if (!host) throw new BadRequestError("adopt: no host given");
+      const adoption = await topology.adopt(host, { agentId: agentId || undefined, address: address || undefined });
+      return { ...adoption, agentId: adoption.agentId ?? undefined, address: adoption.address ?? undefined };
+    },
     listAlerts: async () => ({ alerts: (await openAlerts(db)).map(alertToMessage) }),
     addSilence: async ({ matchers, startsAt, endsAt, durationSeconds, createdBy, comment }) => ({
       silence: silenceToMessage(await addSilence(db, { matchers, startsAt: startsAt ?? null, endsAt: endsAt ?? null, durationSeconds, createdBy, comment })),

@@ -5,6 +5,7 @@ import type { Db } from "../db/database.ts";
 import { mountUsedPercent } from "../ingest/headline.ts";
 import { protocolName } from "../ingest/store.ts";
 import { proxmoxDetail } from "../proxmox/detail.ts";
+import { claimsByAgentHost } from "../topology/adoption.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
 
 export interface HostSummary {
@@ -21,19 +22,24 @@ export interface HostSummary {
   logicalCores: number | null;
   memoryTotalBytes: number | null;
   fullestMount: { mountpoint: string; usedPercent: number } | null;
+  /** What the agent or Proxmox reports: shown, never an SSH target. */
   addresses: string[];
+  /** The address SSH uses: written or confirmed by a person; null when there is none. */
+  address: string | null;
+  /** CLIENT/SITE/NAME of the placed hosts this agent claims to be, unconfirmed (`netmap adopt`). */
+  claims: string[];
 }
 
 const summaryColumns = [
   "id", "agent_id", "hostname", "received_at", "interval_seconds", "cpu_percent", "memory_percent", "load1",
-  "logical_cores", "memory_total_bytes", "fullest_mountpoint", "fullest_mount_percent", "addresses",
+  "logical_cores", "memory_total_bytes", "fullest_mountpoint", "fullest_mount_percent", "addresses", "address",
 ] as const;
 
 type SummaryRow = {
   id: number; agent_id: string | null; hostname: string; received_at: Date | null; interval_seconds: number | null;
   cpu_percent: number | null; memory_percent: number | null; load1: number | null; logical_cores: number | null;
   memory_total_bytes: number | null; fullest_mountpoint: string | null; fullest_mount_percent: number | null;
-  addresses: string[]; os: unknown; proxmox_status: HostStatus | null;
+  addresses: string[]; address: string | null; os: unknown; proxmox_status: HostStatus | null;
   proxmox_latest: { cpu: number | null; memory: number | null; memoryTotal: number | null } | null;
 };
 
@@ -57,7 +63,8 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
     .orderBy("hostname")
     .orderBy("id")
     .execute();
-  return rows.map((row) => toSummary(row, thresholds, now));
+  const claims = await claimsByAgentHost(db);
+  return rows.map((row) => toSummary(row, claims.get(row.id) ?? [], thresholds, now));
 }
 
 export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()) {
@@ -68,7 +75,8 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     .executeTakeFirst();
   if (!row) return undefined;
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
-  const summary = { ...toSummary(row, thresholds, now), proxmox: await proxmoxDetail(db, id) };
+  const claims = (await claimsByAgentHost(db)).get(id) ?? [];
+  const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id) };
   if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [] };
   const report = HostReport.fromJSON(row.state);
   return {
@@ -91,7 +99,7 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
 
 export type HostDetail = NonNullable<Awaited<ReturnType<typeof getHost>>>;
 
-function toSummary(row: SummaryRow, thresholds: StatusThresholds, now: Date): HostSummary {
+function toSummary(row: SummaryRow, claims: string[], thresholds: StatusThresholds, now: Date): HostSummary {
   const ageSeconds = row.received_at ? Math.max(0, (now.getTime() - row.received_at.getTime()) / 1000) : null;
   const os = row.os as Partial<Record<"distribution" | "release" | "kernel" | "architecture" | "virtualization", string>> | null;
   return {
@@ -122,5 +130,7 @@ function toSummary(row: SummaryRow, thresholds: StatusThresholds, now: Date): Ho
         ? { mountpoint: row.fullest_mountpoint, usedPercent: row.fullest_mount_percent }
         : null,
     addresses: row.addresses,
+    address: row.address,
+    claims,
   };
 }

@@ -4,7 +4,6 @@ import { sql } from "kysely";
 import { HostReport, Protocol } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db } from "../db/database.ts";
-import { adoptDeclaredHosts } from "../topology/merge.ts";
 import { headline, type Headline } from "./headline.ts";
 
 export interface ReceivedReport {
@@ -76,8 +75,9 @@ async function upsertHosts(trx: Tx, reports: ReceivedReport[]): Promise<Map<stri
   for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
   // Sorted, so concurrent collectors lock host rows in the same order.
   const agents = [...byAgent.keys()].sort();
-  // A new agent first claims the host a person declared for it, if any.
-  await adoptDeclaredHosts(trx, reports.map((r) => r.report));
+  // An agent id a person attached to a host (agent_id: in the topology, netmap adopt) lands
+  // on that host through the conflict; any other new agent gets a host of its own, unassigned,
+  // whatever name or address it reports (topology/adoption.ts).
   const { rows } = await sql<{ id: number; agent_id: string }>`
     INSERT INTO hosts (agent_id, hostname)
     SELECT * FROM unnest(${agents}::text[], ${agents.map((a) => byAgent.get(a)!)}::text[])

@@ -1,7 +1,7 @@
 // A discovery cycle into the map, in one transaction: each node a hypervisor
-// host, each guest a vm/container under it, merged with hosts a person or an
-// agent made known (never overwriting a person's facts), interfaces for agents
-// to merge by MAC/IP, series of figures, and the changes as InventoryEvents.
+// host, each guest a vm/container under it, merged with hosts a person declared
+// (never overwriting a person's facts), interfaces an agent's claim is matched
+// against by MAC/IP, series of figures, and the changes as InventoryEvents.
 import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { Db } from "../db/database.ts";
@@ -91,7 +91,7 @@ export async function storeInventory(db: Db, cluster: ProxmoxClusterConfig, inve
       listed.add(key);
       const previous = known.get(key);
       const interfaces = resource.interfaces ?? previous?.interfaces ?? [];
-      const hostId = previous?.host_id ?? (await resolveHost(trx, siteId, resource, interfaces));
+      const hostId = previous?.host_id ?? (await resolveHost(trx, siteId, resource));
       if (resource.type === "node") nodeHosts.set(resource.node, hostId);
       await stateFacts(trx, hostId, siteId, resource);
       const latest = nextLatest(previous?.latest, resource, at);
@@ -153,30 +153,18 @@ async function ensureSite(trx: Tx, client: string, site: string): Promise<number
 }
 
 /**
- * The host a newly listed node or guest is: a host of the site with its name
- * that no other Proxmox resource holds (a person declared it), else a host no
- * one placed yet that an agent reported with one of its MACs, addresses or its
- * name, else a new host. Names stay unique per site: a clash gets "-<vmid>".
+ * The host a newly listed node or guest is: a host of the site with its name that no
+ * other Proxmox resource holds (a person declared it), else a new host. Names stay
+ * unique per site: a clash gets "-<vmid>". A host an agent reported is never taken
+ * over, whatever MAC, address or name it reports: it claims the guest, and a person
+ * confirms (topology/adoption.ts).
  */
-async function resolveHost(trx: Tx, siteId: number, resource: Resource, interfaces: GuestInterface[]): Promise<number> {
-  const free = (alias: string) => sql`NOT EXISTS (SELECT 1 FROM proxmox_resources r WHERE r.host_id = ${sql.ref(alias)}.id)`;
+async function resolveHost(trx: Tx, siteId: number, resource: Resource): Promise<number> {
   const declared = await sql<{ id: number }>`
-    SELECT h.id FROM hosts h WHERE h.site_id = ${siteId} AND lower(h.name) = lower(${resource.name}) AND ${free("h")}`.execute(trx);
+    SELECT h.id FROM hosts h WHERE h.site_id = ${siteId} AND lower(h.name) = lower(${resource.name})
+      AND NOT EXISTS (SELECT 1 FROM proxmox_resources r WHERE r.host_id = h.id)`.execute(trx);
   if (declared.rows.length === 1) return declared.rows[0]!.id;
-
-  const macs = interfaces.map((i) => i.mac);
-  const addresses = guestAddresses(interfaces);
-  const reported = await sql<{ id: number }>`
-    SELECT DISTINCT h.id FROM hosts h LEFT JOIN host_interfaces i ON i.host_id = h.id
-    WHERE h.site_id IS NULL AND ${free("h")}
-      AND (lower(i.mac) = ANY(${macs}::text[]) OR h.addresses && ${addresses}::text[]
-           OR lower(h.hostname) = lower(${resource.name}) OR lower(split_part(h.hostname, '.', 1)) = lower(${resource.name}))`.execute(trx);
   const name = await freeName(trx, siteId, resource);
-  if (reported.rows.length === 1) {
-    const id = reported.rows[0]!.id;
-    await sql`UPDATE hosts SET site_id = ${siteId}, name = ${name} WHERE id = ${id}`.execute(trx);
-    return id;
-  }
   const { rows } = await sql<{ id: number }>`
     INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${resource.name}, ${siteId}, ${name}, ${kindOf(resource.type)}, 'proxmox')
     RETURNING id`.execute(trx);

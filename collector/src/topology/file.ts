@@ -15,6 +15,7 @@ interface FileHost {
   ssh?: { user?: string | undefined; port?: number | undefined } | undefined;
   via?: string | undefined;
   kind?: HostKind | undefined;
+  agent_id?: string | undefined;
   labels?: Record<string, string> | undefined;
   guests?: FileHost[] | undefined;
 }
@@ -27,6 +28,8 @@ const hostSchema: z.ZodType<FileHost> = z.lazy(() =>
       ssh: z.object({ user: z.string().optional(), port: z.number().int().optional() }).strict().optional(),
       via: z.string().optional(),
       kind: z.enum(HOST_KINDS).optional(),
+      // The agent whose reports are this host's: it attaches on its first report (or now, if it reported already).
+      agent_id: z.string().optional(),
       labels: z
         .record(z.string().regex(LABEL_KEY, "a label key is letters, digits, _ . / -"), z.union([z.string(), z.number(), z.boolean()]).transform(String))
         .optional(),
@@ -85,6 +88,7 @@ function fromFile(file: TopologyFile): Topology {
             parent,
             labels: host.labels ?? {},
             source: "person",
+            ...(host.agent_id !== undefined ? { agentId: host.agent_id } : {}),
           });
           for (const guest of host.guests ?? []) add(guest, host.name);
         };
@@ -120,6 +124,7 @@ function toFileHost(site: Site, host: TopologyHost): FileHost {
     ...(Object.keys(ssh).length ? { ssh } : {}),
     ...(host.via !== null ? { via: host.via } : {}),
     ...(host.kind !== defaultKind ? { kind: host.kind } : {}),
+    ...(host.agentId ? { agent_id: host.agentId } : {}),
     ...(Object.keys(host.labels).length ? { labels: host.labels } : {}),
     ...(guests.length ? { guests: guests.map((g) => toFileHost(site, g)) } : {}),
   };

@@ -15,8 +15,13 @@ export interface TopologyHost {
   id?: number;
   name: string;
   kind: HostKind;
-  /** Where SSH connects; null when unknown (such a host has no route). */
+  /**
+   * Where SSH connects: an address a person wrote or confirmed (`netmap adopt`); null
+   * when there is none, and such a host has no route.
+   */
   address: string | null;
+  /** Addresses the host's agent or Proxmox reports: shown, never used for SSH. */
+  reportedAddresses?: string[];
   ssh: { user: string | null; port: number };
   /** Name of the host (same site) SSH goes through just before this one. */
   via: string | null;
@@ -26,7 +31,10 @@ export interface TopologyHost {
   source: FactSource;
   /** From monitoring, when the host has an agent or is discovered. */
   status?: HostStatus;
+  /** The agent whose reports are this host's: attached by a person (`agent_id:` in the file, or `netmap adopt`). */
   agentId?: string | null;
+  /** CLIENT/SITE/NAME of placed hosts this unassigned agent's host claims to be, unconfirmed. */
+  claims?: string[];
 }
 
 export interface Site {

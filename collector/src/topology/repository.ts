@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { TopologyError } from "../errors.ts";
 import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
+import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
 import { assertValidTopology } from "./validate.ts";
 
@@ -50,14 +51,15 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
     .orderBy("id")
     .execute()) as HostRow[];
 
+  const claims = await claimsByAgentHost(db);
   const now = options.now ?? new Date();
   const toHost = (row: HostRow): TopologyHost => {
     const host: TopologyHost = {
       id: row.id,
       name: row.name ?? row.hostname,
       kind: row.kind as HostKind,
-      // An agent's first own address stands in until a person states one.
-      address: row.address ?? row.addresses[0] ?? null,
+      // Only what a person wrote or confirmed: a reported address is the reporter's word.
+      address: row.address,
       ssh: { user: row.ssh_user, port: row.ssh_port },
       via: row.via,
       parent: row.parent,
@@ -65,6 +67,8 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
       source: row.source as FactSource,
       agentId: row.agent_id,
     };
+    if (row.addresses.length) host.reportedAddresses = row.addresses;
+    if (claims.has(row.id)) host.claims = claims.get(row.id)!;
     if (options.thresholds && row.agent_id !== null) {
       const age = row.received_at ? Math.max(0, (now.getTime() - row.received_at.getTime()) / 1000) : null;
       host.status = hostStatus(age, row.interval_seconds, options.thresholds);
@@ -95,16 +99,17 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
 export interface ImportResult {
   created: number;
   updated: number;
-  /** Hosts an agent had reported, now placed in the topology. */
+  /** Hosts the file gave an agent_id, now attached to that agent. */
   adopted: number;
 }
 
 /**
  * Merges a validated topology in one transaction, keyed on (client, site, name).
  * A host is created, or updated with what the topology states; what it leaves
- * out (no address, no user, no via) keeps its stored value. A host an agent
- * reported and no person placed yet is adopted (matched by name, then address)
- * rather than duplicated. The merged result is validated before COMMIT.
+ * out (no address, no user, no via) keeps its stored value. A host with an
+ * agent_id is attached to that agent (its unassigned host, if it reported,
+ * merges in); no agent is attached by a match of name or address. The merged
+ * result is validated before COMMIT.
  */
 export async function importTopology(db: Db, topology: Topology): Promise<ImportResult> {
   if (topology.clients.some((c) => c.name === UNASSIGNED)) {
@@ -128,8 +133,9 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
           .returning("id")
           .executeTakeFirstOrThrow();
         for (const host of site.hosts) {
-          const outcome = await mergeHost(trx, siteId, host);
+          const { outcome, stored } = await mergeHost(trx, siteId, host);
           result[outcome]++;
+          if (host.agentId && (await attachAgent(trx, stored, host.agentId))) result.adopted++;
         }
       }
     }
@@ -138,7 +144,7 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
   });
 }
 
-async function mergeHost(trx: Tx, siteId: number, host: TopologyHost): Promise<keyof ImportResult> {
+async function mergeHost(trx: Tx, siteId: number, host: TopologyHost): Promise<{ outcome: "created" | "updated"; stored: { id: number; name: string; agent_id: string | null } }> {
   const stated: Record<string, unknown> = { kind: host.kind, ssh_port: host.ssh.port };
   if (host.address !== null) stated.address = host.address;
   if (host.ssh.user !== null) stated.ssh_user = host.ssh.user;
@@ -151,21 +157,12 @@ async function mergeHost(trx: Tx, siteId: number, host: TopologyHost): Promise<k
     fact_sources: sql<string>`hosts.fact_sources || ${facts}::jsonb`,
   };
 
-  const existing = await trx.selectFrom("hosts").select("id").where("site_id", "=", siteId).where("name", "=", host.name).executeTakeFirst();
+  const existing = await trx.selectFrom("hosts").select(["id", "agent_id"]).where("site_id", "=", siteId).where("name", "=", host.name).executeTakeFirst();
   if (existing) {
     await trx.updateTable("hosts").set(set).where("id", "=", existing.id).execute();
-    return "updated";
+    return { outcome: "updated", stored: { ...existing, name: host.name } };
   }
-  const orphan = await findUnplacedHost(trx, host);
-  if (orphan !== undefined) {
-    await trx
-      .updateTable("hosts")
-      .set({ ...set, site_id: siteId, name: host.name, source: host.source })
-      .where("id", "=", orphan)
-      .execute();
-    return "adopted";
-  }
-  await trx
+  const { id } = await trx
     .insertInto("hosts")
     .values({
       hostname: host.name,
@@ -181,24 +178,7 @@ async function mergeHost(trx: Tx, siteId: number, host: TopologyHost): Promise<k
       source: host.source,
       fact_sources: facts,
     })
-    .execute();
-  return "created";
-}
-
-/** A host an agent reported that no one has placed, matching by hostname, then by one of its addresses. */
-async function findUnplacedHost(trx: Tx, host: TopologyHost): Promise<number | undefined> {
-  const byName = await trx
-    .selectFrom("hosts")
-    .select("id")
-    .where("site_id", "is", null)
-    .where((eb) => eb.or([eb(sql`lower(hostname)`, "=", host.name.toLowerCase()), eb(sql`lower(split_part(hostname, '.', 1))`, "=", host.name.toLowerCase())]))
-    .execute();
-  if (byName.length === 1) return byName[0]!.id;
-  if (host.address === null) return undefined;
-  const { rows } = await sql<{ id: number }>`
-    SELECT DISTINCT h.id FROM hosts h
-    LEFT JOIN host_interfaces i ON i.host_id = h.id
-    WHERE h.site_id IS NULL
-      AND (${host.address} = ANY(h.addresses) OR EXISTS (SELECT 1 FROM unnest(i.addresses) a WHERE split_part(a, '/', 1) = ${host.address}))`.execute(trx);
-  return rows.length === 1 ? rows[0]!.id : undefined;
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return { outcome: "created", stored: { id, name: host.name, agent_id: null } };
 }

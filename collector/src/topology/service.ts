@@ -6,8 +6,9 @@ import { formatTopologyFile, parseTopologyFile } from "./file.ts";
 import { renderSvg, topologyToDot, type DotOptions } from "./graph.ts";
 import { ansibleInventory, type AnsibleInventory } from "./inventory.ts";
 import type { Hop, Topology } from "./model.ts";
+import { adoptHost, type Adoption, type AdoptRequest } from "./adoption.ts";
 import { importTopology, loadTopology, type ImportResult } from "./repository.ts";
-import { routeFrom, routeTo } from "./routes.ts";
+import { findHost, qualifiedName, routeFrom, routeTo } from "./routes.ts";
 import { renderTopologySshConfig } from "./ssh-config.ts";
 
 export const GRAPH_FORMATS = ["dot", "svg"] as const;
@@ -35,6 +36,8 @@ export interface TopologyService {
   sshConfig(knownHostsFile?: string): Promise<string>;
   graph(format: GraphFormat, options?: DotOptions): Promise<string>;
   inventory(): Promise<AnsibleInventory>;
+  /** A person vouches for a host (NAME, SITE/NAME or CLIENT/SITE/NAME): its agent and SSH address. */
+  adopt(host: string, request: AdoptRequest): Promise<Adoption & { host: string }>;
 }
 
 export function topologyService(db: Db, thresholds: StatusThresholds): TopologyService {
@@ -47,5 +50,9 @@ export function topologyService(db: Db, thresholds: StatusThresholds): TopologyS
     sshConfig: async (knownHostsFile) => renderTopologySshConfig(await topology(), { knownHostsFile }),
     graph: async (format, options) => drawTopology(await topology(), format, options),
     inventory: async () => inventoryOf(await topology()),
+    adopt: async (reference, request) => {
+      const located = findHost(await topology(), reference);
+      return { host: qualifiedName(located), ...(await adoptHost(db, located.host.id!, request)) };
+    },
   };
 }

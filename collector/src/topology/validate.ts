@@ -1,6 +1,7 @@
 // The rules a whole topology keeps, checked before anything is written (a file)
 // and again on the merged result (inside the import transaction). Every
 // problem names its host; all of them are reported at once.
+import { isAgentId } from "../../../proto/src/subjects.ts";
 import { TopologyError } from "../errors.ts";
 import { HOST_KINDS, type Topology } from "./model.ts";
 import { isValidAddress, isValidName, isValidPort, isValidUser } from "./names.ts";
@@ -9,6 +10,7 @@ import { nextHopName } from "./routes.ts";
 export function topologyProblems(topology: Topology): string[] {
   const problems: string[] = [];
   const clientNames = new Set<string>();
+  const agentHosts = new Map<string, string>();
   for (const client of topology.clients) {
     if (!isValidName(client.name)) problems.push(`client ${JSON.stringify(client.name)}: a name is letters, digits, ".", "_" and "-"`);
     if (clientNames.has(client.name)) problems.push(`client ${client.name}: declared twice`);
@@ -30,6 +32,12 @@ export function topologyProblems(topology: Topology): string[] {
         if (host.ssh.user !== null && !isValidUser(host.ssh.user)) problems.push(`host ${at}: ssh user ${JSON.stringify(host.ssh.user)} is not a valid login name`);
         if (!isValidPort(host.ssh.port)) problems.push(`host ${at}: ssh port ${host.ssh.port} is not between 1 and 65535`);
         if (host.via === host.name) problems.push(`host ${at}: goes through itself (via ${host.name})`);
+        if (typeof host.agentId === "string") {
+          if (!isAgentId(host.agentId)) problems.push(`host ${at}: agent_id ${JSON.stringify(host.agentId)} is not 1-64 characters of [a-z0-9_-]`);
+          const other = agentHosts.get(host.agentId);
+          if (other !== undefined) problems.push(`host ${at}: agent_id ${host.agentId} is already ${other}'s`);
+          agentHosts.set(host.agentId, at);
+        }
       }
       if (site.bastion !== null && !byName.has(site.bastion)) problems.push(`site ${where}: bastion ${JSON.stringify(site.bastion)} is not a host of the site`);
       for (const host of site.hosts) {

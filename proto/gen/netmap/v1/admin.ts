@@ -122,8 +122,20 @@ export interface HostSummary {
   load1?: number | undefined;
   logicalCores?: number | undefined;
   memoryTotalBytes?: number | undefined;
-  fullestMount: FullestMount | undefined;
+  fullestMount:
+    | FullestMount
+    | undefined;
+  /** What the host reports (agent) or Proxmox shows: displayed, never an SSH target. */
   addresses: string[];
+  /** The address SSH uses: one a person wrote or confirmed; unset when there is none. */
+  address?:
+    | string
+    | undefined;
+  /**
+   * CLIENT/SITE/NAME of placed hosts this host's agent claims to be (by name, address or
+   * MAC), waiting for a person's `netmap adopt`.
+   */
+  claims: string[];
 }
 
 export interface HostOs {
@@ -174,6 +186,31 @@ export interface GraphRequest {
 export interface GraphResponse {
   /** DOT source, or an SVG document. */
   text: string;
+}
+
+export interface AdoptRequest {
+  /** NAME, SITE/NAME or CLIENT/SITE/NAME. */
+  host: string;
+  /** The agent to attach; empty: the one agent that claims the host, if any. */
+  agentId: string;
+  /** The address to confirm; empty: the host's stated address, else the first it reports. */
+  address: string;
+}
+
+export interface AdoptResponse {
+  /** CLIENT/SITE/NAME. */
+  host: string;
+  agentId?:
+    | string
+    | undefined;
+  /** The address SSH now uses. */
+  address?:
+    | string
+    | undefined;
+  /** True when this call attached the agent. */
+  agentAttached: boolean;
+  /** True when this call confirmed the address. */
+  addressConfirmed: boolean;
 }
 
 export interface InventoryRequest {
@@ -766,6 +803,8 @@ function createBaseHostSummary(): HostSummary {
     memoryTotalBytes: undefined,
     fullestMount: undefined,
     addresses: [],
+    address: undefined,
+    claims: [],
   };
 }
 
@@ -812,6 +851,12 @@ export const HostSummary: MessageFns<HostSummary> = {
     }
     for (const v of message.addresses) {
       writer.uint32(114).string(v!);
+    }
+    if (message.address !== undefined) {
+      writer.uint32(122).string(message.address);
+    }
+    for (const v of message.claims) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -941,6 +986,22 @@ export const HostSummary: MessageFns<HostSummary> = {
             message.addresses.push(reader.string());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.claims.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1003,6 +1064,10 @@ export const HostSummary: MessageFns<HostSummary> = {
       addresses: globalThis.Array.isArray(object?.addresses)
         ? object.addresses.map((e: any) => globalThis.String(e))
         : [],
+      address: isSet(object.address) ? globalThis.String(object.address) : undefined,
+      claims: globalThis.Array.isArray(object?.claims)
+        ? object.claims.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1050,6 +1115,12 @@ export const HostSummary: MessageFns<HostSummary> = {
     if (message.addresses?.length) {
       obj.addresses = message.addresses;
     }
+    if (message.address !== undefined) {
+      obj.address = message.address;
+    }
+    if (message.claims?.length) {
+      obj.claims = message.claims;
+    }
     return obj;
   },
 
@@ -1074,6 +1145,8 @@ export const HostSummary: MessageFns<HostSummary> = {
       ? FullestMount.fromPartial(object.fullestMount)
       : undefined;
     message.addresses = object.addresses?.map((e) => e) || [];
+    message.address = object.address ?? undefined;
+    message.claims = object.claims?.map((e) => e) || [];
     return message;
   },
 };
@@ -1859,6 +1932,256 @@ export const GraphResponse: MessageFns<GraphResponse> = {
   fromPartial<I extends Exact<DeepPartial<GraphResponse>, I>>(object: I): GraphResponse {
     const message = createBaseGraphResponse();
     message.text = object.text ?? "";
+    return message;
+  },
+};
+
+function createBaseAdoptRequest(): AdoptRequest {
+  return { host: "", agentId: "", address: "" };
+}
+
+export const AdoptRequest: MessageFns<AdoptRequest> = {
+  encode(message: AdoptRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdoptRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdoptRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdoptRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+    };
+  },
+
+  toJSON(message: AdoptRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdoptRequest>, I>>(base?: I): AdoptRequest {
+    return AdoptRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdoptRequest>, I>>(object: I): AdoptRequest {
+    const message = createBaseAdoptRequest();
+    message.host = object.host ?? "";
+    message.agentId = object.agentId ?? "";
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseAdoptResponse(): AdoptResponse {
+  return { host: "", agentId: undefined, address: undefined, agentAttached: false, addressConfirmed: false };
+}
+
+export const AdoptResponse: MessageFns<AdoptResponse> = {
+  encode(message: AdoptResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.agentId !== undefined) {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.address !== undefined) {
+      writer.uint32(26).string(message.address);
+    }
+    if (message.agentAttached !== false) {
+      writer.uint32(32).bool(message.agentAttached);
+    }
+    if (message.addressConfirmed !== false) {
+      writer.uint32(40).bool(message.addressConfirmed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdoptResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdoptResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.agentAttached = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.addressConfirmed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdoptResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : undefined,
+      address: isSet(object.address) ? globalThis.String(object.address) : undefined,
+      agentAttached: isSet(object.agentAttached)
+        ? globalThis.Boolean(object.agentAttached)
+        : isSet(object.agent_attached)
+        ? globalThis.Boolean(object.agent_attached)
+        : false,
+      addressConfirmed: isSet(object.addressConfirmed)
+        ? globalThis.Boolean(object.addressConfirmed)
+        : isSet(object.address_confirmed)
+        ? globalThis.Boolean(object.address_confirmed)
+        : false,
+    };
+  },
+
+  toJSON(message: AdoptResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.agentId !== undefined) {
+      obj.agentId = message.agentId;
+    }
+    if (message.address !== undefined) {
+      obj.address = message.address;
+    }
+    if (message.agentAttached !== false) {
+      obj.agentAttached = message.agentAttached;
+    }
+    if (message.addressConfirmed !== false) {
+      obj.addressConfirmed = message.addressConfirmed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdoptResponse>, I>>(base?: I): AdoptResponse {
+    return AdoptResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdoptResponse>, I>>(object: I): AdoptResponse {
+    const message = createBaseAdoptResponse();
+    message.host = object.host ?? "";
+    message.agentId = object.agentId ?? undefined;
+    message.address = object.address ?? undefined;
+    message.agentAttached = object.agentAttached ?? false;
+    message.addressConfirmed = object.addressConfirmed ?? false;
     return message;
   },
 };
@@ -3919,6 +4242,19 @@ export const NetMapAdminService = {
     responseSerialize: (value: InventoryResponse): Buffer => Buffer.from(InventoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InventoryResponse => InventoryResponse.decode(value),
   },
+  /**
+   * A person vouches for a host: attaches the agent that claims it (or the one named) and
+   * confirms the address SSH may use (docs/topology.md, "Adoption").
+   */
+  adopt: {
+    path: "/netmap.v1.NetMapAdmin/Adopt" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdoptRequest): Buffer => Buffer.from(AdoptRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdoptRequest => AdoptRequest.decode(value),
+    responseSerialize: (value: AdoptResponse): Buffer => Buffer.from(AdoptResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdoptResponse => AdoptResponse.decode(value),
+  },
   /** Open (pending and firing) alerts, firing first, with any acknowledgement. */
   listAlerts: {
     path: "/netmap.v1.NetMapAdmin/ListAlerts" as const,
@@ -4001,6 +4337,11 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   graph: handleUnaryCall<GraphRequest, GraphResponse>;
   /** The topology as an Ansible dynamic inventory. */
   inventory: handleUnaryCall<InventoryRequest, InventoryResponse>;
+  /**
+   * A person vouches for a host: attaches the agent that claims it (or the one named) and
+   * confirms the address SSH may use (docs/topology.md, "Adoption").
+   */
+  adopt: handleUnaryCall<AdoptRequest, AdoptResponse>;
   /** Open (pending and firing) alerts, firing first, with any acknowledgement. */
   listAlerts: handleUnaryCall<ListAlertsRequest, ListAlertsResponse>;
   /**
@@ -4130,6 +4471,25 @@ export interface NetMapAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InventoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A person vouches for a host: attaches the agent that claims it (or the one named) and
+   * confirms the address SSH may use (docs/topology.md, "Adoption").
+   */
+  adopt(
+    request: AdoptRequest,
+    callback: (error: ServiceError | null, response: AdoptResponse) => void,
+  ): ClientUnaryCall;
+  adopt(
+    request: AdoptRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdoptResponse) => void,
+  ): ClientUnaryCall;
+  adopt(
+    request: AdoptRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdoptResponse) => void,
   ): ClientUnaryCall;
   /** Open (pending and firing) alerts, firing first, with any acknowledgement. */
   listAlerts(
