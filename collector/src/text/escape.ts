@@ -24,3 +24,24 @@ const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart
 export function sshComment(text: string): string {
   return `# ${text.replace(CONTROL, unicodeEscape)}`;
 }
+
+// ---- DOT (Graphviz) ------------------------------------------------------
+
+// Control characters would otherwise break a label across lines or vanish; C0 and DEL show as
+// the Unicode "control pictures" (U+2400…) so a hostile name stays one visible line, the rest
+// as their escape.
+function visible(text: string): string {
+  return text.toWellFormed().replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    return code === 0x7f ? "\u2421" : unicodeEscape(c);
+  });
+}
+
+/**
+ * A DOT double-quoted string showing `text` literally. Backslash starts Graphviz's escapes
+ * (\n, \N, \G…) and `&` starts an HTML entity in labels, so both are escaped too.
+ */
+export function dotString(text: string): string {
+  return `"${visible(text).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/&/g, "&amp;")}"`;
+}
