@@ -8,8 +8,8 @@ export function matchExecName(file: string): string {
   return `evil\nMatch exec "touch ${file}"\nHost zz`;
 }
 
-/** Terminal escapes: clear screen, set the title, OSC 8 link, C1 CSI, DEL, NUL, a bell. */
-export const TERMINAL_HOSTILE = "web\x1b[2J\x1b]0;owned\x07\x1b]8;;http://x\x1b\\\u009b31m\x7f\0\x07end";
+/** Terminal escapes: clear screen, set the title, OSC 8 link, C1 CSI, DEL, a bell (no NUL: PostgreSQL text cannot hold it). */
+export const TERMINAL_HOSTILE = "web\x1b[2J\x1b]0;owned\x07\x1b]8;;http://x\x1b\\\u009b31m\x7f\x07end";
 
 function agentHost(name: string, fields: Partial<TopologyHost> = {}): TopologyHost {
   return { name, kind: "server", address: "192.0.2.50", ssh: { user: null, port: 22 }, via: null, parent: null, labels: {}, source: "agent", ...fields };

@@ -10,10 +10,30 @@
 
 /** C0, DEL and C1: what a terminal acts on, what ends a line for ssh, what YAML calls unprintable. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+/** The same, less the line feed and tab a whole output legitimately holds. */
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 // \uXXXX is what JSON and YAML double-quoted strings mean by it too, so output that is JSON or
 // YAML keeps its meaning when a terminal sink rewrites it.
 const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+// ---- terminal ----------------------------------------------------------
+
+/**
+ * One value for a terminal (a table cell, a name in a message): every control character,
+ * line breaks included, as a visible `\u001b`-style escape that the terminal does not act on.
+ */
+export function terminalSafe(value: string): string {
+  return value.replace(CONTROL, unicodeEscape);
+}
+
+/**
+ * A whole output for a terminal, the last guard before stdout and stderr: as terminalSafe,
+ * but its own line breaks and tabs stay. JSON and YAML pass through with the same meaning.
+ */
+export function terminalText(text: string): string {
+  return text.replace(CONTROL_IN_TEXT, unicodeEscape);
+}
 
 // ---- ssh_config ----------------------------------------------------------
 

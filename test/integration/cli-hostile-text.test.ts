@@ -1,0 +1,106 @@
+// The CLI prints what agents and Proxmox named things: a hostname, a mount point or an alert
+// summary carrying terminal escapes must show as text, never act on the operator's terminal
+// (issue 10, finding 6). A real collector over gRPC, the real `netmap` as a child process; the
+// hostile values are written straight into the database, as a store that predates validation
+// (or a discovery source that skips it) would leave them.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { TERMINAL_HOSTILE } from "../helpers/hostile.ts";
+import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { runProgram, type Run } from "../helpers/run.ts";
+
+const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
+/** What a terminal acts on: C0 but line feed and tab, DEL, C1. */
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+function assertNoRawControl(result: Run, what: string): void {
+  for (const [stream, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
+    const found = RAW_CONTROL.exec(text);
+    assert.equal(found, null, `${what}: ${stream} holds U+${found?.[0].charCodeAt(0).toString(16).padStart(4, "0")}: ${JSON.stringify(text)}`);
+  }
+}
+
+describe("the CLI prints agent-supplied text without raw control characters", () => {
+  let nats: TestNatsServer;
+  let database: TestDatabase;
+  let collector: TestCollector;
+  let dir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    nats = await startNatsServer();
+    database = await createTestDatabase();
+    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
+    dir = mkdtempSync(join(tmpdir(), "netmap-cli-hostile-"));
+    env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `INSERT INTO hosts (agent_id, hostname, received_at, interval_seconds, fullest_mountpoint, fullest_mount_percent, addresses)
+         VALUES ('hostile', $1, now(), 10, $1, 97, ARRAY[$1]) RETURNING id`,
+        [TERMINAL_HOSTILE],
+      );
+      await client.query(
+        `INSERT INTO alerts (fingerprint, rule, severity, labels, annotations, state, value, active_since, starts_at, host_id)
+         VALUES ('f00d', 'MountFull', 'warning', $1, $2, 'firing', 97, now(), now(), $3)`,
+        [JSON.stringify({ host: TERMINAL_HOSTILE, mountpoint: TERMINAL_HOSTILE }), JSON.stringify({ summary: `${TERMINAL_HOSTILE} is full` }), rows[0].id],
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
+  after(async () => {
+    await collector?.stop();
+    await database?.drop();
+    await nats?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const netmap = (args: string[], timeoutMs?: number) => runProgram(process.execPath, [MAIN, ...args], { env, timeoutMs });
+
+  test("netmap hosts shows a hostile hostname, mount point and address as escapes, on one line", async () => {
+    const result = await netmap(["hosts"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertNoRawControl(result, "netmap hosts");
+    const lines = result.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 2, result.stdout);
+    assert.ok(lines[1]!.startsWith("web\\u001b[2J\\u001b]0;owned\\u0007\\u001b]8;;http://x\\u001b\\\\u009b31m\\u007f\\u0007end  "), lines[1]);
+  });
+
+  test("netmap hosts --json is still the same JSON, the names exact, with DEL and C1 as \\u escapes", async () => {
+    const result = await netmap(["hosts", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertNoRawControl(result, "netmap hosts --json");
+    const [host] = JSON.parse(result.stdout);
+    assert.equal(host.hostname, TERMINAL_HOSTILE);
+    assert.deepEqual(host.addresses, [TERMINAL_HOSTILE]);
+  });
+
+  test("netmap alerts, --json and --watch show a hostile host label and summary as escapes", async () => {
+    for (const args of [["alerts"], ["alerts", "--json"]]) {
+      const result = await netmap(args);
+      assert.equal(result.code, 0, result.stderr);
+      assertNoRawControl(result, `netmap ${args.join(" ")}`);
+      assert.match(result.stdout, /MountFull/);
+    }
+    // --watch runs until a signal: the open alerts come first, then it is stopped.
+    const watch = await netmap(["alerts", "--watch"], 4000);
+    assertNoRawControl(watch, "netmap alerts --watch");
+    assert.match(watch.stdout, /open {5}firing {3}warning {3}MountFull {2}web\\u001b\[2J/);
+  });
+
+  test("an error naming a hostile host reaches stderr escaped", async () => {
+    const result = await netmap(["route", TERMINAL_HOSTILE]);
+    assert.equal(result.code, 1);
+    assertNoRawControl(result, "netmap route");
+    assert.match(result.stderr, /^netmap: no host "web\\u001b\[2J/);
+  });
+});
