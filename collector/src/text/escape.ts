@@ -65,3 +65,15 @@ function visible(text: string): string {
 export function dotString(text: string): string {
   return `"${visible(text).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/&/g, "&amp;")}"`;
 }
+
+// ---- YAML ----------------------------------------------------------------
+
+/**
+ * The `yaml` library's output with DEL and C1 escaped. It double-quotes every string holding
+ * a control character but writes these two kinds raw between the quotes; YAML counts them as
+ * unprintable and a terminal acts on C1. Only a double-quoted scalar can hold them, where
+ * `\xXX` means the same character.
+ */
+export function yamlText(yaml: string): string {
+  return yaml.replace(/[\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Gauge, Registry } from "prom-client";
 import { formatTable } from "../../../collector/src/cli/command-line.ts";
 import { formatAlertsTable } from "../../../collector/src/cli/alerts.ts";
 import { formatHostsTable } from "../../../collector/src/cli/hosts.ts";
@@ -49,5 +50,20 @@ describe("terminal escaping", () => {
       assert.doesNotMatch(text, RAW_CONTROL, text);
       assert.match(text, /web\\u001b\[2J/);
     }
+  });
+});
+
+describe("Prometheus labels", () => {
+  // /metrics carries only fixed label values today (outcome="stored"…); this is the guarantee a
+  // label built from a host name would rely on: prom-client escapes \, " and the line feed.
+  test("prom-client writes a hostile label value inside its quotes, and no sample or comment line comes from it", async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: "netmap_test_up", help: "test", labelNames: ["host"], registers: [registry] });
+    const hostile = `evil"} 1\nfake_metric{x="y"} 2\n# TYPE fake gauge\\`;
+    gauge.set({ host: hostile }, 1);
+    const lines = (await registry.metrics()).trimEnd().split("\n");
+    assert.deepEqual(lines.filter((line) => !line.startsWith("# HELP netmap_test_up") && !line.startsWith("# TYPE netmap_test_up")), [
+      'netmap_test_up{host="evil\\"} 1\\nfake_metric{x=\\"y\\"} 2\\n# TYPE fake gauge\\\\"} 1',
+    ]);
   });
 });
