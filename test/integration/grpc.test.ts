@@ -2,10 +2,13 @@
 // NATS, fresh database) and the real `netmap` commands as child processes.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { connect as connectHttp2 } from "node:http2";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { NetMapAdminClient } from "../../proto/gen/netmap/v1/admin.ts";
 import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
 import { eventually } from "../helpers/wait.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
@@ -141,8 +144,45 @@ describe("netmap admin commands over gRPC", () => {
     const none = await netmap(["export"], { NETMAP_TOKEN: "" });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /unauthenticated \(no token: set NETMAP_TOKEN; a collector without a configured token writes one to .*\/netmap\/token\)/);
+    const watch = await netmap(["alerts", "--watch"], { NETMAP_TOKEN: "not-the-token" });
+    assert.equal(watch.code, 1, "a stream is refused as a call is");
+    assert.match(watch.stderr, /refused the call: unauthenticated/);
     assert.ok(collector.logs.some((l) => l.msg === "refused an admin call without the right token"));
     assert.ok(!JSON.stringify(collector.logs).includes(collector.token), "the token is never logged");
+  });
+
+  test("a call without the token is refused on its headers: a body that never ends still gets UNAUTHENTICATED at once", async () => {
+    // Raw HTTP/2, as a hostile client would: a message declared as 8 MiB, 64 KiB of it sent,
+    // the rest never. A server that read the message before the token would wait for it.
+    const session = connectHttp2(`http://${collector.grpcAddress}`);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/netmap.v1.NetMapAdmin/Import", "content-type": "application/grpc", te: "trailers" });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(8 * 1024 * 1024, 1);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(64 * 1024, 0x41)]));
+      const grpcStatus = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no answer within 5 s: the server waits for the body")), 5000);
+        // A refusal before any message is a trailers-only response: grpc-status is in the headers.
+        stream.once("response", (headers) => (clearTimeout(timer), resolve(String(headers["grpc-status"]))));
+        stream.once("error", (error) => (clearTimeout(timer), reject(error)));
+      });
+      assert.equal(grpcStatus, String(status.UNAUTHENTICATED));
+      stream.close();
+    } finally {
+      session.destroy();
+    }
+  });
+
+  test("a call without the token and with a body over the 16 MiB limit is UNAUTHENTICATED, not RESOURCE_EXHAUSTED", async () => {
+    const client = new NetMapAdminClient(collector.grpcAddress, credentials.createInsecure());
+    try {
+      const error = await new Promise<ServiceError | null>((resolve) =>
+        client.import({ topologyYaml: "x".repeat(17 * 1024 * 1024), fileName: "big.yaml" }, new Metadata(), { deadline: Date.now() + 30_000 }, (e) => resolve(e)),
+      );
+      assert.equal(error?.code, status.UNAUTHENTICATED, error?.details);
+    } finally {
+      client.close();
+    }
   });
 
   test("with no collector listening, the CLI says where it looked", async () => {
