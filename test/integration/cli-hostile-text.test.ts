@@ -4,18 +4,12 @@
 // hostile values are written straight into the database, as a store that predates validation
 // (or a discovery source that skips it) would leave them.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
 import { TERMINAL_HOSTILE } from "../helpers/hostile.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
-import { runProgram, type Run } from "../helpers/run.ts";
+import type { Run } from "../helpers/run.ts";
 
-const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 /** What a terminal acts on: C0 but line feed and tab, DEL, C1. */
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
@@ -27,19 +21,11 @@ function assertNoRawControl(result: Run, what: string): void {
 }
 
 describe("the CLI prints agent-supplied text without raw control characters", () => {
-  let nats: TestNatsServer;
-  let database: TestDatabase;
-  let collector: TestCollector;
-  let dir: string;
-  let env: Record<string, string>;
+  let testbed: CliTestbed;
 
   before(async () => {
-    nats = await startNatsServer();
-    database = await createTestDatabase();
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
-    dir = mkdtempSync(join(tmpdir(), "netmap-cli-hostile-"));
-    env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
-    const client = new pg.Client({ connectionString: database.url });
+    testbed = await startCliTestbed();
+    const client = new pg.Client({ connectionString: testbed.database.url });
     await client.connect();
     try {
       const { rows } = await client.query(
@@ -57,14 +43,9 @@ describe("the CLI prints agent-supplied text without raw control characters", ()
     }
   });
 
-  after(async () => {
-    await collector?.stop();
-    await database?.drop();
-    await nats?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => testbed?.close());
 
-  const netmap = (args: string[], timeoutMs?: number) => runProgram(process.execPath, [MAIN, ...args], { env, timeoutMs });
+  const netmap = (args: string[], timeoutMs?: number) => testbed.netmap(args, {}, timeoutMs);
 
   test("netmap hosts shows a hostile hostname, mount point and address as escapes, on one line", async () => {
     const result = await netmap(["hosts"]);

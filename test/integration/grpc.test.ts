@@ -3,19 +3,18 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect as connectHttp2 } from "node:http2";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { NetMapAdminClient } from "../../proto/gen/netmap/v1/admin.ts";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { NETMAP_MAIN as MAIN, startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import type { TestCollector } from "../helpers/collector.ts";
 import { eventually } from "../helpers/wait.ts";
-import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { freePort, type TestNatsServer } from "../helpers/nats-server.ts";
+import type { TestDatabase } from "../helpers/postgres.ts";
 import { runProgram } from "../helpers/run.ts";
 
-const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 const FIXTURE_PATH = new URL("../fixtures/topology/two-clients.yaml", import.meta.url).pathname;
 const FIXTURE = readFileSync(FIXTURE_PATH, "utf8");
 
@@ -24,6 +23,7 @@ const FIXTURE = readFileSync(FIXTURE_PATH, "utf8");
 const run = (command: string, args: string[], env: Record<string, string>, input?: string) => runProgram(command, args, { env, input });
 
 describe("netmap admin commands over gRPC", () => {
+  let testbed: CliTestbed;
   let nats: TestNatsServer;
   let database: TestDatabase;
   let collector: TestCollector;
@@ -31,22 +31,13 @@ describe("netmap admin commands over gRPC", () => {
   let env: Record<string, string>;
 
   before(async () => {
-    nats = await startNatsServer();
-    database = await createTestDatabase();
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
-    dir = mkdtempSync(join(tmpdir(), "netmap-grpc-"));
-    // HOME and XDG_STATE_HOME point at the test's directory, so no token file of the user's is read.
-    env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
+    testbed = await startCliTestbed();
+    ({ nats, database, collector, dir, env } = testbed);
   });
 
-  after(async () => {
-    await collector?.stop();
-    await database?.drop();
-    await nats?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => testbed?.close());
 
-  const netmap = (args: string[], extraEnv: Record<string, string> = {}) => run(process.execPath, [MAIN, ...args], { ...env, ...extraEnv });
+  const netmap = (args: string[], extraEnv: Record<string, string> = {}) => testbed.netmap(args, extraEnv);
 
   test("import merges the two-client topology and says what it did", async () => {
     const first = await netmap(["import", FIXTURE_PATH]);
