@@ -9,6 +9,7 @@ import { serve } from "./serve.ts";
 import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/topology.ts";
 import { ALERT_COMMANDS, ALERT_USAGE, runAlertCommand } from "./cli/alerts.ts";
 import { AGENT_COMMANDS, AGENT_USAGE, runAgentCommand } from "./cli/agent.ts";
+import { defaultOut } from "./cli/command-line.ts";
 
 const USAGE = `usage: netmap <command> [options]
 
@@ -78,7 +79,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const usage = error instanceof UsageError || error instanceof ConfigError;
-    process.stderr.write(`netmap: ${error instanceof NetMapError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    defaultOut.stderr(`netmap: ${error instanceof NetMapError ? error.message : (error as Error).stack ?? String(error)}\n`);
     process.exit(usage ? 2 : 1);
   },
 );

@@ -2,22 +2,24 @@
 // NATS, fresh database) and the real `netmap` commands as child processes.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { connect as connectHttp2 } from "node:http2";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { NetMapAdminClient } from "../../proto/gen/netmap/v1/admin.ts";
 import { encodeReport } from "../../proto/src/codec.ts";
 import { reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
+import { NETMAP_MAIN as MAIN, startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import type { TestCollector } from "../helpers/collector.ts";
 import { sampleReport } from "../helpers/reports.ts";
 import { eventually } from "../helpers/wait.ts";
-import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { freePort, type TestNatsServer } from "../helpers/nats-server.ts";
+import type { TestDatabase } from "../helpers/postgres.ts";
 import { runProgram } from "../helpers/run.ts";
 
-const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 const FIXTURE_PATH = new URL("../fixtures/topology/two-clients.yaml", import.meta.url).pathname;
 const FIXTURE = readFileSync(FIXTURE_PATH, "utf8");
 
@@ -26,6 +28,7 @@ const FIXTURE = readFileSync(FIXTURE_PATH, "utf8");
 const run = (command: string, args: string[], env: Record<string, string>, input?: string) => runProgram(command, args, { env, input });
 
 describe("netmap admin commands over gRPC", () => {
+  let testbed: CliTestbed;
   let nats: TestNatsServer;
   let database: TestDatabase;
   let collector: TestCollector;
@@ -33,22 +36,13 @@ describe("netmap admin commands over gRPC", () => {
   let env: Record<string, string>;
 
   before(async () => {
-    nats = await startNatsServer();
-    database = await createTestDatabase();
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
-    dir = mkdtempSync(join(tmpdir(), "netmap-grpc-"));
-    // HOME and XDG_STATE_HOME point at the test's directory, so no token file of the user's is read.
-    env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
+    testbed = await startCliTestbed();
+    ({ nats, database, collector, dir, env } = testbed);
   });
 
-  after(async () => {
-    await collector?.stop();
-    await database?.drop();
-    await nats?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => testbed?.close());
 
-  const netmap = (args: string[], extraEnv: Record<string, string> = {}) => run(process.execPath, [MAIN, ...args], { ...env, ...extraEnv });
+  const netmap = (args: string[], extraEnv: Record<string, string> = {}) => testbed.netmap(args, extraEnv);
 
   test("import merges the two-client topology and says what it did", async () => {
     const first = await netmap(["import", FIXTURE_PATH]);
@@ -170,8 +164,45 @@ describe("netmap admin commands over gRPC", () => {
     const none = await netmap(["export"], { NETMAP_TOKEN: "" });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /unauthenticated \(no token: set NETMAP_TOKEN; a collector without a configured token writes one to .*\/netmap\/token\)/);
+    const watch = await netmap(["alerts", "--watch"], { NETMAP_TOKEN: "not-the-token" });
+    assert.equal(watch.code, 1, "a stream is refused as a call is");
+    assert.match(watch.stderr, /refused the call: unauthenticated/);
     assert.ok(collector.logs.some((l) => l.msg === "refused an admin call without the right token"));
     assert.ok(!JSON.stringify(collector.logs).includes(collector.token), "the token is never logged");
+  });
+
+  test("a call without the token is refused on its headers: a body that never ends still gets UNAUTHENTICATED at once", async () => {
+    // Raw HTTP/2, as a hostile client would: a message declared as 8 MiB, 64 KiB of it sent,
+    // the rest never. A server that read the message before the token would wait for it.
+    const session = connectHttp2(`http://${collector.grpcAddress}`);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/netmap.v1.NetMapAdmin/Import", "content-type": "application/grpc", te: "trailers" });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(8 * 1024 * 1024, 1);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(64 * 1024, 0x41)]));
+      const grpcStatus = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no answer within 5 s: the server waits for the body")), 5000);
+        // A refusal before any message is a trailers-only response: grpc-status is in the headers.
+        stream.once("response", (headers) => (clearTimeout(timer), resolve(String(headers["grpc-status"]))));
+        stream.once("error", (error) => (clearTimeout(timer), reject(error)));
+      });
+      assert.equal(grpcStatus, String(status.UNAUTHENTICATED));
+      stream.close();
+    } finally {
+      session.destroy();
+    }
+  });
+
+  test("a call without the token and with a body over the 16 MiB limit is UNAUTHENTICATED, not RESOURCE_EXHAUSTED", async () => {
+    const client = new NetMapAdminClient(collector.grpcAddress, credentials.createInsecure());
+    try {
+      const error = await new Promise<ServiceError | null>((resolve) =>
+        client.import({ topologyYaml: "x".repeat(17 * 1024 * 1024), fileName: "big.yaml" }, new Metadata(), { deadline: Date.now() + 30_000 }, (e) => resolve(e)),
+      );
+      assert.equal(error?.code, status.UNAUTHENTICATED, error?.details);
+    } finally {
+      client.close();
+    }
   });
 
   test("with no collector listening, the CLI says where it looked", async () => {

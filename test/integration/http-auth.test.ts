@@ -1,7 +1,13 @@
 // The HTTP server takes the collector's one token: /api/v1/* and /metrics need it, the liveness
 // probe and the status page's static files do not, and the token never reaches the log.
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { loadCollectorConfig } from "../../collector/src/config.ts";
+import { openDatabase } from "../../collector/src/db/database.ts";
+import { buildApp } from "../../collector/src/http/app.ts";
 import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
@@ -49,6 +55,26 @@ describe("HTTP bearer token", () => {
       const response = await bare(path);
       assert.equal(response.status, 200, path);
       await response.arrayBuffer();
+    }
+  });
+
+  test("/healthz says only \"unavailable\" of a database that fails, and logs why", async () => {
+    const missing = `netmap_missing_${process.pid}`;
+    const url = new URL(database.url);
+    url.pathname = `/${missing}`;
+    const db = openDatabase(url.toString(), { max: 1 });
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+    const app = await buildApp({ config: loadCollectorConfig({ env: {}, configFlag: undefined }), db, registry: new Registry(), natsConnected: () => true, token: "t" }, log);
+    try {
+      const response = await app.inject({ method: "GET", url: "/healthz" });
+      assert.equal(response.statusCode, 503);
+      assert.deepEqual(response.json(), { status: "unhealthy", checks: { database: "unavailable", nats: "ok" } });
+      assert.ok(!response.body.includes(missing), "the database's name stays out of the open probe");
+      assert.ok(lines.some((line) => line.includes(`database \\"${missing}\\" does not exist`)), lines.join(""));
+    } finally {
+      await app.close();
+      await db.destroy();
     }
   });
 

@@ -14,6 +14,7 @@ import {
   type InstallOutcome,
   type InstallTarget,
 } from "../rollout/install.ts";
+import { terminalSafe } from "../text/escape.ts";
 import { parseTopologyFile } from "../topology/file.ts";
 import type { Hop, Topology } from "../topology/model.ts";
 import { allHosts, findHost, qualifiedName, routeFrom } from "../topology/routes.ts";
@@ -83,10 +84,10 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
   }
 
   if (values["dry-run"]) {
-    for (const target of targets) for (const line of describeInstall(target, options)) out.stdout(`${target.label}: ${line}\n`);
+    for (const target of targets) for (const line of describeInstall(target, options)) out.stdout(`${terminalSafe(target.label)}: ${line}\n`);
     return 0;
   }
-  const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${label}: ${message}\n`), parallel);
+  const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${terminalSafe(label)}: ${message}\n`), parallel);
   out.stdout(formatSummary(outcomes));
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
 }
@@ -94,7 +95,7 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
 export function formatSummary(outcomes: InstallOutcome[]): string {
   const installed = outcomes.filter((o) => o.status !== "failed").length;
   const lines = [`summary: agent installed on ${installed} of ${outcomes.length} host${outcomes.length === 1 ? "" : "s"}`];
-  const group = (title: string, selected: InstallOutcome[]) => selected.length && lines.push(`  ${title}: ${selected.map((o) => o.label).join(", ")}`);
+  const group = (title: string, selected: InstallOutcome[]) => selected.length && lines.push(`  ${title}: ${selected.map((o) => terminalSafe(o.label)).join(", ")}`);
   group("started", outcomes.filter((o) => o.status === "started"));
   const reasons = new Set(outcomes.flatMap((o) => (o.status === "not-started" ? [o.reason] : [])));
   for (const reason of reasons) group(`not started (${reason})`, outcomes.filter((o) => o.status === "not-started" && o.reason === reason));
@@ -110,7 +111,7 @@ function everyRoutableHost(topology: Topology, out: Out): InstallTarget[] {
       routed.push({ name: located.host.name, qualified: qualifiedName(located), hops: routeFrom(located) });
     } catch (error) {
       if (!(error instanceof RouteError)) throw error;
-      out.stderr(`netmap: skipping ${qualifiedName(located)}: no route: ${error.message}\n`);
+      out.stderr(`netmap: skipping ${terminalSafe(qualifiedName(located))}: no route: ${terminalSafe(error.message)}\n`);
     }
   }
   if (!routed.length) throw new TopologyError("no host in the topology has an SSH route");

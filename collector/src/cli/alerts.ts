@@ -5,8 +5,9 @@ import type { WatchAlertsResponse } from "../../../proto/gen/netmap/v1/admin.ts"
 import { formatMatcher, parseDuration, parseMatcher } from "../alerts/silences.ts";
 import { NetMapError, UsageError } from "../errors.ts";
 import { alertFromMessage, silenceFromMessage } from "../grpc/messages.ts";
+import { terminalSafe } from "../text/escape.ts";
 import { connectAdmin } from "./admin-client.ts";
-import { defaultOut, parseCommandLine } from "./command-line.ts";
+import { defaultOut, formatTable, parseCommandLine } from "./command-line.ts";
 
 export const ALERT_COMMANDS = ["alerts", "silence", "ack"] as const;
 
@@ -43,17 +44,12 @@ function ago(iso: string | null, now: number): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
-}
-
 const hostOf = (a: AlertJson) => a.labels.host ?? a.labels.instance ?? "-";
 const summaryOf = (a: AlertJson) => a.annotations.summary ?? a.annotations.description ?? "";
 
 export function formatAlertsTable(alerts: AlertJson[], now = Date.now()): string {
   if (!alerts.length) return "no open alerts\n";
-  return table([
+  return formatTable([
     ["SEVERITY", "STATE", "RULE", "HOST", "SINCE", "ACK", "FINGERPRINT", "SUMMARY"],
     ...alerts.map((a) => [a.severity, a.state, a.rule, hostOf(a), ago(a.startsAt ?? a.activeSince, now), a.acknowledged ? a.acknowledged.by : "-", a.fingerprint, summaryOf(a)]),
   ]);
@@ -63,7 +59,8 @@ function formatChange(change: WatchAlertsResponse): string {
   const a = alertFromMessage(change.alert!);
   const at = (change.at ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
   const ack = a.acknowledged ? ` (ack ${a.acknowledged.by})` : "";
-  return `${at}  ${change.kind.padEnd(7)}  ${(change.kind === "closed" ? "closed" : a.state).padEnd(7)}  ${a.severity.padEnd(8)}  ${a.rule}  ${hostOf(a)}  ${a.fingerprint}  ${summaryOf(a)}${ack}\n`;
+  const fields = [at, change.kind.padEnd(7), (change.kind === "closed" ? "closed" : a.state).padEnd(7), a.severity.padEnd(8), a.rule, hostOf(a), a.fingerprint, `${summaryOf(a)}${ack}`];
+  return `${fields.map(terminalSafe).join("  ")}\n`;
 }
 
 export async function runAlertCommand(command: string, argv: string[], env = process.env, out = defaultOut): Promise<number> {
@@ -144,7 +141,7 @@ export async function runAlertCommand(command: string, argv: string[], env = pro
         else if (!silences.length) out.stdout("no silences\n");
         else
           out.stdout(
-            table([
+            formatTable([
               ["ID", "STATE", "ENDS", "BY", "MATCHERS", "COMMENT"],
               ...silences.map((s) => [s.id, s.status?.state ?? "-", s.endsAt.replace(/\.\d+Z$/, "Z"), s.createdBy, s.matchers.map(formatMatcher).join(" "), s.comment]),
             ]),

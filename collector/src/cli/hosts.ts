@@ -1,5 +1,6 @@
 // `netmap hosts` as a table: one host a line, the headline figures the status page shows.
 import type { HostSummary } from "../hosts/repository.ts";
+import { formatTable } from "./command-line.ts";
 
 const percent = (value: number | null) => (value === null ? "-" : `${value.toFixed(0)}%`);
 
@@ -18,7 +19,7 @@ function addressCell(h: HostSummary): string {
 }
 
 export function formatHostsTable(hosts: HostSummary[]): string {
-  const rows = [
+  return formatTable([
     ["HOST", "STATUS", "LAST REPORT", "CPU", "MEM", "LOAD1", "FULLEST MOUNT", "ADDRESS"],
     ...hosts.map((h) => [
       h.hostname,
@@ -30,7 +31,5 @@ export function formatHostsTable(hosts: HostSummary[]): string {
       h.fullestMount ? `${h.fullestMount.mountpoint} ${percent(h.fullestMount.usedPercent)}` : "-",
       addressCell(h),
     ]),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+  ]);
 }

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { GraphFormat } from "../../../proto/gen/netmap/v1/admin.ts";
 import { UsageError, TopologyError } from "../errors.ts";
 import { hopFromMessage, hostFromMessage } from "../grpc/messages.ts";
+import { terminalSafe } from "../text/escape.ts";
 import { formatTopologyFile, parseTopologyFile } from "../topology/file.ts";
 import type { Hop } from "../topology/model.ts";
 import { formatHop, routeTo } from "../topology/routes.ts";
@@ -88,7 +89,7 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
           want(0, "--ssh-config FILE [--client C] [--site S]");
           fileName = values["ssh-config"];
           const result = parseSshConfig(readText(fileName), { client: values.client ?? "default", site: values.site ?? "default", fileName });
-          for (const line of result.ignored) out.stderr(`netmap: ${line}\n`);
+          for (const line of result.ignored) out.stderr(`netmap: ${terminalSafe(line)}\n`);
           text = formatTopologyFile(result.topology);
         } else {
           want(1, "FILE.yaml | --ssh-config FILE");
@@ -124,7 +125,7 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
       }
       case "route": {
         want(1, "HOST");
-        for (const hop of await routeOf(positionals[0]!)) out.stdout(`${hop.client}/${hop.site}/${hop.name}\t${formatHop(hop)}\n`);
+        for (const hop of await routeOf(positionals[0]!)) out.stdout(`${terminalSafe(`${hop.client}/${hop.site}/${hop.name}`)}\t${terminalSafe(formatHop(hop))}\n`);
         return 0;
       }
       case "ssh-config": {
@@ -154,9 +155,9 @@ export async function runTopologyCommand(command: string, argv: string[], env = 
         const hops = await routeOf(positionals[0]!);
         admin?.close();
         const { removed, learned } = await retrust(hops, { knownHostsFile: knownHostsPath(env) });
-        const name = `${hops.at(-1)!.client}/${hops.at(-1)!.site}/${hops.at(-1)!.name}`;
-        if (removed.length) out.stdout(`forgot ${name}: ${removed.join(", ")}\n`);
-        out.stdout(`trusted ${name}: ${learned.join(", ")}\n`);
+        const name = terminalSafe(`${hops.at(-1)!.client}/${hops.at(-1)!.site}/${hops.at(-1)!.name}`);
+        if (removed.length) out.stdout(`forgot ${name}: ${terminalSafe(removed.join(", "))}\n`);
+        out.stdout(`trusted ${name}: ${terminalSafe(learned.join(", "))}\n`);
         return 0;
       }
       case "graph": {

@@ -1,6 +1,6 @@
 // The gRPC transport of the admin service: bearer-token check, NetMapError codes mapped once
 // to gRPC status codes, and the listener. The methods themselves are in service.ts.
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { NetMapAdminService } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { CollectorConfig } from "../config.ts";
@@ -8,6 +8,9 @@ import { NetMapError } from "../errors.ts";
 import { ERROR_CODE_METADATA } from "./messages.ts";
 import { adminMethods, adminStreams, type AdminDeps, type AdminMethods, type AdminStreams } from "./service.ts";
 import { bearerMatches } from "../auth/token.ts";
+
+// For a caller with the token: a large topology import. One without never gets a byte read.
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 // What the caller can fix is said to them; anything else is INTERNAL, logged, not shown.
 const STATUS_BY_CODE: Record<string, status> = {
@@ -44,10 +47,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   for (const name of Object.keys(NetMapAdminService) as Array<keyof AdminMethods | keyof AdminStreams>) {
     implementation[name] =
       name in streams
-        ? streaming(name, streams[name as keyof AdminStreams] as AdminStreams[keyof AdminStreams], token, log, watching)
-        : unary(name, methods[name as keyof AdminMethods] as (request: unknown) => Promise<unknown>, token, log);
+        ? streaming(name, streams[name as keyof AdminStreams] as AdminStreams[keyof AdminStreams], log, watching)
+        : unary(name, methods[name as keyof AdminMethods] as (request: unknown) => Promise<unknown>, log);
   }
-  const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, interceptors: [requireToken(token, log)] });
   server.addService(NetMapAdminService, implementation);
 
   const host = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
@@ -75,11 +78,24 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
 const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, details: "unauthenticated: this call needs the collector's token (authorization: Bearer …)" };
 
-function authorized(call: { metadata: Metadata; getPeer(): string }, method: string, token: string, log: Logger): boolean {
-  const authorization = call.metadata.get("authorization")[0];
-  if (bearerMatches(typeof authorization === "string" ? authorization : undefined, token)) return true;
-  log.warn({ method, peer: call.getPeer() }, "refused an admin call without the right token");
-  return false;
+/**
+ * Checks the token on the call's headers, before any handler runs. grpc-js reads a request
+ * message only when the handler asks for it, after these headers; a refused call never asks,
+ * so its body is not read into memory (what still arrives is dropped as it comes).
+ */
+function requireToken(token: string, log: Logger): ServerInterceptor {
+  return (method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, proceed) => {
+            const authorization = metadata.get("authorization")[0];
+            if (bearerMatches(typeof authorization === "string" ? authorization : undefined, token)) return proceed(metadata);
+            log.warn({ method: method.path, peer: call.getPeer() }, "refused an admin call without the right token");
+            call.sendStatus(UNAUTHENTICATED);
+          },
+        }),
+    });
 }
 
 /** A NetMapError the caller can fix keeps its message and code; anything else is INTERNAL. */
@@ -94,9 +110,8 @@ function failure(error: unknown, method: string, log: Logger): { code: status; d
   return { code: status.INTERNAL, details: "internal error; see the collector's log" };
 }
 
-function unary(method: string, run: (request: unknown) => Promise<unknown>, token: string, log: Logger) {
+function unary(method: string, run: (request: unknown) => Promise<unknown>, log: Logger) {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    if (!authorized(call, method, token, log)) return callback(UNAUTHENTICATED);
     run(call.request).then(
       (response) => callback(null, response),
       (error: unknown) => callback(failure(error, method, log)),
@@ -104,9 +119,8 @@ function unary(method: string, run: (request: unknown) => Promise<unknown>, toke
   };
 }
 
-function streaming(method: string, run: AdminStreams[keyof AdminStreams], token: string, log: Logger, watching: Set<AbortController>) {
+function streaming(method: string, run: AdminStreams[keyof AdminStreams], log: Logger, watching: Set<AbortController>) {
   return (call: ServerWritableStream<object, never>) => {
-    if (!authorized(call, method, token, log)) return call.destroy(Object.assign(new Error(UNAUTHENTICATED.details), UNAUTHENTICATED));
     const abort = new AbortController();
     watching.add(abort);
     let cancelled = false;

@@ -4,6 +4,7 @@
 import { parseDocument, stringify } from "yaml";
 import { z } from "zod";
 import { TopologyError } from "../errors.ts";
+import { yamlText } from "../text/escape.ts";
 import { HOST_KINDS, type HostKind, type Site, type Topology, type TopologyHost } from "./model.ts";
 import { assertValidTopology } from "./validate.ts";
 
@@ -111,7 +112,7 @@ export function formatTopologyFile(topology: Topology): string {
       })),
     })),
   };
-  return stringify(file, { lineWidth: 0 });
+  return yamlText(stringify(file, { lineWidth: 0 }));
 }
 
 function toFileHost(site: Site, host: TopologyHost): FileHost {

@@ -3,11 +3,12 @@
 // from renderSvg, which lays the DOT out in-process with Graphviz compiled to WebAssembly.
 //
 // Names come from people, Proxmox and agents, so none is ever written raw into DOT: every
-// node and cluster gets a generated id (n1, cluster_c1 …) and every name goes into a quoted,
-// escaped string (dotString), so quotes, backslashes, `node`, `subgraph`, `&lt;` and newlines
-// are only ever text.
+// node and cluster gets a generated id (n1, cluster_c1 …) and every value goes into a quoted,
+// escaped string (dotString, text/escape.ts), so quotes, backslashes, `node`, `subgraph`,
+// `&lt;` and control characters are only ever text.
 import { Graphviz } from "@hpcc-js/wasm-graphviz";
 import type { HostStatus } from "../hosts/status.ts";
+import { dotString } from "../text/escape.ts";
 import type { Client, Site, Topology, TopologyHost } from "./model.ts";
 
 export type MapTheme = "light" | "dark";
@@ -67,20 +68,6 @@ const PALETTES: Record<MapTheme, Palette> = {
 };
 
 const FONT = "Helvetica,Arial,sans-serif";
-
-// Control characters would otherwise break a label across lines or vanish; show them as the
-// Unicode "control pictures" (U+2400…) so a hostile name stays one visible line.
-function visible(text: string): string {
-  return text.toWellFormed().replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\u007f" ? "\u2421" : String.fromCharCode(0x2400 + c.charCodeAt(0))));
-}
-
-/**
- * A DOT double-quoted string showing `text` literally. Backslash starts Graphviz's escapes
- * (\n, \N, \G…) and `&` starts an HTML entity in labels, so both are escaped too.
- */
-export function dotString(text: string): string {
-  return `"${visible(text).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/&/g, "&amp;")}"`;
-}
 
 /** Lines of a label: each escaped, joined by Graphviz's centred line break. */
 function dotLines(...lines: string[]): string {

@@ -18,8 +18,13 @@ export function isValidUser(value: string): boolean {
   return USER_PATTERN.test(value);
 }
 
-/** An IPv4 or IPv6 address, or a DNS name. */
+/**
+ * An IPv4 or IPv6 address, or a DNS name. Not an IPv6 address with a zone id (`fe80::1%eth0`,
+ * which isIP accepts): ssh expands `%` tokens in HostName, and a zone names an interface of
+ * the machine that reported it, not of the one that connects.
+ */
 export function isValidAddress(value: string): boolean {
+  if (value.includes("%")) return false;
   if (isIP(value)) return true;
   if (value.length > 253) return false;
   return value.split(".").every((label) => DNS_LABEL.test(label));

@@ -10,6 +10,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { ExternalCommandError, HostKeyChangedError } from "../errors.ts";
+import { sshComment } from "../text/escape.ts";
 import type { Hop } from "./model.ts";
 import { renderRouteConfig, sshAlias } from "./ssh-config.ts";
 
@@ -43,7 +44,7 @@ export interface SshInvocation {
 /** What runSsh will execute, without running it: for tests and `--dry-run`. */
 export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions">): SshInvocation {
   const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile })}
-# The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.
+${sshComment("The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.")}
 Include ~/.ssh/config
 `;
   const target = sshAlias(hops[hops.length - 1]!);

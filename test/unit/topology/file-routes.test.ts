@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { parse as parseYaml } from "yaml";
 import { formatTopologyFile, parseTopologyFile } from "../../../collector/src/topology/file.ts";
+import type { Topology } from "../../../collector/src/topology/model.ts";
 import { formatHop, routeTo } from "../../../collector/src/topology/routes.ts";
 
 const FIXTURE = readFileSync(new URL("../../fixtures/topology/two-clients.yaml", import.meta.url), "utf8");
@@ -104,5 +106,31 @@ describe("routes", () => {
     hosts.find((h) => h.name === "gw1")!.via = null;
     hosts.find((h) => h.name === "gw2")!.address = null;
     assert.throws(() => routeTo(broken, "web01"), { code: "ROUTE_NO_ADDRESS", message: /route to acme\/paris-dc1\/web01: hop gw2 has no address/ });
+  });
+});
+
+describe("topology file export with hostile names", () => {
+  const HOSTILE = ['evil\nMatch exec "x"\nHost zz', "key: value\n- item", "# comment", "csi\u009b31m nel\u0085 del\x7f esc\x1b[2J", "  spaced  ", "lone\ud800", "'quoted' \"double\"", "&anchor *alias !tag"];
+
+  test("every name, address and label reads back exactly, as one scalar, and no DEL or C1 is written raw", () => {
+    const topology: Topology = {
+      clients: [{
+        name: HOSTILE[0]!,
+        sites: [{
+          name: HOSTILE[1]!,
+          bastion: HOSTILE[2]!,
+          hosts: HOSTILE.map((name) => ({ name, kind: "server" as const, address: name, ssh: { user: name, port: 22 }, via: name, parent: null, labels: { [name]: name }, source: "agent" as const })),
+        }],
+      }],
+    };
+    const yaml = formatTopologyFile(topology);
+    assert.doesNotMatch(yaml, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    const file = parseYaml(yaml);
+    assert.equal(file.clients[0].name, HOSTILE[0]);
+    assert.equal(file.clients[0].sites[0].bastion, HOSTILE[2]);
+    assert.deepEqual(
+      file.clients[0].sites[0].hosts,
+      HOSTILE.map((name) => ({ name, address: name, ssh: { user: name }, via: name, labels: { [name]: name } })),
+    );
   });
 });

@@ -6,7 +6,8 @@ import { Registry } from "prom-client";
 import { loadCollectorConfig } from "../../../collector/src/config.ts";
 import type { Db } from "../../../collector/src/db/database.ts";
 import { buildApp } from "../../../collector/src/http/app.ts";
-import { dotString, previousHop, renderSvg, sshCommand, topologyToDot } from "../../../collector/src/topology/graph.ts";
+import { previousHop, renderSvg, sshCommand, topologyToDot } from "../../../collector/src/topology/graph.ts";
+import { dotString } from "../../../collector/src/text/escape.ts";
 import type { Topology, TopologyHost } from "../../../collector/src/topology/model.ts";
 import { twoClientsMonitored } from "../../fixtures/topology/two-clients.ts";
 
@@ -47,6 +48,7 @@ const HOSTILE = [
   "strict",
   "digraph",
   "line\nbreak",
+  "esc\x1b[2J c1\u009b31m del\x7f nul\0",
   "&amp; <b>bold</b> &#65;",
   "} ]; n1 -> n2 [",
   "\\N \\G \\l",
@@ -77,13 +79,18 @@ function hostileTopology(): Topology {
   };
 }
 
-/** Names as a label shows them: control characters as their visible pictures. */
-const shown = (name: string) => name.replace(/\n/g, "\u240a");
+/** Names as a label shows them: C0 and DEL as their control pictures, C1 as its escape. */
+const shown = (name: string) =>
+  name.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? "\u2421" : `\\u00${code.toString(16)}`;
+  });
 
 describe("topology graph", () => {
   test("dotString - quotes, backslashes and entities come out literal", () => {
     assert.equal(dotString('a "b" \\c & d'), '"a \\"b\\" \\\\c &amp; d"');
     assert.equal(dotString("one\ntwo"), '"one\u240atwo"');
+    assert.equal(dotString("csi\u009b31m del\x7f"), '"csi\\\\u009b31m del\u2421"', "C1 and DEL are never written raw");
   });
 
   test("topologyToDot - never writes a name as an id: nodes are n1…, clusters cluster_…", () => {

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { parseTopologyFile } from "../../../collector/src/topology/file.ts";
+import { isValidAddress } from "../../../collector/src/topology/names.ts";
 import { routeTo } from "../../../collector/src/topology/routes.ts";
 import { parseJump, parseSshConfig, renderRouteConfig, renderTopologySshConfig } from "../../../collector/src/topology/ssh-config.ts";
+import { hostileTopology, matchExecName } from "../../helpers/hostile.ts";
 
 const CONFIG = `# a team's config
 Host bastion
@@ -119,5 +121,37 @@ Host acme.paris-dc1.web01
     const hop = { client: "acme", site: "dc1", name: "x", address: "-oProxyCommand=sh", port: 22, user: null };
     assert.throws(() => renderRouteConfig([hop]), { code: "ROUTE_UNSAFE", message: /address "-oProxyCommand=sh" is not safe/ });
     assert.throws(() => renderRouteConfig([{ ...hop, address: "10.0.0.1", name: "x\n  ProxyCommand sh" }]), { code: "ROUTE_UNSAFE" });
+  });
+});
+
+describe("ssh config writing with hostile names", () => {
+  // What `netmap ssh-config` writes itself; anything else on a line of its own is an injected directive.
+  const OWN_LINE = /^(|#.*|Host [A-Za-z0-9._ -]+|  (HostName|Port|User|ProxyJump|HostKeyAlias|UserKnownHostsFile|GlobalKnownHostsFile|StrictHostKeyChecking|CheckHostIP) \S+)$/;
+
+  test("a name carrying directives stays inside one comment, escaped, and the other hosts keep their blocks", () => {
+    const text = renderTopologySshConfig(hostileTopology(matchExecName("/tmp/netmap-pwned")), { knownHostsFile: "/tmp/k" });
+    for (const line of text.split("\n")) assert.match(line, OWN_LINE);
+    assert.match(text, /^# acme\/dc1\/evil\\u000aMatch exec "touch \/tmp\/netmap-pwned"\\u000aHost zz: no route: /m);
+    assert.match(text, /^Host acme\.dc1\.web01 web01\n  HostName 10\.0\.0\.5\n  Port 22\n  ProxyJump acme\.dc1\.gw1\n/m);
+  });
+
+  test("a host that goes through a hop with a hostile name gets a comment, not a ProxyJump to it", () => {
+    const text = renderTopologySshConfig(hostileTopology("x\n  ProxyCommand sh -c id"));
+    for (const line of text.split("\n")) assert.match(line, OWN_LINE);
+    assert.match(text, /^# acme\/dc1\/behind: no route: .*"x\\n  ProxyCommand sh -c id" is not safe to pass to ssh$/m);
+    assert.doesNotMatch(text, /Host acme\.dc1\.behind/);
+  });
+
+  test("every control character of a comment is written as an escape, none raw", () => {
+    const text = renderTopologySshConfig(hostileTopology("a\rb\0c\u0085d\x1b"));
+    assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.match(text, /^# acme\/dc1\/a\\u000db\\u0000c\\u0085d\\u001b: no route: /m);
+  });
+
+  test("an IPv6 address with a zone id is refused: ssh would read its % as a token", () => {
+    const hop = { client: "acme", site: "dc1", name: "x", address: "fe80::1%eth0", port: 22, user: null };
+    assert.throws(() => renderRouteConfig([hop]), { code: "ROUTE_UNSAFE", message: /address "fe80::1%eth0" is not safe/ });
+    assert.equal(isValidAddress("fe80::1%eth0"), false);
+    assert.equal(isValidAddress("fe80::1"), true);
   });
 });
