@@ -7,7 +7,7 @@
 // alerts, which live in PostgreSQL.
 import type { HostReport, Listener, NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
 import { REPORT_LIMITS } from "../../../proto/src/report-check.ts";
-import { protocolName } from "../ingest/store.ts";
+import { protocolName } from "../hosts/headline.ts";
 import { fingerprint, type Alert, type Labels, type Observation, type Severity } from "./engine.ts";
 import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
 

@@ -3,7 +3,7 @@
 // engine decides pending/firing/resolved. Defaults are documented in
 // docs/alerts.md; every one can be overridden (thresholds.ts).
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import { mountUsedPercent } from "../ingest/headline.ts";
+import { mountUsedPercent } from "../hosts/headline.ts";
 import { thresholdObservation, type Labels, type Observation, type Severity } from "./engine.ts";
 import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
 import { secondsUntil, Series } from "./window.ts";

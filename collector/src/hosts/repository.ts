@@ -2,10 +2,9 @@
 import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
-import { mountUsedPercent } from "../ingest/headline.ts";
-import { protocolName } from "../ingest/store.ts";
 import { proxmoxDetail } from "../proxmox/detail.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
+import { mountUsedPercent, protocolName } from "./headline.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
 
 export interface HostSummary {

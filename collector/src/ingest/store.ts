@@ -1,10 +1,10 @@
 // Stores a batch of reports in one transaction, a handful of set-based
 // statements whatever the batch size (unnest over arrays, never a row loop).
 import { sql } from "kysely";
-import { HostReport, Protocol } from "../../../proto/gen/netmap/v1/report.ts";
+import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db } from "../db/database.ts";
-import { headline, type Headline } from "./headline.ts";
+import { headline, protocolName, type Headline } from "../hosts/headline.ts";
 
 export interface ReceivedReport {
   report: HostReport;
@@ -234,16 +234,5 @@ async function replaceLatestDetails(trx: Tx, reports: NewReport[]): Promise<void
                   ${nics.map((x) => x.i.up)}::bool[], ${nics.map((x) => x.i.virtual)}::bool[])
            AS n(host_id, name, mac, addresses, up, virtual)
       ON CONFLICT DO NOTHING`.execute(trx);
-  }
-}
-
-export function protocolName(protocol: Protocol): string {
-  switch (protocol) {
-    case Protocol.PROTOCOL_TCP:
-      return "tcp";
-    case Protocol.PROTOCOL_UDP:
-      return "udp";
-    default:
-      return "unknown";
   }
 }

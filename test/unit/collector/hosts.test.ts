@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { hostStatus } from "../../../collector/src/hosts/status.ts";
-import { headline, mountUsedPercent } from "../../../collector/src/ingest/headline.ts";
+import { headline, mountUsedPercent } from "../../../collector/src/hosts/headline.ts";
 import { sampleReport } from "../../helpers/reports.ts";
 
 const thresholds = { staleAfterSeconds: 30, downAfterSeconds: 120 };

@@ -1,6 +1,7 @@
-// The headline figures of a report: what the host list shows and the time
-// series keeps. Pure, so it is tested on its own.
-import type { HostReport, NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
+// How a report is shown: its headline figures (what the host list shows and the
+// time series keeps), a mount's used per cent, a listener's protocol. Pure, so it
+// is tested on its own; ingest stores these figures, the reads and rules show them.
+import { Protocol, type HostReport, type NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
 
 export interface Headline {
   cpuPercent: number | null;
@@ -52,4 +53,15 @@ function ownAddresses(nic: NetworkInterface): string[] {
 function sumOfPresent(values: (number | undefined)[]): number | null {
   const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
   return present.length ? present.reduce((a, b) => a + b, 0) : null;
+}
+
+export function protocolName(protocol: Protocol): string {
+  switch (protocol) {
+    case Protocol.PROTOCOL_TCP:
+      return "tcp";
+    case Protocol.PROTOCOL_UDP:
+      return "udp";
+    default:
+      return "unknown";
+  }
 }
