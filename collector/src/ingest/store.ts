@@ -1,10 +1,12 @@
 // Stores a batch of reports in one transaction, a handful of set-based
-// statements whatever the batch size (unnest over arrays, never a row loop).
+// statements whatever the batch size (unnest over arrays, never a row loop):
+// the series here, the host rows through hosts/writes.ts.
 import { sql } from "kysely";
-import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db } from "../db/database.ts";
-import { headline, protocolName, type Headline } from "../hosts/headline.ts";
+import { headline, protocolName } from "../hosts/headline.ts";
+import { advanceLatest, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
 export interface ReceivedReport {
   report: HostReport;
@@ -28,17 +30,12 @@ export interface StoreResult {
 
 type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
 
-interface NewReport extends ReceivedReport {
-  hostId: number;
-  headline: Headline;
-}
-
 export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: Rejection[] = []): Promise<StoreResult> {
   const unique = dedupe(reports);
   return db.transaction().execute(async (trx) => {
     if (rejections.length) await recordRejections(trx, rejections);
     if (!unique.length) return { stored: 0, duplicates: reports.length, latest: [] };
-    const hostIds = await upsertHosts(trx, unique);
+    const hostIds = await upsertAgentHosts(trx, unique);
     const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
     const fresh = await insertSamples(trx, candidates);
     await insertMountSamples(trx, fresh);
@@ -69,26 +66,9 @@ async function recordRejections(trx: Tx, rejections: Rejection[]): Promise<void>
                          ${rejections.map((r) => r.sizeBytes)}::int[])`.execute(trx);
 }
 
-/** Creates hosts seen for the first time; returns agent id → host id for the whole batch. */
-async function upsertHosts(trx: Tx, reports: ReceivedReport[]): Promise<Map<string, number>> {
-  const byAgent = new Map<string, string>();
-  for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
-  // Sorted, so concurrent collectors lock host rows in the same order.
-  const agents = [...byAgent.keys()].sort();
-  // An agent id a person attached to a host (agent_id: in the topology, netmap adopt) lands
-  // on that host through the conflict; any other new agent gets a host of its own, unassigned,
-  // whatever name or address it reports (topology/adoption.ts).
-  const { rows } = await sql<{ id: number; agent_id: string }>`
-    INSERT INTO hosts (agent_id, hostname)
-    SELECT * FROM unnest(${agents}::text[], ${agents.map((a) => byAgent.get(a)!)}::text[])
-    ON CONFLICT (agent_id) DO UPDATE SET agent_id = excluded.agent_id
-    RETURNING id, agent_id`.execute(trx);
-  return new Map(rows.map((row) => [row.agent_id, row.id]));
-}
-
 /** Inserts the time-series rows; returns only the reports not stored before. */
-async function insertSamples(trx: Tx, reports: NewReport[]): Promise<NewReport[]> {
-  const col = <T>(pick: (r: NewReport) => T) => reports.map(pick);
+async function insertSamples(trx: Tx, reports: LatestState[]): Promise<LatestState[]> {
+  const col = <T>(pick: (r: LatestState) => T) => reports.map(pick);
   const { rows } = await sql<{ host_id: number; boot_id: string; seq: number }>`
     INSERT INTO report_samples (
       host_id, boot_id, seq, collected_at,
@@ -114,7 +94,7 @@ async function insertSamples(trx: Tx, reports: NewReport[]): Promise<NewReport[]
   return reports.filter((r) => inserted.has(`${r.hostId}\u0000${r.report.bootId}\u0000${r.report.seq}`));
 }
 
-async function insertMountSamples(trx: Tx, reports: NewReport[]): Promise<void> {
+async function insertMountSamples(trx: Tx, reports: LatestState[]): Promise<void> {
   const rows = reports.flatMap((r) => r.report.mounts.map((m) => ({ r, m })));
   if (!rows.length) return;
   await sql`
@@ -128,8 +108,8 @@ async function insertMountSamples(trx: Tx, reports: NewReport[]): Promise<void> 
     ON CONFLICT DO NOTHING`.execute(trx);
 }
 
-function newestPerHost(reports: NewReport[]): NewReport[] {
-  const newest = new Map<number, NewReport>();
+function newestPerHost(reports: LatestState[]): LatestState[] {
+  const newest = new Map<number, LatestState>();
   for (const r of reports) {
     const current = newest.get(r.hostId);
     if (!current || r.report.collectedAt! > current.report.collectedAt!) newest.set(r.hostId, r);
@@ -137,53 +117,8 @@ function newestPerHost(reports: NewReport[]): NewReport[] {
   return [...newest.values()].sort((a, b) => a.hostId - b.hostId);
 }
 
-/**
- * Moves each host's latest state forward; a report older than the stored one
- * (a spool replay arriving after fresher reports) stays only in the series.
- * Returns the reports that became their host's latest.
- */
-async function advanceLatest(trx: Tx, reports: NewReport[]): Promise<NewReport[]> {
-  if (!reports.length) return [];
-  // One JSON document rather than sixteen arrays: the full report state would
-  // otherwise be escaped into an array literal and parsed back, the costliest part.
-  const rows = reports.map((r) => ({
-    id: r.hostId,
-    hostname: r.report.hostname || r.report.agentId,
-    collected_at: r.report.collectedAt!.toISOString(),
-    received_at: r.receivedAt.toISOString(),
-    boot_id: r.report.bootId,
-    seq: r.report.seq,
-    interval_seconds: r.report.intervalSeconds || null,
-    cpu_percent: r.headline.cpuPercent,
-    memory_percent: r.headline.memoryPercent,
-    load1: r.report.cpu?.load1 ?? null,
-    logical_cores: r.report.cpu?.logicalCores ?? null,
-    memory_total_bytes: r.report.memory?.totalBytes ?? null,
-    fullest_mountpoint: r.headline.fullestMount?.mountpoint ?? null,
-    fullest_mount_percent: r.headline.fullestMount?.usedPercent ?? null,
-    addresses: r.headline.addresses,
-    state: HostReport.toJSON(r.report),
-  }));
-  const { rows: advancedRows } = await sql<{ id: number }>`
-    UPDATE hosts h SET
-      hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
-      boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
-      cpu_percent = n.cpu_percent, memory_percent = n.memory_percent, load1 = n.load1,
-      logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
-      fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
-      addresses = n.addresses, state = n.state
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS n(
-      id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
-      interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
-      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[], state jsonb)
-    WHERE h.id = n.id AND (h.collected_at IS NULL OR h.collected_at <= n.collected_at)
-    RETURNING h.id`.execute(trx);
-  const advanced = new Set(advancedRows.map((row) => row.id));
-  return reports.filter((r) => advanced.has(r.hostId));
-}
-
 /** Replaces the latest mounts, listeners and interfaces of the hosts that advanced. */
-async function replaceLatestDetails(trx: Tx, reports: NewReport[]): Promise<void> {
+async function replaceLatestDetails(trx: Tx, reports: LatestState[]): Promise<void> {
   if (!reports.length) return;
   const hostIds = reports.map((r) => r.hostId);
 

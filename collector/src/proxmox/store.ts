@@ -5,6 +5,7 @@
 import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { Db } from "../db/database.ts";
+import { insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import type { DiscoveredGuest, DiscoveredNode, Inventory } from "./discovery.ts";
 import { guestAddresses, type Figures, type GuestInterface } from "./parse.ts";
@@ -165,10 +166,7 @@ async function resolveHost(trx: Tx, siteId: number, resource: Resource): Promise
       AND NOT EXISTS (SELECT 1 FROM proxmox_resources r WHERE r.host_id = h.id)`.execute(trx);
   if (declared.rows.length === 1) return declared.rows[0]!.id;
   const name = await freeName(trx, siteId, resource);
-  const { rows } = await sql<{ id: number }>`
-    INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${resource.name}, ${siteId}, ${name}, ${kindOf(resource.type)}, 'proxmox')
-    RETURNING id`.execute(trx);
-  return rows[0]!.id;
+  return insertDiscoveredHost(trx, { hostname: resource.name, siteId, name, kind: kindOf(resource.type) });
 }
 
 async function freeName(trx: Tx, siteId: number, resource: Resource, except?: number): Promise<string> {
@@ -185,20 +183,13 @@ async function stateFacts(trx: Tx, hostId: number, siteId: number, resource: Res
     SELECT fact_sources, name, site_id FROM hosts WHERE id = ${hostId} FOR UPDATE`.execute(trx);
   const host = rows[0]!;
   const person = (fact: string) => host.fact_sources[fact] === "person";
-  const facts: Record<string, string | null> = {};
+  const facts: DiscoveredFacts = {};
   if (!person("kind")) facts.kind = kindOf(resource.type);
   if (!person("parent")) facts.parent = resource.type === "node" ? null : resource.node;
   if (!person("name") && host.site_id === siteId && host.name?.toLowerCase() !== resource.name.toLowerCase()) {
     facts.name = await freeName(trx, siteId, resource, hostId);
   }
-  const sources = JSON.stringify(Object.fromEntries(Object.keys(facts).map((k) => [k, "proxmox"])));
-  await sql`
-    UPDATE hosts SET
-      kind = coalesce(${facts.kind ?? null}::text, kind),
-      parent = CASE WHEN ${"parent" in facts}::boolean THEN ${facts.parent ?? null}::text ELSE parent END,
-      name = coalesce(${facts.name ?? null}::text, name),
-      fact_sources = fact_sources || ${sources}::jsonb
-    WHERE id = ${hostId}`.execute(trx);
+  await stateDiscoveredFacts(trx, hostId, facts);
 }
 
 /** Interfaces and addresses of a host only Proxmox describes; an agent's own report wins where there is one. */
@@ -211,7 +202,7 @@ async function replaceInterfaces(trx: Tx, hostId: number, interfaces: GuestInter
       INSERT INTO host_interfaces (host_id, name, mac, addresses, up, virtual)
       VALUES (${hostId}, ${i.name}, ${i.mac}, ${i.addresses}::text[], ${up}, false)`.execute(trx);
   }
-  await sql`UPDATE hosts SET addresses = ${guestAddresses(interfaces)}::text[] WHERE id = ${hostId}`.execute(trx);
+  await setDiscoveredAddresses(trx, hostId, guestAddresses(interfaces));
 }
 
 /** Counters to rates: bytes per second since the previous cycle; none across a restart (counter went back). */

@@ -9,6 +9,7 @@ import { sql } from "kysely";
 import { isAgentId } from "../../../proto/src/subjects.ts";
 import type { Db } from "../db/database.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
+import { absorbAgentHost, confirmAddress, setAgent } from "../hosts/writes.ts";
 import { isValidAddress } from "./names.ts";
 
 type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
@@ -114,9 +115,7 @@ export async function adoptHost(db: Db, hostId: number, request: AdoptRequest = 
     }
     if (!isValidAddress(wanted)) throw new BadRequestError(`the address the host reports, ${JSON.stringify(wanted)}, is not an IP address or DNS name: give the address`);
     const addressConfirmed = wanted !== now.address;
-    if (addressConfirmed) {
-      await sql`UPDATE hosts SET address = ${wanted}, fact_sources = fact_sources || '{"address":"person"}'::jsonb WHERE id = ${hostId}`.execute(trx);
-    }
+    if (addressConfirmed) await confirmAddress(trx, hostId, wanted);
     return { agentId: now.agent_id, address: wanted, agentAttached, addressConfirmed };
   });
 }
@@ -135,7 +134,7 @@ export async function attachAgent(trx: Tx, host: Pick<HostFacts, "id" | "name" |
   const own = rows[0];
   if (own && own.site_id !== null) throw new BadRequestError(`agent ${agentId} is already attached to host ${own.name ?? own.id}`);
   if (own) await moveReports(trx, own.id, host.id);
-  await sql`UPDATE hosts SET agent_id = ${agentId} WHERE id = ${host.id}`.execute(trx);
+  await setAgent(trx, host.id, agentId);
   return true;
 }
 
@@ -146,15 +145,5 @@ async function moveReports(trx: Tx, from: number, to: number): Promise<void> {
   for (const table of ["report_samples", "mount_samples", "host_mounts", "host_listeners", "host_interfaces", "alerts"]) {
     await sql`UPDATE ${sql.table(table)} SET host_id = ${to} WHERE host_id = ${from}`.execute(trx);
   }
-  await sql`
-    UPDATE hosts d SET
-      hostname = a.hostname, first_seen = least(d.first_seen, a.first_seen), collected_at = a.collected_at, received_at = a.received_at,
-      boot_id = a.boot_id, seq = a.seq, interval_seconds = a.interval_seconds, cpu_percent = a.cpu_percent,
-      memory_percent = a.memory_percent, load1 = a.load1, logical_cores = a.logical_cores, memory_total_bytes = a.memory_total_bytes,
-      fullest_mountpoint = a.fullest_mountpoint, fullest_mount_percent = a.fullest_mount_percent, addresses = a.addresses, state = a.state,
-      -- An address a person confirmed on the unassigned host stays confirmed.
-      address = coalesce(d.address, CASE WHEN a.fact_sources ->> 'address' = 'person' THEN a.address END),
-      fact_sources = d.fact_sources || CASE WHEN d.address IS NULL AND a.fact_sources ->> 'address' = 'person' THEN '{"address":"person"}'::jsonb ELSE '{}'::jsonb END
-    FROM hosts a WHERE d.id = ${to} AND a.id = ${from}`.execute(trx);
-  await sql`DELETE FROM hosts WHERE id = ${from}`.execute(trx);
+  await absorbAgentHost(trx, from, to);
 }

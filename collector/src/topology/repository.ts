@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { TopologyError } from "../errors.ts";
 import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
+import { mergePlacedHost } from "../hosts/writes.ts";
 import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
 import { assertValidTopology } from "./validate.ts";
@@ -133,7 +134,7 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
           .returning("id")
           .executeTakeFirstOrThrow();
         for (const host of site.hosts) {
-          const { outcome, stored } = await mergeHost(trx, siteId, host);
+          const { outcome, stored } = await mergePlacedHost(trx, siteId, host);
           result[outcome]++;
           if (host.agentId && (await attachAgent(trx, stored, host.agentId))) result.adopted++;
         }
@@ -142,43 +143,4 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
     assertValidTopology(await loadTopology(trx), "the topology after this import");
     return result;
   });
-}
-
-async function mergeHost(trx: Tx, siteId: number, host: TopologyHost): Promise<{ outcome: "created" | "updated"; stored: { id: number; name: string; agent_id: string | null } }> {
-  const stated: Record<string, unknown> = { kind: host.kind, ssh_port: host.ssh.port };
-  if (host.address !== null) stated.address = host.address;
-  if (host.ssh.user !== null) stated.ssh_user = host.ssh.user;
-  if (host.via !== null) stated.via = host.via;
-  if (host.parent !== null) stated.parent = host.parent;
-  const facts = JSON.stringify(Object.fromEntries(["name", ...Object.keys(stated), ...(Object.keys(host.labels).length ? ["labels"] : [])].map((k) => [k, host.source])));
-  const set = {
-    ...stated,
-    labels: sql<string>`hosts.labels || ${JSON.stringify(host.labels)}::jsonb`,
-    fact_sources: sql<string>`hosts.fact_sources || ${facts}::jsonb`,
-  };
-
-  const existing = await trx.selectFrom("hosts").select(["id", "agent_id"]).where("site_id", "=", siteId).where("name", "=", host.name).executeTakeFirst();
-  if (existing) {
-    await trx.updateTable("hosts").set(set).where("id", "=", existing.id).execute();
-    return { outcome: "updated", stored: { ...existing, name: host.name } };
-  }
-  const { id } = await trx
-    .insertInto("hosts")
-    .values({
-      hostname: host.name,
-      site_id: siteId,
-      name: host.name,
-      kind: host.kind,
-      address: host.address,
-      ssh_user: host.ssh.user,
-      ssh_port: host.ssh.port,
-      via: host.via,
-      parent: host.parent,
-      labels: JSON.stringify(host.labels),
-      source: host.source,
-      fact_sources: facts,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  return { outcome: "created", stored: { id, name: host.name, agent_id: null } };
 }

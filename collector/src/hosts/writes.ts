@@ -1,0 +1,183 @@
+// Every write to the hosts table, whoever the writer: ingest (an agent's host and its
+// latest state), topology import (hosts a person placed), adoption (a person attaching an
+// agent or confirming an address) and Proxmox discovery (nodes and guests). Plain functions
+// over the caller's transaction; what ingest writes per batch is set-based (unnest,
+// jsonb_to_recordset), never a row loop.
+import { sql, type Transaction } from "kysely";
+import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import type { Database } from "../db/schema.ts";
+import type { TopologyHost } from "../topology/model.ts";
+import type { Headline } from "./headline.ts";
+
+type Tx = Transaction<Database>;
+
+/** Creates hosts seen for the first time; returns agent id → host id for the whole batch. */
+export async function upsertAgentHosts(trx: Tx, reports: Array<{ report: HostReport }>): Promise<Map<string, number>> {
+  const byAgent = new Map<string, string>();
+  for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
+  // Sorted, so concurrent collectors lock host rows in the same order.
+  const agents = [...byAgent.keys()].sort();
+  // An agent id a person attached to a host (agent_id: in the topology, netmap adopt) lands
+  // on that host through the conflict; any other new agent gets a host of its own, unassigned,
+  // whatever name or address it reports (topology/adoption.ts).
+  const { rows } = await sql<{ id: number; agent_id: string }>`
+    INSERT INTO hosts (agent_id, hostname)
+    SELECT * FROM unnest(${agents}::text[], ${agents.map((a) => byAgent.get(a)!)}::text[])
+    ON CONFLICT (agent_id) DO UPDATE SET agent_id = excluded.agent_id
+    RETURNING id, agent_id`.execute(trx);
+  return new Map(rows.map((row) => [row.agent_id, row.id]));
+}
+
+/** A report that may become its host's latest state. */
+export interface LatestState {
+  hostId: number;
+  report: HostReport;
+  receivedAt: Date;
+  headline: Headline;
+}
+
+/**
+ * Moves each host's latest state forward; a report older than the stored one
+ * (a spool replay arriving after fresher reports) stays only in the series.
+ * Returns the reports that became their host's latest.
+ */
+export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<T[]> {
+  if (!reports.length) return [];
+  // One JSON document rather than sixteen arrays: the full report state would
+  // otherwise be escaped into an array literal and parsed back, the costliest part.
+  const rows = reports.map((r) => ({
+    id: r.hostId,
+    hostname: r.report.hostname || r.report.agentId,
+    collected_at: r.report.collectedAt!.toISOString(),
+    received_at: r.receivedAt.toISOString(),
+    boot_id: r.report.bootId,
+    seq: r.report.seq,
+    interval_seconds: r.report.intervalSeconds || null,
+    cpu_percent: r.headline.cpuPercent,
+    memory_percent: r.headline.memoryPercent,
+    load1: r.report.cpu?.load1 ?? null,
+    logical_cores: r.report.cpu?.logicalCores ?? null,
+    memory_total_bytes: r.report.memory?.totalBytes ?? null,
+    fullest_mountpoint: r.headline.fullestMount?.mountpoint ?? null,
+    fullest_mount_percent: r.headline.fullestMount?.usedPercent ?? null,
+    addresses: r.headline.addresses,
+    state: HostReport.toJSON(r.report),
+  }));
+  const { rows: advancedRows } = await sql<{ id: number }>`
+    UPDATE hosts h SET
+      hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
+      boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
+      cpu_percent = n.cpu_percent, memory_percent = n.memory_percent, load1 = n.load1,
+      logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
+      fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
+      addresses = n.addresses, state = n.state
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS n(
+      id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
+      interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
+      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[], state jsonb)
+    WHERE h.id = n.id AND (h.collected_at IS NULL OR h.collected_at <= n.collected_at)
+    RETURNING h.id`.execute(trx);
+  const advanced = new Set(advancedRows.map((row) => row.id));
+  return reports.filter((r) => advanced.has(r.hostId));
+}
+
+/**
+ * Creates a host a person placed, or updates it with what the topology states, keyed on
+ * (site, name); what the topology leaves out (no address, no user, no via) keeps its
+ * stored value.
+ */
+export async function mergePlacedHost(trx: Tx, siteId: number, host: TopologyHost): Promise<{ outcome: "created" | "updated"; stored: { id: number; name: string; agent_id: string | null } }> {
+  const stated: Record<string, unknown> = { kind: host.kind, ssh_port: host.ssh.port };
+  if (host.address !== null) stated.address = host.address;
+  if (host.ssh.user !== null) stated.ssh_user = host.ssh.user;
+  if (host.via !== null) stated.via = host.via;
+  if (host.parent !== null) stated.parent = host.parent;
+  const facts = JSON.stringify(Object.fromEntries(["name", ...Object.keys(stated), ...(Object.keys(host.labels).length ? ["labels"] : [])].map((k) => [k, host.source])));
+  const set = {
+    ...stated,
+    labels: sql<string>`hosts.labels || ${JSON.stringify(host.labels)}::jsonb`,
+    fact_sources: sql<string>`hosts.fact_sources || ${facts}::jsonb`,
+  };
+
+  const existing = await trx.selectFrom("hosts").select(["id", "agent_id"]).where("site_id", "=", siteId).where("name", "=", host.name).executeTakeFirst();
+  if (existing) {
+    await trx.updateTable("hosts").set(set).where("id", "=", existing.id).execute();
+    return { outcome: "updated", stored: { ...existing, name: host.name } };
+  }
+  const { id } = await trx
+    .insertInto("hosts")
+    .values({
+      hostname: host.name,
+      site_id: siteId,
+      name: host.name,
+      kind: host.kind,
+      address: host.address,
+      ssh_user: host.ssh.user,
+      ssh_port: host.ssh.port,
+      via: host.via,
+      parent: host.parent,
+      labels: JSON.stringify(host.labels),
+      source: host.source,
+      fact_sources: facts,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return { outcome: "created", stored: { id, name: host.name, agent_id: null } };
+}
+
+/** The address SSH uses, as a person confirmed it. */
+export async function confirmAddress(trx: Tx, hostId: number, address: string): Promise<void> {
+  await sql`UPDATE hosts SET address = ${address}, fact_sources = fact_sources || '{"address":"person"}'::jsonb WHERE id = ${hostId}`.execute(trx);
+}
+
+export async function setAgent(trx: Tx, hostId: number, agentId: string): Promise<void> {
+  await sql`UPDATE hosts SET agent_id = ${agentId} WHERE id = ${hostId}`.execute(trx);
+}
+
+/** The latest state of an agent's unassigned host moves onto the host it is adopted as; the unassigned host is removed. */
+export async function absorbAgentHost(trx: Tx, from: number, to: number): Promise<void> {
+  await sql`
+    UPDATE hosts d SET
+      hostname = a.hostname, first_seen = least(d.first_seen, a.first_seen), collected_at = a.collected_at, received_at = a.received_at,
+      boot_id = a.boot_id, seq = a.seq, interval_seconds = a.interval_seconds, cpu_percent = a.cpu_percent,
+      memory_percent = a.memory_percent, load1 = a.load1, logical_cores = a.logical_cores, memory_total_bytes = a.memory_total_bytes,
+      fullest_mountpoint = a.fullest_mountpoint, fullest_mount_percent = a.fullest_mount_percent, addresses = a.addresses, state = a.state,
+      -- An address a person confirmed on the unassigned host stays confirmed.
+      address = coalesce(d.address, CASE WHEN a.fact_sources ->> 'address' = 'person' THEN a.address END),
+      fact_sources = d.fact_sources || CASE WHEN d.address IS NULL AND a.fact_sources ->> 'address' = 'person' THEN '{"address":"person"}'::jsonb ELSE '{}'::jsonb END
+    FROM hosts a WHERE d.id = ${to} AND a.id = ${from}`.execute(trx);
+  await sql`DELETE FROM hosts WHERE id = ${from}`.execute(trx);
+}
+
+/** A node or guest Proxmox lists that no host stands for yet. */
+export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number; name: string; kind: string }): Promise<number> {
+  const { rows } = await sql<{ id: number }>`
+    INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${host.hostname}, ${host.siteId}, ${host.name}, ${host.kind}, 'proxmox')
+    RETURNING id`.execute(trx);
+  return rows[0]!.id;
+}
+
+/** What Proxmox states about a host; a fact left out keeps its value (a person stated it). */
+export interface DiscoveredFacts {
+  kind?: string;
+  /** null: a node, which has no parent. */
+  parent?: string | null;
+  name?: string;
+}
+
+/** Records each fact given as Proxmox's. */
+export async function stateDiscoveredFacts(trx: Tx, hostId: number, facts: DiscoveredFacts): Promise<void> {
+  const sources = JSON.stringify(Object.fromEntries(Object.keys(facts).map((k) => [k, "proxmox"])));
+  await sql`
+    UPDATE hosts SET
+      kind = coalesce(${facts.kind ?? null}::text, kind),
+      parent = CASE WHEN ${"parent" in facts}::boolean THEN ${facts.parent ?? null}::text ELSE parent END,
+      name = coalesce(${facts.name ?? null}::text, name),
+      fact_sources = fact_sources || ${sources}::jsonb
+    WHERE id = ${hostId}`.execute(trx);
+}
+
+/** The addresses shown for a host only Proxmox describes. */
+export async function setDiscoveredAddresses(trx: Tx, hostId: number, addresses: string[]): Promise<void> {
+  await sql`UPDATE hosts SET addresses = ${addresses}::text[] WHERE id = ${hostId}`.execute(trx);
+}
