@@ -4,12 +4,13 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import { judgeChanges, type HostHistory } from "./changes.ts";
+import { judgeChanges, type HostHistory } from "./rules/changes.ts";
 import { fingerprint, step, type Alert, type Observation, type Transition } from "./engine.ts";
-import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxCycle, type ProxmoxMemory } from "./proxmox-rules.ts";
+import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxMemory } from "./rules/proxmox.ts";
+import type { ProxmoxCycle } from "../proxmox/cycle.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
-import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules.ts";
-import { settingsFor, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules/thresholds.ts";
+import { settingsFor, type RuleSettings, type RulesConfig } from "./settings.ts";
 
 export const HOST_DOWN = "HostDown";
 const HOST_DOWN_DEFAULTS: RuleSettings = { enabled: true, forSeconds: 30 };
@@ -43,7 +44,7 @@ export class AlertEvaluator {
   readonly #windows = new Map<number, HostWindow>();
   /** Each host's previous report, as the change rules need it. */
   readonly #histories = new Map<number, HostHistory>();
-  /** Per Proxmox cluster: the guests seen running (proxmox-rules.ts). */
+  /** Per Proxmox cluster: the guests seen running (rules/proxmox.ts). */
   readonly #proxmox = new Map<string, ProxmoxMemory>();
 
   constructor(options: { db: Kysely<any>; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {

@@ -8,17 +8,17 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { AlertDispatcher, type NotifierConfig } from "./dispatch.ts";
 import type { Transition } from "./engine.ts";
 import { AlertEvaluator } from "./evaluator.ts";
-import type { ProxmoxCycle } from "./proxmox-rules.ts";
+import type { ProxmoxCycle } from "../proxmox/cycle.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
 import type { StreamLimits } from "../nats/streams.ts";
-import type { RulesConfig } from "./thresholds.ts";
+import type { RulesConfig } from "./settings.ts";
 
 const SILENCE_TICK_SECONDS = 10;
 
 export interface Alerting {
   /** Judges the reports that just became their hosts' latest state. */
   judgeStored(latest: Array<{ hostId: number; report: HostReport }>): void;
-  /** Judges a Proxmox discovery cycle that was just stored (proxmox-rules.ts). */
+  /** Judges a Proxmox discovery cycle that was just stored (rules/proxmox.ts). */
   judgeProxmox(cycle: ProxmoxCycle): void;
   stop(): Promise<void>;
 }

@@ -1,11 +1,11 @@
 // The built-in threshold rules, judged as each report arrives. Each turns a
 // report (and the host's recent window) into values with their labels; the
 // engine decides pending/firing/resolved. Defaults are documented in
-// docs/alerts.md; every one can be overridden (thresholds.ts).
-import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import { mountUsedPercent } from "../ingest/headline.ts";
-import { thresholdObservation, type Labels, type Observation, type Severity } from "./engine.ts";
-import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+// docs/alerts.md; every one can be overridden (../settings.ts).
+import type { HostReport } from "../../../../proto/gen/netmap/v1/report.ts";
+import { mountUsedPercent } from "../../ingest/headline.ts";
+import { thresholdObservation, type Labels, type Observation, type Severity } from "../engine.ts";
+import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 import { secondsUntil, Series } from "./window.ts";
 
 export interface HostWindow {

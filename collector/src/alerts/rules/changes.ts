@@ -5,11 +5,11 @@
 // windows); what must survive a collector restart — that a socket is gone,
 // that a port is new, that an address changed — is read back from the open
 // alerts, which live in PostgreSQL.
-import type { HostReport, Listener, NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
-import { REPORT_LIMITS } from "../../../proto/src/report-check.ts";
-import { protocolName } from "../ingest/store.ts";
-import { fingerprint, type Alert, type Labels, type Observation, type Severity } from "./engine.ts";
-import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+import type { HostReport, Listener, NetworkInterface } from "../../../../proto/gen/netmap/v1/report.ts";
+import { REPORT_LIMITS } from "../../../../proto/src/report-check.ts";
+import { protocolName } from "../../ingest/store.ts";
+import { fingerprint, type Alert, type Labels, type Observation, type Severity } from "../engine.ts";
+import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 
 export const HOST_REBOOTED = "HostRebooted";
 export const LISTENER_GONE = "ListenerGone";
