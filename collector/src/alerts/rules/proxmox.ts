@@ -9,7 +9,7 @@
 // if any, keeps its state — neither fired nor resolved by a lack of news.
 import type { ProxmoxCycle, ProxmoxResourceState } from "../../proxmox/cycle.ts";
 import type { StorageUsage } from "../../proxmox/parse.ts";
-import { thresholdObservation, type Observation, type Severity } from "../engine.ts";
+import { thresholdObservation, type HostObservation, type Severity } from "../engine.ts";
 import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 
 export const PROXMOX_NODE_DOWN = "ProxmoxNodeDown";
@@ -31,19 +31,14 @@ export function newProxmoxMemory(): ProxmoxMemory {
   return { seenRunning: new Set() };
 }
 
-export interface ProxmoxObservation {
-  hostId: number;
-  observation: Observation;
-}
-
 /**
  * The observations of one stored cycle. `openGuestDown`: hosts with an open
  * (pending or firing) ProxmoxGuestDown alert, so a collector restarted while a
  * guest is down keeps judging it down though its memory is new.
  */
-export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig): ProxmoxObservation[] {
+export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig): HostObservation[] {
   if (!cycle.listed) return [];
-  const out: ProxmoxObservation[] = [];
+  const out: HostObservation[] = [];
   const scopeOf = (r: ProxmoxResourceState, storage?: string): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(storage ? { mountpoint: storage } : {}) });
   const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
 
@@ -111,8 +106,8 @@ function judgeStorage(
   storage: readonly StorageUsage[],
   settings: (rule: string, scope: RuleScope) => RuleSettings,
   scopeOf: (r: ProxmoxResourceState, storage?: string) => RuleScope,
-): ProxmoxObservation[] {
-  const out: ProxmoxObservation[] = [];
+): HostObservation[] {
+  const out: HostObservation[] = [];
   for (const s of storage) {
     if (!s.active || s.total === null || s.total <= 0 || s.used === null) continue;
     const used = (s.used / s.total) * 100;
