@@ -5,7 +5,7 @@ import { z } from "zod";
 import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../proto/src/subjects.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
-import { rulesConfigSchema, type RulesConfig } from "./alerts/thresholds.ts";
+import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";

@@ -7,7 +7,7 @@ import pino from "pino";
 import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
 import type { Transition } from "../../collector/src/alerts/engine.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
-import { rulesConfigSchema } from "../../collector/src/alerts/thresholds.ts";
+import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
 import { Protocol, type DeepPartial, type HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";

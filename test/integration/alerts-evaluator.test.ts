@@ -7,7 +7,7 @@ import pino from "pino";
 import { AlertDispatcher } from "../../collector/src/alerts/dispatch.ts";
 import { AlertEvaluator, type JudgedHost } from "../../collector/src/alerts/evaluator.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
-import { rulesConfigSchema } from "../../collector/src/alerts/thresholds.ts";
+import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
 import { verifySignature, type WebhookPayload } from "../../collector/src/alerts/notifiers/webhook.ts";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
 import { eventually } from "../helpers/wait.ts";

@@ -2,8 +2,8 @@
 // ingest: deliveries run in the background, each attempt logged to the
 // database. Firing alerts are re-sent to Alertmanager every minute, as
 // Prometheus does, or Alertmanager would resolve them on its own.
-import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { Db } from "../db/database.ts";
 import type { Alert, Transition } from "./engine.ts";
 import { openAlerts, recordDeliveryAttempt } from "./repository.ts";
 import { activeSilences, markFiring, mutedFingerprints } from "./silence-repository.ts";
@@ -19,14 +19,14 @@ export type NotifierConfig =
 export class AlertDispatcher {
   readonly #notifiers: readonly NotifierConfig[];
   readonly #externalURL: string;
-  readonly #db: Kysely<any>;
+  readonly #db: Db;
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #resendTimer: NodeJS.Timeout | undefined;
   #silencing: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { notifiers: readonly NotifierConfig[]; externalURL: string; db: Kysely<any>; log: Logger }) {
+  constructor(options: { notifiers: readonly NotifierConfig[]; externalURL: string; db: Db; log: Logger }) {
     this.#notifiers = options.notifiers;
     this.#externalURL = options.externalURL;
     this.#db = options.db;

@@ -49,14 +49,23 @@ export interface Transition {
   to: "firing" | "resolved";
 }
 
+/** An observation and the host its alert belongs to (the alert's host_id). */
+export interface HostObservation {
+  hostId: number;
+  observation: Observation;
+}
+
 /**
  * A stable id for rule + labels, as Alertmanager fingerprints label sets:
- * sorted label names and values, hashed; 16 hex digits.
+ * sorted label names and values, hashed; 16 hex digits. Given a severity, it
+ * counts as a label (severity is a label to Alertmanager: warning and
+ * critical are two alerts); every alert's fingerprint is taken so.
  */
-export function fingerprint(rule: string, labels: Labels): string {
+export function fingerprint(rule: string, labels: Labels, severity?: Severity): string {
+  const all = severity === undefined ? labels : { ...labels, severity };
   const hash = createHash("sha256");
   hash.update(rule);
-  for (const name of Object.keys(labels).sort()) hash.update(`\u0000${name}\u0000${labels[name]}`);
+  for (const name of Object.keys(all).sort()) hash.update(`\u0000${name}\u0000${all[name]}`);
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -70,8 +79,7 @@ export function step(current: Alert | undefined, observation: Observation, now: 
   if (!live) {
     if (!observation.active) return current ? { alert: current } : {};
     const pending: Alert = {
-      // Severity is a label to Alertmanager: warning and critical are two alerts.
-      fingerprint: fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }),
+      fingerprint: fingerprint(observation.rule, observation.labels, observation.severity),
       rule: observation.rule,
       severity: observation.severity,
       labels: observation.labels,

@@ -1,52 +1,45 @@
 // Judges stored reports against the rules, moves each alert's state, stores
 // it, and hands the transitions (firing, resolved) to the notifiers. Called
 // after the ingest transaction commits, so an alert never precedes its data.
-import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import { judgeChanges, type HostHistory } from "./changes.ts";
-import { fingerprint, step, type Alert, type Observation, type Transition } from "./engine.ts";
-import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxCycle, type ProxmoxMemory } from "./proxmox-rules.ts";
+import type { Db } from "../db/database.ts";
+import type { ProxmoxCycle } from "../proxmox/cycle.ts";
+import { fingerprint, step, type Alert, type HostObservation, type Observation, type Transition } from "./engine.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
-import { judgeReport, newHostWindow, recordWindow, THRESHOLD_RULES, type HostWindow } from "./rules.ts";
-import { settingsFor, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+import { judgeAbsence, type ReportingHost } from "./rules/absence.ts";
+import { judgeChanges, type HostHistory } from "./rules/changes.ts";
+import { ruleFamily } from "./rules/index.ts";
+import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxMemory } from "./rules/proxmox.ts";
+import { judgeReport, newHostWindow, recordWindow, type HostWindow } from "./rules/thresholds.ts";
+import type { HostScope, RulesConfig } from "./settings.ts";
 
-export const HOST_DOWN = "HostDown";
-const HOST_DOWN_DEFAULTS: RuleSettings = { enabled: true, forSeconds: 30 };
-
-export interface SilentHost {
+export interface JudgedHost extends HostScope {
   hostId: number;
-  host: string;
-  client?: string;
-  site?: string;
-  labels?: Readonly<Record<string, string>>;
-  ageSeconds: number;
-  intervalSeconds: number | null;
-}
-
-export interface JudgedHost {
-  hostId: number;
-  host: string;
-  client?: string;
-  site?: string;
-  labels?: Readonly<Record<string, string>>;
   report: HostReport;
 }
 
-const THRESHOLD_RULE_NAMES = new Set(THRESHOLD_RULES.map((r) => r.name));
+/** Observations by the fingerprint of the alert each moves. */
+type Observed = Map<string, HostObservation>;
+
+/** Adds observations to `into` by fingerprint; a later one of the same alert replaces an earlier. */
+function byFingerprint(observations: Iterable<HostObservation>, into: Observed = new Map()): Observed {
+  for (const o of observations) into.set(fingerprint(o.observation.rule, o.observation.labels, o.observation.severity), o);
+  return into;
+}
 
 export class AlertEvaluator {
-  readonly #db: Kysely<any>;
+  readonly #db: Db;
   readonly #rules: RulesConfig;
   readonly #log: Logger;
   readonly #notify: (transitions: Transition[]) => void;
   readonly #windows = new Map<number, HostWindow>();
   /** Each host's previous report, as the change rules need it. */
   readonly #histories = new Map<number, HostHistory>();
-  /** Per Proxmox cluster: the guests seen running (proxmox-rules.ts). */
+  /** Per Proxmox cluster: the guests seen running (rules/proxmox.ts). */
   readonly #proxmox = new Map<string, ProxmoxMemory>();
 
-  constructor(options: { db: Kysely<any>; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {
+  constructor(options: { db: Db; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {
     this.#db = options.db;
     this.#rules = options.rules;
     this.#log = options.log;
@@ -61,9 +54,8 @@ export class AlertEvaluator {
     const openOf = new Map<number, Alert[]>();
     for (const alert of open) if (alert.hostId !== null) openOf.set(alert.hostId, [...(openOf.get(alert.hostId) ?? []), alert]);
 
-    const observations = new Map<string, { observation: Observation; hostId: number }>();
-    const add = (observation: Observation, hostId: number) =>
-      observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId });
+    const observations: Observed = new Map();
+    const add = (observation: Observation, hostId: number) => byFingerprint([{ observation, hostId }], observations);
     for (const host of hosts) {
       let window = this.#windows.get(host.hostId);
       if (!window) this.#windows.set(host.hostId, (window = newHostWindow()));
@@ -77,7 +69,7 @@ export class AlertEvaluator {
     // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
     const stored = await loadAlerts(this.#db, [...observations.keys()]);
     for (const alert of open) {
-      if (alert.hostId === null || !THRESHOLD_RULE_NAMES.has(alert.rule) || observations.has(alert.fingerprint)) continue;
+      if (alert.hostId === null || ruleFamily(alert.rule) !== "threshold" || observations.has(alert.fingerprint)) continue;
       stored.set(alert.fingerprint, alert);
       const { labels, severity, rule, annotations, value } = alert;
       observations.set(alert.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: alert.hostId });
@@ -102,29 +94,11 @@ export class AlertEvaluator {
   }
 
   /**
-   * Judges silence: HostDown for hosts whose last report is older than three
-   * of their intervals (at least 30 s), held for `for` (30 s) so a blip does
-   * not page; a report coming back resolves it, once. Run on a ticker.
+   * Judges silence (rules/absence.ts): HostDown, resolved once a report
+   * comes back. Run on a ticker and after each stored batch.
    */
-  async judgeSilence(hosts: SilentHost[], now = new Date()): Promise<Transition[]> {
-    const observations = new Map<string, { observation: Observation; hostId: number }>();
-    for (const host of hosts) {
-      const settings = settingsFor(HOST_DOWN, HOST_DOWN_DEFAULTS, this.#rules, { host: host.host, client: host.client, site: host.site, labels: host.labels });
-      if (!settings.enabled) continue;
-      const interval = host.intervalSeconds ?? 10;
-      const silentFor = Math.max(3 * interval, 30);
-      const observation: Observation = {
-        rule: HOST_DOWN,
-        severity: "critical",
-        labels: { host: host.host },
-        annotations: { summary: `${host.host} has sent no report for ${Math.round(host.ageSeconds)} s` },
-        value: host.ageSeconds,
-        active: host.ageSeconds > silentFor,
-        cleared: host.ageSeconds <= 2 * interval,
-        forSeconds: settings.forSeconds,
-      };
-      observations.set(fingerprint(HOST_DOWN, { ...observation.labels, severity: "critical" }), { observation, hostId: host.hostId });
-    }
+  async judgeSilence(hosts: ReportingHost[], now = new Date()): Promise<Transition[]> {
+    const observations = byFingerprint(judgeAbsence(hosts, this.#rules));
     return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
   }
 
@@ -140,15 +114,12 @@ export class AlertEvaluator {
     const openGuestDown = new Set(
       (guestIds.length ? await openAlerts(this.#db, guestIds) : []).filter((a) => a.rule === PROXMOX_GUEST_DOWN && a.hostId !== null).map((a) => a.hostId!),
     );
-    const observations = new Map<string, { observation: Observation; hostId: number }>();
-    for (const { observation, hostId } of judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules)) {
-      observations.set(fingerprint(observation.rule, { ...observation.labels, severity: observation.severity }), { observation, hostId });
-    }
+    const observations = byFingerprint(judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules));
     if (!observations.size) return [];
     return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
   }
 
-  async #apply(observations: Map<string, { observation: Observation; hostId: number }>, stored: Map<string, Alert>, now: Date): Promise<Transition[]> {
+  async #apply(observations: Observed, stored: Map<string, Alert>, now: Date): Promise<Transition[]> {
     const toSave: Array<Alert & { hostId: number }> = [];
     const dropped: string[] = [];
     const transitions: Transition[] = [];

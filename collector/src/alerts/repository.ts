@@ -1,22 +1,12 @@
 // Alert state in PostgreSQL. Plain functions over a Db (or a transaction).
-import { sql, type Kysely } from "kysely";
-import type { Alert, AlertState, Severity } from "./engine.ts";
+import { sql, type Selectable } from "kysely";
+import type { Db } from "../db/database.ts";
+import type { AlertDeliveriesTable, AlertsTable } from "../db/schema.ts";
+import type { Alert } from "./engine.ts";
 import type { DeliveryAttempt } from "./notifiers/delivery.ts";
+import type { ReportingHost } from "./rules/absence.ts";
 
-type AnyDb = Kysely<any>;
-
-interface AlertRow {
-  fingerprint: string;
-  rule: string;
-  severity: Severity;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  state: AlertState;
-  value: number;
-  active_since: Date;
-  starts_at: Date | null;
-  ends_at: Date | null;
-}
+type AlertRow = Selectable<AlertsTable>;
 
 const toAlert = (row: AlertRow): Alert => ({
   fingerprint: row.fingerprint,
@@ -31,7 +21,7 @@ const toAlert = (row: AlertRow): Alert => ({
   endsAt: row.ends_at,
 });
 
-export async function loadAlerts(db: AnyDb, fingerprints: string[]): Promise<Map<string, Alert>> {
+export async function loadAlerts(db: Db, fingerprints: string[]): Promise<Map<string, Alert>> {
   if (!fingerprints.length) return new Map();
   const { rows } = await sql<AlertRow>`SELECT * FROM alerts WHERE fingerprint = ANY(${fingerprints}::text[])`.execute(db);
   return new Map(rows.map((row) => [row.fingerprint, toAlert(row)]));
@@ -46,8 +36,8 @@ export interface Acknowledgement {
 export type OpenAlert = Alert & { hostId: number | null; ack: Acknowledgement | null; muted: boolean };
 
 /** Pending and firing alerts (of the given hosts, if any), firing first, then by severity and age. */
-export async function openAlerts(db: AnyDb, hostIds?: number[]): Promise<OpenAlert[]> {
-  const { rows } = await sql<AlertRow & { host_id: number | null; acknowledged_by: string | null; acknowledged_at: Date | null; ack_comment: string | null; muted: boolean }>`
+export async function openAlerts(db: Db, hostIds?: number[]): Promise<OpenAlert[]> {
+  const { rows } = await sql<AlertRow>`
     SELECT * FROM alerts WHERE state <> 'resolved' AND (${hostIds ?? null}::bigint[] IS NULL OR host_id = ANY(${hostIds ?? null}::bigint[]))
     ORDER BY state = 'firing' DESC, severity = 'critical' DESC, coalesce(starts_at, active_since)`.execute(db);
   return rows.map((row) => ({
@@ -59,7 +49,7 @@ export async function openAlerts(db: AnyDb, hostIds?: number[]): Promise<OpenAle
 }
 
 /** Stores alerts (insert or replace by fingerprint); removes those given as dropped. */
-export async function saveAlerts(db: AnyDb, alerts: Array<Alert & { hostId?: number | null }>, dropped: string[] = []): Promise<void> {
+export async function saveAlerts(db: Db, alerts: Array<Alert & { hostId?: number | null }>, dropped: string[] = []): Promise<void> {
   if (dropped.length) await sql`DELETE FROM alerts WHERE fingerprint = ANY(${dropped}::text[])`.execute(db);
   if (!alerts.length) return;
   const rows = alerts.map((a) => ({
@@ -78,11 +68,14 @@ export async function saveAlerts(db: AnyDb, alerts: Array<Alert & { hostId?: num
       ends_at = excluded.ends_at, host_id = coalesce(excluded.host_id, alerts.host_id), updated_at = now()`.execute(db);
 }
 
-export async function recordDeliveryAttempt(db: AnyDb, attempt: DeliveryAttempt, fingerprints: string[]): Promise<void> {
-  await sql`
-    INSERT INTO alert_deliveries (delivery_id, receiver, fingerprints, attempt, at, status, error, delivered, final)
-    VALUES (${attempt.deliveryId}, ${attempt.receiver}, ${fingerprints}::text[], ${attempt.attempt}, ${attempt.at},
-            ${attempt.status}, ${attempt.error}, ${attempt.delivered}, ${attempt.final})`.execute(db);
+export async function recordDeliveryAttempt(db: Db, attempt: DeliveryAttempt, fingerprints: string[]): Promise<void> {
+  await db
+    .insertInto("alert_deliveries")
+    .values({
+      delivery_id: attempt.deliveryId, receiver: attempt.receiver, fingerprints, attempt: attempt.attempt, at: attempt.at,
+      status: attempt.status, error: attempt.error, delivered: attempt.delivered, final: attempt.final,
+    })
+    .execute();
 }
 
 export interface DeliveryLogEntry {
@@ -98,8 +91,8 @@ export interface DeliveryLogEntry {
 }
 
 /** The newest delivery attempts first, optionally of one receiver or one alert. */
-export async function deliveryLog(db: AnyDb, filter: { receiver?: string; fingerprint?: string; limit: number }): Promise<DeliveryLogEntry[]> {
-  const { rows } = await sql<{ delivery_id: string; receiver: string; fingerprints: string[]; attempt: number; at: Date; status: number | null; error: string | null; delivered: boolean; final: boolean }>`
+export async function deliveryLog(db: Db, filter: { receiver?: string; fingerprint?: string; limit: number }): Promise<DeliveryLogEntry[]> {
+  const { rows } = await sql<Selectable<AlertDeliveriesTable>>`
     SELECT delivery_id, receiver, fingerprints, attempt, at, status, error, delivered, final FROM alert_deliveries
     WHERE (${filter.receiver ?? null}::text IS NULL OR receiver = ${filter.receiver ?? null})
       AND (${filter.fingerprint ?? null}::text IS NULL OR ${filter.fingerprint ?? null} = ANY(fingerprints))
@@ -107,5 +100,22 @@ export async function deliveryLog(db: AnyDb, filter: { receiver?: string; finger
   return rows.map((r) => ({
     deliveryId: r.delivery_id, receiver: r.receiver, fingerprints: r.fingerprints, attempt: r.attempt, at: r.at,
     status: r.status, error: r.error, delivered: r.delivered, final: r.final,
+  }));
+}
+
+/**
+ * Hosts that have reported (those given, or all), as the rules see them: the
+ * name alerts are labelled with, where they are placed, their labels, and
+ * how old their last report is.
+ */
+export async function reportingHosts(db: Db, hostIds?: number[]): Promise<ReportingHost[]> {
+  const { rows } = await sql<{ id: number; host: string; client: string | null; site: string | null; labels: Record<string, string>; age_seconds: number | null; interval_seconds: number | null }>`
+    SELECT h.id, coalesce(h.name, h.hostname) AS host, c.name AS client, s.name AS site, h.labels,
+           extract(epoch FROM now() - h.received_at)::float8 AS age_seconds, h.interval_seconds
+    FROM hosts h LEFT JOIN sites s ON s.id = h.site_id LEFT JOIN clients c ON c.id = s.client_id
+    WHERE h.received_at IS NOT NULL AND (${hostIds ?? null}::bigint[] IS NULL OR h.id = ANY(${hostIds ?? null}::bigint[]))`.execute(db);
+  return rows.map((h) => ({
+    hostId: h.id, host: h.host, labels: h.labels, ...(h.client && { client: h.client }), ...(h.site && { site: h.site }),
+    ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds,
   }));
 }

@@ -1,20 +1,12 @@
 // Silences and acknowledgements in PostgreSQL, and the operations both transports (HTTP and
 // gRPC) call: list/add/expire silences, acknowledge an alert.
-import { sql, type Kysely } from "kysely";
+import { sql, type Selectable } from "kysely";
+import type { Db } from "../db/database.ts";
+import type { SilencesTable } from "../db/schema.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
-import { silenceState, validateMatchers, type Matcher, type Silence, type SilenceState } from "./silences.ts";
+import { silenceState, validateMatchers, type Silence, type SilenceState } from "./silences.ts";
 
-type AnyDb = Kysely<any>;
-
-interface SilenceRow {
-  id: string;
-  matchers: Matcher[];
-  starts_at: Date;
-  ends_at: Date;
-  created_by: string;
-  comment: string;
-  created_at: Date;
-}
+type SilenceRow = Selectable<SilencesTable>;
 
 const toSilence = (row: SilenceRow): Silence => ({
   id: row.id, matchers: row.matchers, startsAt: row.starts_at, endsAt: row.ends_at, createdBy: row.created_by, comment: row.comment, createdAt: row.created_at,
@@ -23,13 +15,13 @@ const toSilence = (row: SilenceRow): Silence => ({
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Silences not yet expired (pending and active), soonest end first. */
-export async function activeSilences(db: AnyDb): Promise<Silence[]> {
-  const { rows } = await sql<SilenceRow>`SELECT * FROM silences WHERE ends_at > now() ORDER BY ends_at, created_at`.execute(db);
+export async function activeSilences(db: Db): Promise<Silence[]> {
+  const rows = await db.selectFrom("silences").selectAll().where("ends_at", ">", sql<Date>`now()`).orderBy("ends_at").orderBy("created_at").execute();
   return rows.map(toSilence);
 }
 
 /** Every silence with its state; expired ones only from the last 7 days. */
-export async function listSilences(db: AnyDb, now = new Date()): Promise<Array<Silence & { state: SilenceState }>> {
+export async function listSilences(db: Db, now = new Date()): Promise<Array<Silence & { state: SilenceState }>> {
   const { rows } = await sql<SilenceRow>`
     SELECT * FROM silences WHERE ends_at > now() - interval '7 days' ORDER BY ends_at <= now(), ends_at, created_at`.execute(db);
   return rows.map(toSilence).map((s) => ({ ...s, state: silenceState(s, now) }));
@@ -44,7 +36,7 @@ export interface NewSilence {
   comment?: string | null;
 }
 
-export async function addSilence(db: AnyDb, input: NewSilence): Promise<Silence> {
+export async function addSilence(db: Db, input: NewSilence): Promise<Silence> {
   const matchers = validateMatchers(input.matchers);
   const startsAt = input.startsAt ?? new Date();
   let endsAt = input.endsAt ?? null;
@@ -63,7 +55,7 @@ export async function addSilence(db: AnyDb, input: NewSilence): Promise<Silence>
 }
 
 /** Ends a silence now (a pending one never starts). Expiring an expired one changes nothing. */
-export async function expireSilence(db: AnyDb, id: string): Promise<Silence> {
+export async function expireSilence(db: Db, id: string): Promise<Silence> {
   if (!UUID.test(id)) throw new NotFoundError(`no silence ${JSON.stringify(id)}`);
   const { rows } = await sql<SilenceRow>`
     UPDATE silences SET ends_at = least(ends_at, now()), starts_at = least(starts_at, now()) WHERE id = ${id}::uuid RETURNING *`.execute(db);
@@ -72,7 +64,7 @@ export async function expireSilence(db: AnyDb, id: string): Promise<Silence> {
 }
 
 /** Marks an open alert as seen by a person, for its current episode. */
-export async function ackAlert(db: AnyDb, fingerprint: string, by: string | null | undefined, comment: string | null | undefined): Promise<{ fingerprint: string; by: string; at: Date; comment: string }> {
+export async function ackAlert(db: Db, fingerprint: string, by: string | null | undefined, comment: string | null | undefined): Promise<{ fingerprint: string; by: string; at: Date; comment: string }> {
   const { rows } = await sql<{ fingerprint: string; acknowledged_by: string; acknowledged_at: Date; ack_comment: string }>`
     UPDATE alerts SET acknowledged_by = ${by?.trim() || "unknown"}, acknowledged_at = now(), ack_comment = ${comment?.trim() ?? ""}
     WHERE fingerprint = ${fingerprint} AND state <> 'resolved'
@@ -86,7 +78,7 @@ export async function ackAlert(db: AnyDb, fingerprint: string, by: string | null
  * Records for each alert entering firing whether it was silenced (its resolve then stays
  * muted too) and clears an acknowledgement left from an earlier episode.
  */
-export async function markFiring(db: AnyDb, fired: Array<{ fingerprint: string; muted: boolean }>): Promise<void> {
+export async function markFiring(db: Db, fired: Array<{ fingerprint: string; muted: boolean }>): Promise<void> {
   if (!fired.length) return;
   await sql`
     UPDATE alerts a SET muted = r.muted,
@@ -98,7 +90,7 @@ export async function markFiring(db: AnyDb, fired: Array<{ fingerprint: string; 
 }
 
 /** Which of these alerts had their firing muted. */
-export async function mutedFingerprints(db: AnyDb, fingerprints: string[]): Promise<Set<string>> {
+export async function mutedFingerprints(db: Db, fingerprints: string[]): Promise<Set<string>> {
   if (!fingerprints.length) return new Set();
   const { rows } = await sql<{ fingerprint: string }>`SELECT fingerprint FROM alerts WHERE muted AND fingerprint = ANY(${fingerprints}::text[])`.execute(db);
   return new Set(rows.map((r) => r.fingerprint));

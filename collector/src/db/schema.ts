@@ -1,6 +1,8 @@
 // The database as TypeScript sees it. Kept in step with db/migrations by hand;
 // the integration tests exercise every column through the repositories.
-import type { ColumnType, Generated } from "kysely";
+import type { ColumnType, Generated, GeneratedAlways } from "kysely";
+import type { AlertState, Severity } from "../alerts/engine.ts";
+import type { Matcher } from "../alerts/silences.ts";
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** pg returns int8 as a string unless told otherwise; database.ts parses it to number. */
@@ -123,7 +125,7 @@ export interface RejectedReportsTable {
   size_bytes: number;
 }
 
-export interface Database {
+export interface Database extends AlertTables {
   hosts: HostsTable;
   clients: ClientsTable;
   sites: SitesTable;
@@ -133,4 +135,59 @@ export interface Database {
   host_listeners: HostListenersTable;
   host_interfaces: HostInterfacesTable;
   rejected_reports: RejectedReportsTable;
+}
+
+// Alerts (migrations 003 and 005): each alert's current episode, every delivery
+// attempt to a notifier, the silences.
+export interface AlertTables {
+  alerts: AlertsTable;
+  alert_deliveries: AlertDeliveriesTable;
+  silences: SilencesTable;
+}
+
+/** jsonb written as JSON text, read back parsed. */
+type Json<T> = ColumnType<T, string, string>;
+/** A timestamp the database fills in (DEFAULT now()) unless given. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface AlertsTable {
+  fingerprint: string;
+  rule: string;
+  severity: Severity;
+  labels: Json<Record<string, string>>;
+  annotations: Json<Record<string, string>>;
+  state: AlertState;
+  value: number;
+  active_since: Timestamp;
+  starts_at: Timestamp | null;
+  ends_at: Timestamp | null;
+  host_id: Int8 | null;
+  updated_at: DefaultTimestamp;
+  acknowledged_by: string | null;
+  acknowledged_at: Timestamp | null;
+  ack_comment: string | null;
+  muted: Generated<boolean>;
+}
+
+export interface AlertDeliveriesTable {
+  id: GeneratedAlways<Int8>;
+  delivery_id: string;
+  receiver: string;
+  fingerprints: string[];
+  attempt: number;
+  at: Timestamp;
+  status: number | null;
+  error: string | null;
+  delivered: boolean;
+  final: boolean;
+}
+
+export interface SilencesTable {
+  id: Generated<string>;
+  matchers: Json<Matcher[]>;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  created_by: string;
+  comment: string;
+  created_at: DefaultTimestamp;
 }

@@ -7,7 +7,7 @@ import { encodeInventoryEvent } from "../../../proto/src/codec.ts";
 import { inventorySubject } from "../../../proto/src/subjects.ts";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import { sql } from "kysely";
-import type { ProxmoxCycle } from "../alerts/proxmox-rules.ts";
+import type { ProxmoxCycle } from "./cycle.ts";
 import type { Db } from "../db/database.ts";
 import { DEFAULT_MAX_RESPONSE_BYTES, ProxmoxClient } from "./client.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";

@@ -1,11 +1,11 @@
 // The built-in threshold rules, judged as each report arrives. Each turns a
 // report (and the host's recent window) into values with their labels; the
 // engine decides pending/firing/resolved. Defaults are documented in
-// docs/alerts.md; every one can be overridden (thresholds.ts).
-import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import { mountUsedPercent } from "../hosts/headline.ts";
-import { thresholdObservation, type Labels, type Observation, type Severity } from "./engine.ts";
-import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+// docs/alerts.md; every one can be overridden (../settings.ts).
+import type { HostReport } from "../../../../proto/gen/netmap/v1/report.ts";
+import { mountUsedPercent } from "../../hosts/headline.ts";
+import { thresholdObservation, type Labels, type Observation, type Severity } from "../engine.ts";
+import { settingsFor, type HostScope, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 import { secondsUntil, Series } from "./window.ts";
 
 export interface HostWindow {
@@ -40,11 +40,7 @@ export function recordWindow(window: HostWindow, report: HostReport): void {
   }
 }
 
-export interface HostContext {
-  host: string;
-  client?: string;
-  site?: string;
-  labels?: Readonly<Record<string, string>>;
+export interface HostContext extends HostScope {
   report: HostReport;
   window: HostWindow;
 }
@@ -159,7 +155,7 @@ export function judgeReport(context: HostContext, config: RulesConfig): Observat
   const observations: Observation[] = [];
   for (const rule of THRESHOLD_RULES) {
     for (const judged of rule.judge(context)) {
-      const scope: RuleScope = { host: context.host, client: context.client, site: context.site, labels: context.labels, mountpoint: judged.mountpoint };
+      const scope: RuleScope = { ...context, mountpoint: judged.mountpoint };
       const settings = settingsFor(rule.name, rule.defaults, config, scope);
       if (!settings.enabled) continue;
       for (const severity of ["warning", "critical"] as const satisfies readonly Severity[]) {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { step, type Alert, type Observation } from "../../../collector/src/alerts/engine.ts";
-import { judgeReport, newHostWindow, recordWindow } from "../../../collector/src/alerts/rules.ts";
-import { rulesConfigSchema } from "../../../collector/src/alerts/thresholds.ts";
-import { sampleReport } from "../../helpers/reports.ts";
+import { step, type Alert, type Observation } from "../../../../collector/src/alerts/engine.ts";
+import { judgeReport, newHostWindow, recordWindow } from "../../../../collector/src/alerts/rules/thresholds.ts";
+import { rulesConfigSchema } from "../../../../collector/src/alerts/settings.ts";
+import { sampleReport } from "../../../helpers/reports.ts";
 
 const GiB = 1024 ** 3;
 const none = rulesConfigSchema.parse({});

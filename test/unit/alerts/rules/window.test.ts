@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { linearFit, secondsUntil, Series } from "../../../collector/src/alerts/window.ts";
+import { linearFit, secondsUntil, Series } from "../../../../collector/src/alerts/rules/window.ts";
 
 describe("series and trends", () => {
   test("keeps only the window, thins to the spacing, ignores late points", () => {

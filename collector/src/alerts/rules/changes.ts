@@ -5,11 +5,11 @@
 // windows); what must survive a collector restart — that a socket is gone,
 // that a port is new, that an address changed — is read back from the open
 // alerts, which live in PostgreSQL.
-import type { HostReport, Listener, NetworkInterface } from "../../../proto/gen/netmap/v1/report.ts";
-import { REPORT_LIMITS } from "../../../proto/src/report-check.ts";
-import { protocolName } from "../hosts/headline.ts";
-import { fingerprint, type Alert, type Labels, type Observation, type Severity } from "./engine.ts";
-import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+import type { HostReport, Listener, NetworkInterface } from "../../../../proto/gen/netmap/v1/report.ts";
+import { REPORT_LIMITS } from "../../../../proto/src/report-check.ts";
+import { protocolName } from "../../hosts/headline.ts";
+import { fingerprint, type Alert, type Labels, type Observation, type Severity } from "../engine.ts";
+import { settingsFor, type HostScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 
 export const HOST_REBOOTED = "HostRebooted";
 export const LISTENER_GONE = "ListenerGone";
@@ -74,11 +74,7 @@ export interface HostHistory {
   interfaces: ReadonlyMap<string, InterfaceIdentity>;
 }
 
-export interface ChangeContext {
-  host: string;
-  client?: string;
-  site?: string;
-  labels?: Readonly<Record<string, string>>;
+export interface ChangeContext extends HostScope {
   report: HostReport;
   /** Undefined for a host's first report since the collector started. */
   previous: HostHistory | undefined;
@@ -93,8 +89,7 @@ export function judgeChanges(context: ChangeContext, config: RulesConfig): { obs
   const t = report.collectedAt!.getTime() / 1000;
   if (previous && t <= previous.at) return { observations: [], history: previous }; // late or repeated
 
-  const scope: RuleScope = { host: context.host, client: context.client, site: context.site, labels: context.labels };
-  const settings = (rule: string) => settingsFor(rule, CHANGE_DEFAULTS[rule]!, config, scope);
+  const settings = (rule: string) => settingsFor(rule, CHANGE_DEFAULTS[rule]!, config, context);
   const failed = new Set(report.collectors.filter((c) => !c.success).map((c) => c.name));
   const listenersKnown = !failed.has("listeners");
   const interfacesKnown = !failed.has("interfaces");
@@ -109,7 +104,7 @@ export function judgeChanges(context: ChangeContext, config: RulesConfig): { obs
   };
 
   const out = new Map<string, Observation>();
-  const put = (o: Observation) => out.set(fingerprint(o.rule, { ...o.labels, severity: o.severity }), o);
+  const put = (o: Observation) => out.set(fingerprint(o.rule, o.labels, o.severity), o);
   const openOf = (rule: string) => context.open.filter((a) => a.rule === rule);
   const clear = (a: Alert) => put(observe(a.rule, a.labels, a.annotations.summary ?? "", a.value, false, 0));
   const hold = (a: Alert, forSeconds: number) => put(observe(a.rule, a.labels, a.annotations.summary ?? "", a.value, true, forSeconds));

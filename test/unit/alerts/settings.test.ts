@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { rulesConfigSchema, settingsFor, type RuleSettings } from "../../../collector/src/alerts/thresholds.ts";
+import { rulesConfigSchema, settingsFor, type RuleSettings } from "../../../collector/src/alerts/settings.ts";
 
 const defaults: RuleSettings = { enabled: true, warning: 85, critical: 95, warningClear: 80, criticalClear: 92, forSeconds: 300 };
 const config = rulesConfigSchema.parse({

@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { step, type Alert, type Observation } from "../../../collector/src/alerts/engine.ts";
-import {
-  judgeProxmox,
-  newProxmoxMemory,
-  type ProxmoxCycle,
-  type ProxmoxResourceState,
-} from "../../../collector/src/alerts/proxmox-rules.ts";
-import { rulesConfigSchema } from "../../../collector/src/alerts/thresholds.ts";
-import type { StorageUsage } from "../../../collector/src/proxmox/parse.ts";
+import { step, type Alert, type Observation } from "../../../../collector/src/alerts/engine.ts";
+import { judgeProxmox, newProxmoxMemory } from "../../../../collector/src/alerts/rules/proxmox.ts";
+import { rulesConfigSchema } from "../../../../collector/src/alerts/settings.ts";
+import type { ProxmoxCycle, ProxmoxResourceState } from "../../../../collector/src/proxmox/cycle.ts";
+import type { StorageUsage } from "../../../../collector/src/proxmox/parse.ts";
 
 const none = rulesConfigSchema.parse({});
 const node = (over: Partial<ProxmoxResourceState> = {}): ProxmoxResourceState => ({ hostId: 1, host: "pve1", type: "node", node: "pve1", vmid: 0, status: "online", stale: false, storage: [], ...over });

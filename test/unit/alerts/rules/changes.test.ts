@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { judgeChanges, LISTENER_MEMORY_SECONDS, MAX_LISTENER_TRACKS, trackInterfaces, trackListeners, type HostHistory } from "../../../collector/src/alerts/changes.ts";
-import { step, type Alert } from "../../../collector/src/alerts/engine.ts";
-import { rulesConfigSchema, type RulesConfig } from "../../../collector/src/alerts/thresholds.ts";
-import { Protocol, type DeepPartial, type HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import { sampleReport } from "../../helpers/reports.ts";
+import { judgeChanges, LISTENER_MEMORY_SECONDS, MAX_LISTENER_TRACKS, trackInterfaces, trackListeners, type HostHistory } from "../../../../collector/src/alerts/rules/changes.ts";
+import { step, type Alert } from "../../../../collector/src/alerts/engine.ts";
+import { rulesConfigSchema, type RulesConfig } from "../../../../collector/src/alerts/settings.ts";
+import { Protocol, type DeepPartial, type HostReport } from "../../../../proto/gen/netmap/v1/report.ts";
+import { sampleReport } from "../../../helpers/reports.ts";
 
 const t0 = Date.parse("2026-11-23T10:00:00Z");
 const BOOT = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";

@@ -2,14 +2,15 @@
 // down, a guest that was running now stopped, a node's storage filling. Pure:
 // the cycle's resources (and what earlier cycles saw) in, observations out;
 // the engine decides pending/firing/resolved. Defaults are documented in
-// docs/alerts.md; each can be overridden (thresholds.ts).
+// docs/alerts.md; each can be overridden (../settings.ts).
 //
 // What is not known is not judged: a guest of a node that does not answer (595)
 // or a cycle whose listing failed gives no observation at all, so its alert,
 // if any, keeps its state — neither fired nor resolved by a lack of news.
-import type { StorageUsage } from "../proxmox/parse.ts";
-import { thresholdObservation, type Observation, type Severity } from "./engine.ts";
-import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "./thresholds.ts";
+import type { ProxmoxCycle, ProxmoxResourceState } from "../../proxmox/cycle.ts";
+import type { StorageUsage } from "../../proxmox/parse.ts";
+import { thresholdObservation, type HostObservation, type Severity } from "../engine.ts";
+import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 
 export const PROXMOX_NODE_DOWN = "ProxmoxNodeDown";
 export const PROXMOX_GUEST_DOWN = "ProxmoxGuestDown";
@@ -21,37 +22,6 @@ export const PROXMOX_RULE_DEFAULTS: Readonly<Record<string, RuleSettings>> = {
   [PROXMOX_STORAGE_FILLING]: { enabled: true, warning: 85, warningClear: 80, critical: 95, criticalClear: 92, forSeconds: 5 * 60 },
 };
 
-/** One node or guest as the cycle stored it, with the NetMap host it is. */
-export interface ProxmoxResourceState {
-  hostId: number;
-  /** The host's name in NetMap (alerts are labelled with it). */
-  host: string;
-  type: "node" | "qemu" | "lxc";
-  node: string;
-  vmid: number;
-  /** Node: online/offline/unknown; guest: running/stopped/paused/unknown. */
-  status: string;
-  /** The lock a guest holds (backup, migrate…), if any. */
-  lock?: string;
-  /** Its facts are the last known ones: its node did not answer this cycle. */
-  stale: boolean;
-  /** The status the previous stored cycle saw (a guest running before a collector restart). */
-  previousStatus?: string;
-  /** Gone in this cycle: deleted from the cluster; not down, its alerts resolve. */
-  gone?: boolean;
-  /** A node's storage this cycle; null or absent when not learnt. */
-  storage?: readonly StorageUsage[] | null;
-}
-
-export interface ProxmoxCycle {
-  cluster: string;
-  client: string;
-  site: string;
-  /** /nodes and /cluster/resources both answered; false: nothing is judged. */
-  listed: boolean;
-  resources: readonly ProxmoxResourceState[];
-}
-
 /** What earlier cycles of a cluster saw: the guests seen running. */
 export interface ProxmoxMemory {
   seenRunning: Set<number>;
@@ -61,19 +31,14 @@ export function newProxmoxMemory(): ProxmoxMemory {
   return { seenRunning: new Set() };
 }
 
-export interface ProxmoxObservation {
-  hostId: number;
-  observation: Observation;
-}
-
 /**
  * The observations of one stored cycle. `openGuestDown`: hosts with an open
  * (pending or firing) ProxmoxGuestDown alert, so a collector restarted while a
  * guest is down keeps judging it down though its memory is new.
  */
-export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig): ProxmoxObservation[] {
+export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig): HostObservation[] {
   if (!cycle.listed) return [];
-  const out: ProxmoxObservation[] = [];
+  const out: HostObservation[] = [];
   const scopeOf = (r: ProxmoxResourceState, storage?: string): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(storage ? { mountpoint: storage } : {}) });
   const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
 
@@ -141,8 +106,8 @@ function judgeStorage(
   storage: readonly StorageUsage[],
   settings: (rule: string, scope: RuleScope) => RuleSettings,
   scopeOf: (r: ProxmoxResourceState, storage?: string) => RuleScope,
-): ProxmoxObservation[] {
-  const out: ProxmoxObservation[] = [];
+): HostObservation[] {
+  const out: HostObservation[] = [];
   for (const s of storage) {
     if (!s.active || s.total === null || s.total <= 0 || s.used === null) continue;
     const used = (s.used / s.total) * 100;

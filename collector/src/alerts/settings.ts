@@ -33,13 +33,20 @@ export interface RuleSettings {
   graceSeconds?: number;
 }
 
-export interface RuleScope {
+/**
+ * A host as rules and their settings see it: its name in NetMap (the `host`
+ * label of its alerts), where it is placed, its labels. The one declaration
+ * every rule's context builds on.
+ */
+export interface HostScope {
+  host: string;
   client?: string;
   site?: string;
-  host: string;
   labels?: Readonly<Record<string, string>>;
-  mountpoint?: string;
 }
+
+/** What a setting's overrides match: the host, and for filesystem and storage rules the mountpoint. */
+export type RuleScope = HostScope & { mountpoint?: string };
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDurationSeconds(value);

@@ -1,0 +1,44 @@
+// The absence rule: HostDown, judged on what does not arrive. A ticker (and
+// every stored report) hands it each reporting host with the age of its last
+// report. Pure: hosts in, observations out.
+import type { HostObservation } from "../engine.ts";
+import { settingsFor, type HostScope, type RuleSettings, type RulesConfig } from "../settings.ts";
+
+export const HOST_DOWN = "HostDown";
+export const HOST_DOWN_DEFAULTS: RuleSettings = { enabled: true, forSeconds: 30 };
+
+/** A host that has reported, and how old its last report is. */
+export interface ReportingHost extends HostScope {
+  hostId: number;
+  ageSeconds: number;
+  intervalSeconds: number | null;
+}
+
+/**
+ * HostDown for hosts whose last report is older than three of their
+ * intervals (at least 30 s), held for `for` (30 s) so a blip does not page;
+ * cleared once a report is no older than two intervals.
+ */
+export function judgeAbsence(hosts: readonly ReportingHost[], config: RulesConfig): HostObservation[] {
+  const out: HostObservation[] = [];
+  for (const host of hosts) {
+    const settings = settingsFor(HOST_DOWN, HOST_DOWN_DEFAULTS, config, host);
+    if (!settings.enabled) continue;
+    const interval = host.intervalSeconds ?? 10;
+    const silentFor = Math.max(3 * interval, 30);
+    out.push({
+      hostId: host.hostId,
+      observation: {
+        rule: HOST_DOWN,
+        severity: "critical",
+        labels: { host: host.host },
+        annotations: { summary: `${host.host} has sent no report for ${Math.round(host.ageSeconds)} s` },
+        value: host.ageSeconds,
+        active: host.ageSeconds > silentFor,
+        cleared: host.ageSeconds <= 2 * interval,
+        forSeconds: settings.forSeconds,
+      },
+    });
+  }
+  return out;
+}

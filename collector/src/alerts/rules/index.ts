@@ -1,0 +1,45 @@
+// Every built-in alert rule, by family; each family is one file here:
+//
+//   thresholds.ts  a report's value past a threshold: HostCpuBusy, HostMemoryLow,
+//                  HostSwapHeavy, HostLoadHigh, FilesystemAlmostFull,
+//                  FilesystemInodesLow, FilesystemFillingUp
+//   absence.ts     no report: HostDown
+//   changes.ts     what changed since the previous report: HostRebooted,
+//                  ListenerGone, ListenerNew, AddressChanged
+//   proxmox.ts     a stored discovery cycle: ProxmoxNodeDown, ProxmoxGuestDown,
+//                  ProxmoxStorageFilling
+//
+// A rule's name, labels and defaults are its identity: alerts in a database
+// are found again by the fingerprint of name and labels, and `rules:` in
+// netmap.yaml overrides by name (../settings.ts). docs/alerts.md documents
+// the defaults listed here.
+import type { RuleSettings } from "../settings.ts";
+import { HOST_DOWN, HOST_DOWN_DEFAULTS } from "./absence.ts";
+import { CHANGE_DEFAULTS } from "./changes.ts";
+import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
+import { THRESHOLD_RULES } from "./thresholds.ts";
+
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox";
+
+export interface RuleDefinition {
+  name: string;
+  family: RuleFamily;
+  defaults: RuleSettings;
+}
+
+const family = (name: RuleFamily, defaults: Readonly<Record<string, RuleSettings>>): RuleDefinition[] =>
+  Object.entries(defaults).map(([rule, settings]) => ({ name: rule, family: name, defaults: settings }));
+
+export const RULES: readonly RuleDefinition[] = [
+  ...THRESHOLD_RULES.map((r): RuleDefinition => ({ name: r.name, family: "threshold", defaults: r.defaults })),
+  { name: HOST_DOWN, family: "absence", defaults: HOST_DOWN_DEFAULTS },
+  ...family("change", CHANGE_DEFAULTS),
+  ...family("proxmox", PROXMOX_RULE_DEFAULTS),
+];
+
+const byName = new Map(RULES.map((r) => [r.name, r]));
+
+/** The family of a built-in rule; undefined for a name no rule has. */
+export function ruleFamily(name: string): RuleFamily | undefined {
+  return byName.get(name)?.family;
+}
