@@ -123,7 +123,7 @@ export interface RejectedReportsTable {
   size_bytes: number;
 }
 
-export interface Database {
+export interface Database extends ProxmoxTables {
   hosts: HostsTable;
   clients: ClientsTable;
   sites: SitesTable;
@@ -133,4 +133,67 @@ export interface Database {
   host_listeners: HostListenersTable;
   host_interfaces: HostInterfacesTable;
   rejected_reports: RejectedReportsTable;
+}
+
+// Proxmox VE discovery (migration 004).
+
+// A timestamp the database defaults. Not Generated<Timestamp>: kysely unwraps one ColumnType,
+// so that one would select as the ColumnType rather than a Date.
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/** One node or guest a cluster ever listed, keyed by the host it became. */
+export interface ProxmoxResourcesTable {
+  host_id: Int8;
+  cluster: string;
+  type: "node" | "qemu" | "lxc";
+  node: string;
+  /** 0 for a node. */
+  vmid: number;
+  name: string;
+  status: string;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  agent: string | null;
+  /** The last known interfaces, as JSON. */
+  interfaces: ColumnType<Array<{ name: string; mac: string; addresses: string[] }>, string | undefined, string>;
+  /** Latest figures and the counters rates are computed from, as JSON. */
+  latest: ColumnType<Record<string, unknown>, string | undefined, string>;
+  stale_reason: string | null;
+  first_seen: DefaultedTimestamp;
+  seen_at: DefaultedTimestamp;
+  gone_at: Timestamp | null;
+}
+
+export interface ProxmoxSamplesTable {
+  host_id: Int8;
+  collected_at: Timestamp;
+  status: string;
+  cpu_percent: number | null;
+  cpus: number | null;
+  memory_used_bytes: Int8 | null;
+  memory_total_bytes: Int8 | null;
+  disk_used_bytes: Int8 | null;
+  disk_total_bytes: Int8 | null;
+  network_rx_bytes_per_second: number | null;
+  network_tx_bytes_per_second: number | null;
+  disk_read_bytes_per_second: number | null;
+  disk_write_bytes_per_second: number | null;
+  uptime_seconds: Int8 | null;
+}
+
+export interface ProxmoxStorageSamplesTable {
+  host_id: Int8;
+  storage: string;
+  collected_at: Timestamp;
+  type: string;
+  shared: boolean;
+  active: boolean;
+  total_bytes: Int8 | null;
+  used_bytes: Int8 | null;
+  available_bytes: Int8 | null;
+}
+
+interface ProxmoxTables {
+  proxmox_resources: ProxmoxResourcesTable;
+  proxmox_samples: ProxmoxSamplesTable;
+  proxmox_storage_samples: ProxmoxStorageSamplesTable;
 }

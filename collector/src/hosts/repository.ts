@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { mountUsedPercent } from "../ingest/headline.ts";
 import { protocolName } from "../ingest/store.ts";
-import { proxmoxDetail } from "../proxmox/detail.ts";
+import { proxmoxDetail } from "../proxmox/repository.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
 
