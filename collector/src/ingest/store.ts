@@ -3,7 +3,7 @@
 import { sql } from "kysely";
 import { HostReport, Protocol } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
-import type { Db } from "../db/database.ts";
+import type { Db, Tx } from "../db/database.ts";
 import { headline, type Headline } from "./headline.ts";
 
 export interface ReceivedReport {
@@ -25,8 +25,6 @@ export interface StoreResult {
   /** The reports that became their host's latest state, one per host. */
   latest: Array<{ hostId: number; report: HostReport }>;
 }
-
-type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
 
 interface NewReport extends ReceivedReport {
   hostId: number;
