@@ -1,5 +1,7 @@
-// Errors with stable codes. Each is mapped once to an HTTP status (http/errors.ts)
-// and a process exit code (main.ts).
+// Errors with stable codes, and the one table (ANSWERS) saying how a caller is answered
+// for each: the HTTP status (http/errors.ts) and the gRPC code (grpc/server.ts). The
+// process exit code is main.ts's.
+import { status } from "@grpc/grpc-js";
 import { NetMapError } from "../../lib/errors.ts";
 
 export { ConfigError, NetMapError } from "../../lib/errors.ts";
@@ -65,4 +67,36 @@ export class AgentInstallError extends NetMapError {
   constructor(message: string) {
     super("AGENT_INSTALL", message);
   }
+}
+
+/** How an error the caller can fix is answered, over HTTP and over gRPC. */
+export interface Answer {
+  http: number;
+  grpc: status;
+}
+
+/**
+ * Every code a caller is told about, with its status. A code not listed is the collector's
+ * own failure: HTTP 500 / gRPC INTERNAL, logged, its message never shown.
+ */
+export const ANSWERS = {
+  BAD_REQUEST: { http: 400, grpc: status.INVALID_ARGUMENT },
+  UNAUTHENTICATED: { http: 401, grpc: status.UNAUTHENTICATED },
+  NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
+  // The reference names several hosts: the caller picks one (SITE/NAME or CLIENT/SITE/NAME).
+  HOST_AMBIGUOUS: { http: 409, grpc: status.INVALID_ARGUMENT },
+  // Well-formed, but the topology it names cannot give a route (or, for a file, breaks a rule).
+  ROUTE_CYCLE: { http: 422, grpc: status.INVALID_ARGUMENT },
+  ROUTE_UNKNOWN_HOP: { http: 422, grpc: status.INVALID_ARGUMENT },
+  ROUTE_NO_ADDRESS: { http: 422, grpc: status.INVALID_ARGUMENT },
+  ROUTE_UNSAFE: { http: 422, grpc: status.INVALID_ARGUMENT },
+  TOPOLOGY_INVALID: { http: 422, grpc: status.INVALID_ARGUMENT },
+} as const satisfies Record<string, Answer>;
+
+export type AnsweredCode = keyof typeof ANSWERS;
+
+/** The error's code, message and status when the caller is to be told; undefined when it is the collector's own failure. */
+export function answerFor(error: unknown): (Answer & { code: string; message: string }) | undefined {
+  if (!(error instanceof NetMapError) || !Object.hasOwn(ANSWERS, error.code)) return undefined;
+  return { ...ANSWERS[error.code as AnsweredCode], code: error.code, message: error.message };
 }

@@ -2,6 +2,7 @@
 import { AlertEvent } from "../gen/netmap/v1/alert.ts";
 import { InventoryEvent } from "../gen/netmap/v1/inventory.ts";
 import { HostReport } from "../gen/netmap/v1/report.ts";
+import { NetMapError } from "../../lib/errors.ts";
 import { checkReport } from "./report-check.ts";
 
 /**
@@ -12,8 +13,11 @@ import { checkReport } from "./report-check.ts";
  */
 export const MAX_REPORT_BYTES = 512 * 1024;
 
-export class CodecError extends Error {
-  readonly code = "REPORT_UNDECODABLE";
+/** Bytes that are no message of the expected type (or too many of them). */
+export class CodecError extends NetMapError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("REPORT_UNDECODABLE", message, options);
+  }
 }
 
 export function encodeReport(report: HostReport): Uint8Array {

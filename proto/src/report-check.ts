@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { Protocol, type HostReport } from "../gen/netmap/v1/report.ts";
 import { isAgentId } from "./subjects.ts";
+import { NetMapError } from "../../lib/errors.ts";
 
 /**
  * Far above what a real host reports (a busy Kubernetes node has a few
@@ -48,8 +49,11 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** C0, DEL, C1 and UTF-16 halves without their other half: none of them is text, and NUL breaks PostgreSQL. */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-export class ReportInvalidError extends Error {
-  readonly code = "REPORT_INVALID";
+/** A report that decodes but breaks a rule; the message names the field. */
+export class ReportInvalidError extends NetMapError {
+  constructor(message: string) {
+    super("REPORT_INVALID", message);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // The only place a NATS subject string is built or parsed. Every token is
 // validated, so a hostname or other free text never reaches a subject raw.
+import { NetMapError } from "../../lib/errors.ts";
 
 export const REPORTS_STREAM = "NETMAP_REPORTS";
 export const EVENTS_STREAM = "NETMAP_EVENTS";
@@ -17,8 +18,11 @@ export const REPORT_SUBJECTS = `${REPORT_SUBJECT_PREFIX}.>`;
 
 const AGENT_ID = /^[a-z0-9_-]{1,64}$/;
 
-export class SubjectError extends Error {
-  readonly code = "SUBJECT_INVALID";
+/** A subject token (agent id, alert state…) breaks its rule, or a subject is not ours. */
+export class SubjectError extends NetMapError {
+  constructor(message: string) {
+    super("SUBJECT_INVALID", message);
+  }
 }
 
 export function isAgentId(value: string): boolean {

@@ -8,7 +8,7 @@ import { ProxmoxClient, DEFAULT_MAX_RESPONSE_BYTES } from "../../collector/src/p
 import { Secret, type ProxmoxClusterConfig } from "../../collector/src/proxmox/config.ts";
 import { discover } from "../../collector/src/proxmox/discovery.ts";
 import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
-import { proxmoxDetail } from "../../collector/src/proxmox/detail.ts";
+import { proxmoxDetail } from "../../collector/src/proxmox/repository.ts";
 import { listHosts } from "../../collector/src/hosts/repository.ts";
 import { adoptHost, listClaims } from "../../collector/src/topology/adoption.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";

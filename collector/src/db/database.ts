@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationResultSet, type Transaction } from "kysely";
 import pg from "pg";
 import { migrations } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
@@ -7,6 +7,8 @@ import type { Database } from "./schema.ts";
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export type Db = Kysely<Database>;
+/** What db.transaction().execute() hands its callback; repositories take `Db | Tx` or `Tx`. */
+export type Tx = Transaction<Database>;
 
 export function openDatabase(url: string, options: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5_000 });
@@ -26,4 +28,9 @@ export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   const result = await migrator.migrateToLatest();
   if (result.error) throw result.error;
   return result;
+}
+
+/** Resolves when the database answers a query; rejects with why not. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`SELECT 1`.execute(db);
 }

@@ -5,6 +5,11 @@ import type { AlertState, Severity } from "../alerts/engine.ts";
 import type { Matcher } from "../alerts/silences.ts";
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/**
+ * A timestamp the database fills in (DEFAULT now()) unless given. Not Generated<Timestamp>:
+ * kysely unwraps one ColumnType, so that one would select as the ColumnType rather than a Date.
+ */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /** pg returns int8 as a string unless told otherwise; database.ts parses it to number. */
 type Int8 = number;
 
@@ -12,7 +17,7 @@ export interface HostsTable {
   id: Generated<Int8>;
   agent_id: string | null;
   hostname: string;
-  first_seen: Generated<Timestamp>;
+  first_seen: DefaultedTimestamp;
   collected_at: Timestamp | null;
   received_at: Timestamp | null;
   boot_id: string | null;
@@ -119,13 +124,13 @@ export interface HostInterfacesTable {
 
 export interface RejectedReportsTable {
   id: Generated<Int8>;
-  received_at: Generated<Timestamp>;
+  received_at: DefaultedTimestamp;
   subject: string;
   reason: string;
   size_bytes: number;
 }
 
-export interface Database extends AlertTables {
+export interface Database extends AlertTables, ProxmoxTables {
   hosts: HostsTable;
   clients: ClientsTable;
   sites: SitesTable;
@@ -147,8 +152,6 @@ export interface AlertTables {
 
 /** jsonb written as JSON text, read back parsed. */
 type Json<T> = ColumnType<T, string, string>;
-/** A timestamp the database fills in (DEFAULT now()) unless given. */
-type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface AlertsTable {
   fingerprint: string;
@@ -162,7 +165,7 @@ export interface AlertsTable {
   starts_at: Timestamp | null;
   ends_at: Timestamp | null;
   host_id: Int8 | null;
-  updated_at: DefaultTimestamp;
+  updated_at: DefaultedTimestamp;
   acknowledged_by: string | null;
   acknowledged_at: Timestamp | null;
   ack_comment: string | null;
@@ -189,5 +192,64 @@ export interface SilencesTable {
   ends_at: Timestamp;
   created_by: string;
   comment: string;
-  created_at: DefaultTimestamp;
+  created_at: DefaultedTimestamp;
+}
+
+// Proxmox VE discovery (migration 004).
+
+/** One node or guest a cluster ever listed, keyed by the host it became. */
+export interface ProxmoxResourcesTable {
+  host_id: Int8;
+  cluster: string;
+  type: "node" | "qemu" | "lxc";
+  node: string;
+  /** 0 for a node. */
+  vmid: number;
+  name: string;
+  status: string;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  agent: string | null;
+  /** The last known interfaces, as JSON. */
+  interfaces: ColumnType<Array<{ name: string; mac: string; addresses: string[] }>, string | undefined, string>;
+  /** Latest figures and the counters rates are computed from, as JSON. */
+  latest: ColumnType<Record<string, unknown>, string | undefined, string>;
+  stale_reason: string | null;
+  first_seen: DefaultedTimestamp;
+  seen_at: DefaultedTimestamp;
+  gone_at: Timestamp | null;
+}
+
+export interface ProxmoxSamplesTable {
+  host_id: Int8;
+  collected_at: Timestamp;
+  status: string;
+  cpu_percent: number | null;
+  cpus: number | null;
+  memory_used_bytes: Int8 | null;
+  memory_total_bytes: Int8 | null;
+  disk_used_bytes: Int8 | null;
+  disk_total_bytes: Int8 | null;
+  network_rx_bytes_per_second: number | null;
+  network_tx_bytes_per_second: number | null;
+  disk_read_bytes_per_second: number | null;
+  disk_write_bytes_per_second: number | null;
+  uptime_seconds: Int8 | null;
+}
+
+export interface ProxmoxStorageSamplesTable {
+  host_id: Int8;
+  storage: string;
+  collected_at: Timestamp;
+  type: string;
+  shared: boolean;
+  active: boolean;
+  total_bytes: Int8 | null;
+  used_bytes: Int8 | null;
+  available_bytes: Int8 | null;
+}
+
+interface ProxmoxTables {
+  proxmox_resources: ProxmoxResourcesTable;
+  proxmox_samples: ProxmoxSamplesTable;
+  proxmox_storage_samples: ProxmoxStorageSamplesTable;
 }

@@ -1,28 +1,16 @@
-// The gRPC transport of the admin service: bearer-token check, NetMapError codes mapped once
-// to gRPC status codes, and the listener. The methods themselves are in service.ts.
+// The gRPC transport of the admin service: bearer-token check, NetMapErrors answered with
+// the gRPC code of the one table (ANSWERS in errors.ts), and the listener. The methods themselves are in service.ts.
 import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { NetMapAdminService } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { CollectorConfig } from "../config.ts";
-import { NetMapError } from "../errors.ts";
+import { ANSWERS, answerFor } from "../errors.ts";
 import { ERROR_CODE_METADATA } from "./messages.ts";
 import { adminMethods, adminStreams, type AdminDeps, type AdminMethods, type AdminStreams } from "./service.ts";
 import { bearerMatches } from "../auth/token.ts";
 
 // For a caller with the token: a large topology import. One without never gets a byte read.
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-// What the caller can fix is said to them; anything else is INTERNAL, logged, not shown.
-const STATUS_BY_CODE: Record<string, status> = {
-  NOT_FOUND: status.NOT_FOUND,
-  BAD_REQUEST: status.INVALID_ARGUMENT,
-  TOPOLOGY_INVALID: status.INVALID_ARGUMENT,
-  HOST_AMBIGUOUS: status.INVALID_ARGUMENT,
-  ROUTE_CYCLE: status.INVALID_ARGUMENT,
-  ROUTE_UNKNOWN_HOP: status.INVALID_ARGUMENT,
-  ROUTE_NO_ADDRESS: status.INVALID_ARGUMENT,
-  ROUTE_UNSAFE: status.INVALID_ARGUMENT,
-};
 
 export interface AdminServer {
   /** HOST:PORT actually bound (port 0 in config picks a free one). */
@@ -76,7 +64,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
-const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, details: "unauthenticated: this call needs the collector's token (authorization: Bearer …)" };
+const UNAUTHENTICATED = { code: ANSWERS.UNAUTHENTICATED.grpc, details: "unauthenticated: this call needs the collector's token (authorization: Bearer …)" };
 
 /**
  * Checks the token on the call's headers, before any handler runs. grpc-js reads a request
@@ -100,11 +88,11 @@ function requireToken(token: string, log: Logger): ServerInterceptor {
 
 /** A NetMapError the caller can fix keeps its message and code; anything else is INTERNAL. */
 function failure(error: unknown, method: string, log: Logger): { code: status; details: string; metadata?: Metadata } {
-  const code = error instanceof NetMapError ? STATUS_BY_CODE[error.code] : undefined;
-  if (code !== undefined) {
+  const answer = answerFor(error);
+  if (answer) {
     const metadata = new Metadata();
-    metadata.set(ERROR_CODE_METADATA, (error as NetMapError).code);
-    return { code, details: (error as NetMapError).message, metadata };
+    metadata.set(ERROR_CODE_METADATA, answer.code);
+    return { code: answer.grpc, details: answer.message, metadata };
   }
   log.error({ err: error, method }, "admin call failed");
   return { code: status.INTERNAL, details: "internal error; see the collector's log" };

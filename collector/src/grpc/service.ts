@@ -1,4 +1,5 @@
 // NetMapAdmin's methods: each a thin call into the same functions the HTTP API uses.
+import { z } from "zod";
 import {
   GraphFormat,
   type ExportResponse,
@@ -25,13 +26,30 @@ import {
   type WatchAlertsResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { Db } from "../db/database.ts";
-import { BadRequestError } from "../errors.ts";
 import { listHosts } from "../hosts/repository.ts";
 import type { StatusThresholds } from "../hosts/status.ts";
 import type { TopologyService } from "../topology/service.ts";
 import { openAlerts, type OpenAlert } from "../alerts/repository.ts";
 import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
+import { parseRequest } from "../requests.ts";
 import { alertToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
+
+// The messages' own types hold any string or number; what a method needs beyond that.
+const routeRequest = z.object({ host: z.string().min(1, "route: no host given") });
+const adoptRequest = z.object({ host: z.string().min(1, "adopt: no host given"), agentId: z.string(), address: z.string() });
+const GRAPH_FORMATS = new Map<number, "dot" | "svg">([
+  [GraphFormat.GRAPH_FORMAT_UNSPECIFIED, "dot"],
+  [GraphFormat.GRAPH_FORMAT_DOT, "dot"],
+  [GraphFormat.GRAPH_FORMAT_SVG, "svg"],
+]);
+const graphRequest = z.object({
+  format: z.number().transform((format, ctx) => {
+    const name = GRAPH_FORMATS.get(format);
+    if (name) return name;
+    ctx.addIssue({ code: "custom", message: `graph: unknown format ${format}` });
+    return z.NEVER;
+  }),
+});
 
 /** How often WatchAlerts looks at the open alerts. */
 export const WATCH_POLL_MS = 1000;
@@ -98,19 +116,15 @@ export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMeth
     import: async ({ topologyYaml, fileName }) => topology.importFile(topologyYaml, fileName || "topology file"),
     export: async () => ({ topologyYaml: await topology.exportFile() }),
     listHosts: async () => ({ hosts: (await listHosts(db, thresholds)).map(hostToMessage) }),
-    route: async ({ host }) => {
-      if (!host) throw new BadRequestError("route: no host given");
+    route: async (request) => {
+      const { host } = parseRequest(routeRequest, request);
       return { hops: (await topology.route(host)).map(hopToMessage) };
     },
     sshConfig: async ({ knownHostsFile }) => ({ sshConfig: await topology.sshConfig(knownHostsFile || undefined) }),
-    graph: async ({ format }) => {
-      if (format === GraphFormat.GRAPH_FORMAT_SVG) return { text: await topology.graph("svg") };
-      if (format === GraphFormat.GRAPH_FORMAT_DOT || format === GraphFormat.GRAPH_FORMAT_UNSPECIFIED) return { text: await topology.graph("dot") };
-      throw new BadRequestError(`graph: unknown format ${format}`);
-    },
+    graph: async (request) => ({ text: await topology.graph(parseRequest(graphRequest, request).format) }),
     inventory: async () => ({ inventoryJson: `${JSON.stringify(await topology.inventory(), null, 2)}\n` }),
-    adopt: async ({ host, agentId, address }) => {
-      if (!host) throw new BadRequestError("adopt: no host given");
+    adopt: async (request) => {
+      const { host, agentId, address } = parseRequest(adoptRequest, request);
       const adoption = await topology.adopt(host, { agentId: agentId || undefined, address: address || undefined });
       return { ...adoption, agentId: adoption.agentId ?? undefined, address: adoption.address ?? undefined };
     },

@@ -2,7 +2,7 @@
 import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
-import { proxmoxDetail } from "../proxmox/detail.ts";
+import { proxmoxDetail } from "../proxmox/repository.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
 import { mountUsedPercent, protocolName } from "./headline.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";

@@ -3,13 +3,11 @@
 // agent or confirming an address) and Proxmox discovery (nodes and guests). Plain functions
 // over the caller's transaction; what ingest writes per batch is set-based (unnest,
 // jsonb_to_recordset), never a row loop.
-import { sql, type Transaction } from "kysely";
+import { sql } from "kysely";
 import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
-import type { Database } from "../db/schema.ts";
+import type { Tx } from "../db/database.ts";
 import type { TopologyHost } from "../topology/model.ts";
 import type { Headline } from "./headline.ts";
-
-type Tx = Transaction<Database>;
 
 /** Creates hosts seen for the first time; returns agent id → host id for the whole batch. */
 export async function upsertAgentHosts(trx: Tx, reports: Array<{ report: HostReport }>): Promise<Map<string, number>> {

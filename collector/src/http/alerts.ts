@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
 import { deliveryLog, openAlerts, type OpenAlert } from "../alerts/repository.ts";
 import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
 import type { Silence, SilenceState } from "../alerts/silences.ts";
-import { BadRequestError } from "../errors.ts";
+import { jsonObject, optionalText, optionalTime, parseRequest } from "../requests.ts";
 import type { AppDeps } from "./app.ts";
 
 export const alertToJson = (a: OpenAlert) => ({
@@ -30,24 +31,17 @@ export const silenceToJson = (s: Silence & { state?: SilenceState }) => ({
   ...(s.state && { status: { state: s.state } }),
 });
 
-const date = (value: unknown, what: string): Date | null => {
-  if (value === undefined || value === null) return null;
-  const d = typeof value === "string" ? new Date(value) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new BadRequestError(`${what}: expected an ISO 8601 time`);
-  return d;
-};
+const ackBody = jsonObject({ by: optionalText(), comment: optionalText() });
 
-const body = (request: { body: unknown }): Record<string, unknown> => {
-  if (request.body === undefined || request.body === null) return {};
-  if (typeof request.body !== "object" || Array.isArray(request.body)) throw new BadRequestError("expected a JSON object");
-  return request.body as Record<string, unknown>;
-};
-
-const optionalString = (value: unknown, what: string): string | null => {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== "string") throw new BadRequestError(`${what}: expected a string`);
-  return value;
-};
+const silenceBody = jsonObject({
+  // Checked by addSilence, the same for every caller (HTTP, gRPC, CLI).
+  matchers: z.unknown(),
+  startsAt: optionalTime(),
+  endsAt: optionalTime(),
+  durationSeconds: z.number({ error: "expected a positive number" }).positive("expected a positive number").optional(),
+  createdBy: optionalText(),
+  comment: optionalText(),
+});
 
 /** Open (pending and firing) alerts, firing first, with severity, since when, the host and any acknowledgement; silences. */
 export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
@@ -71,25 +65,15 @@ export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
   );
 
   app.post<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request) => {
-    const b = body(request);
-    const ack = await ackAlert(db, request.params.fingerprint, optionalString(b.by, "by"), optionalString(b.comment, "comment"));
+    const { by, comment } = parseRequest(ackBody, request.body);
+    const ack = await ackAlert(db, request.params.fingerprint, by, comment);
     return { fingerprint: ack.fingerprint, acknowledged: { by: ack.by, at: ack.at.toISOString(), comment: ack.comment } };
   });
 
   app.get("/api/v1/silences", async () => ({ silences: (await listSilences(db)).map(silenceToJson) }));
 
   app.post("/api/v1/silences", async (request, reply) => {
-    const b = body(request);
-    const duration = b.durationSeconds;
-    if (duration !== undefined && (typeof duration !== "number" || !(duration > 0))) throw new BadRequestError("durationSeconds: expected a positive number");
-    const silence = await addSilence(db, {
-      matchers: b.matchers,
-      startsAt: date(b.startsAt, "startsAt"),
-      endsAt: date(b.endsAt, "endsAt"),
-      durationSeconds: duration as number | undefined,
-      createdBy: optionalString(b.createdBy, "createdBy"),
-      comment: optionalString(b.comment, "comment"),
-    });
+    const silence = await addSilence(db, parseRequest(silenceBody, request.body));
     return reply.status(201).send({ silenceID: silence.id, silence: silenceToJson(silence) });
   });
 

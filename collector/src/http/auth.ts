@@ -3,6 +3,7 @@
 // tells nothing to a caller without the token) need `Authorization: Bearer <token>`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { bearerMatches } from "../auth/token.ts";
+import { ANSWERS } from "../errors.ts";
 
 /**
  * Routes anyone may fetch: the liveness probe, and the status page's static files (the page
@@ -11,7 +12,7 @@ import { bearerMatches } from "../auth/token.ts";
  */
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/", "/app.js", "/style.css"]);
 
-export const UNAUTHENTICATED_CODE = "UNAUTHENTICATED";
+export const UNAUTHENTICATED_CODE = "UNAUTHENTICATED" satisfies keyof typeof ANSWERS;
 
 /** Adds the check to every route of app; call before the routes are registered. */
 export function requireToken(app: FastifyInstance, token: string): void {
@@ -25,7 +26,7 @@ export function requireToken(app: FastifyInstance, token: string): void {
       "refused an HTTP request without the right token",
     );
     return reply
-      .status(401)
+      .status(ANSWERS[UNAUTHENTICATED_CODE].http)
       .header("www-authenticate", 'Bearer realm="netmap"')
       .header("cache-control", "no-store")
       .send({

@@ -1,18 +1,13 @@
-// The one mapping from errors to HTTP responses: { error: { code, message } }.
-// 5xx messages are logged, never shown.
+// Errors as HTTP responses: { error: { code, message } }, the status from the one table
+// (ANSWERS in errors.ts). 5xx messages are logged, never shown.
 import type { FastifyError, FastifyInstance } from "fastify";
-import { BadRequestError, NetMapError, NotFoundError } from "../errors.ts";
-
-const STATUS_BY_CODE: Record<string, number> = {
-  [new BadRequestError("").code]: 400,
-  [new NotFoundError("").code]: 404,
-};
+import { answerFor, type NetMapError } from "../errors.ts";
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | NetMapError, request, reply) => {
-    if (error instanceof NetMapError && STATUS_BY_CODE[error.code]) {
-      return reply.status(STATUS_BY_CODE[error.code]!).send({ error: { code: error.code, message: error.message } });
-    }
+    const answer = answerFor(error);
+    if (answer) return reply.status(answer.http).send({ error: { code: answer.code, message: answer.message } });
+    // fastify's own refusals (unparsable JSON, a wrong content type, a failed params schema) keep their status.
     const status = "statusCode" in error && error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     if (status < 500) {
       const code = "validation" in error && error.validation ? "BAD_REQUEST" : (error.code ?? "BAD_REQUEST");

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { sql } from "kysely";
+import { pingDatabase } from "../db/database.ts";
 import type { AppDeps } from "./app.ts";
 
 /**
@@ -10,7 +10,7 @@ import type { AppDeps } from "./app.ts";
 export const healthRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, natsConnected }) => {
   app.get("/healthz", async (request, reply) => {
     const checks = {
-      database: await sql`SELECT 1`.execute(db).then(
+      database: await pingDatabase(db).then(
         () => "ok",
         (error: Error) => {
           request.log.warn({ err: error }, "health check: the database does not answer");

@@ -1,9 +1,20 @@
 import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
 import { NotFoundError } from "../errors.ts";
 import { getHost, listHosts } from "../hosts/repository.ts";
 import { parseSeriesQuery, querySeries } from "../hosts/series.ts";
+import { jsonObject, parseRequest } from "../requests.ts";
 import { adoptHost } from "../topology/adoption.ts";
 import type { AppDeps } from "./app.ts";
+
+// What adoptHost checks (agent id, address) it checks for every caller; here only the shape.
+const adoptBody = jsonObject(
+  {
+    agentId: z.string({ error: "expected a string" }).max(64, "expected at most 64 characters").optional(),
+    address: z.string({ error: "expected a string" }).max(253, "expected at most 253 characters").optional(),
+  },
+  { strict: true },
+);
 
 export const hostRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, config }) => {
   app.get("/api/v1/hosts", async () => ({ hosts: await listHosts(db, config), generatedAt: new Date().toISOString() }));
@@ -19,15 +30,10 @@ export const hostRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, config 
   );
 
   // A person vouches for a host: its agent (the one claiming it, or agentId) and SSH address (docs/topology.md, "Adoption").
-  app.post<{ Params: { id: number }; Body: { agentId?: string; address?: string } | null }>(
+  app.post<{ Params: { id: number } }>(
     "/api/v1/hosts/:id/adopt",
-    {
-      schema: {
-        params: { type: "object", properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }, required: ["id"] },
-        body: { type: ["object", "null"], properties: { agentId: { type: "string", maxLength: 64 }, address: { type: "string", maxLength: 253 } }, additionalProperties: false },
-      },
-    },
-    async (request) => ({ adoption: await adoptHost(db, request.params.id, { agentId: request.body?.agentId, address: request.body?.address }) }),
+    { schema: { params: { type: "object", properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }, required: ["id"] } } },
+    async (request) => ({ adoption: await adoptHost(db, request.params.id, parseRequest(adoptBody, request.body)) }),
   );
 
   // One metric of one host over [from, to]; parameters, metrics and shape in docs/architecture.md ("Series API").

@@ -13,9 +13,9 @@ import {
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { CodecError, decodeReport } from "../../../proto/src/codec.ts";
-import { ReportInvalidError } from "../../../proto/src/report-check.ts";
-import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM, SubjectError } from "../../../proto/src/subjects.ts";
+import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM } from "../../../proto/src/subjects.ts";
 import type { Db } from "../db/database.ts";
+import { NetMapError } from "../errors.ts";
 import { DEFAULT_STREAM_LIMITS, ensureStream, reportStreamConfig, type StreamLimits } from "../nats/streams.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import { storeIsolating, type IncomingReport, type StoreBatch } from "./isolate.ts";
@@ -126,9 +126,8 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
         }
         reports.push({ report, receivedAt, subject, sizeBytes: msg.data.length });
       } catch (error) {
-        const known = error instanceof CodecError || error instanceof ReportInvalidError || error instanceof SubjectError;
         const rejection = { subject, reason: (error as Error).message, sizeBytes: msg.data.length };
-        warnRejected(rejection, known ? error.code : "REPORT_INVALID");
+        warnRejected(rejection, error instanceof NetMapError ? error.code : "REPORT_INVALID");
         rejections.push(rejection);
       }
     }

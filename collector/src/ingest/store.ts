@@ -4,7 +4,7 @@
 import { sql } from "kysely";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
-import type { Db } from "../db/database.ts";
+import type { Db, Tx } from "../db/database.ts";
 import { headline, protocolName } from "../hosts/headline.ts";
 import { advanceLatest, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
@@ -28,7 +28,6 @@ export interface StoreResult {
   latest: Array<{ hostId: number; report: HostReport }>;
 }
 
-type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
 
 export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: Rejection[] = []): Promise<StoreResult> {
   const unique = dedupe(reports);

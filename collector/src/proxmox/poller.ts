@@ -6,12 +6,12 @@ import type { Logger } from "pino";
 import { encodeInventoryEvent } from "../../../proto/src/codec.ts";
 import { inventorySubject } from "../../../proto/src/subjects.ts";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
-import { sql } from "kysely";
 import type { ProxmoxCycle } from "./cycle.ts";
 import type { Db } from "../db/database.ts";
 import { DEFAULT_MAX_RESPONSE_BYTES, ProxmoxClient } from "./client.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import { discover, type DiscoveryMemory, type Inventory } from "./discovery.ts";
+import { storedResources } from "./repository.ts";
 import { storeInventory } from "./store.ts";
 
 export interface ProxmoxPoller {
@@ -112,12 +112,7 @@ async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inv
   if (!inventory.listed) return { ...base, resources: [] };
   // previous: the status of the cycle stored before this one, so a collector restarted
   // between a guest's last running cycle and its first stopped one still sees it stop.
-  const { rows } = await sql<{ host_id: number; type: "node" | "qemu" | "lxc"; node: string; vmid: number; host: string; gone: boolean; previous: string | null }>`
-    SELECT r.host_id, r.type, r.node, r.vmid, coalesce(h.name, h.hostname) AS host, r.gone_at IS NOT NULL AS gone,
-           (SELECT ps.status FROM proxmox_samples ps WHERE ps.host_id = r.host_id AND ps.collected_at < ${inventory.at}
-            ORDER BY ps.collected_at DESC LIMIT 1) AS previous
-    FROM proxmox_resources r JOIN hosts h ON h.id = r.host_id
-    WHERE r.cluster = ${cluster.name} AND (r.gone_at IS NULL OR r.gone_at = ${inventory.at})`.execute(db);
+  const rows = await storedResources(db, cluster.name, inventory.at);
   const hostOf = new Map(rows.filter((r) => !r.gone).map((r) => [r.type === "node" ? `node/${r.node}` : `guest/${r.vmid}`, r]));
   const resources: ProxmoxCycle["resources"][number][] = [];
   // Gone in this cycle (deleted, after a complete listing without it): not down, its alerts resolve.

@@ -4,13 +4,12 @@
 // against by MAC/IP, series of figures, and the changes as InventoryEvents.
 import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
-import type { Db } from "../db/database.ts";
+import type { Db, Tx } from "../db/database.ts";
 import { insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import type { DiscoveredGuest, DiscoveredNode, Inventory } from "./discovery.ts";
 import { guestAddresses, type Figures, type GuestInterface } from "./parse.ts";
 
-type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
 type ResourceType = "node" | "qemu" | "lxc";
 
 interface ResourceRow {

@@ -7,12 +7,11 @@
 // agent or Proxmox reports is shown, and SSH uses it only once a person confirms it.
 import { sql } from "kysely";
 import { isAgentId } from "../../../proto/src/subjects.ts";
-import type { Db } from "../db/database.ts";
+import type { Db, Tx } from "../db/database.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { absorbAgentHost, confirmAddress, setAgent } from "../hosts/writes.ts";
 import { isValidAddress } from "./names.ts";
 
-type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
 type Queryable = Db | Tx;
 
 /** An unassigned agent's host that reports what a placed host without an agent is known by. */

@@ -1,6 +1,6 @@
 // The topology in PostgreSQL: read as a Topology, and a Topology merged in.
 import { sql } from "kysely";
-import type { Db } from "../db/database.ts";
+import type { Db, Tx } from "../db/database.ts";
 import { TopologyError } from "../errors.ts";
 import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
 import { mergePlacedHost } from "../hosts/writes.ts";
@@ -8,7 +8,6 @@ import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
 import { assertValidTopology } from "./validate.ts";
 
-type Tx = Parameters<Parameters<ReturnType<Db["transaction"]>["execute"]>[0]>[0];
 type Queryable = Db | Tx;
 
 /** Where hosts that only an agent knows (not yet placed by a person) appear. */

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CodecError, decodeReport, encodeReport, MAX_REPORT_BYTES } from "../../../proto/src/codec.ts";
 import { agentIdFromReportSubject, agentInboxPrefix, alertSubject, isInboxPrefix, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
+import { ReportInvalidError } from "../../../proto/src/report-check.ts";
+import { NetMapError } from "../../../lib/errors.ts";
 import { sampleReport } from "../../helpers/reports.ts";
 
 describe("subjects", () => {
@@ -57,5 +59,28 @@ describe("alert subjects", () => {
     assert.equal(alertSubject("resolved", "warning"), "netmap.v1.alert.resolved.warning");
     assert.throws(() => alertSubject("pending", "warning"), /invalid alert state/);
     assert.throws(() => alertSubject("firing", "page.*"), /invalid alert severity/);
+  });
+});
+
+describe("errors", () => {
+  test("subject, codec and report-check errors are NetMapErrors with stable codes and their own names", () => {
+    const thrown = (run: () => unknown): unknown => {
+      try {
+        run();
+      } catch (error) {
+        return error;
+      }
+      assert.fail("expected a throw");
+    };
+    const cases: Array<[unknown, new (message: string) => NetMapError, string]> = [
+      [thrown(() => reportSubject("a.b")), SubjectError, "SUBJECT_INVALID"],
+      [thrown(() => decodeReport(new Uint8Array())), CodecError, "REPORT_UNDECODABLE"],
+      [thrown(() => decodeReport(encodeReport(sampleReport({ seq: 0 })))), ReportInvalidError, "REPORT_INVALID"],
+    ];
+    for (const [error, type, code] of cases) {
+      assert.ok(error instanceof NetMapError && error instanceof type, `${String(error)} is a NetMapError and a ${type.name}`);
+      assert.equal(error.code, code);
+      assert.equal(error.name, type.name);
+    }
   });
 });
