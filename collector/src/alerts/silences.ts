@@ -1,5 +1,6 @@
 // Silences, pure: Alertmanager's matchers over an alert's labels (alertname and severity
 // included) and a time window. A silenced alert is not notified; its state still moves.
+import { z } from "zod";
 import { BadRequestError } from "../errors.ts";
 import type { Alert } from "./engine.ts";
 
@@ -33,24 +34,40 @@ function anchored(value: string): RegExp {
   return new RegExp(`^(?:${value})$`);
 }
 
-/** Checks matchers as given by a person; throws BadRequestError saying what is wrong. */
-export function validateMatchers(matchers: unknown): Matcher[] {
-  if (!Array.isArray(matchers) || matchers.length === 0) throw new BadRequestError("a silence needs at least one matcher");
-  return matchers.map((m, i) => {
-    if (typeof m !== "object" || m === null) throw new BadRequestError(`matcher ${i + 1}: expected {name, value, isRegex}`);
-    const { name, value, isRegex } = m as Record<string, unknown>;
-    if (typeof name !== "string" || !LABEL_NAME.test(name)) throw new BadRequestError(`matcher ${i + 1}: invalid label name ${JSON.stringify(name)}`);
-    if (typeof value !== "string") throw new BadRequestError(`matcher ${i + 1} (${name}): value must be a string`);
-    const regex = isRegex === true;
-    if (regex) {
-      try {
-        anchored(value);
-      } catch (error) {
-        throw new BadRequestError(`matcher ${i + 1} (${name}): invalid regular expression: ${(error as Error).message}`);
-      }
+/** One matcher as a person gives it: a Prometheus label name, a string value, a regex that compiles. */
+const matcherSchema = z
+  .object(
+    {
+      name: z.string({ error: "expected a label name" }).regex(LABEL_NAME, { error: (issue) => `invalid label name ${JSON.stringify(issue.input)}` }),
+      value: z.string({ error: "value must be a string" }),
+      isRegex: z.unknown().optional().transform((flag) => flag === true),
+    },
+    { error: "expected {name, value, isRegex}" },
+  )
+  .superRefine((matcher, context) => {
+    if (!matcher.isRegex) return;
+    try {
+      anchored(matcher.value);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: `invalid regular expression: ${(error as Error).message}` });
     }
-    return { name, value, isRegex: regex };
   });
+
+/** A silence's matchers: at least one, each checked, the same for every caller (HTTP, gRPC, CLI). */
+export const matchersSchema = z.array(matcherSchema, { error: "a silence needs at least one matcher" }).min(1, "a silence needs at least one matcher");
+
+/** Checks matchers as given by a person; throws BadRequestError naming each wrong one. */
+export function validateMatchers(matchers: unknown): Matcher[] {
+  const parsed = matchersSchema.safeParse(matchers);
+  if (parsed.success) return parsed.data;
+  throw new BadRequestError(
+    parsed.error.issues
+      .map((issue) => {
+        const [index, field] = issue.path;
+        return typeof index === "number" ? `matcher ${index + 1}${field === undefined ? "" : ` (${String(field)})`}: ${issue.message}` : issue.message;
+      })
+      .join("; "),
+  );
 }
 
 /** `name=value` or `name=~regex`, as `netmap silence add` takes them. */

@@ -40,6 +40,21 @@ describe("silence matchers", () => {
     assert.throws(() => parseMatcher("host=~(unclosed"), /invalid regular expression/);
     assert.throws(() => validateMatchers([]), /at least one matcher/);
   });
+
+  test("names every wrong matcher of a body at once, by its place and field", () => {
+    assert.throws(() => validateMatchers("host=web01"), /^BadRequestError: a silence needs at least one matcher$/);
+    assert.throws(
+      () => validateMatchers([{ name: "1host", value: "a" }, "x", { name: "host", value: 7 }, { name: "host", value: "(", isRegex: true }]),
+      (error: Error) =>
+        error.message ===
+        'matcher 1 (name): invalid label name "1host"; matcher 2: expected {name, value, isRegex}; matcher 3 (value): value must be a string; ' +
+          "matcher 4: invalid regular expression: Invalid regular expression: /^(?:()$/: Unterminated group",
+    );
+    assert.deepEqual(validateMatchers([{ name: "host", value: "web.*", isRegex: true }, { name: "site", value: "paris", isRegex: "yes" }]), [
+      { name: "host", value: "web.*", isRegex: true },
+      { name: "site", value: "paris", isRegex: false },
+    ]);
+  });
 });
 
 describe("silence windows", () => {
