@@ -62,7 +62,13 @@ const DEFAULT_KIND = { host: "server", guest: "vm" } as const;
 export function parseTopologyFile(text: string, fileName = "topology file"): Topology {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length) throw new TopologyError(`${fileName}: not valid YAML: ${document.errors[0]!.message}`);
-  const raw = document.toJS() ?? { clients: [] };
+  let raw: unknown;
+  try {
+    // toJS resolves aliases, and throws (a ReferenceError) for one without its anchor or one that expands too far.
+    raw = document.toJS() ?? { clients: [] };
+  } catch (error) {
+    throw new TopologyError(`${fileName}: not valid YAML: ${(error as Error).message}`);
+  }
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${describePath(raw, issue.path)}: ${issueMessage(issue)}`);

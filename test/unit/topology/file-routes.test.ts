@@ -134,3 +134,9 @@ describe("topology file export with hostile names", () => {
     );
   });
 });
+
+test("parseTopologyFile - refuses a YAML alias without its anchor, or one expanding too far, as TOPOLOGY_INVALID", () => {
+  assert.throws(() => parseTopologyFile("clients:\n  - name: *nowhere\n"), { code: "TOPOLOGY_INVALID", message: /not valid YAML: .*alias/i });
+  const laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+  assert.throws(() => parseTopologyFile(laughs), { code: "TOPOLOGY_INVALID", message: /not valid YAML/ });
+});
