@@ -1,6 +1,7 @@
 // Proxmox VE API responses → NetMap's inventory. Pure: every function takes the
 // decoded `data` of one response (as recorded in test/fixtures/proxmox/) and
 // tolerates the shapes seen in the field, documented beside each quirk.
+import { ProxmoxError } from "./client.ts";
 
 export type GuestType = "qemu" | "lxc";
 
@@ -111,7 +112,7 @@ function figures(item: Record<string, unknown>): Figures {
 }
 
 function records(data: unknown, what: string): Record<string, unknown>[] {
-  if (!Array.isArray(data)) throw new TypeError(`${what}: expected a list, got ${data === null ? "null" : typeof data}`);
+  if (!Array.isArray(data)) throw new ProxmoxError("PROXMOX_BAD_RESPONSE", `${what}: expected a list, got ${data === null ? "null" : typeof data}`);
   return data.filter((item): item is Record<string, unknown> => typeof item === "object" && item !== null);
 }
 
@@ -129,7 +130,7 @@ export function parseGuestResources(data: unknown): GuestResource[] {
   for (const item of records(data, "/cluster/resources")) {
     const type = item.type;
     if (type !== "qemu" && type !== "lxc") continue;
-    const vmid = num(item.vmid) ?? num(String(item.id ?? "").split("/")[1]);
+    const vmid = guestId(item.vmid) ?? guestId(String(item.id ?? "").split("/")[1]);
     if (vmid === null || typeof item.node !== "string") continue;
     guests.push({
       type,
@@ -147,6 +148,12 @@ export function parseGuestResources(data: unknown): GuestResource[] {
     });
   }
   return guests.sort((a, b) => a.vmid - b.vmid);
+}
+
+/** PVE's guest ids are 100 to 999,999,999; anything else cannot be a guest (or fit the integer column). */
+function guestId(value: unknown): number | null {
+  const id = num(value);
+  return id !== null && Number.isInteger(id) && id >= 1 && id <= 999_999_999 ? id : null;
 }
 
 /** Tags come ";"-separated from /cluster/resources, and may be " " or "," separated in configs. */
@@ -287,7 +294,7 @@ export function isTemplateConfig(config: Record<string, unknown>): boolean {
  */
 export function parseAgentInterfaces(data: unknown): ReportedNic[] {
   const result = Array.isArray(data) ? data : (data as { result?: unknown } | null)?.result;
-  if (!Array.isArray(result)) throw new TypeError("network-get-interfaces: no result list");
+  if (!Array.isArray(result)) throw new ProxmoxError("PROXMOX_BAD_RESPONSE", "network-get-interfaces: no result list");
   const nics: ReportedNic[] = [];
   for (const item of result) {
     if (typeof item !== "object" || item === null) continue;

@@ -119,3 +119,21 @@ describe("proxmox parse", () => {
     assert.equal(normalizeCidr("10.0.0.5/33"), null);
   });
 });
+
+test("parse - an answer that is not the list it should be is PROXMOX_BAD_RESPONSE, not a TypeError", () => {
+  for (const parse of [parseNodes, parseGuestResources, parseStorage, parseLxcInterfaces]) {
+    assert.throws(() => parse({ data: [] }), { code: "PROXMOX_BAD_RESPONSE", message: /expected a list, got object/ });
+  }
+  assert.throws(() => parseAgentInterfaces(7), { code: "PROXMOX_BAD_RESPONSE", message: /no result list/ });
+});
+
+test("parseGuestResources - leaves out a guest whose vmid is negative, fractional or beyond PVE's 999,999,999", () => {
+  const guests = parseGuestResources([
+    { type: "qemu", id: "qemu/-1", node: "pve1" },
+    { type: "qemu", vmid: 100.5, node: "pve1" },
+    { type: "lxc", vmid: 1e300, node: "pve1" },
+    { type: "lxc", id: "lxc/2147483648", node: "pve1" },
+    { type: "qemu", vmid: "101", node: "pve1" },
+  ]);
+  assert.deepEqual(guests.map((g) => g.vmid), [101]);
+});
