@@ -43,26 +43,22 @@ const silenceBody = jsonObject({
   comment: optionalText(),
 });
 
+// The query string: fastify's JSON-schema check lets limit=1e999 through as Infinity, zod does not.
+const deliveriesQuery = z.strictObject({
+  receiver: z.string({ error: "expected one receiver" }).optional(),
+  fingerprint: z.string({ error: "expected one fingerprint" }).optional(),
+  limit: z.coerce.number({ error: "expected a whole number from 1 to 1000" }).int("expected a whole number from 1 to 1000").min(1, "expected a whole number from 1 to 1000").max(1000, "expected a whole number from 1 to 1000").default(100),
+});
+
 /** Open (pending and firing) alerts, firing first, with severity, since when, the host and any acknowledgement; silences. */
 export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
   app.get("/api/v1/alerts", async () => ({ alerts: (await openAlerts(db)).map(alertToJson) }));
 
   // The delivery log: every attempt to every notifier, newest first.
-  app.get<{ Querystring: { receiver?: string; fingerprint?: string; limit?: number } }>(
-    "/api/v1/alerts/deliveries",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          properties: { receiver: { type: "string" }, fingerprint: { type: "string" }, limit: { type: "integer", minimum: 1, maximum: 1000 } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request) => ({
-      deliveries: (await deliveryLog(db, { ...request.query, limit: request.query.limit ?? 100 })).map((d) => ({ ...d, at: d.at.toISOString() })),
-    }),
-  );
+  app.get("/api/v1/alerts/deliveries", async (request) => {
+    const query = parseRequest(deliveriesQuery, request.query);
+    return { deliveries: (await deliveryLog(db, query)).map((d) => ({ ...d, at: d.at.toISOString() })) };
+  });
 
   app.post<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request) => {
     const { by, comment } = parseRequest(ackBody, request.body);
