@@ -6,8 +6,9 @@ import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
 import { alertRoutes } from "./alerts.ts";
 import { requireToken } from "./auth.ts";
-import { registerErrorHandling } from "./errors.ts";
+import { answerFrameworkError, registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { refuseNulCharacters } from "./input.ts";
 import { hostRoutes } from "./hosts.ts";
 import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -27,8 +28,9 @@ export interface AppDeps {
 
 export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024 });
+    bodyLimit: 1024 * 1024, frameworkErrors: answerFrameworkError });
   registerErrorHandling(app);
+  refuseNulCharacters(app);
   requireToken(app, deps.token);
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);

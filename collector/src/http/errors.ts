@@ -1,6 +1,6 @@
 // Errors as HTTP responses: { error: { code, message } }, the status from the one table
 // (ANSWERS in errors.ts). 5xx messages are logged, never shown.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { answerFor, type NetMapError } from "../errors.ts";
 
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -19,4 +19,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route for ${request.method} ${request.url.split("?")[0]}` } }),
   );
+}
+
+/**
+ * fastify's option `frameworkErrors`: what it refuses before routing (a path with a broken
+ * %-escape) is answered in the same shape as every other error, not fastify's own.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.status(status).send({ error: { code: "BAD_REQUEST", message: error.message } });
 }
