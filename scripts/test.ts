@@ -1,7 +1,7 @@
 // `npm test`: everything CI checks, in order, stopping at the first failure:
 //   1. proto: buf lint, and proto/gen regenerated into a temp dir equals the committed one
 //   2. types: tsc -p .
-//   3. unit: node --test test/unit/**/*.test.ts
+//   3. unit: node --test test/unit/**/*.test.ts test/fuzz/**/*.test.ts
 //   4. integration: node --test --test-concurrency=1 test/integration/** test/e2e/** (real NATS and PostgreSQL)
 //
 // `npm test -- FILE...` runs only those test files; other arguments starting
@@ -16,7 +16,8 @@ import { probePostgres } from "./services/postgres.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const INTEGRATION_POSTGRES_URL = process.env.NETMAP_TEST_ADMIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const UNIT_GLOBS = ["test/unit/**/*.test.ts"];
+// test/fuzz runs a short fuzz (FUZZ_RUNS, default 300 inputs a property); `npm run fuzz` the long one.
+const UNIT_GLOBS = ["test/unit/**/*.test.ts", "test/fuzz/**/*.test.ts"];
 const INTEGRATION_GLOBS = ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"];
 
 interface Stage {
