@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import * as z from "zod/mini";
 import { isAgentId } from "../../proto/src/subjects.ts";
 import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
+import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { ConfigError } from "./errors.ts";
 
 export interface AgentConfig {
@@ -130,23 +131,11 @@ const convert = <T>(input: z.ZodMiniType, to: (value: never) => T | undefined) =
 const path = z.pipe(z.string().check(z.minLength(1)), z.transform((value) => resolve(value)));
 const nonEmpty = z.string().check(z.minLength(1));
 
-const NATS_PROTOCOLS = ["nats:", "tls:", "ws:", "wss:"];
-
 // Each setting: a schema turning the raw value into the config value, and what it expects.
 const settings = {
   nats: {
-    expected: "expected nats://HOST:PORT (or tls://, ws://, wss://), comma-separated for several",
-    schema: convert(z.string(), (value: string) => {
-      const servers = value.split(",").map((s) => s.trim()).filter(Boolean);
-      const valid = servers.length > 0 && servers.every((server) => {
-        try {
-          return NATS_PROTOCOLS.includes(new URL(server).protocol);
-        } catch {
-          return false;
-        }
-      });
-      return valid ? servers : undefined;
-    }),
+    expected: NATS_SERVERS_EXPECTED,
+    schema: convert(z.string(), parseNatsServers),
   },
   interval: {
     expected: "expected a duration like 10s",

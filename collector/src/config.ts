@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
+import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../proto/src/subjects.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
@@ -11,7 +12,8 @@ import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
 
 export interface CollectorConfig {
-  readonly natsUrl: string;
+  /** The NATS servers to try, in order: one, or the nodes of a cluster (nats.url comma-separated). */
+  readonly natsServers: readonly string[];
   /** Where NATS replies to the collector arrive: its NATS user subscribes to `<prefix>.>` and no agent's may. */
   readonly natsInboxPrefix: string;
   readonly streams: StreamLimits;
@@ -82,7 +84,7 @@ const fileSchema = z
   .object({
     nats: z
       .object({
-        url: url("nats.url", ["nats:", "tls:", "ws:", "wss:"]),
+        url: z.string().transform((value, ctx) => parseNatsServers(value) ?? (ctx.addIssue({ code: "custom", message: `nats.url: ${NATS_SERVERS_EXPECTED}` }), z.NEVER)),
         inbox_prefix: z
           .string()
           .refine(isInboxPrefix, "nats.inbox_prefix: expected subject tokens of letters, digits, _ $ -, separated by dots, no wildcards")
@@ -173,7 +175,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     }
   }
   return deepFreeze({
-    natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
+    natsServers: c.nats?.url ?? ["nats://127.0.0.1:4222"],
     natsInboxPrefix: c.nats?.inbox_prefix ?? COLLECTOR_INBOX_PREFIX,
     streams: {
       reports: { ...DEFAULT_STREAM_LIMITS.reports, ...defined({ maxBytes: c.streams?.reports?.max_bytes, maxMsgsPerAgent: c.streams?.reports?.max_msgs_per_agent }) },

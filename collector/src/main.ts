@@ -14,7 +14,8 @@ import { defaultOut } from "./cli/command-line.ts";
 const USAGE = `usage: netmap <command> [options]
 
 commands:
-  serve [--config F] [--nats URL]   run the collector (ingest, HTTP on 127.0.0.1:7070, gRPC on 127.0.0.1:7071)
+  serve [--config F] [--nats URL[,URL...]]   run the collector (ingest, HTTP on 127.0.0.1:7070, gRPC on 127.0.0.1:7071);
+                                    several NATS URLs: the nodes of a cluster
   migrate [--config F]              apply database migrations
 ${TOPOLOGY_USAGE}
 

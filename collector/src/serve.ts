@@ -30,7 +30,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
-  const nc = await connectNats(config.natsUrl, config.natsInboxPrefix, log);
+  const nc = await connectNats(config.natsServers, config.natsInboxPrefix, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   const alerting = await untilDone(log, "set up alerting", () =>
@@ -90,7 +90,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "disconnect" || status.type === "reconnecting") {
-        if (!reconnecting) log.warn({ server: redactUrl(config.natsUrl) }, "lost NATS; reconnecting");
+        if (!reconnecting) log.warn({ servers: config.natsServers.map(redactUrl) }, "lost NATS; reconnecting");
         reconnecting = true;
       } else if (status.type === "reconnect") {
         reconnecting = false;
@@ -118,21 +118,30 @@ async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | u
   await db.destroy();
 }
 
-async function connectNats(url: string, inboxPrefix: string, log: Logger): Promise<NatsConnection> {
-  log.info({ server: redactUrl(url), inboxPrefix }, "connecting to NATS");
+async function connectNats(servers: readonly string[], inboxPrefix: string, log: Logger): Promise<NatsConnection> {
+  log.info({ servers: servers.map(redactUrl), inboxPrefix }, "connecting to NATS");
   // Reconnect forever: the client's default gives up after 10 attempts. Replies (JetStream's API answers,
   // the reports the pull consumer fetches) come to an inbox of the collector's own, which no agent may read.
-  return connect({ ...natsServer(url), name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+  return connect({ ...natsServers(servers), name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
 }
 
-/** The NATS client reads no credentials from a URL: nats://USER:PASSWORD@ (or TOKEN@) become its options. */
-export function natsServer(value: string): Pick<ConnectionOptions, "servers" | "user" | "pass" | "token"> {
-  const url = new URL(value);
-  if (!url.username) return { servers: value };
-  const login = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
-  url.username = "";
-  url.password = "";
-  return { servers: url.toString(), ...(login.pass ? login : { token: login.user }) };
+/**
+ * The NATS client reads no credentials from a URL: nats://USER:PASSWORD@ (or TOKEN@) become its
+ * options. With several servers (a cluster's nodes) the first URL holding a login gives it to all.
+ */
+export function natsServers(values: readonly string[]): Pick<ConnectionOptions, "servers" | "user" | "pass" | "token"> {
+  let login: Pick<ConnectionOptions, "user" | "pass" | "token"> = {};
+  const servers = values.map((value) => {
+    const url = new URL(value);
+    if (!url.username) return value;
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    if (Object.keys(login).length === 0) login = pass ? { user, pass } : { token: user };
+    url.username = "";
+    url.password = "";
+    return url.toString();
+  });
+  return { servers, ...login };
 }
 
 /** Retries fn with backoff until it succeeds, logging the first failure and each later one's reason. */

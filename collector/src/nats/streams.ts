@@ -68,10 +68,24 @@ export function eventStreamConfig(limits: StreamLimits["events"]): Definition {
   };
 }
 
-const LIMITS = ["max_age", "max_bytes", "max_msgs_per_subject", "max_msg_size", "discard"] as const;
+const LIMITS = ["max_age", "max_bytes", "max_msgs_per_subject", "max_msg_size", "discard", "num_replicas"] as const;
 
-/** Creates the stream, or updates the limits of the one there when they differ. */
-export async function ensureStream(nc: NatsConnection, definition: Definition): Promise<void> {
+/**
+ * Copies a stream keeps: 3 on a cluster of three nodes or more (one node may be lost, or
+ * restarted for an upgrade, without losing a report or stopping ingest), 1 on a single server,
+ * which refuses more. A cluster's size is what its nodes advertise to clients (INFO
+ * connect_urls, every node's client address, this one's included); a cluster that hides them
+ * (no_advertise) gets 1.
+ */
+export function streamReplicas(nc: NatsConnection): number {
+  const info = nc.info;
+  if (!info?.cluster) return 1;
+  return (info.connect_urls?.length ?? 1) >= 3 ? 3 : 1;
+}
+
+/** Creates the stream, or updates the limits (and replicas) of the one there when they differ. */
+export async function ensureStream(nc: NatsConnection, stream: Definition): Promise<void> {
+  const definition: Definition = { num_replicas: streamReplicas(nc), ...stream };
   const jsm = await jetstreamManager(nc);
   let current: StreamConfig;
   try {

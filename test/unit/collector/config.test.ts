@@ -20,7 +20,7 @@ function configFile(text: string): string {
 describe("collector config", () => {
   test("defaults match the design contract", () => {
     const config = loadCollectorConfig({ env: {}, configFlag: configFile("") });
-    assert.equal(config.natsUrl, "nats://127.0.0.1:4222");
+    assert.deepEqual(config.natsServers, ["nats://127.0.0.1:4222"]);
     assert.equal(config.databaseUrl, "postgres://127.0.0.1:5432/netmap");
     assert.deepEqual(config.http, { host: "127.0.0.1", port: 7070 });
     assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071 });
@@ -68,20 +68,23 @@ describe("collector config", () => {
   test("environment overrides the file and flags override both", () => {
     const file = configFile("nats: { url: nats://file:4222 }\nhttp: { addr: '0.0.0.0:8080' }\n");
     const fromFile = loadCollectorConfig({ env: { NETMAP_TOKEN: "t" }, configFlag: file });
-    assert.equal(fromFile.natsUrl, "nats://file:4222");
+    assert.deepEqual(fromFile.natsServers, ["nats://file:4222"]);
     assert.deepEqual(fromFile.http, { host: "0.0.0.0", port: 8080 });
     const fromEnv = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_HTTP_ADDR: "[::1]:9000" }, configFlag: file });
-    assert.equal(fromEnv.natsUrl, "nats://env:4222");
+    assert.deepEqual(fromEnv.natsServers, ["nats://env:4222"]);
     assert.deepEqual(fromEnv.http, { host: "::1", port: 9000 });
     const fromFlag = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_TOKEN: "t" }, configFlag: file, flags: { natsUrl: "nats://flag:4222" } });
-    assert.equal(fromFlag.natsUrl, "nats://flag:4222");
+    assert.deepEqual(fromFlag.natsServers, ["nats://flag:4222"]);
+    const cluster = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://n1:4222, nats://n2:4222,nats://n3:4222" } });
+    assert.deepEqual(cluster.natsServers, ["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]);
   });
 
   test("a bad setting is refused with a message naming it", () => {
     const cases: Array<[Record<string, string>, string, RegExp]> = [
       [{ NETMAP_HTTP_ADDR: "localhost" }, "", /http\.addr: expected HOST:PORT, got "localhost"/],
       [{ NETMAP_HTTP_ADDR: "1.2.3.4:70000" }, "", /http\.addr: expected HOST:PORT/],
-      [{ NETMAP_NATS_URL: "http://x" }, "", /nats\.url: expected a nats:\/\/ or tls:\/\//],
+      [{ NETMAP_NATS_URL: "http://x" }, "", /nats\.url: expected nats:\/\/HOST:PORT \(or tls:\/\/, ws:\/\/, wss:\/\/\), comma-separated for several/],
+      [{ NETMAP_NATS_URL: "nats://a:4222,http://b" }, "", /nats\.url: expected nats:\/\/HOST:PORT/],
       [{ NETMAP_DATABASE_URL: "not a url" }, "", /database\.url: expected a postgres:\/\//],
       [{}, "hosts: { stale_after: soon }", /hosts\.stale_after: expected a positive duration like 30s/],
       [{}, "hosts: { stale_after: 5m, down_after: 1m }", /hosts\.down_after \(60s\) must be longer than hosts\.stale_after \(300s\)/],
