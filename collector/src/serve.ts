@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startAlerting, type Alerting } from "./alerts/service.ts";
+import { startLeases } from "./cluster/lease.ts";
 import { localTokenPath, writeLocalToken } from "./auth/token.ts";
 import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
@@ -31,12 +32,14 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
   const nc = await connectNats(config.natsServers, config.natsInboxPrefix, log);
+  // Once-only work among several collectors (cluster/lease.ts).
+  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check"], log: log.child({ component: "lease" }) });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   const alerting = await untilDone(log, "set up alerting", () =>
     startAlerting({
       db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl,
-      eventStreamLimits: config.streams.events,
+      eventStreamLimits: config.streams.events, isAbsenceChecker: () => leases.holds("absence-check"),
     }),
   );
   const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>
@@ -73,6 +76,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       throw error;
     });
   } catch (error) {
+    await leases.stop();
     await shutdown(undefined, undefined, ingest, alerting, nc, db);
     throw error;
   }
@@ -80,10 +84,11 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const port = typeof address === "object" && address ? address.port : config.http.port;
   const httpUrl = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
   log.info({ url: httpUrl }, "status page and API listening");
+  await leases.ready;
   // Proxmox discovery: a cycle per cluster now, then every interval (docs/proxmox.md).
   const proxmox = startProxmoxPoller({
     clusters: config.proxmox, db, nc, log: log.child({ component: "proxmox" }),
-    onStored: (cycle) => alerting.judgeProxmox(cycle),
+    onStored: (cycle) => alerting.judgeProxmox(cycle), isPoller: () => leases.holds("proxmox-poll"),
   });
 
   let reconnecting = false;
@@ -99,7 +104,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await leases.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 function generatedToken(log: Logger): string {

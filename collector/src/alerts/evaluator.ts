@@ -1,6 +1,7 @@
 // Judges stored reports against the rules, moves each alert's state, stores
 // it, and hands the transitions (firing, resolved) to the notifiers. Called
 // after the ingest transaction commits, so an alert never precedes its data.
+import { sql } from "kysely";
 import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Db } from "../db/database.ts";
@@ -67,14 +68,12 @@ export class AlertEvaluator {
     }
     // Open threshold alerts of these hosts that the reports no longer give a value for
     // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
-    const stored = await loadAlerts(this.#db, [...observations.keys()]);
     for (const alert of open) {
       if (alert.hostId === null || ruleFamily(alert.rule) !== "threshold" || observations.has(alert.fingerprint)) continue;
-      stored.set(alert.fingerprint, alert);
       const { labels, severity, rule, annotations, value } = alert;
       observations.set(alert.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: alert.hostId });
     }
-    return this.#apply(observations, stored, now);
+    return this.#apply(observations, now);
   }
 
   /**
@@ -99,7 +98,7 @@ export class AlertEvaluator {
    */
   async judgeSilence(hosts: ReportingHost[], now = new Date()): Promise<Transition[]> {
     const observations = byFingerprint(judgeAbsence(hosts, this.#rules));
-    return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
+    return this.#apply(observations, now);
   }
 
   /**
@@ -116,21 +115,31 @@ export class AlertEvaluator {
     );
     const observations = byFingerprint(judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules));
     if (!observations.size) return [];
-    return this.#apply(observations, await loadAlerts(this.#db, [...observations.keys()]), now);
+    return this.#apply(observations, now);
   }
 
-  async #apply(observations: Observed, stored: Map<string, Alert>, now: Date): Promise<Transition[]> {
-    const toSave: Array<Alert & { hostId: number }> = [];
-    const dropped: string[] = [];
-    const transitions: Transition[] = [];
-    for (const [key, { observation, hostId }] of observations) {
-      const current = stored.get(key);
-      const result = step(current, observation, now);
-      if (result.alert && result.alert !== current) toSave.push({ ...result.alert, hostId });
-      if (!result.alert && current) dropped.push(key);
-      if (result.transition) transitions.push(result.transition);
-    }
-    await saveAlerts(this.#db, toSave, dropped);
+  /**
+   * Moves each observed alert from its stored state, under a transaction-level advisory lock:
+   * several collectors judging the same alert at once take turns, and the second reads the
+   * first's result, so a transition happens (and is paged) once.
+   */
+  async #apply(observations: Observed, now: Date): Promise<Transition[]> {
+    const transitions = await this.#db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended('netmap-alert-state', 0))`.execute(trx);
+      const stored = await loadAlerts(trx, [...observations.keys()]);
+      const toSave: Array<Alert & { hostId: number }> = [];
+      const dropped: string[] = [];
+      const moved: Transition[] = [];
+      for (const [key, { observation, hostId }] of observations) {
+        const current = stored.get(key);
+        const result = step(current, observation, now);
+        if (result.alert && result.alert !== current) toSave.push({ ...result.alert, hostId });
+        if (!result.alert && current) dropped.push(key);
+        if (result.transition) moved.push(result.transition);
+      }
+      await saveAlerts(trx, toSave, dropped);
+      return moved;
+    });
     for (const t of transitions) this.#log.info({ alert: t.alert.rule, severity: t.alert.severity, labels: t.alert.labels, state: t.to }, `alert ${t.to}`);
     if (transitions.length) this.#notify(transitions);
     return transitions;

@@ -32,6 +32,8 @@ export async function startAlerting(options: {
   notifiers: readonly NotifierConfig[];
   externalUrl: string;
   eventStreamLimits?: StreamLimits["events"];
+  /** Whether this collector runs the absence check (it holds the absence-check lease); always when absent. */
+  isAbsenceChecker?: () => boolean;
 }): Promise<Alerting> {
   const { db, nc, log, externalUrl } = options;
   await ensureEventStream(nc, options.eventStreamLimits);
@@ -48,8 +50,10 @@ export async function startAlerting(options: {
     queue = queue.then(work).catch((error: unknown) => log.error({ err: error }, `cannot ${what}`));
   };
 
+  // With several collectors one judges silent hosts; the others' ticks do nothing until it dies.
   const ticker = setInterval(
     () =>
+      (options.isAbsenceChecker?.() ?? true) &&
       enqueue("judge silent hosts", async () => {
         const all = await reportingHosts(db);
         evaluator.retainHosts(all.map((h) => h.hostId));

@@ -14,6 +14,9 @@ import { discover, type DiscoveryMemory, type Inventory } from "./discovery.ts";
 import { storedResources } from "./repository.ts";
 import { storeInventory } from "./store.ts";
 
+/** How often a collector that does not poll looks whether it has become the poller. */
+const LEASE_RECHECK_MS = 2000;
+
 export interface ProxmoxPoller {
   /** Runs one cycle of every cluster now (tests, and the first cycle at start). */
   runOnce(): Promise<Array<{ inventory: Inventory; events: InventoryEvent[] }>>;
@@ -33,6 +36,11 @@ export function startProxmoxPoller(options: {
   schedule?: boolean;
   /** Called with each cycle once stored (the Proxmox alert rules); awaited, its failure logged. */
   onStored?: (cycle: ProxmoxCycle) => Promise<unknown> | void;
+  /**
+   * Whether this collector is the one that polls now (it holds the proxmox-poll lease): with
+   * several collectors one polls, the others look again every few seconds to take over.
+   */
+  isPoller?: () => boolean;
 }): ProxmoxPoller {
   const { db, nc, log } = options;
   let stopped = false;
@@ -79,13 +87,15 @@ export function startProxmoxPoller(options: {
       running ??= cycle().finally(() => (running = undefined));
       return running;
     };
+    const next = (ms: number) => {
+      if (!stopped && options.schedule !== false) timer = setTimeout(tick, ms);
+    };
     const tick = () => {
       if (stopped) return;
+      if (options.isPoller && !options.isPoller()) return next(Math.min(LEASE_RECHECK_MS, cluster.intervalSeconds * 1000));
       runOnce()
         .catch((error: unknown) => clusterLog.error({ err: error }, "discovery cycle failed"))
-        .finally(() => {
-          if (!stopped && options.schedule !== false) timer = setTimeout(tick, cluster.intervalSeconds * 1000);
-        });
+        .finally(() => next(cluster.intervalSeconds * 1000));
     };
     if (options.schedule !== false) tick();
     return {
