@@ -3,6 +3,7 @@
 //   2. types: tsc -p .
 //   3. unit: node --test test/unit/**/*.test.ts test/fuzz/**/*.test.ts
 //   4. integration: node --test --test-concurrency=1 test/integration/** test/e2e/** (real NATS and PostgreSQL)
+//   5. faults: test/faults/** (collectors and NATS nodes killed under load from real agents; a few minutes)
 //
 // `npm test -- FILE...` runs only those test files; other arguments starting
 // with `--` (e.g. --test-name-pattern=route) go to every node --test run.
@@ -19,6 +20,7 @@ const INTEGRATION_POSTGRES_URL = process.env.NETMAP_TEST_ADMIN_DATABASE_URL ?? "
 // test/fuzz runs a short fuzz (FUZZ_RUNS, default 300 inputs a property); `npm run fuzz` the long one.
 const UNIT_GLOBS = ["test/unit/**/*.test.ts", "test/fuzz/**/*.test.ts"];
 const INTEGRATION_GLOBS = ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"];
+const FAULT_GLOBS = ["test/faults/**/*.test.ts"];
 
 interface Stage {
   name: string;
@@ -125,7 +127,7 @@ function stagesFor(args: string[]): Stage[] {
   const { files, options } = splitArgs(args);
   if (files.length > 0) {
     const absolute = files.map((f) => resolve(process.env.INIT_CWD ?? process.cwd(), f));
-    const integration = absolute.some((f) => /[/\\]test[/\\](integration|e2e)[/\\]/.test(f));
+    const integration = absolute.some((f) => /[/\\]test[/\\](integration|e2e|faults)[/\\]/.test(f));
     return [
       {
         name: "selected tests",
@@ -141,6 +143,7 @@ function stagesFor(args: string[]): Stage[] {
     { name: "types", run: () => run(join(root, "node_modules", ".bin", "tsc"), ["-p", "."]) },
     testStage("unit", UNIT_GLOBS, options),
     testStage("integration", INTEGRATION_GLOBS, options, ["--test-concurrency=1"], true),
+    testStage("faults", FAULT_GLOBS, options, ["--test-concurrency=1", "--test-timeout=900000"], true),
   ];
 }
 
