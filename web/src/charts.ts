@@ -74,10 +74,11 @@ export async function drawChart(figure: ChartElement, hostId: number, spec: Char
       width: Math.max(260, plot.clientWidth),
       height: 180,
       cursor: { sync: { key: sync.key }, drag: { x: true, y: false } },
-      scales: { x: { time: true }, y: spec.unit === "ratio" ? { range: (_u, _min, max) => [0, Math.max(max ?? 0, 0.05)] } : { range: (_u, _min, max) => [0, max || 1] } },
+      // The whole range asked for, so 1 h of a fresh host reads as 1 h with its samples at the end.
+      scales: { x: { time: true, range: () => [from, to] }, y: spec.unit === "ratio" ? { range: (_u, _min, max) => [0, Math.max(max ?? 0, 0.05)] } : { range: (_u, _min, max) => [0, max || 1] } },
       axes: [
         { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid } },
-        { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, size: 70, values: (_u, splits) => splits.map((v) => formatUnit(v, spec.unit)) },
+        { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, size: 84, values: (_u, splits) => splits.map((v) => formatUnit(v, spec.unit)) },
       ],
       series: [
         { value: (_u, t) => (t === null ? "" : formatTimestamp(t * 1000)) },
