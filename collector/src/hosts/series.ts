@@ -5,8 +5,9 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../db/database.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
+import type { SeriesResponse, SeriesSource, SeriesUnit } from "../http/api-types.ts";
 
-export type SeriesSource = "agent" | "proxmox";
+export type { SeriesResponse, SeriesSource } from "../http/api-types.ts";
 
 /** Where one metric comes from for one source: a table, an SQL value, and the label that tells series apart. */
 interface SourceSpec {
@@ -20,7 +21,7 @@ interface SourceSpec {
 }
 
 interface MetricSpec {
-  unit: "ratio" | "bytes" | "bytes_per_second" | "1";
+  unit: SeriesUnit;
   help: string;
   /** The label that tells this metric's series apart, if it has several. */
   label?: string;
@@ -102,18 +103,6 @@ export interface SeriesQuery {
   labelValue: string | null;
 }
 
-export interface SeriesResponse {
-  host: { id: number; hostname: string };
-  metric: string;
-  unit: MetricSpec["unit"];
-  /** Which samples were read (agent reports or Proxmox), whether or not they hold any in the range. */
-  source: SeriesSource;
-  from: number;
-  to: number;
-  /** Bucket width in seconds when points are bucket means, null for raw samples. */
-  step: number | null;
-  series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }>;
-}
 
 // ---------------------------------------------------------------------------
 // Query-string parsing: every problem is a 400 that says what is wrong.
