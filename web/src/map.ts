@@ -15,7 +15,14 @@ const ATTRIBUTES = new Set(["fill", "stroke", "stroke-width", "stroke-dasharray"
   "text-anchor", "font-family", "font-size", "font-weight", "font-style", "transform", "class", "viewBox"]);
 const HOST_LINK = /^\/#host=(\d{1,15})$/;
 
-const map = { available: false, drawnAt: 0, error: null as string | null, box: null as DOMRect | null, view: null as { x: number; y: number; w: number; h: number } | null };
+interface MapView {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const map = { available: false, drawnAt: 0, error: null as string | null, box: null as DOMRect | null, view: null as MapView | null };
 
 /**
  * Keeps only drawing: no script, no style, no foreign content, no event attributes, and only
@@ -45,6 +52,16 @@ export function cleanSvg(text: string): SVGSVGElement | null {
   };
   walk(root);
   return document.importNode(root, true) as unknown as SVGSVGElement;
+}
+
+/** The whole drawing, centred, never drawn larger than 1.5 px a point (a small map stays legible, not huge). */
+function wholeMap(svg: SVGSVGElement): MapView {
+  const box = map.box!;
+  const panel = svg.getBoundingClientRect();
+  const scale = Math.min(1.5, panel.width / box.width || 1.5, panel.height / box.height || 1.5);
+  const w = Math.max(box.width, panel.width / scale);
+  const h = Math.max(box.height, panel.height / scale);
+  return { x: box.x - (w - box.width) / 2, y: box.y - (h - box.height) / 2, w, h };
 }
 
 function setViewBox(svg: SVGSVGElement): void {
@@ -96,9 +113,11 @@ export function findOnMap(query: string): boolean {
   const m = ctm && root ? root.inverse().multiply(ctm) : new DOMMatrix();
   const cx = m.a * (box.x + box.width / 2) + m.c * (box.y + box.height / 2) + m.e;
   const cy = m.b * (box.x + box.width / 2) + m.d * (box.y + box.height / 2) + m.f;
-  const w = Math.min(map.box!.width, Math.max(box.width * 6, 400));
-  const h = (w * map.view.h) / map.view.w;
-  map.view = { x: cx - w / 2, y: cy - h / 2, w, h };
+  // Wide enough to show the host among its neighbours; a map that small is shown whole.
+  const w = Math.max(Math.abs(m.a) * box.width * 12, 600);
+  const whole = wholeMap(svg);
+  if (w >= whole.w) map.view = whole;
+  else map.view = { x: cx - w / 2, y: cy - w * (map.view.h / map.view.w) / 2, w, h: w * (map.view.h / map.view.w) };
   setViewBox(svg);
   return true;
 }
@@ -126,7 +145,7 @@ export async function loadMap(redraw = false): Promise<void> {
     wrap.replaceChildren(svg);
     const vb = svg.viewBox.baseVal;
     map.box = new DOMRect(vb.x, vb.y, vb.width, vb.height);
-    map.view = keep ?? { x: vb.x, y: vb.y, w: vb.width, h: vb.height };
+    map.view = keep ?? wholeMap(svg);
     setViewBox(svg);
     map.drawnAt = Date.now();
     map.error = null;
@@ -178,7 +197,7 @@ export function startMap(): void {
   byId("map-fit").addEventListener("click", () => {
     const svg = svgOf();
     if (!svg || !map.box) return;
-    map.view = { x: map.box.x, y: map.box.y, w: map.box.width, h: map.box.height };
+    map.view = wholeMap(svg);
     setViewBox(svg);
   });
   byId("map-search").addEventListener("submit", (event) => {
