@@ -67,7 +67,7 @@ function wherePanel(host: HostDetail): HTMLElement {
       ["Route", hops.length ? h("ol", { class: "hops" }, hops.map((hop) => h("li", { class: "mono" }, `${hop.name} (${hop.ssh})`))) : page.routeError ?? (place ? null : "not placed in the topology")],
       ["SSH", ssh ? [h("code", { class: "ssh-command" }, ssh), " ", copyButton(ssh)] : place ? "no address: set one (netmap adopt) to reach it" : null],
       ["Labels", labels.length ? labels.map(([k, v]) => h("span", { class: "tag" }, `${k}=${v}`)) : place ? "none" : null],
-      ["Agent", host.agentId, "mono"],
+      ["Agent", host.agentId ?? "no agent reports for this host", host.agentId ? "mono" : undefined],
       host.claims.length ? ["Claims to be", host.claims.join(", "), "mono"] : null,
     ]),
   );
@@ -81,7 +81,7 @@ function alertsPanel(host: HostDetail): HTMLElement {
       ? h("p", { class: "empty muted" }, state.alerts ? "No open alerts." : "Alerts not loaded.")
       : h("ul", { class: "host-alerts" }, open.map((a) => h("li", null, h("span", { class: `severity sev-${a.severity}` }, a.severity), " ", h("strong", null, a.rule), " ",
           a.annotations.summary ?? "", a.acknowledged ? muted(` · acknowledged by ${a.acknowledged.by}`) : null, " · since ", formatTimestamp(a.startsAt ?? a.activeSince)))),
-    h("a", { href: "#view=alerts" }, "Act on them in the Alerts view"),
+    open.length ? h("a", { href: "#view=alerts" }, "Act on them in the Alerts view") : null,
   );
 }
 
@@ -166,9 +166,19 @@ export function renderHost(): void {
   const key = `${host.id}:${page.range}:${host.lastSeen !== null}`;
   if (page.chartsFor !== key) {
     page.chartsFor = key;
-    byId("host-charts-head").replaceChildren(h("h3", { class: "panel-title" }, "History"), rangePicker(), muted("Drag across a chart to zoom, double-click to zoom out."));
-    byId("host-charts").replaceChildren(...chartSpecs(host).map(chartFigure));
-    void drawCharts();
+    const measured = host.agentId !== null || host.proxmox;
+    byId("host-charts-head").replaceChildren(h("h3", { class: "panel-title" }, "History"), ...(measured ? [rangePicker(), muted("Drag across a chart to zoom, double-click to zoom out.")] : []));
+    if (!measured) {
+      // Nothing has ever measured it: say how to change that rather than draw empty charts.
+      const place = state.placements.get(host.id);
+      const install = `netmap agent install ${place?.reference ?? "HOST"}`;
+      byId("host-charts").replaceChildren(
+        h("p", { class: "notice" }, "No history: no agent reports for this host and no Proxmox cluster lists it. Install the agent with ", h("code", null, install), ", or adopt an agent that claims it (netmap adopt)."),
+      );
+    } else {
+      byId("host-charts").replaceChildren(...chartSpecs(host).map(chartFigure));
+      void drawCharts();
+    }
   }
   const scroll = root.scrollTop;
   byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), systemPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host)].filter((x) => x !== null));
