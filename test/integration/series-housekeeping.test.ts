@@ -3,11 +3,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { sql } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
+import pg from "pg";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import { migrations } from "../../collector/src/db/migrations/index.ts";
 import { buildApp } from "../../collector/src/http/app.ts";
 import { storeBatch } from "../../collector/src/ingest/store.ts";
 import { housekeep, preparePartitions } from "../../collector/src/series/housekeeping.ts";
@@ -193,5 +195,31 @@ describe("series across tiers", () => {
     for (let i = 60; first + 60_000 * i + 30_000 < now; i++) expected.push([(first + 60_000 * i) / 1000, Math.round(cpu(i)) / 100]);
     assert.equal(points.length, expected.length, "one point per minute from the first to the last");
     assert.deepEqual(points.map(([t, v]) => [t, Math.round(v * 1e9) / 1e9]), expected);
+  });
+});
+
+describe("migration 015 on a database with history", () => {
+  test("the unpartitioned samples move into day partitions, every row kept, boots as ids, and the rollups start from the oldest", async () => {
+    const database = await createTestDatabase();
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url }) }) });
+    try {
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableName: "netmap_migrations", migrationLockTableName: "netmap_migrations_lock" });
+      assert.equal((await migrator.migrateTo("2026_11_23_006_series")).error, undefined);
+      await sql`INSERT INTO hosts (agent_id, hostname) VALUES ('a', 'a')`.execute(db);
+      await sql`
+        INSERT INTO report_samples (host_id, boot_id, seq, collected_at, load1, load5, load15, memory_used_bytes, memory_available_bytes, swap_used_bytes, cpu_percent)
+        SELECT 1, CASE WHEN i <= 500 THEN 'boot-1' ELSE 'boot-2' END, i, '2026-10-01Z'::timestamptz + i * interval '1 hour', 0, 0, 0, 0, 0, 0, i
+        FROM generate_series(1, 1000) AS i`.execute(db);
+      await sql`INSERT INTO mount_samples SELECT 1, '/', '2026-10-01Z'::timestamptz + i * interval '1 hour', 10, i, 10 - i, 1, 1 FROM generate_series(1, 1000) AS i`.execute(db);
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      const { rows } = await sql<{ n: number; cpu: number; used: number; boots: string[]; days: number; first: Date }>`
+        SELECT (SELECT count(*)::int FROM report_samples s JOIN host_boots b ON b.id = s.boot) AS n, (SELECT sum(cpu_percent) FROM report_samples) AS cpu,
+               (SELECT sum(used_bytes)::float8 FROM mount_samples) AS used, (SELECT array_agg(boot_id ORDER BY boot_id) FROM host_boots) AS boots,
+               (SELECT count(*)::int FROM pg_inherits WHERE inhparent = 'report_samples'::regclass) AS days, (SELECT minute_done FROM series_rollup_state) AS first`.execute(db);
+      assert.deepEqual(rows[0], { n: 1000, cpu: 500_500, used: 500_500, boots: ["boot-1", "boot-2"], days: 42, first: new Date("2026-10-01T01:00:00Z") });
+    } finally {
+      await db.destroy();
+      await database.drop();
+    }
   });
 });
