@@ -11,6 +11,7 @@ import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
+import { startHousekeeping } from "./series/housekeeping.ts";
 import { redactUrl } from "./log.ts";
 import { startAdminServer, type AdminServer } from "./grpc/server.ts";
 import { topologyService } from "./topology/service.ts";
@@ -30,6 +31,10 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
+  // Today's partitions before the first report; then every minute: partitions ahead, rollups, retention.
+  const housekeeping = await untilDone(log, "prepare the series partitions", () =>
+    startHousekeeping({ db, retention: config.retention, log: log.child({ component: "series" }) }),
+  );
   const nc = await connectNats(config.natsUrl, config.natsInboxPrefix, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
@@ -49,6 +54,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       consumer: config.ingest.consumer,
       batchSize: config.ingest.batchSize,
       streamLimits: config.streams.reports,
+      rawRetentionSeconds: config.retention.raw,
     }),
   );
 
@@ -73,6 +79,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       throw error;
     });
   } catch (error) {
+    await housekeeping.stop();
     await shutdown(undefined, undefined, ingest, alerting, nc, db);
     throw error;
   }
@@ -99,7 +106,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 function generatedToken(log: Logger): string {

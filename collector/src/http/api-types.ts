@@ -175,6 +175,8 @@ export interface SeriesResponse {
   unit: SeriesUnit;
   /** Which samples were read (agent reports or Proxmox), whether or not they hold any in the range. */
   source: SeriesSource;
+  /** The finest tier read: raw samples, or minute or hour rollups (means); newer than its rollups, the raw samples in its buckets. */
+  resolution: "raw" | "minute" | "hour";
   from: number;
   to: number;
   /** Bucket width in seconds when points are bucket means, null for raw samples. */
