@@ -58,10 +58,10 @@ try {
   const ingestSeconds = (performance.now() - began) / 1000;
   await collector.stop();
 
-  // Reference: COPY the same number of rows into a table shaped like report_samples.
+  // Reference: COPY the same number of rows into a table shaped like report_samples (not partitioned: LIKE copies the columns).
   await db.query("CREATE TABLE copy_reference (LIKE report_samples)");
   const csv = Array.from({ length: REPORTS }, (_, i) =>
-    `${i % AGENTS},boot,${i},2026-11-23T00:00:00Z,12.5,8,4,0.5,0,0.5,0.4,0.3,2147483648,6442450944,0,1000,2000,100,50`,
+    `${i % AGENTS},1,${i},2026-11-23T00:00:00Z,12.5,8,4,0.5,0,0.5,0.4,0.3,2147483648,6442450944,0,1000,2000,100,50`,
   ).join("\n");
   const copyBegan = performance.now();
   execFileSync("psql", [database.url, "-qc", "\\copy copy_reference FROM STDIN WITH (FORMAT csv)"], { input: csv });

@@ -6,6 +6,7 @@ import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { localTokenPath, readLocalToken } from "../collector/src/auth/token.ts";
 import { loadCollectorConfig } from "../collector/src/config.ts";
+import { buildWeb } from "./build-web.ts";
 import { startChild, type Child } from "./lib/children.ts";
 import { isPortOpen, sleep } from "./lib/net.ts";
 import { DEFAULT_NATS_URL, ensureNats } from "./services/nats.ts";
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
   // pg takes a URL's missing user name from $USER, which a service manager or a container may not set.
   const pgUser = process.env.PGUSER ?? process.env.USER ?? userInfo().username;
   const env = { ...process.env, PGUSER: pgUser, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: postgres.url, NETMAP_HTTP_ADDR: `${http.host}:${http.port}` };
+  await step(buildWeb());
+  say("web console built into web/dist");
   const collector = runChild("collector", ["collector/src/main.ts", "serve"], env);
   await step(waitForHealthz(`http://${http.host}:${http.port}/healthz`, collector));
 

@@ -1,6 +1,6 @@
 // `npm test`: everything CI checks, in order, stopping at the first failure:
 //   1. proto: buf lint, and proto/gen regenerated into a temp dir equals the committed one
-//   2. types: tsc -p .
+//   2. types: tsc -p . and tsc -p web (the console, with DOM types); then web/dist is built (scripts/build-web.ts)
 //   3. unit: node --test test/unit/**/*.test.ts test/fuzz/**/*.test.ts
 //   4. integration: node --test --test-concurrency=1 test/integration/** test/e2e/** (real NATS and PostgreSQL)
 //   5. faults: test/faults/** (collectors and NATS nodes killed under load from real agents; a few minutes)
@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { globSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { buildWeb } from "./build-web.ts";
 import { findExecutable } from "./lib/commands.ts";
 import { diffTrees } from "./lib/tree-diff.ts";
 import { probePostgres } from "./services/postgres.ts";
@@ -123,12 +124,24 @@ function splitArgs(args: string[]): { files: string[]; options: string[] } {
   return { files, options };
 }
 
+const typesStage: Stage = {
+  name: "types",
+  run: async () => (await run(join(root, "node_modules", ".bin", "tsc"), ["-p", "."])) && run(join(root, "node_modules", ".bin", "tsc"), ["-p", "web"]),
+};
+
+// The end-to-end tests drive the console the collector serves from web/dist.
+const webStage: Stage = {
+  name: "web",
+  run: () => buildWeb().then(() => true, (error: Error) => (say(`web: the console does not build: ${error.message}`), false)),
+};
+
 function stagesFor(args: string[]): Stage[] {
   const { files, options } = splitArgs(args);
   if (files.length > 0) {
     const absolute = files.map((f) => resolve(process.env.INIT_CWD ?? process.cwd(), f));
     const integration = absolute.some((f) => /[/\\]test[/\\](integration|e2e|faults)[/\\]/.test(f));
     return [
+      ...(integration ? [webStage] : []),
       {
         name: "selected tests",
         run: async () => {
@@ -140,7 +153,8 @@ function stagesFor(args: string[]): Stage[] {
   }
   return [
     { name: "proto", run: protoStage },
-    { name: "types", run: () => run(join(root, "node_modules", ".bin", "tsc"), ["-p", "."]) },
+    typesStage,
+    webStage,
     testStage("unit", UNIT_GLOBS, options),
     testStage("integration", INTEGRATION_GLOBS, options, ["--test-concurrency=1"], true),
     testStage("faults", FAULT_GLOBS, options, ["--test-concurrency=1", "--test-timeout=900000"], true),

@@ -10,6 +10,7 @@ import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
+import { DEFAULT_RETENTION, retentionSchema, type Retention } from "./series/retention.ts";
 
 export interface CollectorConfig {
   /** The NATS servers to try, in order: one, or the nodes of a cluster (nats.url comma-separated). */
@@ -33,6 +34,8 @@ export interface CollectorConfig {
   readonly rules: RulesConfig;
   /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
   readonly proxmox: readonly ProxmoxClusterConfig[];
+  /** How long each resolution of the time series is kept, in seconds (docs/configuration.md). */
+  readonly retention: Retention;
   readonly configFile: string | undefined;
 }
 
@@ -125,6 +128,7 @@ const fileSchema = z
       ]),
     ),
     rules: rulesConfigSchema,
+    retention: retentionSchema,
   })
   .strict()
   .partial();
@@ -187,6 +191,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     notifiers: notifiers(c.notifiers ?? []),
     proxmox: proxmoxClusters(c.proxmox ?? []),
     rules: c.rules ?? {},
+    retention: c.retention ?? DEFAULT_RETENTION,
     grpc,
     token,
     staleAfterSeconds,

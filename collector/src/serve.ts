@@ -12,6 +12,7 @@ import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
+import { startHousekeeping } from "./series/housekeeping.ts";
 import { redactUrl } from "./log.ts";
 import { startAdminServer, type AdminServer } from "./grpc/server.ts";
 import { topologyService } from "./topology/service.ts";
@@ -31,9 +32,14 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
-  const nc = await connectNats(config.natsServers, config.natsInboxPrefix, log);
   // Once-only work among several collectors (cluster/lease.ts).
-  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check"], log: log.child({ component: "lease" }) });
+  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping"], log: log.child({ component: "lease" }) });
+  // Today's partitions before the first report (every collector); then every minute, on the lease holder:
+  // partitions ahead, rollups, retention.
+  const housekeeping = await untilDone(log, "prepare the series partitions", () =>
+    startHousekeeping({ db, retention: config.retention, log: log.child({ component: "series" }), holdsLease: () => leases.holds("housekeeping") }),
+  );
+  const nc = await connectNats(config.natsServers, config.natsInboxPrefix, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   const alerting = await untilDone(log, "set up alerting", () =>
@@ -52,6 +58,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       consumer: config.ingest.consumer,
       batchSize: config.ingest.batchSize,
       streamLimits: config.streams.reports,
+      rawRetentionSeconds: config.retention.raw,
     }),
   );
 
@@ -77,6 +84,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     });
   } catch (error) {
     await leases.stop();
+    await housekeeping.stop();
     await shutdown(undefined, undefined, ingest, alerting, nc, db);
     throw error;
   }
@@ -104,7 +112,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await leases.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 function generatedToken(log: Logger): string {

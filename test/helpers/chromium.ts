@@ -13,6 +13,10 @@ export interface BrowserPage {
   evaluate<T = unknown>(expression: string): Promise<T>;
   /** Waits until expression is truthy in the page; returns its value. */
   waitFor<T = unknown>(expression: string, what: string, timeoutMs?: number): Promise<T>;
+  /** A PNG of the page at width × height CSS pixels. */
+  screenshot(width: number, height: number): Promise<Buffer>;
+  /** Console errors and uncaught exceptions seen so far. */
+  errors: string[];
 }
 
 export interface Browser {
@@ -79,6 +83,14 @@ export async function launchChromium(executable: string): Promise<Browser> {
           socket.send(JSON.stringify({ id, method, params }));
         });
       await send("Page.enable");
+      await send("Runtime.enable");
+      await send("Log.enable");
+      const errors: string[] = [];
+      listeners.add((message) => {
+        if (message.method === "Runtime.exceptionThrown") errors.push(message.params.exceptionDetails?.exception?.description ?? message.params.exceptionDetails?.text);
+        if (message.method === "Runtime.consoleAPICalled" && message.params.type === "error") errors.push(message.params.args.map((a: { value?: unknown; description?: string }) => a.value ?? a.description).join(" "));
+        if (message.method === "Log.entryAdded" && message.params.entry.level === "error") errors.push(`${message.params.entry.text} ${message.params.entry.url ?? ""}`);
+      });
 
       const evaluate = async <T>(expression: string): Promise<T> => {
         const { result, exceptionDetails } = await send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true });
@@ -87,6 +99,13 @@ export async function launchChromium(executable: string): Promise<Browser> {
       };
       return {
         evaluate,
+        errors,
+        async screenshot(width, height) {
+          await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: width < 600 });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const { data } = await send("Page.captureScreenshot", { format: "png" });
+          return Buffer.from(data, "base64");
+        },
         async goto(url) {
           const loaded = new Promise<void>((resolve) => {
             const listener = (message: { method: string }) => {

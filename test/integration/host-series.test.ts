@@ -12,6 +12,8 @@ import { storeBatch } from "../../collector/src/ingest/store.ts";
 import { Secret, type ProxmoxClusterConfig } from "../../collector/src/proxmox/config.ts";
 import type { Figures } from "../../collector/src/proxmox/parse.ts";
 import { storeInventory } from "../../collector/src/proxmox/store.ts";
+import { preparePartitions } from "../../collector/src/series/housekeeping.ts";
+import { DEFAULT_RETENTION } from "../../collector/src/series/retention.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
 
@@ -48,6 +50,8 @@ describe("GET /api/v1/hosts/:id/series", () => {
     database = await createTestDatabase();
     db = openDatabase(database.url);
     await migrateToLatest(db);
+    // Partitions for samples dated around T0, a year and more ago, as the housekeeping makes them for today.
+    await preparePartitions(db, DEFAULT_RETENTION, new Date(T0 * 1000));
     const config = loadCollectorConfig({ env: { NETMAP_DATABASE_URL: database.url } });
     app = await buildApp({ config, db, registry: new Registry(), natsConnected: () => true, token: "series-token" }, pino({ level: "silent" }));
 
@@ -72,9 +76,10 @@ describe("GET /api/v1/hosts/:id/series", () => {
     // bulk01: 12,000 samples one second apart, more than one series may hold unbucketed.
     const bulk = await storeBatch(db, [{ report: sampleReport({ agentId: "agent-bulk", hostname: "bulk01", collectedAt: new Date((T0 - 86_400) * 1000) }), receivedAt: new Date() }]);
     bulkHost = bulk.latest[0]!.hostId;
+    const { rows: boots } = await sql<{ id: number }>`INSERT INTO host_boots (host_id, boot_id) VALUES (${bulkHost}, 'bulk') RETURNING id`.execute(db);
     await sql`
-      INSERT INTO report_samples (host_id, boot_id, seq, collected_at, cpu_percent, load1, load5, load15, memory_used_bytes, memory_available_bytes, swap_used_bytes)
-      SELECT ${bulkHost}, 'bulk', i, to_timestamp(${T0} + i), i % 2 * 100, 0, 0, 0, 0, 0, 0 FROM generate_series(0, 11999) AS i`.execute(db);
+      INSERT INTO report_samples (host_id, boot, seq, collected_at, cpu_percent, load1, load5, load15, memory_used_bytes, memory_available_bytes, swap_used_bytes)
+      SELECT ${bulkHost}, ${boots[0]!.id}, i, to_timestamp(${T0} + i), i % 2 * 100, 0, 0, 0, 0, 0, 0 FROM generate_series(0, 11999) AS i`.execute(db);
 
     // A Proxmox node and an agentless VM on it, three discovery cycles a minute apart.
     for (const [k, cpu] of [0.25, 0.5, 0.75].entries()) {

@@ -51,7 +51,7 @@ describe("HTTP bearer token", () => {
   }
 
   test("/healthz and the status page's static files stay open", async () => {
-    for (const path of ["/healthz", "/", "/app.js", "/style.css"]) {
+    for (const path of ["/healthz", "/", "/app.js", "/app.css", "/style.css"]) {
       const response = await bare(path);
       assert.equal(response.status, 200, path);
       await response.arrayBuffer();

@@ -89,7 +89,7 @@ describe("ingest: agent reports over JetStream into PostgreSQL", () => {
   test("a late report stays in the series but does not replace a newer latest state", async () => {
     const now = Date.now();
     await publish(sampleReport({ agentId: "agent-c", seq: 2, collectedAt: new Date(now), hostname: "newer" }));
-    await eventually(async () => (await count("report_samples", "seq = 2 AND boot_id <> ''")) >= 1, "the newer report");
+    await eventually(async () => (await count("report_samples", "seq = 2 AND boot IS NOT NULL")) >= 1, "the newer report");
     await publish(sampleReport({ agentId: "agent-c", seq: 1, collectedAt: new Date(now - 10_000), hostname: "older" }));
     await eventually(async () => (await count("report_samples s JOIN hosts h ON h.id = s.host_id", "h.agent_id = 'agent-c'")) === 2, "both reports");
     const { rows } = await sql.query("SELECT hostname, seq FROM hosts WHERE agent_id = 'agent-c'");

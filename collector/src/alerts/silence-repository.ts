@@ -74,6 +74,15 @@ export async function ackAlert(db: Db, fingerprint: string, by: string | null | 
   return { fingerprint: r.fingerprint, by: r.acknowledged_by, at: r.acknowledged_at, comment: r.ack_comment };
 }
 
+/** Takes a person's acknowledgement back: the open alert asks for attention again. */
+export async function unackAlert(db: Db, fingerprint: string): Promise<{ fingerprint: string }> {
+  const { rows } = await sql<{ fingerprint: string }>`
+    UPDATE alerts SET acknowledged_by = NULL, acknowledged_at = NULL, ack_comment = NULL
+    WHERE fingerprint = ${fingerprint} AND state <> 'resolved' RETURNING fingerprint`.execute(db);
+  if (!rows[0]) throw new NotFoundError(`no open alert ${JSON.stringify(fingerprint)}`);
+  return { fingerprint: rows[0].fingerprint };
+}
+
 /**
  * Records for each alert entering firing whether it was silenced (its resolve then stays
  * muted too) and clears an acknowledgement left from an earlier episode.

@@ -5,6 +5,7 @@ import type { WatchAlertsResponse } from "../../../proto/gen/netmap/v1/admin.ts"
 import { formatMatcher, parseDuration, parseMatcher } from "../alerts/silences.ts";
 import { NetMapError, UsageError } from "../errors.ts";
 import { alertFromMessage, silenceFromMessage } from "../grpc/messages.ts";
+import type { AlertJson } from "../http/api-types.ts";
 import { terminalSafe } from "../text/escape.ts";
 import { connectAdmin } from "./admin-client.ts";
 import { defaultOut, formatTable, parseCommandLine } from "./command-line.ts";
@@ -25,7 +26,6 @@ export const ALERT_USAGE = `  alerts [--json]                   open alerts: sev
   These ask the same collector, with the same token (docs/alerts.md).`;
 
 
-type AlertJson = ReturnType<typeof alertFromMessage>;
 
 function me(env: Record<string, string | undefined>): string {
   try {

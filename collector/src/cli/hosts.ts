@@ -1,5 +1,5 @@
 // `netmap hosts` as a table: one host a line, the headline figures the status page shows.
-import type { HostSummary } from "../hosts/repository.ts";
+import type { HostSummary } from "../http/api-types.ts";
 import { formatTable } from "./command-line.ts";
 
 const percent = (value: number | null) => (value === null ? "-" : `${value.toFixed(0)}%`);

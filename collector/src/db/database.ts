@@ -1,5 +1,7 @@
 import { Kysely, Migrator, PostgresDialect, sql, type MigrationResultSet, type Transaction } from "kysely";
 import pg from "pg";
+import { preparePartitions } from "../series/housekeeping.ts";
+import { DEFAULT_RETENTION } from "../series/retention.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
@@ -27,6 +29,8 @@ export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   });
   const result = await migrator.migrateToLatest();
   if (result.error) throw result.error;
+  // A migrated database takes today's samples: the sample tables have no partition by default.
+  await preparePartitions(db, DEFAULT_RETENTION, new Date(), true);
   return result;
 }
 

@@ -58,9 +58,11 @@ export interface SitesTable {
   bastion: string | null;
 }
 
+/** Samples and rollups (migration 015) are partitioned by time; the rollup tables (<raw>_1m, <raw>_1h) are built from series/catalogue.ts. */
 export interface ReportSamplesTable {
   host_id: Int8;
-  boot_id: string;
+  /** host_boots.id */
+  boot: number;
   seq: Int8;
   collected_at: Timestamp;
   cpu_percent: number | null;
@@ -122,6 +124,26 @@ export interface HostInterfacesTable {
   virtual: boolean;
 }
 
+export interface HostBootsTable {
+  id: GeneratedAlways<number>;
+  host_id: Int8;
+  boot_id: string;
+}
+
+/** One row: how far the rollups are done, and from when inserts are logged as invalidating a rollup. */
+export interface SeriesRollupStateTable {
+  one: Generated<boolean>;
+  minute_announced: Timestamp;
+  minute_done: Timestamp;
+  hour_done: Timestamp;
+}
+
+export interface SeriesRollupInvalidTable {
+  series: string;
+  host_id: Int8;
+  minute: Timestamp;
+}
+
 export interface RejectedReportsTable {
   id: Generated<Int8>;
   received_at: DefaultedTimestamp;
@@ -140,6 +162,9 @@ export interface Database extends AlertTables, ProxmoxTables {
   host_listeners: HostListenersTable;
   host_interfaces: HostInterfacesTable;
   rejected_reports: RejectedReportsTable;
+  host_boots: HostBootsTable;
+  series_rollup_state: SeriesRollupStateTable;
+  series_rollup_invalid: SeriesRollupInvalidTable;
 }
 
 // Alerts (migrations 003 and 005): each alert's current episode, every delivery

@@ -4,8 +4,7 @@ import type { Alert as AlertMessage, HostSummary as HostSummaryMessage, Hop as H
 import type { AlertState, Severity } from "../alerts/engine.ts";
 import type { OpenAlert } from "../alerts/repository.ts";
 import { silenceState, type Silence, type SilenceState } from "../alerts/silences.ts";
-import type { alertToJson, silenceToJson } from "../http/alerts.ts";
-import type { HostSummary } from "../hosts/repository.ts";
+import type { AlertJson, HostSummary, SilenceJson } from "../http/api-types.ts";
 import type { HostStatus } from "../hosts/status.ts";
 import type { Hop } from "../topology/model.ts";
 
@@ -79,7 +78,7 @@ export function alertToMessage(a: OpenAlert): AlertMessage {
   };
 }
 
-export function alertFromMessage(a: AlertMessage): ReturnType<typeof alertToJson> {
+export function alertFromMessage(a: AlertMessage): AlertJson {
   return {
     fingerprint: a.fingerprint,
     rule: a.rule,
@@ -108,7 +107,7 @@ export function silenceToMessage(s: Silence & { state?: SilenceState }, now = ne
   };
 }
 
-export function silenceFromMessage(s: SilenceMessage): ReturnType<typeof silenceToJson> {
+export function silenceFromMessage(s: SilenceMessage): SilenceJson {
   return {
     id: s.id,
     matchers: s.matchers.map((m) => ({ name: m.name, value: m.value, isRegex: m.isRegex })),

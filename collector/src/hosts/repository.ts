@@ -5,29 +5,10 @@ import type { Db } from "../db/database.ts";
 import { proxmoxDetail } from "../proxmox/repository.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
 import { mountUsedPercent, protocolName } from "./headline.ts";
+import type { HostDetail, HostSummary } from "../http/api-types.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
 
-export interface HostSummary {
-  id: number;
-  agentId: string | null;
-  hostname: string;
-  status: HostStatus;
-  lastSeen: string | null;
-  ageSeconds: number | null;
-  os: { distribution: string; release: string; kernel: string; architecture: string; virtualization: string } | null;
-  cpuPercent: number | null;
-  memoryPercent: number | null;
-  load1: number | null;
-  logicalCores: number | null;
-  memoryTotalBytes: number | null;
-  fullestMount: { mountpoint: string; usedPercent: number } | null;
-  /** What the agent or Proxmox reports: shown, never an SSH target. */
-  addresses: string[];
-  /** The address SSH uses: written or confirmed by a person; null when there is none. */
-  address: string | null;
-  /** CLIENT/SITE/NAME of the placed hosts this agent claims to be, unconfirmed (`netmap adopt`). */
-  claims: string[];
-}
+export type { HostDetail, HostSummary } from "../http/api-types.ts";
 
 const summaryColumns = [
   "id", "agent_id", "hostname", "received_at", "interval_seconds", "cpu_percent", "memory_percent", "load1",
@@ -66,7 +47,7 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
   return rows.map((row) => toSummary(row, claims.get(row.id) ?? [], thresholds, now));
 }
 
-export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()) {
+export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()): Promise<HostDetail | undefined> {
   const row = await db
     .selectFrom("hosts")
     .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
@@ -95,8 +76,6 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     agent: report.agent ?? null,
   };
 }
-
-export type HostDetail = NonNullable<Awaited<ReturnType<typeof getHost>>>;
 
 function toSummary(row: SummaryRow, claims: string[], thresholds: StatusThresholds, now: Date): HostSummary {
   const ageSeconds = row.received_at ? Math.max(0, (now.getTime() - row.received_at.getTime()) / 1000) : null;

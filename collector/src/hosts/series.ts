@@ -1,12 +1,17 @@
 // GET /api/v1/hosts/:id/series: one metric of one host over a time range, read
 // from the sample tables the ingest and the Proxmox poller fill. The catalogue
 // below is the whole list of metrics; docs/architecture.md ("Series API") is its
-// documentation. One SQL statement per request, ranged on (host_id, collected_at).
+// documentation. One SQL statement per request, ranged on (host_id, time) of the tier it
+// picks (pickTier), after a read of how far the rollups are done.
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../db/database.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
+import type { SeriesResponse, SeriesSource, SeriesUnit } from "../http/api-types.ts";
+import { SERIES_TABLES, TIERS, tierTable, type SeriesTable, type Tier, type TierName } from "../series/catalogue.ts";
+import { listPartitions } from "../series/partitions.ts";
+import { rollupState } from "../series/rollups.ts";
 
-export type SeriesSource = "agent" | "proxmox";
+export type { SeriesResponse, SeriesSource } from "../http/api-types.ts";
 
 /** Where one metric comes from for one source: a table, an SQL value, and the label that tells series apart. */
 interface SourceSpec {
@@ -20,7 +25,7 @@ interface SourceSpec {
 }
 
 interface MetricSpec {
-  unit: "ratio" | "bytes" | "bytes_per_second" | "1";
+  unit: SeriesUnit;
   help: string;
   /** The label that tells this metric's series apart, if it has several. */
   label?: string;
@@ -102,18 +107,6 @@ export interface SeriesQuery {
   labelValue: string | null;
 }
 
-export interface SeriesResponse {
-  host: { id: number; hostname: string };
-  metric: string;
-  unit: MetricSpec["unit"];
-  /** Which samples were read (agent reports or Proxmox), whether or not they hold any in the range. */
-  source: SeriesSource;
-  from: number;
-  to: number;
-  /** Bucket width in seconds when points are bucket means, null for raw samples. */
-  step: number | null;
-  series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }>;
-}
 
 // ---------------------------------------------------------------------------
 // Query-string parsing: every problem is a 400 that says what is wrong.
@@ -225,48 +218,99 @@ interface Row {
   bucketed: boolean | null;
 }
 
-/** Rows (series, t, v) of one source, its branch gated by `gate` (evaluated once: PostgreSQL's one-time filter). */
-function sourceRows(hostId: number, q: SeriesQuery, s: SourceSpec, gate: RawBuilder<boolean> | null): RawBuilder<unknown> {
-  const table = sql.table(s.table);
-  const where = sql`host_id = ${hostId} AND collected_at >= ${q.from} AND collected_at <= ${q.to}`;
-  const label = s.labelColumn ? sql.ref(s.labelColumn) : sql`''`;
-  const labelFilter = s.labelColumn && q.labelValue !== null ? sql` AND ${sql.ref(s.labelColumn)} = ${q.labelValue}` : sql``;
-  const gated = gate ? sql` AND ${gate}` : sql``;
-  if (s.fanOut) {
-    const pairs = Object.entries(s.fanOut).filter(([name]) => q.labelValue === null || name === q.labelValue);
-    if (!pairs.length) return sql`SELECT NULL::text, NULL::timestamptz, NULL::float8 WHERE false`;
-    const values = sql.join(pairs.map(([name, value]) => sql`(${name}::text, (${sql.raw(value)})::float8)`));
-    return sql`SELECT m.series, collected_at, m.v FROM ${table} CROSS JOIN LATERAL (VALUES ${values}) AS m (series, v)
-               WHERE ${where}${gated} AND m.v IS NOT NULL`;
+/** Where a range's rows come from: a tier's table before `until` (its rollups are done), the raw samples from there on. */
+interface Segment {
+  tier: Tier;
+  from: Date;
+  /** Exclusive end, or null for up to q.to inclusive. */
+  until: Date | null;
+}
+
+/**
+ * The finest resolution that holds the whole range (its oldest partition begins at or before
+ * `from`) and stays under the point cap (raw: at the agents' default 10 s interval), or, with
+ * a step, the finest no coarser than the step; a range older than every finer tier takes the
+ * coarsest that holds it.
+ */
+export function pickTier(q: Pick<SeriesQuery, "from" | "to" | "stepSeconds">, oldest: Record<TierName, number>): Tier {
+  const rangeSeconds = (q.to.getTime() - q.from.getTime()) / 1000;
+  const holds = (t: Tier) => q.from.getTime() >= oldest[t.name];
+  const fits = (t: Tier) => (q.stepSeconds !== null ? t.seconds <= q.stepSeconds : rangeSeconds / (t.seconds || 10) <= MAX_POINTS);
+  return TIERS.find((t) => holds(t) && fits(t)) ?? TIERS.find(holds) ?? TIERS[TIERS.length - 1]!;
+}
+
+/** When each tier of a table begins: its oldest partition's first day (+∞ with none). */
+async function oldestPartitions(db: Db, table: SeriesTable): Promise<Record<TierName, number>> {
+  const oldest = { raw: Infinity, minute: Infinity, hour: Infinity };
+  for (const tier of TIERS) {
+    const [first] = await listPartitions(db, tierTable(table, tier), tier.partition);
+    if (first) oldest[tier.name] = first.from;
   }
-  const value = sql.raw(s.value!);
-  return sql`SELECT ${label}::text, collected_at, (${value})::float8 FROM ${table}
-             WHERE ${where}${labelFilter}${gated} AND (${value}) IS NOT NULL`;
+  return oldest;
+}
+
+/** Rows (series, t, v, w) of one source over the segments, its branches gated by `gate` (evaluated once: PostgreSQL's one-time filter). */
+function sourceRows(hostId: number, q: SeriesQuery, s: SourceSpec, segments: Segment[], gate: RawBuilder<boolean> | null): RawBuilder<unknown> {
+  const table = SERIES_TABLES.find((t) => t.raw === s.table)!;
+  return sql.join(
+    segments.map(({ tier, from, until }) => {
+      const time = sql.ref(tier.time);
+      const end = until ? sql`${time} < ${until}` : sql`${time} <= ${q.to}`;
+      const where = sql`host_id = ${hostId} AND ${time} >= ${from} AND ${end}${gate ? sql` AND ${gate}` : sql``}`;
+      // A rollup row stands for its samples: a mean over several rows is weighted by them.
+      const weight = tier.seconds ? sql`samples` : sql`1`;
+      const from_ = sql.table(tierTable(table, tier));
+      if (s.fanOut) {
+        const pairs = Object.entries(s.fanOut).filter(([name]) => q.labelValue === null || name === q.labelValue);
+        if (!pairs.length) return sql`SELECT NULL::text, NULL::timestamptz, NULL::float8, NULL::int WHERE false`;
+        const values = sql.join(pairs.map(([name, value]) => sql`(${name}::text, (${sql.raw(value)})::float8)`));
+        return sql`SELECT m.series, ${time}, m.v, ${weight} FROM ${from_} CROSS JOIN LATERAL (VALUES ${values}) AS m (series, v)
+                   WHERE ${where} AND m.v IS NOT NULL`;
+      }
+      const value = sql.raw(s.value!);
+      const label = s.labelColumn ? sql.ref(s.labelColumn) : sql`''`;
+      const labelFilter = s.labelColumn && q.labelValue !== null ? sql` AND ${sql.ref(s.labelColumn)} = ${q.labelValue}` : sql``;
+      return sql`SELECT ${label}::text, ${time}, (${value})::float8, ${weight} FROM ${from_}
+                 WHERE ${where}${labelFilter} AND (${value}) IS NOT NULL`;
+    }),
+    sql` UNION ALL `,
+  );
 }
 
 export async function querySeries(db: Db, hostId: number, q: SeriesQuery): Promise<SeriesResponse> {
   const spec = METRICS[q.metric]!;
+  // Agent and Proxmox tables of a metric are partitioned alike: the first one tells.
+  const tier = pickTier(q, await oldestPartitions(db, SERIES_TABLES.find((t) => t.raw === (spec.agent ?? spec.proxmox)!.table)!));
+  const segments: Segment[] = [{ tier, from: q.from, until: null }];
+  if (tier.seconds) {
+    // Rollups are done up to a watermark; after it, the raw samples in the same buckets.
+    const state = await rollupState(db);
+    const done = tier.name === "hour" ? state.hourDone : state.minuteDone;
+    if (done <= q.from) segments[0] = { tier: TIERS[0]!, from: q.from, until: null };
+    else if (done <= q.to) segments.splice(0, 1, { tier, from: q.from, until: done }, { tier: TIERS[0]!, from: done, until: null });
+  }
   const hasAgent = sql<boolean>`(SELECT has_agent FROM h)`;
   // Which branches run: a forced source, the only source, or (both known) the agent's when an agent reports.
   const branches: RawBuilder<unknown>[] = [];
-  if (q.source) branches.push(sourceRows(hostId, q, spec[q.source]!, null));
+  if (q.source) branches.push(sourceRows(hostId, q, spec[q.source]!, segments, null));
   else if (spec.agent && spec.proxmox) {
-    branches.push(sourceRows(hostId, q, spec.agent, hasAgent));
-    branches.push(sourceRows(hostId, q, spec.proxmox, sql<boolean>`NOT ${hasAgent}`));
-  } else branches.push(sourceRows(hostId, q, (spec.agent ?? spec.proxmox)!, null));
+    branches.push(sourceRows(hostId, q, spec.agent, segments, hasAgent));
+    branches.push(sourceRows(hostId, q, spec.proxmox, segments, sql<boolean>`NOT ${hasAgent}`));
+  } else branches.push(sourceRows(hostId, q, (spec.agent ?? spec.proxmox)!, segments, null));
   const raw = sql.join(branches, sql` UNION ALL `);
 
-  // Without a step, raw samples — unless a series would exceed MAX_POINTS, then the
-  // smallest whole-second step that keeps it under, as if it had been asked for.
+  // Raw samples without a step stay raw unless a series would exceed MAX_POINTS; then, and
+  // on a rollup tier always, points are buckets of a whole-second step at least the tier's.
   const rangeSeconds = (q.to.getTime() - q.from.getTime()) / 1000;
-  const autoStep = Math.max(1, Math.ceil(rangeSeconds / (MAX_POINTS - 1)));
+  const autoStep = Math.max(1, tier.seconds, Math.ceil(rangeSeconds / (MAX_POINTS - 1)));
   const step = q.stepSeconds ?? autoStep;
   const stepInterval = sql`make_interval(secs => ${step}::float8)`;
   // Buckets [from + k·step, from + (k+1)·step), each dated by its start: every point lies in [from, to].
-  const bucketed = sql`SELECT series, extract(epoch FROM date_bin(${stepInterval}, t, ${q.from}::timestamptz))::float8 AS t, avg(v) AS v, true AS bucketed
+  const bucketed = sql`SELECT series, extract(epoch FROM date_bin(${stepInterval}, t, ${q.from}::timestamptz))::float8 AS t,
+                              sum(v * w) / sum(w) AS v, true AS bucketed
                        FROM raw GROUP BY series, 2`;
   const points =
-    q.stepSeconds !== null
+    q.stepSeconds !== null || tier.seconds
       ? bucketed
       : sql`SELECT series, extract(epoch FROM t)::float8 AS t, v, false AS bucketed FROM raw WHERE (SELECT most FROM n) <= ${MAX_POINTS}
             UNION ALL
@@ -274,7 +318,7 @@ export async function querySeries(db: Db, hostId: number, q: SeriesQuery): Promi
 
   const { rows } = await sql<Row>`
     WITH h AS (SELECT id, hostname, received_at IS NOT NULL AS has_agent FROM hosts WHERE id = ${hostId}),
-    raw (series, t, v) AS MATERIALIZED (${raw}),
+    raw (series, t, v, w) AS MATERIALIZED (${raw}),
     n AS (SELECT coalesce(max(c), 0) AS most FROM (SELECT count(*) AS c FROM raw GROUP BY series) AS per_series)
     SELECT h.id, h.hostname, h.has_agent, p.series, p.t, p.v, p.bucketed
     FROM h LEFT JOIN (${points}) AS p ON true
@@ -302,6 +346,7 @@ export async function querySeries(db: Db, hostId: number, q: SeriesQuery): Promi
     metric: q.metric,
     unit: spec.unit,
     source,
+    resolution: tier.name,
     from: q.from.getTime() / 1000,
     to: q.to.getTime() / 1000,
     step: q.stepSeconds ?? (anyBucketed ? autoStep : null),

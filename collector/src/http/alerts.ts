@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { deliveryLog, openAlerts, type OpenAlert } from "../alerts/repository.ts";
-import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
+import { ackAlert, addSilence, expireSilence, listSilences, unackAlert } from "../alerts/silence-repository.ts";
 import type { Silence, SilenceState } from "../alerts/silences.ts";
 import { jsonObject, optionalText, optionalTime, parseRequest } from "../requests.ts";
+import type { AckResponse, AlertJson, AlertsResponse, DeliveriesResponse, SilenceJson, SilencesResponse } from "./api-types.ts";
 import type { AppDeps } from "./app.ts";
 
-export const alertToJson = (a: OpenAlert) => ({
+export const alertToJson = (a: OpenAlert): AlertJson => ({
   fingerprint: a.fingerprint,
   rule: a.rule,
   severity: a.severity,
@@ -20,7 +21,7 @@ export const alertToJson = (a: OpenAlert) => ({
   acknowledged: a.ack ? { by: a.ack.by, at: a.ack.at.toISOString(), comment: a.ack.comment } : null,
 });
 
-export const silenceToJson = (s: Silence & { state?: SilenceState }) => ({
+export const silenceToJson = (s: Silence & { state?: SilenceState }): SilenceJson => ({
   id: s.id,
   matchers: s.matchers,
   startsAt: s.startsAt.toISOString(),
@@ -52,21 +53,27 @@ const deliveriesQuery = z.strictObject({
 
 /** Open (pending and firing) alerts, firing first, with severity, since when, the host and any acknowledgement; silences. */
 export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
-  app.get("/api/v1/alerts", async () => ({ alerts: (await openAlerts(db)).map(alertToJson) }));
+  app.get("/api/v1/alerts", async (): Promise<AlertsResponse> => ({ alerts: (await openAlerts(db)).map(alertToJson) }));
 
   // The delivery log: every attempt to every notifier, newest first.
-  app.get("/api/v1/alerts/deliveries", async (request) => {
+  app.get("/api/v1/alerts/deliveries", async (request): Promise<DeliveriesResponse> => {
     const query = parseRequest(deliveriesQuery, request.query);
     return { deliveries: (await deliveryLog(db, query)).map((d) => ({ ...d, at: d.at.toISOString() })) };
   });
 
-  app.post<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request) => {
+  app.post<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request): Promise<AckResponse> => {
     const { by, comment } = parseRequest(ackBody, request.body);
     const ack = await ackAlert(db, request.params.fingerprint, by, comment);
     return { fingerprint: ack.fingerprint, acknowledged: { by: ack.by, at: ack.at.toISOString(), comment: ack.comment } };
   });
 
-  app.get("/api/v1/silences", async () => ({ silences: (await listSilences(db)).map(silenceToJson) }));
+  // Un-ack: the alert asks for attention again (the console's "Un-acknowledge").
+  app.delete<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request) => ({
+    ...(await unackAlert(db, request.params.fingerprint)),
+    acknowledged: null,
+  }));
+
+  app.get("/api/v1/silences", async (): Promise<SilencesResponse> => ({ silences: (await listSilences(db)).map(silenceToJson) }));
 
   app.post("/api/v1/silences", async (request, reply) => {
     const silence = await addSilence(db, parseRequest(silenceBody, request.body));

@@ -10,7 +10,7 @@ import { ANSWERS } from "../errors.ts";
  * holds no data; what it shows comes from /api/v1 with the token). Matched on the route the
  * router chose, not on the raw URL, so no spelling of a path reaches a closed route through here.
  */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/", "/app.js", "/style.css"]);
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/", "/app.js", "/app.js.map", "/app.css", "/style.css"]);
 
 export const UNAUTHENTICATED_CODE = "UNAUTHENTICATED" satisfies keyof typeof ANSWERS;
 

@@ -9,7 +9,8 @@ export interface MapDeps {
   loadTopology: () => Promise<Topology>;
 }
 
-// The page embeds the SVG as its own document (<object>): it may be framed by the page, and
+// The console draws the SVG into its page after keeping only shapes, text and host links
+// (web/src/map.ts cleanSvg). Opened on its own, it may be framed by the page, and
 // nothing in it may run, load or submit anything, whatever a name smuggled into it.
 const SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
 

@@ -20,6 +20,8 @@ import { DEFAULT_STREAM_LIMITS, ensureStream, reportStreamConfig, type StreamLim
 import type { IngestMetrics } from "./metrics.ts";
 import { storeIsolating, type IncomingReport, type StoreBatch } from "./isolate.ts";
 import { storeBatch, type Rejection, type StoreResult } from "./store.ts";
+import { checkReportTime } from "./window.ts";
+import { DEFAULT_RETENTION } from "../series/retention.ts";
 
 export interface IngestOptions {
   /** Called after each batch commits, with the reports that became their host's latest. */
@@ -31,6 +33,8 @@ export interface IngestOptions {
   consumer: string;
   batchSize: number;
   streamLimits?: StreamLimits["reports"];
+  /** Reports dated further back than this (seconds) are refused: their partitions are gone (ingest/window.ts). */
+  rawRetentionSeconds?: number;
   /** Where batches are written; storeBatch unless a test puts a failure in its way. */
   store?: StoreBatch;
 }
@@ -124,6 +128,7 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
         if (report.agentId !== agentId) {
           throw new CodecError(`agent_id ${JSON.stringify(report.agentId)} in the report disagrees with the subject's ${JSON.stringify(agentId)}`);
         }
+        checkReportTime(report.collectedAt!, receivedAt, options.rawRetentionSeconds ?? DEFAULT_RETENTION.raw);
         reports.push({ report, receivedAt, subject, sizeBytes: msg.data.length });
       } catch (error) {
         const rejection = { subject, reason: (error as Error).message, sizeBytes: msg.data.length };

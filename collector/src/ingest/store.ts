@@ -65,18 +65,42 @@ async function recordRejections(trx: Tx, rejections: Rejection[]): Promise<void>
                          ${rejections.map((r) => r.sizeBytes)}::int[])`.execute(trx);
 }
 
+/** The id of each (host, boot) of the reports, created on first sight: samples carry the id, not the boot's text. */
+async function bootIds(trx: Tx, reports: LatestState[]): Promise<Map<string, number>> {
+  const key = (hostId: number, bootId: string) => `${hostId}\u0000${bootId}`;
+  const wanted = new Map(reports.map((r) => [key(r.hostId, r.report.bootId), { hostId: r.hostId, bootId: r.report.bootId }]));
+  const list = [...wanted.values()].sort((a, b) => a.hostId - b.hostId || (a.bootId < b.bootId ? -1 : 1));
+  const lookup = sql<{ id: number; host_id: number; boot_id: string }>`
+    SELECT b.id, b.host_id, b.boot_id FROM host_boots b
+    JOIN unnest(${list.map((w) => w.hostId)}::bigint[], ${list.map((w) => w.bootId)}::text[]) AS w (host_id, boot_id)
+      ON b.host_id = w.host_id AND b.boot_id = w.boot_id`;
+  const ids = new Map((await lookup.execute(trx)).rows.map((row) => [key(row.host_id, row.boot_id), row.id]));
+  const missing = list.filter((w) => !ids.has(key(w.hostId, w.bootId)));
+  if (missing.length) {
+    // Sorted, so two collectors meeting the same new boots wait on each other in one order.
+    await sql`
+      INSERT INTO host_boots (host_id, boot_id)
+      SELECT * FROM unnest(${missing.map((w) => w.hostId)}::bigint[], ${missing.map((w) => w.bootId)}::text[])
+      ON CONFLICT DO NOTHING`.execute(trx);
+    for (const row of (await lookup.execute(trx)).rows) ids.set(key(row.host_id, row.boot_id), row.id);
+  }
+  return ids;
+}
+
 /** Inserts the time-series rows; returns only the reports not stored before. */
 async function insertSamples(trx: Tx, reports: LatestState[]): Promise<LatestState[]> {
+  const boots = await bootIds(trx, reports);
+  const boot = (r: LatestState) => boots.get(`${r.hostId}\u0000${r.report.bootId}`)!;
   const col = <T>(pick: (r: LatestState) => T) => reports.map(pick);
-  const { rows } = await sql<{ host_id: number; boot_id: string; seq: number }>`
+  const { rows } = await sql<{ host_id: number; boot: number; seq: number }>`
     INSERT INTO report_samples (
-      host_id, boot_id, seq, collected_at,
+      host_id, boot, seq, collected_at,
       cpu_percent, cpu_user_percent, cpu_system_percent, cpu_iowait_percent, cpu_steal_percent,
       load1, load5, load15, memory_used_bytes, memory_available_bytes, swap_used_bytes,
       disk_read_bytes_per_second, disk_write_bytes_per_second,
       network_rx_bytes_per_second, network_tx_bytes_per_second)
     SELECT * FROM unnest(
-      ${col((r) => r.hostId)}::bigint[], ${col((r) => r.report.bootId)}::text[], ${col((r) => r.report.seq)}::bigint[],
+      ${col((r) => r.hostId)}::bigint[], ${col(boot)}::int[], ${col((r) => r.report.seq)}::bigint[],
       ${col((r) => r.report.collectedAt!.toISOString())}::timestamptz[],
       ${col((r) => r.report.cpu?.usagePercent ?? null)}::float8[], ${col((r) => r.report.cpu?.userPercent ?? null)}::float8[],
       ${col((r) => r.report.cpu?.systemPercent ?? null)}::float8[], ${col((r) => r.report.cpu?.iowaitPercent ?? null)}::float8[],
@@ -87,10 +111,10 @@ async function insertSamples(trx: Tx, reports: LatestState[]): Promise<LatestSta
       ${col((r) => r.report.memory?.swapUsedBytes ?? 0)}::bigint[],
       ${col((r) => r.headline.diskReadBytesPerSecond)}::float8[], ${col((r) => r.headline.diskWriteBytesPerSecond)}::float8[],
       ${col((r) => r.headline.networkRxBytesPerSecond)}::float8[], ${col((r) => r.headline.networkTxBytesPerSecond)}::float8[])
-    ON CONFLICT (host_id, boot_id, seq) DO NOTHING
-    RETURNING host_id, boot_id, seq`.execute(trx);
-  const inserted = new Set(rows.map((row) => `${row.host_id}\u0000${row.boot_id}\u0000${row.seq}`));
-  return reports.filter((r) => inserted.has(`${r.hostId}\u0000${r.report.bootId}\u0000${r.report.seq}`));
+    ON CONFLICT DO NOTHING
+    RETURNING host_id, boot, seq`.execute(trx);
+  const inserted = new Set(rows.map((row) => `${row.host_id}\u0000${row.boot}\u0000${row.seq}`));
+  return reports.filter((r) => inserted.has(`${r.hostId}\u0000${boot(r)}\u0000${r.report.seq}`));
 }
 
 async function insertMountSamples(trx: Tx, reports: LatestState[]): Promise<void> {

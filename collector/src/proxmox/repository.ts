@@ -2,39 +2,9 @@
 // host Proxmox knows (its place in the cluster, its state, its latest figures,
 // and for a node its storage), and a cluster's resources after a cycle.
 import type { Db } from "../db/database.ts";
+import type { ProxmoxDetail } from "../http/api-types.ts";
 
-export interface ProxmoxDetail {
-  cluster: string;
-  type: "node" | "qemu" | "lxc";
-  node: string;
-  /** Null for a node. */
-  vmid: number | null;
-  status: string;
-  tags: string[];
-  /** Guest agent / LXC interfaces state. */
-  agent: string | null;
-  /** As Proxmox knows them (config and guest agent): name, MAC, addresses as CIDR. */
-  interfaces: Array<{ name: string; mac: string; addresses: string[] }>;
-  stale: boolean;
-  staleReason: string | null;
-  seenAt: string;
-  goneAt: string | null;
-  latest: {
-    at: string | null;
-    cpuPercent: number | null;
-    cpus: number | null;
-    memoryUsedBytes: number | null;
-    memoryTotalBytes: number | null;
-    diskUsedBytes: number | null;
-    diskTotalBytes: number | null;
-    networkRxBytesPerSecond: number | null;
-    networkTxBytesPerSecond: number | null;
-    diskReadBytesPerSecond: number | null;
-    diskWriteBytesPerSecond: number | null;
-    uptimeSeconds: number | null;
-  };
-  storage: Array<{ storage: string; type: string; shared: boolean; active: boolean; totalBytes: number | null; usedBytes: number | null; availableBytes: number | null; usedPercent: number | null; at: string }>;
-}
+export type { ProxmoxDetail } from "../http/api-types.ts";
 
 export async function proxmoxDetail(db: Db, hostId: number): Promise<ProxmoxDetail | null> {
   const r = await db

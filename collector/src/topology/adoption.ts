@@ -10,6 +10,7 @@ import { isAgentId } from "../../../proto/src/subjects.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { absorbAgentHost, confirmAddress, setAgent } from "../hosts/writes.ts";
+import { SERIES_TABLES, TIERS, tierTable } from "../series/catalogue.ts";
 import { isValidAddress } from "./names.ts";
 
 type Queryable = Db | Tx;
@@ -141,7 +142,9 @@ export async function attachAgent(trx: Tx, host: Pick<HostFacts, "id" | "name" |
 async function moveReports(trx: Tx, from: number, to: number): Promise<void> {
   // The agent's own interfaces replace any Proxmox listed, as they do for a host an agent reports on.
   await sql`DELETE FROM host_interfaces WHERE host_id = ${to}`.execute(trx);
-  for (const table of ["report_samples", "mount_samples", "host_mounts", "host_listeners", "host_interfaces", "alerts"]) {
+  // The unassigned host had no agent before this one, so its boots and rollups collide with none of the placed host's.
+  const series = SERIES_TABLES.filter((t) => t.raw === "report_samples" || t.raw === "mount_samples").flatMap((t) => TIERS.map((tier) => tierTable(t, tier)));
+  for (const table of [...series, "host_boots", "host_mounts", "host_listeners", "host_interfaces", "alerts"]) {
     await sql`UPDATE ${sql.table(table)} SET host_id = ${to} WHERE host_id = ${from}`.execute(trx);
   }
   await absorbAgentHost(trx, from, to);

@@ -146,3 +146,21 @@ describe("collector config", () => {
     assert.equal(parseDurationSeconds("-1s"), undefined);
   });
 });
+
+describe("collector config: retention", () => {
+  test("retention defaults to raw 14d, minute 90d, hour 2y and takes h, d, w, y", () => {
+    assert.deepEqual(loadCollectorConfig({ env: {}, configFlag: configFile("") }).retention, { raw: 14 * 86_400, minute: 90 * 86_400, hour: 730 * 86_400 });
+    const given = loadCollectorConfig({ env: {}, configFlag: configFile("retention:\n  raw: 36h\n  minute: 12w\n  hour: 1y\n") }).retention;
+    assert.deepEqual(given, { raw: 36 * 3_600, minute: 84 * 86_400, hour: 365 * 86_400 });
+  });
+
+  test("a retention of 0, a garbage duration, or a coarser tier kept less long than a finer one stops start-up naming the setting", () => {
+    const load = (text: string) => () => loadCollectorConfig({ env: {}, configFlag: configFile(text) });
+    assert.throws(load("retention:\n  raw: 0\n"), (e: unknown) => e instanceof ConfigError && /^retention\.raw: expected a positive duration like 14d.*got 0$/.test(e.message));
+    assert.throws(load("retention:\n  minute: 0d\n"), /retention\.minute: expected a positive duration .* got "0d"/);
+    assert.throws(load("retention:\n  hour: forever\n"), /retention\.hour: expected a positive duration .* got "forever"/);
+    assert.throws(load("retention:\n  raw: 14 days\n"), /retention\.raw: .* got "14 days"/);
+    assert.throws(load("retention:\n  raw: 100d\n"), /retention\.minute \(90d\) must be at least retention\.raw \(100d\)/);
+    assert.throws(load("retention:\n  weekly: 1y\n"), /unknown setting retention\.weekly/);
+  });
+});

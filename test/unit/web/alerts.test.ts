@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alertsByHost, parseViewHash, sortAlerts } from '../../../web/app.js';
-import type { OpenAlert } from '../../../web/app.js';
+import { alertsByHost, parseViewHash, sortAlerts } from '../../../web/src/format.ts';
+import type { AlertJson as OpenAlert } from '../../../collector/src/http/api-types.ts';
 
 const alert = (over: Partial<OpenAlert>): OpenAlert => ({
   fingerprint: 'f', rule: 'HostDown', severity: 'warning', state: 'firing', labels: {}, annotations: {}, value: 0,
-  activeSince: '2026-11-23T10:00:00Z', startsAt: '2026-11-23T10:00:00Z', hostId: 1, ...over,
+  activeSince: '2026-11-23T10:00:00Z', startsAt: '2026-11-23T10:00:00Z', hostId: 1, acknowledged: null, ...over,
 });
 
 test('alertsByHost - counts each host\'s open alerts and keeps the worst severity', () => {

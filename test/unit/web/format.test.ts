@@ -15,8 +15,8 @@ import {
   parseHostHash,
   sortHosts,
   usageLevel,
-} from '../../../web/app.js';
-import type { HostSummary } from '../../../web/app.js';
+} from '../../../web/src/format.ts';
+import type { HostSummary } from '../../../collector/src/http/api-types.ts';
 
 test('formatBytes - uses IEC units and keeps about three significant digits', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -102,7 +102,8 @@ test('sortHosts - puts down first, then stale, then up, each by natural hostname
 });
 
 test('countByStatus - counts each status', () => {
-  assert.deepEqual(countByStatus([{ status: 'up' }, { status: 'down' }, { status: 'up' }]), { up: 2, stale: 0, down: 1 });
+  assert.deepEqual(countByStatus([{ status: 'up' }, { status: 'down' }, { status: 'up' }]), { up: 2, stale: 0, down: 1, unknown: 0 });
+  assert.deepEqual(countByStatus([{ status: 'unknown' }, { status: 'up' }]), { up: 1, stale: 0, down: 0, unknown: 1 });
 });
 
 test('parseHostHash - accepts #host=ID and nothing else', () => {
@@ -131,6 +132,8 @@ test('hostMatches - matches every word against hostname, OS and addresses', () =
     memoryTotalBytes: null,
     fullestMount: null,
     addresses: ['10.0.0.5'],
+    address: null,
+    claims: [],
   };
   assert.ok(hostMatches(host, ''));
   assert.ok(hostMatches(host, 'WEB debian'));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { takeTokenFromHash } from '../../../web/app.js';
+import { takeTokenFromHash } from '../../../web/src/format.ts';
 
 test('takeTokenFromHash - takes the token out of a link and keeps the rest of the fragment', () => {
   assert.deepEqual(takeTokenFromHash('#token=abc-DEF_123'), { found: true, token: 'abc-DEF_123', rest: '' });

@@ -1,0 +1,252 @@
+// The JSON the HTTP API answers with, declared once: the handlers build these types and the
+// web console (web/src) imports them, so a field renamed on one side fails tsc on the other.
+// Pure types only: the web code type-checks this file without Node's or the database's types.
+import type { HostStatus } from "../hosts/status.ts";
+import type { Hop, Topology } from "../topology/model.ts";
+
+export type { HostStatus } from "../hosts/status.ts";
+export type { Client, Hop, HostKind, Site, Topology, TopologyHost } from "../topology/model.ts";
+
+export interface HostOs {
+  distribution: string;
+  release: string;
+  kernel: string;
+  architecture: string;
+  virtualization: string;
+}
+
+/** One row of GET /api/v1/hosts. */
+export interface HostSummary {
+  id: number;
+  agentId: string | null;
+  hostname: string;
+  status: HostStatus;
+  lastSeen: string | null;
+  ageSeconds: number | null;
+  os: HostOs | null;
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  load1: number | null;
+  logicalCores: number | null;
+  memoryTotalBytes: number | null;
+  fullestMount: { mountpoint: string; usedPercent: number } | null;
+  /** What the agent or Proxmox reports: shown, never an SSH target. */
+  addresses: string[];
+  /** The address SSH uses: written or confirmed by a person; null when there is none. */
+  address: string | null;
+  /** CLIENT/SITE/NAME of the placed hosts this agent claims to be, unconfirmed (`netmap adopt`). */
+  claims: string[];
+}
+
+export interface HostsResponse {
+  hosts: HostSummary[];
+  generatedAt: string;
+}
+
+/** What Proxmox knows of a node or guest (GET /api/v1/hosts/:id, `proxmox`). */
+export interface ProxmoxDetail {
+  cluster: string;
+  type: "node" | "qemu" | "lxc";
+  node: string;
+  /** Null for a node. */
+  vmid: number | null;
+  status: string;
+  tags: string[];
+  /** Guest agent / LXC interfaces state. */
+  agent: string | null;
+  /** As Proxmox knows them (config and guest agent): name, MAC, addresses as CIDR. */
+  interfaces: Array<{ name: string; mac: string; addresses: string[] }>;
+  stale: boolean;
+  staleReason: string | null;
+  seenAt: string;
+  goneAt: string | null;
+  latest: {
+    at: string | null;
+    cpuPercent: number | null;
+    cpus: number | null;
+    memoryUsedBytes: number | null;
+    memoryTotalBytes: number | null;
+    diskUsedBytes: number | null;
+    diskTotalBytes: number | null;
+    networkRxBytesPerSecond: number | null;
+    networkTxBytesPerSecond: number | null;
+    diskReadBytesPerSecond: number | null;
+    diskWriteBytesPerSecond: number | null;
+    uptimeSeconds: number | null;
+  };
+  storage: Array<{ storage: string; type: string; shared: boolean; active: boolean; totalBytes: number | null; usedBytes: number | null; availableBytes: number | null; usedPercent: number | null; at: string }>;
+}
+
+// The agent's last report as the detail gives it: the fields of proto/netmap/v1/report.proto
+// the console reads (the handler passes the decoded messages, which carry these and more).
+export interface CpuJson {
+  model: string;
+  physicalCores: number;
+  logicalCores: number;
+  usagePercent?: number | undefined;
+  userPercent?: number | undefined;
+  systemPercent?: number | undefined;
+  iowaitPercent?: number | undefined;
+  stealPercent?: number | undefined;
+  load1: number;
+  load5: number;
+  load15: number;
+}
+
+export interface MemoryJson {
+  totalBytes: number;
+  availableBytes: number;
+  usedBytes: number;
+  buffersCacheBytes: number;
+  swapTotalBytes: number;
+  swapUsedBytes: number;
+}
+
+export interface MountJson {
+  mountpoint: string;
+  device: string;
+  fsType: string;
+  sizeBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+  inodesTotal: number;
+  inodesUsed: number;
+  usedPercent: number | null;
+}
+
+export interface DiskJson {
+  name: string;
+  sizeBytes: number;
+  readBytesPerSecond?: number | undefined;
+  writeBytesPerSecond?: number | undefined;
+}
+
+export interface InterfaceJson {
+  name: string;
+  mac: string;
+  up: boolean;
+  virtual: boolean;
+  speedMbps?: number | undefined;
+  addresses: Array<{ address: string; prefixLength: number }>;
+  rxBytesPerSecond?: number | undefined;
+  txBytesPerSecond?: number | undefined;
+}
+
+export interface ListenerJson {
+  protocol: string;
+  address: string;
+  port: number;
+  process: string;
+  pid?: number | undefined;
+}
+
+export interface CollectorRunJson {
+  name: string;
+  success: boolean;
+  error: string;
+  durationSeconds: number;
+}
+
+/** GET /api/v1/hosts/:id `host`: the summary, what Proxmox knows, and the agent's last report when there is one. */
+export interface HostDetail extends HostSummary {
+  proxmox: ProxmoxDetail | null;
+  agentVersion?: string;
+  intervalSeconds?: number | null;
+  uptimeSeconds?: number | null;
+  bootTime?: string | null;
+  cpu?: CpuJson | null;
+  memory?: MemoryJson | null;
+  disks: DiskJson[];
+  mounts: MountJson[];
+  listeners: ListenerJson[];
+  interfaces: InterfaceJson[];
+  collectors: CollectorRunJson[];
+  /** The agent's own health: spool, dropped reports, reconnects, its RSS and CPU. */
+  agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
+}
+
+export type SeriesSource = "agent" | "proxmox";
+export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
+
+/** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */
+export interface SeriesResponse {
+  host: { id: number; hostname: string };
+  metric: string;
+  unit: SeriesUnit;
+  /** Which samples were read (agent reports or Proxmox), whether or not they hold any in the range. */
+  source: SeriesSource;
+  /** The finest tier read: raw samples, or minute or hour rollups (means); newer than its rollups, the raw samples in its buckets. */
+  resolution: "raw" | "minute" | "hour";
+  from: number;
+  to: number;
+  /** Bucket width in seconds when points are bucket means, null for raw samples. */
+  step: number | null;
+  series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }>;
+}
+
+export type AlertSeverity = "info" | "warning" | "critical";
+
+/** One of GET /api/v1/alerts. */
+export interface AlertJson {
+  fingerprint: string;
+  rule: string;
+  severity: AlertSeverity;
+  /** Open alerts are pending or firing; "resolved" only in an alert's history. */
+  state: "pending" | "firing" | "resolved";
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  value: number;
+  activeSince: string;
+  startsAt: string | null;
+  hostId: number | null;
+  acknowledged: { by: string; at: string; comment: string } | null;
+}
+
+export interface MatcherJson {
+  name: string;
+  value: string;
+  /** The value is a regular expression, anchored at both ends as Alertmanager's. */
+  isRegex: boolean;
+}
+
+export interface SilenceJson {
+  id: string;
+  matchers: MatcherJson[];
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+  createdAt: string;
+  status?: { state: "pending" | "active" | "expired" };
+}
+
+/** POST /api/v1/silences: matchers and either endsAt or durationSeconds. */
+export interface SilenceRequest {
+  matchers: MatcherJson[];
+  startsAt?: string;
+  endsAt?: string;
+  durationSeconds?: number;
+  createdBy?: string;
+  comment?: string;
+}
+
+export interface DeliveryJson {
+  deliveryId: string;
+  receiver: string;
+  fingerprints: string[];
+  attempt: number;
+  at: string;
+  status: number | null;
+  error: string | null;
+  delivered: boolean;
+  final: boolean;
+}
+
+export interface AlertsResponse { alerts: AlertJson[] }
+export interface SilencesResponse { silences: SilenceJson[] }
+export interface DeliveriesResponse { deliveries: DeliveryJson[] }
+export interface AckResponse { fingerprint: string; acknowledged: { by: string; at: string; comment: string } }
+export interface TopologyResponse { topology: Topology; generatedAt: string }
+export interface RouteResponse { host: string; hops: Array<Hop & { ssh: string }> }
+/** The error body of every non-2xx answer (collector/src/errors.ts). */
+export interface ErrorResponse { error: { code: string; message: string } }
