@@ -33,6 +33,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const nc = await connectNats(config.natsUrl, config.natsInboxPrefix, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
+  // prom-client adds these gauges named like counters beside the same figures without _total
+  // (nodejs_active_handles, ...); promtool check metrics refuses them, and they tell nothing more.
+  for (const kind of ["handles", "requests", "resources"]) registry.removeSingleMetric(`netmap_collector_nodejs_active_${kind}_total`);
   const alerting = await untilDone(log, "set up alerting", () =>
     startAlerting({
       db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl,
