@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { localTokenPath, readLocalToken } from "../collector/src/auth/token.ts";
+import { grpcAddress } from "../collector/src/serve.ts";
 import { loadCollectorConfig } from "../collector/src/config.ts";
 import { startChild, type Child } from "./lib/children.ts";
 import { isPortOpen, sleep } from "./lib/net.ts";
@@ -97,23 +98,31 @@ async function main(): Promise<void> {
  * is not printed; the page asks for it.
  */
 function statusPageLines(page: string, env: NodeJS.ProcessEnv): string[] {
-  let configured: string | null = null;
+  let config: ReturnType<typeof loadCollectorConfig> | undefined;
   try {
     // As the collector (cwd: the checkout) reads it; it started, so this loads.
     const configFile = env.NETMAP_CONFIG ? resolve(root, env.NETMAP_CONFIG) : existsSync(join(root, "netmap.yaml")) ? join(root, "netmap.yaml") : undefined;
-    configured = loadCollectorConfig({ env, configFlag: configFile }).token;
+    config = loadCollectorConfig({ env, configFlag: configFile });
   } catch {
     // Left to the collector to report.
   }
-  if (configured !== null) {
-    return [`NetMap is running. Status page: ${page}`, "  sign in with the configured token (NETMAP_TOKEN or token_file); the netmap CLI takes it in NETMAP_TOKEN"];
+  const grpc = config ? grpcAddress(config.grpc) : (env.NETMAP_GRPC_ADDR ?? "127.0.0.1:7071");
+  // What another shell needs for the netmap CLI to reach this instance rather than another one.
+  const exports = (token: string) => [`  for the netmap CLI in another shell:`, `    export NETMAP_GRPC_ADDR=${grpc} NETMAP_TOKEN=${token}`];
+  if (config?.token != null) {
+    return [
+      `NetMap is running. Status page: ${page}`,
+      "  sign in with the configured token (NETMAP_TOKEN or token_file); the netmap CLI takes it in NETMAP_TOKEN",
+      ...exports("<the configured token>"),
+    ];
   }
-  const tokenFile = localTokenPath(env);
+  const tokenFile = localTokenPath(env, grpc);
   const token = readLocalToken(tokenFile);
   if (!token) return [`NetMap is running. Status page: ${page}`, `  its token is in ${tokenFile}`];
   return [
     `NetMap is running. Status page (this link signs you in; keep it to yourself): ${page}#token=${token}`,
-    `  the token (HTTP API, /metrics, netmap CLI) is new each run, in ${tokenFile}: cat ${tokenFile}`,
+    `  the token (HTTP API, /metrics, netmap CLI) is new each run, in ${tokenFile}`,
+    ...exports(token),
   ];
 }
 

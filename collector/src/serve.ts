@@ -26,7 +26,7 @@ export interface Collector {
 export async function serve(config: CollectorConfig, log: Logger): Promise<Collector> {
   // One token for every API, made before anything listens: whoever reads the file once the
   // status page answers (npm start, the CLI) reads this run's token.
-  const token = config.token ?? generatedToken(log);
+  const token = config.token ?? generatedToken(log, grpcAddress(config.grpc));
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
@@ -105,8 +105,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
-function generatedToken(log: Logger): string {
-  const tokenFile = localTokenPath(process.env);
+/** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */
+export function grpcAddress({ host, port }: { host: string; port: number }): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function generatedToken(log: Logger, address: string): string {
+  const tokenFile = localTokenPath(process.env, address);
   const token = writeLocalToken(tokenFile);
   log.info({ tokenFile }, "no token configured; generated one for this run (HTTP API and gRPC), readable only by this user");
   return token;
