@@ -34,15 +34,12 @@ before(async () => {
   spoolDir = mkdtempSync(join(tmpdir(), "netmap-agent-"));
   agent = startAgentProcess(process.execPath, [join(root, "agent/src/main.ts"), "--nats", nats.url, "--interval", "1s", "--spool-dir", spoolDir], { env: process.env });
   const target = new URL(collector.httpUrl).host;
+  // The scrape jobs users copy (deploy/grafana/prometheus-scrape.yml), pointed at this collector.
+  const shipped = readFileSync(join(root, "deploy/grafana/prometheus-scrape.yml"), "utf8").replaceAll("netmap.example:7070", target).replaceAll("/etc/prometheus/netmap.token", "$DIR/token");
   prometheus = await startPrometheus(
-    `  - job_name: netmap-hosts
-    metrics_path: /metrics/hosts
-    honor_labels: true
-    authorization: { credentials_file: $DIR/token }
-    static_configs: [{ targets: ["${target}"] }]
-  - job_name: netmap-without-token
-    metrics_path: /metrics/hosts
-    static_configs: [{ targets: ["${target}"] }]
+    `${shipped}- job_name: netmap-without-token
+  metrics_path: /metrics/hosts
+  static_configs: [{ targets: ["${target}"] }]
 `,
     { token: collector.token },
   );
@@ -88,6 +85,19 @@ describe("Prometheus scraping /metrics/hosts", () => {
     assert.equal(lo.length, 1);
   });
 
+  test("every PromQL of the shipped Grafana dashboards runs, and the host detail's figures exist for this host", async () => {
+    for (const file of ["fleet-overview.json", "host-detail.json"]) {
+      const dashboard = JSON.parse(readFileSync(join(root, "deploy/grafana/dashboards", file), "utf8"));
+      for (const panel of dashboard.panels) {
+        for (const target of panel.targets) {
+          const expr = (target.expr as string).replaceAll("$__rate_interval", "1m").replaceAll("$client", ".*").replaceAll("$site", ".*").replaceAll("$host", hostname());
+          const result = await prometheus.query(expr);
+          if (file === "host-detail.json" && ["stat", "gauge"].includes(panel.type)) assert.ok(result.length, `${file} ${panel.title}: ${expr} is empty`);
+        }
+      }
+    }
+  });
+
   test("a scrape without the collector's token is refused", async () => {
     const up = await eventually(() => prometheus.query(`up{job="netmap-without-token"}`).then((r) => r[0]), "the tokenless scrape to have run");
     assert.equal(up.value[1], "0");
@@ -96,7 +106,9 @@ describe("Prometheus scraping /metrics/hosts", () => {
 });
 
 describe("promtool check metrics", () => {
-  test("/metrics passes", async () => {
+  test("/metrics passes, and Prometheus scrapes it with the shipped job", async () => {
+    const up = await eventually(() => prometheus.query(`up{job="netmap-collector"} == 1`).then((r) => r[0]), "the collector job to be up");
+    assert.equal(up.value[1], "1");
     const { parsed, problems } = await promtoolCheckMetrics((await collector.get("/metrics")).body);
     assert.ok(parsed);
     assert.deepEqual(problems, []);
