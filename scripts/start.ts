@@ -75,7 +75,9 @@ async function main(): Promise<void> {
 
   // pg takes a URL's missing user name from $USER, which a service manager or a container may not set.
   const pgUser = process.env.PGUSER ?? process.env.USER ?? userInfo().username;
-  const env = { ...process.env, PGUSER: pgUser, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: postgres.url, NETMAP_HTTP_ADDR: `${http.host}:${http.port}` };
+  // Readable log lines when npm start itself runs on a terminal (the collector's stdout is a pipe to it).
+  const logFormat = process.env.NETMAP_LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
+  const env = { ...process.env, NETMAP_LOG_FORMAT: logFormat, PGUSER: pgUser, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: postgres.url, NETMAP_HTTP_ADDR: `${http.host}:${http.port}` };
   const collector = runChild("collector", ["collector/src/main.ts", "serve"], env);
   await step(waitForHealthz(`http://${http.host}:${http.port}/healthz`, collector));
 

@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
 
   switch (command) {
     case "serve": {
@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       });
       log.info("stopping");
       await collector.stop();
+      log.info("stopped");
       return 0;
     }
     case "migrate": {

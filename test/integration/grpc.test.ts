@@ -255,6 +255,8 @@ describe("netmap admin commands over gRPC", () => {
         await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
       }
     }
+    // Not on a terminal: JSON lines, the last one saying the collector stopped.
+    for (const { output } of instances) assert.equal(JSON.parse(output.log.trim().split("\n").at(-1)!).msg, "stopped");
   });
 
   test("serve refuses a non-loopback gRPC or HTTP address without a configured token", async () => {

@@ -18,7 +18,7 @@ ${ALERT_USAGE}
 ${AGENT_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
-               NETMAP_TOKEN, NETMAP_LOG_LEVEL
+               NETMAP_TOKEN, NETMAP_LOG_LEVEL, NETMAP_LOG_FORMAT
              admin commands: NETMAP_URL, else NETMAP_GRPC_ADDR (default 127.0.0.1:7071), NETMAP_TOKEN,
                NETMAP_KNOWN_HOSTS (default ~/.config/netmap/known_hosts)`;
 
