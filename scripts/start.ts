@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { localTokenPath, readLocalToken } from "../collector/src/auth/token.ts";
+import { grpcAddress } from "../collector/src/serve.ts";
 import { loadCollectorConfig } from "../collector/src/config.ts";
 import { buildWeb } from "./build-web.ts";
 import { startChild, type Child } from "./lib/children.ts";
@@ -75,7 +76,9 @@ async function main(): Promise<void> {
 
   // pg takes a URL's missing user name from $USER, which a service manager or a container may not set.
   const pgUser = process.env.PGUSER ?? process.env.USER ?? userInfo().username;
-  const env = { ...process.env, PGUSER: pgUser, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: postgres.url, NETMAP_HTTP_ADDR: `${http.host}:${http.port}` };
+  // Readable log lines when npm start itself runs on a terminal (the collector's stdout is a pipe to it).
+  const logFormat = process.env.NETMAP_LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
+  const env = { ...process.env, NETMAP_LOG_FORMAT: logFormat, PGUSER: pgUser, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: postgres.url, NETMAP_HTTP_ADDR: `${http.host}:${http.port}` };
   await step(buildWeb());
   say("web console built into web/dist");
   const collector = runChild("collector", ["collector/src/main.ts", "serve"], env);
@@ -100,23 +103,31 @@ async function main(): Promise<void> {
  * is not printed; the page asks for it.
  */
 function statusPageLines(page: string, env: NodeJS.ProcessEnv): string[] {
-  let configured: string | null = null;
+  let config: ReturnType<typeof loadCollectorConfig> | undefined;
   try {
     // As the collector (cwd: the checkout) reads it; it started, so this loads.
     const configFile = env.NETMAP_CONFIG ? resolve(root, env.NETMAP_CONFIG) : existsSync(join(root, "netmap.yaml")) ? join(root, "netmap.yaml") : undefined;
-    configured = loadCollectorConfig({ env, configFlag: configFile }).token;
+    config = loadCollectorConfig({ env, configFlag: configFile });
   } catch {
     // Left to the collector to report.
   }
-  if (configured !== null) {
-    return [`NetMap is running. Status page: ${page}`, "  sign in with the configured token (NETMAP_TOKEN or token_file); the netmap CLI takes it in NETMAP_TOKEN"];
+  const grpc = config ? grpcAddress(config.grpc) : (env.NETMAP_GRPC_ADDR ?? "127.0.0.1:7071");
+  // What another shell needs for the netmap CLI to reach this instance rather than another one.
+  const exports = (token: string) => [`  for the netmap CLI in another shell:`, `    export NETMAP_GRPC_ADDR=${grpc} NETMAP_TOKEN=${token}`];
+  if (config?.token != null) {
+    return [
+      `NetMap is running. Status page: ${page}`,
+      "  sign in with the configured token (NETMAP_TOKEN or token_file); the netmap CLI takes it in NETMAP_TOKEN",
+      ...exports("<the configured token>"),
+    ];
   }
-  const tokenFile = localTokenPath(env);
+  const tokenFile = localTokenPath(env, grpc);
   const token = readLocalToken(tokenFile);
   if (!token) return [`NetMap is running. Status page: ${page}`, `  its token is in ${tokenFile}`];
   return [
     `NetMap is running. Status page (this link signs you in; keep it to yourself): ${page}#token=${token}`,
-    `  the token (HTTP API, /metrics, netmap CLI) is new each run, in ${tokenFile}: cat ${tokenFile}`,
+    `  the token (HTTP API, /metrics, netmap CLI) is new each run, in ${tokenFile}`,
+    ...exports(token),
   ];
 }
 

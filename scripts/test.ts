@@ -1,9 +1,12 @@
 // `npm test`: everything CI checks, in order, stopping at the first failure:
 //   1. proto: buf lint, and proto/gen regenerated into a temp dir equals the committed one
-//   2. types: tsc -p . and tsc -p web (the console, with DOM types); then web/dist is built (scripts/build-web.ts)
-//   3. unit: node --test test/unit/**/*.test.ts test/fuzz/**/*.test.ts
-//   4. integration: node --test --test-concurrency=1 test/integration/** test/e2e/** (real NATS and PostgreSQL)
-//   5. faults: test/faults/** (collectors and NATS nodes killed under load from real agents; a few minutes)
+//   2. types: tsc -p . and tsc -p web (the console, with DOM types)
+//   3. test programs: what the tests run as real peers (Graphviz, Prometheus, OpenSSH, ...),
+//      installed with apt-get when run as root, else named with the apt-get line to run
+//   4. web: the console bundled into web/dist (scripts/build-web.ts)
+//   5. unit: node --test test/unit/**/*.test.ts test/fuzz/**/*.test.ts
+//   6. integration: node --test --test-concurrency=1 test/integration/** test/e2e/** (real NATS and PostgreSQL)
+//   7. faults: test/faults/** (collectors and NATS nodes killed under load from real agents; a few minutes)
 //
 // `npm test -- FILE...` runs only those test files; other arguments starting
 // with `--` (e.g. --test-name-pattern=route) go to every node --test run.
@@ -12,7 +15,8 @@ import { globSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { buildWeb } from "./build-web.ts";
-import { findExecutable } from "./lib/commands.ts";
+import { aptInstall, isRoot } from "./lib/commands.ts";
+import { missingTestPrograms, packagesOf } from "./lib/test-programs.ts";
 import { diffTrees } from "./lib/tree-diff.ts";
 import { probePostgres } from "./services/postgres.ts";
 
@@ -76,20 +80,35 @@ async function protoStage(): Promise<boolean> {
   }
 }
 
-/** Programs the integration tests start themselves, and the Debian package of each. */
-const INTEGRATION_PROGRAMS: Array<{ program: string; pkg: string }> = [
-  { program: "nats-server", pkg: "nats-server" },
-  { program: "prometheus-alertmanager", pkg: "prometheus-alertmanager" },
-];
+/**
+ * Every program the tests run (scripts/lib/test-programs.ts): as root, apt-get installs the
+ * missing ones, as the README promises a fresh Debian machine; otherwise the message names
+ * the exact apt-get line.
+ */
+async function testPrograms(): Promise<boolean> {
+  const missing = missingTestPrograms();
+  if (missing.length === 0) return true;
+  const packages = packagesOf(missing);
+  if (isRoot()) {
+    try {
+      await aptInstall(packages, say);
+    } catch (error) {
+      say(`test programs: ${(error as Error).message}`);
+      return false;
+    }
+    const still = missingTestPrograms();
+    if (still.length === 0) return true;
+    say(`test programs: still missing after apt-get: ${still.map((p) => p.program).join(", ")}`);
+    return false;
+  }
+  say("test programs: the tests run these as real peers, and they are not installed:");
+  for (const p of missing) say(`  ${p.program.padEnd(24)} (${p.pkg}): ${p.why}`);
+  say(`Install them as root:\n  apt-get install --no-install-recommends ${packages.join(" ")}\nor run npm test as root, which does it.`);
+  return false;
+}
 
 async function integrationPrerequisites(): Promise<boolean> {
   let ok = true;
-  for (const { program, pkg } of INTEGRATION_PROGRAMS) {
-    if (!findExecutable(program, ["/usr/sbin", "/usr/local/sbin"])) {
-      say(`integration: ${program} is not installed; the tests start their own. Install it: apt-get install ${pkg}`);
-      ok = false;
-    }
-  }
   const url = new URL(INTEGRATION_POSTGRES_URL);
   if ((await probePostgres(INTEGRATION_POSTGRES_URL)) !== "postgres") {
     say(
@@ -145,6 +164,7 @@ function stagesFor(args: string[]): Stage[] {
       {
         name: "selected tests",
         run: async () => {
+          if (!(await testPrograms())) return false;
           if (integration && !(await integrationPrerequisites())) return false;
           return nodeTest(absolute.map((f) => relative(root, f)), options, integration ? ["--test-concurrency=1"] : []);
         },
@@ -154,6 +174,7 @@ function stagesFor(args: string[]): Stage[] {
   return [
     { name: "proto", run: protoStage },
     typesStage,
+    { name: "test programs", run: testPrograms },
     webStage,
     testStage("unit", UNIT_GLOBS, options),
     testStage("integration", INTEGRATION_GLOBS, options, ["--test-concurrency=1"], true),

@@ -18,29 +18,35 @@ export interface ProcStat {
   cpu: CpuTimes;
   /** Online logical CPUs: the cpuN lines. */
   cpuCount: number;
+  /** Each cpuN line's ticks, in file order. */
+  perCpu: { cpu: number; times: CpuTimes }[];
   /** Boot time, seconds since the epoch (btime). */
   bootTime: number;
 }
 
 export function parseProcStat(text: string): ProcStat {
   let cpu: CpuTimes | undefined;
-  let cpuCount = 0;
+  const perCpu: ProcStat["perCpu"] = [];
   let bootTime = 0;
   for (const line of text.split("\n")) {
     const fields = line.trim().split(/\s+/);
     const key = fields[0];
     if (key === "cpu") {
-      // guest and guest_nice are already counted in user and nice.
-      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields.slice(1).map(Number);
-      cpu = { user, nice, system, idle, iowait, irq, softirq, steal };
+      cpu = cpuTimes(fields);
     } else if (key !== undefined && /^cpu\d+$/.test(key)) {
-      cpuCount++;
+      perCpu.push({ cpu: Number(key.slice(3)), times: cpuTimes(fields) });
     } else if (key === "btime") {
       bootTime = Number(fields[1]);
     }
   }
   if (!cpu) throw new Error("/proc/stat has no cpu line");
-  return { cpu, cpuCount, bootTime };
+  return { cpu, cpuCount: perCpu.length, perCpu, bootTime };
+}
+
+function cpuTimes(fields: string[]): CpuTimes {
+  // guest and guest_nice are already counted in user and nice.
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields.slice(1).map(Number);
+  return { user, nice, system, idle, iowait, irq, softirq, steal };
 }
 
 export interface LoadAverage {

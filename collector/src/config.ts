@@ -28,6 +28,8 @@ export interface CollectorConfig {
   readonly downAfterSeconds: number;
   readonly ingest: { readonly batchSize: number; readonly consumer: string };
   readonly logLevel: string;
+  /** auto: human-readable lines on a terminal, JSON otherwise. */
+  readonly logFormat: "auto" | "json" | "pretty";
   /** Where people reach the status page; links in notifications point there. */
   readonly externalUrl: string;
   readonly notifiers: readonly NotifierConfig[];
@@ -118,7 +120,7 @@ const fileSchema = z
       .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })
       .strict()
       .partial(),
-    log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) }).strict().partial(),
+    log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]), format: z.enum(["auto", "json", "pretty"]) }).strict().partial(),
     // Sections owned by later capabilities; accepted so one file serves them all.
     proxmox: z.array(proxmoxClusterSchema),
     notifiers: z.array(
@@ -153,7 +155,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     database: { ...file.database, ...defined({ url: env.NETMAP_DATABASE_URL }) },
     http: { ...file.http, ...defined({ addr: env.NETMAP_HTTP_ADDR }) },
     grpc: { ...file.grpc, ...defined({ addr: env.NETMAP_GRPC_ADDR }) },
-    log: { ...file.log, ...defined({ level: env.NETMAP_LOG_LEVEL }) },
+    log: { ...file.log, ...defined({ level: env.NETMAP_LOG_LEVEL, format: env.NETMAP_LOG_FORMAT }) },
   };
   // One token serves HTTP and gRPC since the HTTP API needs it too; say where the old setting went.
   if ((file.grpc as Record<string, unknown> | undefined)?.token_file !== undefined) {
@@ -198,6 +200,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     downAfterSeconds,
     ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector" },
     logLevel: c.log?.level ?? "info",
+    logFormat: c.log?.format ?? "auto",
     configFile,
   });
 }

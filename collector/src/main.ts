@@ -6,27 +6,13 @@ import { migrateToLatest, openDatabase } from "./db/database.ts";
 import { NetMapError, UsageError, ConfigError } from "./errors.ts";
 import { createLogger, redactUrl } from "./log.ts";
 import { serve } from "./serve.ts";
-import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/topology.ts";
-import { ALERT_COMMANDS, ALERT_USAGE, runAlertCommand } from "./cli/alerts.ts";
-import { AGENT_COMMANDS, AGENT_USAGE, runAgentCommand } from "./cli/agent.ts";
+import { runTopologyCommand, TOPOLOGY_COMMANDS } from "./cli/topology.ts";
+import { ALERT_COMMANDS, runAlertCommand } from "./cli/alerts.ts";
+import { AGENT_COMMANDS, runAgentCommand } from "./cli/agent.ts";
 import { defaultOut } from "./cli/command-line.ts";
+import { COMMANDS, commandUsage, nearestCommand, USAGE } from "./cli/help.ts";
 
-const USAGE = `usage: netmap <command> [options]
 
-commands:
-  serve [--config F] [--nats URL[,URL...]]   run the collector (ingest, HTTP on 127.0.0.1:7070, gRPC on 127.0.0.1:7071);
-                                    several NATS URLs: the nodes of a cluster
-  migrate [--config F]              apply database migrations
-${TOPOLOGY_USAGE}
-
-${ALERT_USAGE}
-
-${AGENT_USAGE}
-
-environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
-               NETMAP_TOKEN, NETMAP_LOG_LEVEL
-             admin commands: NETMAP_URL (default 127.0.0.1:7071), NETMAP_TOKEN,
-               NETMAP_KNOWN_HOSTS (default ~/.config/netmap/known_hosts)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,12 +20,23 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    const nearest = nearestCommand(command, COMMANDS);
+    throw new UsageError(`unknown command ${JSON.stringify(command)}${nearest ? `; did you mean "${nearest}"?` : ""} (netmap --help lists them)`);
+  }
+  // Before the command reads its options: --help among them is a request for help, not an option
+  // it lacks. After `--` it belongs to the remote command (netmap ssh HOST -- CMD --help).
+  const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (own.includes("--help") || own.includes("-h")) {
+    process.stdout.write(commandUsage(USAGE, command));
+    return 0;
+  }
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
 
   switch (command) {
     case "serve": {
@@ -50,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       });
       log.info("stopping");
       await collector.stop();
+      log.info("stopped");
       return 0;
     }
     case "migrate": {
@@ -64,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 

@@ -28,7 +28,7 @@ export interface Collector {
 export async function serve(config: CollectorConfig, log: Logger): Promise<Collector> {
   // One token for every API, made before anything listens: whoever reads the file once the
   // status page answers (npm start, the CLI) reads this run's token.
-  const token = config.token ?? generatedToken(log);
+  const token = config.token ?? generatedToken(log, grpcAddress(config.grpc));
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
@@ -42,6 +42,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const nc = await connectNats(config.natsServers, config.natsInboxPrefix, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
+  // prom-client adds these gauges named like counters beside the same figures without _total
+  // (nodejs_active_handles, ...); promtool check metrics refuses them, and they tell nothing more.
+  for (const kind of ["handles", "requests", "resources"]) registry.removeSingleMetric(`netmap_collector_nodejs_active_${kind}_total`);
   const alerting = await untilDone(log, "set up alerting", () =>
     startAlerting({
       db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl,
@@ -115,8 +118,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
-function generatedToken(log: Logger): string {
-  const tokenFile = localTokenPath(process.env);
+/** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */
+export function grpcAddress({ host, port }: { host: string; port: number }): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function generatedToken(log: Logger, address: string): string {
+  const tokenFile = localTokenPath(process.env, address);
   const token = writeLocalToken(tokenFile);
   log.info({ tokenFile }, "no token configured; generated one for this run (HTTP API and gRPC), readable only by this user");
   return token;

@@ -32,6 +32,8 @@ export const REPORT_LIMITS = {
   listeners: 16_384,
   interfaces: 4096,
   addressesPerInterface: 1024,
+  /** cpu.times: the kernel's NR_CPUS tops out at 8192. */
+  cpus: 8192,
   collectors: 64,
 } as const;
 
@@ -196,6 +198,12 @@ class Walk {
     return 0;
   }
 
+  /** A cumulative counter: finite and not negative, or the item is left out. */
+  counter(at: string, field: string, value: number): number {
+    if (Number.isFinite(value) && value >= 0) return value;
+    return this.drop(`${path(at, field)} ${value} is not a finite count of 0 or more`);
+  }
+
   optionalDouble(at: string, field: string, value: number | undefined): number | undefined {
     if (value === undefined || Number.isFinite(value)) return value;
     this.problem(`${path(at, field)} ${value} is not a finite number`);
@@ -233,6 +241,7 @@ class Walk {
 }
 
 const L = REPORT_LIMITS;
+const CPU_MODES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"] as const;
 
 function walkReport(r: HostReport, w: Walk): void {
   // The identity is not repaired: the agent builds it from values it checked itself.
@@ -267,6 +276,10 @@ function walkReport(r: HostReport, w: Walk): void {
     cpu.load1 = w.double(at, "load1", cpu.load1);
     cpu.load5 = w.double(at, "load5", cpu.load5);
     cpu.load15 = w.double(at, "load15", cpu.load15);
+    cpu.times = w.items(at, "times", cpu.times, L.cpus, (time, at) => {
+      time.cpu = w.uint(at, "cpu", time.cpu, L.cpus - 1);
+      for (const mode of CPU_MODES) time[mode] = w.counter(at, mode, time[mode]);
+    });
   });
   r.memory = w.section("memory", r.memory, (memory, at) => {
     for (const field of ["totalBytes", "usedBytes", "availableBytes", "buffersCacheBytes", "swapTotalBytes", "swapUsedBytes"] as const) {
@@ -274,12 +287,17 @@ function walkReport(r: HostReport, w: Walk): void {
     }
     memory.limitBytes = w.optionalUint(at, "limit_bytes", memory.limitBytes, Number.MAX_SAFE_INTEGER);
     memory.limitUsedBytes = w.optionalUint(at, "limit_used_bytes", memory.limitUsedBytes, Number.MAX_SAFE_INTEGER);
+    for (const field of ["freeBytes", "buffersBytes", "cachedBytes"] as const) {
+      memory[field] = w.optionalUint(at, field, memory[field], Number.MAX_SAFE_INTEGER);
+    }
   });
   r.disks = w.items("", "disks", r.disks, L.disks, (disk, at) => {
     disk.name = w.text(at, "name", disk.name, L.textBytes);
     disk.sizeBytes = w.uint(at, "size_bytes", disk.sizeBytes, Number.MAX_SAFE_INTEGER);
     disk.readBytesPerSecond = w.optionalDouble(at, "read_bytes_per_second", disk.readBytesPerSecond);
     disk.writeBytesPerSecond = w.optionalDouble(at, "write_bytes_per_second", disk.writeBytesPerSecond);
+    disk.readBytesTotal = w.optionalUint(at, "read_bytes_total", disk.readBytesTotal, Number.MAX_SAFE_INTEGER);
+    disk.writtenBytesTotal = w.optionalUint(at, "written_bytes_total", disk.writtenBytesTotal, Number.MAX_SAFE_INTEGER);
   });
   r.mounts = w.items("", "mounts", r.mounts, L.mounts, (mount, at) => {
     mount.mountpoint = w.text(at, "mountpoint", mount.mountpoint, L.pathBytes);
@@ -307,6 +325,8 @@ function walkReport(r: HostReport, w: Walk): void {
     nic.speedMbps = w.optionalUint(at, "speed_mbps", nic.speedMbps, 2 ** 32 - 1);
     nic.rxBytesPerSecond = w.optionalDouble(at, "rx_bytes_per_second", nic.rxBytesPerSecond);
     nic.txBytesPerSecond = w.optionalDouble(at, "tx_bytes_per_second", nic.txBytesPerSecond);
+    nic.rxBytesTotal = w.optionalUint(at, "rx_bytes_total", nic.rxBytesTotal, Number.MAX_SAFE_INTEGER);
+    nic.txBytesTotal = w.optionalUint(at, "tx_bytes_total", nic.txBytesTotal, Number.MAX_SAFE_INTEGER);
   });
   r.collectors = w.items("", "collectors", r.collectors, L.collectors, (run, at) => {
     run.name = w.text(at, "name", run.name, L.labelBytes);

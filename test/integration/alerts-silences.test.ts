@@ -123,8 +123,8 @@ describe("silences and acknowledgements through the API and the CLI", () => {
     assert.equal(api.body.silences[0].id, silenceId);
     assert.equal(api.body.silences[0].status.state, "active");
 
-    await report("web01", 9.5);
-    await report("db01", 9.5);
+    await report("web01", 9);
+    await report("db01", 9);
     await eventually(async () => hooksFor("db01", "firing").length === 1, "db01's firing webhook");
     await eventually(async () => (await fsAlert("web01"))?.state === "firing", "web01's alert firing (stored, though silenced)");
     await new Promise((r) => setTimeout(r, 500));
@@ -175,7 +175,7 @@ describe("silences and acknowledgements through the API and the CLI", () => {
     assert.equal(expired.code, 0, expired.stderr);
     const ls = JSON.parse((await netmap("silence", "ls", "--json")).stdout);
     assert.equal(ls.silences.find((s: { id: string }) => s.id === silenceId).status.state, "expired");
-    await report("web01", 9.5);
+    await report("web01", 9);
     await eventually(async () => hooksFor("web01", "firing").length === 1, "web01's firing webhook once the silence expired");
   });
 

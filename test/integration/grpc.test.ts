@@ -163,7 +163,7 @@ describe("netmap admin commands over gRPC", () => {
     assert.match(result.stderr, /^netmap: the collector at 127\.0\.0\.1:\d+ refused the call: unauthenticated \(the token in NETMAP_TOKEN is not the collector's\)\n$/);
     const none = await netmap(["export"], { NETMAP_TOKEN: "" });
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /unauthenticated \(no token: set NETMAP_TOKEN; a collector without a configured token writes one to .*\/netmap\/token\)/);
+    assert.match(none.stderr, /unauthenticated \(no token: set NETMAP_TOKEN; a collector without a configured token writes one to .*\/netmap\/token-127\.0\.0\.1_\d+\)/);
     const watch = await netmap(["alerts", "--watch"], { NETMAP_TOKEN: "not-the-token" });
     assert.equal(watch.code, 1, "a stream is refused as a call is");
     assert.match(watch.stderr, /refused the call: unauthenticated/);
@@ -214,33 +214,49 @@ describe("netmap admin commands over gRPC", () => {
     assert.equal(bad.code, 2);
   });
 
-  test("serve without a configured token makes one, readable only by its user, which the local CLI finds", async () => {
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  test("two collectors on one machine without configured tokens each write their own token file, and the CLI finds each by NETMAP_GRPC_ADDR", async () => {
     const state = join(dir, "state");
-    const serveEnv = { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url,
-      NETMAP_HTTP_ADDR: `127.0.0.1:${httpPort}`, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` };
-    const child = spawn(process.execPath, [MAIN, "serve"], { env: serveEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let log = "";
-    child.stdout.on("data", (d) => (log += d));
-    child.stderr.on("data", (d) => (log += d));
+    const instances = [];
+    const children: ReturnType<typeof spawn>[] = [];
     try {
-      await eventually(async () => log.includes("admin service (gRPC) listening"), `the collector to listen (log so far: ${log})`, 30_000);
-      const tokenFile = join(state, "netmap", "token");
-      assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
-      const token = readFileSync(tokenFile, "utf8").trim();
-      assert.ok(log.includes(tokenFile), "the log names the token file");
-      assert.ok(!log.includes(token), "the log never shows the token");
-      // The same generated token opens the HTTP API: one token, not one per API.
-      const api = `http://127.0.0.1:${httpPort}/api/v1/hosts`;
-      assert.equal((await fetch(api)).status, 401);
-      assert.equal((await fetch(api, { headers: { authorization: `Bearer ${token}` } })).status, 200);
-      const result = await run(process.execPath, [MAIN, "route", "web01"], { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_URL: `127.0.0.1:${grpcPort}` });
-      assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /acme\/paris-dc1\/web01\t/);
+      for (let i = 0; i < 2; i++) {
+        const [httpPort, grpcPort] = [await freePort(), await freePort()];
+        const serveEnv = { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url,
+          NETMAP_HTTP_ADDR: `127.0.0.1:${httpPort}`, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` };
+        const child = spawn(process.execPath, [MAIN, "serve"], { env: serveEnv, stdio: ["ignore", "pipe", "pipe"] });
+        children.push(child);
+        const output = { log: "" };
+        child.stdout!.on("data", (d) => (output.log += d));
+        child.stderr!.on("data", (d) => (output.log += d));
+        await eventually(async () => output.log.includes("admin service (gRPC) listening"), () => `the collector to listen (log so far: ${output.log})`, 30_000);
+        instances.push({ httpPort, grpcPort, output });
+      }
+      const tokens = [];
+      for (const { httpPort, grpcPort, output } of instances) {
+        const tokenFile = join(state, "netmap", `token-127.0.0.1_${grpcPort}`);
+        assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+        const token = readFileSync(tokenFile, "utf8").trim();
+        tokens.push(token);
+        assert.ok(output.log.includes(tokenFile), "the log names the token file");
+        assert.ok(!output.log.includes(token), "the log never shows the token");
+        // The same generated token opens the HTTP API: one token, not one per API.
+        const api = `http://127.0.0.1:${httpPort}/api/v1/hosts`;
+        assert.equal((await fetch(api)).status, 401);
+        assert.equal((await fetch(api, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+        // NETMAP_URL unset: the CLI goes where NETMAP_GRPC_ADDR says, with that instance's token.
+        const result = await run(process.execPath, [MAIN, "route", "web01"], { PATH: env.PATH!, HOME: dir, XDG_STATE_HOME: state, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /acme\/paris-dc1\/web01\t/);
+      }
+      assert.notEqual(tokens[0], tokens[1]);
     } finally {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
+      for (const child of children) {
+        child.kill("SIGTERM");
+        await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
+      }
     }
+    // Not on a terminal: JSON lines, the last one saying the collector stopped.
+    for (const { output } of instances) assert.equal(JSON.parse(output.log.trim().split("\n").at(-1)!).msg, "stopped");
   });
 
   test("serve refuses a non-loopback gRPC or HTTP address without a configured token", async () => {

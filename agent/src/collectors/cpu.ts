@@ -1,4 +1,4 @@
-import type { Cpu } from "../../../proto/gen/netmap/v1/report.ts";
+import type { Cpu, CpuTime } from "../../../proto/gen/netmap/v1/report.ts";
 import type { CpuTimes, LoadAverage, ProcStat } from "../procfs.ts";
 import type { CpuModel } from "../source.ts";
 import type { CgroupLimits } from "../cgroup.ts";
@@ -25,7 +25,19 @@ export function cpuInfo(model: CpuModel, stat: ProcStat, load: LoadAverage, prev
     load1: load.load1,
     load5: load.load5,
     load15: load.load15,
+    times: stat.perCpu.map(({ cpu, times }) => cpuSeconds(cpu, times)),
   };
+}
+
+/**
+ * /proc/stat counts USER_HZ ticks, 100 a second on every Linux architecture
+ * (the kernel's ABI, whatever CONFIG_HZ is), as node_exporter assumes too.
+ */
+const USER_HZ = 100;
+
+export function cpuSeconds(cpu: number, ticks: CpuTimes): CpuTime {
+  const s = (key: keyof CpuTimes) => ticks[key] / USER_HZ;
+  return { cpu, user: s("user"), nice: s("nice"), system: s("system"), idle: s("idle"), iowait: s("iowait"), irq: s("irq"), softirq: s("softirq"), steal: s("steal") };
 }
 
 /**

@@ -26,6 +26,8 @@ export function diskInfo(devices: BlockDeviceSample[], previous: CounterSample |
     return {
       name: device.name,
       sizeBytes: device.sizeBytes,
+      readBytesTotal: device.readBytes,
+      writtenBytesTotal: device.writeBytes,
       ...(read !== undefined && { readBytesPerSecond: read }),
       ...(write !== undefined && { writeBytesPerSecond: write }),
     };

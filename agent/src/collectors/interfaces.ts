@@ -31,6 +31,8 @@ export function interfacesInfo(samples: InterfaceSample[], previous: CounterSamp
       ...(rx !== undefined && { rxBytesPerSecond: rx }),
       ...(tx !== undefined && { txBytesPerSecond: tx }),
       virtual: isVirtual(sample),
+      rxBytesTotal: sample.rxBytes,
+      txBytesTotal: sample.txBytes,
     };
   });
   const counters = Object.fromEntries(sorted.map((s) => [s.name, { a: s.rxBytes, b: s.txBytes }]));

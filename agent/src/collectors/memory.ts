@@ -28,6 +28,9 @@ export function memoryInfo(meminfo: Record<string, number>, cgroup: CgroupLimits
     buffersCacheBytes: kB("Buffers") + kB("Cached") + kB("SReclaimable"),
     swapTotalBytes: kB("SwapTotal"),
     swapUsedBytes: Math.max(0, kB("SwapTotal") - kB("SwapFree")),
+    freeBytes: kB("MemFree"),
+    buffersBytes: kB("Buffers"),
+    cachedBytes: kB("Cached"),
     ...(cgroup.memoryLimitBytes !== undefined && cgroup.memoryLimitBytes < kB("MemTotal") && {
       limitBytes: cgroup.memoryLimitBytes,
       ...(cgroup.memoryWorkingSetBytes !== undefined && { limitUsedBytes: cgroup.memoryWorkingSetBytes }),

@@ -7,10 +7,14 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
-/** `$XDG_STATE_HOME/netmap/token`, else `~/.local/state/netmap/token`. */
-export function localTokenPath(env: Record<string, string | undefined>): string {
+/**
+ * `$XDG_STATE_HOME/netmap/token-<gRPC HOST_PORT>`, else under `~/.local/state`: one file per
+ * collector instance, named by the gRPC address the CLI is pointed at, so a second instance on
+ * the same machine does not overwrite the first one's token.
+ */
+export function localTokenPath(env: Record<string, string | undefined>, grpcAddress: string): string {
   const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
-  return join(state, "netmap", "token");
+  return join(state, "netmap", `token-${grpcAddress.replace(/[^A-Za-z0-9.-]/g, "_")}`);
 }
 
 /** A new random token, written (mode 0600, directory 0700) to path. */

@@ -1,4 +1,4 @@
-// The CLI's side of the admin service: finds the collector (NETMAP_URL) and its token
+// The CLI's side of the admin service: finds the collector (NETMAP_URL, else NETMAP_GRPC_ADDR) and its token
 // (NETMAP_TOKEN, else the file a local `netmap serve` wrote), and turns gRPC failures into
 // messages a person can act on.
 import { credentials, Metadata, status, type CallOptions, type ServiceError } from "@grpc/grpc-js";
@@ -34,9 +34,11 @@ export interface AdminClient extends AdminMethods {
 }
 
 export function connectAdmin(env: Record<string, string | undefined>): AdminClient {
-  const target = env.NETMAP_URL || DEFAULT_COLLECTOR;
-  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(target)) throw new ConfigError(`NETMAP_URL: expected HOST:PORT of the collector's gRPC service, got ${JSON.stringify(target)}`);
-  const tokenFile = localTokenPath(env);
+  // NETMAP_GRPC_ADDR is where `netmap serve` listens; the same shell's CLI finds it there.
+  const setting = env.NETMAP_URL ? "NETMAP_URL" : env.NETMAP_GRPC_ADDR ? "NETMAP_GRPC_ADDR" : undefined;
+  const target = (setting && env[setting]) || DEFAULT_COLLECTOR;
+  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(target)) throw new ConfigError(`${setting}: expected HOST:PORT of the collector's gRPC service, got ${JSON.stringify(target)}`);
+  const tokenFile = localTokenPath(env, target);
   const token = env.NETMAP_TOKEN?.trim() || readLocalToken(tokenFile);
   const client = new NetMapAdminClient(target, credentials.createInsecure(), { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
   const metadata = new Metadata();

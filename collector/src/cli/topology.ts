@@ -34,8 +34,9 @@ export const TOPOLOGY_USAGE = `  import FILE.yaml                  merge a topol
   graph [--format dot|svg]          the topology drawn by Graphviz
   inventory                         the topology as an Ansible dynamic inventory (JSON)
 
-  These ask the collector at NETMAP_URL (default 127.0.0.1:7071) with the token in
-  NETMAP_TOKEN (default: the one a local netmap serve wrote to ~/.local/state/netmap/token).
+  These ask the collector at NETMAP_URL, else NETMAP_GRPC_ADDR (default 127.0.0.1:7071), with
+  the token in NETMAP_TOKEN (default: the one a local netmap serve listening there wrote to
+  ~/.local/state/netmap/token-HOST_PORT).
   HOST is NAME, SITE/NAME or CLIENT/SITE/NAME. route, ssh, ssh-config and trust take
   --topology FILE to read a topology file instead, with no collector.`;
 

@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { proxmoxDetail } from "../proxmox/repository.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
+import type { ExportedHost } from "./exposition.ts";
 import { mountUsedPercent, protocolName } from "./headline.ts";
 import type { HostDetail, HostSummary } from "../http/api-types.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
@@ -111,4 +112,38 @@ function toSummary(row: SummaryRow, claims: string[], thresholds: StatusThreshol
     address: row.address,
     claims,
   };
+}
+
+/**
+ * The hosts an agent reports on, with what /metrics/hosts labels them by and their latest
+ * report (less listeners and collector runs, which no node_exporter metric shows).
+ */
+export async function hostsToExport(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<ExportedHost[]> {
+  const rows = await db
+    .selectFrom("hosts")
+    .leftJoin("sites", "sites.id", "hosts.site_id")
+    .leftJoin("clients", "clients.id", "sites.client_id")
+    .select([
+      "hosts.id", "hosts.hostname", "hosts.name", "hosts.received_at", "hosts.interval_seconds",
+      "sites.name as site", "clients.name as client", sql<unknown>`hosts.state - 'listeners' - 'collectors'`.as("state"),
+    ])
+    .where("hosts.received_at", "is not", null)
+    .orderBy("hosts.id")
+    .execute();
+  const hosts = rows.map((row) => {
+    const age = Math.max(0, (now.getTime() - row.received_at!.getTime()) / 1000);
+    return {
+      id: Number(row.id),
+      instance: row.name ?? row.hostname,
+      client: row.client,
+      site: row.site,
+      up: hostStatus(age, row.interval_seconds, thresholds) !== "down",
+      report: HostReport.fromJSON(row.state),
+    };
+  });
+  // Two unplaced agents may call themselves the same; their series must not merge.
+  const key = (h: ExportedHost) => JSON.stringify([h.instance, h.client, h.site]);
+  const seen = new Map<string, number>();
+  for (const h of hosts) seen.set(key(h), (seen.get(key(h)) ?? 0) + 1);
+  return hosts.map(({ id, ...host }) => (seen.get(key(host as ExportedHost))! > 1 ? { id, ...host } : host));
 }

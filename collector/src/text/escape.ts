@@ -4,9 +4,10 @@
 // any string mean only itself there. They live together because they share one idea of what a
 // control character is, and one file is what a reviewer audits; each writer imports its own.
 //
-// Not here, because the library already escapes for its sink: Prometheus label values
-// (prom-client writes \\, \" and \n; tested in test/unit/collector/escape.test.ts) and HTTP
-// headers (Node refuses CR, LF and NUL in a header value; no header is built from data).
+// Not here, because the library already escapes for its sink: the label values of the
+// collector's own /metrics (prom-client writes \\, \" and \n; tested in
+// test/unit/collector/escape.test.ts) and HTTP headers (Node refuses CR, LF and NUL in a header
+// value; no header is built from data). /metrics/hosts is written by hand, hence promLabelValue.
 
 /** C0, DEL and C1: what a terminal acts on, what ends a line for ssh, what YAML calls unprintable. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
@@ -76,4 +77,15 @@ export function dotString(text: string): string {
  */
 export function yamlText(yaml: string): string {
   return yaml.replace(/[\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+}
+
+// ---- Prometheus text format ----------------------------------------------
+
+/**
+ * A label value of the Prometheus text exposition format, quotes included. The format has
+ * three escapes, \\, \" and \n; every other character (any other control character
+ * too) stands for itself inside the quotes, so these three are all a value needs.
+ */
+export function promLabelValue(value: string): string {
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { TopologyError } from "../errors.ts";
 import { yamlText } from "../text/escape.ts";
 import { HOST_KINDS, type HostKind, type Site, type Topology, type TopologyHost } from "./model.ts";
-import { assertValidTopology } from "./validate.ts";
+import { assertValidTopology, problemsError } from "./validate.ts";
 
 const LABEL_KEY = /^[A-Za-z_][A-Za-z0-9_.\/-]{0,62}$/;
 
@@ -61,19 +61,21 @@ const DEFAULT_KIND = { host: "server", guest: "vm" } as const;
 /** Parses and validates a whole topology file; throws TopologyError naming the host at fault. */
 export function parseTopologyFile(text: string, fileName = "topology file"): Topology {
   const document = parseDocument(text, { uniqueKeys: true });
-  if (document.errors.length) throw new TopologyError(`${fileName}: not valid YAML: ${document.errors[0]!.message}`);
+  if (document.errors.length) throw problemsError(`${fileName}: not valid YAML`, document.errors.map((e) => e.message.split("\n")[0]!));
   let raw: unknown;
   try {
     // toJS resolves aliases, and throws (a ReferenceError) for one without its anchor or one that expands too far.
-    raw = document.toJS() ?? { clients: [] };
+    raw = document.toJS();
   } catch (error) {
     throw new TopologyError(`${fileName}: not valid YAML: ${(error as Error).message}`);
   }
-  const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${describePath(raw, issue.path)}: ${issueMessage(issue)}`);
-    throw new TopologyError(`${fileName}: ${problems.join("; ")}`);
+  // Said plainly, rather than as what the schema makes of it (or an empty import that succeeds).
+  if (raw === null || raw === undefined) throw new TopologyError(`${fileName} is empty: a topology file starts with "clients:" (docs/topology.md)`);
+  if (typeof raw !== "object" || Array.isArray(raw) || !("clients" in raw)) {
+    throw new TopologyError(`${fileName} is not a topology file: it has no "clients:" at the top (docs/topology.md)`);
   }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) throw problemsError(fileName, parsed.error.issues.map((issue) => `${describePath(raw, issue.path)}: ${issueMessage(issue)}`));
   const topology = fromFile(parsed.data);
   assertValidTopology(topology, fileName);
   return topology;

@@ -45,26 +45,31 @@ export function topologyProblems(topology: Topology): string[] {
         if (host.via !== null && host.via !== host.name && !byName.has(host.via)) problems.push(`host ${at}: via ${JSON.stringify(host.via)} is not a host of ${where}`);
         if (host.parent !== null && !byName.has(host.parent)) problems.push(`host ${at}: parent ${JSON.stringify(host.parent)} is not a host of ${where}`);
       }
+      // Each loop is reported once, by its first host in the site's order, however many hosts are on it.
+      const reported = new Set<string>();
       for (const host of site.hosts) {
         const parents = [host.name];
         for (let p = host.parent; p !== null && byName.has(p); p = byName.get(p)!.parent) {
           if (parents.includes(p)) {
-            if (p === host.name) problems.push(`host ${where}/${host.name}: is its own hypervisor: ${[...parents, p].join(" → ")}`);
+            const key = `parent:${[...parents.slice(parents.indexOf(p))].sort().join()}`;
+            if (!reported.has(key)) problems.push(`host ${where}/${p}: is its own hypervisor: ${[...parents.slice(parents.indexOf(p)), p].join(" → ")}`);
+            reported.add(key);
             break;
           }
           parents.push(p);
         }
+        // Already said: "goes through itself".
+        if (host.via === host.name) reported.add(host.name);
       }
-      if (problems.length) continue;
-      // With every reference known, walk each host's chain: a loop, or a hop nobody can connect to.
-      const reported = new Set<string>();
+      // Walk each host's chain: a loop, or a hop nobody can connect to. A hop that is not a host
+      // of the site was reported above; the walk stops there.
       for (const host of site.hosts) {
         const chain = [host.name];
-        for (let name = nextHopName(site, host); name !== null; ) {
+        for (let name = nextHopName(site, host); name !== null && byName.has(name); ) {
           const hop = byName.get(name)!;
           if (chain.includes(name)) {
             const loop = [...chain.slice(chain.indexOf(name)), name];
-            const key = [...loop].sort().join();
+            const key = loop.slice(0, -1).sort().join();
             if (!reported.has(key)) problems.push(`host ${where}/${name}: the SSH hops form a cycle: ${loop.join(" → ")}`);
             reported.add(key);
             break;
@@ -84,5 +89,11 @@ export function topologyProblems(topology: Topology): string[] {
 
 export function assertValidTopology(topology: Topology, what = "topology"): void {
   const problems = topologyProblems(topology);
-  if (problems.length) throw new TopologyError(`${what}: ${problems.join("; ")}`);
+  if (problems.length) throw problemsError(what, problems);
+}
+
+/** Every problem at once, one a line, so a person fixes a file in one go; nothing is imported. */
+export function problemsError(what: string, problems: string[]): TopologyError {
+  if (problems.length === 1) return new TopologyError(`${what}: ${problems[0]}`);
+  return new TopologyError(`${what}: ${problems.length} problems, nothing imported:\n  ${problems.join("\n  ")}`);
 }

@@ -6,7 +6,8 @@
 NETMAP_HTTP_URL  the collector's HTTP API (default http://127.0.0.1:7070)
 NETMAP_TOKEN     its bearer token; else the file named by NETMAP_TOKEN_FILE; else the
                  token a collector without a configured one writes for its user, at
-                 $XDG_STATE_HOME/netmap/token (default ~/.local/state/netmap/token)
+                 $XDG_STATE_HOME/netmap/token-HOST_PORT (default ~/.local/state/netmap/),
+                 HOST_PORT its NETMAP_GRPC_ADDR (default 127.0.0.1:7071) with ':' as '_'
 
 Speaks Ansible's inventory script protocol: --list prints the inventory (hostvars
 included under _meta, so Ansible never calls --host), --host H prints H's variables.
@@ -15,6 +16,7 @@ library only, since it runs wherever Ansible does.
 """
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -30,8 +32,10 @@ class InventoryError(Exception):
 
 
 def local_token_path(env):
+    # One file per collector instance, named by its gRPC address (collector/src/auth/token.ts).
     state = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
-    return os.path.join(state, "netmap", "token")
+    address = re.sub(r"[^A-Za-z0-9.-]", "_", env.get("NETMAP_GRPC_ADDR") or "127.0.0.1:7071")
+    return os.path.join(state, "netmap", f"token-{address}")
 
 
 def read_token_file(path, required):

@@ -12,7 +12,7 @@ import { memoryInfo } from "../../../agent/src/collectors/memory.ts";
 import { createMountsCollector, mountInfo, selectMounts } from "../../../agent/src/collectors/mounts.ts";
 import { detectVirtualization, osInfo } from "../../../agent/src/collectors/os.ts";
 import type { AgentState, Collector } from "../../../agent/src/collectors/types.ts";
-import { isListening, parseMountinfo, parseProcNet, type ProcStat } from "../../../agent/src/procfs.ts";
+import { isListening, parseMountinfo, parseProcNet, parseProcStat, type ProcStat } from "../../../agent/src/procfs.ts";
 import { buildReport, collect } from "../../../agent/src/report.ts";
 import { decodeReport, encodeReport } from "../../../proto/src/codec.ts";
 import type { SystemSource } from "../../../agent/src/source.ts";
@@ -49,7 +49,7 @@ describe("os collector", () => {
 });
 
 describe("cpu collector", () => {
-  const stat = (cpu: ProcStat["cpu"]): ProcStat => ({ cpu, cpuCount: 4, bootTime: 0 });
+  const stat = (cpu: ProcStat["cpu"]): ProcStat => ({ cpu, cpuCount: 4, perCpu: [], bootTime: 0 });
   const before = { user: 1000, nice: 0, system: 500, idle: 8000, iowait: 100, irq: 0, softirq: 0, steal: 0 };
   const after = { user: 1300, nice: 100, system: 600, idle: 9100, iowait: 200, irq: 50, softirq: 50, steal: 200 };
 
@@ -66,6 +66,17 @@ describe("cpu collector", () => {
     }
     assert.deepEqual(cpuUsage(before, after), {});
     assert.equal(first.load15, 3);
+  });
+
+  it("cpuInfo - gives each logical CPU's seconds per mode, /proc/stat's ticks at 100 a second", () => {
+    const cpu = cpuInfo(machine.cpuModel, second.procStat, machine.loadAverage, undefined);
+    assert.equal(cpu.times.length, second.procStat.cpuCount);
+    const line0 = text("proc-stat.txt").split("\n").find((line) => line.startsWith("cpu0 "))!;
+    assert.ok(line0, "the recorded /proc/stat has a cpu0 line");
+    const recorded = cpuInfo(machine.cpuModel, parseProcStat(text("proc-stat.txt")), machine.loadAverage, undefined).times[0]!;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line0.trim().split(/\s+/).slice(1).map((ticks) => Number(ticks) / 100);
+    assert.deepEqual(recorded, { cpu: 0, user, nice, system, idle, iowait, irq, softirq, steal });
+    for (const time of cpu.times) assert.ok(time.idle > 0 && time.user >= 0, `cpu${time.cpu}`);
   });
 
   it("cpuInfo - on this machine's two recorded samples gives shares that add up", () => {
@@ -88,6 +99,9 @@ describe("memory collector", () => {
       buffersCacheBytes: 262144 * KiB,
       swapTotalBytes: 524288 * KiB,
       swapUsedBytes: 131072 * KiB,
+      freeBytes: lxc.meminfo.MemFree * KiB,
+      buffersBytes: lxc.meminfo.Buffers * KiB,
+      cachedBytes: lxc.meminfo.Cached * KiB,
     });
   });
 
@@ -110,7 +124,7 @@ describe("disks collector", () => {
     const devices = [{ name: "sda", sizeBytes: 1e12, readBytes: 1000, writeBytes: 5000 }, { name: "loop0", sizeBytes: 1, readBytes: 0, writeBytes: 0 }];
     const { sample } = diskInfo(devices, undefined, 100);
     const later = diskInfo([{ name: "sda", sizeBytes: 1e12, readBytes: 21_000, writeBytes: 5000 }], sample, 110);
-    assert.deepEqual(later.disks, [{ name: "sda", sizeBytes: 1e12, readBytesPerSecond: 2000, writeBytesPerSecond: 0 }]);
+    assert.deepEqual(later.disks, [{ name: "sda", sizeBytes: 1e12, readBytesTotal: 21_000, writtenBytesTotal: 5000, readBytesPerSecond: 2000, writeBytesPerSecond: 0 }]);
     const recorded = diskInfo(second.blockDevices, diskInfo(first.blockDevices, undefined, first.monotonicSeconds).sample, second.monotonicSeconds);
     assert.ok(recorded.disks.every((d) => d.readBytesPerSecond! >= 0 && d.writeBytesPerSecond! >= 0));
   });
@@ -232,6 +246,8 @@ describe("interfaces collector", () => {
       rxBytesPerSecond: 250,
       txBytesPerSecond: 125,
       virtual: true,
+      rxBytesTotal: lxc.networkInterfaces[0].rxBytes + 500,
+      txBytesTotal: lxc.networkInterfaces[0].txBytes + 250,
     });
   });
 });

@@ -73,9 +73,17 @@ describe("procfs parsers", () => {
     assert.ok(parseMountinfo(fixture("mountinfo.txt")).some((m) => m.mountpoint === "/"));
   });
 
-  it("parseProcStat - reads the aggregate cpu line, counts cpuN lines and takes btime", () => {
-    const stat = parseProcStat("cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 50 2 25 500 10 1 1 2 0 0\ncpu1 50 3 25 500 10 0 1 1 0 0\nintr 1\nbtime 1795426378\n");
-    assert.deepEqual(stat, { cpu: { user: 100, nice: 5, system: 50, idle: 1000, iowait: 20, irq: 1, softirq: 2, steal: 3 }, cpuCount: 2, bootTime: 1795426378 });
+  it("parseProcStat - reads the aggregate cpu line and each cpuN line, and takes btime", () => {
+    const stat = parseProcStat("cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 50 2 25 500 10 1 1 2 0 0\ncpu3 50 3 25 500 10 0 1 1 0 0\nintr 1\nbtime 1795426378\n");
+    assert.deepEqual(stat, {
+      cpu: { user: 100, nice: 5, system: 50, idle: 1000, iowait: 20, irq: 1, softirq: 2, steal: 3 },
+      cpuCount: 2,
+      perCpu: [
+        { cpu: 0, times: { user: 50, nice: 2, system: 25, idle: 500, iowait: 10, irq: 1, softirq: 1, steal: 2 } },
+        { cpu: 3, times: { user: 50, nice: 3, system: 25, idle: 500, iowait: 10, irq: 0, softirq: 1, steal: 1 } },
+      ],
+      bootTime: 1795426378,
+    });
     const recorded = parseProcStat(fixture("proc-stat.txt"));
     assert.equal(recorded.cpuCount, (fixture("proc-stat.txt").match(/^cpu\d+ /gm) ?? []).length);
   });

@@ -95,6 +95,18 @@ describe("report check: the collector refuses a report that breaks a rule and na
     rejects(sampleReport({ mounts: Array.from({ length: 4097 }, () => base.mounts[0]!) }), "mounts has 4097 entries, over the limit of 4096");
     rejects(withNic({ addresses: Array.from({ length: 1025 }, () => ({ address: "192.0.2.1", prefixLength: 32 })) }), "interfaces[1].addresses has 1025 entries, over the limit of 1024");
     rejects(sampleReport({ collectors: Array.from({ length: 65 }, () => base.collectors[0]!) }), "collectors has 65 entries, over the limit of 64");
+    const times = Array.from({ length: REPORT_LIMITS.cpus + 1 }, (_, cpu) => ({ ...base.cpu!.times[0]!, cpu: cpu % REPORT_LIMITS.cpus }));
+    rejects(sampleReport({ cpu: { ...base.cpu, times } }), "cpu.times has 8193 entries, over the limit of 8192");
+  });
+
+  test("refuses cumulative counters that go below zero, are not finite or lose precision", () => {
+    const time = base.cpu!.times[1]!;
+    rejects(sampleReport({ cpu: { ...base.cpu, times: [{ ...time, idle: -1 }] } }), "cpu.times[0].idle -1 is not a finite count of 0 or more");
+    rejects(sampleReport({ cpu: { ...base.cpu, times: [{ ...time, steal: Number.POSITIVE_INFINITY }] } }), "cpu.times[0].steal Infinity is not a finite count of 0 or more");
+    rejects(sampleReport({ cpu: { ...base.cpu, times: [{ ...time, cpu: 8192 }] } }), "cpu.times[0].cpu 8192 is above 8191");
+    assert.throws(() => decodeReport(wire(withNic({ rxBytesTotal: 2 ** 60 }))), CodecError);
+    assert.throws(() => checkReport(withNic({ txBytesTotal: 2 ** 60 })), { message: /^interfaces\[1\]\.tx_bytes_total \d+ is not a whole number from 0 to 9007199254740991$/ });
+    assert.throws(() => checkReport(sampleReport({ disks: [{ ...base.disks[0]!, writtenBytesTotal: -5 }] })), { message: "disks[0].written_bytes_total -5 is not a whole number from 0 to 9007199254740991" });
   });
 
   test("refuses text longer than its limit, counted in UTF-8 bytes", () => {
@@ -161,6 +173,17 @@ describe("report fit: the agent makes what its host shows fit the rules, and the
     assert.equal(report.interfaces[1]!.txBytesPerSecond, 50);
     assert.equal(report.listeners.length, 2);
     assert.equal(report.listeners[1]!.pid, undefined);
+  });
+
+  test("leaves out a CPU whose counter is not finite and unsets a byte counter past 2^53, keeping the rest", () => {
+    const report = sampleReport({
+      cpu: { ...base.cpu, times: [base.cpu!.times[0]!, { ...base.cpu!.times[1]!, user: Number.NaN }] },
+      interfaces: [base.interfaces[0]!, { ...base.interfaces[1]!, rxBytesTotal: 2 ** 60 }],
+    });
+    fits(report);
+    assert.deepEqual(report.cpu!.times.map((t) => t.cpu), [0]);
+    assert.equal(report.interfaces[1]!.rxBytesTotal, undefined);
+    assert.equal(report.interfaces[1]!.txBytesTotal, 65_432);
   });
 
   test("keeps the first entries up to a count limit", () => {

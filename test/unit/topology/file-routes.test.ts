@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { formatTopologyFile, parseTopologyFile } from "../../../collector/src/topology/file.ts";
 import type { Topology } from "../../../collector/src/topology/model.ts";
+import { topologyProblems } from "../../../collector/src/topology/validate.ts";
 import { formatHop, routeTo } from "../../../collector/src/topology/routes.ts";
 
 const FIXTURE = readFileSync(new URL("../../fixtures/topology/two-clients.yaml", import.meta.url), "utf8");
@@ -51,6 +52,38 @@ describe("topology file", () => {
       site("          - name: a\n            address: 10.0.0.1\n            via: b\n          - name: b\n            address: 10.0.0.2\n            via: a\n"),
     );
     assert.match(message, /the SSH hops form a cycle: (a → b → a|b → a → b)/);
+  });
+
+  test("reports every problem at once, one a line, each cycle once, whatever else is wrong", () => {
+    const message = topologyError(
+      site(
+        "          - name: a\n            address: 10.0.0.1\n            via: b\n          - name: b\n            address: 10.0.0.2\n            via: c\n" +
+          "          - name: c\n            address: 10.0.0.3\n            via: a\n          - name: d\n            via: gw9\n" +
+          "          - name: e\n            address: not an address\n",
+      ),
+    );
+    const lines = message.split("\n");
+    assert.equal(lines[0], "t.yaml: 3 problems, nothing imported:");
+    assert.deepEqual(lines.slice(1).map((line) => line.replace(/^ {2}host /, "")).sort(), [
+      "acme/dc1/a: the SSH hops form a cycle: a → b → c → a",
+      "acme/dc1/d: via \"gw9\" is not a host of acme/dc1",
+      "acme/dc1/e: address \"not an address\" is not an IP address or DNS name",
+    ]);
+  });
+
+  test("a hypervisor loop (a merged topology's, never a file's nesting) is reported once, not once per host on it", () => {
+    const host = (name: string, parent: string) => ({ name, kind: "vm" as const, address: "10.0.0.1", ssh: { user: null, port: 22 }, via: null, parent, labels: {}, source: "person" as const });
+    const topology: Topology = { clients: [{ name: "acme", sites: [{ name: "dc1", bastion: null, hosts: [host("a", "b"), host("b", "c"), host("c", "a")] }] }] };
+    // Without a via, the hypervisor is the SSH hop: the same loop is a route loop, said once too.
+    assert.deepEqual(topologyProblems(topology), ["host acme/dc1/a: is its own hypervisor: a → b → c → a", "host acme/dc1/a: the SSH hops form a cycle: a → b → c → a"]);
+  });
+
+  test("an empty file, or YAML that is not a topology, is a clear error", () => {
+    assert.equal(topologyError(""), 't.yaml is empty: a topology file starts with "clients:" (docs/topology.md)');
+    assert.equal(topologyError("# nothing yet\n"), 't.yaml is empty: a topology file starts with "clients:" (docs/topology.md)');
+    assert.equal(topologyError("hello: world\n"), 't.yaml is not a topology file: it has no "clients:" at the top (docs/topology.md)');
+    assert.equal(topologyError("- a\n- b\n"), 't.yaml is not a topology file: it has no "clients:" at the top (docs/topology.md)');
+    assert.match(topologyError("clients: [\n"), /^t\.yaml: not valid YAML: /);
   });
 
   test("refuses a duplicate name in a site and names it", () => {

@@ -132,10 +132,13 @@ function observe(rule: string, labels: Labels, summary: string, value: number, a
 }
 
 /** Booted since the previous report (boot id changed), or so recently that the reboot may have been too fast to look down. */
-function rebooted({ host, report, previous }: ChangeContext, s: RuleSettings, put: Put): void {
+function rebooted({ host, report, previous, open }: ChangeContext, s: RuleSettings, put: Put): void {
   const uptime = report.os?.uptimeSeconds;
   const bootChanged = previous !== undefined && previous.bootId !== "" && report.bootId !== "" && previous.bootId !== report.bootId;
-  const fresh = uptime !== undefined && uptime > 0 && uptime < REBOOT_UPTIME_SECONDS;
+  // A short uptime keeps a reboot alert open (also across a collector restart), but does not
+  // raise one: a host seen for the first time, just installed or given its agent, has a short
+  // uptime without anyone having restarted it.
+  const fresh = uptime !== undefined && uptime > 0 && uptime < REBOOT_UPTIME_SECONDS && open.some((a) => a.rule === HOST_REBOOTED);
   if (!bootChanged && uptime === undefined) return;
   const up = uptime !== undefined && uptime > 0 ? ` ${duration(uptime)} ago` : "";
   put(observe(HOST_REBOOTED, { host }, `${host} rebooted${up}${bootChanged ? " (boot id changed)" : ""}`, uptime ?? 0, bootChanged || fresh, s.forSeconds));
@@ -168,7 +171,7 @@ function listenerNew({ host, previous, open, now }: ChangeContext, s: RuleSettin
   }
   if (!previous || previous.reports < minReports) return;
   for (const [key, track] of history.listeners) {
-    if (track.streak === 0 || previous.listeners.has(key)) continue;
+    if (track.streak === 0 || previous.listeners.has(key) || isEphemeralPort(track.port)) continue;
     put(observe(LISTENER_NEW, listenerLabels(host, track), `new listening socket ${socketName(track)}${track.process ? ` (${track.process})` : ""} on ${host}`, track.port, true, s.forSeconds));
   }
 }
@@ -196,8 +199,9 @@ function addressChanged({ host, previous, open, now }: ChangeContext, s: RuleSet
 /**
  * Linux's default ephemeral range (net.ipv4.ip_local_port_range). A socket
  * listening there got its port from the kernel (rpc.statd, test servers, RMI):
- * it is expected to move, so its going is no outage. ListenerNew still sees
- * such ports, since an unexpected listener there is what it is for.
+ * it is expected to move, so neither its going (ListenerGone) nor its coming
+ * (ListenerNew, which would otherwise page for every restart of such a
+ * service) says anything.
  */
 export function isEphemeralPort(port: number): boolean {
   return port >= 32768 && port <= 60999;

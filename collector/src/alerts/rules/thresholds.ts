@@ -158,17 +158,21 @@ export function judgeReport(context: HostContext, config: RulesConfig): Observat
       const scope: RuleScope = { ...context, mountpoint: judged.mountpoint };
       const settings = settingsFor(rule.name, rule.defaults, config, scope);
       if (!settings.enabled) continue;
-      for (const severity of ["warning", "critical"] as const satisfies readonly Severity[]) {
+      const judgedNow = (["warning", "critical"] as const satisfies readonly Severity[]).flatMap((severity) => {
         const fire = settings[severity];
-        if (fire === undefined) continue;
+        if (fire === undefined) return [];
         const clear = settings[`${severity}Clear`] ?? defaultClear(rule, fire);
-        observations.push(
-          thresholdObservation(
-            { rule: rule.name, severity, labels: judged.labels, annotations: { summary: judged.summary }, value: judged.value, forSeconds: settings.forSeconds },
-            { direction: rule.direction, fire, clear },
-          ),
-        );
+        return [thresholdObservation(
+          { rule: rule.name, severity, labels: judged.labels, annotations: { summary: judged.summary }, value: judged.value, forSeconds: settings.forSeconds },
+          { direction: rule.direction, fire, clear },
+        )];
+      });
+      // Past critical, a warning that is not already firing does not start (a host first seen
+      // with a full disk shows one alert, not two); one already firing stays until it clears.
+      if (judgedNow.some((o) => o.severity === "critical" && o.active)) {
+        for (const o of judgedNow) if (o.severity === "warning") Object.assign(o, { active: false, cleared: false });
       }
+      observations.push(...judgedNow);
     }
   }
   return observations;

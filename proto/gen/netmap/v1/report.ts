@@ -125,7 +125,31 @@ export interface Cpu {
     | number
     | undefined;
   /** Per cent of limit_cores used since the previous cycle (cgroup CPU time). */
-  limitUsagePercent?: number | undefined;
+  limitUsagePercent?:
+    | number
+    | undefined;
+  /**
+   * Cumulative seconds per logical CPU and mode since boot, from /proc/stat's
+   * cpuN lines: what node_exporter exposes as node_cpu_seconds_total.
+   */
+  times: CpuTime[];
+}
+
+/**
+ * One logical CPU's time since boot, in seconds (/proc/stat ticks / USER_HZ).
+ * user and nice include guest time, as the kernel counts it.
+ */
+export interface CpuTime {
+  /** N of cpuN */
+  cpu: number;
+  user: number;
+  nice: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  irq: number;
+  softirq: number;
+  steal: number;
 }
 
 export interface Memory {
@@ -150,7 +174,16 @@ export interface Memory {
    * The container's working set against that limit: cgroup usage less
    * inactive file cache, as cAdvisor and `kubectl top` count it.
    */
-  limitUsedBytes?: number | undefined;
+  limitUsedBytes?:
+    | number
+    | undefined;
+  /**
+   * MemFree, Buffers and Cached as /proc/meminfo states them (absent from
+   * agents before they were added), for node_memory_*_bytes.
+   */
+  freeBytes?: number | undefined;
+  buffersBytes?: number | undefined;
+  cachedBytes?: number | undefined;
 }
 
 export interface Disk {
@@ -158,7 +191,15 @@ export interface Disk {
   name: string;
   sizeBytes: number;
   readBytesPerSecond?: number | undefined;
-  writeBytesPerSecond?: number | undefined;
+  writeBytesPerSecond?:
+    | number
+    | undefined;
+  /**
+   * Cumulative since boot (/sys/block/<dev>/stat sectors x 512): node_disk_read_bytes_total,
+   * node_disk_written_bytes_total. Absent from agents before they were added.
+   */
+  readBytesTotal?: number | undefined;
+  writtenBytesTotal?: number | undefined;
 }
 
 export interface Mount {
@@ -208,6 +249,12 @@ export interface NetworkInterface {
    * own NICs, so the map can leave them out.
    */
   virtual: boolean;
+  /**
+   * Cumulative since the interface appeared (/sys/class/net/<if>/statistics):
+   * node_network_{receive,transmit}_bytes_total. Absent from agents before they were added.
+   */
+  rxBytesTotal?: number | undefined;
+  txBytesTotal?: number | undefined;
 }
 
 export interface CollectorRun {
@@ -790,6 +837,7 @@ function createBaseCpu(): Cpu {
     load15: 0,
     limitCores: undefined,
     limitUsagePercent: undefined,
+    times: [],
   };
 }
 
@@ -833,6 +881,9 @@ export const Cpu: MessageFns<Cpu> = {
     }
     if (message.limitUsagePercent !== undefined) {
       writer.uint32(105).double(message.limitUsagePercent);
+    }
+    for (const v of message.times) {
+      CpuTime.encode(v!, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -954,6 +1005,14 @@ export const Cpu: MessageFns<Cpu> = {
             message.limitUsagePercent = reader.double();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.times.push(CpuTime.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1017,6 +1076,9 @@ export const Cpu: MessageFns<Cpu> = {
         : isSet(object.limit_usage_percent)
         ? globalThis.Number(object.limit_usage_percent)
         : undefined,
+      times: globalThis.Array.isArray(object?.times)
+        ? object.times.map((e: any) => CpuTime.fromJSON(e))
+        : [],
     };
   },
 
@@ -1061,6 +1123,9 @@ export const Cpu: MessageFns<Cpu> = {
     if (message.limitUsagePercent !== undefined) {
       obj.limitUsagePercent = floatToJson(message.limitUsagePercent);
     }
+    if (message.times?.length) {
+      obj.times = message.times.map((e) => CpuTime.toJSON(e));
+    }
     return obj;
   },
 
@@ -1082,6 +1147,204 @@ export const Cpu: MessageFns<Cpu> = {
     message.load15 = object.load15 ?? 0;
     message.limitCores = object.limitCores ?? undefined;
     message.limitUsagePercent = object.limitUsagePercent ?? undefined;
+    message.times = object.times?.map((e) => CpuTime.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCpuTime(): CpuTime {
+  return { cpu: 0, user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0 };
+}
+
+export const CpuTime: MessageFns<CpuTime> = {
+  encode(message: CpuTime, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpu !== 0) {
+      writer.uint32(8).uint32(message.cpu);
+    }
+    if (message.user !== 0) {
+      writer.uint32(17).double(message.user);
+    }
+    if (message.nice !== 0) {
+      writer.uint32(25).double(message.nice);
+    }
+    if (message.system !== 0) {
+      writer.uint32(33).double(message.system);
+    }
+    if (message.idle !== 0) {
+      writer.uint32(41).double(message.idle);
+    }
+    if (message.iowait !== 0) {
+      writer.uint32(49).double(message.iowait);
+    }
+    if (message.irq !== 0) {
+      writer.uint32(57).double(message.irq);
+    }
+    if (message.softirq !== 0) {
+      writer.uint32(65).double(message.softirq);
+    }
+    if (message.steal !== 0) {
+      writer.uint32(73).double(message.steal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CpuTime {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCpuTime();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.user = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.nice = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.system = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.idle = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.iowait = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.irq = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.softirq = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.steal = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CpuTime {
+    return {
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+      user: isSet(object.user) ? globalThis.Number(object.user) : 0,
+      nice: isSet(object.nice) ? globalThis.Number(object.nice) : 0,
+      system: isSet(object.system) ? globalThis.Number(object.system) : 0,
+      idle: isSet(object.idle) ? globalThis.Number(object.idle) : 0,
+      iowait: isSet(object.iowait) ? globalThis.Number(object.iowait) : 0,
+      irq: isSet(object.irq) ? globalThis.Number(object.irq) : 0,
+      softirq: isSet(object.softirq) ? globalThis.Number(object.softirq) : 0,
+      steal: isSet(object.steal) ? globalThis.Number(object.steal) : 0,
+    };
+  },
+
+  toJSON(message: CpuTime): unknown {
+    const obj: any = {};
+    if (message.cpu !== 0) {
+      obj.cpu = Math.round(message.cpu);
+    }
+    if (message.user !== 0) {
+      obj.user = floatToJson(message.user);
+    }
+    if (message.nice !== 0) {
+      obj.nice = floatToJson(message.nice);
+    }
+    if (message.system !== 0) {
+      obj.system = floatToJson(message.system);
+    }
+    if (message.idle !== 0) {
+      obj.idle = floatToJson(message.idle);
+    }
+    if (message.iowait !== 0) {
+      obj.iowait = floatToJson(message.iowait);
+    }
+    if (message.irq !== 0) {
+      obj.irq = floatToJson(message.irq);
+    }
+    if (message.softirq !== 0) {
+      obj.softirq = floatToJson(message.softirq);
+    }
+    if (message.steal !== 0) {
+      obj.steal = floatToJson(message.steal);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CpuTime>, I>>(base?: I): CpuTime {
+    return CpuTime.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CpuTime>, I>>(object: I): CpuTime {
+    const message = createBaseCpuTime();
+    message.cpu = object.cpu ?? 0;
+    message.user = object.user ?? 0;
+    message.nice = object.nice ?? 0;
+    message.system = object.system ?? 0;
+    message.idle = object.idle ?? 0;
+    message.iowait = object.iowait ?? 0;
+    message.irq = object.irq ?? 0;
+    message.softirq = object.softirq ?? 0;
+    message.steal = object.steal ?? 0;
     return message;
   },
 };
@@ -1096,6 +1359,9 @@ function createBaseMemory(): Memory {
     swapUsedBytes: 0,
     limitBytes: undefined,
     limitUsedBytes: undefined,
+    freeBytes: undefined,
+    buffersBytes: undefined,
+    cachedBytes: undefined,
   };
 }
 
@@ -1124,6 +1390,15 @@ export const Memory: MessageFns<Memory> = {
     }
     if (message.limitUsedBytes !== undefined) {
       writer.uint32(64).uint64(message.limitUsedBytes);
+    }
+    if (message.freeBytes !== undefined) {
+      writer.uint32(72).uint64(message.freeBytes);
+    }
+    if (message.buffersBytes !== undefined) {
+      writer.uint32(80).uint64(message.buffersBytes);
+    }
+    if (message.cachedBytes !== undefined) {
+      writer.uint32(88).uint64(message.cachedBytes);
     }
     return writer;
   },
@@ -1205,6 +1480,30 @@ export const Memory: MessageFns<Memory> = {
             message.limitUsedBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.freeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.buffersBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cachedBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1259,6 +1558,21 @@ export const Memory: MessageFns<Memory> = {
         : isSet(object.limit_used_bytes)
         ? globalThis.Number(object.limit_used_bytes)
         : undefined,
+      freeBytes: isSet(object.freeBytes)
+        ? globalThis.Number(object.freeBytes)
+        : isSet(object.free_bytes)
+        ? globalThis.Number(object.free_bytes)
+        : undefined,
+      buffersBytes: isSet(object.buffersBytes)
+        ? globalThis.Number(object.buffersBytes)
+        : isSet(object.buffers_bytes)
+        ? globalThis.Number(object.buffers_bytes)
+        : undefined,
+      cachedBytes: isSet(object.cachedBytes)
+        ? globalThis.Number(object.cachedBytes)
+        : isSet(object.cached_bytes)
+        ? globalThis.Number(object.cached_bytes)
+        : undefined,
     };
   },
 
@@ -1288,6 +1602,15 @@ export const Memory: MessageFns<Memory> = {
     if (message.limitUsedBytes !== undefined) {
       obj.limitUsedBytes = Math.round(message.limitUsedBytes);
     }
+    if (message.freeBytes !== undefined) {
+      obj.freeBytes = Math.round(message.freeBytes);
+    }
+    if (message.buffersBytes !== undefined) {
+      obj.buffersBytes = Math.round(message.buffersBytes);
+    }
+    if (message.cachedBytes !== undefined) {
+      obj.cachedBytes = Math.round(message.cachedBytes);
+    }
     return obj;
   },
 
@@ -1304,12 +1627,22 @@ export const Memory: MessageFns<Memory> = {
     message.swapUsedBytes = object.swapUsedBytes ?? 0;
     message.limitBytes = object.limitBytes ?? undefined;
     message.limitUsedBytes = object.limitUsedBytes ?? undefined;
+    message.freeBytes = object.freeBytes ?? undefined;
+    message.buffersBytes = object.buffersBytes ?? undefined;
+    message.cachedBytes = object.cachedBytes ?? undefined;
     return message;
   },
 };
 
 function createBaseDisk(): Disk {
-  return { name: "", sizeBytes: 0, readBytesPerSecond: undefined, writeBytesPerSecond: undefined };
+  return {
+    name: "",
+    sizeBytes: 0,
+    readBytesPerSecond: undefined,
+    writeBytesPerSecond: undefined,
+    readBytesTotal: undefined,
+    writtenBytesTotal: undefined,
+  };
 }
 
 export const Disk: MessageFns<Disk> = {
@@ -1325,6 +1658,12 @@ export const Disk: MessageFns<Disk> = {
     }
     if (message.writeBytesPerSecond !== undefined) {
       writer.uint32(33).double(message.writeBytesPerSecond);
+    }
+    if (message.readBytesTotal !== undefined) {
+      writer.uint32(40).uint64(message.readBytesTotal);
+    }
+    if (message.writtenBytesTotal !== undefined) {
+      writer.uint32(48).uint64(message.writtenBytesTotal);
     }
     return writer;
   },
@@ -1374,6 +1713,22 @@ export const Disk: MessageFns<Disk> = {
             message.writeBytesPerSecond = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.readBytesTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.writtenBytesTotal = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1404,6 +1759,16 @@ export const Disk: MessageFns<Disk> = {
         : isSet(object.write_bytes_per_second)
         ? globalThis.Number(object.write_bytes_per_second)
         : undefined,
+      readBytesTotal: isSet(object.readBytesTotal)
+        ? globalThis.Number(object.readBytesTotal)
+        : isSet(object.read_bytes_total)
+        ? globalThis.Number(object.read_bytes_total)
+        : undefined,
+      writtenBytesTotal: isSet(object.writtenBytesTotal)
+        ? globalThis.Number(object.writtenBytesTotal)
+        : isSet(object.written_bytes_total)
+        ? globalThis.Number(object.written_bytes_total)
+        : undefined,
     };
   },
 
@@ -1421,6 +1786,12 @@ export const Disk: MessageFns<Disk> = {
     if (message.writeBytesPerSecond !== undefined) {
       obj.writeBytesPerSecond = floatToJson(message.writeBytesPerSecond);
     }
+    if (message.readBytesTotal !== undefined) {
+      obj.readBytesTotal = Math.round(message.readBytesTotal);
+    }
+    if (message.writtenBytesTotal !== undefined) {
+      obj.writtenBytesTotal = Math.round(message.writtenBytesTotal);
+    }
     return obj;
   },
 
@@ -1433,6 +1804,8 @@ export const Disk: MessageFns<Disk> = {
     message.sizeBytes = object.sizeBytes ?? 0;
     message.readBytesPerSecond = object.readBytesPerSecond ?? undefined;
     message.writeBytesPerSecond = object.writeBytesPerSecond ?? undefined;
+    message.readBytesTotal = object.readBytesTotal ?? undefined;
+    message.writtenBytesTotal = object.writtenBytesTotal ?? undefined;
     return message;
   },
 };
@@ -1883,6 +2256,8 @@ function createBaseNetworkInterface(): NetworkInterface {
     rxBytesPerSecond: undefined,
     txBytesPerSecond: undefined,
     virtual: false,
+    rxBytesTotal: undefined,
+    txBytesTotal: undefined,
   };
 }
 
@@ -1911,6 +2286,12 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
     }
     if (message.virtual !== false) {
       writer.uint32(64).bool(message.virtual);
+    }
+    if (message.rxBytesTotal !== undefined) {
+      writer.uint32(72).uint64(message.rxBytesTotal);
+    }
+    if (message.txBytesTotal !== undefined) {
+      writer.uint32(80).uint64(message.txBytesTotal);
     }
     return writer;
   },
@@ -1992,6 +2373,22 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
             message.virtual = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rxBytesTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.txBytesTotal = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2028,6 +2425,16 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
         ? globalThis.Number(object.tx_bytes_per_second)
         : undefined,
       virtual: isSet(object.virtual) ? globalThis.Boolean(object.virtual) : false,
+      rxBytesTotal: isSet(object.rxBytesTotal)
+        ? globalThis.Number(object.rxBytesTotal)
+        : isSet(object.rx_bytes_total)
+        ? globalThis.Number(object.rx_bytes_total)
+        : undefined,
+      txBytesTotal: isSet(object.txBytesTotal)
+        ? globalThis.Number(object.txBytesTotal)
+        : isSet(object.tx_bytes_total)
+        ? globalThis.Number(object.tx_bytes_total)
+        : undefined,
     };
   },
 
@@ -2057,6 +2464,12 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
     if (message.virtual !== false) {
       obj.virtual = message.virtual;
     }
+    if (message.rxBytesTotal !== undefined) {
+      obj.rxBytesTotal = Math.round(message.rxBytesTotal);
+    }
+    if (message.txBytesTotal !== undefined) {
+      obj.txBytesTotal = Math.round(message.txBytesTotal);
+    }
     return obj;
   },
 
@@ -2073,6 +2486,8 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
     message.rxBytesPerSecond = object.rxBytesPerSecond ?? undefined;
     message.txBytesPerSecond = object.txBytesPerSecond ?? undefined;
     message.virtual = object.virtual ?? false;
+    message.rxBytesTotal = object.rxBytesTotal ?? undefined;
+    message.txBytesTotal = object.txBytesTotal ?? undefined;
     return message;
   },
 };

@@ -73,11 +73,20 @@ describe("change rules", () => {
       assert.deepEqual(host.transitions, ["20:HostRebooted:firing", "920:HostRebooted:resolved"]);
     });
 
-    test("a host first seen with a short uptime has just rebooted too", () => {
+    test("a host first seen with a short uptime is not taken for rebooted (a fresh install, a new agent)", () => {
       const host = new Host();
-      assert.deepEqual(host.report(0, { os: { uptimeSeconds: 40 } }), ["0:HostRebooted:firing"]);
-      const summary = [...host.alerts.values()][0]!.annotations.summary;
-      assert.equal(summary, "web01 rebooted 40 s ago");
+      assert.deepEqual(host.report(0, { os: { uptimeSeconds: 40 } }), []);
+      assert.deepEqual(host.report(10, { os: { uptimeSeconds: 50 } }), []);
+    });
+
+    test("after a collector restart an open reboot alert stays open while the uptime is short", () => {
+      const host = new Host();
+      host.report(0, { os: { uptimeSeconds: 86400 } });
+      assert.deepEqual(host.report(10, { bootId: "a-new-boot", os: { uptimeSeconds: 40 } }), ["10:HostRebooted:firing"]);
+      assert.equal([...host.alerts.values()][0]!.annotations.summary, "web01 rebooted 40 s ago (boot id changed)");
+      host.history = undefined;
+      assert.deepEqual(host.report(20, { bootId: "a-new-boot", os: { uptimeSeconds: 50 } }), []);
+      assert.deepEqual(host.report(900, { bootId: "a-new-boot", os: { uptimeSeconds: 940 } }), ["900:HostRebooted:resolved"]);
     });
 
     test("a boot id change seen after a long uptime (the collector was away) fires and resolves on the next report", () => {
@@ -162,6 +171,14 @@ describe("change rules", () => {
   });
 
   describe("ListenerNew", () => {
+    test("a new socket on a kernel-assigned (ephemeral) port is not new, as its going is not gone", () => {
+      const statd = { protocol: Protocol.PROTOCOL_TCP, address: "0.0.0.0", port: 40979, pid: 800, process: "rpc.statd" };
+      const host = new Host();
+      for (let s = 0; s < 30; s += 10) host.report(s, { listeners: [ssh] });
+      assert.deepEqual(host.report(30, { listeners: [ssh, statd] }), []);
+      assert.deepEqual(host.report(40, { listeners: [ssh, statd, { ...statd, port: 32767 }] }, "port"), ["40:ListenerNew:firing:32767"]);
+    });
+
     test("a new port on a known host fires; it resolves when it goes away", () => {
       const host = new Host();
       for (let s = 0; s < 30; s += 10) host.report(s, { listeners: [ssh] });

@@ -21,10 +21,11 @@ describe("built-in threshold rules", () => {
     assert.deepEqual(active(judge()), []);
   });
 
-  test("a filesystem past 85% is a warning naming the mount; past 95% critical too", () => {
-    const mount = (usedGiB: number) => ({ mountpoint: "/srv", device: "/dev/vdb", fsType: "xfs", sizeBytes: 100 * GiB, usedBytes: usedGiB * GiB, availableBytes: (100 - usedGiB) * GiB, inodesTotal: 1000, inodesUsed: 10 });
+  const mount = (usedGiB: number) => ({ mountpoint: "/srv", device: "/dev/vdb", fsType: "xfs", sizeBytes: 100 * GiB, usedBytes: usedGiB * GiB, availableBytes: (100 - usedGiB) * GiB, inodesTotal: 1000, inodesUsed: 10 });
+
+  test("a filesystem past 85% is a warning naming the mount; past 95% critical instead", () => {
     assert.deepEqual(active(judge(sampleReport({ mounts: [mount(90)] }))), ["FilesystemAlmostFull/warning /srv"]);
-    assert.deepEqual(active(judge(sampleReport({ mounts: [mount(96)] }))), ["FilesystemAlmostFull/critical /srv", "FilesystemAlmostFull/warning /srv"]);
+    assert.deepEqual(active(judge(sampleReport({ mounts: [mount(96)] }))), ["FilesystemAlmostFull/critical /srv"]);
     const summary = judge(sampleReport({ mounts: [mount(90)] })).find((o) => o.active)!.annotations.summary;
     assert.equal(summary, "/srv on web01 is 90.0% full");
   });
@@ -37,7 +38,25 @@ describe("built-in threshold rules", () => {
 
   test("memory available low and swap heavy", () => {
     const memory = { totalBytes: 100 * GiB, usedBytes: 96 * GiB, availableBytes: 4 * GiB, buffersCacheBytes: 0, swapTotalBytes: 10 * GiB, swapUsedBytes: 9 * GiB };
-    assert.deepEqual(active(judge(sampleReport({ memory }))), ["HostMemoryLow/critical", "HostMemoryLow/warning", "HostSwapHeavy/warning"]);
+    assert.deepEqual(active(judge(sampleReport({ memory }))), ["HostMemoryLow/critical", "HostSwapHeavy/warning"]);
+  });
+
+  test("a host first seen past critical gets the critical alert only; a warning already firing stays until it clears", () => {
+    const config = rulesConfigSchema.parse({ FilesystemAlmostFull: { for: "0s" } });
+    const run = (alerts: Map<string, Alert>, usedGiB: number, at: number) => {
+      for (const o of judge(sampleReport({ mounts: [mount(usedGiB)] }), config)) {
+        const key = `${o.rule}/${o.severity}`;
+        const { alert } = step(alerts.get(key), o, new Date(at));
+        if (alert) alerts.set(key, alert);
+        else alerts.delete(key);
+      }
+      return [...alerts].filter(([, a]) => a.state === "firing").map(([key]) => key).sort();
+    };
+    assert.deepEqual(run(new Map(), 97, 0), ["FilesystemAlmostFull/critical"]);
+    const climbing = new Map<string, Alert>();
+    assert.deepEqual(run(climbing, 90, 0), ["FilesystemAlmostFull/warning"]);
+    assert.deepEqual(run(climbing, 97, 1000), ["FilesystemAlmostFull/critical", "FilesystemAlmostFull/warning"]);
+    assert.deepEqual(run(climbing, 70, 2000), []);
   });
 
   test("load per core", () => {
