@@ -7,6 +7,7 @@ import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../p
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
+import { DEFAULT_THROTTLE, type ThrottleSettings } from "./auth/throttle.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
 
@@ -18,8 +19,10 @@ export interface CollectorConfig {
   readonly databaseUrl: string;
   readonly http: { readonly host: string; readonly port: number };
   readonly grpc: { readonly host: string; readonly port: number };
-  /** The bearer token every API call carries, HTTP and gRPC alike (token_file or NETMAP_TOKEN); null: serve makes one. */
+  /** The admin token (token_file or NETMAP_TOKEN), HTTP and gRPC alike; null: serve makes one. Named tokens are in the database. */
   readonly token: string | null;
+  /** Failed authentications an address may make before it is blocked, and for how long (auth/throttle.ts). */
+  readonly authThrottle: ThrottleSettings;
   /** A host is stale after this long without a report, down after downAfterSeconds. */
   readonly staleAfterSeconds: number;
   readonly downAfterSeconds: number;
@@ -108,6 +111,10 @@ const fileSchema = z
     http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]) }).strict().partial(),
     grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
     token_file: z.string().min(1),
+    auth: z
+      .object({ max_failures: z.number().int().min(1).max(1_000_000), failure_window: duration("auth.failure_window") })
+      .strict()
+      .partial(),
     hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
     ingest: z
       .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })
@@ -187,6 +194,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     rules: c.rules ?? {},
     grpc,
     token,
+    authThrottle: { maxFailures: c.auth?.max_failures ?? DEFAULT_THROTTLE.maxFailures, windowSeconds: c.auth?.failure_window ?? DEFAULT_THROTTLE.windowSeconds },
     staleAfterSeconds,
     downAfterSeconds,
     ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector" },

@@ -82,6 +82,10 @@ export interface Answer {
 export const ANSWERS = {
   BAD_REQUEST: { http: 400, grpc: status.INVALID_ARGUMENT },
   UNAUTHENTICATED: { http: 401, grpc: status.UNAUTHENTICATED },
+  // A valid token whose role is below what the route or method needs (auth/access.ts).
+  FORBIDDEN: { http: 403, grpc: status.PERMISSION_DENIED },
+  // Too many failed authentications from the caller's address; answered with the seconds to wait.
+  TOO_MANY_FAILURES: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
   NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
   // The reference names several hosts: the caller picks one (SITE/NAME or CLIENT/SITE/NAME).
   HOST_AMBIGUOUS: { http: 409, grpc: status.INVALID_ARGUMENT },

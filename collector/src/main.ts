@@ -10,6 +10,7 @@ import { runTopologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./cli/top
 import { ALERT_COMMANDS, ALERT_USAGE, runAlertCommand } from "./cli/alerts.ts";
 import { AGENT_COMMANDS, AGENT_USAGE, runAgentCommand } from "./cli/agent.ts";
 import { defaultOut } from "./cli/command-line.ts";
+import { runSecurityCommand, SECURITY_COMMANDS, SECURITY_USAGE } from "./cli/security.ts";
 
 const USAGE = `usage: netmap <command> [options]
 
@@ -21,6 +22,8 @@ ${TOPOLOGY_USAGE}
 ${ALERT_USAGE}
 
 ${AGENT_USAGE}
+
+${SECURITY_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
                NETMAP_TOKEN, NETMAP_LOG_LEVEL
@@ -36,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
+  if ((SECURITY_COMMANDS as readonly string[]).includes(command)) return runSecurityCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel);

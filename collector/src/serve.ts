@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startAlerting, type Alerting } from "./alerts/service.ts";
 import { localTokenPath, writeLocalToken } from "./auth/token.ts";
+import { createAuthenticator } from "./auth/authenticator.ts";
+import { auditTrail } from "./audit/trail.ts";
 import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
@@ -53,6 +55,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   );
 
   const topology = topologyService(db, config);
+  // One for both servers: failed authentications from an address count across HTTP and gRPC.
+  const authenticator = createAuthenticator({ token, db, log: log.child({ component: "auth" }), registry, throttle: config.authThrottle });
+  const audit = auditTrail(db, nc, log.child({ component: "audit" }));
   let app: FastifyInstance;
   let admin: AdminServer;
   try {
@@ -63,12 +68,14 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         registry,
         natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
         token,
+        authenticator,
+        audit,
         loadTopology: topology.topology,
       },
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
-    admin = await startAdminServer({ config, token, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+    admin = await startAdminServer({ config, authenticator, audit, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
       await app.close();
       throw error;
     });

@@ -33,10 +33,16 @@ export function readLocalToken(path: string): string | undefined {
   }
 }
 
-/** True when an `authorization` value is `Bearer <token>`; compared in constant time. */
-export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!match) return false;
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(match[1]!), digest(token));
+/** The token of an `authorization` value `Bearer <token>` (the scheme in any case), else undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+}
+
+export function tokenDigest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+/** True when token is expected; compared in constant time. */
+export function tokenMatches(token: string, expected: string): boolean {
+  return timingSafeEqual(tokenDigest(token), tokenDigest(expected));
 }

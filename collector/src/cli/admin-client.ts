@@ -25,7 +25,10 @@ export class UnauthenticatedError extends NetMapError {
   }
 }
 
-export interface AdminClient extends AdminMethods {
+/** The methods as a client calls them: the request alone (the caller is the token sent). */
+type ClientMethods = { [M in keyof AdminMethods]: (request: Parameters<AdminMethods[M]>[0]) => ReturnType<AdminMethods[M]> };
+
+export interface AdminClient extends ClientMethods {
   /** HOST:PORT the client talks to. */
   target: string;
   /** Calls onMessage for each change until the signal aborts (resolves) or the call fails (rejects). */
@@ -84,6 +87,11 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     listSilences: call(client.listSilences),
     expireSilence: call(client.expireSilence),
     ackAlert: call(client.ackAlert),
+    createToken: call(client.createToken),
+    listTokens: call(client.listTokens),
+    revokeToken: call(client.revokeToken),
+    listAudit: call(client.listAudit),
+    recordAgentInstall: call(client.recordAgentInstall),
     watchAlerts: (onMessage, signal) =>
       new Promise<void>((resolve, reject) => {
         const stream = client.watchAlerts({}, metadata);

@@ -89,7 +89,20 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
   }
   const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${terminalSafe(label)}: ${message}\n`), parallel);
   out.stdout(formatSummary(outcomes));
+  if (!values.topology) await recordInstalls(outcomes, env, out);
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
+}
+
+/** Each host's outcome into the collector's audit trail; the install is done, so a refusal is only reported. */
+async function recordInstalls(outcomes: InstallOutcome[], env: Record<string, string | undefined>, out: Out): Promise<void> {
+  const admin = connectAdmin(env);
+  try {
+    for (const outcome of outcomes) await admin.recordAgentInstall({ host: outcome.label, outcome: outcome.status });
+  } catch (error) {
+    out.stderr(`netmap: the install is not in the collector's audit trail: ${terminalSafe((error as Error).message)}\n`);
+  } finally {
+    admin.close();
+  }
 }
 
 export function formatSummary(outcomes: InstallOutcome[]): string {

@@ -24,7 +24,20 @@ import {
   type ListAlertsResponse,
   type ListSilencesResponse,
   type WatchAlertsResponse,
+  type ApiToken as ApiTokenMessage,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type ListAuditRequest,
+  type ListAuditResponse,
+  type ListTokensResponse,
+  type RecordAgentInstallRequest,
+  type RecordAgentInstallResponse,
+  type RevokeTokenRequest,
+  type RevokeTokenResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
+import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
+import type { Caller } from "../auth/roles.ts";
+import { listAudit } from "../audit/trail.ts";
 import type { Db } from "../db/database.ts";
 import { listHosts } from "../hosts/repository.ts";
 import type { StatusThresholds } from "../hosts/status.ts";
@@ -75,7 +88,19 @@ export interface AdminMethods {
   listSilences(request: object): Promise<ListSilencesResponse>;
   expireSilence(request: ExpireSilenceRequest): Promise<ExpireSilenceResponse>;
   ackAlert(request: AckAlertRequest): Promise<AckAlertResponse>;
+  createToken(request: CreateTokenRequest, caller: Caller): Promise<CreateTokenResponse>;
+  listTokens(request: object): Promise<ListTokensResponse>;
+  revokeToken(request: RevokeTokenRequest): Promise<RevokeTokenResponse>;
+  listAudit(request: ListAuditRequest): Promise<ListAuditResponse>;
+  /** Nothing but the audit entry server.ts records for it. */
+  recordAgentInstall(request: RecordAgentInstallRequest): Promise<RecordAgentInstallResponse>;
 }
+
+const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
+const agentInstallRequest = z.object({
+  host: z.string().min(1, "recordAgentInstall: no host given").max(400),
+  outcome: z.enum(["started", "not-started", "failed"], { error: "recordAgentInstall: expected outcome started, not-started or failed" }),
+});
 
 /** The server-streaming methods: send each message until the signal aborts. */
 export interface AdminStreams {
@@ -138,5 +163,13 @@ export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMeth
       const ack = await ackAlert(db, fingerprint, by, comment);
       return { fingerprint: ack.fingerprint, acknowledged: { by: ack.by, at: ack.at, comment: ack.comment } };
     },
+    createToken: async ({ name, role }, caller) => {
+      const { token, secret } = await createApiToken(db, name, role, caller.name);
+      return { token: tokenToMessage(token), secret };
+    },
+    listTokens: async () => ({ tokens: (await listApiTokens(db)).map(tokenToMessage) }),
+    revokeToken: async ({ name }) => ({ token: tokenToMessage(await revokeApiToken(db, name)) }),
+    listAudit: async ({ since, limit }) => ({ events: await listAudit(db, { since, limit }) }),
+    recordAgentInstall: async (request) => (parseRequest(agentInstallRequest, request), {}),
   };
 }

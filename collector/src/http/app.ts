@@ -5,7 +5,10 @@ import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
 import { alertRoutes } from "./alerts.ts";
-import { requireToken } from "./auth.ts";
+import { requireRoles } from "./auth.ts";
+import { auditRoutes } from "./audit.ts";
+import { createAuthenticator, type Authenticator } from "../auth/authenticator.ts";
+import { auditTrail, type AuditTrail } from "../audit/trail.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { hostRoutes } from "./hosts.ts";
@@ -19,8 +22,12 @@ export interface AppDeps {
   db: Db;
   registry: Registry;
   natsConnected: () => boolean;
-  /** The bearer token /api/v1/* and /metrics require: the collector's one token, the gRPC service's too. */
+  /** The configured (or generated) admin token, the gRPC service's too. */
   token: string;
+  /** Shared with the gRPC service (one failure count per address); made from token and db when not given. */
+  authenticator?: Authenticator;
+  /** Where audited routes record; made on db alone (no NATS event) when not given. */
+  audit?: AuditTrail;
   /** The topology for the map and the Ansible inventory; their routes exist only when given. */
   loadTopology?: MapDeps["loadTopology"];
 }
@@ -29,11 +36,16 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   const app = Fastify({ loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024 });
   registerErrorHandling(app);
-  requireToken(app, deps.token);
+  requireRoles(
+    app,
+    deps.authenticator ?? createAuthenticator({ token: deps.token, db: deps.db, log, registry: deps.registry }),
+    deps.audit ?? auditTrail(deps.db, undefined, log),
+  );
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
   await app.register(alertRoutes, deps);
+  await app.register(auditRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });
   await app.register(webRoutes);

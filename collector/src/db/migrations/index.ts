@@ -7,6 +7,7 @@ import * as alerts from "./2026_11_23_003_alerts.ts";
 import * as proxmox from "./2026_11_23_004_proxmox.ts";
 import * as silences from "./2026_11_23_005_silences.ts";
 import * as series from "./2026_11_23_006_series.ts";
+import * as security from "./2026_12_01_017_security.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "2026_11_23_004_proxmox": proxmox,
   "2026_11_23_005_silences": silences,
   "2026_11_23_006_series": series,
+  "2026_12_01_017_security": security,
 };
