@@ -43,7 +43,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         ? streaming(name, streams[name as keyof AdminStreams] as AdminStreams[keyof AdminStreams], log, watching)
         : unary(name, methods[name as keyof AdminMethods] as (request: unknown, caller: Caller) => Promise<unknown>, audit, log);
   }
-  const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, interceptors: [requireRole(authenticator, log)] });
+  const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, interceptors: [requireRole(authenticator, audit, log)] });
   server.addService(NetMapAdminService, implementation);
 
   const host = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
@@ -88,7 +88,7 @@ export function peerAddress(peer: string): string {
  * refused call never asks, so its body is not read into memory (what still arrives is dropped
  * as it comes).
  */
-function requireRole(authenticator: Authenticator, log: Logger): ServerInterceptor {
+function requireRole(authenticator: Authenticator, audit: AuditTrail, log: Logger): ServerInterceptor {
   return (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) =>
@@ -96,7 +96,7 @@ function requireRole(authenticator: Authenticator, log: Logger): ServerIntercept
           onReceiveMetadata: (metadata, proceed) => {
             const authorization = metadata.get("authorization")[0];
             authenticator.authenticate(typeof authorization === "string" ? authorization : undefined, peerAddress(call.getPeer()), "grpc", method.path).then(
-              (authentication) => {
+              async (authentication) => {
                 if (authentication.kind === "throttled") {
                   const trailer = new Metadata();
                   trailer.set("retry-after", String(authentication.retryAfterSeconds));
@@ -111,6 +111,8 @@ function requireRole(authenticator: Authenticator, log: Logger): ServerIntercept
                   const trailer = new Metadata();
                   trailer.set(ERROR_CODE_METADATA, "FORBIDDEN");
                   const needed = access?.role ?? "admin";
+                  // The message is not read, so the entry names no target.
+                  if (access?.audit) await audit.record({ caller, action: access.audit, target: "", source: peerAddress(call.getPeer()), outcome: "FORBIDDEN", transport: "grpc" });
                   return call.sendStatus({ code: ANSWERS.FORBIDDEN.grpc, details: `this needs the ${needed} role; the token ${caller.name} has ${caller.role}`, metadata: trailer });
                 }
                 metadata.set(CALLER_METADATA, JSON.stringify(caller));
