@@ -47,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const collector = await serve(config, log);
+      // As nginx and nats-server do: a renewed certificate is picked up without a restart.
+      process.on("SIGHUP", () => collector.reloadTls());
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);

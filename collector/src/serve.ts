@@ -16,12 +16,16 @@ import { startProxmoxPoller } from "./proxmox/poller.ts";
 import { redactUrl } from "./log.ts";
 import { startAdminServer, type AdminServer } from "./grpc/server.ts";
 import { topologyService } from "./topology/service.ts";
+import { readTlsIdentity } from "./tls.ts";
+import type { Server as TlsServer } from "node:tls";
 
 export interface Collector {
   /** The HTTP address actually bound (port 0 in config picks a free one). */
   httpUrl: string;
   /** The gRPC admin service's HOST:PORT actually bound. */
   grpcAddress: string;
+  /** Reads http.tls and grpc.tls again and serves them to new connections; on a bad file, logs and keeps the old ones. */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -29,6 +33,12 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   // One token for every API, made before anything listens: whoever reads the file once the
   // status page answers (npm start, the CLI) reads this run's token.
   const token = config.token ?? generatedToken(log);
+  // Read before anything starts, so a bad certificate stops serve at once.
+  const readTls = () => ({
+    http: config.http.tls ? readTlsIdentity(config.http.tls, "http.tls", config.secrets) : undefined,
+    grpc: config.grpc.tls ? readTlsIdentity(config.grpc.tls, "grpc.tls", config.secrets) : undefined,
+  });
+  const tls = readTls();
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
@@ -70,12 +80,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         token,
         authenticator,
         audit,
+        tls: tls.http,
         loadTopology: topology.topology,
       },
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
-    admin = await startAdminServer({ config, authenticator, audit, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+    admin = await startAdminServer({ config, authenticator, audit, tls: tls.grpc, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
       await app.close();
       throw error;
     });
@@ -85,7 +96,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.http.port;
-  const httpUrl = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
+  const httpUrl = `${tls.http ? "https" : "http"}://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
   log.info({ url: httpUrl }, "status page and API listening");
   // Proxmox discovery: a cycle per cluster now, then every interval (docs/proxmox.md).
   const proxmox = startProxmoxPoller({
@@ -106,7 +117,20 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  const reloadTls = () => {
+    let next;
+    try {
+      next = readTls();
+    } catch (error) {
+      log.error({ err: (error as Error).message }, "could not reload the TLS certificates; still serving the old ones");
+      return;
+    }
+    if (next.http) (app.server as unknown as TlsServer).setSecureContext({ cert: next.http.cert, key: next.http.key });
+    if (next.grpc) admin.reloadTls(next.grpc);
+    if (next.http || next.grpc) log.info({ http: next.http !== undefined, grpc: next.grpc !== undefined }, "reloaded the TLS certificates");
+  };
+
+  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 function generatedToken(log: Logger): string {

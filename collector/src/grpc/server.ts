@@ -1,7 +1,7 @@
 // The gRPC transport of the admin service: token and role check (the role of each method in
 // auth/access.ts), the audit of the methods that change something, NetMapErrors answered with
 // the gRPC code of the one table (ANSWERS in errors.ts), and the listener. The methods themselves are in service.ts.
-import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { experimental, Metadata, Server, ServerCredentials, ServerInterceptingCall, status, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { NetMapAdminService } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { CollectorConfig } from "../config.ts";
@@ -12,6 +12,7 @@ import { auditTarget, GRPC_ACCESS, type Access } from "../auth/access.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { roleAllows, type Caller } from "../auth/roles.ts";
 import type { AuditTrail } from "../audit/trail.ts";
+import { ReloadableIdentity, type TlsIdentity } from "../tls.ts";
 
 // For a caller with the token: a large topology import. One without never gets a byte read.
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -19,6 +20,8 @@ const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export interface AdminServer {
   /** HOST:PORT actually bound (port 0 in config picks a free one). */
   address: string;
+  /** Serves this certificate from now on (grpc.tls reloaded); no-op without TLS. */
+  reloadTls(identity: TlsIdentity): void;
   stop(): Promise<void>;
 }
 
@@ -27,6 +30,8 @@ export interface AdminServerOptions extends AdminDeps {
   /** The one the HTTP API uses too, so failures from an address count across both. */
   authenticator: Authenticator;
   audit: AuditTrail;
+  /** The certificate and key when grpc.tls is set. */
+  tls?: TlsIdentity;
   log: Logger;
 }
 
@@ -46,16 +51,20 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, interceptors: [requireRole(authenticator, audit, log)] });
   server.addService(NetMapAdminService, implementation);
 
+  const identity = options.tls && new ReloadableIdentity(options.tls);
+  // grpc-js's implementation takes the identity provider first, whatever its declaration names the arguments.
+  const credentials = identity ? experimental.createCertificateProviderServerCredentials(identity, null, false) : ServerCredentials.createInsecure();
   const host = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${config.grpc.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(`${host}:${config.grpc.port}`, credentials, (error, bound) =>
       error ? reject(new Error(`cannot listen for gRPC on ${host}:${config.grpc.port}: ${error.message}`)) : resolve(bound),
     ),
   );
   const address = `${host}:${port}`;
-  log.info({ address }, "admin service (gRPC) listening");
+  log.info({ address, tls: identity !== undefined }, "admin service (gRPC) listening");
   return {
     address,
+    reloadTls: (next) => identity?.update(next),
     stop: () =>
       new Promise<void>((resolve) => {
         // Calls in flight get a moment to finish; then the rest are cut.

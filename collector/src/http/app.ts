@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
+import type { TlsIdentity } from "../tls.ts";
 import { alertRoutes } from "./alerts.ts";
 import { requireRoles } from "./auth.ts";
 import { auditRoutes } from "./audit.ts";
@@ -28,13 +29,16 @@ export interface AppDeps {
   authenticator?: Authenticator;
   /** Where audited routes record; made on db alone (no NATS event) when not given. */
   audit?: AuditTrail;
+  /** Served over HTTPS when given (http.tls); serve.ts replaces it on SIGHUP. */
+  tls?: TlsIdentity;
   /** The topology for the map and the Ansible inventory; their routes exist only when given. */
   loadTopology?: MapDeps["loadTopology"];
 }
 
 export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInstance> {
+  // One instance type whether or not it speaks TLS: nothing here depends on the server's class.
   const app = Fastify({ loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024 });
+    bodyLimit: 1024 * 1024, ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }) }) as unknown as FastifyInstance;
   registerErrorHandling(app);
   requireRoles(
     app,
