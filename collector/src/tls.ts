@@ -49,7 +49,9 @@ export class ReloadableIdentity implements CertificateProvider {
   }
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.listeners.add(listener);
-    listener({ certificate: this.current.cert, privateKey: this.current.key });
+    // Not at once: grpc-js registers the server's watcher only after adding this listener, and
+    // would drop an update that came before it (the server then refuses every handshake).
+    queueMicrotask(() => this.listeners.has(listener) && listener({ certificate: this.current.cert, privateKey: this.current.key }));
   }
   removeIdentityCertificateListener(listener: IdentityListener): void {
     this.listeners.delete(listener);

@@ -4,6 +4,7 @@
 // NETMAP_FINGERPRINT, exactly the certificate whose SHA-256 fingerprint it gives (a
 // self-signed one, as for Proxmox).
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { connect, createSecureContext, type PeerCertificate } from "node:tls";
 import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { ConfigError, NetMapError } from "../errors.ts";
@@ -65,7 +66,7 @@ export async function channelCredentials(host: string, port: number, tls: Client
 function presentedCertificate(host: string, port: number): Promise<PeerCertificate> {
   return new Promise((resolve, reject) => {
     // Not verified here: what is looked at is the fingerprint, before any byte of the token leaves.
-    const socket = connect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, rejectUnauthorized: false, ALPNProtocols: ["h2"] }, () => {
+    const socket = connect({ host, port, ...(isIP(host) ? {} : { servername: host }), rejectUnauthorized: false, ALPNProtocols: ["h2"] }, () => {
       const certificate = socket.getPeerCertificate();
       socket.end();
       if (!certificate?.raw) reject(new NetMapError("COLLECTOR_UNREACHABLE", `the collector at ${host}:${port} presented no certificate`));
