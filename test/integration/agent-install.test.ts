@@ -210,6 +210,10 @@ describe("netmap agent install through a bastion chain (network namespaces, real
       assert.match(stdout, new RegExp(`^${host}: installed, not started: no systemd$`, "m"));
     }
     assert.match(stdout, /^summary: agent installed on 3 of 3 hosts\n  not started \(no systemd\): bastion1, bastion2, target\n$/m);
+    // Each host's install is in the collector's audit trail, under the token that ran it.
+    const audit = (await collector.get("/api/v1/audit")).body.events.filter((e: { action: string }) => e.action === "agent_install");
+    const recorded = audit.map((e: Record<string, string>) => `${e.actor} ${e.target} ${e.outcome}`).sort();
+    for (const host of ["bastion1", "bastion2", "target"]) assert.ok(recorded.includes(`@configured ${host} not-started ok`), recorded.join("; "));
   });
 
   test("a changed host key fails that host, naming it and both fingerprints, and the other hosts are still installed", async () => {

@@ -14,8 +14,8 @@ export interface Access {
   readonly role: Role | "open";
   /** Recorded in the audit trail (who, when, from where, outcome) when given. */
   readonly audit?: AuditAction;
-  /** The request field (HTTP: route parameter or body field) naming what the action applies to. */
-  readonly target?: string;
+  /** The request fields (HTTP: route parameters or body fields) naming what the action applies to, joined by spaces. */
+  readonly target?: string | readonly string[];
 }
 
 const open: Access = { role: "open" };
@@ -66,13 +66,12 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   listTokens: { role: "admin" },
   revokeToken: { role: "admin", audit: "token_revoke", target: "name" },
   listAudit: { role: "admin" },
-  recordAgentInstall: { role: "admin", audit: "agent_install", target: "host" },
+  recordAgentInstall: { role: "admin", audit: "agent_install", target: ["host", "outcome"] },
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */
 export function auditTarget(access: Access, input: unknown): string {
   if (!access.target || typeof input !== "object" || input === null) return "";
-  const value = (input as Record<string, unknown>)[access.target];
-  if (value === undefined || value === null) return "";
-  return (typeof value === "string" ? value : JSON.stringify(value)).slice(0, 500);
+  const values = [access.target].flat().map((field) => (input as Record<string, unknown>)[field]).filter((value) => value !== undefined && value !== null && value !== "");
+  return values.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join(" ").slice(0, 500);
 }
