@@ -3,37 +3,24 @@
 // RESOURCE_EXHAUSTED) even with the right token, logged once per burst and counted in
 // /metrics; once the wait is over the right token passes.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { connectAdmin } from "../../collector/src/cli/admin-client.ts";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import type { TestCollector } from "../helpers/collector.ts";
 
 describe("failed authentications are rate-limited per address", () => {
-  let nats: TestNatsServer;
-  let database: TestDatabase;
+  let testbed: CliTestbed;
   let collector: TestCollector;
   let dir: string;
   const hosts = (token: string) => fetch(new URL("/api/v1/hosts", collector.httpUrl), { headers: { authorization: `Bearer ${token}` } });
 
   before(async () => {
-    nats = await startNatsServer();
-    database = await createTestDatabase();
-    dir = mkdtempSync(join(tmpdir(), "netmap-throttle-"));
-    writeFileSync(join(dir, "netmap.yaml"), "auth:\n  max_failures: 3\n  failure_window: 2s\n");
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url, env: { NETMAP_CONFIG: join(dir, "netmap.yaml") } });
+    testbed = await startCliTestbed({ config: () => "auth:\n  max_failures: 3\n  failure_window: 2s\n" });
+    ({ collector, dir } = testbed);
   });
 
-  after(async () => {
-    await collector?.stop();
-    await database?.drop();
-    await nats?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => testbed?.close());
 
   test("the fourth try after three wrong tokens gets 429 and Retry-After even with the right token, over HTTP and gRPC; after the wait the right token passes", async () => {
     for (let i = 0; i < 3; i++) assert.equal((await hosts(`wrong-${i}`)).status, 401);

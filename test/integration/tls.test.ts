@@ -3,17 +3,14 @@
 // renewed certificate served after SIGHUP without a restart.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
-import { NETMAP_MAIN } from "../helpers/cli.ts";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
-import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
-import { runProgram } from "../helpers/run.ts";
+import { NETMAP_MAIN, startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import type { TestCollector } from "../helpers/collector.ts";
+import { freePort } from "../helpers/nats-server.ts";
 import { createTestCa, type TestCa, type TestCertificate } from "../helpers/tls.ts";
 import { eventually } from "../helpers/wait.ts";
 
@@ -40,32 +37,30 @@ function presented(port: number): Promise<string> {
   });
 }
 
+const tlsConfig = (certificate: TestCertificate) =>
+  `http: { tls: { cert_file: ${certificate.certFile}, key_file: ${certificate.keyFile} } }\ngrpc: { tls: { cert_file: ${certificate.certFile}, key_file: ${certificate.keyFile} } }\n`;
+
 describe("TLS of the collector's own", () => {
-  let nats: TestNatsServer;
-  let database: TestDatabase;
+  let testbed: CliTestbed;
   let collector: TestCollector;
   let dir: string;
   let ca: TestCa;
   let server: TestCertificate;
-  const netmap = (args: string[], env: Record<string, string>) =>
-    runProgram(process.execPath, [NETMAP_MAIN, ...args], { env: { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_TOKEN: collector.token, ...env } });
+  // The testbed's NETMAP_URL is a plain HOST:PORT; each call says how to reach this TLS collector.
+  const netmap = (args: string[], env: Record<string, string>) => testbed.netmap(args, env);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "netmap-tls-"));
-    ca = createTestCa(dir);
-    server = ca.issue("collector");
-    writeFileSync(join(dir, "netmap.yaml"), `http: { tls: { cert_file: ${server.certFile}, key_file: ${server.keyFile} } }\ngrpc: { tls: { cert_file: ${server.certFile}, key_file: ${server.keyFile} } }\n`);
-    nats = await startNatsServer();
-    database = await createTestDatabase();
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url, env: { NETMAP_CONFIG: join(dir, "netmap.yaml") } });
+    testbed = await startCliTestbed({
+      config: (testbedDir) => {
+        ca = createTestCa(testbedDir);
+        server = ca.issue("collector");
+        return tlsConfig(server);
+      },
+    });
+    ({ collector, dir } = testbed);
   });
 
-  after(async () => {
-    await collector?.stop();
-    await database?.drop();
-    await nats?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => testbed?.close());
 
   test("the HTTP API is served over HTTPS with the configured certificate, which a client trusting the CA accepts", async () => {
     assert.match(collector.httpUrl, /^https:\/\/127\.0\.0\.1:\d+\/$/);
@@ -110,10 +105,10 @@ describe("TLS of the collector's own", () => {
     const renewed = ca.issue("renewed");
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const config = join(dir, "sighup.yaml");
-    writeFileSync(config, `http: { tls: { cert_file: ${live.certFile}, key_file: ${live.keyFile} } }\ngrpc: { tls: { cert_file: ${live.certFile}, key_file: ${live.keyFile} } }\n`);
+    writeFileSync(config, tlsConfig(live));
     const first = live.fingerprint;
     const child = spawn(process.execPath, [NETMAP_MAIN, "serve", "--config", config], {
-      env: { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: join(dir, "sighup-state"), NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url,
+      env: { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: join(dir, "sighup-state"), NETMAP_NATS_URL: testbed.nats.url, NETMAP_DATABASE_URL: testbed.database.url,
         NETMAP_HTTP_ADDR: `127.0.0.1:${httpPort}`, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` },
       stdio: ["ignore", "pipe", "pipe"],
     });
