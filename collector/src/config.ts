@@ -10,6 +10,7 @@ import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_THROTTLE, type ThrottleSettings } from "./auth/throttle.ts";
 import type { TlsFiles } from "./tls.ts";
+import type { AgentAuthorizationConfig } from "./nats/agent-identities.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
 
@@ -17,6 +18,10 @@ export interface CollectorConfig {
   readonly natsUrl: string;
   /** Where NATS replies to the collector arrive: its NATS user subscribes to `<prefix>.>` and no agent's may. */
   readonly natsInboxPrefix: string;
+  /** The collector's own nkey seed file (nats.nkey_file); null: the URL's user and password, if any. */
+  readonly natsNkeyFile: string | null;
+  /** Where the collector writes agents' NATS identities and how it reloads nats-server; null: it mints none. */
+  readonly agentAuthorization: AgentAuthorizationConfig | null;
   readonly streams: StreamLimits;
   readonly databaseUrl: string;
   readonly http: ListenerConfig;
@@ -105,6 +110,8 @@ const fileSchema = z
           .string()
           .refine(isInboxPrefix, "nats.inbox_prefix: expected subject tokens of letters, digits, _ $ -, separated by dots, no wildcards")
           .refine((prefix) => !`${prefix}.`.startsWith(`${AGENT_INBOX_ROOT}.`), `nats.inbox_prefix: ${AGENT_INBOX_ROOT} is the agents' (each may read its own inbox there)`),
+        nkey_file: z.string().min(1),
+        agent_authorization: z.object({ file: z.string().min(1), pid_file: z.string().min(1) }).strict(),
       })
       .strict()
       .partial(),
@@ -211,8 +218,13 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       );
     }
   }
+  const agentAuthorization = c.nats?.agent_authorization ? { file: c.nats.agent_authorization.file, pidFile: c.nats.agent_authorization.pid_file } : null;
+  // The file the collector writes names its own user by nkey: without one it would lock itself out.
+  if (agentAuthorization && !c.nats?.nkey_file) throw new ConfigError("nats.agent_authorization: needs nats.nkey_file, the collector's own nkey, which the file it writes lets in");
   return deepFreeze({
     natsUrl: c.nats?.url ?? "nats://127.0.0.1:4222",
+    natsNkeyFile: c.nats?.nkey_file ?? null,
+    agentAuthorization,
     natsInboxPrefix: c.nats?.inbox_prefix ?? COLLECTOR_INBOX_PREFIX,
     streams: {
       reports: { ...DEFAULT_STREAM_LIMITS.reports, ...defined({ maxBytes: c.streams?.reports?.max_bytes, maxMsgsPerAgent: c.streams?.reports?.max_msgs_per_agent }) },

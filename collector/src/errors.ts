@@ -95,6 +95,9 @@ export const ANSWERS = {
   ROUTE_NO_ADDRESS: { http: 422, grpc: status.INVALID_ARGUMENT },
   ROUTE_UNSAFE: { http: 422, grpc: status.INVALID_ARGUMENT },
   TOPOLOGY_INVALID: { http: 422, grpc: status.INVALID_ARGUMENT },
+  // Minting NATS identities needs nats.agent_authorization; a reload nats-server did not get.
+  AGENT_IDENTITIES_OFF: { http: 409, grpc: status.FAILED_PRECONDITION },
+  NATS_RELOAD: { http: 502, grpc: status.UNAVAILABLE },
 } as const satisfies Record<string, Answer>;
 
 export type AnsweredCode = keyof typeof ANSWERS;

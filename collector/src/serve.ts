@@ -1,5 +1,8 @@
 // `netmap serve`: ingest, HTTP, and (as they land) rules, discovery, gRPC.
-import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { fromSeed } from "@nats-io/nkeys";
+import { readSecretFile } from "../../lib/secret-file.ts";
+import { agentIdentities } from "./nats/agent-identities.ts";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
@@ -42,7 +45,15 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
-  const nc = await connectNats(config.natsUrl, config.natsInboxPrefix, log);
+  const topology = topologyService(db, config);
+  const nkeySeed = config.natsNkeyFile ? readSecretFile(config.natsNkeyFile, "nats.nkey_file", config.secrets) : null;
+  const identities = agentIdentities({
+    db, config: config.agentAuthorization, collectorPublicKey: nkeySeed && fromSeed(new TextEncoder().encode(nkeySeed)).getPublicKey(),
+    inboxPrefix: config.natsInboxPrefix, loadTopology: topology.topology, log: log.child({ component: "nats-identities" }),
+  });
+  // Before connecting: the file lets the collector's own nkey in. A nats-server not yet running reads it when it starts.
+  if (config.agentAuthorization) await identities.sync().catch((error: Error) => log.warn({ err: error.message }, "wrote the NATS agent identities; nats-server did not reload"));
+  const nc = await connectNats(config.natsUrl, config.natsInboxPrefix, nkeySeed, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   const alerting = await untilDone(log, "set up alerting", () =>
@@ -64,7 +75,6 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }),
   );
 
-  const topology = topologyService(db, config);
   // One for both servers: failed authentications from an address count across HTTP and gRPC.
   const authenticator = createAuthenticator({ token, db, log: log.child({ component: "auth" }), registry, throttle: config.authThrottle });
   const audit = auditTrail(db, nc, log.child({ component: "audit" }));
@@ -86,7 +96,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
-    admin = await startAdminServer({ config, authenticator, audit, tls: tls.grpc, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+    admin = await startAdminServer({ config, authenticator, audit, tls: tls.grpc, identities, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
       await app.close();
       throw error;
     });
@@ -149,11 +159,12 @@ async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | u
   await db.destroy();
 }
 
-async function connectNats(url: string, inboxPrefix: string, log: Logger): Promise<NatsConnection> {
-  log.info({ server: redactUrl(url), inboxPrefix }, "connecting to NATS");
+async function connectNats(url: string, inboxPrefix: string, nkeySeed: string | null, log: Logger): Promise<NatsConnection> {
+  log.info({ server: redactUrl(url), inboxPrefix, nkey: nkeySeed !== null }, "connecting to NATS");
   // Reconnect forever: the client's default gives up after 10 attempts. Replies (JetStream's API answers,
   // the reports the pull consumer fetches) come to an inbox of the collector's own, which no agent may read.
-  return connect({ ...natsServer(url), name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+  const nkey = nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)) } : {};
+  return connect({ ...natsServer(url), ...nkey, name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
 }
 
 /** The NATS client reads no credentials from a URL: nats://USER:PASSWORD@ (or TOKEN@) become its options. */

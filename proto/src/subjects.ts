@@ -23,6 +23,8 @@ export const AUDIT_ACTIONS = [
   "token_create",
   "token_revoke",
   "agent_install",
+  "agent_identity_mint",
+  "agent_identity_revoke",
 ] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */

@@ -67,6 +67,8 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   revokeToken: { role: "admin", audit: "token_revoke", target: "name" },
   listAudit: { role: "admin" },
   recordAgentInstall: { role: "admin", audit: "agent_install", target: ["host", "outcome"] },
+  mintAgentIdentity: { role: "admin", audit: "agent_identity_mint", target: "host" },
+  revokeAgentIdentity: { role: "admin", audit: "agent_identity_revoke", target: "host" },
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */

@@ -106,6 +106,8 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     revokeToken: call((c) => c.revokeToken),
     listAudit: call((c) => c.listAudit),
     recordAgentInstall: call((c) => c.recordAgentInstall),
+    mintAgentIdentity: call((c) => c.mintAgentIdentity),
+    revokeAgentIdentity: call((c) => c.revokeAgentIdentity),
     watchAlerts: async (onMessage, signal) => {
       const client = await connecting;
       return new Promise<void>((resolve, reject) => {

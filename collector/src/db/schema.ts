@@ -258,6 +258,14 @@ interface ProxmoxTables {
 export interface SecurityTables {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
+  agent_identities: AgentIdentitiesTable;
+}
+
+export interface AgentIdentitiesTable {
+  host: string;
+  agent_id: string;
+  public_key: string;
+  created_at: DefaultedTimestamp;
 }
 
 export interface ApiTokensTable {

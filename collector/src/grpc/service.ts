@@ -34,10 +34,15 @@ import {
   type RecordAgentInstallResponse,
   type RevokeTokenRequest,
   type RevokeTokenResponse,
+  type MintAgentIdentityRequest,
+  type MintAgentIdentityResponse,
+  type RevokeAgentIdentityRequest,
+  type RevokeAgentIdentityResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
 import type { Caller } from "../auth/roles.ts";
 import { listAudit } from "../audit/trail.ts";
+import type { AgentIdentities } from "../nats/agent-identities.ts";
 import type { Db } from "../db/database.ts";
 import { listHosts } from "../hosts/repository.ts";
 import type { StatusThresholds } from "../hosts/status.ts";
@@ -71,6 +76,7 @@ export interface AdminDeps {
   db: Db;
   thresholds: StatusThresholds;
   topology: TopologyService;
+  identities: AgentIdentities;
 }
 
 /** The methods as plain async functions; server.ts adds the token check and error mapping. */
@@ -94,6 +100,8 @@ export interface AdminMethods {
   listAudit(request: ListAuditRequest): Promise<ListAuditResponse>;
   /** Nothing but the audit entry server.ts records for it. */
   recordAgentInstall(request: RecordAgentInstallRequest): Promise<RecordAgentInstallResponse>;
+  mintAgentIdentity(request: MintAgentIdentityRequest): Promise<MintAgentIdentityResponse>;
+  revokeAgentIdentity(request: RevokeAgentIdentityRequest): Promise<RevokeAgentIdentityResponse>;
 }
 
 const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
@@ -136,7 +144,9 @@ export function adminStreams({ db }: Pick<AdminDeps, "db">): AdminStreams {
   };
 }
 
-export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMethods {
+const hostRequest = z.object({ host: z.string().min(1, "no host given").max(400) });
+
+export function adminMethods({ db, thresholds, topology, identities }: AdminDeps): AdminMethods {
   return {
     import: async ({ topologyYaml, fileName }) => topology.importFile(topologyYaml, fileName || "topology file"),
     export: async () => ({ topologyYaml: await topology.exportFile() }),
@@ -171,5 +181,7 @@ export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMeth
     revokeToken: async ({ name }) => ({ token: tokenToMessage(await revokeApiToken(db, name)) }),
     listAudit: async ({ since, limit }) => ({ events: await listAudit(db, { since, limit }) }),
     recordAgentInstall: async (request) => (parseRequest(agentInstallRequest, request), {}),
+    mintAgentIdentity: async (request) => identities.mint(parseRequest(hostRequest, request).host),
+    revokeAgentIdentity: async (request) => identities.revoke(parseRequest(hostRequest, request).host),
   };
 }

@@ -29,6 +29,16 @@ export async function up(db: Kysely<any>): Promise<void> {
       detail jsonb NOT NULL DEFAULT '{}'
     )`.execute(db);
   await sql`CREATE INDEX audit_log_at ON audit_log (at)`.execute(db);
+
+  // NATS identities minted per host (nats.agent_authorization): the public nkey only; the seed
+  // went to the host once. Keyed by CLIENT/SITE/NAME, as netmap agent revoke names it.
+  await sql`
+    CREATE TABLE agent_identities (
+      host text PRIMARY KEY,
+      agent_id text NOT NULL UNIQUE,
+      public_key text NOT NULL UNIQUE,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`.execute(db);
   await sql`
     CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -40,6 +50,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable("agent_identities").execute();
   await db.schema.dropTable("audit_log").execute();
   await sql`DROP FUNCTION audit_log_append_only()`.execute(db);
   await db.schema.dropTable("api_tokens").execute();

@@ -412,6 +412,31 @@ export interface RecordAgentInstallRequest {
 export interface RecordAgentInstallResponse {
 }
 
+export interface MintAgentIdentityRequest {
+  /** NAME, SITE/NAME or CLIENT/SITE/NAME. */
+  host: string;
+}
+
+export interface MintAgentIdentityResponse {
+  /** CLIENT/SITE/NAME. */
+  host: string;
+  /** The agent id the identity may report as (agent_id of the host's agent.yaml). */
+  agentId: string;
+  publicKey: string;
+  /** The nkey seed (SU…), for the host's agent only. */
+  seed: string;
+}
+
+export interface RevokeAgentIdentityRequest {
+  /** NAME, SITE/NAME, CLIENT/SITE/NAME or the agent id. */
+  host: string;
+}
+
+export interface RevokeAgentIdentityResponse {
+  host: string;
+  agentId: string;
+}
+
 function createBaseImportRequest(): ImportRequest {
   return { topologyYaml: "", fileName: "" };
 }
@@ -5089,6 +5114,354 @@ export const RecordAgentInstallResponse: MessageFns<RecordAgentInstallResponse> 
   },
 };
 
+function createBaseMintAgentIdentityRequest(): MintAgentIdentityRequest {
+  return { host: "" };
+}
+
+export const MintAgentIdentityRequest: MessageFns<MintAgentIdentityRequest> = {
+  encode(message: MintAgentIdentityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MintAgentIdentityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMintAgentIdentityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MintAgentIdentityRequest {
+    return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
+  },
+
+  toJSON(message: MintAgentIdentityRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MintAgentIdentityRequest>, I>>(base?: I): MintAgentIdentityRequest {
+    return MintAgentIdentityRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MintAgentIdentityRequest>, I>>(object: I): MintAgentIdentityRequest {
+    const message = createBaseMintAgentIdentityRequest();
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseMintAgentIdentityResponse(): MintAgentIdentityResponse {
+  return { host: "", agentId: "", publicKey: "", seed: "" };
+}
+
+export const MintAgentIdentityResponse: MessageFns<MintAgentIdentityResponse> = {
+  encode(message: MintAgentIdentityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.publicKey !== "") {
+      writer.uint32(26).string(message.publicKey);
+    }
+    if (message.seed !== "") {
+      writer.uint32(34).string(message.seed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MintAgentIdentityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMintAgentIdentityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.seed = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MintAgentIdentityResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      publicKey: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : "",
+      seed: isSet(object.seed) ? globalThis.String(object.seed) : "",
+    };
+  },
+
+  toJSON(message: MintAgentIdentityResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.publicKey !== "") {
+      obj.publicKey = message.publicKey;
+    }
+    if (message.seed !== "") {
+      obj.seed = message.seed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MintAgentIdentityResponse>, I>>(base?: I): MintAgentIdentityResponse {
+    return MintAgentIdentityResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MintAgentIdentityResponse>, I>>(object: I): MintAgentIdentityResponse {
+    const message = createBaseMintAgentIdentityResponse();
+    message.host = object.host ?? "";
+    message.agentId = object.agentId ?? "";
+    message.publicKey = object.publicKey ?? "";
+    message.seed = object.seed ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAgentIdentityRequest(): RevokeAgentIdentityRequest {
+  return { host: "" };
+}
+
+export const RevokeAgentIdentityRequest: MessageFns<RevokeAgentIdentityRequest> = {
+  encode(message: RevokeAgentIdentityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAgentIdentityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAgentIdentityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAgentIdentityRequest {
+    return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
+  },
+
+  toJSON(message: RevokeAgentIdentityRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeAgentIdentityRequest>, I>>(base?: I): RevokeAgentIdentityRequest {
+    return RevokeAgentIdentityRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeAgentIdentityRequest>, I>>(object: I): RevokeAgentIdentityRequest {
+    const message = createBaseRevokeAgentIdentityRequest();
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAgentIdentityResponse(): RevokeAgentIdentityResponse {
+  return { host: "", agentId: "" };
+}
+
+export const RevokeAgentIdentityResponse: MessageFns<RevokeAgentIdentityResponse> = {
+  encode(message: RevokeAgentIdentityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAgentIdentityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAgentIdentityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAgentIdentityResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeAgentIdentityResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeAgentIdentityResponse>, I>>(base?: I): RevokeAgentIdentityResponse {
+    return RevokeAgentIdentityResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeAgentIdentityResponse>, I>>(object: I): RevokeAgentIdentityResponse {
+    const message = createBaseRevokeAgentIdentityResponse();
+    message.host = object.host ?? "";
+    message.agentId = object.agentId ?? "";
+    return message;
+  },
+};
+
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
@@ -5302,6 +5675,34 @@ export const NetMapAdminService = {
       Buffer.from(RecordAgentInstallResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RecordAgentInstallResponse => RecordAgentInstallResponse.decode(value),
   },
+  /**
+   * A new NATS nkey for a host's agent, granted its own report subject and inbox in the
+   * nats-server authorization file the collector writes (nats.agent_authorization). The seed
+   * is in this answer only. FAILED_PRECONDITION when the collector writes no such file.
+   */
+  mintAgentIdentity: {
+    path: "/netmap.v1.NetMapAdmin/MintAgentIdentity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MintAgentIdentityRequest): Buffer =>
+      Buffer.from(MintAgentIdentityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MintAgentIdentityRequest => MintAgentIdentityRequest.decode(value),
+    responseSerialize: (value: MintAgentIdentityResponse): Buffer =>
+      Buffer.from(MintAgentIdentityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MintAgentIdentityResponse => MintAgentIdentityResponse.decode(value),
+  },
+  /** Removes a host's NATS identity from that file and reloads nats-server: the agent is refused. */
+  revokeAgentIdentity: {
+    path: "/netmap.v1.NetMapAdmin/RevokeAgentIdentity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeAgentIdentityRequest): Buffer =>
+      Buffer.from(RevokeAgentIdentityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeAgentIdentityRequest => RevokeAgentIdentityRequest.decode(value),
+    responseSerialize: (value: RevokeAgentIdentityResponse): Buffer =>
+      Buffer.from(RevokeAgentIdentityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeAgentIdentityResponse => RevokeAgentIdentityResponse.decode(value),
+  },
 } as const;
 
 export interface NetMapAdminServer extends UntypedServiceImplementation {
@@ -5349,6 +5750,14 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   listAudit: handleUnaryCall<ListAuditRequest, ListAuditResponse>;
   /** `netmap agent install` tells the collector what it installed, for the audit trail. */
   recordAgentInstall: handleUnaryCall<RecordAgentInstallRequest, RecordAgentInstallResponse>;
+  /**
+   * A new NATS nkey for a host's agent, granted its own report subject and inbox in the
+   * nats-server authorization file the collector writes (nats.agent_authorization). The seed
+   * is in this answer only. FAILED_PRECONDITION when the collector writes no such file.
+   */
+  mintAgentIdentity: handleUnaryCall<MintAgentIdentityRequest, MintAgentIdentityResponse>;
+  /** Removes a host's NATS identity from that file and reloads nats-server: the agent is refused. */
+  revokeAgentIdentity: handleUnaryCall<RevokeAgentIdentityRequest, RevokeAgentIdentityResponse>;
 }
 
 export interface NetMapAdminClient extends Client {
@@ -5652,6 +6061,42 @@ export interface NetMapAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RecordAgentInstallResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A new NATS nkey for a host's agent, granted its own report subject and inbox in the
+   * nats-server authorization file the collector writes (nats.agent_authorization). The seed
+   * is in this answer only. FAILED_PRECONDITION when the collector writes no such file.
+   */
+  mintAgentIdentity(
+    request: MintAgentIdentityRequest,
+    callback: (error: ServiceError | null, response: MintAgentIdentityResponse) => void,
+  ): ClientUnaryCall;
+  mintAgentIdentity(
+    request: MintAgentIdentityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MintAgentIdentityResponse) => void,
+  ): ClientUnaryCall;
+  mintAgentIdentity(
+    request: MintAgentIdentityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MintAgentIdentityResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes a host's NATS identity from that file and reloads nats-server: the agent is refused. */
+  revokeAgentIdentity(
+    request: RevokeAgentIdentityRequest,
+    callback: (error: ServiceError | null, response: RevokeAgentIdentityResponse) => void,
+  ): ClientUnaryCall;
+  revokeAgentIdentity(
+    request: RevokeAgentIdentityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeAgentIdentityResponse) => void,
+  ): ClientUnaryCall;
+  revokeAgentIdentity(
+    request: RevokeAgentIdentityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeAgentIdentityResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -32,7 +32,8 @@ export interface AuditEvent {
   role: string;
   /**
    * topology_import, host_adopt, alert_ack, silence_add, silence_expire,
-   * token_create, token_revoke, agent_install (also the subject's last token).
+   * token_create, token_revoke, agent_install, agent_identity_mint,
+   * agent_identity_revoke (also the subject's last token).
    */
   action: string;
   /** What the action was applied to: a host, an alert fingerprint, a token name, a file name. */
