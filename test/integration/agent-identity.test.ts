@@ -3,19 +3,19 @@
 // reports with its minted nkey; the same nkey cannot speak for another agent or read
 // anything but its own inbox; `netmap agent revoke` makes nats-server refuse it.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createUser } from "@nats-io/nkeys";
 import { connect, headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { HostReport } from "../../proto/src/codec.ts";
 import { agentInboxPrefix, reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 import { NETMAP_MAIN } from "../helpers/cli.ts";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
-import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { startMintingCollector } from "../helpers/agent-identities.ts";
+import type { TestCollector } from "../helpers/collector.ts";
+import type { TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
 import { runProgram } from "../helpers/run.ts";
@@ -39,19 +39,8 @@ describe("per-agent NATS identities minted by the collector", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "netmap-identity-"));
-    const port = await freePort();
-    natsUrl = `nats://127.0.0.1:${port}`;
-    authFile = join(dir, "netmap-auth.conf");
-    const collectorKey = createUser();
-    writeFileSync(join(dir, "collector.nk"), new TextDecoder().decode(collectorKey.getSeed()), { mode: 0o600 });
-    writeFileSync(join(dir, "netmap.yaml"), `nats:\n  nkey_file: ${join(dir, "collector.nk")}\n  agent_authorization: { file: ${authFile}, pid_file: ${join(dir, "nats.pid")} }\n`);
-    writeFileSync(join(dir, "nats-server.conf"), `jetstream { store_dir: ${JSON.stringify(join(dir, "jetstream"))} }\npid_file: ${JSON.stringify(join(dir, "nats.pid"))}\ninclude "netmap-auth.conf"\n`);
     database = await createTestDatabase();
-    // The collector writes the file first (letting itself in), then waits for NATS to come up.
-    const starting = startTestCollector({ natsUrl, databaseUrl: database.url, env: { NETMAP_CONFIG: join(dir, "netmap.yaml") } });
-    await eventually(() => existsSync(authFile), "the collector to write the authorization file");
-    nats = await startNatsServer({ configFile: join(dir, "nats-server.conf"), port, reloadable: true });
-    collector = await starting;
+    ({ nats, collector, natsUrl, authFile } = await startMintingCollector(dir, database.url));
     const admin = connectAdmin(env());
     try {
       await admin.import({ topologyYaml: TOPOLOGY, fileName: "hosts.yaml" });

@@ -196,6 +196,9 @@ async function installAgent(target: InstallTarget, options: InstallOptions, prog
       await run("writing the nkey", putFileScript(at(AGENT_PATHS.nkey), "0600"), Readable.from([Buffer.from(`${identity.seed}\n`)]));
       await run("writing the nkey drop-in", putFileScript(at(AGENT_PATHS.nkeyDropIn), "0644"), Readable.from([Buffer.from(NKEY_DROP_IN)]));
     }
+    // The agent takes one way to log in: the drop-in of the other one goes.
+    const stale = identity ? AGENT_PATHS.credsDropIn : options.credsFile ? AGENT_PATHS.nkeyDropIn : undefined;
+    if (stale) await run("removing the other login's drop-in", `rm -f ${shellQuote(at(stale))}`);
     const config = configText(options, identity?.agentId);
     // A minted identity needs its config: the agent must report as the id the nkey may publish.
     if (probe.hasConfig && !options.forceConfig && !identity) {
