@@ -1,7 +1,8 @@
-// The collector's bearer token, one for every API: the gRPC admin service and the HTTP API
+// The collector's admin token, taken by every API: the gRPC admin service and the HTTP API
 // (/api/v1/*, /metrics). A configured one (token_file, NETMAP_TOKEN) is used as given; without
 // one, `netmap serve` makes a fresh token at each start and leaves it in a file only its user
-// can read, where the CLI and `npm start` run by the same user find it.
+// can read, where the CLI and `npm start` run by the same user find it. Named tokens with
+// other roles are auth/api-tokens.ts's; both are read from a request here.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
