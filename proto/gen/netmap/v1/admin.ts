@@ -5465,8 +5465,10 @@ export const RevokeAgentIdentityResponse: MessageFns<RevokeAgentIdentityResponse
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
- * metadata `authorization: Bearer <token>`; without the collector's token it
- * fails with UNAUTHENTICATED. Errors carry the NetMap error's message:
+ * metadata `authorization: Bearer <token>`; without a token the collector knows
+ * it fails with UNAUTHENTICATED, with a role below the method's (collector/src/auth/access.ts)
+ * with PERMISSION_DENIED, and after too many failures from the caller's address with
+ * RESOURCE_EXHAUSTED (trailer retry-after). Errors carry the NetMap error's message:
  * NOT_FOUND for an unknown host, INVALID_ARGUMENT for an invalid topology, an
  * ambiguous host name or a host without an SSH route.
  *
