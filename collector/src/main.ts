@@ -11,6 +11,7 @@ import { ALERT_COMMANDS, runAlertCommand } from "./cli/alerts.ts";
 import { AGENT_COMMANDS, runAgentCommand } from "./cli/agent.ts";
 import { defaultOut } from "./cli/command-line.ts";
 import { COMMANDS, commandUsage, nearestCommand, USAGE } from "./cli/help.ts";
+import { runSecurityCommand, SECURITY_COMMANDS } from "./cli/security.ts";
 
 
 
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
+  if ((SECURITY_COMMANDS as readonly string[]).includes(command)) return runSecurityCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel, config.logFormat);
@@ -41,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const collector = await serve(config, log);
+      // As nginx and nats-server do: a renewed certificate is picked up without a restart.
+      process.on("SIGHUP", () => collector.reloadTls());
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
