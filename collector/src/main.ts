@@ -52,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       log.info("stopping");
       await collector.stop();
       log.info("stopped");
+      // process.exit follows: the last lines must be out of pino's buffer first.
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
       return 0;
     }
     case "migrate": {

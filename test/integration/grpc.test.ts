@@ -256,7 +256,7 @@ describe("netmap admin commands over gRPC", () => {
       }
     }
     // Not on a terminal: JSON lines, the last one saying the collector stopped.
-    for (const { output } of instances) assert.equal(JSON.parse(output.log.trim().split("\n").at(-1)!).msg, "stopped");
+    for (const { output } of instances) assert.equal(JSON.parse(output.log.trim().split("\n").at(-1)!).msg, "stopped", output.log.split("\n").slice(-8).join("\n"));
   });
 
   test("serve refuses a non-loopback gRPC or HTTP address without a configured token", async () => {
