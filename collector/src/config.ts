@@ -10,6 +10,7 @@ import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
+import { snmpTargetSchema, snmpTargets, type SnmpTargetConfig } from "./snmp/config.ts";
 import { DEFAULT_RETENTION, retentionSchema, type Retention } from "./series/retention.ts";
 
 export interface CollectorConfig {
@@ -36,6 +37,8 @@ export interface CollectorConfig {
   readonly rules: RulesConfig;
   /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
   readonly proxmox: readonly ProxmoxClusterConfig[];
+  /** Network devices polled over SNMP (docs/snmp.md). */
+  readonly snmp: readonly SnmpTargetConfig[];
   /** How long each resolution of the time series is kept, in seconds (docs/configuration.md). */
   readonly retention: Retention;
   readonly configFile: string | undefined;
@@ -123,6 +126,7 @@ const fileSchema = z
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]), format: z.enum(["auto", "json", "pretty"]) }).strict().partial(),
     // Sections owned by later capabilities; accepted so one file serves them all.
     proxmox: z.array(proxmoxClusterSchema),
+    snmp: z.array(snmpTargetSchema),
     notifiers: z.array(
       z.discriminatedUnion("type", [
         z.object({ name: notifierName, type: z.literal("webhook"), url: url("notifiers[].url", ["http:", "https:"]), secret_file: z.string().min(1).optional() }).strict(),
@@ -192,6 +196,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     externalUrl: c.http?.external_url ?? `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
     notifiers: notifiers(c.notifiers ?? []),
     proxmox: proxmoxClusters(c.proxmox ?? []),
+    snmp: snmpTargets(c.snmp ?? []),
     rules: c.rules ?? {},
     retention: c.retention ?? DEFAULT_RETENTION,
     grpc,
