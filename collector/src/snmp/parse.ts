@@ -199,8 +199,9 @@ function parseInterfaces(varbinds: readonly RawVarbind[]): DeviceInterface[] {
 
 function parseNeighbours(varbinds: readonly RawVarbind[], interfaces: readonly DeviceInterface[]): LldpNeighbour[] {
   const byName = new Map(interfaces.map((i) => [i.name, i.index]));
-  const byIndex = new Set(interfaces.map((i) => i.index));
-  // lldpLocPortNum → the local port's id: lldpd and most switches name the port (subtype 5/7) or number it as ifIndex.
+  const byMac = new Map(interfaces.filter((i) => i.mac).map((i) => [i.mac!, i.index]));
+  const nameOf = new Map(interfaces.map((i) => [i.index, i.name]));
+  // lldpLocPortNum → the local port's id: a name (subtype 5/7), a MAC (subtype 3: lldpd), or else the number is the ifIndex.
   const localPorts = new Map<number, string>();
   for (const [index, row] of rows(varbinds, OID.lldpLocPortEntry)) {
     const id = lldpId(integer(row.get(2), T.Integer), row.get(3)?.value, "port");
@@ -213,11 +214,12 @@ function parseNeighbours(varbinds: readonly RawVarbind[], interfaces: readonly D
     if (parts.length !== 3) continue;
     const portNum = Number(parts[1]);
     const chassisId = lldpId(integer(row.get(4), T.Integer), row.get(5)?.value, "chassis");
-    const portId = lldpId(integer(row.get(6), T.Integer), row.get(7)?.value, "port");
-    if (!chassisId || !portId) continue;
-    const localPort = localPorts.get(portNum) ?? String(portNum);
-    const localIfIndex = byName.get(localPort) ?? (byIndex.has(portNum) ? portNum : null);
-    out.push({ localIfIndex, localPort, chassisId, portId, portDescr: deviceText(row.get(8)?.value) ?? "", sysName: deviceText(row.get(9)?.value) ?? "" });
+    const remotePort = lldpId(integer(row.get(6), T.Integer), row.get(7)?.value, "port");
+    if (!chassisId || !remotePort) continue;
+    const portId = localPorts.get(portNum);
+    const localIfIndex = (portId !== undefined ? (byName.get(portId) ?? byMac.get(portId)) : undefined) ?? (nameOf.has(portNum) ? portNum : null);
+    const localPort = localIfIndex !== null ? nameOf.get(localIfIndex)! : (portId ?? String(portNum));
+    out.push({ localIfIndex, localPort, chassisId, portId: remotePort, portDescr: deviceText(row.get(8)?.value) ?? "", sysName: deviceText(row.get(9)?.value) ?? "" });
   }
   return out;
 }
