@@ -1,7 +1,9 @@
 // Network devices for SNMP tests: each one a network namespace running Debian's snmpd (v2c
 // community and a v3 authPriv user, `master agentx`) and optionally lldpd as its AgentX
 // sub-agent, reached from the root namespace over its own management veth
-// (10.<SUBNET>.<n>.2). Devices can be joined by veth pairs, so lldpd on each hears the other.
+// (10.<SUBNET>.<n>.2). Devices can be cabled together: each cable is two veth pairs through a
+// bridge in a "wire" namespace (forwarding LLDP's group address), so lldpd on each end hears
+// the other, and cutting the cable there leaves both ends admin up and oper down.
 // Names carry PREFIX and this process's pid (nms<pid>-…); a lab whose process is gone is
 // removed by the next one, and close() removes this one's in every outcome.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -35,8 +37,10 @@ export interface SnmpLab {
   dir: string;
   devices: LabDevice[];
   links: LabLink[];
-  /** Sets one end of a link down or up (the other end's carrier follows). */
+  /** Sets one end of a link administratively down or up (the other end loses its carrier). */
   setLink(device: string, ifname: string, up: boolean): void;
+  /** Cuts link `index` (0-based) in the wire, or mends it: both ends stay admin up. */
+  cutLink(index: number, cut: boolean): void;
   close(): Promise<void>;
 }
 
@@ -104,9 +108,13 @@ export async function createSnmpLab(options: LabOptions): Promise<SnmpLab> {
     name: `dev${i + 1}`, ns: `${RUN}-dev${i + 1}`, address: `10.${SUBNET}.${i + 1}.2`, snmpd: undefined, lldpd: undefined,
   }));
   const links: LabLink[] = [];
+  const wire = `${RUN}-wire`;
   const lab: SnmpLab = {
     dir, devices, links,
     setLink: (device, ifname, up) => ip("-n", devices.find((d) => d.name === device)!.ns, "link", "set", ifname, up ? "up" : "down"),
+    cutLink: (index, cut) => {
+      for (const side of ["x", "y"]) ip("-n", wire, "link", "set", `${RUN}-${side}${index + 1}`, cut ? "down" : "up");
+    },
     close: async () => {
       for (const d of devices) for (const p of [d.lldpd, d.snmpd]) if (p && p.exitCode === null) p.kill("SIGKILL");
       cleanupSnmpLabs();
@@ -126,14 +134,28 @@ export async function createSnmpLab(options: LabOptions): Promise<SnmpLab> {
       ip("-n", d.ns, "addr", "add", `${d.address}/24`, "dev", inside);
       ip("-n", d.ns, "link", "set", inside, "up");
     });
+    if (options.links?.length) {
+      ip("netns", "add", wire);
+      ip("-n", wire, "link", "set", "lo", "up");
+    }
     (options.links ?? []).forEach(([from, to], i) => {
-      const a = { device: `dev${from}`, ifname: `${RUN}-a${i + 1}` };
-      const b = { device: `dev${to}`, ifname: `${RUN}-b${i + 1}` };
-      ip("link", "add", a.ifname, "type", "veth", "peer", "name", b.ifname);
-      ip("link", "set", a.ifname, "netns", devices[from - 1]!.ns);
-      ip("link", "set", b.ifname, "netns", devices[to - 1]!.ns);
-      ip("-n", devices[from - 1]!.ns, "link", "set", a.ifname, "up");
-      ip("-n", devices[to - 1]!.ns, "link", "set", b.ifname, "up");
+      const n = i + 1;
+      const a = { device: `dev${from}`, ifname: `${RUN}-a${n}` };
+      const b = { device: `dev${to}`, ifname: `${RUN}-b${n}` };
+      const bridge = `br${n}`;
+      ip("-n", wire, "link", "add", bridge, "type", "bridge");
+      // A bridge keeps 01:80:c2:00:00:0e (LLDP) to itself unless told to forward it (bit 14).
+      execFileSync("ip", ["netns", "exec", wire, "sh", "-c", `echo 16384 > /sys/class/net/${bridge}/bridge/group_fwd_mask`]);
+      ip("-n", wire, "link", "set", bridge, "up");
+      for (const [end, side, device] of [[a, "x", from], [b, "y", to]] as const) {
+        const inWire = `${RUN}-${side}${n}`;
+        ip("link", "add", end.ifname, "type", "veth", "peer", "name", inWire);
+        ip("link", "set", end.ifname, "netns", devices[device - 1]!.ns);
+        ip("link", "set", inWire, "netns", wire);
+        ip("-n", wire, "link", "set", inWire, "master", bridge);
+        ip("-n", wire, "link", "set", inWire, "up");
+        ip("-n", devices[device - 1]!.ns, "link", "set", end.ifname, "up");
+      }
       links.push({ a, b });
     });
     for (const d of devices) d.snmpd = await startSnmpd(dir, d, options);

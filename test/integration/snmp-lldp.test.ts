@@ -1,7 +1,7 @@
 // Three devices in network namespaces joined in a line (dev1 ⇄ dev2 ⇄ dev3), each running snmpd
 // with `master agentx` and lldpd -x as its AgentX sub-agent: the poller reads each one's LLDP
-// neighbours from LLDP-MIB over SNMP, and `netmap snmp walk` prints them; taking a veth down is
-// seen as oper down at its far end.
+// neighbours from LLDP-MIB over SNMP, and `netmap snmp walk` prints them; a cable cut is seen
+// as oper down at both ends.
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,24 +56,24 @@ describe("snmp LLDP neighbours from lldpd through snmpd's AgentX", () => {
     assert.ok(dev1.snapshot.neighbours[0]!.localIfIndex !== null, "the local port maps to an ifIndex");
   });
 
-  test("snmp - a veth taken down shows oper down at its far end, admin still up, and up again when it returns", async () => {
+  test("snmp - a cable cut in the wire shows both ends oper down and admin up, and both up again when mended", async () => {
     const link = lab.links[0]!;
-    const dev2 = lab.devices[1]!;
-    const farEnd = async () => {
-      const poll = await pollDevice(entry, dev2.address);
-      assert.ok(poll.ok);
-      return poll.snapshot.interfaces.find((i) => i.name === link.b.ifname)!;
+    const ends = async () => {
+      const [dev1, dev2] = await Promise.all([pollDevice(entry, lab.devices[0]!.address), pollDevice(entry, lab.devices[1]!.address)]);
+      assert.ok(dev1.ok && dev2.ok);
+      return [dev1.snapshot.interfaces.find((i) => i.name === link.a.ifname)!, dev2.snapshot.interfaces.find((i) => i.name === link.b.ifname)!];
     };
-    lab.setLink(link.a.device, link.a.ifname, false);
+    lab.cutLink(0, true);
     try {
-      await eventually(async () => (await farEnd()).oper !== "up", "the far end oper down", 10_000);
-      const down = await farEnd();
-      assert.equal(down.adminUp, true);
-      assert.match(down.oper ?? "", /down|lowerLayerDown/);
+      await eventually(async () => (await ends()).every((i) => i.oper !== "up"), "both ends oper down", 10_000);
+      for (const end of await ends()) {
+        assert.equal(end.adminUp, true);
+        assert.match(end.oper ?? "", /^(down|lowerLayerDown)$/);
+      }
     } finally {
-      lab.setLink(link.a.device, link.a.ifname, true);
+      lab.cutLink(0, false);
     }
-    await eventually(async () => (await farEnd()).oper === "up", "the far end oper up", 10_000);
+    await eventually(async () => (await ends()).every((i) => i.oper === "up"), "both ends oper up", 10_000);
   });
 
   test("snmp - netmap snmp walk prints the device, its interfaces and its LLDP neighbours, and never the community", async () => {
