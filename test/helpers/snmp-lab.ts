@@ -97,6 +97,8 @@ export interface LabOptions {
   snmpdExtra?: string[];
   /** Extra snmpd arguments (`-I -interfaces`). */
   snmpdArgs?: string[];
+  /** Veth pairs made inside each device before its snmpd starts (more interfaces to walk). */
+  innerVethPairs?: number;
 }
 
 export async function createSnmpLab(options: LabOptions): Promise<SnmpLab> {
@@ -158,7 +160,13 @@ export async function createSnmpLab(options: LabOptions): Promise<SnmpLab> {
       }
       links.push({ a, b });
     });
-    for (const d of devices) d.snmpd = await startSnmpd(dir, d, options);
+    for (const d of devices) {
+      for (let i = 1; i <= (options.innerVethPairs ?? 0); i++) {
+        ip("-n", d.ns, "link", "add", `port${i}a`, "type", "veth", "peer", "name", `port${i}b`);
+        for (const end of ["a", "b"]) ip("-n", d.ns, "link", "set", `port${i}${end}`, "up");
+      }
+      d.snmpd = await startSnmpd(dir, d, options);
+    }
     if (options.lldp) {
       mkdirSync("/run/lldpd", { recursive: true, mode: 0o755 }); // lldpd's privilege-separation chroot
       for (const d of devices) d.lldpd = startLldpd(dir, d, links);

@@ -7,7 +7,7 @@ import { SnmpSession, type RawVarbind } from "./session.ts";
 import { expandTargets } from "./targets.ts";
 
 export type DevicePoll =
-  | { address: string; ok: true; snapshot: DeviceSnapshot; durationMs: number; varbinds: number }
+  | { address: string; ok: true; snapshot: DeviceSnapshot; durationMs: number; varbinds: number; responses: number }
   | { address: string; ok: false; error: SnmpError; durationMs: number };
 
 export async function pollDevice(entry: SnmpTargetConfig, address: string): Promise<DevicePoll> {
@@ -29,7 +29,7 @@ export async function pollDevice(entry: SnmpTargetConfig, address: string): Prom
   };
   try {
     const { snapshot, varbinds } = await Promise.race([work(), deadline]);
-    return { address, ok: true, snapshot, varbinds, durationMs: performance.now() - started };
+    return { address, ok: true, snapshot, varbinds, responses: session.responses, durationMs: performance.now() - started };
   } catch (error) {
     const failure = error instanceof SnmpError ? error : new SnmpError("SNMP_BAD_RESPONSE", `snmp ${label}: ${(error as Error).message}`);
     return { address, ok: false, error: failure, durationMs: performance.now() - started };

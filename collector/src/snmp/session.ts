@@ -32,6 +32,8 @@ export class SnmpSession {
   /** Datagrams that did not decode as SNMP: a device answering garbage times out, and says so. */
   #undecodable = 0;
   #closed = false;
+  /** Responses received: one per GET, one per GETBULK of a walk. */
+  responses = 0;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -68,6 +70,7 @@ export class SnmpSession {
   get(oids: string[]): Promise<RawVarbind[]> {
     return new Promise((resolve, reject) => {
       this.#session.get(oids, (error, varbinds) => {
+        this.responses++;
         if (error) return reject(this.#failure(error, `get ${oids.join(" ")}`));
         resolve((varbinds ?? []).filter((v) => !snmp.isVarbindError(v)).map(raw));
       });
@@ -83,6 +86,7 @@ export class SnmpSession {
         oid,
         20,
         (varbinds: snmp.Varbind[]) => {
+          this.responses++;
           for (const v of varbinds) {
             if (snmp.isVarbindError(v)) continue;
             if (out.length >= this.#options.maxVarbinds) {
