@@ -75,6 +75,9 @@ describe("snmp devices in the model, on the map, and watched", () => {
     assert.equal(rows[2]!.fact_sources.kind, "person");
     const { rows: interfaces } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM snmp_interfaces WHERE host_id = ${personHostId}`.execute(db);
     assert.ok(interfaces[0]!.n >= 3, "dev3's interfaces are stored on the person's host");
+    // One sample per interface and poll, in the partitioned series that housekeeping rolls up and retention drops.
+    const { rows: samples } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM snmp_interface_samples WHERE host_id = ${personHostId}`.execute(db);
+    assert.equal(samples[0]!.n, interfaces[0]!.n);
   });
 
   test("snmp model - the LLDP links are on the map between the right ports, up, with their speed", async () => {

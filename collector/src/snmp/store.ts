@@ -154,9 +154,10 @@ async function storeInterfaces(trx: Tx, hostId: number, interfaces: DeviceInterf
         counters jsonb, in_bps float8, out_bps float8, in_errors_per_second float8, out_errors_per_second float8,
         in_discards_per_second float8, out_discards_per_second float8)`.execute(trx);
     await sql`
-      INSERT INTO snmp_interface_samples (host_id, if_index, collected_at, oper_up, in_bps, out_bps, in_errors_per_second, out_errors_per_second)
-      SELECT ${hostId}, r.if_index, ${when.at}, r.oper = 'up', r.in_bps, r.out_bps, r.in_errors_per_second, r.out_errors_per_second
-      FROM jsonb_to_recordset(${json}::jsonb) AS r(if_index int, oper text, in_bps float8, out_bps float8, in_errors_per_second float8, out_errors_per_second float8)
+      INSERT INTO snmp_interface_samples (host_id, interface, collected_at, oper_up, in_bps, out_bps, in_errors_per_second, out_errors_per_second)
+      SELECT DISTINCT ON (r.name) ${hostId}, r.name, ${when.at}, CASE WHEN r.oper IS NULL THEN NULL WHEN r.oper = 'up' THEN 1 ELSE 0 END,
+        r.in_bps, r.out_bps, r.in_errors_per_second, r.out_errors_per_second
+      FROM jsonb_to_recordset(${json}::jsonb) AS r(name text, oper text, in_bps float8, out_bps float8, in_errors_per_second float8, out_errors_per_second float8)
       ON CONFLICT DO NOTHING`.execute(trx);
   }
   // The device's MACs where other discoveries match hosts by MAC; an agent's own report wins on its host.

@@ -49,18 +49,33 @@ export async function up(db: Kysely<any>): Promise<void> {
       polled_at timestamptz NOT NULL,
       PRIMARY KEY (host_id, if_index)
     )`.execute(db);
+  // A time series like the others (migration 015): partitioned by day, rolled up per minute and
+  // hour by housekeeping (series/catalogue.ts lists it), dropped whole by retention.
   await sql`
     CREATE TABLE snmp_interface_samples (
-      host_id bigint NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
-      if_index integer NOT NULL,
+      host_id bigint NOT NULL,
+      interface text NOT NULL,
       collected_at timestamptz NOT NULL,
-      oper_up boolean,
-      in_bps float8,
-      out_bps float8,
-      in_errors_per_second float8,
-      out_errors_per_second float8,
-      PRIMARY KEY (host_id, if_index, collected_at)
-    )`.execute(db);
+      -- 1 when oper up, 0 when not: its mean over a bucket is the share of time up.
+      oper_up double precision,
+      in_bps double precision,
+      out_bps double precision,
+      in_errors_per_second double precision,
+      out_errors_per_second double precision,
+      PRIMARY KEY (host_id, collected_at, interface)
+    ) PARTITION BY RANGE (collected_at)`.execute(db);
+  for (const tier of ["1m", "1h"]) {
+    const metrics = ["oper_up", "in_bps", "out_bps", "in_errors_per_second", "out_errors_per_second"]
+      .flatMap((m) => [`${m} double precision`, `${m}_min double precision`, `${m}_max double precision`]).join(", ");
+    await sql`
+      CREATE TABLE ${sql.table(`snmp_interface_samples_${tier}`)} (
+        host_id bigint NOT NULL, interface text NOT NULL, bucket timestamptz NOT NULL, samples integer NOT NULL, ${sql.raw(metrics)},
+        PRIMARY KEY (host_id, bucket, interface)
+      ) PARTITION BY RANGE (bucket)`.execute(db);
+  }
+  await sql`
+    CREATE TRIGGER snmp_interface_samples_rollup_invalidate AFTER INSERT ON snmp_interface_samples
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION series_rollup_invalidate()`.execute(db);
   // What a device's LLDP and ARP tables say, as of its last poll; peer_host_id when NetMap knows the other end.
   await sql`
     CREATE TABLE snmp_links (
@@ -80,7 +95,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`DROP TABLE snmp_links, snmp_interface_samples, snmp_interfaces, snmp_devices`.execute(db);
+  await sql`DROP TABLE snmp_links, snmp_interface_samples, snmp_interface_samples_1m, snmp_interface_samples_1h, snmp_interfaces, snmp_devices`.execute(db);
   await sql`DELETE FROM hosts WHERE source = 'snmp'`.execute(db);
   await sql`ALTER TABLE hosts DROP CONSTRAINT hosts_source_check`.execute(db);
   await sql`ALTER TABLE hosts ADD CONSTRAINT hosts_source_check CHECK (source IN ('person', 'agent', 'proxmox'))`.execute(db);
