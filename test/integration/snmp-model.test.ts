@@ -10,6 +10,8 @@ import { after, before, describe, test } from "node:test";
 import { sql } from "kysely";
 import pino from "pino";
 import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
+import { getHost } from "../../collector/src/hosts/repository.ts";
+import { parseSeriesQuery, querySeries } from "../../collector/src/hosts/series.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
 import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
@@ -97,6 +99,27 @@ describe("snmp devices in the model, on the map, and watched", () => {
     const dot = topologyToDot(await loadTopology(db, { includeUnassigned: true, networkLinks: true }));
     assert.equal((dot.match(/dir=none/g) ?? []).length, 2, dot);
     assert.match(dot, new RegExp(`label="(${l1!.a.ifname} — ${l1!.b.ifname}|${l1!.b.ifname} — ${l1!.a.ifname}) · 10G"`));
+  });
+
+  test("snmp model - a device's host page has its interfaces, neighbours and per-interface series", async () => {
+    const dev2 = await hostIdOf("dev2");
+    const [l1, l2] = lab.links;
+    const detail = await getHost(db, dev2, { staleAfterSeconds: 30, downAfterSeconds: 120 });
+    assert.ok(detail?.network, "the host detail has the device");
+    assert.equal(detail.status, "up");
+    assert.equal(detail.network.sysName, "dev2");
+    const uplink = detail.network.interfaces.find((i) => i.name === l1!.b.ifname)!;
+    assert.deepEqual([uplink.adminUp, uplink.oper, uplink.speedBps], [true, "up", 10e9]);
+    assert.ok(uplink.inBitsPerSecond !== null && uplink.inBitsPerSecond >= 0, "a rate after two polls");
+    const lldp = detail.network.neighbours.filter((n) => n.kind === "lldp").map((n) => [n.localPort, n.name, n.hostId]).sort();
+    assert.deepEqual(lldp, [[l1!.b.ifname, "dev1", await hostIdOf("dev1")], [l2!.a.ifname, "dev3", personHostId]].sort());
+
+    const series = await querySeries(db, dev2, parseSeriesQuery({ metric: "interface_receive_bytes_per_second", interface: l1!.b.ifname, from: "0" }));
+    assert.equal(series.source, "snmp");
+    assert.deepEqual(series.series.map((x) => x.labels), [{ interface: l1!.b.ifname }]);
+    assert.ok(series.series[0]!.points.length >= 1);
+    const up = await querySeries(db, dev2, parseSeriesQuery({ metric: "interface_up_ratio", from: "0" }));
+    assert.ok(up.series.length >= 3 && up.series.every((x) => x.points.every(([, v]) => v === 1)), JSON.stringify(up.series));
   });
 
   test("snmp model - a cut cable raises InterfaceDown on both ends' devices and clears when mended", async () => {

@@ -4,6 +4,7 @@
 // state and speed. Resolved when read, so a device polled before its neighbour still links.
 import { sql } from "kysely";
 import type { Db, Tx } from "../db/database.ts";
+import type { NetworkDeviceDetail } from "../http/api-types.ts";
 
 export interface NetworkLink {
   kind: "lldp" | "arp";
@@ -47,4 +48,36 @@ export async function networkLinks(db: Db | Tx): Promise<NetworkLink[]> {
 export async function deviceReachability(db: Db | Tx): Promise<Map<number, boolean>> {
   const { rows } = await sql<{ host_id: number; reachable: boolean }>`SELECT host_id, reachable FROM snmp_devices`.execute(db);
   return new Map(rows.map((r) => [Number(r.host_id), r.reachable]));
+}
+
+/** The device page's facts: the device, its interfaces with their rates, its neighbours. */
+export async function networkDeviceDetail(db: Db | Tx, hostId: number): Promise<NetworkDeviceDetail | null> {
+  const { rows } = await sql<{ entry: string; address: string; sys_name: string | null; sys_descr: string; sys_object_id: string | null; chassis_id: string | null;
+    uptime_seconds: number | null; polled_at: Date | null; poll_ms: number | null; reachable: boolean; error: string | null }>`
+    SELECT entry, address, sys_name, sys_descr, sys_object_id, chassis_id, uptime_seconds, polled_at, poll_ms, reachable, error
+    FROM snmp_devices WHERE host_id = ${hostId}`.execute(db);
+  const d = rows[0];
+  if (!d) return null;
+  const { rows: interfaces } = await sql<{ if_index: number; name: string; alias: string; mac: string | null; admin_up: boolean | null; oper: string | null;
+    speed_bps: number | null; in_bps: number | null; out_bps: number | null; in_errors_per_second: number | null; out_errors_per_second: number | null }>`
+    SELECT if_index, name, alias, mac, admin_up, oper, speed_bps, in_bps, out_bps, in_errors_per_second, out_errors_per_second
+    FROM snmp_interfaces WHERE host_id = ${hostId} ORDER BY if_index`.execute(db);
+  const links = (await networkLinks(db)).filter((l) => l.from.hostId === hostId || l.to.hostId === hostId);
+  const { rows: neighbours } = await sql<{ kind: "lldp" | "arp"; local_port: string; peer_name: string | null; peer_port: string | null; peer_address: string | null; peer_mac: string | null }>`
+    SELECT kind, local_port, peer_name, peer_port, peer_address, peer_mac FROM snmp_links WHERE host_id = ${hostId} ORDER BY kind DESC, local_port`.execute(db);
+  const peerOf = (port: string) => {
+    const link = links.find((l) => (l.from.hostId === hostId && l.from.port === port) || (l.to.hostId === hostId && l.to.port === port));
+    return link ? (link.from.hostId === hostId ? link.to.hostId : link.from.hostId) : null;
+  };
+  return {
+    entry: d.entry, address: d.address, sysName: d.sys_name, sysDescr: d.sys_descr, sysObjectId: d.sys_object_id, chassisId: d.chassis_id,
+    uptimeSeconds: d.uptime_seconds, polledAt: d.polled_at?.toISOString() ?? null, pollMs: d.poll_ms, reachable: d.reachable, error: d.error,
+    interfaces: interfaces.map((i) => ({
+      ifIndex: i.if_index, name: i.name, alias: i.alias, mac: i.mac, adminUp: i.admin_up, oper: i.oper, speedBps: i.speed_bps,
+      inBitsPerSecond: i.in_bps, outBitsPerSecond: i.out_bps, inErrorsPerSecond: i.in_errors_per_second, outErrorsPerSecond: i.out_errors_per_second,
+    })),
+    neighbours: neighbours.map((n) => ({
+      kind: n.kind, localPort: n.local_port, name: n.peer_name, port: n.peer_port, address: n.peer_address, mac: n.peer_mac, hostId: n.kind === "lldp" ? peerOf(n.local_port) : null,
+    })),
+  };
 }
