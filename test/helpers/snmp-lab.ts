@@ -10,6 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cleanupRuns } from "./netns.ts";
 
 const PREFIX = "nms";
 const RUN = `${PREFIX}${process.pid}`;
@@ -52,40 +53,9 @@ export function snmpLabUnavailable(): string | undefined {
 
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 
-function leftOver(name: string): boolean {
-  const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
-  if (pid === undefined) return false;
-  if (Number(pid) === process.pid) return true;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /** Removes this run's namespaces and veths, and those of runs whose process is gone. */
 export function cleanupSnmpLabs(): void {
-  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]!).filter(leftOver);
-  for (const ns of namespaces) {
-    try {
-      for (const pid of execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split("\n").filter(Boolean)) {
-        try {
-          process.kill(Number(pid), "SIGKILL");
-        } catch {}
-      }
-    } catch {}
-    try {
-      ip("netns", "delete", ns);
-    } catch {}
-  }
-  const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
-  for (const m of links.matchAll(new RegExp(`^\\d+: (${PREFIX}\\d+-[^@:]+)`, "gm"))) {
-    if (!leftOver(m[1]!)) continue;
-    try {
-      ip("link", "delete", m[1]!);
-    } catch {}
-  }
+  cleanupRuns(PREFIX);
 }
 
 export interface LabOptions {

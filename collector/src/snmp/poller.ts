@@ -2,13 +2,11 @@
 // run by the holder of the snmp-poll lease only. A sweep never overlaps the previous one of its
 // entry; each device's poll is stored (its own transaction) and judged as it comes in.
 import type { Logger } from "pino";
+import { startPeriodic } from "../cluster/periodic.ts";
 import type { Db } from "../db/database.ts";
 import type { SnmpTargetConfig } from "./config.ts";
 import { sweep, type DevicePoll } from "./poll.ts";
 import { storeDevicePoll, type StoredDevice } from "./store.ts";
-
-/** How often a collector that does not poll looks whether it has become the poller. */
-const LEASE_RECHECK_MS = 2000;
 
 export interface SnmpSweep {
   entry: string;
@@ -34,11 +32,8 @@ export function startSnmpPoller(options: {
   isPoller?: () => boolean;
 }): SnmpPoller {
   const { db, log } = options;
-  let stopped = false;
   const pollers = options.entries.map((entry) => {
     const entryLog = log.child({ snmp: entry.name });
-    let running: Promise<SnmpSweep> | undefined;
-    let timer: NodeJS.Timeout | undefined;
     /** The devices whose failure was logged, so a device that stays down is logged once. */
     const failing = new Set<string>();
 
@@ -66,33 +61,11 @@ export function startSnmpPoller(options: {
       entryLog.debug({ addresses: polls.length, answered: polls.filter((p) => p.ok).length, durationMs }, "sweep");
       return { entry: entry.name, polls, stored, durationMs };
     };
-    const runOnce = () => {
-      running ??= cycle().finally(() => (running = undefined));
-      return running;
-    };
-    const next = (ms: number) => {
-      if (!stopped && options.schedule !== false) timer = setTimeout(tick, ms);
-    };
-    const tick = () => {
-      if (stopped) return;
-      if (options.isPoller && !options.isPoller()) return next(Math.min(LEASE_RECHECK_MS, entry.intervalSeconds * 1000));
-      runOnce()
-        .catch((error: unknown) => entryLog.error({ err: error }, "sweep failed"))
-        .finally(() => next(entry.intervalSeconds * 1000));
-    };
-    if (options.schedule !== false) tick();
-    return {
-      runOnce,
-      stop: async () => {
-        clearTimeout(timer);
-        await running?.catch(() => {});
-      },
-    };
+    return startPeriodic({ run: cycle, intervalSeconds: entry.intervalSeconds, log: entryLog, failure: "sweep failed", schedule: options.schedule, isHolder: options.isPoller });
   });
   return {
     runOnce: () => Promise.all(pollers.map((p) => p.runOnce())),
     stop: async () => {
-      stopped = true;
       await Promise.all(pollers.map((p) => p.stop()));
     },
   };
