@@ -242,6 +242,7 @@ function linkEdge(from: string, to: string, link: NetworkLink, palette: Palette)
     penwidth: link.kind === "lldp" ? "1.8" : "1",
     constraint: "false",
     label: dotString(speed ? `${ports} · ${speed}` : ports),
+    fontname: dotString(FONT),
     fontsize: "9",
     fontcolor: dotString(palette.muted),
     tooltip: dotString(`${link.kind.toUpperCase()} link ${ports}: ${state}${speed ? `, ${speed}` : ""}`),
