@@ -42,6 +42,8 @@ export interface SnmpLab {
   setLink(device: string, ifname: string, up: boolean): void;
   /** Cuts link `index` (0-based) in the wire, or mends it: both ends stay admin up. */
   cutLink(index: number, cut: boolean): void;
+  /** Stops a device's snmpd and starts it again (its sysUpTime starts over). */
+  restartSnmpd(device: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,16 @@ export async function createSnmpLab(options: LabOptions): Promise<SnmpLab> {
   const lab: SnmpLab = {
     dir, devices, links,
     setLink: (device, ifname, up) => ip("-n", devices.find((d) => d.name === device)!.ns, "link", "set", ifname, up ? "up" : "down"),
+    restartSnmpd: async (name) => {
+      const d = devices.find((x) => x.name === name)!;
+      const old = d.snmpd;
+      if (old && old.exitCode === null) {
+        const exited = new Promise((r) => old.once("exit", r));
+        old.kill("SIGTERM");
+        await exited;
+      }
+      d.snmpd = await startSnmpd(dir, d, options);
+    },
     cutLink: (index, cut) => {
       for (const side of ["x", "y"]) ip("-n", wire, "link", "set", `${RUN}-${side}${index + 1}`, cut ? "down" : "up");
     },

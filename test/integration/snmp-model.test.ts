@@ -143,6 +143,17 @@ describe("snmp devices in the model, on the map, and watched", () => {
     }, "InterfaceDown resolved", 20_000);
   });
 
+  test("snmp model - a device whose agent restarted (sysUpTime went back) is DeviceRebooted", async () => {
+    // sysUpTime is in hundredths: let the first agent run long enough that its restart is seen going back.
+    await new Promise((r) => setTimeout(r, 1500));
+    await poll();
+    await lab.restartSnmpd("dev1");
+    await poll();
+    const alerts = await open("DeviceRebooted");
+    assert.deepEqual(alerts.map((a) => a.labels.host), ["dev1"]);
+    assert.match(alerts[0]!.annotations.summary ?? "", /^dev1 restarted \d+ s ago \(sysUpTime went back\)$/);
+  });
+
   test("snmp model - a device whose agent stops answering is DeviceUnreachable, and down on the map", async () => {
     lab.devices[2]!.snmpd!.kill("SIGKILL");
     await poll();
