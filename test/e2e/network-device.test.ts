@@ -38,7 +38,7 @@ before(async () => {
   nats = await startNatsServer();
   database = await createTestDatabase();
   dir = mkdtempSync(join(tmpdir(), "netmap-network-device-"));
-  writeFileSync(join(dir, "community"), SNMP_COMMUNITY);
+  writeFileSync(join(dir, "community"), SNMP_COMMUNITY, { mode: 0o600 });
   writeFileSync(join(dir, "netmap.yaml"), `snmp:\n  - { name: lab, targets: [${lab.devices.map((d) => d.address).join(", ")}], version: 2c, community_file: ${join(dir, "community")}, interval: 1s, timeout: 500ms, client: acme, site: lab }\n`);
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;

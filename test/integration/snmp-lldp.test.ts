@@ -21,7 +21,7 @@ describe("snmp LLDP neighbours from lldpd through snmpd's AgentX", () => {
   before(async () => {
     lab = await createSnmpLab({ devices: 3, links: [[1, 2], [2, 3]], lldp: true });
     const dir = mkdtempSync(join(tmpdir(), "netmap-lldp-"));
-    writeFileSync(join(dir, "community"), SNMP_COMMUNITY);
+    writeFileSync(join(dir, "community"), SNMP_COMMUNITY, { mode: 0o600 });
     const fields = { name: "lab", targets: lab.devices.map((d) => d.address), version: "2c", community_file: join(dir, "community"), timeout: "1s", client: "acme", site: "ns" };
     entry = snmpTargets([snmpTargetSchema.parse(fields)])[0]!;
     configFile = join(dir, "netmap.yaml");

@@ -42,7 +42,7 @@ describe("snmp devices in the model, on the map, and watched", () => {
     await importTopology(db, parseTopologyFile("clients:\n  - name: acme\n    sites:\n      - name: ns\n        hosts:\n          - name: dev3\n            kind: server\n", "test"));
     personHostId = Number((await sql<{ id: number }>`SELECT id FROM hosts WHERE name = 'dev3'`.execute(db)).rows[0]!.id);
     const dir = mkdtempSync(join(tmpdir(), "netmap-snmp-model-"));
-    writeFileSync(join(dir, "community"), SNMP_COMMUNITY);
+    writeFileSync(join(dir, "community"), SNMP_COMMUNITY, { mode: 0o600 });
     const [entry] = snmpTargets([snmpTargetSchema.parse({
       name: "lab", targets: lab.devices.map((d) => d.address), version: "2c", community_file: join(dir, "community"), timeout: "500ms", retries: 0, client: "acme", site: "ns",
     })]);

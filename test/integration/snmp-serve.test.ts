@@ -22,7 +22,7 @@ describe("netmap serve polls network devices", () => {
     nats = await startNatsServer();
     database = await createTestDatabase();
     const dir = mkdtempSync(join(tmpdir(), "netmap-snmp-serve-"));
-    writeFileSync(join(dir, "community"), SNMP_COMMUNITY);
+    writeFileSync(join(dir, "community"), SNMP_COMMUNITY, { mode: 0o600 });
     const config = join(dir, "netmap.yaml");
     writeFileSync(config, [
       "snmp:",

@@ -1,7 +1,7 @@
 // The `snmp:` section of netmap.yaml: one entry per group of devices sharing credentials.
 // Community and v3 passwords are read from their files here (no network) and kept in
 // Secrets, which print as [redacted] wherever they are logged or serialised.
-import { readFileSync } from "node:fs";
+import { readSecretFile, type SecretFileOptions } from "../../../lib/secret-file.ts";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { Secret, seconds, topologyName } from "../proxmox/config.ts";
@@ -68,19 +68,12 @@ export const snmpTargetSchema = z
   })
   .strict();
 
-function readSecret(index: number, setting: string, file: string | undefined): Secret {
+function readSecret(index: number, setting: string, file: string | undefined, secrets: SecretFileOptions): Secret {
   if (file === undefined) throw new ConfigError(`snmp[${index}].${setting}: required`);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8").trim();
-  } catch (error) {
-    throw new ConfigError(`snmp[${index}].${setting}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  if (!text) throw new ConfigError(`snmp[${index}].${setting}: ${file} is empty`);
-  return new Secret(text);
+  return new Secret(readSecretFile(file, `snmp[${index}].${setting}`, secrets));
 }
 
-export function snmpTargets(given: ReadonlyArray<z.output<typeof snmpTargetSchema>>): SnmpTargetConfig[] {
+export function snmpTargets(given: ReadonlyArray<z.output<typeof snmpTargetSchema>>, secrets: SecretFileOptions = {}): SnmpTargetConfig[] {
   const seen = new Set<string>();
   return given.map((c, index) => {
     if (seen.has(c.name)) throw new ConfigError(`snmp[${index}].name: ${JSON.stringify(c.name)} is used twice`);
@@ -90,14 +83,14 @@ export function snmpTargets(given: ReadonlyArray<z.output<typeof snmpTargetSchem
     if (c.version === "2c") {
       const stray = v3Settings.find((s) => c[s] !== undefined);
       if (stray) throw new ConfigError(`snmp[${index}].${stray}: only for version 3`);
-      credentials = { version: "2c", community: readSecret(index, "community_file", c.community_file) };
+      credentials = { version: "2c", community: readSecret(index, "community_file", c.community_file, secrets) };
     } else {
       if (c.community_file !== undefined) throw new ConfigError(`snmp[${index}].community_file: only for version 2c`);
       const missing = v3Settings.find((s) => c[s] === undefined);
       // authPriv only: a v3 device polled without privacy would send its tables in clear.
       if (missing) throw new ConfigError(`snmp[${index}].${missing}: required for version 3 (NetMap uses authPriv)`);
-      const authPassword = readSecret(index, "auth_password_file", c.auth_password_file);
-      const privPassword = readSecret(index, "priv_password_file", c.priv_password_file);
+      const authPassword = readSecret(index, "auth_password_file", c.auth_password_file, secrets);
+      const privPassword = readSecret(index, "priv_password_file", c.priv_password_file, secrets);
       for (const [setting, secret] of [["auth_password_file", authPassword], ["priv_password_file", privPassword]] as const) {
         if (secret.reveal().length < 8) throw new ConfigError(`snmp[${index}].${setting}: SNMPv3 passwords are at least 8 characters`);
       }

@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), "netmap-snmp-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const path = join(dir, name);
-  writeFileSync(path, text);
+  writeFileSync(path, text, { mode: 0o600 });
   return path;
 };
 const load = (yaml: string) => loadCollectorConfig({ env: {}, configFlag: file(`netmap-${Math.random()}.yaml`, yaml) });
