@@ -14,6 +14,7 @@ import type { TlsFiles } from "./tls.ts";
 import type { AgentAuthorizationConfig } from "./nats/agent-identities.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
+import { snmpTargetSchema, snmpTargets, type SnmpTargetConfig } from "./snmp/config.ts";
 import { DEFAULT_RETENTION, retentionSchema, type Retention } from "./series/retention.ts";
 
 export interface CollectorConfig {
@@ -46,6 +47,8 @@ export interface CollectorConfig {
   readonly rules: RulesConfig;
   /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
   readonly proxmox: readonly ProxmoxClusterConfig[];
+  /** Network devices polled over SNMP (docs/snmp.md). */
+  readonly snmp: readonly SnmpTargetConfig[];
   /** How long each resolution of the time series is kept, in seconds (docs/configuration.md). */
   readonly retention: Retention;
   /** How secret files (token_file, secret_file, token_secret_file, tls key_file) are read. */
@@ -154,6 +157,7 @@ const fileSchema = z
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]), format: z.enum(["auto", "json", "pretty"]) }).strict().partial(),
     // Sections owned by later capabilities; accepted so one file serves them all.
     proxmox: z.array(proxmoxClusterSchema),
+    snmp: z.array(snmpTargetSchema),
     notifiers: z.array(
       z.discriminatedUnion("type", [
         z.object({ name: notifierName, type: z.literal("webhook"), url: url("notifiers[].url", ["http:", "https:"]), secret_file: z.string().min(1).optional() }).strict(),
@@ -243,6 +247,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     externalUrl: c.http?.external_url ?? `${http.tls ? "https" : "http"}://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
     notifiers: notifiers(c.notifiers ?? [], secrets),
     proxmox: proxmoxClusters(c.proxmox ?? [], secrets),
+    snmp: snmpTargets(c.snmp ?? [], secrets),
     secrets,
     rules: c.rules ?? {},
     retention: c.retention ?? DEFAULT_RETENTION,

@@ -69,6 +69,15 @@ export class AgentInstallError extends NetMapError {
   }
 }
 
+export type SnmpErrorCode = "SNMP_TIMEOUT" | "SNMP_AUTH" | "SNMP_BAD_RESPONSE" | "SNMP_WALK_BOUND" | "SNMP_DEADLINE";
+
+/** A device did not answer, refused the credentials, answered nonsense, or went past a bound; the message names the device. */
+export class SnmpError extends NetMapError {
+  constructor(code: SnmpErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
 /** How an error the caller can fix is answered, over HTTP and over gRPC. */
 export interface Answer {
   http: number;

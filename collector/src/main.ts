@@ -10,6 +10,7 @@ import { runTopologyCommand, TOPOLOGY_COMMANDS } from "./cli/topology.ts";
 import { ALERT_COMMANDS, runAlertCommand } from "./cli/alerts.ts";
 import { AGENT_COMMANDS, runAgentCommand } from "./cli/agent.ts";
 import { defaultOut } from "./cli/command-line.ts";
+import { runSnmpCommand, SNMP_COMMANDS } from "./cli/snmp.ts";
 import { COMMANDS, commandUsage, nearestCommand, USAGE } from "./cli/help.ts";
 import { runSecurityCommand, SECURITY_COMMANDS } from "./cli/security.ts";
 
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
+  if ((SNMP_COMMANDS as readonly string[]).includes(command)) return runSnmpCommand(rest);
   if ((SECURITY_COMMANDS as readonly string[]).includes(command)) return runSecurityCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });

@@ -17,6 +17,7 @@ import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
+import { startSnmpPoller } from "./snmp/poller.ts";
 import { startHousekeeping } from "./series/housekeeping.ts";
 import { redactUrl } from "./log.ts";
 import { startAdminServer, type AdminServer } from "./grpc/server.ts";
@@ -48,7 +49,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
   // Once-only work among several collectors (cluster/lease.ts).
-  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping"], log: log.child({ component: "lease" }) });
+  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping", "snmp-poll"], log: log.child({ component: "lease" }) });
   // Today's partitions before the first report (every collector); then every minute, on the lease holder:
   // partitions ahead, rollups, retention.
   const housekeeping = await untilDone(log, "prepare the series partitions", () =>
@@ -130,6 +131,12 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     onStored: (cycle) => alerting.judgeProxmox(cycle), isPoller: () => leases.holds("proxmox-poll"),
   });
 
+  // Network devices: a sweep per snmp: entry now, then every interval (docs/snmp.md).
+  const snmp = startSnmpPoller({
+    entries: config.snmp, db, log: log.child({ component: "snmp" }),
+    onStored: (device) => alerting.judgeSnmpDevice(device), isPoller: () => leases.holds("snmp-poll"),
+  });
+
   let reconnecting = false;
   void (async () => {
     for await (const status of nc.status()) {
@@ -156,7 +163,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     if (next.http || next.grpc) log.info({ http: next.http !== undefined, grpc: next.grpc !== undefined }, "reloaded the TLS certificates");
   };
 
-  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 /** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */

@@ -22,6 +22,8 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "sshd", pkg: "openssh-server", why: "SSH through bastions runs real sshd" },
   { program: "ssh", pkg: "openssh-client", why: "netmap ssh execs OpenSSH" },
   { program: "ip", pkg: "iproute2", why: "network namespaces for isolation tests" },
+  { program: "snmpd", pkg: "snmpd", why: "the SNMP poller polls real snmpd in network namespaces" },
+  { program: "lldpd", pkg: "lldpd", why: "LLDP neighbours come from lldpd as snmpd's AgentX sub-agent" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */

@@ -3,6 +3,7 @@
 import type { HostDetail, RouteResponse } from "../../collector/src/http/api-types.ts";
 import { ApiError, getJson } from "./api.ts";
 import { chartFigure, drawChart, resizeCharts, type ChartElement, type ChartSpec } from "./charts.ts";
+import { deviceChartSpecs, devicePanels } from "./device.ts";
 import { byId, copyButton, facts, h, muted, section, statusBadge, table, usageBar } from "./dom.ts";
 import {
   DASH, formatAge, formatBytes, formatDuration, formatLinkSpeed, formatPercent, formatRate, formatTimestamp, isNumber, osLabel, sortAlerts, sshCommand,
@@ -28,6 +29,7 @@ export const openHostId = (): number | null => page.id;
 
 function chartSpecs(host: HostDetail): ChartSpec[] {
   const agent = host.lastSeen !== null;
+  if (!agent && host.network) return deviceChartSpecs();
   if (!agent) {
     return [
       { id: "cpu", title: "CPU busy", unit: "ratio", metrics: [{ metric: "cpu_busy_ratio", label: "busy" }] },
@@ -161,12 +163,12 @@ export function renderHost(): void {
     return;
   }
   title.textContent = host.hostname || "(unnamed)";
-  meta.replaceChildren(statusBadge(host.status), " ", muted(host.lastSeen ? `reported ${formatAge(host.ageSeconds)}` : host.proxmox ? "known from Proxmox" : "not monitored"));
+  meta.replaceChildren(statusBadge(host.status), " ", muted(host.lastSeen ? `reported ${formatAge(host.ageSeconds)}` : host.proxmox ? "known from Proxmox" : host.network ? "polled over SNMP" : "not monitored"));
   // The charts keep their element across refreshes (no flicker, no lost zoom); the panels are rebuilt.
   const key = `${host.id}:${page.range}:${host.lastSeen !== null}`;
   if (page.chartsFor !== key) {
     page.chartsFor = key;
-    const measured = host.agentId !== null || host.proxmox;
+    const measured = host.agentId !== null || host.proxmox || host.network;
     byId("host-charts-head").replaceChildren(h("h3", { class: "panel-title" }, "History"), ...(measured ? [rangePicker(), muted("Drag across a chart to zoom, double-click to zoom out.")] : []));
     if (!measured) {
       // Nothing has ever measured it: say how to change that rather than draw empty charts.
@@ -181,7 +183,10 @@ export function renderHost(): void {
     }
   }
   const scroll = root.scrollTop;
-  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), systemPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host)].filter((x) => x !== null));
+  const panels = host.network && host.lastSeen === null
+    ? devicePanels({ ...host, network: host.network })
+    : [systemPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host)];
+  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
 

@@ -12,6 +12,8 @@ import { judgeAbsence, type ReportingHost } from "./rules/absence.ts";
 import { judgeChanges, type HostHistory } from "./rules/changes.ts";
 import { ruleFamily } from "./rules/index.ts";
 import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxMemory } from "./rules/proxmox.ts";
+import { judgeDevice } from "./rules/snmp.ts";
+import type { StoredDevice } from "../snmp/store.ts";
 import { judgeReport, newHostWindow, recordWindow, type HostWindow } from "./rules/thresholds.ts";
 import type { HostScope, RulesConfig } from "./settings.ts";
 
@@ -116,6 +118,12 @@ export class AlertEvaluator {
     const observations = byFingerprint(judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules));
     if (!observations.size) return [];
     return this.#apply(observations, now);
+  }
+
+  /** The network device rules after a device's poll was stored (rules/snmp.ts). */
+  async judgeSnmpDevice(device: StoredDevice, now = new Date()): Promise<Transition[]> {
+    const observations = byFingerprint(judgeDevice(device, this.#rules));
+    return observations.size ? this.#apply(observations, now) : [];
   }
 
   /**

@@ -1,6 +1,7 @@
 // Alerting inside `netmap serve`: judges each batch of stored reports, a
 // ticker judges silent hosts, transitions go to the notifiers and to NATS.
 // Evaluations run one at a time, in order, off the ingest path.
+import type { StoredDevice } from "../snmp/store.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
@@ -21,6 +22,8 @@ export interface Alerting {
   judgeStored(latest: Array<{ hostId: number; report: HostReport }>): void;
   /** Judges a Proxmox discovery cycle that was just stored (rules/proxmox.ts). */
   judgeProxmox(cycle: ProxmoxCycle): void;
+  /** Judges a network device's poll that was just stored (rules/snmp.ts). */
+  judgeSnmpDevice(device: StoredDevice): void;
   stop(): Promise<void>;
 }
 
@@ -75,6 +78,7 @@ export async function startAlerting(options: {
         await evaluator.judgeSilence([...hosts.values()]);
       }),
     judgeProxmox: (cycle) => enqueue("judge the Proxmox cycle", () => evaluator.judgeProxmox(cycle)),
+    judgeSnmpDevice: (device) => enqueue("judge the network device", () => evaluator.judgeSnmpDevice(device)),
     stop: async () => {
       clearInterval(ticker);
       await queue;

@@ -3,9 +3,10 @@
 import { AGENT_COMMANDS, AGENT_USAGE } from "./agent.ts";
 import { ALERT_COMMANDS, ALERT_USAGE } from "./alerts.ts";
 import { SECURITY_COMMANDS, SECURITY_USAGE } from "./security.ts";
+import { SNMP_COMMANDS, SNMP_USAGE } from "./snmp.ts";
 import { TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./topology.ts";
 
-export const COMMANDS = ["serve", "migrate", ...TOPOLOGY_COMMANDS, ...ALERT_COMMANDS, ...AGENT_COMMANDS, ...SECURITY_COMMANDS] as const;
+export const COMMANDS = ["serve", "migrate", ...TOPOLOGY_COMMANDS, ...ALERT_COMMANDS, ...AGENT_COMMANDS, ...SNMP_COMMANDS, ...SECURITY_COMMANDS] as const;
 
 export const USAGE = `usage: netmap <command> [options]
 
@@ -18,6 +19,8 @@ ${TOPOLOGY_USAGE}
 ${ALERT_USAGE}
 
 ${AGENT_USAGE}
+
+${SNMP_USAGE}
 
 ${SECURITY_USAGE}
 

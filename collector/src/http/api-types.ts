@@ -148,8 +148,30 @@ export interface CollectorRunJson {
 }
 
 /** GET /api/v1/hosts/:id `host`: the summary, what Proxmox knows, and the agent's last report when there is one. */
+/** What the SNMP poller knows of a network device (null for a host that is none). */
+export interface NetworkDeviceDetail {
+  entry: string;
+  address: string;
+  sysName: string | null;
+  sysDescr: string;
+  sysObjectId: string | null;
+  chassisId: string | null;
+  uptimeSeconds: number | null;
+  polledAt: string | null;
+  pollMs: number | null;
+  reachable: boolean;
+  error: string | null;
+  interfaces: Array<{
+    ifIndex: number; name: string; alias: string; mac: string | null; adminUp: boolean | null; oper: string | null; speedBps: number | null;
+    inBitsPerSecond: number | null; outBitsPerSecond: number | null; inErrorsPerSecond: number | null; outErrorsPerSecond: number | null;
+  }>;
+  /** What its LLDP and ARP tables show, with the NetMap host at the other end when known. */
+  neighbours: Array<{ kind: "lldp" | "arp"; localPort: string; name: string | null; port: string | null; address: string | null; mac: string | null; hostId: number | null }>;
+}
+
 export interface HostDetail extends HostSummary {
   proxmox: ProxmoxDetail | null;
+  network: NetworkDeviceDetail | null;
   agentVersion?: string;
   intervalSeconds?: number | null;
   uptimeSeconds?: number | null;
@@ -165,7 +187,7 @@ export interface HostDetail extends HostSummary {
   agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
 }
 
-export type SeriesSource = "agent" | "proxmox";
+export type SeriesSource = "agent" | "proxmox" | "snmp";
 export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */

@@ -40,7 +40,7 @@ export interface ProxmoxClusterConfig {
   readonly site: string;
 }
 
-const seconds = (setting: string, fallback: string) =>
+export const seconds = (setting: string, fallback: string) =>
   z
     .union([z.number(), z.string()])
     .default(fallback)
@@ -53,7 +53,7 @@ const seconds = (setting: string, fallback: string) =>
       return s;
     });
 
-const topologyName = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "expected letters, digits, _ . -");
+export const topologyName = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "expected letters, digits, _ . -");
 
 export const proxmoxClusterSchema = z
   .object({

@@ -23,6 +23,11 @@ const EXPECTED = [
   ["ProxmoxNodeDown", "proxmox", { enabled: true, forSeconds: 60 }],
   ["ProxmoxGuestDown", "proxmox", { enabled: true, forSeconds: 60, graceSeconds: 1800 }],
   ["ProxmoxStorageFilling", "proxmox", FILESYSTEM],
+  ["InterfaceDown", "snmp", { enabled: true, forSeconds: 60 }],
+  ["InterfaceErrors", "snmp", { enabled: true, warning: 1, warningClear: 0.1, forSeconds: 300 }],
+  ["InterfaceSaturated", "snmp", { enabled: true, warning: 90, warningClear: 80, forSeconds: 300 }],
+  ["DeviceUnreachable", "snmp", { enabled: true, forSeconds: 120 }],
+  ["DeviceRebooted", "snmp", { enabled: true, forSeconds: 0 }],
 ] as const;
 
 describe("rule registry", () => {
@@ -38,6 +43,7 @@ describe("rule registry", () => {
     assert.equal(ruleFamily("HostDown"), "absence");
     assert.equal(ruleFamily("ListenerNew"), "change");
     assert.equal(ruleFamily("ProxmoxGuestDown"), "proxmox");
+    assert.equal(ruleFamily("InterfaceDown"), "snmp");
     assert.equal(ruleFamily("NoSuchRule"), undefined);
   });
 
