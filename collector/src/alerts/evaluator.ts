@@ -9,6 +9,7 @@ import type { ProxmoxCycle } from "../proxmox/cycle.ts";
 import { fingerprint, step, type Alert, type HostObservation, type Observation, type Transition } from "./engine.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeAbsence, type ReportingHost } from "./rules/absence.ts";
+import { INHIBITED_BY, judgeTopology, type TopologyContext } from "./rules/topology.ts";
 import { judgeChanges, type HostHistory } from "./rules/changes.ts";
 import { ruleFamily } from "./rules/index.ts";
 import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxMemory } from "./rules/proxmox.ts";
@@ -27,6 +28,14 @@ type Observed = Map<string, HostObservation>;
 function byFingerprint(observations: Iterable<HostObservation>, into: Observed = new Map()): Observed {
   for (const o of observations) into.set(fingerprint(o.observation.rule, o.observation.labels, o.observation.severity), o);
   return into;
+}
+
+/**
+ * A firing alert the topology hid whose cause came back while it stays down: it is its
+ * own cause now, and pages as if it had just fired (the dispatcher unmutes it).
+ */
+function inhibitionLifted(before: Alert | undefined, after: Alert | undefined): boolean {
+  return before?.state === "firing" && after?.state === "firing" && before.annotations[INHIBITED_BY] !== undefined && after.annotations[INHIBITED_BY] === undefined;
 }
 
 export class AlertEvaluator {
@@ -94,10 +103,14 @@ export class AlertEvaluator {
 
   /**
    * Judges silence (rules/absence.ts): HostDown, resolved once a report
-   * comes back. Run on a ticker and after each stored batch.
+   * comes back. Run on a ticker and after each stored batch. Given where
+   * every reporting host sits (the ticker's full pass), HostDown also follows
+   * the topology (rules/topology.ts): hosts behind a down parent or in a
+   * wholly-down site are inhibited, and SiteUnreachable is judged.
    */
-  async judgeSilence(hosts: ReportingHost[], now = new Date()): Promise<Transition[]> {
-    const observations = byFingerprint(judgeAbsence(hosts, this.#rules));
+  async judgeSilence(hosts: ReportingHost[], now = new Date(), topology?: TopologyContext): Promise<Transition[]> {
+    const hostDown = judgeAbsence(hosts, this.#rules);
+    const observations = byFingerprint(topology ? judgeTopology(hostDown, topology, this.#rules) : hostDown);
     return this.#apply(observations, now);
   }
 
@@ -127,7 +140,7 @@ export class AlertEvaluator {
     const transitions = await this.#db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended('netmap-alert-state', 0))`.execute(trx);
       const stored = await loadAlerts(trx, [...observations.keys()]);
-      const toSave: Array<Alert & { hostId: number }> = [];
+      const toSave: Array<Alert & { hostId: number | null }> = [];
       const dropped: string[] = [];
       const moved: Transition[] = [];
       for (const [key, { observation, hostId }] of observations) {
@@ -136,6 +149,7 @@ export class AlertEvaluator {
         if (result.alert && result.alert !== current) toSave.push({ ...result.alert, hostId });
         if (!result.alert && current) dropped.push(key);
         if (result.transition) moved.push(result.transition);
+        else if (inhibitionLifted(current, result.alert)) moved.push({ alert: result.alert!, to: "firing" });
       }
       await saveAlerts(trx, toSave, dropped);
       return moved;

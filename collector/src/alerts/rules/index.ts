@@ -8,6 +8,8 @@
 //                  ListenerGone, ListenerNew, AddressChanged
 //   proxmox.ts     a stored discovery cycle: ProxmoxNodeDown, ProxmoxGuestDown,
 //                  ProxmoxStorageFilling
+//   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
+//                  HostDown of hosts behind a down parent inhibited
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
 // are found again by the fingerprint of name and labels, and `rules:` in
@@ -18,8 +20,9 @@ import { HOST_DOWN, HOST_DOWN_DEFAULTS } from "./absence.ts";
 import { CHANGE_DEFAULTS } from "./changes.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
+import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "topology";
 
 export interface RuleDefinition {
   name: string;
@@ -35,6 +38,7 @@ export const RULES: readonly RuleDefinition[] = [
   { name: HOST_DOWN, family: "absence", defaults: HOST_DOWN_DEFAULTS },
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
+  ...family("topology", TOPOLOGY_RULE_DEFAULTS),
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));

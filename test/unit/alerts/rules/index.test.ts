@@ -23,6 +23,7 @@ const EXPECTED = [
   ["ProxmoxNodeDown", "proxmox", { enabled: true, forSeconds: 60 }],
   ["ProxmoxGuestDown", "proxmox", { enabled: true, forSeconds: 60, graceSeconds: 1800 }],
   ["ProxmoxStorageFilling", "proxmox", FILESYSTEM],
+  ["SiteUnreachable", "topology", { enabled: true, forSeconds: 30 }],
 ] as const;
 
 describe("rule registry", () => {
