@@ -10,6 +10,7 @@ import { isAgentId } from "../../proto/src/subjects.ts";
 import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { ConfigError } from "./errors.ts";
+import { checksFileSchema, parseChecks, type CheckConfig } from "./checks/settings.ts";
 
 export interface AgentConfig {
   readonly natsServers: readonly string[];
@@ -36,6 +37,8 @@ export interface AgentConfig {
   readonly configFile: string | undefined;
   /** --print-config: show the effective config, secrets masked, and exit. */
   readonly printConfig: boolean;
+  /** Synthetic checks (`checks:` in the file; checks/settings.ts); none by default. */
+  readonly checks: readonly CheckConfig[];
 }
 
 /** Settings whose values --print-config never shows. */
@@ -116,6 +119,7 @@ const fileSchema = z.partial(
     spool_max_size: z.union([z.string(), z.number()]),
     agent_id: z.string(),
     log: z.partial(z.strictObject({ level: z.string() })),
+    checks: checksFileSchema,
   }),
 );
 
@@ -218,6 +222,8 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
+  const checks = file?.checks ? parseChecks(file.checks, configFile) : [];
+
   if (flags.json && !flags.once) throw new ConfigError("--json needs --once: the loop publishes to NATS");
   const methods = [
     natsUser !== undefined || natsPassword !== undefined ? "user/password" : undefined,
@@ -252,6 +258,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       logLevel: logLevel ?? "info",
       configFile: fileName,
       printConfig: flags["print-config"] ?? false,
+      checks: Object.freeze(checks.map((c) => Object.freeze(c))),
     }),
   });
 }
@@ -273,7 +280,8 @@ function readConfigFile(readFile: ConfigInputs["readFile"], path: string, explic
     const at = issue.path.join(".");
     const what =
       issue.code === "unrecognized_keys" ? `unknown setting ${[at, ...issue.keys].filter(Boolean).join(".")}`
-      : issue.code === "invalid_type" ? `${at || "top level"}: expected ${issue.expected === "object" ? "a mapping" : `a ${issue.expected}`}`
+      : issue.code === "invalid_type" ? `${at || "top level"}: expected ${issue.expected === "object" ? "a mapping" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}`
+      : issue.code === "invalid_value" ? `${at}: expected one of ${issue.values.join(", ")}`
       : `${at || "top level"}: expected a string or a number`;
     throw new ConfigError(`config file ${path}: ${what}`);
   }

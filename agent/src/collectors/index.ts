@@ -1,4 +1,6 @@
 // Every collector, in collection order (the order of CollectorRun entries).
+import type { CheckRunner } from "../checks/runner.ts";
+import { checksCollector } from "./checks.ts";
 import { cpuCollector } from "./cpu.ts";
 import { disksCollector } from "./disks.ts";
 import { interfacesCollector } from "./interfaces.ts";
@@ -17,3 +19,8 @@ export const collectors: readonly Collector[] = [
   listenersCollector,
   interfacesCollector,
 ];
+
+/** The collectors of this configuration: those that only some need (checks) join the list only when configured. */
+export function configuredCollectors(options: { checks?: CheckRunner }): readonly Collector[] {
+  return options.checks ? [...collectors, checksCollector(options.checks)] : collectors;
+}

@@ -2,7 +2,8 @@
 //
 //   thresholds.ts  a report's value past a threshold: HostCpuBusy, HostMemoryLow,
 //                  HostSwapHeavy, HostLoadHigh, FilesystemAlmostFull,
-//                  FilesystemInodesLow, FilesystemFillingUp
+//                  FilesystemInodesLow, FilesystemFillingUp; and from checks.ts,
+//                  the agent's synthetic checks: CheckFailed, CertificateExpiring
 //   absence.ts     no report: HostDown
 //   changes.ts     what changed since the previous report: HostRebooted,
 //                  ListenerGone, ListenerNew, AddressChanged

@@ -55,6 +55,56 @@ export function protocolToJSON(object: Protocol): string {
   }
 }
 
+export const CheckType = {
+  CHECK_TYPE_UNSPECIFIED: 0,
+  /** CHECK_TYPE_HTTP - http:// or https:// URL: status, latency, certificate */
+  CHECK_TYPE_HTTP: 1,
+  /** CHECK_TYPE_TCP - host:port: connect */
+  CHECK_TYPE_TCP: 2,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type CheckType = typeof CheckType[keyof typeof CheckType];
+
+export namespace CheckType {
+  export type CHECK_TYPE_UNSPECIFIED = typeof CheckType.CHECK_TYPE_UNSPECIFIED;
+  export type CHECK_TYPE_HTTP = typeof CheckType.CHECK_TYPE_HTTP;
+  export type CHECK_TYPE_TCP = typeof CheckType.CHECK_TYPE_TCP;
+  export type UNRECOGNIZED = typeof CheckType.UNRECOGNIZED;
+}
+
+export function checkTypeFromJSON(object: any): CheckType {
+  switch (object) {
+    case 0:
+    case "CHECK_TYPE_UNSPECIFIED":
+      return CheckType.CHECK_TYPE_UNSPECIFIED;
+    case 1:
+    case "CHECK_TYPE_HTTP":
+      return CheckType.CHECK_TYPE_HTTP;
+    case 2:
+    case "CHECK_TYPE_TCP":
+      return CheckType.CHECK_TYPE_TCP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CheckType.UNRECOGNIZED;
+  }
+}
+
+export function checkTypeToJSON(object: CheckType): string {
+  switch (object) {
+    case CheckType.CHECK_TYPE_UNSPECIFIED:
+      return "CHECK_TYPE_UNSPECIFIED";
+    case CheckType.CHECK_TYPE_HTTP:
+      return "CHECK_TYPE_HTTP";
+    case CheckType.CHECK_TYPE_TCP:
+      return "CHECK_TYPE_TCP";
+    case CheckType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * HostReport is what netmap-agent publishes on netmap.v1.report.<agent_id>
  * every interval. The collector takes the agent's identity from the subject;
@@ -83,6 +133,11 @@ export interface HostReport {
   mounts: Mount[];
   listeners: Listener[];
   interfaces: NetworkInterface[];
+  /**
+   * Synthetic checks configured on the agent (`checks:` in agent.yaml): the
+   * latest result of each, in configuration order. Empty when none is configured.
+   */
+  checks: CheckResult[];
   /** Self-observation: one entry per collector, in collection order. */
   collectors: CollectorRun[];
   /** Self-observation: the agent process and its spool. */
@@ -257,6 +312,28 @@ export interface NetworkInterface {
   txBytesTotal?: number | undefined;
 }
 
+/** One synthetic check's latest result. */
+export interface CheckResult {
+  /** as configured: [A-Za-z0-9._-]{1,64} */
+  name: string;
+  type: CheckType;
+  /** the URL or host:port checked */
+  target: string;
+  success: boolean;
+  /** Connect (tcp) or request until the whole response (http); absent when it failed before. */
+  latencySeconds?: number | undefined;
+  httpStatus?:
+    | number
+    | undefined;
+  /** https: days until the server certificate's notAfter (fractional; negative once expired). */
+  certificateDaysLeft?:
+    | number
+    | undefined;
+  /** why it failed; empty on success */
+  error: string;
+  checkedAt: Date | undefined;
+}
+
 export interface CollectorRun {
   name: string;
   success: boolean;
@@ -297,6 +374,7 @@ function createBaseHostReport(): HostReport {
     mounts: [],
     listeners: [],
     interfaces: [],
+    checks: [],
     collectors: [],
     agent: undefined,
   };
@@ -345,6 +423,9 @@ export const HostReport: MessageFns<HostReport> = {
     }
     for (const v of message.interfaces) {
       NetworkInterface.encode(v!, writer.uint32(130).fork()).join();
+    }
+    for (const v of message.checks) {
+      CheckResult.encode(v!, writer.uint32(138).fork()).join();
     }
     for (const v of message.collectors) {
       CollectorRun.encode(v!, writer.uint32(162).fork()).join();
@@ -480,6 +561,14 @@ export const HostReport: MessageFns<HostReport> = {
             message.interfaces.push(NetworkInterface.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.checks.push(CheckResult.decode(reader, reader.uint32()));
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -552,6 +641,7 @@ export const HostReport: MessageFns<HostReport> = {
       interfaces: globalThis.Array.isArray(object?.interfaces)
         ? object.interfaces.map((e: any) => NetworkInterface.fromJSON(e))
         : [],
+      checks: globalThis.Array.isArray(object?.checks) ? object.checks.map((e: any) => CheckResult.fromJSON(e)) : [],
       collectors: globalThis.Array.isArray(object?.collectors)
         ? object.collectors.map((e: any) => CollectorRun.fromJSON(e))
         : [],
@@ -603,6 +693,9 @@ export const HostReport: MessageFns<HostReport> = {
     if (message.interfaces?.length) {
       obj.interfaces = message.interfaces.map((e) => NetworkInterface.toJSON(e));
     }
+    if (message.checks?.length) {
+      obj.checks = message.checks.map((e) => CheckResult.toJSON(e));
+    }
     if (message.collectors?.length) {
       obj.collectors = message.collectors.map((e) => CollectorRun.toJSON(e));
     }
@@ -633,6 +726,7 @@ export const HostReport: MessageFns<HostReport> = {
     message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
     message.listeners = object.listeners?.map((e) => Listener.fromPartial(e)) || [];
     message.interfaces = object.interfaces?.map((e) => NetworkInterface.fromPartial(e)) || [];
+    message.checks = object.checks?.map((e) => CheckResult.fromPartial(e)) || [];
     message.collectors = object.collectors?.map((e) => CollectorRun.fromPartial(e)) || [];
     message.agent = (object.agent !== undefined && object.agent !== null)
       ? AgentStats.fromPartial(object.agent)
@@ -2488,6 +2582,229 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
     message.virtual = object.virtual ?? false;
     message.rxBytesTotal = object.rxBytesTotal ?? undefined;
     message.txBytesTotal = object.txBytesTotal ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCheckResult(): CheckResult {
+  return {
+    name: "",
+    type: 0,
+    target: "",
+    success: false,
+    latencySeconds: undefined,
+    httpStatus: undefined,
+    certificateDaysLeft: undefined,
+    error: "",
+    checkedAt: undefined,
+  };
+}
+
+export const CheckResult: MessageFns<CheckResult> = {
+  encode(message: CheckResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.success !== false) {
+      writer.uint32(32).bool(message.success);
+    }
+    if (message.latencySeconds !== undefined) {
+      writer.uint32(41).double(message.latencySeconds);
+    }
+    if (message.httpStatus !== undefined) {
+      writer.uint32(48).uint32(message.httpStatus);
+    }
+    if (message.certificateDaysLeft !== undefined) {
+      writer.uint32(57).double(message.certificateDaysLeft);
+    }
+    if (message.error !== "") {
+      writer.uint32(66).string(message.error);
+    }
+    if (message.checkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.success = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.latencySeconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.httpStatus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.certificateDaysLeft = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckResult {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      type: isSet(object.type) ? checkTypeFromJSON(object.type) : 0,
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      latencySeconds: isSet(object.latencySeconds)
+        ? globalThis.Number(object.latencySeconds)
+        : isSet(object.latency_seconds)
+        ? globalThis.Number(object.latency_seconds)
+        : undefined,
+      httpStatus: isSet(object.httpStatus)
+        ? globalThis.Number(object.httpStatus)
+        : isSet(object.http_status)
+        ? globalThis.Number(object.http_status)
+        : undefined,
+      certificateDaysLeft: isSet(object.certificateDaysLeft)
+        ? globalThis.Number(object.certificateDaysLeft)
+        : isSet(object.certificate_days_left)
+        ? globalThis.Number(object.certificate_days_left)
+        : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      checkedAt: isSet(object.checkedAt)
+        ? fromJsonTimestamp(object.checkedAt)
+        : isSet(object.checked_at)
+        ? fromJsonTimestamp(object.checked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CheckResult): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.type !== 0) {
+      obj.type = checkTypeToJSON(message.type);
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.success !== false) {
+      obj.success = message.success;
+    }
+    if (message.latencySeconds !== undefined) {
+      obj.latencySeconds = floatToJson(message.latencySeconds);
+    }
+    if (message.httpStatus !== undefined) {
+      obj.httpStatus = Math.round(message.httpStatus);
+    }
+    if (message.certificateDaysLeft !== undefined) {
+      obj.certificateDaysLeft = floatToJson(message.certificateDaysLeft);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.checkedAt !== undefined) {
+      obj.checkedAt = message.checkedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckResult>, I>>(base?: I): CheckResult {
+    return CheckResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckResult>, I>>(object: I): CheckResult {
+    const message = createBaseCheckResult();
+    message.name = object.name ?? "";
+    message.type = object.type ?? 0;
+    message.target = object.target ?? "";
+    message.success = object.success ?? false;
+    message.latencySeconds = object.latencySeconds ?? undefined;
+    message.httpStatus = object.httpStatus ?? undefined;
+    message.certificateDaysLeft = object.certificateDaysLeft ?? undefined;
+    message.error = object.error ?? "";
+    message.checkedAt = object.checkedAt ?? undefined;
     return message;
   },
 };
