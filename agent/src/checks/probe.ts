@@ -36,9 +36,11 @@ function result(check: CheckConfig, fields: Partial<CheckResult>): CheckResult {
   };
 }
 
+/** One line: OpenSSL's messages end in a newline, and a report's text holds no control character. */
 function errorText(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  return e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : (e.message ?? String(error));
+  const message = (e.message ?? String(error)).trim().replace(/\s*\n\s*/g, "; ");
+  return e.code && !message.includes(e.code) ? `${e.code}: ${message}` : message;
 }
 
 function runTcp(check: TcpCheck): Promise<CheckResult> {
