@@ -39,6 +39,10 @@ export interface AgentConfig {
   readonly printConfig: boolean;
   /** Synthetic checks (`checks:` in the file; checks/settings.ts); none by default. */
   readonly checks: readonly CheckConfig[];
+  /** Where failed SSH authentications are read (auth-log.ts): "off" (the default), "auto", or a file's absolute path. */
+  readonly authLog: string;
+  /** The sliding window failed authentications are counted over. */
+  readonly authLogWindowSeconds: number;
 }
 
 /** Settings whose values --print-config never shows. */
@@ -59,6 +63,7 @@ export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 export const DEFAULT_INTERVAL_SECONDS = 10;
 export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 const MIN_INTERVAL_SECONDS = 0.1;
+export const DEFAULT_AUTH_LOG_WINDOW_SECONDS = 600;
 
 export const USAGE = `Usage: netmap-agent [--config F] [--nats URL] [--interval D] [--spool-dir DIR] [--creds F] [--agent-id ID]
        netmap-agent --once --json      collect once, print the report as JSON, touch no network
@@ -120,6 +125,8 @@ const fileSchema = z.partial(
     agent_id: z.string(),
     log: z.partial(z.strictObject({ level: z.string() })),
     checks: checksFileSchema,
+    auth_log: z.string(),
+    auth_log_window: z.union([z.string(), z.number()]),
   }),
 );
 
@@ -166,6 +173,17 @@ const settings = {
   token: { expected: "expected a token", schema: nonEmpty },
   "agent-id": { expected: "expected 1-64 characters of [a-z0-9_-]", schema: z.string().check(z.refine(isAgentId)) },
   "log-level": { expected: "expected one of trace, debug, info, warn, error, fatal", schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) },
+  "auth-log-window": {
+    expected: "expected a duration of at least 1s, like 10m",
+    schema: convert(z.union([z.string(), z.number()]), (value: string | number) => {
+      const seconds = parseDurationSeconds(value);
+      return seconds !== undefined && seconds >= 1 ? seconds : undefined;
+    }),
+  },
+  "auth-log": {
+    expected: "expected auto, off or the path of a log file sshd writes to",
+    schema: convert(z.string(), (value: string) => (value === "auto" || value === "off" ? value : value.length > 0 ? resolve(value) : undefined)),
+  },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -220,6 +238,8 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const tlsCertFile = pick("tls-cert", [flag("tls-cert"), fromEnv("NETMAP_NATS_TLS_CERT"), fromFile("nats.tls.cert", file?.nats?.tls?.cert)]) as string | undefined;
   const tlsKeyFile = pick("tls-key", [flag("tls-key"), fromEnv("NETMAP_NATS_TLS_KEY"), fromFile("nats.tls.key", file?.nats?.tls?.key)]) as string | undefined;
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
+  const authLog = pick("auth-log", [fromEnv("NETMAP_AUTH_LOG"), fromFile("auth_log", file?.auth_log)]) as string | undefined;
+  const authLogWindowSeconds = pick("auth-log-window", [fromFile("auth_log_window", file?.auth_log_window)]) as number | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
   const checks = file?.checks ? parseChecks(file.checks, configFile) : [];
@@ -259,6 +279,8 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       configFile: fileName,
       printConfig: flags["print-config"] ?? false,
       checks: Object.freeze(checks.map((c) => Object.freeze(c))),
+      authLog: authLog ?? "off",
+      authLogWindowSeconds: authLogWindowSeconds ?? DEFAULT_AUTH_LOG_WINDOW_SECONDS,
     }),
   });
 }

@@ -37,6 +37,8 @@ export const REPORT_LIMITS = {
   collectors: 64,
   /** checks[]: what one agent.yaml lists; a hundred is already a probe fleet's job. */
   checks: 256,
+  /** ssh_auth.sources: the agent sends its top 20. */
+  sshSources: 64,
   /** checks[].target: a URL. */
   targetBytes: 2048,
 } as const;
@@ -348,6 +350,16 @@ function walkReport(r: HostReport, w: Walk): void {
     check.error = w.text(at, "error", check.error, L.errorBytes);
     if (!check.checkedAt) w.drop(`${at} has no checked_at`);
     w.date(at, "checked_at", check.checkedAt);
+  });
+  r.sshAuth = w.section("ssh_auth", r.sshAuth, (ssh, at) => {
+    ssh.log = w.text(at, "log", ssh.log, L.pathBytes);
+    ssh.windowSeconds = w.double(at, "window_seconds", ssh.windowSeconds);
+    ssh.failures = w.uint(at, "failures", ssh.failures, Number.MAX_SAFE_INTEGER);
+    ssh.sources = w.items(at, "sources", ssh.sources, L.sshSources, (source, at) => {
+      source.address = w.ip(at, "address", source.address);
+      source.failures = w.uint(at, "failures", source.failures, Number.MAX_SAFE_INTEGER);
+      source.lastUser = w.text(at, "last_user", source.lastUser, L.labelBytes);
+    });
   });
   r.collectors = w.items("", "collectors", r.collectors, L.collectors, (run, at) => {
     run.name = w.text(at, "name", run.name, L.labelBytes);

@@ -1,6 +1,7 @@
 // Every collector, in collection order (the order of CollectorRun entries).
 import type { CheckRunner } from "../checks/runner.ts";
 import { checksCollector } from "./checks.ts";
+import { sshAuthCollector } from "./ssh-auth.ts";
 import { cpuCollector } from "./cpu.ts";
 import { disksCollector } from "./disks.ts";
 import { interfacesCollector } from "./interfaces.ts";
@@ -20,7 +21,11 @@ export const collectors: readonly Collector[] = [
   interfacesCollector,
 ];
 
-/** The collectors of this configuration: those that only some need (checks) join the list only when configured. */
-export function configuredCollectors(options: { checks?: CheckRunner }): readonly Collector[] {
-  return options.checks ? [...collectors, checksCollector(options.checks)] : collectors;
+/** The collectors of this configuration: those that only some need (checks, the auth log) join the list only when configured. */
+export function configuredCollectors(options: { checks?: CheckRunner; authLog: string; authLogWindowSeconds: number }): readonly Collector[] {
+  return [
+    ...collectors,
+    ...(options.checks ? [checksCollector(options.checks)] : []),
+    ...(options.authLog !== "off" ? [sshAuthCollector(options.authLog, options.authLogWindowSeconds)] : []),
+  ];
 }

@@ -40,6 +40,8 @@ describe("agent config", () => {
       configFile: undefined,
       printConfig: false,
       checks: [],
+      authLog: "off",
+      authLogWindowSeconds: 600,
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
   });
@@ -100,6 +102,17 @@ describe("agent config", () => {
     refused("  - { name: s, type: tcp, address: \"x:1\", url: \"http://x/\" }\n", `invalid checks[0].url in ${file}: is not a setting of a tcp check`);
     refused("  - { name: s, type: ping, address: \"x:1\" }\n", `config file ${file}: checks.0.type: expected one of http, tcp`);
     refused("  name: s\n", `config file ${file}: checks: expected a list`);
+  });
+
+  it("loadAgentConfig - reads auth_log as auto, off or a path, with its window, from the file or NETMAP_AUTH_LOG", () => {
+    const yaml = (text: string) => files({ "/etc/netmap/agent.yaml": text });
+    assert.deepEqual([load([]).authLog, load([]).authLogWindowSeconds], ["off", 600]);
+    assert.equal(load([], {}, yaml("auth_log: auto\n")).authLog, "auto");
+    const fromFile = load([], {}, yaml("auth_log: /var/log/sshd.log\nauth_log_window: 5m\n"));
+    assert.deepEqual([fromFile.authLog, fromFile.authLogWindowSeconds], ["/var/log/sshd.log", 300]);
+    assert.equal(load([], { NETMAP_AUTH_LOG: "off" }, yaml("auth_log: auto\n")).authLog, "off");
+    assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off or the path of a log file sshd writes to' });
+    assert.throws(() => load([], {}, yaml("auth_log_window: 0s\n")), { message: 'invalid auth log window "0s" (auth_log_window in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 10m' });
   });
 
   it("loadAgentConfig - answers --help and --version before looking at anything else", () => {

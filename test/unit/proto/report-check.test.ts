@@ -121,6 +121,13 @@ describe("report check: the collector refuses a report that breaks a rule and na
     rejects(sampleReport({ checks: Array.from({ length: REPORT_LIMITS.checks + 1 }, (_, i) => ({ ...check, name: `c${i}` })) }), "checks has 257 entries, over the limit of 256");
   });
 
+  test("takes failed SSH authentications per source, and refuses a source that is no address", () => {
+    const sshAuth = { log: "/var/log/auth.log", windowSeconds: 600, failures: 30, sources: [{ address: "192.0.2.9", failures: 30, lastUser: "mallory" }] };
+    assert.deepEqual(decodeReport(encodeReport(sampleReport({ sshAuth }))).sshAuth, sshAuth);
+    rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "attacker.example", failures: 1, lastUser: "x" }] } }), 'ssh_auth.sources[0].address "attacker.example" is not an IP address');
+    rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "192.0.2.9", failures: 1, lastUser: "root\u001b[31m" }] } }), /^ssh_auth\.sources\[0\]\.last_user ".*" holds a control character$/);
+  });
+
   test("refuses text longer than its limit, counted in UTF-8 bytes", () => {
     rejects(withMount({ mountpoint: `/${"é".repeat(512)}` }), "mounts[1].mountpoint is 1025 bytes, over the 1024-byte limit");
     rejects(withListener({ process: "p".repeat(257) }), "listeners[1].process is 257 bytes, over the 256-byte limit");

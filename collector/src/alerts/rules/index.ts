@@ -3,7 +3,8 @@
 //   thresholds.ts  a report's value past a threshold: HostCpuBusy, HostMemoryLow,
 //                  HostSwapHeavy, HostLoadHigh, FilesystemAlmostFull,
 //                  FilesystemInodesLow, FilesystemFillingUp; and from checks.ts,
-//                  the agent's synthetic checks: CheckFailed, CertificateExpiring
+//                  the agent's synthetic checks: CheckFailed, CertificateExpiring;
+//                  from ssh.ts, the auth log: SSHBruteForce
 //   absence.ts     no report: HostDown
 //   changes.ts     what changed since the previous report: HostRebooted,
 //                  ListenerGone, ListenerNew, AddressChanged

@@ -7,6 +7,7 @@ import { mountUsedPercent } from "../../hosts/headline.ts";
 import { thresholdObservation, type Labels, type Observation, type Severity } from "../engine.ts";
 import { settingsFor, type HostScope, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 import { CHECK_RULES } from "./checks.ts";
+import { SSH_RULES } from "./ssh.ts";
 import { secondsUntil, Series } from "./window.ts";
 
 export interface HostWindow {
@@ -150,6 +151,7 @@ export const THRESHOLD_RULES: readonly ThresholdRule[] = [
     },
   },
   ...CHECK_RULES,
+  ...SSH_RULES,
 ];
 
 /** Every threshold observation a report gives, for each enabled rule and severity. */

@@ -138,6 +138,13 @@ export interface HostReport {
    * latest result of each, in configuration order. Empty when none is configured.
    */
   checks: CheckResult[];
+  /**
+   * Failed SSH authentications read from the auth log (`auth_log:` in
+   * agent.yaml); absent when it is off or no log could be read.
+   */
+  sshAuth:
+    | SshAuthFailures
+    | undefined;
   /** Self-observation: one entry per collector, in collection order. */
   collectors: CollectorRun[];
   /** Self-observation: the agent process and its spool. */
@@ -334,6 +341,29 @@ export interface CheckResult {
   checkedAt: Date | undefined;
 }
 
+/**
+ * Failed SSH authentications ("Failed password for ... from ADDRESS") over a
+ * sliding window, counted from when the agent started reading the log.
+ */
+export interface SshAuthFailures {
+  /** the file read */
+  log: string;
+  windowSeconds: number;
+  /** in the window, every source */
+  failures: number;
+  /** the most failing first, at most 20 */
+  sources: SshAuthSource[];
+}
+
+export interface SshAuthSource {
+  /** the client's IP address as sshd logged it */
+  address: string;
+  /** in the window */
+  failures: number;
+  /** the user name last tried (an invalid one too) */
+  lastUser: string;
+}
+
 export interface CollectorRun {
   name: string;
   success: boolean;
@@ -375,6 +405,7 @@ function createBaseHostReport(): HostReport {
     listeners: [],
     interfaces: [],
     checks: [],
+    sshAuth: undefined,
     collectors: [],
     agent: undefined,
   };
@@ -426,6 +457,9 @@ export const HostReport: MessageFns<HostReport> = {
     }
     for (const v of message.checks) {
       CheckResult.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.sshAuth !== undefined) {
+      SshAuthFailures.encode(message.sshAuth, writer.uint32(146).fork()).join();
     }
     for (const v of message.collectors) {
       CollectorRun.encode(v!, writer.uint32(162).fork()).join();
@@ -569,6 +603,14 @@ export const HostReport: MessageFns<HostReport> = {
             message.checks.push(CheckResult.decode(reader, reader.uint32()));
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.sshAuth = SshAuthFailures.decode(reader, reader.uint32());
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -642,6 +684,11 @@ export const HostReport: MessageFns<HostReport> = {
         ? object.interfaces.map((e: any) => NetworkInterface.fromJSON(e))
         : [],
       checks: globalThis.Array.isArray(object?.checks) ? object.checks.map((e: any) => CheckResult.fromJSON(e)) : [],
+      sshAuth: isSet(object.sshAuth)
+        ? SshAuthFailures.fromJSON(object.sshAuth)
+        : isSet(object.ssh_auth)
+        ? SshAuthFailures.fromJSON(object.ssh_auth)
+        : undefined,
       collectors: globalThis.Array.isArray(object?.collectors)
         ? object.collectors.map((e: any) => CollectorRun.fromJSON(e))
         : [],
@@ -696,6 +743,9 @@ export const HostReport: MessageFns<HostReport> = {
     if (message.checks?.length) {
       obj.checks = message.checks.map((e) => CheckResult.toJSON(e));
     }
+    if (message.sshAuth !== undefined) {
+      obj.sshAuth = SshAuthFailures.toJSON(message.sshAuth);
+    }
     if (message.collectors?.length) {
       obj.collectors = message.collectors.map((e) => CollectorRun.toJSON(e));
     }
@@ -727,6 +777,9 @@ export const HostReport: MessageFns<HostReport> = {
     message.listeners = object.listeners?.map((e) => Listener.fromPartial(e)) || [];
     message.interfaces = object.interfaces?.map((e) => NetworkInterface.fromPartial(e)) || [];
     message.checks = object.checks?.map((e) => CheckResult.fromPartial(e)) || [];
+    message.sshAuth = (object.sshAuth !== undefined && object.sshAuth !== null)
+      ? SshAuthFailures.fromPartial(object.sshAuth)
+      : undefined;
     message.collectors = object.collectors?.map((e) => CollectorRun.fromPartial(e)) || [];
     message.agent = (object.agent !== undefined && object.agent !== null)
       ? AgentStats.fromPartial(object.agent)
@@ -2805,6 +2858,234 @@ export const CheckResult: MessageFns<CheckResult> = {
     message.certificateDaysLeft = object.certificateDaysLeft ?? undefined;
     message.error = object.error ?? "";
     message.checkedAt = object.checkedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSshAuthFailures(): SshAuthFailures {
+  return { log: "", windowSeconds: 0, failures: 0, sources: [] };
+}
+
+export const SshAuthFailures: MessageFns<SshAuthFailures> = {
+  encode(message: SshAuthFailures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.log !== "") {
+      writer.uint32(10).string(message.log);
+    }
+    if (message.windowSeconds !== 0) {
+      writer.uint32(17).double(message.windowSeconds);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(24).uint64(message.failures);
+    }
+    for (const v of message.sources) {
+      SshAuthSource.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SshAuthFailures {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSshAuthFailures();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.log = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.windowSeconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failures = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sources.push(SshAuthSource.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SshAuthFailures {
+    return {
+      log: isSet(object.log) ? globalThis.String(object.log) : "",
+      windowSeconds: isSet(object.windowSeconds)
+        ? globalThis.Number(object.windowSeconds)
+        : isSet(object.window_seconds)
+        ? globalThis.Number(object.window_seconds)
+        : 0,
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      sources: globalThis.Array.isArray(object?.sources)
+        ? object.sources.map((e: any) => SshAuthSource.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SshAuthFailures): unknown {
+    const obj: any = {};
+    if (message.log !== "") {
+      obj.log = message.log;
+    }
+    if (message.windowSeconds !== 0) {
+      obj.windowSeconds = floatToJson(message.windowSeconds);
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => SshAuthSource.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SshAuthFailures>, I>>(base?: I): SshAuthFailures {
+    return SshAuthFailures.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SshAuthFailures>, I>>(object: I): SshAuthFailures {
+    const message = createBaseSshAuthFailures();
+    message.log = object.log ?? "";
+    message.windowSeconds = object.windowSeconds ?? 0;
+    message.failures = object.failures ?? 0;
+    message.sources = object.sources?.map((e) => SshAuthSource.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSshAuthSource(): SshAuthSource {
+  return { address: "", failures: 0, lastUser: "" };
+}
+
+export const SshAuthSource: MessageFns<SshAuthSource> = {
+  encode(message: SshAuthSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(16).uint64(message.failures);
+    }
+    if (message.lastUser !== "") {
+      writer.uint32(26).string(message.lastUser);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SshAuthSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSshAuthSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.failures = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastUser = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SshAuthSource {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      lastUser: isSet(object.lastUser)
+        ? globalThis.String(object.lastUser)
+        : isSet(object.last_user)
+        ? globalThis.String(object.last_user)
+        : "",
+    };
+  },
+
+  toJSON(message: SshAuthSource): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.lastUser !== "") {
+      obj.lastUser = message.lastUser;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SshAuthSource>, I>>(base?: I): SshAuthSource {
+    return SshAuthSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SshAuthSource>, I>>(object: I): SshAuthSource {
+    const message = createBaseSshAuthSource();
+    message.address = object.address ?? "";
+    message.failures = object.failures ?? 0;
+    message.lastUser = object.lastUser ?? "";
     return message;
   },
 };

@@ -17,6 +17,7 @@ const EXPECTED = [
   ["FilesystemFillingUp", "threshold", { enabled: true, warning: 24, warningClear: 36, forSeconds: 1800 }],
   ["CheckFailed", "threshold", { enabled: true, critical: 1, criticalClear: 0.5, forSeconds: 60 }],
   ["CertificateExpiring", "threshold", { enabled: true, warning: 14, warningClear: 15, critical: 3, criticalClear: 4, forSeconds: 0 }],
+  ["SSHBruteForce", "threshold", { enabled: true, warning: 20, warningClear: 10, critical: 100, criticalClear: 50, forSeconds: 0 }],
   ["HostDown", "absence", { enabled: true, forSeconds: 30 }],
   ["HostRebooted", "change", { enabled: true, forSeconds: 0 }],
   ["ListenerGone", "change", { enabled: true, forSeconds: 60, minReports: 3 }],
