@@ -113,6 +113,11 @@ describe("SSH brute force, sshd to alert", () => {
     assert.deepEqual([alert.severity, alert.labels.source], ["warning", ATTACKER]);
     assert.equal(alert.annotations.summary, `${alert.value} failed SSH authentications on ${alert.labels.host} from ${ATTACKER} in ${WINDOW_SECONDS} s (last user tried: mallory)`);
     assert.ok(alert.value >= 20 && alert.value <= failed, `value ${alert.value}`);
+    // The host page's figures: the source, its count and the user tried, from the file read.
+    const { body } = await collector.get(`/api/v1/hosts/${alert.hostId}`);
+    assert.deepEqual({ ...body.host.sshAuth, sources: body.host.sshAuth.sources.map((x: { address: string; lastUser: string }) => [x.address, x.lastUser]) },
+      { log, windowSeconds: WINDOW_SECONDS, failures: body.host.sshAuth.failures, sources: [[ATTACKER, "mallory"]] });
+    assert.ok(body.host.sshAuth.failures >= alert.value);
 
     await eventually(async () => (await bruteForce()).length === 0, "SSHBruteForce resolved", (WINDOW_SECONDS + 15) * 1000);
   });

@@ -147,6 +147,27 @@ export interface CollectorRunJson {
   durationSeconds: number;
 }
 
+/** A synthetic check's latest result, as the agent ran it (`checks:` in agent.yaml). */
+export interface CheckJson {
+  name: string;
+  type: "http" | "tcp";
+  target: string;
+  success: boolean;
+  latencySeconds?: number | undefined;
+  httpStatus?: number | undefined;
+  certificateDaysLeft?: number | undefined;
+  error: string;
+  checkedAt: string;
+}
+
+/** Failed SSH authentications in the agent's window (`auth_log:` in agent.yaml), the most failing sources first. */
+export interface SshAuthJson {
+  log: string;
+  windowSeconds: number;
+  failures: number;
+  sources: Array<{ address: string; failures: number; lastUser: string }>;
+}
+
 /** GET /api/v1/hosts/:id `host`: the summary, what Proxmox knows, and the agent's last report when there is one. */
 export interface HostDetail extends HostSummary {
   proxmox: ProxmoxDetail | null;
@@ -161,6 +182,8 @@ export interface HostDetail extends HostSummary {
   listeners: ListenerJson[];
   interfaces: InterfaceJson[];
   collectors: CollectorRunJson[];
+  checks: CheckJson[];
+  sshAuth: SshAuthJson | null;
   /** The agent's own health: spool, dropped reports, reconnects, its RSS and CPU. */
   agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
 }
