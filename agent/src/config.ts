@@ -43,6 +43,8 @@ export interface AgentConfig {
   readonly authLog: string;
   /** The sliding window failed authentications are counted over. */
   readonly authLogWindowSeconds: number;
+  /** The Engine API socket containers are read from (engine-api.ts): "auto" (the default), "off", or a socket's absolute path. */
+  readonly containers: string;
 }
 
 /** Settings whose values --print-config never shows. */
@@ -127,6 +129,7 @@ const fileSchema = z.partial(
     checks: checksFileSchema,
     auth_log: z.string(),
     auth_log_window: z.union([z.string(), z.number()]),
+    containers: z.string(),
   }),
 );
 
@@ -141,6 +144,7 @@ const convert = <T>(input: z.ZodMiniType, to: (value: never) => T | undefined) =
   }));
 const path = z.pipe(z.string().check(z.minLength(1)), z.transform((value) => resolve(value)));
 const nonEmpty = z.string().check(z.minLength(1));
+const autoOffOrPath = convert(z.string(), (value: string) => (value === "auto" || value === "off" ? value : value.length > 0 ? resolve(value) : undefined));
 
 // Each setting: a schema turning the raw value into the config value, and what it expects.
 const settings = {
@@ -180,10 +184,8 @@ const settings = {
       return seconds !== undefined && seconds >= 1 ? seconds : undefined;
     }),
   },
-  "auth-log": {
-    expected: "expected auto, off or the path of a log file sshd writes to",
-    schema: convert(z.string(), (value: string) => (value === "auto" || value === "off" ? value : value.length > 0 ? resolve(value) : undefined)),
-  },
+  containers: { expected: "expected auto, off or the path of a Docker or Podman API socket", schema: autoOffOrPath },
+  "auth-log": { expected: "expected auto, off or the path of a log file sshd writes to", schema: autoOffOrPath },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -240,6 +242,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
   const authLog = pick("auth-log", [fromEnv("NETMAP_AUTH_LOG"), fromFile("auth_log", file?.auth_log)]) as string | undefined;
   const authLogWindowSeconds = pick("auth-log-window", [fromFile("auth_log_window", file?.auth_log_window)]) as number | undefined;
+  const containers = pick("containers", [fromEnv("NETMAP_CONTAINERS"), fromFile("containers", file?.containers)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
   const checks = file?.checks ? parseChecks(file.checks, configFile) : [];
@@ -281,6 +284,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       checks: Object.freeze(checks.map((c) => Object.freeze(c))),
       authLog: authLog ?? "off",
       authLogWindowSeconds: authLogWindowSeconds ?? DEFAULT_AUTH_LOG_WINDOW_SECONDS,
+      containers: containers ?? "auto",
     }),
   });
 }

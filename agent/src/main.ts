@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   };
   const state: AgentState = {};
   const checks = config.checks.length ? createCheckRunner(config.checks, log.child({ component: "checks" })) : undefined;
-  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds });
+  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds, containers: config.containers });
   // The first report (and --once) carries every check's result.
   await checks?.runAll();
 

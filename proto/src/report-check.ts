@@ -37,6 +37,9 @@ export const REPORT_LIMITS = {
   collectors: 64,
   /** checks[]: what one agent.yaml lists; a hundred is already a probe fleet's job. */
   checks: 256,
+  /** containers: a busy Docker host runs a few hundred. */
+  containers: 4096,
+  portsPerContainer: 256,
   /** ssh_auth.sources: the agent sends its top 20. */
   sshSources: 64,
   /** checks[].target: a URL. */
@@ -56,6 +59,7 @@ const BOOT_ID = /^[A-Za-z0-9_-]+$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** A check's name: an alert label and a console row, so a plain token (agent config enforces it too). */
 export const CHECK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 /** C0, DEL, C1 and UTF-16 halves without their other half: none of them is text, and NUL breaks PostgreSQL. */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -360,6 +364,20 @@ function walkReport(r: HostReport, w: Walk): void {
       source.failures = w.uint(at, "failures", source.failures, Number.MAX_SAFE_INTEGER);
       source.lastUser = w.text(at, "last_user", source.lastUser, L.labelBytes);
     });
+  });
+  r.containers = w.items("", "containers", r.containers, L.containers, (c, at) => {
+    if (!CONTAINER_ID.test(c.id)) w.drop(`${at}.id ${quote(c.id)} is not 12-64 hexadecimal digits`);
+    c.name = w.text(at, "name", c.name, L.textBytes);
+    c.image = w.text(at, "image", c.image, L.textBytes);
+    c.state = w.text(at, "state", c.state, L.labelBytes);
+    c.health = w.text(at, "health", c.health, L.labelBytes);
+    c.engine = w.text(at, "engine", c.engine, L.labelBytes);
+    c.restartCount = w.uint(at, "restart_count", c.restartCount, INT32_MAX);
+    if (c.startedAt && !w.kept(() => w.date(at, "started_at", c.startedAt!))) c.startedAt = undefined;
+    if (c.exitCode !== undefined && !(Number.isInteger(c.exitCode) && Math.abs(c.exitCode) <= INT32_MAX)) c.exitCode = w.drop(`${at}.exit_code ${c.exitCode} is not an integer`);
+    c.ports = w.items(at, "ports", c.ports, L.portsPerContainer, () => {}).map((port, i) => w.text(at, `ports[${i}]`, port, L.labelBytes));
+    c.cpuPercent = w.optionalDouble(at, "cpu_percent", c.cpuPercent);
+    for (const field of ["memoryUsedBytes", "memoryLimitBytes", "networkRxBytes", "networkTxBytes"] as const) c[field] = w.optionalUint(at, field, c[field], Number.MAX_SAFE_INTEGER);
   });
   r.collectors = w.items("", "collectors", r.collectors, L.collectors, (run, at) => {
     run.name = w.text(at, "name", run.name, L.labelBytes);

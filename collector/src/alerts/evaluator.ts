@@ -11,6 +11,7 @@ import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeAbsence, type ReportingHost } from "./rules/absence.ts";
 import { INHIBITED_BY, judgeTopology, type TopologyContext } from "./rules/topology.ts";
 import { judgeChanges, type HostHistory } from "./rules/changes.ts";
+import { CONTAINER_DOWN, containersKnown, judgeContainers, newContainerMemory, type ContainerMemory } from "./rules/containers.ts";
 import { ruleFamily } from "./rules/index.ts";
 import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxMemory } from "./rules/proxmox.ts";
 import { judgeReport, newHostWindow, recordWindow, type HostWindow } from "./rules/thresholds.ts";
@@ -46,6 +47,8 @@ export class AlertEvaluator {
   readonly #windows = new Map<number, HostWindow>();
   /** Each host's previous report, as the change rules need it. */
   readonly #histories = new Map<number, HostHistory>();
+  /** Per host: the containers seen running and their restart counts (rules/containers.ts). */
+  readonly #containers = new Map<number, ContainerMemory>();
   /** Per Proxmox cluster: the guests seen running (rules/proxmox.ts). */
   readonly #proxmox = new Map<string, ProxmoxMemory>();
 
@@ -74,11 +77,18 @@ export class AlertEvaluator {
       const changes = judgeChanges({ ...host, previous: this.#histories.get(host.hostId), open: openOf.get(host.hostId) ?? [], now }, this.#rules);
       this.#histories.set(host.hostId, changes.history);
       for (const observation of changes.observations) add(observation, host.hostId);
+      let containers = this.#containers.get(host.hostId);
+      if (!containers) this.#containers.set(host.hostId, (containers = newContainerMemory()));
+      const openDown = new Set((openOf.get(host.hostId) ?? []).filter((a) => a.rule === CONTAINER_DOWN).map((a) => a.labels.container ?? ""));
+      for (const observation of judgeContainers({ ...host, memory: containers, openDown }, this.#rules)) add(observation, host.hostId);
     }
     // Open threshold alerts of these hosts that the reports no longer give a value for
-    // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
+    // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared;
+    // so are container alerts of a container gone from a report that lists the containers.
+    const known = new Set(hosts.filter((h) => containersKnown(h.report)).map((h) => h.hostId));
+    const judged = (alert: (typeof open)[number]) => ruleFamily(alert.rule) === "threshold" || (ruleFamily(alert.rule) === "container" && known.has(alert.hostId!));
     for (const alert of open) {
-      if (alert.hostId === null || ruleFamily(alert.rule) !== "threshold" || observations.has(alert.fingerprint)) continue;
+      if (alert.hostId === null || !judged(alert) || observations.has(alert.fingerprint)) continue;
       const { labels, severity, rule, annotations, value } = alert;
       observations.set(alert.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: alert.hostId });
     }
@@ -91,7 +101,7 @@ export class AlertEvaluator {
    */
   retainHosts(hostIds: Iterable<number>): void {
     const keep = new Set(hostIds);
-    for (const map of [this.#windows, this.#histories]) {
+    for (const map of [this.#windows, this.#histories, this.#containers]) {
       for (const hostId of map.keys()) if (!keep.has(hostId)) map.delete(hostId);
     }
   }

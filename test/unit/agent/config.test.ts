@@ -42,6 +42,7 @@ describe("agent config", () => {
       checks: [],
       authLog: "off",
       authLogWindowSeconds: 600,
+      containers: "auto",
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
   });

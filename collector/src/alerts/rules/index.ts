@@ -10,6 +10,8 @@
 //                  ListenerGone, ListenerNew, AddressChanged
 //   proxmox.ts     a stored discovery cycle: ProxmoxNodeDown, ProxmoxGuestDown,
 //                  ProxmoxStorageFilling
+//   containers.ts  the agent's containers: ContainerDown, ContainerRestarting,
+//                  ContainerUnhealthy
 //   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
 //                  HostDown of hosts behind a down parent inhibited
 //
@@ -20,11 +22,12 @@
 import type { RuleSettings } from "../settings.ts";
 import { HOST_DOWN, HOST_DOWN_DEFAULTS } from "./absence.ts";
 import { CHANGE_DEFAULTS } from "./changes.ts";
+import { CONTAINER_RULE_DEFAULTS } from "./containers.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
 import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "topology";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "topology" | "container";
 
 export interface RuleDefinition {
   name: string;
@@ -41,6 +44,7 @@ export const RULES: readonly RuleDefinition[] = [
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
   ...family("topology", TOPOLOGY_RULE_DEFAULTS),
+  ...family("container", CONTAINER_RULE_DEFAULTS),
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));

@@ -145,6 +145,11 @@ export interface HostReport {
   sshAuth:
     | SshAuthFailures
     | undefined;
+  /**
+   * Docker or Podman containers, through the Engine API's unix socket
+   * (`containers:` in agent.yaml); empty when there is no socket.
+   */
+  containers: Container[];
   /** Self-observation: one entry per collector, in collection order. */
   collectors: CollectorRun[];
   /** Self-observation: the agent process and its spool. */
@@ -364,6 +369,42 @@ export interface SshAuthSource {
   lastUser: string;
 }
 
+export interface Container {
+  /** the engine's id, 64 hex digits */
+  id: string;
+  /** without Docker's leading "/" */
+  name: string;
+  image: string;
+  /** created, running, paused, restarting, removing, exited, dead */
+  state: string;
+  /** healthy, unhealthy, starting; empty without a healthcheck */
+  health: string;
+  restartCount: number;
+  /** absent when it never started */
+  startedAt:
+    | Date
+    | undefined;
+  /** of its last run, once exited */
+  exitCode?:
+    | number
+    | undefined;
+  /** published: "0.0.0.0:8080->80/tcp" */
+  ports: string[];
+  /**
+   * Per cent of one core since the previous cycle (absent on the first), memory
+   * less inactive file cache against its limit, network bytes since it started.
+   */
+  cpuPercent?: number | undefined;
+  memoryUsedBytes?: number | undefined;
+  memoryLimitBytes?: number | undefined;
+  networkRxBytes?: number | undefined;
+  networkTxBytes?:
+    | number
+    | undefined;
+  /** "docker" or "podman" */
+  engine: string;
+}
+
 export interface CollectorRun {
   name: string;
   success: boolean;
@@ -406,6 +447,7 @@ function createBaseHostReport(): HostReport {
     interfaces: [],
     checks: [],
     sshAuth: undefined,
+    containers: [],
     collectors: [],
     agent: undefined,
   };
@@ -460,6 +502,9 @@ export const HostReport: MessageFns<HostReport> = {
     }
     if (message.sshAuth !== undefined) {
       SshAuthFailures.encode(message.sshAuth, writer.uint32(146).fork()).join();
+    }
+    for (const v of message.containers) {
+      Container.encode(v!, writer.uint32(154).fork()).join();
     }
     for (const v of message.collectors) {
       CollectorRun.encode(v!, writer.uint32(162).fork()).join();
@@ -611,6 +656,14 @@ export const HostReport: MessageFns<HostReport> = {
             message.sshAuth = SshAuthFailures.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.containers.push(Container.decode(reader, reader.uint32()));
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -689,6 +742,9 @@ export const HostReport: MessageFns<HostReport> = {
         : isSet(object.ssh_auth)
         ? SshAuthFailures.fromJSON(object.ssh_auth)
         : undefined,
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => Container.fromJSON(e))
+        : [],
       collectors: globalThis.Array.isArray(object?.collectors)
         ? object.collectors.map((e: any) => CollectorRun.fromJSON(e))
         : [],
@@ -746,6 +802,9 @@ export const HostReport: MessageFns<HostReport> = {
     if (message.sshAuth !== undefined) {
       obj.sshAuth = SshAuthFailures.toJSON(message.sshAuth);
     }
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => Container.toJSON(e));
+    }
     if (message.collectors?.length) {
       obj.collectors = message.collectors.map((e) => CollectorRun.toJSON(e));
     }
@@ -780,6 +839,7 @@ export const HostReport: MessageFns<HostReport> = {
     message.sshAuth = (object.sshAuth !== undefined && object.sshAuth !== null)
       ? SshAuthFailures.fromPartial(object.sshAuth)
       : undefined;
+    message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
     message.collectors = object.collectors?.map((e) => CollectorRun.fromPartial(e)) || [];
     message.agent = (object.agent !== undefined && object.agent !== null)
       ? AgentStats.fromPartial(object.agent)
@@ -3086,6 +3146,349 @@ export const SshAuthSource: MessageFns<SshAuthSource> = {
     message.address = object.address ?? "";
     message.failures = object.failures ?? 0;
     message.lastUser = object.lastUser ?? "";
+    return message;
+  },
+};
+
+function createBaseContainer(): Container {
+  return {
+    id: "",
+    name: "",
+    image: "",
+    state: "",
+    health: "",
+    restartCount: 0,
+    startedAt: undefined,
+    exitCode: undefined,
+    ports: [],
+    cpuPercent: undefined,
+    memoryUsedBytes: undefined,
+    memoryLimitBytes: undefined,
+    networkRxBytes: undefined,
+    networkTxBytes: undefined,
+    engine: "",
+  };
+}
+
+export const Container: MessageFns<Container> = {
+  encode(message: Container, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.image !== "") {
+      writer.uint32(26).string(message.image);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.health !== "") {
+      writer.uint32(42).string(message.health);
+    }
+    if (message.restartCount !== 0) {
+      writer.uint32(48).uint32(message.restartCount);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(64).int32(message.exitCode);
+    }
+    for (const v of message.ports) {
+      writer.uint32(74).string(v!);
+    }
+    if (message.cpuPercent !== undefined) {
+      writer.uint32(81).double(message.cpuPercent);
+    }
+    if (message.memoryUsedBytes !== undefined) {
+      writer.uint32(88).uint64(message.memoryUsedBytes);
+    }
+    if (message.memoryLimitBytes !== undefined) {
+      writer.uint32(96).uint64(message.memoryLimitBytes);
+    }
+    if (message.networkRxBytes !== undefined) {
+      writer.uint32(104).uint64(message.networkRxBytes);
+    }
+    if (message.networkTxBytes !== undefined) {
+      writer.uint32(112).uint64(message.networkTxBytes);
+    }
+    if (message.engine !== "") {
+      writer.uint32(122).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Container {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.restartCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.ports.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.memoryUsedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.memoryLimitBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.networkRxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.networkTxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Container {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
+      restartCount: isSet(object.restartCount)
+        ? globalThis.Number(object.restartCount)
+        : isSet(object.restart_count)
+        ? globalThis.Number(object.restart_count)
+        : 0,
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : undefined,
+      ports: globalThis.Array.isArray(object?.ports)
+        ? object.ports.map((e: any) => globalThis.String(e))
+        : [],
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : undefined,
+      memoryUsedBytes: isSet(object.memoryUsedBytes)
+        ? globalThis.Number(object.memoryUsedBytes)
+        : isSet(object.memory_used_bytes)
+        ? globalThis.Number(object.memory_used_bytes)
+        : undefined,
+      memoryLimitBytes: isSet(object.memoryLimitBytes)
+        ? globalThis.Number(object.memoryLimitBytes)
+        : isSet(object.memory_limit_bytes)
+        ? globalThis.Number(object.memory_limit_bytes)
+        : undefined,
+      networkRxBytes: isSet(object.networkRxBytes)
+        ? globalThis.Number(object.networkRxBytes)
+        : isSet(object.network_rx_bytes)
+        ? globalThis.Number(object.network_rx_bytes)
+        : undefined,
+      networkTxBytes: isSet(object.networkTxBytes)
+        ? globalThis.Number(object.networkTxBytes)
+        : isSet(object.network_tx_bytes)
+        ? globalThis.Number(object.network_tx_bytes)
+        : undefined,
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: Container): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
+    if (message.restartCount !== 0) {
+      obj.restartCount = Math.round(message.restartCount);
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.exitCode !== undefined) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports;
+    }
+    if (message.cpuPercent !== undefined) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.memoryUsedBytes !== undefined) {
+      obj.memoryUsedBytes = Math.round(message.memoryUsedBytes);
+    }
+    if (message.memoryLimitBytes !== undefined) {
+      obj.memoryLimitBytes = Math.round(message.memoryLimitBytes);
+    }
+    if (message.networkRxBytes !== undefined) {
+      obj.networkRxBytes = Math.round(message.networkRxBytes);
+    }
+    if (message.networkTxBytes !== undefined) {
+      obj.networkTxBytes = Math.round(message.networkTxBytes);
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Container>, I>>(base?: I): Container {
+    return Container.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Container>, I>>(object: I): Container {
+    const message = createBaseContainer();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.image = object.image ?? "";
+    message.state = object.state ?? "";
+    message.health = object.health ?? "";
+    message.restartCount = object.restartCount ?? 0;
+    message.startedAt = object.startedAt ?? undefined;
+    message.exitCode = object.exitCode ?? undefined;
+    message.ports = object.ports?.map((e) => e) || [];
+    message.cpuPercent = object.cpuPercent ?? undefined;
+    message.memoryUsedBytes = object.memoryUsedBytes ?? undefined;
+    message.memoryLimitBytes = object.memoryLimitBytes ?? undefined;
+    message.networkRxBytes = object.networkRxBytes ?? undefined;
+    message.networkTxBytes = object.networkTxBytes ?? undefined;
+    message.engine = object.engine ?? "";
     return message;
   },
 };

@@ -27,6 +27,9 @@ const EXPECTED = [
   ["ProxmoxGuestDown", "proxmox", { enabled: true, forSeconds: 60, graceSeconds: 1800 }],
   ["ProxmoxStorageFilling", "proxmox", FILESYSTEM],
   ["SiteUnreachable", "topology", { enabled: true, forSeconds: 30 }],
+  ["ContainerDown", "container", { enabled: true, forSeconds: 30 }],
+  ["ContainerRestarting", "container", { enabled: true, warning: 3, warningClear: 1, forSeconds: 0 }],
+  ["ContainerUnhealthy", "container", { enabled: true, forSeconds: 60 }],
 ] as const;
 
 describe("rule registry", () => {
