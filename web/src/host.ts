@@ -8,6 +8,7 @@ import {
   DASH, formatAge, formatBytes, formatDuration, formatLinkSpeed, formatPercent, formatRate, formatTimestamp, isNumber, osLabel, sortAlerts, sshCommand,
 } from "./format.ts";
 import { checksPanel, sshAuthPanel } from "./host-checks.ts";
+import { containersPanel } from "./host-containers.ts";
 import { clockTime, state } from "./state.ts";
 
 export const RANGES: Record<string, number> = { "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -182,7 +183,7 @@ export function renderHost(): void {
     }
   }
   const scroll = root.scrollTop;
-  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), systemPanel(host), checksPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)].filter((x) => x !== null));
+  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), systemPanel(host), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
 

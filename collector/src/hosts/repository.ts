@@ -58,7 +58,7 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
   const claims = (await claimsByAgentHost(db)).get(id) ?? [];
   const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id) };
-  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null };
+  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
   const report = HostReport.fromJSON(row.state);
   return {
     ...summary,
@@ -75,6 +75,7 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     collectors: report.collectors,
     checks: report.checks.map((c) => ({ ...c, type: c.type === CheckType.CHECK_TYPE_TCP ? "tcp" : "http", checkedAt: c.checkedAt!.toISOString() })),
     sshAuth: report.sshAuth ?? null,
+    containers: report.containers.map((c) => ({ ...c, startedAt: c.startedAt?.toISOString() ?? null })),
     // The agent's own health: spool depth, dropped reports, reconnects, its RSS and CPU.
     agent: report.agent ?? null,
   };

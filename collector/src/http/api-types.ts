@@ -168,6 +168,25 @@ export interface SshAuthJson {
   sources: Array<{ address: string; failures: number; lastUser: string }>;
 }
 
+/** A container as the agent last read it from Docker or Podman (`containers:` in agent.yaml). */
+export interface ContainerJson {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  health: string;
+  restartCount: number;
+  startedAt: string | null;
+  exitCode?: number | undefined;
+  ports: string[];
+  cpuPercent?: number | undefined;
+  memoryUsedBytes?: number | undefined;
+  memoryLimitBytes?: number | undefined;
+  networkRxBytes?: number | undefined;
+  networkTxBytes?: number | undefined;
+  engine: string;
+}
+
 /** GET /api/v1/hosts/:id `host`: the summary, what Proxmox knows, and the agent's last report when there is one. */
 export interface HostDetail extends HostSummary {
   proxmox: ProxmoxDetail | null;
@@ -184,6 +203,7 @@ export interface HostDetail extends HostSummary {
   collectors: CollectorRunJson[];
   checks: CheckJson[];
   sshAuth: SshAuthJson | null;
+  containers: ContainerJson[];
   /** The agent's own health: spool, dropped reports, reconnects, its RSS and CPU. */
   agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
 }

@@ -128,6 +128,15 @@ describe("report check: the collector refuses a report that breaks a rule and na
     rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "192.0.2.9", failures: 1, lastUser: "root\u001b[31m" }] } }), /^ssh_auth\.sources\[0\]\.last_user ".*" holds a control character$/);
   });
 
+  test("takes containers, and refuses an id that is no engine's, a restart count past PostgreSQL's integer or a start past 9999", () => {
+    const web = { id: "82db82937c74504210f757c5684a88454931d622be896814ab3ed63fdeb90872", name: "web", image: "nginx:1.25", state: "running", health: "", restartCount: 0,
+      startedAt: new Date("2026-12-01T13:00:00Z"), ports: ["0.0.0.0:8080->80/tcp"], cpuPercent: 1.5, memoryUsedBytes: 1000, memoryLimitBytes: 2000, engine: "docker" };
+    assert.deepEqual(decodeReport(encodeReport(sampleReport({ containers: [web] }))).containers[0]!.name, "web");
+    rejects(sampleReport({ containers: [{ ...web, id: "../../etc" }] }), 'containers[0].id "../../etc" is not 12-64 hexadecimal digits');
+    rejects(sampleReport({ containers: [{ ...web, restartCount: 2 ** 31 }] }), "containers[0].restart_count 2147483648 is above 2147483647");
+    rejects(sampleReport({ containers: [{ ...web, name: "web\n" }] }), 'containers[0].name "web\\x0a" holds a control character');
+  });
+
   test("refuses text longer than its limit, counted in UTF-8 bytes", () => {
     rejects(withMount({ mountpoint: `/${"é".repeat(512)}` }), "mounts[1].mountpoint is 1025 bytes, over the 1024-byte limit");
     rejects(withListener({ process: "p".repeat(257) }), "listeners[1].process is 257 bytes, over the 256-byte limit");
