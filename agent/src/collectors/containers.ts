@@ -42,8 +42,24 @@ function startedAt(value: string | undefined): Date | undefined {
   return Number.isNaN(ms) || ms <= 0 ? undefined : new Date(ms);
 }
 
-/** One container's report entry from its list entry, inspect and (running) stats; CPU against `previous`. */
-export function containerInfo(entry: ListEntry, inspect: Inspect, stats: Stats | undefined, previous: CpuSample | undefined, engine: string): { container: Container; sample?: CpuSample } {
+/** CPU per cent of one core between two stats samples, as `docker stats` computes it; undefined without a usable previous one. */
+export function cpuPercent(stats: Stats, previous: CpuSample | undefined): { percent?: number; sample?: CpuSample } {
+  const cpu = stats.cpu_stats;
+  if (cpu?.cpu_usage?.total_usage === undefined || cpu.system_cpu_usage === undefined) return {};
+  const sample = { container: cpu.cpu_usage.total_usage, system: cpu.system_cpu_usage };
+  // A restarted container's counter goes back: no rate across it.
+  if (!previous || sample.system <= previous.system || sample.container < previous.container) return { sample };
+  return { sample, percent: ((sample.container - previous.container) / (sample.system - previous.system)) * (cpu.online_cpus ?? 1) * 100 };
+}
+
+/** The latest stats of a running container, and its CPU rate against the sample before. */
+export interface ContainerFigures {
+  stats: Stats;
+  cpuPercent: number | undefined;
+}
+
+/** One container's report entry from its list entry, inspect and (running) latest figures. */
+export function containerInfo(entry: ListEntry, inspect: Inspect, figures: ContainerFigures | undefined, engine: string): Container {
   const state = inspect.State?.Status ?? entry.State ?? "";
   const container: Container = {
     id: entry.Id.toLowerCase(),
@@ -55,34 +71,47 @@ export function containerInfo(entry: ListEntry, inspect: Inspect, stats: Stats |
     startedAt: startedAt(inspect.State?.StartedAt),
     exitCode: state === "exited" || state === "dead" ? inspect.State?.ExitCode : undefined,
     ports: formatPorts(entry.Ports),
-    cpuPercent: undefined, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined,
+    cpuPercent: state === "running" ? figures?.cpuPercent : undefined, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined,
     engine,
   };
-  if (!stats) return { container };
-  const cpu = stats.cpu_stats;
-  const sample = cpu?.cpu_usage?.total_usage !== undefined && cpu.system_cpu_usage !== undefined ? { container: cpu.cpu_usage.total_usage, system: cpu.system_cpu_usage } : undefined;
-  if (sample && previous && sample.system > previous.system && sample.container >= previous.container) {
-    // Docker's own formula (docker stats): share of the host's CPU time, times its CPUs.
-    container.cpuPercent = ((sample.container - previous.container) / (sample.system - previous.system)) * (cpu?.online_cpus ?? 1) * 100;
-  }
-  const memory = stats.memory_stats;
+  if (!figures || state !== "running") return container;
+  const memory = figures.stats.memory_stats;
   if (memory?.usage !== undefined) {
     const inactive = memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0;
     container.memoryUsedBytes = Math.max(0, memory.usage - inactive);
     container.memoryLimitBytes = memory.limit;
   }
-  const networks = Object.values(stats.networks ?? {});
+  const networks = Object.values(figures.stats.networks ?? {});
   if (networks.length) {
     container.networkRxBytes = networks.reduce((sum, n) => sum + (n.rx_bytes ?? 0), 0);
     container.networkTxBytes = networks.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0);
   }
-  return { container, sample };
+  return container;
 }
 
-/** The containers of the engine at `containers:` (auto: the first socket there is); nothing when there is none. */
+/**
+ * The containers of the engine at `containers:` (auto: the first socket there is); nothing
+ * when there is none. The engine answers a stats request at its next 1 s collection tick,
+ * so stats are fetched for all running containers at once, in the background: a report
+ * carries the latest round's figures (the first report waits for its round).
+ */
 export function containersCollector(setting: string): Collector {
   let engine: { socket: string; name: string } | undefined;
-  const cpu = new Map<string, CpuSample>();
+  const figures = new Map<string, ContainerFigures>();
+  const samples = new Map<string, CpuSample>();
+  let round: Promise<void> | undefined;
+
+  const statsRound = (socket: string, ids: string[]) =>
+    (round ??= Promise.all(ids.map(async (id) => {
+      const stats = (await engineGet(socket, `/containers/${encodeURIComponent(id)}/stats?stream=false&one-shot=true`).catch(() => undefined)) as Stats | undefined;
+      if (!stats) return;
+      const { percent, sample } = cpuPercent(stats, samples.get(id));
+      if (sample) samples.set(id, sample);
+      figures.set(id, { stats, cpuPercent: percent });
+    })).then(() => {
+      round = undefined;
+    }));
+
   return {
     name: "containers",
     async collect() {
@@ -90,22 +119,19 @@ export function containersCollector(setting: string): Collector {
       if (socket === undefined) return {};
       if (engine?.socket !== socket) engine = { socket, name: await engineName(socket) };
       const list = (await engineGet(socket, "/containers/json?all=true")) as ListEntry[];
-      const containers: Container[] = [];
-      const seen = new Set<string>();
+      const inspected: Array<{ entry: ListEntry; inspect: Inspect }> = [];
       for (const entry of list) {
-        const id = encodeURIComponent(entry.Id);
         // A container removed between the list and its inspect is simply not reported.
-        const inspect = (await engineGet(socket, `/containers/${id}/json`).catch(() => undefined)) as Inspect | undefined;
-        if (!inspect) continue;
-        const running = (inspect.State?.Status ?? entry.State) === "running";
-        const stats = running ? ((await engineGet(socket, `/containers/${id}/stats?stream=false&one-shot=true`).catch(() => undefined)) as Stats | undefined) : undefined;
-        const { container, sample } = containerInfo(entry, inspect, stats, cpu.get(entry.Id), engine.name);
-        if (sample) cpu.set(entry.Id, sample);
-        seen.add(entry.Id);
-        containers.push(container);
+        const inspect = (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
+        if (inspect) inspected.push({ entry, inspect });
       }
-      for (const id of cpu.keys()) if (!seen.has(id)) cpu.delete(id);
-      return { containers };
+      const running = inspected.filter(({ entry, inspect }) => (inspect.State?.Status ?? entry.State) === "running").map(({ entry }) => entry.Id);
+      const first = figures.size === 0 && running.length > 0;
+      const pending = statsRound(socket, running);
+      if (first) await pending;
+      const present = new Set(inspected.map(({ entry }) => entry.Id));
+      for (const map of [figures, samples]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+      return { containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)) };
     },
   };
 }
