@@ -11,6 +11,8 @@ interface ListEntry {
   Names?: string[];
   Image?: string;
   State?: string;
+  /** "Up 5 minutes (healthy)", "Restarting (3) 2 seconds ago", "Exited (137) 1 second ago". */
+  Status?: string;
   Ports?: Array<{ IP?: string; PrivatePort?: number; PublicPort?: number; Type?: string }>;
 }
 
@@ -99,6 +101,7 @@ export function containersCollector(setting: string): Collector {
   let engine: { socket: string; name: string } | undefined;
   const figures = new Map<string, ContainerFigures>();
   const samples = new Map<string, CpuSample>();
+  const inspects = new Map<string, { key: string; inspect: Inspect }>();
   let round: Promise<void> | undefined;
 
   const statsRound = (socket: string, ids: string[]) =>
@@ -121,16 +124,21 @@ export function containersCollector(setting: string): Collector {
       const list = (await engineGet(socket, "/containers/json?all=true")) as ListEntry[];
       const inspected: Array<{ entry: ListEntry; inspect: Inspect }> = [];
       for (const entry of list) {
+        // The list's status text changes with every state, health or restart change: inspect again only then.
+        const key = `${entry.State}\u0000${entry.Status}`;
+        let inspect = inspects.get(entry.Id)?.key === key ? inspects.get(entry.Id)!.inspect : undefined;
         // A container removed between the list and its inspect is simply not reported.
-        const inspect = (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
-        if (inspect) inspected.push({ entry, inspect });
+        inspect ??= (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
+        if (!inspect) continue;
+        inspects.set(entry.Id, { key, inspect });
+        inspected.push({ entry, inspect });
       }
       const running = inspected.filter(({ entry, inspect }) => (inspect.State?.Status ?? entry.State) === "running").map(({ entry }) => entry.Id);
       const first = figures.size === 0 && running.length > 0;
       const pending = statsRound(socket, running);
       if (first) await pending;
       const present = new Set(inspected.map(({ entry }) => entry.Id));
-      for (const map of [figures, samples]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+      for (const map of [figures, samples, inspects]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
       return { containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)) };
     },
   };
