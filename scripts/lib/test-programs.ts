@@ -24,6 +24,9 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "ip", pkg: "iproute2", why: "network namespaces for isolation tests" },
   { program: "snmpd", pkg: "snmpd", why: "the SNMP poller polls real snmpd in network namespaces" },
   { program: "lldpd", pkg: "lldpd", why: "LLDP neighbours come from lldpd as snmpd's AgentX sub-agent" },
+  { program: "openssl", pkg: "openssl", why: "certificates that expire in 5 days for the agent's https checks" },
+  { program: "dockerd", pkg: "docker.io", why: "the agent reads containers from a real Docker daemon" },
+  { program: "busybox", pkg: "busybox-static", why: "the image the test Docker daemon runs, imported from its rootfs" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */

@@ -8,6 +8,8 @@ import { byId, copyButton, facts, h, muted, section, statusBadge, table, usageBa
 import {
   DASH, formatAge, formatBytes, formatDuration, formatLinkSpeed, formatPercent, formatRate, formatTimestamp, isNumber, osLabel, sortAlerts, sshCommand,
 } from "./format.ts";
+import { checksPanel, sshAuthPanel } from "./host-checks.ts";
+import { containersPanel } from "./host-containers.ts";
 import { clockTime, state } from "./state.ts";
 
 export const RANGES: Record<string, number> = { "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -185,7 +187,7 @@ export function renderHost(): void {
   const scroll = root.scrollTop;
   const panels = host.network && host.lastSeen === null
     ? devicePanels({ ...host, network: host.network })
-    : [systemPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host)];
+    : [systemPanel(host), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
   byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }

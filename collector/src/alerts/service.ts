@@ -12,7 +12,7 @@ import { AlertDispatcher, type NotifierConfig } from "./dispatch.ts";
 import type { Transition } from "./engine.ts";
 import { AlertEvaluator } from "./evaluator.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
-import { reportingHosts } from "./repository.ts";
+import { reportingHosts, topologyContext } from "./repository.ts";
 import type { RulesConfig } from "./settings.ts";
 
 const SILENCE_TICK_SECONDS = 10;
@@ -60,7 +60,7 @@ export async function startAlerting(options: {
       enqueue("judge silent hosts", async () => {
         const all = await reportingHosts(db);
         evaluator.retainHosts(all.map((h) => h.hostId));
-        await evaluator.judgeSilence(all);
+        await evaluator.judgeSilence(all, new Date(), await topologyContext(db));
       }),
     SILENCE_TICK_SECONDS * 1000,
   );

@@ -1,5 +1,5 @@
 // Reading hosts for the API. Plain functions over a Db.
-import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import { CheckType, HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { proxmoxDetail } from "../proxmox/repository.ts";
@@ -63,7 +63,7 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
   const claims = (await claimsByAgentHost(db)).get(id) ?? [];
   const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id), network: await networkDeviceDetail(db, id) };
-  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [] };
+  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
   const report = HostReport.fromJSON(row.state);
   return {
     ...summary,
@@ -78,6 +78,9 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     listeners: report.listeners.map((l) => ({ ...l, protocol: protocolName(l.protocol) })),
     interfaces: report.interfaces,
     collectors: report.collectors,
+    checks: report.checks.map((c) => ({ ...c, type: c.type === CheckType.CHECK_TYPE_TCP ? "tcp" : "http", checkedAt: c.checkedAt!.toISOString() })),
+    sshAuth: report.sshAuth ?? null,
+    containers: report.containers.map((c) => ({ ...c, startedAt: c.startedAt?.toISOString() ?? null })),
     // The agent's own health: spool depth, dropped reports, reconnects, its RSS and CPU.
     agent: report.agent ?? null,
   };

@@ -147,6 +147,46 @@ export interface CollectorRunJson {
   durationSeconds: number;
 }
 
+/** A synthetic check's latest result, as the agent ran it (`checks:` in agent.yaml). */
+export interface CheckJson {
+  name: string;
+  type: "http" | "tcp";
+  target: string;
+  success: boolean;
+  latencySeconds?: number | undefined;
+  httpStatus?: number | undefined;
+  certificateDaysLeft?: number | undefined;
+  error: string;
+  checkedAt: string;
+}
+
+/** Failed SSH authentications in the agent's window (`auth_log:` in agent.yaml), the most failing sources first. */
+export interface SshAuthJson {
+  log: string;
+  windowSeconds: number;
+  failures: number;
+  sources: Array<{ address: string; failures: number; lastUser: string }>;
+}
+
+/** A container as the agent last read it from Docker or Podman (`containers:` in agent.yaml). */
+export interface ContainerJson {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  health: string;
+  restartCount: number;
+  startedAt: string | null;
+  exitCode?: number | undefined;
+  ports: string[];
+  cpuPercent?: number | undefined;
+  memoryUsedBytes?: number | undefined;
+  memoryLimitBytes?: number | undefined;
+  networkRxBytes?: number | undefined;
+  networkTxBytes?: number | undefined;
+  engine: string;
+}
+
 /** GET /api/v1/hosts/:id `host`: the summary, what Proxmox knows, and the agent's last report when there is one. */
 /** What the SNMP poller knows of a network device (null for a host that is none). */
 export interface NetworkDeviceDetail {
@@ -183,6 +223,9 @@ export interface HostDetail extends HostSummary {
   listeners: ListenerJson[];
   interfaces: InterfaceJson[];
   collectors: CollectorRunJson[];
+  checks: CheckJson[];
+  sshAuth: SshAuthJson | null;
+  containers: ContainerJson[];
   /** The agent's own health: spool, dropped reports, reconnects, its RSS and CPU. */
   agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
 }

@@ -2,7 +2,9 @@
 //
 //   thresholds.ts  a report's value past a threshold: HostCpuBusy, HostMemoryLow,
 //                  HostSwapHeavy, HostLoadHigh, FilesystemAlmostFull,
-//                  FilesystemInodesLow, FilesystemFillingUp
+//                  FilesystemInodesLow, FilesystemFillingUp; and from checks.ts,
+//                  the agent's synthetic checks: CheckFailed, CertificateExpiring;
+//                  from ssh.ts, the auth log: SSHBruteForce
 //   absence.ts     no report: HostDown
 //   changes.ts     what changed since the previous report: HostRebooted,
 //                  ListenerGone, ListenerNew, AddressChanged
@@ -10,6 +12,10 @@
 //                  ProxmoxStorageFilling
 //   snmp.ts        a stored network device poll: InterfaceDown, InterfaceErrors,
 //                  InterfaceSaturated, DeviceUnreachable, DeviceRebooted
+//   containers.ts  the agent's containers: ContainerDown, ContainerRestarting,
+//                  ContainerUnhealthy
+//   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
+//                  HostDown of hosts behind a down parent inhibited
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
 // are found again by the fingerprint of name and labels, and `rules:` in
@@ -18,11 +24,13 @@
 import type { RuleSettings } from "../settings.ts";
 import { HOST_DOWN, HOST_DOWN_DEFAULTS } from "./absence.ts";
 import { CHANGE_DEFAULTS } from "./changes.ts";
+import { CONTAINER_RULE_DEFAULTS } from "./containers.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { SNMP_RULE_DEFAULTS } from "./snmp.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
+import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container";
 
 export interface RuleDefinition {
   name: string;
@@ -39,6 +47,8 @@ export const RULES: readonly RuleDefinition[] = [
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
   ...family("snmp", SNMP_RULE_DEFAULTS),
+  ...family("topology", TOPOLOGY_RULE_DEFAULTS),
+  ...family("container", CONTAINER_RULE_DEFAULTS),
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));

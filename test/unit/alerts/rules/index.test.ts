@@ -15,6 +15,9 @@ const EXPECTED = [
   ["FilesystemAlmostFull", "threshold", FILESYSTEM],
   ["FilesystemInodesLow", "threshold", FILESYSTEM],
   ["FilesystemFillingUp", "threshold", { enabled: true, warning: 24, warningClear: 36, forSeconds: 1800 }],
+  ["CheckFailed", "threshold", { enabled: true, critical: 1, criticalClear: 0.5, forSeconds: 60 }],
+  ["CertificateExpiring", "threshold", { enabled: true, warning: 14, warningClear: 15, critical: 3, criticalClear: 4, forSeconds: 0 }],
+  ["SSHBruteForce", "threshold", { enabled: true, warning: 20, warningClear: 10, critical: 100, criticalClear: 50, forSeconds: 0 }],
   ["HostDown", "absence", { enabled: true, forSeconds: 30 }],
   ["HostRebooted", "change", { enabled: true, forSeconds: 0 }],
   ["ListenerGone", "change", { enabled: true, forSeconds: 60, minReports: 3 }],
@@ -28,6 +31,10 @@ const EXPECTED = [
   ["InterfaceSaturated", "snmp", { enabled: true, warning: 90, warningClear: 80, forSeconds: 300 }],
   ["DeviceUnreachable", "snmp", { enabled: true, forSeconds: 120 }],
   ["DeviceRebooted", "snmp", { enabled: true, forSeconds: 0 }],
+  ["SiteUnreachable", "topology", { enabled: true, forSeconds: 30 }],
+  ["ContainerDown", "container", { enabled: true, forSeconds: 30 }],
+  ["ContainerRestarting", "container", { enabled: true, warning: 3, warningClear: 1, forSeconds: 0 }],
+  ["ContainerUnhealthy", "container", { enabled: true, forSeconds: 60 }],
 ] as const;
 
 describe("rule registry", () => {
