@@ -3,11 +3,12 @@
 // reports with its minted nkey; the same nkey cannot speak for another agent or read
 // anything but its own inbox; `netmap agent revoke` makes nats-server refuse it.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect, headers, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { fromSeed } from "@nats-io/nkeys";
 import pg from "pg";
 import { HostReport } from "../../proto/src/codec.ts";
 import { agentInboxPrefix, reportMessageId, reportSubject } from "../../proto/src/subjects.ts";
@@ -121,5 +122,31 @@ describe("per-agent NATS identities minted by the collector", () => {
     assert.deepEqual(audit.filter((line: string) => line.startsWith("agent_identity")), [
       "agent_identity_mint web1 ok", "agent_identity_mint web2 ok", "agent_identity_revoke acme/dc1/web1 ok", "agent_identity_revoke web1 NOT_FOUND",
     ]);
+  });
+
+  test("netmap agent mint writes the seed to a 0600 file or prints it as JSON, and nats-server lets that nkey in", async () => {
+    const usage = await runProgram(process.execPath, [NETMAP_MAIN, "agent", "mint", "web1"], { env: env() });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /netmap agent mint HOST --seed-file F\|--json/);
+
+    // A temporary file made for it (here 0644) ends up 0600 with the seed alone.
+    const seedFile = join(dir, "minted.nk");
+    writeFileSync(seedFile, "", { mode: 0o644 });
+    const toFile = await runProgram(process.execPath, [NETMAP_MAIN, "agent", "mint", "web1", "--seed-file", seedFile], { env: env() });
+    assert.equal(toFile.code, 0, toFile.stderr);
+    const seed = readFileSync(seedFile, "utf8").trim();
+    assert.equal(statSync(seedFile).mode & 0o777, 0o600);
+    const publicKey = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+    assert.equal(toFile.stdout, `minted NATS nkey ${publicKey} for agent id ${minted.web1!.agentId} (acme/dc1/web1); seed written to ${seedFile}\n`);
+    assert.ok(!toFile.stdout.includes(seed) && !toFile.stderr.includes(seed));
+
+    const asJson = await runProgram(process.execPath, [NETMAP_MAIN, "agent", "mint", "acme/dc1/web2", "--json"], { env: env() });
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const printed = JSON.parse(asJson.stdout);
+    assert.deepEqual(Object.keys(printed), ["host", "agent_id", "public_key", "seed"]);
+    assert.deepEqual([printed.host, printed.agent_id], ["acme/dc1/web2", minted.web2!.agentId]);
+    const file = readFileSync(authFile, "utf8");
+    assert.ok(file.includes(publicKey) && file.includes(printed.public_key) && !file.includes(minted.web2!.publicKey), file);
+    for (const each of [seed, printed.seed]) await eventually(async () => connectAs(each).then((nc) => (nc.close(), true), () => false), "the minted nkey let in");
   });
 });

@@ -1,6 +1,6 @@
 // `netmap agent install HOST...|--all`: routes from the collector over gRPC (or a
 // topology file with --topology), the install itself in rollout/install.ts.
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, openSync, readFileSync, writeSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { NetMapError, RouteError, TopologyError, UsageError } from "../errors.ts";
 import { hopFromMessage } from "../grpc/messages.ts";
@@ -36,13 +36,19 @@ export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds 
                                     --force-config replaces an existing agent.yaml; --parallel:
                                     hosts at a time (4); --all: every host with a route;
                                     --prefix: install under DIR instead of / (staging, tests)
+  agent mint HOST --seed-file F|--json
+                                    mint the host a NATS nkey of its own without installing (the
+                                    Ansible role's way): prints its agent id and public key, and
+                                    writes the seed to F (0600), or prints all four as one JSON
+                                    object {host, agent_id, public_key, seed} on stdout
   agent revoke HOST                 remove the host's minted NATS identity: nats-server refuses it`;
 
 
 export async function runAgentCommand(argv: string[], env = process.env, out = defaultOut): Promise<number> {
   const [subcommand, ...args] = argv;
   if (subcommand === "revoke") return revokeAgent(args, env, out);
-  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options], or netmap agent revoke HOST${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
+  if (subcommand === "mint") return mintAgent(args, env, out);
+  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options], netmap agent mint HOST --seed-file F|--json, or netmap agent revoke HOST${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
   const { values, positionals } = parseCommandLine("agent install", args, {
     "mint-nkey": { type: "boolean" },
     all: { type: "boolean" },
@@ -120,6 +126,43 @@ async function revokeAgent(args: string[], env: Record<string, string | undefine
     admin.close();
   }
   return 0;
+}
+
+/** The seed leaves only through a file created 0600 or stdout as JSON, never in a message. */
+async function mintAgent(args: string[], env: Record<string, string | undefined>, out: Out): Promise<number> {
+  const { values, positionals } = parseCommandLine("agent mint", args, { "seed-file": { type: "string" }, json: { type: "boolean" } });
+  if (positionals.length !== 1 || (values["seed-file"] === undefined) === !values.json) {
+    throw new UsageError("usage: netmap agent mint HOST --seed-file F|--json: the seed goes to a file (0600) or, with --json, to stdout; one of them");
+  }
+  const seedFile = values["seed-file"];
+  if (seedFile === "") throw new UsageError("--seed-file: expected a file name");
+  // Opened before minting, so a file that cannot be written does not cost the host its identity.
+  const fd = seedFile === undefined ? undefined : openSecretFile(seedFile);
+  const admin = connectAdmin(env);
+  try {
+    const minted = await admin.mintAgentIdentity({ host: positionals[0]! });
+    if (fd === undefined) {
+      out.stdout(`${JSON.stringify({ host: minted.host, agent_id: minted.agentId, public_key: minted.publicKey, seed: minted.seed })}\n`);
+    } else {
+      writeSync(fd, `${minted.seed}\n`);
+      out.stdout(`minted NATS nkey ${minted.publicKey} for agent id ${minted.agentId} (${terminalSafe(minted.host)}); seed written to ${terminalSafe(seedFile!)}\n`);
+    }
+  } finally {
+    admin.close();
+    if (fd !== undefined) closeSync(fd);
+  }
+  return 0;
+}
+
+/** Made 0600 even where the file already exists with a wider mode (a temporary file made for it). */
+function openSecretFile(path: string): number {
+  try {
+    const fd = openSync(path, "w", 0o600);
+    fchmodSync(fd, 0o600);
+    return fd;
+  } catch (error) {
+    throw new UsageError(`--seed-file: cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /** Each host's outcome into the collector's audit trail; the install is done, so a refusal is only reported. */
