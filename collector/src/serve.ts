@@ -10,7 +10,8 @@ import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
-import { ingestMetrics } from "./ingest/metrics.ts";
+import { consumerLagReader } from "./ingest/lag.ts";
+import { consumerLagMetrics, ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
 import { startHousekeeping } from "./series/housekeeping.ts";
 import { redactUrl } from "./log.ts";
@@ -65,6 +66,8 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }),
   );
 
+  const consumerLag = consumerLagReader(nc, config.ingest.consumer);
+  consumerLagMetrics(registry, consumerLag, log.child({ component: "ingest" }));
   const topology = topologyService(db, config);
   let app: FastifyInstance;
   let admin: AdminServer;
@@ -75,6 +78,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         db,
         registry,
         natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
+        consumerLag,
         token,
         loadTopology: topology.topology,
       },

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
+import type { ReadConsumerLag } from "../ingest/lag.ts";
 import { alertRoutes } from "./alerts.ts";
 import { requireToken } from "./auth.ts";
 import { answerFrameworkError, registerErrorHandling } from "./errors.ts";
@@ -20,6 +21,8 @@ export interface AppDeps {
   db: Db;
   registry: Registry;
   natsConnected: () => boolean;
+  /** The report consumer's backlog for /readyz; without it (an app with no ingest) the consumer check is "unknown". */
+  consumerLag?: ReadConsumerLag;
   /** The bearer token /api/v1/* and /metrics require: the collector's one token, the gRPC service's too. */
   token: string;
   /** The topology for the map and the Ansible inventory; their routes exist only when given. */

@@ -6,11 +6,11 @@ import { bearerMatches } from "../auth/token.ts";
 import { ANSWERS } from "../errors.ts";
 
 /**
- * Routes anyone may fetch: the liveness probe, and the status page's static files (the page
+ * Routes anyone may fetch: the liveness and readiness probes, and the status page's static files (the page
  * holds no data; what it shows comes from /api/v1 with the token). Matched on the route the
  * router chose, not on the raw URL, so no spelling of a path reaches a closed route through here.
  */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/", "/app.js", "/app.js.map", "/app.css", "/style.css"]);
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/", "/app.js", "/app.js.map", "/app.css", "/style.css"]);
 
 export const UNAUTHENTICATED_CODE = "UNAUTHENTICATED" satisfies keyof typeof ANSWERS;
 
