@@ -8,6 +8,7 @@
 //                  ListenerGone, ListenerNew, AddressChanged
 //   proxmox.ts     a stored discovery cycle: ProxmoxNodeDown, ProxmoxGuestDown,
 //                  ProxmoxStorageFilling
+//   watchdog.ts    always firing, the heartbeat for a dead man's switch: Watchdog
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
 // are found again by the fingerprint of name and labels, and `rules:` in
@@ -18,8 +19,9 @@ import { HOST_DOWN, HOST_DOWN_DEFAULTS } from "./absence.ts";
 import { CHANGE_DEFAULTS } from "./changes.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
+import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "heartbeat";
 
 export interface RuleDefinition {
   name: string;
@@ -35,6 +37,7 @@ export const RULES: readonly RuleDefinition[] = [
   { name: HOST_DOWN, family: "absence", defaults: HOST_DOWN_DEFAULTS },
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
+  { name: WATCHDOG, family: "heartbeat", defaults: WATCHDOG_DEFAULTS },
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));
