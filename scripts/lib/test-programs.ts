@@ -22,6 +22,7 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "sshd", pkg: "openssh-server", why: "SSH through bastions runs real sshd" },
   { program: "ssh", pkg: "openssh-client", why: "netmap ssh execs OpenSSH" },
   { program: "ip", pkg: "iproute2", why: "network namespaces for isolation tests" },
+  { program: "faketime", pkg: "faketime", why: "an agent's clock set an hour off (test/faults)" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */
