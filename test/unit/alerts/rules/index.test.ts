@@ -23,6 +23,7 @@ const EXPECTED = [
   ["ProxmoxNodeDown", "proxmox", { enabled: true, forSeconds: 60 }],
   ["ProxmoxGuestDown", "proxmox", { enabled: true, forSeconds: 60, graceSeconds: 1800 }],
   ["ProxmoxStorageFilling", "proxmox", FILESYSTEM],
+  ["Watchdog", "heartbeat", { enabled: true, forSeconds: 0 }],
 ] as const;
 
 describe("rule registry", () => {
