@@ -47,8 +47,9 @@ const SEA_EXEC_ARGV = ["--jitless", "--max-semi-space-size=1", "--expose-gc"];
 // @nats-io/nkeys  only for nkey or .creds authentication; its tweetnacl
 //                 requires node:crypto at load;
 // yaml            only when a config file exists (~1 MiB);
-// node:dns        only for a NATS server given by name (~0.35 MiB).
-const DEFERRED_MODULES = ["node:tls", "@nats-io/nkeys", "yaml", "node:dns"];
+// node:dns        only for a NATS server given by name (~0.35 MiB);
+// node:http(s)    only for http checks (`checks:`, agent/src/checks/probe.ts).
+const DEFERRED_MODULES = ["node:tls", "@nats-io/nkeys", "yaml", "node:dns", "node:http", "node:https"];
 
 /**
  * Replaces each deferred module by one whose exports (their names read here,

@@ -14,6 +14,7 @@
 // process's own) and RssFile (pages of the executable and libraries: clean,
 // shared with the page cache, dropped first under memory pressure). Both
 // binaries start out of the page cache, as after a reboot (dropFromPageCache).
+// BENCH_CONTAINERS=N adds a private dockerd running N containers the agents read.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,10 +25,13 @@ import { connect } from "@nats-io/transport-node";
 import { parseDurationSeconds } from "../lib/settings.ts";
 import { REPORT_SUBJECTS, REPORTS_STREAM } from "../proto/src/subjects.ts";
 import { freePort, startNatsServer, waitForPort } from "../test/helpers/nats-server.ts";
+import { BUSYBOX_IMAGE, startDockerd, type TestDockerd } from "../test/helpers/dockerd.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const INTERVAL = parseDurationSeconds(process.env.BENCH_INTERVAL ?? "1s")!;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+// BENCH_CONTAINERS=N: a private dockerd runs N busybox containers and the agents read them (containers: SOCKET).
+const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 0);
 const NODE_EXPORTER = which(process.env.BENCH_NODE_EXPORTER ?? "prometheus-node-exporter");
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
@@ -89,7 +93,15 @@ interface Measured {
 const nats = await startNatsServer();
 const spoolDirs: string[] = [];
 const children: ChildProcess[] = [];
+let dockerd: TestDockerd | undefined;
 try {
+  if (CONTAINERS > 0) {
+    dockerd = await startDockerd();
+    for (let i = 0; i < CONTAINERS; i++) {
+      await dockerd.api("POST", `/containers/create?name=bench${i}`, { Image: BUSYBOX_IMAGE, Cmd: ["/bin/sleep", "100000"] });
+      await dockerd.api("POST", `/containers/bench${i}/start`);
+    }
+  }
   const nc = await connect({ servers: nats.url });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: REPORTS_STREAM, subjects: [REPORT_SUBJECTS] });
@@ -115,7 +127,7 @@ try {
     spoolDirs.push(spoolDir);
     const child = spawn(binary, ["--nats", nats.url, "--interval", `${INTERVAL}s`, "--spool-dir", spoolDir, "--agent-id", agentId], {
       stdio: "ignore",
-      env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn", ...env },
+      env: { PATH: "/usr/bin:/bin", NETMAP_LOG_LEVEL: "warn", ...(dockerd && { NETMAP_CONTAINERS: dockerd.socket }), ...env },
     });
     children.push(child);
     return { label, pid: child.pid!, count: () => storedFor(agentId) };
@@ -164,6 +176,7 @@ try {
   );
 } finally {
   for (const child of children) child.kill("SIGTERM");
+  await dockerd?.stop();
   await nats.close();
   for (const dir of spoolDirs) rmSync(dir, { recursive: true, force: true });
 }

@@ -10,6 +10,7 @@ import { isAgentId } from "../../proto/src/subjects.ts";
 import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { ConfigError } from "./errors.ts";
+import { checksFileSchema, parseChecks, type CheckConfig } from "./checks/settings.ts";
 
 export interface AgentConfig {
   readonly natsServers: readonly string[];
@@ -36,6 +37,14 @@ export interface AgentConfig {
   readonly configFile: string | undefined;
   /** --print-config: show the effective config, secrets masked, and exit. */
   readonly printConfig: boolean;
+  /** Synthetic checks (`checks:` in the file; checks/settings.ts); none by default. */
+  readonly checks: readonly CheckConfig[];
+  /** Where failed SSH authentications are read (auth-log.ts): "off" (the default), "auto", or a file's absolute path. */
+  readonly authLog: string;
+  /** The sliding window failed authentications are counted over. */
+  readonly authLogWindowSeconds: number;
+  /** The Engine API socket containers are read from (engine-api.ts): "auto" (the default), "off", or a socket's absolute path. */
+  readonly containers: string;
 }
 
 /** Settings whose values --print-config never shows. */
@@ -56,6 +65,7 @@ export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 export const DEFAULT_INTERVAL_SECONDS = 10;
 export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 const MIN_INTERVAL_SECONDS = 0.1;
+export const DEFAULT_AUTH_LOG_WINDOW_SECONDS = 600;
 
 export const USAGE = `Usage: netmap-agent [--config F] [--nats URL] [--interval D] [--spool-dir DIR] [--creds F] [--agent-id ID]
        netmap-agent --once --json      collect once, print the report as JSON, touch no network
@@ -116,6 +126,10 @@ const fileSchema = z.partial(
     spool_max_size: z.union([z.string(), z.number()]),
     agent_id: z.string(),
     log: z.partial(z.strictObject({ level: z.string() })),
+    checks: checksFileSchema,
+    auth_log: z.string(),
+    auth_log_window: z.union([z.string(), z.number()]),
+    containers: z.string(),
   }),
 );
 
@@ -130,6 +144,7 @@ const convert = <T>(input: z.ZodMiniType, to: (value: never) => T | undefined) =
   }));
 const path = z.pipe(z.string().check(z.minLength(1)), z.transform((value) => resolve(value)));
 const nonEmpty = z.string().check(z.minLength(1));
+const autoOffOrPath = convert(z.string(), (value: string) => (value === "auto" || value === "off" ? value : value.length > 0 ? resolve(value) : undefined));
 
 // Each setting: a schema turning the raw value into the config value, and what it expects.
 const settings = {
@@ -162,6 +177,15 @@ const settings = {
   token: { expected: "expected a token", schema: nonEmpty },
   "agent-id": { expected: "expected 1-64 characters of [a-z0-9_-]", schema: z.string().check(z.refine(isAgentId)) },
   "log-level": { expected: "expected one of trace, debug, info, warn, error, fatal", schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) },
+  "auth-log-window": {
+    expected: "expected a duration of at least 1s, like 10m",
+    schema: convert(z.union([z.string(), z.number()]), (value: string | number) => {
+      const seconds = parseDurationSeconds(value);
+      return seconds !== undefined && seconds >= 1 ? seconds : undefined;
+    }),
+  },
+  containers: { expected: "expected auto, off or the path of a Docker or Podman API socket", schema: autoOffOrPath },
+  "auth-log": { expected: "expected auto, off or the path of a log file sshd writes to", schema: autoOffOrPath },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -216,7 +240,12 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const tlsCertFile = pick("tls-cert", [flag("tls-cert"), fromEnv("NETMAP_NATS_TLS_CERT"), fromFile("nats.tls.cert", file?.nats?.tls?.cert)]) as string | undefined;
   const tlsKeyFile = pick("tls-key", [flag("tls-key"), fromEnv("NETMAP_NATS_TLS_KEY"), fromFile("nats.tls.key", file?.nats?.tls?.key)]) as string | undefined;
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
+  const authLog = pick("auth-log", [fromEnv("NETMAP_AUTH_LOG"), fromFile("auth_log", file?.auth_log)]) as string | undefined;
+  const authLogWindowSeconds = pick("auth-log-window", [fromFile("auth_log_window", file?.auth_log_window)]) as number | undefined;
+  const containers = pick("containers", [fromEnv("NETMAP_CONTAINERS"), fromFile("containers", file?.containers)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
+
+  const checks = file?.checks ? parseChecks(file.checks, configFile) : [];
 
   if (flags.json && !flags.once) throw new ConfigError("--json needs --once: the loop publishes to NATS");
   const methods = [
@@ -252,6 +281,10 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       logLevel: logLevel ?? "info",
       configFile: fileName,
       printConfig: flags["print-config"] ?? false,
+      checks: Object.freeze(checks.map((c) => Object.freeze(c))),
+      authLog: authLog ?? "off",
+      authLogWindowSeconds: authLogWindowSeconds ?? DEFAULT_AUTH_LOG_WINDOW_SECONDS,
+      containers: containers ?? "auto",
     }),
   });
 }
@@ -273,7 +306,8 @@ function readConfigFile(readFile: ConfigInputs["readFile"], path: string, explic
     const at = issue.path.join(".");
     const what =
       issue.code === "unrecognized_keys" ? `unknown setting ${[at, ...issue.keys].filter(Boolean).join(".")}`
-      : issue.code === "invalid_type" ? `${at || "top level"}: expected ${issue.expected === "object" ? "a mapping" : `a ${issue.expected}`}`
+      : issue.code === "invalid_type" ? `${at || "top level"}: expected ${issue.expected === "object" ? "a mapping" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}`
+      : issue.code === "invalid_value" ? `${at}: expected one of ${issue.values.join(", ")}`
       : `${at || "top level"}: expected a string or a number`;
     throw new ConfigError(`config file ${path}: ${what}`);
   }

@@ -7,8 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import packageJson from "../../package.json" with { type: "json" };
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
-import { collectors } from "./collectors/index.ts";
-import type { AgentState } from "./collectors/types.ts";
+import { configuredCollectors } from "./collectors/index.ts";
+import { createCheckRunner, type CheckRunner } from "./checks/runner.ts";
+import type { AgentState, Collector } from "./collectors/types.ts";
 import { buildCommit } from "./build-info.ts";
 import { loadAgentConfig, printableConfig, USAGE, type AgentConfig } from "./config.ts";
 import { ConfigError, NetMapError } from "./errors.ts";
@@ -65,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
     intervalSeconds: config.intervalSeconds,
   };
   const state: AgentState = {};
+  const checks = config.checks.length ? createCheckRunner(config.checks, log.child({ component: "checks" })) : undefined;
+  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds, containers: config.containers });
+  // The first report (and --once) carries every check's result.
+  await checks?.runAll();
 
   if (config.once && config.json) {
     // Not published, so it takes no number from the sequence.
@@ -73,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;
   }
-  return runLoop(config, connectOptions, identity, source, state, log);
+  return runLoop(config, connectOptions, identity, source, state, log, collectors, checks);
 }
 
 async function runLoop(
@@ -83,6 +88,8 @@ async function runLoop(
   source: SystemSource,
   state: AgentState,
   log: Logger,
+  collectors: readonly Collector[],
+  checks: CheckRunner | undefined,
 ): Promise<number> {
   const nextSeq = sequenceFrom(await source.uptimeSeconds());
   const spool = openSpool({ dir: join(config.spoolDir, "reports"), maxBytes: config.spoolMaxBytes, log: log.child({ component: "spool" }) });
@@ -98,6 +105,7 @@ async function runLoop(
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 
+  checks?.start();
   const collectIdleGarbage = createIdleCollector();
   const onRepair = repairLogger(log);
   // The first report goes out at once; later ones every interval ±10%.
@@ -115,6 +123,7 @@ async function runLoop(
     collectIdleGarbage();
     await sleep(jitteredDelayMs(config.intervalSeconds), undefined, { signal: stopping.signal }).catch(() => {});
   }
+  checks?.stop();
   await publisher.close();
   log.info("stopped");
   return 0;

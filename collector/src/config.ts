@@ -2,14 +2,19 @@
 // validated once and frozen. No network here.
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
+import { readSecretFile, type SecretFileOptions } from "../../lib/secret-file.ts";
 import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../proto/src/subjects.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
+import { DEFAULT_THROTTLE, type ThrottleSettings } from "./auth/throttle.ts";
+import type { TlsFiles } from "./tls.ts";
+import type { AgentAuthorizationConfig } from "./nats/agent-identities.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
+import { snmpTargetSchema, snmpTargets, type SnmpTargetConfig } from "./snmp/config.ts";
 import { DEFAULT_RETENTION, retentionSchema, type Retention } from "./series/retention.ts";
 
 export interface CollectorConfig {
@@ -17,12 +22,18 @@ export interface CollectorConfig {
   readonly natsServers: readonly string[];
   /** Where NATS replies to the collector arrive: its NATS user subscribes to `<prefix>.>` and no agent's may. */
   readonly natsInboxPrefix: string;
+  /** The collector's own nkey seed file (nats.nkey_file); null: the URL's user and password, if any. */
+  readonly natsNkeyFile: string | null;
+  /** Where the collector writes agents' NATS identities and how it reloads nats-server; null: it mints none. */
+  readonly agentAuthorization: AgentAuthorizationConfig | null;
   readonly streams: StreamLimits;
   readonly databaseUrl: string;
-  readonly http: { readonly host: string; readonly port: number };
-  readonly grpc: { readonly host: string; readonly port: number };
-  /** The bearer token every API call carries, HTTP and gRPC alike (token_file or NETMAP_TOKEN); null: serve makes one. */
+  readonly http: ListenerConfig;
+  readonly grpc: ListenerConfig;
+  /** The admin token (token_file or NETMAP_TOKEN), HTTP and gRPC alike; null: serve makes one. Named tokens are in the database. */
   readonly token: string | null;
+  /** Failed authentications an address may make before it is blocked, and for how long (auth/throttle.ts). */
+  readonly authThrottle: ThrottleSettings;
   /** A host is stale after this long without a report, down after downAfterSeconds. */
   readonly staleAfterSeconds: number;
   readonly downAfterSeconds: number;
@@ -37,12 +48,27 @@ export interface CollectorConfig {
   readonly rules: RulesConfig;
   /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
   readonly proxmox: readonly ProxmoxClusterConfig[];
+  /** Network devices polled over SNMP (docs/snmp.md). */
+  readonly snmp: readonly SnmpTargetConfig[];
   /** How long each resolution of the time series is kept, in seconds (docs/configuration.md). */
   readonly retention: Retention;
+  /** How secret files (token_file, secret_file, token_secret_file, tls key_file) are read. */
+  readonly secrets: SecretFileOptions;
   readonly configFile: string | undefined;
 }
 
+export interface ListenerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** The server's certificate and key (http.tls, grpc.tls); null: plain. */
+  readonly tls: TlsFiles | null;
+  /** Plain off loopback on purpose (a TLS proxy in front, a private link): http.insecure, grpc.insecure. */
+  readonly insecure: boolean;
+}
+
 export const DEFAULT_CONFIG_FILE = "netmap.yaml";
+
+const tlsFiles = z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).strict();
 
 const address = (setting: string) =>
   z.string().transform((value, ctx) => {
@@ -95,6 +121,8 @@ const fileSchema = z
           .string()
           .refine(isInboxPrefix, "nats.inbox_prefix: expected subject tokens of letters, digits, _ $ -, separated by dots, no wildcards")
           .refine((prefix) => !`${prefix}.`.startsWith(`${AGENT_INBOX_ROOT}.`), `nats.inbox_prefix: ${AGENT_INBOX_ROOT} is the agents' (each may read its own inbox there)`),
+        nkey_file: z.string().min(1),
+        agent_authorization: z.object({ file: z.string().min(1), pid_file: z.string().min(1) }).strict(),
       })
       .strict()
       .partial(),
@@ -113,9 +141,15 @@ const fileSchema = z
       .strict()
       .partial(),
     database: z.object({ url: url("database.url", ["postgres:", "postgresql:"]) }).strict().partial(),
-    http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]) }).strict().partial(),
-    grpc: z.object({ addr: address("grpc.addr") }).strict().partial(),
+    http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]), tls: tlsFiles, insecure: z.boolean() }).strict().partial(),
+    grpc: z.object({ addr: address("grpc.addr"), tls: tlsFiles, insecure: z.boolean() }).strict().partial(),
     token_file: z.string().min(1),
+    // Secret files group or others may read are refused unless this says something else guards them.
+    allow_readable_secrets: z.boolean(),
+    auth: z
+      .object({ max_failures: z.number().int().min(1).max(1_000_000), failure_window: duration("auth.failure_window") })
+      .strict()
+      .partial(),
     hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
     ingest: z
       .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), ready_max_lag: z.number().int().min(0) })
@@ -124,6 +158,7 @@ const fileSchema = z
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]), format: z.enum(["auto", "json", "pretty"]) }).strict().partial(),
     // Sections owned by later capabilities; accepted so one file serves them all.
     proxmox: z.array(proxmoxClusterSchema),
+    snmp: z.array(snmpTargetSchema),
     notifiers: z.array(
       z.discriminatedUnion("type", [
         z.object({ name: notifierName, type: z.literal("webhook"), url: url("notifiers[].url", ["http:", "https:"]), secret_file: z.string().min(1).optional() }).strict(),
@@ -171,9 +206,15 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   if (downAfterSeconds <= staleAfterSeconds) {
     throw new ConfigError(`hosts.down_after (${downAfterSeconds}s) must be longer than hosts.stale_after (${staleAfterSeconds}s)`);
   }
-  const http = c.http?.addr ?? { host: "127.0.0.1", port: 7070 };
-  const grpc = c.grpc?.addr ?? { host: "127.0.0.1", port: 7071 };
-  const token = configuredToken(c.token_file, env.NETMAP_TOKEN);
+  const listener = (section: typeof c.http, fallback: number): ListenerConfig => ({
+    ...(section?.addr ?? { host: "127.0.0.1", port: fallback }),
+    tls: section?.tls ? { certFile: section.tls.cert_file, keyFile: section.tls.key_file } : null,
+    insecure: section?.insecure ?? false,
+  });
+  const http = listener(c.http, 7070);
+  const grpc = listener(c.grpc, 7071);
+  const secrets: SecretFileOptions = { allowReadable: c.allow_readable_secrets ?? false };
+  const token = configuredToken(c.token_file, env.NETMAP_TOKEN, secrets);
   // Without a configured token serve makes one that only its own user can read: fine on loopback,
   // useless to anyone else, so an address other people can reach needs a token given on purpose.
   if (token === null) {
@@ -181,8 +222,22 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       if (!isLoopback(host)) throw new ConfigError(`${setting}: ${host} is not a loopback address; ${what} needs a token there (token_file or NETMAP_TOKEN)`);
     }
   }
+  // Off loopback a token crosses the network: encrypted, unless someone says it already is.
+  for (const [section, { host, tls, insecure }] of [["http", http], ["grpc", grpc]] as const) {
+    if (!isLoopback(host) && !tls && !insecure) {
+      throw new ConfigError(
+        `${section}.addr: ${host} is not a loopback address and ${section}.tls is not set; give ${section}.tls { cert_file, key_file }, ` +
+          `or set ${section}.insecure: true if a TLS proxy or a private link protects it`,
+      );
+    }
+  }
+  const agentAuthorization = c.nats?.agent_authorization ? { file: c.nats.agent_authorization.file, pidFile: c.nats.agent_authorization.pid_file } : null;
+  // The file the collector writes names its own user by nkey: without one it would lock itself out.
+  if (agentAuthorization && !c.nats?.nkey_file) throw new ConfigError("nats.agent_authorization: needs nats.nkey_file, the collector's own nkey, which the file it writes lets in");
   return deepFreeze({
     natsServers: c.nats?.url ?? ["nats://127.0.0.1:4222"],
+    natsNkeyFile: c.nats?.nkey_file ?? null,
+    agentAuthorization,
     natsInboxPrefix: c.nats?.inbox_prefix ?? COLLECTOR_INBOX_PREFIX,
     streams: {
       reports: { ...DEFAULT_STREAM_LIMITS.reports, ...defined({ maxBytes: c.streams?.reports?.max_bytes, maxMsgsPerAgent: c.streams?.reports?.max_msgs_per_agent }) },
@@ -190,13 +245,16 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     },
     databaseUrl: c.database?.url ?? "postgres://127.0.0.1:5432/netmap",
     http,
-    externalUrl: c.http?.external_url ?? `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
-    notifiers: notifiers(c.notifiers ?? []),
-    proxmox: proxmoxClusters(c.proxmox ?? []),
+    externalUrl: c.http?.external_url ?? `${http.tls ? "https" : "http"}://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`,
+    notifiers: notifiers(c.notifiers ?? [], secrets),
+    proxmox: proxmoxClusters(c.proxmox ?? [], secrets),
+    snmp: snmpTargets(c.snmp ?? [], secrets),
+    secrets,
     rules: c.rules ?? {},
     retention: c.retention ?? DEFAULT_RETENTION,
     grpc,
     token,
+    authThrottle: { maxFailures: c.auth?.max_failures ?? DEFAULT_THROTTLE.maxFailures, windowSeconds: c.auth?.failure_window ?? DEFAULT_THROTTLE.windowSeconds },
     staleAfterSeconds,
     downAfterSeconds,
     ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector", readyMaxLag: c.ingest?.ready_max_lag ?? 10_000 },
@@ -235,21 +293,14 @@ function defined<T extends object>(values: T): Partial<T> {
 }
 
 /** The token from NETMAP_TOKEN, else from token_file; null when neither is given. */
-function configuredToken(tokenFile: string | undefined, envToken: string | undefined): string | null {
+function configuredToken(tokenFile: string | undefined, envToken: string | undefined, secrets: SecretFileOptions): string | null {
   if (envToken !== undefined) {
     const token = envToken.trim();
     if (!token) throw new ConfigError("NETMAP_TOKEN is set but empty");
     return token;
   }
   if (!tokenFile) return null;
-  let token: string;
-  try {
-    token = readFileSync(tokenFile, "utf8").trim();
-  } catch (error) {
-    throw new ConfigError(`token_file: cannot read ${tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  if (!token) throw new ConfigError(`token_file: ${tokenFile} is empty`);
-  return token;
+  return readSecretFile(tokenFile, "token_file", secrets);
 }
 
 function isLoopback(host: string): boolean {
@@ -257,21 +308,13 @@ function isLoopback(host: string): boolean {
 }
 
 /** Notifiers with their secrets read (from files, never inline in the config). */
-function notifiers(given: NonNullable<z.output<typeof fileSchema>["notifiers"]>): NotifierConfig[] {
+function notifiers(given: NonNullable<z.output<typeof fileSchema>["notifiers"]>, secrets: SecretFileOptions): NotifierConfig[] {
   const seen = new Set<string>();
   return given.map((n, index) => {
     if (seen.has(n.name)) throw new ConfigError(`notifiers[${index}].name: ${JSON.stringify(n.name)} is used twice`);
     seen.add(n.name);
     if (n.type === "alertmanager") return { name: n.name, type: n.type, url: n.url };
-    let secret: string | null = null;
-    if (n.secret_file) {
-      try {
-        secret = readFileSync(n.secret_file, "utf8").trim();
-      } catch (error) {
-        throw new ConfigError(`notifiers[${index}].secret_file: cannot read ${n.secret_file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
-      if (!secret) throw new ConfigError(`notifiers[${index}].secret_file: ${n.secret_file} is empty`);
-    }
+    const secret = n.secret_file ? readSecretFile(n.secret_file, `notifiers[${index}].secret_file`, secrets) : null;
     return { name: n.name, type: n.type, url: n.url, secret };
   });
 }

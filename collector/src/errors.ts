@@ -69,6 +69,15 @@ export class AgentInstallError extends NetMapError {
   }
 }
 
+export type SnmpErrorCode = "SNMP_TIMEOUT" | "SNMP_AUTH" | "SNMP_BAD_RESPONSE" | "SNMP_WALK_BOUND" | "SNMP_DEADLINE";
+
+/** A device did not answer, refused the credentials, answered nonsense, or went past a bound; the message names the device. */
+export class SnmpError extends NetMapError {
+  constructor(code: SnmpErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
 /** How an error the caller can fix is answered, over HTTP and over gRPC. */
 export interface Answer {
   http: number;
@@ -82,6 +91,10 @@ export interface Answer {
 export const ANSWERS = {
   BAD_REQUEST: { http: 400, grpc: status.INVALID_ARGUMENT },
   UNAUTHENTICATED: { http: 401, grpc: status.UNAUTHENTICATED },
+  // A valid token whose role is below what the route or method needs (auth/access.ts).
+  FORBIDDEN: { http: 403, grpc: status.PERMISSION_DENIED },
+  // Too many failed authentications from the caller's address; answered with the seconds to wait.
+  TOO_MANY_FAILURES: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
   NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
   // The reference names several hosts: the caller picks one (SITE/NAME or CLIENT/SITE/NAME).
   HOST_AMBIGUOUS: { http: 409, grpc: status.INVALID_ARGUMENT },
@@ -91,6 +104,9 @@ export const ANSWERS = {
   ROUTE_NO_ADDRESS: { http: 422, grpc: status.INVALID_ARGUMENT },
   ROUTE_UNSAFE: { http: 422, grpc: status.INVALID_ARGUMENT },
   TOPOLOGY_INVALID: { http: 422, grpc: status.INVALID_ARGUMENT },
+  // Minting NATS identities needs nats.agent_authorization; a reload nats-server did not get.
+  AGENT_IDENTITIES_OFF: { http: 409, grpc: status.FAILED_PRECONDITION },
+  NATS_RELOAD: { http: 502, grpc: status.UNAVAILABLE },
 } as const satisfies Record<string, Answer>;
 
 export type AnsweredCode = keyof typeof ANSWERS;

@@ -10,7 +10,9 @@ import { runTopologyCommand, TOPOLOGY_COMMANDS } from "./cli/topology.ts";
 import { ALERT_COMMANDS, runAlertCommand } from "./cli/alerts.ts";
 import { AGENT_COMMANDS, runAgentCommand } from "./cli/agent.ts";
 import { defaultOut } from "./cli/command-line.ts";
+import { runSnmpCommand, SNMP_COMMANDS } from "./cli/snmp.ts";
 import { COMMANDS, commandUsage, nearestCommand, USAGE } from "./cli/help.ts";
+import { runSecurityCommand, SECURITY_COMMANDS } from "./cli/security.ts";
 
 
 
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
   if ((TOPOLOGY_COMMANDS as readonly string[]).includes(command)) return runTopologyCommand(command, rest);
   if ((ALERT_COMMANDS as readonly string[]).includes(command)) return runAlertCommand(command, rest);
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
+  if ((SNMP_COMMANDS as readonly string[]).includes(command)) return runSnmpCommand(rest);
+  if ((SECURITY_COMMANDS as readonly string[]).includes(command)) return runSecurityCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel, config.logFormat);
@@ -41,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const collector = await serve(config, log);
+      // As nginx and nats-server do: a renewed certificate is picked up without a restart.
+      process.on("SIGHUP", () => collector.reloadTls());
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
@@ -48,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       log.info("stopping");
       await collector.stop();
       log.info("stopped");
+      // process.exit follows: the last lines must be out of pino's buffer first.
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
       return 0;
     }
     case "migrate": {

@@ -1,11 +1,16 @@
 // `netmap serve`: ingest, HTTP, and (as they land) rules, discovery, gRPC.
-import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { fromSeed } from "@nats-io/nkeys";
+import { readSecretFile } from "../../lib/secret-file.ts";
+import { agentIdentities } from "./nats/agent-identities.ts";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startAlerting, type Alerting } from "./alerts/service.ts";
 import { startLeases } from "./cluster/lease.ts";
 import { localTokenPath, writeLocalToken } from "./auth/token.ts";
+import { createAuthenticator } from "./auth/authenticator.ts";
+import { auditTrail } from "./audit/trail.ts";
 import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
@@ -13,16 +18,21 @@ import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { consumerLagReader } from "./ingest/lag.ts";
 import { consumerLagMetrics, ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
+import { startSnmpPoller } from "./snmp/poller.ts";
 import { startHousekeeping } from "./series/housekeeping.ts";
 import { redactUrl } from "./log.ts";
 import { startAdminServer, type AdminServer } from "./grpc/server.ts";
 import { topologyService } from "./topology/service.ts";
+import { readTlsIdentity } from "./tls.ts";
+import type { Server as TlsServer } from "node:tls";
 
 export interface Collector {
   /** The HTTP address actually bound (port 0 in config picks a free one). */
   httpUrl: string;
   /** The gRPC admin service's HOST:PORT actually bound. */
   grpcAddress: string;
+  /** Reads http.tls and grpc.tls again and serves them to new connections; on a bad file, logs and keeps the old ones. */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -30,17 +40,31 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   // One token for every API, made before anything listens: whoever reads the file once the
   // status page answers (npm start, the CLI) reads this run's token.
   const token = config.token ?? generatedToken(log, grpcAddress(config.grpc));
+  // Read before anything starts, so a bad certificate stops serve at once.
+  const readTls = () => ({
+    http: config.http.tls ? readTlsIdentity(config.http.tls, "http.tls", config.secrets) : undefined,
+    grpc: config.grpc.tls ? readTlsIdentity(config.grpc.tls, "grpc.tls", config.secrets) : undefined,
+  });
+  const tls = readTls();
   const db = openDatabase(config.databaseUrl);
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
   // Once-only work among several collectors (cluster/lease.ts).
-  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping"], log: log.child({ component: "lease" }) });
+  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping", "snmp-poll"], log: log.child({ component: "lease" }) });
   // Today's partitions before the first report (every collector); then every minute, on the lease holder:
   // partitions ahead, rollups, retention.
   const housekeeping = await untilDone(log, "prepare the series partitions", () =>
     startHousekeeping({ db, retention: config.retention, log: log.child({ component: "series" }), holdsLease: () => leases.holds("housekeeping") }),
   );
-  const nc = await connectNats(config.natsServers, config.natsInboxPrefix, log);
+  const topology = topologyService(db, config);
+  const nkeySeed = config.natsNkeyFile ? readSecretFile(config.natsNkeyFile, "nats.nkey_file", config.secrets) : null;
+  const identities = agentIdentities({
+    db, config: config.agentAuthorization, collectorPublicKey: nkeySeed && fromSeed(new TextEncoder().encode(nkeySeed)).getPublicKey(),
+    inboxPrefix: config.natsInboxPrefix, loadTopology: topology.topology, log: log.child({ component: "nats-identities" }),
+  });
+  // Before connecting: the file lets the collector's own nkey in. A nats-server not yet running reads it when it starts.
+  if (config.agentAuthorization) await identities.sync().catch((error: Error) => log.warn({ err: error.message }, "wrote the NATS agent identities; nats-server did not reload"));
+  const nc = await connectNats(config.natsServers, config.natsInboxPrefix, nkeySeed, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "netmap_collector_" });
   // prom-client adds these gauges named like counters beside the same figures without _total
@@ -68,7 +92,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
 
   const consumerLag = consumerLagReader(nc, config.ingest.consumer);
   consumerLagMetrics(registry, consumerLag, log.child({ component: "ingest" }));
-  const topology = topologyService(db, config);
+  // One for both servers: failed authentications from an address count across HTTP and gRPC.
+  const authenticator = createAuthenticator({ token, db, log: log.child({ component: "auth" }), registry, throttle: config.authThrottle });
+  const audit = auditTrail(db, nc, log.child({ component: "audit" }));
   let app: FastifyInstance;
   let admin: AdminServer;
   try {
@@ -80,12 +106,15 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
         consumerLag,
         token,
+        authenticator,
+        audit,
+        tls: tls.http,
         loadTopology: topology.topology,
       },
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
-    admin = await startAdminServer({ config, token, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+    admin = await startAdminServer({ config, authenticator, audit, tls: tls.grpc, identities, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
       await app.close();
       throw error;
     });
@@ -97,13 +126,19 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.http.port;
-  const httpUrl = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
+  const httpUrl = `${tls.http ? "https" : "http"}://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}/`;
   log.info({ url: httpUrl }, "status page and API listening");
   await leases.ready;
   // Proxmox discovery: a cycle per cluster now, then every interval (docs/proxmox.md).
   const proxmox = startProxmoxPoller({
     clusters: config.proxmox, db, nc, log: log.child({ component: "proxmox" }),
     onStored: (cycle) => alerting.judgeProxmox(cycle), isPoller: () => leases.holds("proxmox-poll"),
+  });
+
+  // Network devices: a sweep per snmp: entry now, then every interval (docs/snmp.md).
+  const snmp = startSnmpPoller({
+    entries: config.snmp, db, log: log.child({ component: "snmp" }),
+    onStored: (device) => alerting.judgeSnmpDevice(device), isPoller: () => leases.holds("snmp-poll"),
   });
 
   let reconnecting = false;
@@ -119,7 +154,20 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }
   })();
 
-  return { httpUrl, grpcAddress: admin.address, stop: async () => { await proxmox.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  const reloadTls = () => {
+    let next;
+    try {
+      next = readTls();
+    } catch (error) {
+      log.error({ err: (error as Error).message }, "could not reload the TLS certificates; still serving the old ones");
+      return;
+    }
+    if (next.http) (app.server as unknown as TlsServer).setSecureContext({ cert: next.http.cert, key: next.http.key });
+    if (next.grpc) admin.reloadTls(next.grpc);
+    if (next.http || next.grpc) log.info({ http: next.http !== undefined, grpc: next.grpc !== undefined }, "reloaded the TLS certificates");
+  };
+
+  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 /** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */
@@ -143,11 +191,12 @@ async function shutdown(app: FastifyInstance | undefined, admin: AdminServer | u
   await db.destroy();
 }
 
-async function connectNats(servers: readonly string[], inboxPrefix: string, log: Logger): Promise<NatsConnection> {
-  log.info({ servers: servers.map(redactUrl), inboxPrefix }, "connecting to NATS");
+async function connectNats(servers: readonly string[], inboxPrefix: string, nkeySeed: string | null, log: Logger): Promise<NatsConnection> {
+  log.info({ servers: servers.map(redactUrl), inboxPrefix, nkey: nkeySeed !== null }, "connecting to NATS");
   // Reconnect forever: the client's default gives up after 10 attempts. Replies (JetStream's API answers,
   // the reports the pull consumer fetches) come to an inbox of the collector's own, which no agent may read.
-  return connect({ ...natsServers(servers), name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+  const nkey = nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)) } : {};
+  return connect({ ...natsServers(servers), ...nkey, name: "netmap-collector", inboxPrefix, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
 }
 
 /**

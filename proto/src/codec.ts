@@ -1,5 +1,6 @@
 // The only place bytes become messages and messages become bytes.
 import { AlertEvent } from "../gen/netmap/v1/alert.ts";
+import { AuditEvent } from "../gen/netmap/v1/audit.ts";
 import { InventoryEvent } from "../gen/netmap/v1/inventory.ts";
 import { HostReport } from "../gen/netmap/v1/report.ts";
 import { NetMapError } from "../../lib/errors.ts";
@@ -72,4 +73,16 @@ export function decodeInventoryEvent(bytes: Uint8Array): InventoryEvent {
   }
 }
 
-export { AlertEvent, HostReport, InventoryEvent };
+export function encodeAuditEvent(event: AuditEvent): Uint8Array {
+  return AuditEvent.encode(event).finish();
+}
+
+export function decodeAuditEvent(bytes: Uint8Array): AuditEvent {
+  try {
+    return AuditEvent.decode(bytes);
+  } catch (error) {
+    throw new CodecError(`not an AuditEvent: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export { AlertEvent, AuditEvent, HostReport, InventoryEvent };

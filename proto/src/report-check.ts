@@ -4,7 +4,7 @@
 // before it sends, so an odd mount or process name on a real host is escaped
 // or left out, never the reason the whole host goes unreported.
 import { isIP } from "node:net";
-import { Protocol, type HostReport } from "../gen/netmap/v1/report.ts";
+import { CheckType, Protocol, type HostReport } from "../gen/netmap/v1/report.ts";
 import { isAgentId } from "./subjects.ts";
 import { NetMapError } from "../../lib/errors.ts";
 
@@ -35,6 +35,15 @@ export const REPORT_LIMITS = {
   /** cpu.times: the kernel's NR_CPUS tops out at 8192. */
   cpus: 8192,
   collectors: 64,
+  /** checks[]: what one agent.yaml lists; a hundred is already a probe fleet's job. */
+  checks: 256,
+  /** containers: a busy Docker host runs a few hundred. */
+  containers: 4096,
+  portsPerContainer: 256,
+  /** ssh_auth.sources: the agent sends its top 20. */
+  sshSources: 64,
+  /** checks[].target: a URL. */
+  targetBytes: 2048,
 } as const;
 
 /** PostgreSQL's `integer`, the column of pids and core counts. */
@@ -48,6 +57,9 @@ const DATE_MAX_MS = Date.UTC(10_000, 0, 1) - 1;
 const HOSTNAME = /^[A-Za-z0-9._-]*$/;
 const BOOT_ID = /^[A-Za-z0-9_-]+$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+/** A check's name: an alert label and a console row, so a plain token (agent config enforces it too). */
+export const CHECK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 /** C0, DEL, C1 and UTF-16 halves without their other half: none of them is text, and NUL breaks PostgreSQL. */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -327,6 +339,45 @@ function walkReport(r: HostReport, w: Walk): void {
     nic.txBytesPerSecond = w.optionalDouble(at, "tx_bytes_per_second", nic.txBytesPerSecond);
     nic.rxBytesTotal = w.optionalUint(at, "rx_bytes_total", nic.rxBytesTotal, Number.MAX_SAFE_INTEGER);
     nic.txBytesTotal = w.optionalUint(at, "tx_bytes_total", nic.txBytesTotal, Number.MAX_SAFE_INTEGER);
+  });
+  r.checks = w.items("", "checks", r.checks, L.checks, (check, at) => {
+    if (!CHECK_NAME.test(check.name)) w.drop(`${at}.name ${quote(check.name)} is not 1-64 characters of [A-Za-z0-9._-]`);
+    if (check.type !== CheckType.CHECK_TYPE_HTTP && check.type !== CheckType.CHECK_TYPE_TCP) w.drop(`${at}.type ${check.type} is neither HTTP nor TCP`);
+    check.target = w.text(at, "target", check.target, L.targetBytes);
+    check.latencySeconds = w.optionalDouble(at, "latency_seconds", check.latencySeconds);
+    if (check.latencySeconds !== undefined && check.latencySeconds < 0) {
+      w.problem(`${at}.latency_seconds ${check.latencySeconds} is negative`);
+      check.latencySeconds = undefined;
+    }
+    if (check.httpStatus !== undefined && (check.httpStatus < 100 || check.httpStatus > 599)) w.drop(`${at}.http_status ${check.httpStatus} is not an HTTP status`);
+    check.certificateDaysLeft = w.optionalDouble(at, "certificate_days_left", check.certificateDaysLeft);
+    check.error = w.text(at, "error", check.error, L.errorBytes);
+    if (!check.checkedAt) w.drop(`${at} has no checked_at`);
+    w.date(at, "checked_at", check.checkedAt);
+  });
+  r.sshAuth = w.section("ssh_auth", r.sshAuth, (ssh, at) => {
+    ssh.log = w.text(at, "log", ssh.log, L.pathBytes);
+    ssh.windowSeconds = w.double(at, "window_seconds", ssh.windowSeconds);
+    ssh.failures = w.uint(at, "failures", ssh.failures, Number.MAX_SAFE_INTEGER);
+    ssh.sources = w.items(at, "sources", ssh.sources, L.sshSources, (source, at) => {
+      source.address = w.ip(at, "address", source.address);
+      source.failures = w.uint(at, "failures", source.failures, Number.MAX_SAFE_INTEGER);
+      source.lastUser = w.text(at, "last_user", source.lastUser, L.labelBytes);
+    });
+  });
+  r.containers = w.items("", "containers", r.containers, L.containers, (c, at) => {
+    if (!CONTAINER_ID.test(c.id)) w.drop(`${at}.id ${quote(c.id)} is not 12-64 hexadecimal digits`);
+    c.name = w.text(at, "name", c.name, L.textBytes);
+    c.image = w.text(at, "image", c.image, L.textBytes);
+    c.state = w.text(at, "state", c.state, L.labelBytes);
+    c.health = w.text(at, "health", c.health, L.labelBytes);
+    c.engine = w.text(at, "engine", c.engine, L.labelBytes);
+    c.restartCount = w.uint(at, "restart_count", c.restartCount, INT32_MAX);
+    if (c.startedAt && !w.kept(() => w.date(at, "started_at", c.startedAt!))) c.startedAt = undefined;
+    if (c.exitCode !== undefined && !(Number.isInteger(c.exitCode) && Math.abs(c.exitCode) <= INT32_MAX)) c.exitCode = w.drop(`${at}.exit_code ${c.exitCode} is not an integer`);
+    c.ports = w.items(at, "ports", c.ports, L.portsPerContainer, () => {}).map((port, i) => w.text(at, `ports[${i}]`, port, L.labelBytes));
+    c.cpuPercent = w.optionalDouble(at, "cpu_percent", c.cpuPercent);
+    for (const field of ["memoryUsedBytes", "memoryLimitBytes", "networkRxBytes", "networkTxBytes"] as const) c[field] = w.optionalUint(at, field, c[field], Number.MAX_SAFE_INTEGER);
   });
   r.collectors = w.items("", "collectors", r.collectors, L.collectors, (run, at) => {
     run.name = w.text(at, "name", run.name, L.labelBytes);

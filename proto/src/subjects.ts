@@ -12,6 +12,21 @@ export const EVENT_SUBJECTS = [`${ALERT_SUBJECT_PREFIX}.>`, `${INVENTORY_SUBJECT
 export const ALERT_STATES = ["firing", "resolved"] as const;
 export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
 export const INVENTORY_CHANGES = ["added", "changed", "removed"] as const;
+export const AUDIT_SUBJECT_PREFIX = "netmap.v1.audit";
+/** Every action the audit trail records; each is the last token of its subject. */
+export const AUDIT_ACTIONS = [
+  "topology_import",
+  "host_adopt",
+  "alert_ack",
+  "alert_unack",
+  "silence_add",
+  "silence_expire",
+  "token_create",
+  "token_revoke",
+  "agent_install",
+  "agent_identity_mint",
+  "agent_identity_revoke",
+] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */
 export const REPORT_SUBJECTS = `${REPORT_SUBJECT_PREFIX}.>`;
@@ -90,4 +105,10 @@ export function inventorySubject(change: string): string {
     throw new SubjectError(`invalid inventory change ${JSON.stringify(change)}: expected ${INVENTORY_CHANGES.join(", ")}`);
   }
   return `${INVENTORY_SUBJECT_PREFIX}.${change}`;
+}
+
+/** netmap.v1.audit.<action> */
+export function auditSubject(action: string): string {
+  if (!(AUDIT_ACTIONS as readonly string[]).includes(action)) throw new SubjectError(`invalid audit action ${JSON.stringify(action)}: expected ${AUDIT_ACTIONS.join(", ")}`);
+  return `${AUDIT_SUBJECT_PREFIX}.${action}`;
 }

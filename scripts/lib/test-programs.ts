@@ -22,6 +22,11 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "sshd", pkg: "openssh-server", why: "SSH through bastions runs real sshd" },
   { program: "ssh", pkg: "openssh-client", why: "netmap ssh execs OpenSSH" },
   { program: "ip", pkg: "iproute2", why: "network namespaces for isolation tests" },
+  { program: "snmpd", pkg: "snmpd", why: "the SNMP poller polls real snmpd in network namespaces" },
+  { program: "lldpd", pkg: "lldpd", why: "LLDP neighbours come from lldpd as snmpd's AgentX sub-agent" },
+  { program: "openssl", pkg: "openssl", why: "certificates that expire in 5 days for the agent's https checks" },
+  { program: "dockerd", pkg: "docker.io", why: "the agent reads containers from a real Docker daemon" },
+  { program: "busybox", pkg: "busybox-static", why: "the image the test Docker daemon runs, imported from its rootfs" },
   { program: "faketime", pkg: "faketime", why: "an agent's clock set an hour off (test/faults)" },
 ];
 

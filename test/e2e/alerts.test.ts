@@ -64,7 +64,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(hookPort, "127.0.0.1", resolve));
 
-  writeFileSync(join(dir, "ops.secret"), `${SECRET}\n`);
+  writeFileSync(join(dir, "ops.secret"), `${SECRET}\n`, { mode: 0o600 });
   writeFileSync(
     join(dir, "netmap.yaml"),
     `notifiers:

@@ -1,7 +1,7 @@
 // The admin CLI against a real collector: `netmap serve` in this process (private NATS, fresh
 // database) and the real `netmap` as a child process, with a HOME of its own so that no token
 // file of the user's is read.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestCollector, type TestCollector } from "./collector.ts";
@@ -24,11 +24,18 @@ export interface CliTestbed {
   close(): Promise<void>;
 }
 
-export async function startCliTestbed(): Promise<CliTestbed> {
+export interface CliTestbedOptions {
+  /** The collector's netmap.yaml, written in the testbed's directory (given as dir) before it starts. */
+  config?: (dir: string) => string;
+}
+
+export async function startCliTestbed(options: CliTestbedOptions = {}): Promise<CliTestbed> {
+  const dir = mkdtempSync(join(tmpdir(), "netmap-cli-"));
   const nats = await startNatsServer();
   const database = await createTestDatabase();
-  const collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
-  const dir = mkdtempSync(join(tmpdir(), "netmap-cli-"));
+  const configFile = join(dir, "netmap.yaml");
+  if (options.config) writeFileSync(configFile, options.config(dir));
+  const collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url, env: options.config ? { NETMAP_CONFIG: configFile } : {} });
   const env = { PATH: process.env.PATH!, HOME: dir, XDG_STATE_HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: collector.token };
   return {
     nats,

@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
 import { serve, type Collector } from "../../collector/src/serve.ts";
+import { assertNoSecretLogged, configuredSecrets } from "./secrets.ts";
 
 export interface TestCollector extends Collector {
   /** Every log line so far, parsed. */
@@ -38,10 +39,16 @@ export async function startTestCollector(options: { natsUrl: string; databaseUrl
     },
   });
   const collector = await serve(config, pino({ level: "debug" }, sink));
+  const secrets = configuredSecrets(config);
   const fetchWithToken = (path: string, init: RequestInit = {}) =>
     fetch(new URL(path, collector.httpUrl), { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } });
   return {
     ...collector,
+    // Whatever the suite did, its collector logged no secret it was given or minted.
+    stop: async () => {
+      await collector.stop();
+      assertNoSecretLogged(logs, secrets);
+    },
     logs,
     token,
     fetch: fetchWithToken,

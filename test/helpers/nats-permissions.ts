@@ -36,12 +36,13 @@ export interface NatsUser {
   permissions: string;
 }
 
-/** An authorization section with the example's blocks for these agents and the collector, and these users. */
-export function authorization(agentIds: readonly string[], users: readonly NatsUser[]): string {
+/** An authorization section with the example's blocks for these agents and the collector, any blocks of the test's own, and these users. */
+export function authorization(agentIds: readonly string[], users: readonly NatsUser[], ownBlocks: readonly string[] = []): string {
   return [
     "authorization {",
     ...agentIds.map((id) => `  ${agentPermissions(id)}`),
     `  ${collectorPermissions()}`,
+    ...ownBlocks.map((block) => `  ${block}`),
     "  users = [",
     ...users.map((user) => `    { ${user.login}, permissions: $${user.permissions} }`),
     "  ]",

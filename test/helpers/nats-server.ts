@@ -51,13 +51,18 @@ export interface NatsServerOptions {
   configFile?: string;
   /** The port to listen on (the one the config file names); a free one by default. */
   port?: number;
+  /**
+   * The config file enables JetStream itself (jetstream { store_dir }), without the flags: a
+   * SIGHUP reload goes by the file and refuses a store directory that only a flag set.
+   */
+  reloadable?: boolean;
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
   const port = options.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), "netmap-nats-"));
   let child: ChildProcess | undefined;
-  const args = [...(options.configFile ? ["-c", options.configFile] : []), "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir];
+  const args = [...(options.configFile ? ["-c", options.configFile] : []), "-a", "127.0.0.1", "-p", String(port), ...(options.reloadable ? [] : ["-js", "-sd", storeDir])];
 
   const start = async () => {
     child = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });

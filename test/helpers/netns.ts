@@ -61,9 +61,9 @@ function ip(...args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** Whether name belongs to this run or to one whose process is gone, not to a run still going. */
-function leftOver(name: string): boolean {
-  const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+/** Whether name (prefix<pid>-…) belongs to this run or to one whose process is gone, not to a run still going. */
+function leftOver(prefix: string, name: string): boolean {
+  const pid = new RegExp(`^${prefix}(\\d+)-`).exec(name)?.[1];
   if (pid === undefined) return false;
   if (Number(pid) === process.pid) return true;
   try {
@@ -76,10 +76,18 @@ function leftOver(name: string): boolean {
 
 /** Removes this run's namespaces and root-side veths, and those of runs that are gone (their sshds die with the namespace's processes). */
 export function cleanupLeftovers(): void {
+  cleanupRuns(PREFIX);
+}
+
+/**
+ * Removes the namespaces and root-side links named `<prefix><pid>-…` of this run and of runs
+ * whose process is gone, killing what runs in those namespaces first.
+ */
+export function cleanupRuns(prefix: string): void {
   const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
     .map((line) => line.split(" ")[0]!)
-    .filter((name) => leftOver(name));
+    .filter((name) => leftOver(prefix, name));
   for (const ns of namespaces) {
     try {
       const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split("\n").filter(Boolean);
@@ -94,8 +102,8 @@ export function cleanupLeftovers(): void {
     } catch {}
   }
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
-  for (const m of links.matchAll(new RegExp(`^\\d+: (${PREFIX}\\d+-[^@:]+)`, "gm"))) {
-    if (!leftOver(m[1]!)) continue;
+  for (const m of links.matchAll(new RegExp(`^\\d+: (${prefix}\\d+-[^@:]+)`, "gm"))) {
+    if (!leftOver(prefix, m[1]!)) continue;
     try {
       ip("link", "delete", m[1]!);
     } catch {}

@@ -14,8 +14,10 @@ import { parse as parseConfig } from "yaml";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { routeTo } from "../../collector/src/topology/routes.ts";
 import { installAgents } from "../../collector/src/rollout/install.ts";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
+import { startMintingCollector, type MintingSetup } from "../helpers/agent-identities.ts";
+import type { TestCollector } from "../helpers/collector.ts";
+import type { TestNatsServer } from "../helpers/nats-server.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 
@@ -35,15 +37,18 @@ describe("netmap agent install through a bastion chain (network namespaces, real
   let nats: TestNatsServer;
   let database: TestDatabase;
   let collector: TestCollector;
+  let minting: MintingSetup;
+  let mintingDir: string;
 
   before(async () => {
     const unavailable = netnsUnavailable();
     if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
     await run(process.execPath, [join(ROOT, "agent", "build.ts"), "x64"], { cwd: ROOT });
     binaryHash = createHash("sha256").update(readFileSync(BINARY)).digest("hex");
-    nats = await startNatsServer();
     database = await createTestDatabase();
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
+    mintingDir = mkdtempSync(join(tmpdir(), "netmap-install-nats-"));
+    minting = await startMintingCollector(mintingDir, database.url);
+    ({ nats, collector } = minting);
     chain = await createSshChain();
     env = {
       PATH: process.env.PATH!,
@@ -66,6 +71,7 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     await database?.drop();
     await nats?.close();
     if (prefix) rmSync(prefix, { recursive: true, force: true });
+    if (mintingDir) rmSync(mintingDir, { recursive: true, force: true });
   });
 
   const netmap = (...args: string[]) =>
@@ -180,6 +186,26 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     assert.equal(mode("/etc/systemd/system/netmap-agent.service.d/nats-creds.conf"), "644");
   });
 
+  test("--mint-nkey gives the host a NATS nkey of its own: its seed, a drop-in and an agent.yaml with its agent id, and the collector's file lets it in", async () => {
+    const minted = await install("target", "--nats", NATS, "--mint-nkey");
+    assert.equal(minted.code, 0, minted.stderr);
+    const [, publicKey, agentId] = /^\S+\/target: minted NATS nkey (U[A-Z2-7]{55}) for agent id (h[0-9a-f]{20})$/m.exec(minted.stdout) ?? [];
+    assert.ok(publicKey && agentId, minted.stdout);
+    assert.deepEqual(parseConfig(readFileSync(at("/etc/netmap/agent.yaml"), "utf8")), { agent_id: agentId, nats: { url: NATS, nkey: "/etc/netmap/nats.nk" } });
+    assert.match(readFileSync(at("/etc/netmap/nats.nk"), "utf8"), /^SU[A-Z2-7]{56}\n$/);
+    assert.equal(mode("/etc/netmap/nats.nk"), "600");
+    const dropIn = readFileSync(at("/etc/systemd/system/netmap-agent.service.d/nats-nkey.conf"), "utf8");
+    assert.match(dropIn, /^\[Service\]\nLoadCredential=nats\.nk:\/etc\/netmap\/nats\.nk\nEnvironment=NETMAP_NATS_NKEY=%d\/nats\.nk\n$/m);
+    assert.ok(!existsSync(at("/etc/systemd/system/netmap-agent.service.d/nats-creds.conf")), "the creds drop-in of the earlier install is gone");
+    assert.ok(readFileSync(minting.authFile, "utf8").includes(`{ nkey: "${publicKey}", permissions: { publish = { allow = ["netmap.v1.report.${agentId}"] }`));
+    const seed = readFileSync(at("/etc/netmap/nats.nk"), "utf8").trim();
+    const nc = await connect({ servers: minting.natsUrl, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), reconnect: false });
+    await nc.close();
+    const bad = await install("target", "--mint-nkey");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--mint-nkey: .* give --nats URL, and neither --creds nor --topology/);
+  });
+
   test("a missing dist binary fails that host with a message saying to build it", async () => {
     const emptyDist = mkdtempSync(join(tmpdir(), "netmap-dist-"));
     try {
@@ -210,6 +236,10 @@ describe("netmap agent install through a bastion chain (network namespaces, real
       assert.match(stdout, new RegExp(`^${host}: installed, not started: no systemd$`, "m"));
     }
     assert.match(stdout, /^summary: agent installed on 3 of 3 hosts\n  not started \(no systemd\): bastion1, bastion2, target\n$/m);
+    // Each host's install is in the collector's audit trail, under the token that ran it.
+    const audit = (await collector.get("/api/v1/audit")).body.events.filter((e: { action: string }) => e.action === "agent_install");
+    const recorded = audit.map((e: Record<string, string>) => `${e.actor} ${e.target} ${e.outcome}`).sort();
+    for (const host of ["bastion1", "bastion2", "target"]) assert.ok(recorded.includes(`@configured ${host} not-started ok`), recorded.join("; "));
   });
 
   test("a changed host key fails that host, naming it and both fingerprints, and the other hosts are still installed", async () => {

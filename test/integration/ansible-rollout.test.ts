@@ -12,8 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
-import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { fromSeed } from "@nats-io/nkeys";
+import pg from "pg";
+import { startMintingCollector } from "../helpers/agent-identities.ts";
+import type { TestCollector } from "../helpers/collector.ts";
+import { freePort, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { runProgram } from "../helpers/run.ts";
@@ -40,6 +43,8 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
   let chain: SshChain;
   let ansibleEnv: Record<string, string>;
   let prefix: string;
+  let authFile: string;
+  let collectorDir: string;
 
   // The test's hosts are reached as root and have no sudo, so no become (the variable overrides the play's `become: true`).
   const ansiblePlaybook = (...args: string[]) => run("ansible-playbook", ["-i", INVENTORY, PLAYBOOK, "-l", "target", "-e", "ansible_become=false", ...args], ansibleEnv);
@@ -50,9 +55,10 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
     const unavailable = netnsUnavailable();
     if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
     const built = promisify(execFile)(process.execPath, [join(root, "agent", "build.ts"), "x64"], { cwd: root });
-    nats = await startNatsServer();
     database = await createTestDatabase();
-    collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url });
+    // A collector that mints agents' NATS identities, for the role's netmap_agent_mint_nkey.
+    collectorDir = mkdtempSync(join(tmpdir(), "netmap-ansible-collector-"));
+    ({ nats, collector, authFile } = await startMintingCollector(collectorDir, database.url));
     chain = await createSshChain();
 
     const socket = chain.authSocket;
@@ -71,6 +77,7 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
       ...bare,
       NETMAP_HTTP_URL: collector.httpUrl,
       NETMAP_TOKEN: collector.token,
+      NETMAP_URL: collector.grpcAddress,
       ANSIBLE_SSH_ARGS: `-F ${sshConfig}`,
       ANSIBLE_HOST_KEY_CHECKING: "True",
       ANSIBLE_HOME: ansibleHome,
@@ -92,6 +99,7 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
     await database?.drop();
     await nats?.close();
     if (prefix) rmSync(prefix, { recursive: true, force: true });
+    if (collectorDir) rmSync(collectorDir, { recursive: true, force: true });
   });
 
   test("the inventory script prints the collector's inventory for --list, and a host's variables for --host", async () => {
@@ -169,6 +177,56 @@ describe("netmap-agent rolled out by Ansible through a bastion chain, hosts from
     assert.deepEqual([mode(installed), mode(dropIn)], ["0600", "0644"]);
     assert.equal(readFileSync(installed, "utf8"), readFileSync(creds, "utf8"));
     assert.match(readFileSync(dropIn, "utf8"), /^\[Service\]\nLoadCredential=nats\.creds:\/etc\/netmap\/nats\.creds\nEnvironment=NETMAP_NATS_CREDS=%d\/nats\.creds\n$/m);
+  });
+
+  test("with netmap_agent_mint_nkey the collector mints the host an nkey, installed 0600 with its agent id, and the seed is nowhere in Ansible's output", async () => {
+    const minting = join(prefix, "minting");
+    const mint = (...extra: string[]) => ansiblePlaybook("-v", "-e", `netmap_agent_nats_url=${NATS_URL}`, "-e", `netmap_agent_prefix=${minting}`, "-e", "netmap_agent_mint_nkey=true", "-e", JSON.stringify({ netmap_agent_netmap_command: [process.execPath, MAIN] }), ...extra);
+    const result = await mint();
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+
+    const nkey = join(minting, "etc/netmap/nats.nk");
+    const dropIn = join(minting, "etc/systemd/system/netmap-agent.service.d/nats-nkey.conf");
+    assert.deepEqual([mode(nkey), mode(dropIn)], ["0600", "0644"]);
+    const seed = readFileSync(nkey, "utf8").trim();
+    assert.match(seed, /^SU[A-Z2-7]{56}$/);
+    const publicKey = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+    const sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    let identities;
+    try {
+      identities = (await sql.query("SELECT host, agent_id, public_key FROM agent_identities")).rows;
+    } finally {
+      await sql.end();
+    }
+    assert.equal(identities.length, 1);
+    const [{ host, agent_id: agentId, public_key: listed }] = identities;
+    assert.deepEqual([host, listed], ["lab/ns/target", publicKey]);
+    assert.ok(readFileSync(authFile, "utf8").includes(`{ nkey: "${publicKey}"`), "nats-server is given the host's public key");
+    assert.equal(readFileSync(join(minting, "etc/netmap/agent.yaml"), "utf8").split("\n").filter((l) => !l.startsWith("#")).join("\n"), `agent_id: "${agentId}"\nnats:\n  url: "${NATS_URL}"\n  nkey: /etc/netmap/nats.nk\n`);
+    assert.match(readFileSync(dropIn, "utf8"), /^\[Service\]\nLoadCredential=nats\.nk:\/etc\/netmap\/nats\.nk\nEnvironment=NETMAP_NATS_NKEY=%d\/nats\.nk\n$/m);
+    assert.ok(result.stdout.includes(`minted NATS nkey ${publicKey} for agent id ${agentId}`), result.stdout);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(seed), "the seed is in Ansible's output");
+
+    // A host with its nkey keeps it; renewing mints another and nats-server forgets the old one.
+    const again = await mint();
+    assert.match(recap(again.stdout, "target"), /changed=0 .*failed=0/, again.stdout);
+    assert.equal(readFileSync(nkey, "utf8").trim(), seed);
+    const renewed = await mint("-e", "netmap_agent_mint_nkey_renew=true");
+    assert.equal(renewed.code, 0, `${renewed.stdout}\n${renewed.stderr}`);
+    const newSeed = readFileSync(nkey, "utf8").trim();
+    assert.notEqual(newSeed, seed);
+    assert.ok(!`${renewed.stdout}${renewed.stderr}`.includes(newSeed), "the renewed seed is in Ansible's output");
+    const auth = readFileSync(authFile, "utf8");
+    assert.ok(auth.includes(fromSeed(new TextEncoder().encode(newSeed)).getPublicKey()) && !auth.includes(publicKey), auth);
+  });
+
+  test("a failed mint stops the host with the collector's reason and installs no nkey", async () => {
+    const result = await ansiblePlaybook("-e", `netmap_agent_nats_url=${NATS_URL}`, "-e", `netmap_agent_prefix=${prefix}/refused`, "-e", "netmap_agent_mint_nkey=true", "-e", "netmap_agent_mint_host=lab/ns/nowhere",
+      "-e", JSON.stringify({ netmap_agent_netmap_command: [process.execPath, MAIN] }));
+    assert.equal(result.code, 2, result.stdout);
+    assert.match(result.stdout, /netmap agent mint lab\/ns\/nowhere failed \(exit 1\): .*nowhere/);
+    assert.equal(existsSync(join(prefix, "refused/etc/netmap/nats.nk")), false);
   });
 
   test("without the NATS URL the playbook stops before touching the host, and says which variable", async () => {

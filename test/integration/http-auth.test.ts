@@ -94,8 +94,8 @@ describe("HTTP bearer token", () => {
   test("a refused request is logged without the token, and an accepted one's token is not logged either", async () => {
     await bare("/api/v1/hosts", { authorization: `Bearer wrong-${collector.token}` });
     await bare("/api/v1/hosts", { authorization: `Bearer ${collector.token}` });
-    const refused = collector.logs.filter((line) => line.msg === "refused an HTTP request without the right token");
-    assert.ok(refused.some((line) => line.path === "/api/v1/hosts" && line.sentToken === true), "the refusal is logged with its path");
+    const refused = collector.logs.filter((line) => line.msg === "refused a call without a valid token" && line.transport === "http");
+    assert.ok(refused.some((line) => line.what === "GET /api/v1/hosts" && line.sentToken === true), "the refusal is logged with its path");
     const everything = JSON.stringify(collector.logs);
     assert.ok(!everything.includes(collector.token), "no log line holds the token");
   });

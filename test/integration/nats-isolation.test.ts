@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
-import { agentInboxPrefix, COLLECTOR_INBOX_PREFIX, REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
+import { agentInboxPrefix, AUDIT_SUBJECT_PREFIX, COLLECTOR_INBOX_PREFIX, REPORT_SUBJECTS, REPORTS_STREAM, reportSubject } from "../../proto/src/subjects.ts";
 import { DEFAULT_STREAM_LIMITS } from "../../collector/src/nats/streams.ts";
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
@@ -23,7 +23,7 @@ const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
 const A = `a${randomBytes(6).toString("hex")}`;
 const B = `b${randomBytes(6).toString("hex")}`;
 const password = (who: string) => `${who}-${randomBytes(12).toString("hex")}`;
-const PASSWORDS = { [A]: password(A), [B]: password(B), collector: password("collector") };
+const PASSWORDS = { [A]: password(A), [B]: password(B), collector: password("collector"), auditReader: password("audit") };
 
 interface Violation {
   name?: string;
@@ -76,7 +76,8 @@ describe("NATS isolation: an agent's credential publishes its own reports and re
         { login: `user: ${q(userFor(A))}, password: ${q(PASSWORDS[A])}`, permissions: `AGENT_${A}` },
         { login: `user: ${q(userFor(B))}, password: ${q(PASSWORDS[B])}`, permissions: `AGENT_${B}` },
         { login: `user: "netmap-collector", password: ${q(PASSWORDS.collector)}`, permissions: "COLLECTOR" },
-      ]),
+        { login: `user: "audit-reader", password: ${q(PASSWORDS.auditReader)}`, permissions: "AUDIT_READER" },
+      ], ['AUDIT_READER = { subscribe = { allow = ["netmap.v1.audit.>"] } }']),
       "",
     ].join("\n"));
     nats = await startNatsServer({ configFile, port });
@@ -114,6 +115,7 @@ describe("NATS isolation: an agent's credential publishes its own reports and re
       "_INBOX_netmap.>",
       "$JS.>",
       "$JS.ACK.>",
+      `${AUDIT_SUBJECT_PREFIX}.>`,
       ">",
     ];
     for (const subject of denied) {
@@ -153,5 +155,23 @@ describe("NATS isolation: an agent's credential publishes its own reports and re
     // The stream an older collector had left without limits was brought up to them (STREAM.UPDATE is in the block).
     const limits = (await jetstreamManager(collectorSide)).streams.info(REPORTS_STREAM);
     assert.equal((await limits).config.max_msgs_per_subject, DEFAULT_STREAM_LIMITS.reports.maxMsgsPerAgent);
+  });
+
+  it("lets the collector publish its audit events under the example's block", async () => {
+    const reader = await connect({ servers: nats.url, user: "audit-reader", pass: PASSWORDS.auditReader });
+    try {
+      const events: string[] = [];
+      reader.subscribe(`${AUDIT_SUBJECT_PREFIX}.>`, { callback: (_error, msg) => void events.push(msg.subject) });
+      await reader.flush();
+      const silence = await collector.fetch("/api/v1/silences", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ matchers: [{ name: "host", value: "x", isRegex: false }], durationSeconds: 60, comment: "audit" }),
+      });
+      assert.equal(silence.status, 201);
+      await eventually(() => events.includes(`${AUDIT_SUBJECT_PREFIX}.silence_add`), "the audit event on NATS");
+    } finally {
+      await reader.close();
+    }
   });
 });

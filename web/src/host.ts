@@ -3,10 +3,13 @@
 import type { HostDetail, RouteResponse } from "../../collector/src/http/api-types.ts";
 import { ApiError, getJson } from "./api.ts";
 import { chartFigure, drawChart, resizeCharts, type ChartElement, type ChartSpec } from "./charts.ts";
+import { deviceChartSpecs, devicePanels } from "./device.ts";
 import { byId, copyButton, facts, h, muted, section, statusBadge, table, usageBar } from "./dom.ts";
 import {
   DASH, formatAge, formatBytes, formatDuration, formatLinkSpeed, formatPercent, formatRate, formatTimestamp, isNumber, osLabel, sortAlerts, sshCommand,
 } from "./format.ts";
+import { checksPanel, sshAuthPanel } from "./host-checks.ts";
+import { containersPanel } from "./host-containers.ts";
 import { clockTime, state } from "./state.ts";
 
 export const RANGES: Record<string, number> = { "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -28,6 +31,7 @@ export const openHostId = (): number | null => page.id;
 
 function chartSpecs(host: HostDetail): ChartSpec[] {
   const agent = host.lastSeen !== null;
+  if (!agent && host.network) return deviceChartSpecs();
   if (!agent) {
     return [
       { id: "cpu", title: "CPU busy", unit: "ratio", metrics: [{ metric: "cpu_busy_ratio", label: "busy" }] },
@@ -161,12 +165,12 @@ export function renderHost(): void {
     return;
   }
   title.textContent = host.hostname || "(unnamed)";
-  meta.replaceChildren(statusBadge(host.status), " ", muted(host.lastSeen ? `reported ${formatAge(host.ageSeconds)}` : host.proxmox ? "known from Proxmox" : "not monitored"));
+  meta.replaceChildren(statusBadge(host.status), " ", muted(host.lastSeen ? `reported ${formatAge(host.ageSeconds)}` : host.proxmox ? "known from Proxmox" : host.network ? "polled over SNMP" : "not monitored"));
   // The charts keep their element across refreshes (no flicker, no lost zoom); the panels are rebuilt.
   const key = `${host.id}:${page.range}:${host.lastSeen !== null}`;
   if (page.chartsFor !== key) {
     page.chartsFor = key;
-    const measured = host.agentId !== null || host.proxmox;
+    const measured = host.agentId !== null || host.proxmox || host.network;
     byId("host-charts-head").replaceChildren(h("h3", { class: "panel-title" }, "History"), ...(measured ? [rangePicker(), muted("Drag across a chart to zoom, double-click to zoom out.")] : []));
     if (!measured) {
       // Nothing has ever measured it: say how to change that rather than draw empty charts.
@@ -181,7 +185,10 @@ export function renderHost(): void {
     }
   }
   const scroll = root.scrollTop;
-  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), systemPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host)].filter((x) => x !== null));
+  const panels = host.network && host.lastSeen === null
+    ? devicePanels({ ...host, network: host.network })
+    : [systemPanel(host), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
+  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
 

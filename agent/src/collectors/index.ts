@@ -1,4 +1,8 @@
 // Every collector, in collection order (the order of CollectorRun entries).
+import type { CheckRunner } from "../checks/runner.ts";
+import { checksCollector } from "./checks.ts";
+import { containersCollector } from "./containers.ts";
+import { sshAuthCollector } from "./ssh-auth.ts";
 import { cpuCollector } from "./cpu.ts";
 import { disksCollector } from "./disks.ts";
 import { interfacesCollector } from "./interfaces.ts";
@@ -17,3 +21,13 @@ export const collectors: readonly Collector[] = [
   listenersCollector,
   interfacesCollector,
 ];
+
+/** The collectors of this configuration: those that only some need (checks, the auth log) join the list only when configured. */
+export function configuredCollectors(options: { checks?: CheckRunner; authLog: string; authLogWindowSeconds: number; containers: string }): readonly Collector[] {
+  return [
+    ...collectors,
+    ...(options.containers !== "off" ? [containersCollector(options.containers)] : []),
+    ...(options.checks ? [checksCollector(options.checks)] : []),
+    ...(options.authLog !== "off" ? [sshAuthCollector(options.authLog, options.authLogWindowSeconds)] : []),
+  ];
+}

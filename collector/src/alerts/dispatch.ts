@@ -8,6 +8,7 @@ import type { Db } from "../db/database.ts";
 import type { Alert, Transition } from "./engine.ts";
 import { openAlerts, recordDeliveryAttempt } from "./repository.ts";
 import { activeSilences, markFiring, mutedFingerprints } from "./silence-repository.ts";
+import { INHIBITED_BY } from "./rules/topology.ts";
 import { silencedBy } from "./silences.ts";
 import { watchdogAlert } from "./rules/watchdog.ts";
 import { RESEND_INTERVAL_SECONDS, sendToAlertmanager } from "./notifiers/alertmanager.ts";
@@ -79,13 +80,14 @@ export class AlertDispatcher {
   async #unsilenced(transitions: Transition[]): Promise<Alert[]> {
     const now = new Date();
     const silences = await activeSilences(this.#db);
-    const silenced = (alert: Alert) => silencedBy(silences, alert, now).length > 0;
+    // An alert the topology explains (rules/topology.ts) is muted as a silenced one is: shown, not paged.
+    const silenced = (alert: Alert) => alert.annotations[INHIBITED_BY] !== undefined || silencedBy(silences, alert, now).length > 0;
     const fired = transitions.filter((t) => t.to === "firing").map((t) => ({ fingerprint: t.alert.fingerprint, muted: silenced(t.alert) }));
     await markFiring(this.#db, fired);
     const mutedFiring = new Set(fired.filter((f) => f.muted).map((f) => f.fingerprint));
     const mutedResolve = await mutedFingerprints(this.#db, transitions.filter((t) => t.to === "resolved").map((t) => t.alert.fingerprint));
     const kept = transitions.filter((t) => (t.to === "firing" ? !mutedFiring.has(t.alert.fingerprint) : !mutedResolve.has(t.alert.fingerprint) && !silenced(t.alert)));
-    if (kept.length < transitions.length) this.#log.info({ silenced: transitions.length - kept.length }, "silenced alert notifications not sent");
+    if (kept.length < transitions.length) this.#log.info({ silenced: transitions.length - kept.length }, "silenced or inhibited alert notifications not sent");
     return kept.map((t) => t.alert);
   }
 

@@ -51,7 +51,8 @@ export interface Transition {
 
 /** An observation and the host its alert belongs to (the alert's host_id). */
 export interface HostObservation {
-  hostId: number;
+  /** Null for an alert of no one host (SiteUnreachable). */
+  hostId: number | null;
   observation: Observation;
 }
 

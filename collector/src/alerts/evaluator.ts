@@ -9,9 +9,13 @@ import type { ProxmoxCycle } from "../proxmox/cycle.ts";
 import { fingerprint, step, type Alert, type HostObservation, type Observation, type Transition } from "./engine.ts";
 import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeAbsence, type ReportingHost } from "./rules/absence.ts";
+import { INHIBITED_BY, judgeTopology, type TopologyContext } from "./rules/topology.ts";
 import { judgeChanges, type HostHistory } from "./rules/changes.ts";
+import { CONTAINER_DOWN, containersKnown, judgeContainers, newContainerMemory, type ContainerMemory } from "./rules/containers.ts";
 import { ruleFamily } from "./rules/index.ts";
 import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN, type ProxmoxMemory } from "./rules/proxmox.ts";
+import { judgeDevice } from "./rules/snmp.ts";
+import type { StoredDevice } from "../snmp/store.ts";
 import { judgeReport, newHostWindow, recordWindow, type HostWindow } from "./rules/thresholds.ts";
 import type { HostScope, RulesConfig } from "./settings.ts";
 
@@ -29,6 +33,14 @@ function byFingerprint(observations: Iterable<HostObservation>, into: Observed =
   return into;
 }
 
+/**
+ * A firing alert the topology hid whose cause came back while it stays down: it is its
+ * own cause now, and pages as if it had just fired (the dispatcher unmutes it).
+ */
+function inhibitionLifted(before: Alert | undefined, after: Alert | undefined): boolean {
+  return before?.state === "firing" && after?.state === "firing" && before.annotations[INHIBITED_BY] !== undefined && after.annotations[INHIBITED_BY] === undefined;
+}
+
 export class AlertEvaluator {
   readonly #db: Db;
   readonly #rules: RulesConfig;
@@ -37,6 +49,8 @@ export class AlertEvaluator {
   readonly #windows = new Map<number, HostWindow>();
   /** Each host's previous report, as the change rules need it. */
   readonly #histories = new Map<number, HostHistory>();
+  /** Per host: the containers seen running and their restart counts (rules/containers.ts). */
+  readonly #containers = new Map<number, ContainerMemory>();
   /** Per Proxmox cluster: the guests seen running (rules/proxmox.ts). */
   readonly #proxmox = new Map<string, ProxmoxMemory>();
 
@@ -65,11 +79,18 @@ export class AlertEvaluator {
       const changes = judgeChanges({ ...host, previous: this.#histories.get(host.hostId), open: openOf.get(host.hostId) ?? [], now }, this.#rules);
       this.#histories.set(host.hostId, changes.history);
       for (const observation of changes.observations) add(observation, host.hostId);
+      let containers = this.#containers.get(host.hostId);
+      if (!containers) this.#containers.set(host.hostId, (containers = newContainerMemory()));
+      const openDown = new Set((openOf.get(host.hostId) ?? []).filter((a) => a.rule === CONTAINER_DOWN).map((a) => a.labels.container ?? ""));
+      for (const observation of judgeContainers({ ...host, memory: containers, openDown }, this.#rules)) add(observation, host.hostId);
     }
     // Open threshold alerts of these hosts that the reports no longer give a value for
-    // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared.
+    // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared;
+    // so are container alerts of a container gone from a report that lists the containers.
+    const known = new Set(hosts.filter((h) => containersKnown(h.report)).map((h) => h.hostId));
+    const judged = (alert: (typeof open)[number]) => ruleFamily(alert.rule) === "threshold" || (ruleFamily(alert.rule) === "container" && known.has(alert.hostId!));
     for (const alert of open) {
-      if (alert.hostId === null || ruleFamily(alert.rule) !== "threshold" || observations.has(alert.fingerprint)) continue;
+      if (alert.hostId === null || !judged(alert) || observations.has(alert.fingerprint)) continue;
       const { labels, severity, rule, annotations, value } = alert;
       observations.set(alert.fingerprint, { observation: { rule, severity, labels, annotations, value, active: false, cleared: true, forSeconds: 0 }, hostId: alert.hostId });
     }
@@ -82,7 +103,7 @@ export class AlertEvaluator {
    */
   retainHosts(hostIds: Iterable<number>): void {
     const keep = new Set(hostIds);
-    for (const map of [this.#windows, this.#histories]) {
+    for (const map of [this.#windows, this.#histories, this.#containers]) {
       for (const hostId of map.keys()) if (!keep.has(hostId)) map.delete(hostId);
     }
   }
@@ -94,10 +115,14 @@ export class AlertEvaluator {
 
   /**
    * Judges silence (rules/absence.ts): HostDown, resolved once a report
-   * comes back. Run on a ticker and after each stored batch.
+   * comes back. Run on a ticker and after each stored batch. Given where
+   * every reporting host sits (the ticker's full pass), HostDown also follows
+   * the topology (rules/topology.ts): hosts behind a down parent or in a
+   * wholly-down site are inhibited, and SiteUnreachable is judged.
    */
-  async judgeSilence(hosts: ReportingHost[], now = new Date()): Promise<Transition[]> {
-    const observations = byFingerprint(judgeAbsence(hosts, this.#rules));
+  async judgeSilence(hosts: ReportingHost[], now = new Date(), topology?: TopologyContext): Promise<Transition[]> {
+    const hostDown = judgeAbsence(hosts, this.#rules);
+    const observations = byFingerprint(topology ? judgeTopology(hostDown, topology, this.#rules) : hostDown);
     return this.#apply(observations, now);
   }
 
@@ -118,6 +143,12 @@ export class AlertEvaluator {
     return this.#apply(observations, now);
   }
 
+  /** The network device rules after a device's poll was stored (rules/snmp.ts). */
+  async judgeSnmpDevice(device: StoredDevice, now = new Date()): Promise<Transition[]> {
+    const observations = byFingerprint(judgeDevice(device, this.#rules));
+    return observations.size ? this.#apply(observations, now) : [];
+  }
+
   /**
    * Moves each observed alert from its stored state, under a transaction-level advisory lock:
    * several collectors judging the same alert at once take turns, and the second reads the
@@ -127,7 +158,7 @@ export class AlertEvaluator {
     const transitions = await this.#db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended('netmap-alert-state', 0))`.execute(trx);
       const stored = await loadAlerts(trx, [...observations.keys()]);
-      const toSave: Array<Alert & { hostId: number }> = [];
+      const toSave: Array<Alert & { hostId: number | null }> = [];
       const dropped: string[] = [];
       const moved: Transition[] = [];
       for (const [key, { observation, hostId }] of observations) {
@@ -136,6 +167,7 @@ export class AlertEvaluator {
         if (result.alert && result.alert !== current) toSave.push({ ...result.alert, hostId });
         if (!result.alert && current) dropped.push(key);
         if (result.transition) moved.push(result.transition);
+        else if (inhibitionLifted(current, result.alert)) moved.push({ alert: result.alert!, to: "firing" });
       }
       await saveAlerts(trx, toSave, dropped);
       return moved;

@@ -4,7 +4,10 @@ import type { Db } from "../db/database.ts";
 import type { AlertDeliveriesTable, AlertsTable } from "../db/schema.ts";
 import type { Alert } from "./engine.ts";
 import type { DeliveryAttempt } from "./notifiers/delivery.ts";
+import { nextHopName } from "../topology/routes.ts";
 import type { ReportingHost } from "./rules/absence.ts";
+import { PROXMOX_NODE_DOWN } from "./rules/proxmox.ts";
+import type { HostPlace, TopologyContext } from "./rules/topology.ts";
 
 type AlertRow = Selectable<AlertsTable>;
 
@@ -118,4 +121,25 @@ export async function reportingHosts(db: Db, hostIds?: number[]): Promise<Report
     hostId: h.id, host: h.host, labels: h.labels, ...(h.client && { client: h.client }), ...(h.site && { site: h.site }),
     ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds,
   }));
+}
+
+/**
+ * Where every placed host sits, as the topology rules see it (rules/topology.ts): its
+ * site and route parent, and the hosts down by another rule's judgement (a Proxmox node
+ * whose ProxmoxNodeDown fires), so guests of a fallen node are hidden behind it.
+ */
+export async function topologyContext(db: Db): Promise<TopologyContext> {
+  const { rows } = await sql<{ id: number; name: string | null; host: string; via: string | null; parent: string | null; site_id: number; site: string; client: string; bastion: string | null }>`
+    SELECT h.id, h.name, coalesce(h.name, h.hostname) AS host, h.via, h.parent, h.site_id, s.name AS site, c.name AS client, s.bastion
+    FROM hosts h JOIN sites s ON s.id = h.site_id JOIN clients c ON c.id = s.client_id`.execute(db);
+  const byName = new Map(rows.filter((r) => r.name !== null).map((r) => [`${r.site_id}\u0000${r.name}`, r.id]));
+  const places = new Map<number, HostPlace>();
+  for (const r of rows) {
+    const next = r.name === null ? null : nextHopName({ bastion: r.bastion }, { name: r.name, via: r.via, parent: r.parent });
+    const routeParent = next === null ? null : (byName.get(`${r.site_id}\u0000${next}`) ?? null);
+    places.set(r.id, { hostId: r.id, host: r.host, client: r.client, site: r.site, routeParent });
+  }
+  const { rows: down } = await sql<{ host_id: number }>`
+    SELECT host_id FROM alerts WHERE rule = ${PROXMOX_NODE_DOWN} AND state = 'firing' AND host_id IS NOT NULL`.execute(db);
+  return { places, downElsewhere: new Set(down.map((d) => d.host_id)) };
 }

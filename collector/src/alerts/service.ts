@@ -1,6 +1,7 @@
 // Alerting inside `netmap serve`: judges each batch of stored reports, a
 // ticker judges silent hosts, transitions go to the notifiers and to NATS.
 // Evaluations run one at a time, in order, off the ingest path.
+import type { StoredDevice } from "../snmp/store.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
@@ -11,7 +12,7 @@ import { AlertDispatcher, type NotifierConfig } from "./dispatch.ts";
 import type { Transition } from "./engine.ts";
 import { AlertEvaluator } from "./evaluator.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
-import { reportingHosts } from "./repository.ts";
+import { reportingHosts, topologyContext } from "./repository.ts";
 import type { RulesConfig } from "./settings.ts";
 import { watchdogEnabled } from "./rules/watchdog.ts";
 
@@ -22,6 +23,8 @@ export interface Alerting {
   judgeStored(latest: Array<{ hostId: number; report: HostReport }>): void;
   /** Judges a Proxmox discovery cycle that was just stored (rules/proxmox.ts). */
   judgeProxmox(cycle: ProxmoxCycle): void;
+  /** Judges a network device's poll that was just stored (rules/snmp.ts). */
+  judgeSnmpDevice(device: StoredDevice): void;
   stop(): Promise<void>;
 }
 
@@ -61,7 +64,7 @@ export async function startAlerting(options: {
       enqueue("judge silent hosts", async () => {
         const all = await reportingHosts(db);
         evaluator.retainHosts(all.map((h) => h.hostId));
-        await evaluator.judgeSilence(all);
+        await evaluator.judgeSilence(all, new Date(), await topologyContext(db));
       }),
     SILENCE_TICK_SECONDS * 1000,
   );
@@ -79,6 +82,7 @@ export async function startAlerting(options: {
         await evaluator.judgeSilence([...hosts.values()]);
       }),
     judgeProxmox: (cycle) => enqueue("judge the Proxmox cycle", () => evaluator.judgeProxmox(cycle)),
+    judgeSnmpDevice: (device) => enqueue("judge the network device", () => evaluator.judgeSnmpDevice(device)),
     stop: async () => {
       clearInterval(ticker);
       await queue;

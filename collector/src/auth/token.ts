@@ -1,7 +1,8 @@
-// The collector's bearer token, one for every API: the gRPC admin service and the HTTP API
+// The collector's admin token, taken by every API: the gRPC admin service and the HTTP API
 // (/api/v1/*, /metrics). A configured one (token_file, NETMAP_TOKEN) is used as given; without
 // one, `netmap serve` makes a fresh token at each start and leaves it in a file only its user
-// can read, where the CLI and `npm start` run by the same user find it.
+// can read, where the CLI and `npm start` run by the same user find it. Named tokens with
+// other roles are auth/api-tokens.ts's; both are read from a request here.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -37,10 +38,16 @@ export function readLocalToken(path: string): string | undefined {
   }
 }
 
-/** True when an `authorization` value is `Bearer <token>`; compared in constant time. */
-export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!match) return false;
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(match[1]!), digest(token));
+/** The token of an `authorization` value `Bearer <token>` (the scheme in any case), else undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+}
+
+export function tokenDigest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+/** True when token is expected; compared in constant time. */
+export function tokenMatches(token: string, expected: string): boolean {
+  return timingSafeEqual(tokenDigest(token), tokenDigest(expected));
 }

@@ -1,6 +1,6 @@
 // `netmap agent install HOST...|--all`: routes from the collector over gRPC (or a
 // topology file with --topology), the install itself in rollout/install.ts.
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, openSync, readFileSync, writeSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { NetMapError, RouteError, TopologyError, UsageError } from "../errors.ts";
 import { hopFromMessage } from "../grpc/messages.ts";
@@ -24,22 +24,33 @@ import { defaultOut, parseCommandLine, type Out } from "./command-line.ts";
 
 export const AGENT_COMMANDS = ["agent"] as const;
 
-export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds FILE] [--force-config] [--parallel N]
-                [--dry-run] [--topology FILE] [--prefix DIR]
+export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds FILE|--mint-nkey] [--force-config]
+                [--parallel N] [--dry-run] [--topology FILE] [--prefix DIR]
                                     push netmap-agent (dist/netmap-agent-linux-x64|arm64, by the
                                     host's uname -m), its unit and /etc/netmap/agent.yaml through
                                     each host's bastion chain, then start it where systemd runs.
                                     --nats: the NATS URL the host reaches (needed where it has no
                                     agent.yaml); --creds: uploaded as /etc/netmap/nats.creds;
+                                    --mint-nkey: the collector mints the host a NATS nkey of its
+                                    own (nats.agent_authorization), written to /etc/netmap/nats.nk;
                                     --force-config replaces an existing agent.yaml; --parallel:
                                     hosts at a time (4); --all: every host with a route;
-                                    --prefix: install under DIR instead of / (staging, tests)`;
+                                    --prefix: install under DIR instead of / (staging, tests)
+  agent mint HOST --seed-file F|--json
+                                    mint the host a NATS nkey of its own without installing (the
+                                    Ansible role's way): prints its agent id and public key, and
+                                    writes the seed to F (0600), or prints all four as one JSON
+                                    object {host, agent_id, public_key, seed} on stdout
+  agent revoke HOST                 remove the host's minted NATS identity: nats-server refuses it`;
 
 
 export async function runAgentCommand(argv: string[], env = process.env, out = defaultOut): Promise<number> {
   const [subcommand, ...args] = argv;
-  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options]${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
+  if (subcommand === "revoke") return revokeAgent(args, env, out);
+  if (subcommand === "mint") return mintAgent(args, env, out);
+  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options], netmap agent mint HOST --seed-file F|--json, or netmap agent revoke HOST${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
   const { values, positionals } = parseCommandLine("agent install", args, {
+    "mint-nkey": { type: "boolean" },
     all: { type: "boolean" },
     nats: { type: "string" },
     creds: { type: "string" },
@@ -58,6 +69,9 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
   if (values["force-config"] && !values.nats) throw new UsageError("--force-config writes a new agent.yaml: give --nats URL");
   if (values.creds && !values.nats) throw new UsageError("--creds is referenced by the agent.yaml written here: give --nats URL (and --force-config where one exists)");
   if (values.creds && !existsSync(values.creds)) throw new UsageError(`--creds: ${values.creds} not found`);
+  if (values["mint-nkey"] && (values.creds || values.topology || !values.nats)) {
+    throw new UsageError("--mint-nkey: the collector mints the identity and the agent.yaml written here logs in with it: give --nats URL, and neither --creds nor --topology");
+  }
   const prefix = values.prefix ?? "/";
   if (!isAbsolute(prefix)) throw new UsageError(`--prefix: expected an absolute directory, got ${JSON.stringify(prefix)}`);
 
@@ -84,12 +98,83 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
   }
 
   if (values["dry-run"]) {
-    for (const target of targets) for (const line of describeInstall(target, options)) out.stdout(`${terminalSafe(target.label)}: ${line}\n`);
+    for (const target of targets) for (const line of describeInstall(target, { ...options, mintIdentity: values["mint-nkey"] ? () => Promise.reject(new Error("a dry run mints nothing")) : undefined })) {
+      out.stdout(`${terminalSafe(target.label)}: ${line}\n`);
+    }
     return 0;
   }
-  const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${terminalSafe(label)}: ${message}\n`), parallel);
+  const minting = values["mint-nkey"] ? connectAdmin(env) : undefined;
+  if (minting) options.mintIdentity = async (host) => {
+    const minted = await minting.mintAgentIdentity({ host });
+    out.stdout(`${terminalSafe(host)}: minted NATS nkey ${minted.publicKey} for agent id ${minted.agentId}\n`);
+    return minted;
+  };
+  const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${terminalSafe(label)}: ${message}\n`), parallel).finally(() => minting?.close());
   out.stdout(formatSummary(outcomes));
+  if (!values.topology) await recordInstalls(outcomes, env, out);
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
+}
+
+async function revokeAgent(args: string[], env: Record<string, string | undefined>, out: Out): Promise<number> {
+  const { positionals } = parseCommandLine("agent revoke", args, {});
+  if (positionals.length !== 1) throw new UsageError("usage: netmap agent revoke HOST");
+  const admin = connectAdmin(env);
+  try {
+    const { host, agentId } = await admin.revokeAgentIdentity({ host: positionals[0]! });
+    out.stdout(`revoked the NATS identity of ${terminalSafe(host)} (agent id ${agentId}); nats-server reloaded\n`);
+  } finally {
+    admin.close();
+  }
+  return 0;
+}
+
+/** The seed leaves only through a file created 0600 or stdout as JSON, never in a message. */
+async function mintAgent(args: string[], env: Record<string, string | undefined>, out: Out): Promise<number> {
+  const { values, positionals } = parseCommandLine("agent mint", args, { "seed-file": { type: "string" }, json: { type: "boolean" } });
+  if (positionals.length !== 1 || (values["seed-file"] === undefined) === !values.json) {
+    throw new UsageError("usage: netmap agent mint HOST --seed-file F|--json: the seed goes to a file (0600) or, with --json, to stdout; one of them");
+  }
+  const seedFile = values["seed-file"];
+  if (seedFile === "") throw new UsageError("--seed-file: expected a file name");
+  // Opened before minting, so a file that cannot be written does not cost the host its identity.
+  const fd = seedFile === undefined ? undefined : openSecretFile(seedFile);
+  const admin = connectAdmin(env);
+  try {
+    const minted = await admin.mintAgentIdentity({ host: positionals[0]! });
+    if (fd === undefined) {
+      out.stdout(`${JSON.stringify({ host: minted.host, agent_id: minted.agentId, public_key: minted.publicKey, seed: minted.seed })}\n`);
+    } else {
+      writeSync(fd, `${minted.seed}\n`);
+      out.stdout(`minted NATS nkey ${minted.publicKey} for agent id ${minted.agentId} (${terminalSafe(minted.host)}); seed written to ${terminalSafe(seedFile!)}\n`);
+    }
+  } finally {
+    admin.close();
+    if (fd !== undefined) closeSync(fd);
+  }
+  return 0;
+}
+
+/** Made 0600 even where the file already exists with a wider mode (a temporary file made for it). */
+function openSecretFile(path: string): number {
+  try {
+    const fd = openSync(path, "w", 0o600);
+    fchmodSync(fd, 0o600);
+    return fd;
+  } catch (error) {
+    throw new UsageError(`--seed-file: cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Each host's outcome into the collector's audit trail; the install is done, so a refusal is only reported. */
+async function recordInstalls(outcomes: InstallOutcome[], env: Record<string, string | undefined>, out: Out): Promise<void> {
+  const admin = connectAdmin(env);
+  try {
+    for (const outcome of outcomes) await admin.recordAgentInstall({ host: outcome.label, outcome: outcome.status });
+  } catch (error) {
+    out.stderr(`netmap: the install is not in the collector's audit trail: ${terminalSafe((error as Error).message)}\n`);
+  } finally {
+    admin.close();
+  }
 }
 
 export function formatSummary(outcomes: InstallOutcome[]): string {

@@ -2,9 +2,11 @@
 // lines of the usage text, and the nearest known command to a misspelt one.
 import { AGENT_COMMANDS, AGENT_USAGE } from "./agent.ts";
 import { ALERT_COMMANDS, ALERT_USAGE } from "./alerts.ts";
+import { SECURITY_COMMANDS, SECURITY_USAGE } from "./security.ts";
+import { SNMP_COMMANDS, SNMP_USAGE } from "./snmp.ts";
 import { TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./topology.ts";
 
-export const COMMANDS = ["serve", "migrate", ...TOPOLOGY_COMMANDS, ...ALERT_COMMANDS, ...AGENT_COMMANDS] as const;
+export const COMMANDS = ["serve", "migrate", ...TOPOLOGY_COMMANDS, ...ALERT_COMMANDS, ...AGENT_COMMANDS, ...SNMP_COMMANDS, ...SECURITY_COMMANDS] as const;
 
 export const USAGE = `usage: netmap <command> [options]
 
@@ -17,6 +19,10 @@ ${TOPOLOGY_USAGE}
 ${ALERT_USAGE}
 
 ${AGENT_USAGE}
+
+${SNMP_USAGE}
+
+${SECURITY_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
                NETMAP_TOKEN, NETMAP_LOG_LEVEL, NETMAP_LOG_FORMAT

@@ -10,7 +10,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 
 /** Every lease a collector may hold; one name per kind of once-only work. */
-export type LeaseName = "proxmox-poll" | "absence-check" | "housekeeping";
+export type LeaseName = "proxmox-poll" | "absence-check" | "housekeeping" | "snmp-poll";
 
 export interface LeaseOptions {
   databaseUrl: string;
@@ -47,7 +47,8 @@ export function startLeases(options: LeaseOptions): Leases {
     if (now === held.has(name)) return;
     if (now) held.add(name);
     else held.delete(name);
-    options.log.info({ lease: name }, now ? "holding the lease: this collector does this work" : "lease lost: another collector does this work");
+    const why = now ? "holding the lease: this collector does this work" : stopped ? "lease released: this collector is stopping" : "lease lost: another collector does this work";
+    options.log.info({ lease: name }, why);
     options.onChange?.(name, now);
   };
 

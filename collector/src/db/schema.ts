@@ -152,7 +152,7 @@ export interface RejectedReportsTable {
   size_bytes: number;
 }
 
-export interface Database extends AlertTables, ProxmoxTables {
+export interface Database extends AlertTables, ProxmoxTables, SecurityTables {
   hosts: HostsTable;
   clients: ClientsTable;
   sites: SitesTable;
@@ -277,4 +277,39 @@ interface ProxmoxTables {
   proxmox_resources: ProxmoxResourcesTable;
   proxmox_samples: ProxmoxSamplesTable;
   proxmox_storage_samples: ProxmoxStorageSamplesTable;
+}
+
+// Security (migration 017): named API tokens (hashes only) and the append-only audit trail.
+export interface SecurityTables {
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  agent_identities: AgentIdentitiesTable;
+}
+
+export interface AgentIdentitiesTable {
+  host: string;
+  agent_id: string;
+  public_key: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ApiTokensTable {
+  name: string;
+  role: "viewer" | "operator" | "admin";
+  token_sha256: Buffer;
+  created_by: string;
+  created_at: DefaultedTimestamp;
+  last_used_at: Timestamp | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<Int8>;
+  at: DefaultedTimestamp;
+  actor: string;
+  role: string;
+  action: string;
+  target: string;
+  source: string;
+  outcome: string;
+  detail: Json<Record<string, unknown>>;
 }

@@ -24,7 +24,25 @@ import {
   type ListAlertsResponse,
   type ListSilencesResponse,
   type WatchAlertsResponse,
+  type ApiToken as ApiTokenMessage,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type ListAuditRequest,
+  type ListAuditResponse,
+  type ListTokensResponse,
+  type RecordAgentInstallRequest,
+  type RecordAgentInstallResponse,
+  type RevokeTokenRequest,
+  type RevokeTokenResponse,
+  type MintAgentIdentityRequest,
+  type MintAgentIdentityResponse,
+  type RevokeAgentIdentityRequest,
+  type RevokeAgentIdentityResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
+import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
+import type { Caller } from "../auth/roles.ts";
+import { listAudit } from "../audit/trail.ts";
+import type { AgentIdentities } from "../nats/agent-identities.ts";
 import type { Db } from "../db/database.ts";
 import { listHosts } from "../hosts/repository.ts";
 import type { StatusThresholds } from "../hosts/status.ts";
@@ -58,6 +76,7 @@ export interface AdminDeps {
   db: Db;
   thresholds: StatusThresholds;
   topology: TopologyService;
+  identities: AgentIdentities;
 }
 
 /** The methods as plain async functions; server.ts adds the token check and error mapping. */
@@ -75,7 +94,21 @@ export interface AdminMethods {
   listSilences(request: object): Promise<ListSilencesResponse>;
   expireSilence(request: ExpireSilenceRequest): Promise<ExpireSilenceResponse>;
   ackAlert(request: AckAlertRequest): Promise<AckAlertResponse>;
+  createToken(request: CreateTokenRequest, caller: Caller): Promise<CreateTokenResponse>;
+  listTokens(request: object): Promise<ListTokensResponse>;
+  revokeToken(request: RevokeTokenRequest): Promise<RevokeTokenResponse>;
+  listAudit(request: ListAuditRequest): Promise<ListAuditResponse>;
+  /** Nothing but the audit entry server.ts records for it. */
+  recordAgentInstall(request: RecordAgentInstallRequest): Promise<RecordAgentInstallResponse>;
+  mintAgentIdentity(request: MintAgentIdentityRequest): Promise<MintAgentIdentityResponse>;
+  revokeAgentIdentity(request: RevokeAgentIdentityRequest): Promise<RevokeAgentIdentityResponse>;
 }
+
+const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
+const agentInstallRequest = z.object({
+  host: z.string().min(1, "recordAgentInstall: no host given").max(400),
+  outcome: z.enum(["started", "not-started", "failed"], { error: "recordAgentInstall: expected outcome started, not-started or failed" }),
+});
 
 /** The server-streaming methods: send each message until the signal aborts. */
 export interface AdminStreams {
@@ -111,7 +144,9 @@ export function adminStreams({ db }: Pick<AdminDeps, "db">): AdminStreams {
   };
 }
 
-export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMethods {
+const hostRequest = z.object({ host: z.string().min(1, "no host given").max(400) });
+
+export function adminMethods({ db, thresholds, topology, identities }: AdminDeps): AdminMethods {
   return {
     import: async ({ topologyYaml, fileName }) => topology.importFile(topologyYaml, fileName || "topology file"),
     export: async () => ({ topologyYaml: await topology.exportFile() }),
@@ -138,5 +173,15 @@ export function adminMethods({ db, thresholds, topology }: AdminDeps): AdminMeth
       const ack = await ackAlert(db, fingerprint, by, comment);
       return { fingerprint: ack.fingerprint, acknowledged: { by: ack.by, at: ack.at, comment: ack.comment } };
     },
+    createToken: async ({ name, role }, caller) => {
+      const { token, secret } = await createApiToken(db, name, role, caller.name);
+      return { token: tokenToMessage(token), secret };
+    },
+    listTokens: async () => ({ tokens: (await listApiTokens(db)).map(tokenToMessage) }),
+    revokeToken: async ({ name }) => ({ token: tokenToMessage(await revokeApiToken(db, name)) }),
+    listAudit: async ({ since, limit }) => ({ events: await listAudit(db, { since, limit }) }),
+    recordAgentInstall: async (request) => (parseRequest(agentInstallRequest, request), {}),
+    mintAgentIdentity: async (request) => identities.mint(parseRequest(hostRequest, request).host),
+    revokeAgentIdentity: async (request) => identities.revoke(parseRequest(hostRequest, request).host),
   };
 }

@@ -1,8 +1,9 @@
 // Reading hosts for the API. Plain functions over a Db.
-import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import { CheckType, HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { proxmoxDetail } from "../proxmox/repository.ts";
+import { networkDeviceDetail } from "../snmp/links.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
 import type { ExportedHost } from "./exposition.ts";
 import { mountUsedPercent, protocolName } from "./headline.ts";
@@ -24,11 +25,15 @@ type SummaryRow = {
   proxmox_latest: { cpu: number | null; memory: number | null; memoryTotal: number | null } | null;
 };
 
-/** For a host no agent reports on, what Proxmox says: gone or stopped is down, unreachable node is stale. */
-const proxmoxStatus = sql<HostStatus | null>`(
+/**
+ * For a host no agent reports on, what Proxmox says (gone or stopped is down, unreachable node
+ * is stale), else what the SNMP poller says (the device's last poll answered or not).
+ */
+const proxmoxStatus = sql<HostStatus | null>`coalesce((
   SELECT CASE WHEN pr.gone_at IS NOT NULL THEN 'down' WHEN pr.stale_reason IS NOT NULL THEN 'stale'
               WHEN pr.status IN ('running', 'online') THEN 'up' ELSE 'down' END
-  FROM proxmox_resources pr WHERE pr.host_id = hosts.id)`.as("proxmox_status");
+  FROM proxmox_resources pr WHERE pr.host_id = hosts.id), (
+  SELECT CASE WHEN d.reachable THEN 'up' ELSE 'down' END FROM snmp_devices d WHERE d.host_id = hosts.id))`.as("proxmox_status");
 
 /** For a host no agent reports on, the latest figures Proxmox gave: CPU %, memory used % and total. */
 const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
@@ -57,8 +62,8 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
   if (!row) return undefined;
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
   const claims = (await claimsByAgentHost(db)).get(id) ?? [];
-  const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id) };
-  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [] };
+  const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id), network: await networkDeviceDetail(db, id) };
+  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
   const report = HostReport.fromJSON(row.state);
   return {
     ...summary,
@@ -73,6 +78,9 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
     listeners: report.listeners.map((l) => ({ ...l, protocol: protocolName(l.protocol) })),
     interfaces: report.interfaces,
     collectors: report.collectors,
+    checks: report.checks.map((c) => ({ ...c, type: c.type === CheckType.CHECK_TYPE_TCP ? "tcp" : "http", checkedAt: c.checkedAt!.toISOString() })),
+    sshAuth: report.sshAuth ?? null,
+    containers: report.containers.map((c) => ({ ...c, startedAt: c.startedAt?.toISOString() ?? null })),
     // The agent's own health: spool depth, dropped reports, reconnects, its RSS and CPU.
     agent: report.agent ?? null,
   };

@@ -15,7 +15,7 @@ export type { SeriesResponse, SeriesSource } from "../http/api-types.ts";
 
 /** Where one metric comes from for one source: a table, an SQL value, and the label that tells series apart. */
 interface SourceSpec {
-  table: "report_samples" | "mount_samples" | "proxmox_samples" | "proxmox_storage_samples";
+  table: "report_samples" | "mount_samples" | "proxmox_samples" | "proxmox_storage_samples" | "snmp_interface_samples";
   /** SQL over the table's columns (a trusted constant, never user input). Null values are no sample. */
   value?: string;
   /** One series per value of this column, labelled with it (a query parameter of the same name picks one). */
@@ -31,12 +31,18 @@ interface MetricSpec {
   label?: string;
   agent?: SourceSpec;
   proxmox?: SourceSpec;
+  snmp?: SourceSpec;
 }
+
+/** A metric's only source, for the metrics that have one. */
+const soleSource = (spec: MetricSpec): [SeriesSource, SourceSpec] =>
+  spec.agent ? ["agent", spec.agent] : spec.proxmox ? ["proxmox", spec.proxmox] : ["snmp", spec.snmp!];
 
 const report = (value: string): SourceSpec => ({ table: "report_samples", value });
 const pve = (value: string): SourceSpec => ({ table: "proxmox_samples", value });
 const mount = (value: string): SourceSpec => ({ table: "mount_samples", value, labelColumn: "mountpoint" });
 const storage = (value: string): SourceSpec => ({ table: "proxmox_storage_samples", value, labelColumn: "storage" });
+const port = (value: string): SourceSpec => ({ table: "snmp_interface_samples", value, labelColumn: "interface" });
 
 export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   cpu_busy_ratio: {
@@ -88,6 +94,10 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   proxmox_storage_size_bytes: { unit: "bytes", help: "a node's storage size, per storage", label: "storage", proxmox: storage("total_bytes") },
   proxmox_storage_used_bytes: { unit: "bytes", help: "a node's storage use, per storage", label: "storage", proxmox: storage("used_bytes") },
   proxmox_storage_avail_bytes: { unit: "bytes", help: "a node's storage space available, per storage", label: "storage", proxmox: storage("available_bytes") },
+  interface_receive_bytes_per_second: { unit: "bytes_per_second", help: "a network device's interface, bytes received per second (SNMP octet counters)", label: "interface", snmp: port("in_bps / 8.0") },
+  interface_transmit_bytes_per_second: { unit: "bytes_per_second", help: "a network device's interface, bytes sent per second (SNMP octet counters)", label: "interface", snmp: port("out_bps / 8.0") },
+  interface_errors_per_second: { unit: "1", help: "a network device's interface, in + out errors per second", label: "interface", snmp: port("in_errors_per_second + out_errors_per_second") },
+  interface_up_ratio: { unit: "ratio", help: "a network device's interface, the share of polls it was oper up", label: "interface", snmp: port("oper_up") },
 });
 
 export const METRIC_NAMES = Object.keys(METRICS).sort();
@@ -188,16 +198,16 @@ export function parseSeriesQuery(query: Query, now = new Date()): SeriesQuery {
   const sourceText = single(query, "source");
   let source: SeriesSource | null = null;
   if (sourceText !== undefined) {
-    if (sourceText !== "agent" && sourceText !== "proxmox") throw new BadRequestError(`source=${JSON.stringify(sourceText)}: give agent or proxmox`);
+    if (sourceText !== "agent" && sourceText !== "proxmox" && sourceText !== "snmp") throw new BadRequestError(`source=${JSON.stringify(sourceText)}: give agent, proxmox or snmp`);
     if (!spec[sourceText]) {
-      throw new BadRequestError(`metric ${metric} does not come from ${sourceText}; it comes from ${spec.agent ? "agent" : "proxmox"} only`);
+      throw new BadRequestError(`metric ${metric} does not come from ${sourceText}; it comes from ${spec.agent && spec.proxmox ? "agent or proxmox" : soleSource(spec)[0]} only`);
     }
     source = sourceText;
   }
 
   let labelValue: string | null = null;
   if (spec.label) labelValue = single(query, spec.label) ?? null;
-  for (const other of ["mountpoint", "storage", "mode"]) {
+  for (const other of ["mountpoint", "storage", "mode", "interface"]) {
     if (other !== spec.label && single(query, other) !== undefined) {
       throw new BadRequestError(`metric ${metric} has no ${other} label${spec.label ? `; its series are told apart by ${spec.label}` : ""}`);
     }
@@ -280,7 +290,7 @@ function sourceRows(hostId: number, q: SeriesQuery, s: SourceSpec, segments: Seg
 export async function querySeries(db: Db, hostId: number, q: SeriesQuery): Promise<SeriesResponse> {
   const spec = METRICS[q.metric]!;
   // Agent and Proxmox tables of a metric are partitioned alike: the first one tells.
-  const tier = pickTier(q, await oldestPartitions(db, SERIES_TABLES.find((t) => t.raw === (spec.agent ?? spec.proxmox)!.table)!));
+  const tier = pickTier(q, await oldestPartitions(db, SERIES_TABLES.find((t) => t.raw === soleSource(spec)[1].table)!));
   const segments: Segment[] = [{ tier, from: q.from, until: null }];
   if (tier.seconds) {
     // Rollups are done up to a watermark; after it, the raw samples in the same buckets.
@@ -296,7 +306,7 @@ export async function querySeries(db: Db, hostId: number, q: SeriesQuery): Promi
   else if (spec.agent && spec.proxmox) {
     branches.push(sourceRows(hostId, q, spec.agent, segments, hasAgent));
     branches.push(sourceRows(hostId, q, spec.proxmox, segments, sql<boolean>`NOT ${hasAgent}`));
-  } else branches.push(sourceRows(hostId, q, (spec.agent ?? spec.proxmox)!, segments, null));
+  } else branches.push(sourceRows(hostId, q, soleSource(spec)[1], segments, null));
   const raw = sql.join(branches, sql` UNION ALL `);
 
   // Raw samples without a step stay raw unless a series would exceed MAX_POINTS; then, and
@@ -326,7 +336,7 @@ export async function querySeries(db: Db, hostId: number, q: SeriesQuery): Promi
 
   const first = rows[0];
   if (!first) throw new NotFoundError(`no host with id ${hostId}`);
-  const source: SeriesSource = q.source ?? (spec.agent && spec.proxmox ? (first.has_agent ? "agent" : "proxmox") : spec.agent ? "agent" : "proxmox");
+  const source: SeriesSource = q.source ?? (spec.agent && spec.proxmox ? (first.has_agent ? "agent" : "proxmox") : soleSource(spec)[0]);
   const series: SeriesResponse["series"] = [];
   let current: SeriesResponse["series"][number] | undefined;
   let currentKey: string | null = null;

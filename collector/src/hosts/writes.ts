@@ -147,15 +147,28 @@ export async function absorbAgentHost(trx: Tx, from: number, to: number): Promis
   await sql`DELETE FROM hosts WHERE id = ${from}`.execute(trx);
 }
 
-/** A node or guest Proxmox lists that no host stands for yet. */
-export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number; name: string; kind: string }): Promise<number> {
+/** Who discovers hosts: Proxmox (nodes and guests) and the SNMP poller (network devices). */
+export type Discoverer = "proxmox" | "snmp";
+
+/** The site of a discovery's configured client and site, created if new. */
+export async function ensureClientSite(trx: Tx, client: string, site: string): Promise<number> {
+  const { rows: c } = await sql<{ id: number }>`
+    INSERT INTO clients (name) VALUES (${client}) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`.execute(trx);
+  const { rows: s } = await sql<{ id: number }>`
+    INSERT INTO sites (client_id, name) VALUES (${c[0]!.id}, ${site})
+    ON CONFLICT (client_id, name) DO UPDATE SET name = excluded.name RETURNING id`.execute(trx);
+  return s[0]!.id;
+}
+
+/** A node, guest or network device that no host stands for yet. */
+export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number; name: string; kind: string; source?: Discoverer }): Promise<number> {
   const { rows } = await sql<{ id: number }>`
-    INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${host.hostname}, ${host.siteId}, ${host.name}, ${host.kind}, 'proxmox')
+    INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${host.hostname}, ${host.siteId}, ${host.name}, ${host.kind}, ${host.source ?? "proxmox"})
     RETURNING id`.execute(trx);
   return rows[0]!.id;
 }
 
-/** What Proxmox states about a host; a fact left out keeps its value (a person stated it). */
+/** What a discoverer states about a host; a fact left out keeps its value (a person stated it). */
 export interface DiscoveredFacts {
   kind?: string;
   /** null: a node, which has no parent. */
@@ -163,9 +176,9 @@ export interface DiscoveredFacts {
   name?: string;
 }
 
-/** Records each fact given as Proxmox's. */
-export async function stateDiscoveredFacts(trx: Tx, hostId: number, facts: DiscoveredFacts): Promise<void> {
-  const sources = JSON.stringify(Object.fromEntries(Object.keys(facts).map((k) => [k, "proxmox"])));
+/** Records each fact given as the discoverer's. */
+export async function stateDiscoveredFacts(trx: Tx, hostId: number, facts: DiscoveredFacts, source: Discoverer = "proxmox"): Promise<void> {
+  const sources = JSON.stringify(Object.fromEntries(Object.keys(facts).map((k) => [k, source])));
   await sql`
     UPDATE hosts SET
       kind = coalesce(${facts.kind ?? null}::text, kind),
@@ -175,7 +188,7 @@ export async function stateDiscoveredFacts(trx: Tx, hostId: number, facts: Disco
     WHERE id = ${hostId}`.execute(trx);
 }
 
-/** The addresses shown for a host only Proxmox describes. */
+/** The addresses shown for a host only a discoverer describes. */
 export async function setDiscoveredAddresses(trx: Tx, hostId: number, addresses: string[]): Promise<void> {
   await sql`UPDATE hosts SET addresses = ${addresses}::text[] WHERE id = ${hostId}`.execute(trx);
 }

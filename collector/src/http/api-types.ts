@@ -147,9 +147,71 @@ export interface CollectorRunJson {
   durationSeconds: number;
 }
 
+/** A synthetic check's latest result, as the agent ran it (`checks:` in agent.yaml). */
+export interface CheckJson {
+  name: string;
+  type: "http" | "tcp";
+  target: string;
+  success: boolean;
+  latencySeconds?: number | undefined;
+  httpStatus?: number | undefined;
+  certificateDaysLeft?: number | undefined;
+  error: string;
+  checkedAt: string;
+}
+
+/** Failed SSH authentications in the agent's window (`auth_log:` in agent.yaml), the most failing sources first. */
+export interface SshAuthJson {
+  log: string;
+  windowSeconds: number;
+  failures: number;
+  sources: Array<{ address: string; failures: number; lastUser: string }>;
+}
+
+/** A container as the agent last read it from Docker or Podman (`containers:` in agent.yaml). */
+export interface ContainerJson {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  health: string;
+  restartCount: number;
+  startedAt: string | null;
+  exitCode?: number | undefined;
+  ports: string[];
+  cpuPercent?: number | undefined;
+  memoryUsedBytes?: number | undefined;
+  memoryLimitBytes?: number | undefined;
+  networkRxBytes?: number | undefined;
+  networkTxBytes?: number | undefined;
+  engine: string;
+}
+
 /** GET /api/v1/hosts/:id `host`: the summary, what Proxmox knows, and the agent's last report when there is one. */
+/** What the SNMP poller knows of a network device (null for a host that is none). */
+export interface NetworkDeviceDetail {
+  entry: string;
+  address: string;
+  sysName: string | null;
+  sysDescr: string;
+  sysObjectId: string | null;
+  chassisId: string | null;
+  uptimeSeconds: number | null;
+  polledAt: string | null;
+  pollMs: number | null;
+  reachable: boolean;
+  error: string | null;
+  interfaces: Array<{
+    ifIndex: number; name: string; alias: string; mac: string | null; adminUp: boolean | null; oper: string | null; speedBps: number | null;
+    inBitsPerSecond: number | null; outBitsPerSecond: number | null; inErrorsPerSecond: number | null; outErrorsPerSecond: number | null;
+  }>;
+  /** What its LLDP and ARP tables show, with the NetMap host at the other end when known. */
+  neighbours: Array<{ kind: "lldp" | "arp"; localPort: string; name: string | null; port: string | null; address: string | null; mac: string | null; hostId: number | null }>;
+}
+
 export interface HostDetail extends HostSummary {
   proxmox: ProxmoxDetail | null;
+  network: NetworkDeviceDetail | null;
   agentVersion?: string;
   intervalSeconds?: number | null;
   uptimeSeconds?: number | null;
@@ -161,11 +223,14 @@ export interface HostDetail extends HostSummary {
   listeners: ListenerJson[];
   interfaces: InterfaceJson[];
   collectors: CollectorRunJson[];
+  checks: CheckJson[];
+  sshAuth: SshAuthJson | null;
+  containers: ContainerJson[];
   /** The agent's own health: spool, dropped reports, reconnects, its RSS and CPU. */
   agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
 }
 
-export type SeriesSource = "agent" | "proxmox";
+export type SeriesSource = "agent" | "proxmox" | "snmp";
 export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */

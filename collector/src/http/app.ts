@@ -5,8 +5,12 @@ import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
 import type { ReadConsumerLag } from "../ingest/lag.ts";
+import type { TlsIdentity } from "../tls.ts";
 import { alertRoutes } from "./alerts.ts";
-import { requireToken } from "./auth.ts";
+import { requireRoles } from "./auth.ts";
+import { auditRoutes } from "./audit.ts";
+import { createAuthenticator, type Authenticator } from "../auth/authenticator.ts";
+import { auditTrail, type AuditTrail } from "../audit/trail.ts";
 import { answerFrameworkError, registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { refuseNulCharacters } from "./input.ts";
@@ -23,22 +27,34 @@ export interface AppDeps {
   natsConnected: () => boolean;
   /** The report consumer's backlog for /readyz; without it (an app with no ingest) the consumer check is "unknown". */
   consumerLag?: ReadConsumerLag;
-  /** The bearer token /api/v1/* and /metrics require: the collector's one token, the gRPC service's too. */
+  /** The configured (or generated) admin token, the gRPC service's too. */
   token: string;
+  /** Shared with the gRPC service (one failure count per address); made from token and db when not given. */
+  authenticator?: Authenticator;
+  /** Where audited routes record; made on db alone (no NATS event) when not given. */
+  audit?: AuditTrail;
+  /** Served over HTTPS when given (http.tls); serve.ts replaces it on SIGHUP. */
+  tls?: TlsIdentity;
   /** The topology for the map and the Ansible inventory; their routes exist only when given. */
   loadTopology?: MapDeps["loadTopology"];
 }
 
 export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInstance> {
+  // One instance type whether or not it speaks TLS: nothing here depends on the server's class.
   const app = Fastify({ loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024, frameworkErrors: answerFrameworkError });
+    bodyLimit: 1024 * 1024, frameworkErrors: answerFrameworkError, ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }) }) as unknown as FastifyInstance;
   registerErrorHandling(app);
   refuseNulCharacters(app);
-  requireToken(app, deps.token);
+  requireRoles(
+    app,
+    deps.authenticator ?? createAuthenticator({ token: deps.token, db: deps.db, log, registry: deps.registry }),
+    deps.audit ?? auditTrail(deps.db, undefined, log),
+  );
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
   await app.register(alertRoutes, deps);
+  await app.register(auditRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });
   await app.register(webRoutes);

@@ -1,41 +1,88 @@
-// Bearer-token authentication of the HTTP server, the same token the gRPC admin service takes.
-// Closed unless listed open: /api/v1/* and /metrics (and any path no route serves, so a 404
-// tells nothing to a caller without the token) need `Authorization: Bearer <token>`.
+// Authentication, roles and audit of the HTTP server. Every route has its entry in HTTP_ACCESS
+// (auth/access.ts): open, or the role it needs; a route registered without one stops the app
+// from starting. Any path no route serves needs a token too, so a 404 tells nothing to a caller
+// without one. Matched on the route the router chose, not on the raw URL, so no spelling of a
+// path reaches a closed route through an open one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { bearerMatches } from "../auth/token.ts";
-import { ANSWERS } from "../errors.ts";
+import { auditTarget, HTTP_ACCESS, type Access } from "../auth/access.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
+import { roleAllows, type Caller } from "../auth/roles.ts";
+import type { AuditTrail } from "../audit/trail.ts";
+import { answerFor, ANSWERS } from "../errors.ts";
 
-/**
- * Routes anyone may fetch: the liveness and readiness probes, and the status page's static files (the page
- * holds no data; what it shows comes from /api/v1 with the token). Matched on the route the
- * router chose, not on the raw URL, so no spelling of a path reaches a closed route through here.
- */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/", "/app.js", "/app.js.map", "/app.css", "/style.css"]);
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Who sent it, once the token is checked; null on open routes. */
+    caller: Caller | null;
+    /** The error code this request was answered with, for the audit trail. */
+    failureCode: string | null;
+  }
+}
 
-export const UNAUTHENTICATED_CODE = "UNAUTHENTICATED" satisfies keyof typeof ANSWERS;
+/** The access entry of the route fastify chose; HEAD follows its GET. Undefined for no route. */
+export function routeAccess(method: string, route: string | undefined): Access | undefined {
+  if (route === undefined) return undefined;
+  return HTTP_ACCESS[`${method === "HEAD" ? "GET" : method} ${route}`];
+}
 
-/** Adds the check to every route of app; call before the routes are registered. */
-export function requireToken(app: FastifyInstance, token: string): void {
+function refuse(reply: FastifyReply, code: keyof typeof ANSWERS, message: string) {
+  return reply.status(ANSWERS[code].http).header("cache-control", "no-store").send({ error: { code, message } });
+}
+
+/** Adds the checks to every route of app; call before the routes are registered. */
+export function requireRoles(app: FastifyInstance, authenticator: Authenticator, audit: AuditTrail): void {
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== "HEAD" && !routeAccess(method, route.url)) {
+        throw new Error(`HTTP route ${method} ${route.url} has no entry in HTTP_ACCESS (collector/src/auth/access.ts): declare the role it needs`);
+      }
+    }
+  });
+  app.decorateRequest("caller", null);
+  app.decorateRequest("failureCode", null);
+
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && OPEN_ROUTES.has(route)) return;
-    if (bearerMatches(request.headers.authorization, token)) return;
-    // What was asked and by whom, never what was sent as a token.
-    request.log.warn(
-      { method: request.method, path: request.url.split("?")[0], ip: request.ip, sentToken: request.headers.authorization !== undefined },
-      "refused an HTTP request without the right token",
-    );
-    return reply
-      .status(ANSWERS[UNAUTHENTICATED_CODE].http)
-      .header("www-authenticate", 'Bearer realm="netmap"')
-      .header("cache-control", "no-store")
-      .send({
-        error: {
-          code: UNAUTHENTICATED_CODE,
-          message: request.headers.authorization === undefined
-            ? "this needs the collector's token: send Authorization: Bearer <token>"
-            : "the token sent is not the collector's",
-        },
-      });
+    const access = routeAccess(request.method, request.routeOptions.url);
+    if (access?.role === "open") return;
+    const path = request.url.split("?")[0]!;
+    const authentication = await authenticator.authenticate(request.headers.authorization, request.ip, "http", `${request.method} ${path}`);
+    if (authentication.kind === "throttled") {
+      reply.header("retry-after", String(authentication.retryAfterSeconds));
+      return refuse(reply, "TOO_MANY_FAILURES", `too many failed authentications from this address; retry in ${authentication.retryAfterSeconds} s`);
+    }
+    if (authentication.kind === "refused") {
+      reply.header("www-authenticate", 'Bearer realm="netmap"');
+      return refuse(
+        reply,
+        "UNAUTHENTICATED",
+        authentication.tokenSent ? "the token sent is not one of the collector's" : "this needs a token: send Authorization: Bearer <token>",
+      );
+    }
+    request.caller = authentication.caller;
+    // No route: the not-found handler answers, to a caller with a token.
+    if (access && !roleAllows(authentication.caller.role, access.role)) {
+      request.failureCode = "FORBIDDEN";
+      return refuse(reply, "FORBIDDEN", `this needs the ${access.role} role; the token ${authentication.caller.name} has ${authentication.caller.role}`);
+    }
+  });
+
+  app.addHook("onError", async (request, _reply, error) => {
+    request.failureCode = answerFor(error)?.code ?? ("validation" in error && error.validation ? "BAD_REQUEST" : "INTERNAL");
+  });
+
+  // Before the answer leaves, so whoever got it can already read the entry.
+  app.addHook("onSend", async (request, reply, payload) => {
+    const access = routeAccess(request.method, request.routeOptions.url);
+    if (!access?.audit || !request.caller) return payload;
+    const input = { ...(request.body as object | undefined), ...(request.params as object) };
+    await audit.record({
+      caller: request.caller,
+      action: access.audit,
+      target: auditTarget(access, input),
+      source: request.ip,
+      outcome: reply.statusCode < 400 ? "ok" : (request.failureCode ?? String(reply.statusCode)),
+      transport: "http",
+    });
+    return payload;
   });
 }

@@ -1,9 +1,9 @@
 // The `proxmox:` section of netmap.yaml: one entry per cluster. The token
 // secret is read from its file here (no network) and kept in a Secret, which
 // prints as [redacted] wherever it is logged or serialised.
-import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { z } from "zod";
+import { readSecretFile, type SecretFileOptions } from "../../../lib/secret-file.ts";
 import { parseDurationSeconds } from "../../../lib/settings.ts";
 import { ConfigError } from "../errors.ts";
 
@@ -40,7 +40,7 @@ export interface ProxmoxClusterConfig {
   readonly site: string;
 }
 
-const seconds = (setting: string, fallback: string) =>
+export const seconds = (setting: string, fallback: string) =>
   z
     .union([z.number(), z.string()])
     .default(fallback)
@@ -53,7 +53,7 @@ const seconds = (setting: string, fallback: string) =>
       return s;
     });
 
-const topologyName = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "expected letters, digits, _ . -");
+export const topologyName = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "expected letters, digits, _ . -");
 
 export const proxmoxClusterSchema = z
   .object({
@@ -87,18 +87,12 @@ export const proxmoxClusterSchema = z
   })
   .strict();
 
-export function proxmoxClusters(given: ReadonlyArray<z.output<typeof proxmoxClusterSchema>>): ProxmoxClusterConfig[] {
+export function proxmoxClusters(given: ReadonlyArray<z.output<typeof proxmoxClusterSchema>>, secrets: SecretFileOptions = {}): ProxmoxClusterConfig[] {
   const seen = new Set<string>();
   return given.map((c, index) => {
     if (seen.has(c.name)) throw new ConfigError(`proxmox[${index}].name: ${JSON.stringify(c.name)} is used twice`);
     seen.add(c.name);
-    let secret: string;
-    try {
-      secret = readFileSync(c.token_secret_file, "utf8").trim();
-    } catch (error) {
-      throw new ConfigError(`proxmox[${index}].token_secret_file: cannot read ${c.token_secret_file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    if (!secret) throw new ConfigError(`proxmox[${index}].token_secret_file: ${c.token_secret_file} is empty`);
+    const secret = readSecretFile(c.token_secret_file, `proxmox[${index}].token_secret_file`, secrets);
     return {
       name: c.name,
       url: c.url.replace(/\/+$/, ""),

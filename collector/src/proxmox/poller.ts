@@ -7,15 +7,13 @@ import { encodeInventoryEvent } from "../../../proto/src/codec.ts";
 import { inventorySubject } from "../../../proto/src/subjects.ts";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { ProxmoxCycle } from "./cycle.ts";
+import { startPeriodic } from "../cluster/periodic.ts";
 import type { Db } from "../db/database.ts";
 import { DEFAULT_MAX_RESPONSE_BYTES, ProxmoxClient } from "./client.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import { discover, type DiscoveryMemory, type Inventory } from "./discovery.ts";
 import { storedResources } from "./repository.ts";
 import { storeInventory } from "./store.ts";
-
-/** How often a collector that does not poll looks whether it has become the poller. */
-const LEASE_RECHECK_MS = 2000;
 
 export interface ProxmoxPoller {
   /** Runs one cycle of every cluster now (tests, and the first cycle at start). */
@@ -43,7 +41,6 @@ export function startProxmoxPoller(options: {
   isPoller?: () => boolean;
 }): ProxmoxPoller {
   const { db, nc, log } = options;
-  let stopped = false;
   const pollers = options.clusters.map((cluster) => {
     const client = new ProxmoxClient({
       url: cluster.url,
@@ -56,8 +53,6 @@ export function startProxmoxPoller(options: {
     });
     const clusterLog = log.child({ cluster: cluster.name });
     const memory: DiscoveryMemory = {};
-    let running: Promise<{ inventory: Inventory; events: InventoryEvent[] }> | undefined;
-    let timer: NodeJS.Timeout | undefined;
     let lastProblem = "";
 
     const cycle = async () => {
@@ -83,26 +78,13 @@ export function startProxmoxPoller(options: {
       lastProblem = problem;
       return { inventory, events };
     };
-    const runOnce = () => {
-      running ??= cycle().finally(() => (running = undefined));
-      return running;
-    };
-    const next = (ms: number) => {
-      if (!stopped && options.schedule !== false) timer = setTimeout(tick, ms);
-    };
-    const tick = () => {
-      if (stopped) return;
-      if (options.isPoller && !options.isPoller()) return next(Math.min(LEASE_RECHECK_MS, cluster.intervalSeconds * 1000));
-      runOnce()
-        .catch((error: unknown) => clusterLog.error({ err: error }, "discovery cycle failed"))
-        .finally(() => next(cluster.intervalSeconds * 1000));
-    };
-    if (options.schedule !== false) tick();
+    const periodic = startPeriodic({
+      run: cycle, intervalSeconds: cluster.intervalSeconds, log: clusterLog, failure: "discovery cycle failed", schedule: options.schedule, isHolder: options.isPoller,
+    });
     return {
-      runOnce,
+      runOnce: periodic.runOnce,
       stop: async () => {
-        clearTimeout(timer);
-        await running?.catch(() => {});
+        await periodic.stop();
         client.close();
       },
     };
@@ -110,7 +92,6 @@ export function startProxmoxPoller(options: {
   return {
     runOnce: () => Promise.all(pollers.map((p) => p.runOnce())),
     stop: async () => {
-      stopped = true;
       await Promise.all(pollers.map((p) => p.stop()));
     },
   };

@@ -5,7 +5,7 @@
 import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { Db, Tx } from "../db/database.ts";
-import { insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
+import { ensureClientSite, insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import type { DiscoveredGuest, DiscoveredNode, Inventory } from "./discovery.ts";
 import { guestAddresses, type Figures, type GuestInterface } from "./parse.ts";
@@ -55,7 +55,7 @@ export async function storeInventory(db: Db, cluster: ProxmoxClusterConfig, inve
   return db.transaction().execute(async (trx) => {
     // Cycles of one cluster never interleave, even across several collectors.
     await sql`SELECT pg_advisory_xact_lock(hashtext(${`netmap.proxmox.${cluster.name}`}))`.execute(trx);
-    const siteId = await ensureSite(trx, cluster.client, cluster.site);
+    const siteId = await ensureClientSite(trx, cluster.client, cluster.site);
     const { rows } = await sql<ResourceRow>`
       SELECT host_id, type, node, vmid, name, status, tags, interfaces, latest, stale_reason, gone_at
       FROM proxmox_resources WHERE cluster = ${cluster.name}`.execute(trx);
@@ -141,15 +141,6 @@ export async function storeInventory(db: Db, cluster: ProxmoxClusterConfig, inve
     }
     return events;
   });
-}
-
-async function ensureSite(trx: Tx, client: string, site: string): Promise<number> {
-  const { rows: c } = await sql<{ id: number }>`
-    INSERT INTO clients (name) VALUES (${client}) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`.execute(trx);
-  const { rows: s } = await sql<{ id: number }>`
-    INSERT INTO sites (client_id, name) VALUES (${c[0]!.id}, ${site})
-    ON CONFLICT (client_id, name) DO UPDATE SET name = excluded.name RETURNING id`.execute(trx);
-  return s[0]!.id;
 }
 
 /**

@@ -27,6 +27,9 @@ export const AGENT_PATHS = {
   creds: "/etc/netmap/nats.creds",
   /** Hands the creds to the unit's DynamicUser (deploy/systemd/netmap-agent.service says how). */
   credsDropIn: "/etc/systemd/system/netmap-agent.service.d/nats-creds.conf",
+  /** The host's own nkey seed, minted by the collector (--mint-nkey). */
+  nkey: "/etc/netmap/nats.nk",
+  nkeyDropIn: "/etc/systemd/system/netmap-agent.service.d/nats-nkey.conf",
 } as const;
 
 // The creds file stays root's on disk; systemd copies it into the service's credentials
@@ -36,6 +39,18 @@ const CREDS_DROP_IN = `# Written by \`netmap agent install --creds\`.
 LoadCredential=nats.creds:${AGENT_PATHS.creds}
 Environment=NETMAP_NATS_CREDS=%d/nats.creds
 `;
+
+const NKEY_DROP_IN = `# Written by \`netmap agent install --mint-nkey\`.
+[Service]
+LoadCredential=nats.nk:${AGENT_PATHS.nkey}
+Environment=NETMAP_NATS_NKEY=%d/nats.nk
+`;
+
+/** A NATS identity of the host's own: the agent id it may report as, and its nkey seed. */
+export interface MintedAgentIdentity {
+  agentId: string;
+  seed: string;
+}
 
 /** `uname -m` → the suffix of the dist file built for it. */
 const ARCHITECTURES: Record<string, string> = { x86_64: "x64", aarch64: "arm64", arm64: "arm64" };
@@ -47,6 +62,12 @@ export interface InstallOptions {
   credsFile?: string;
   /** Overwrite an existing /etc/netmap/agent.yaml. */
   forceConfig: boolean;
+  /**
+   * Mints the host's own NATS identity (the collector's MintAgentIdentity, given CLIENT/SITE/NAME),
+   * once the host answered: its seed goes to /etc/netmap/nats.nk and agent.yaml is written with
+   * its agent id and that nkey.
+   */
+  mintIdentity?: (host: string) => Promise<MintedAgentIdentity>;
   /** Prepended to every installed path ("/" in production; a staging directory in tests). */
   prefix: string;
   distDir: string;
@@ -112,9 +133,14 @@ export function describeInstall(target: InstallTarget, options: InstallOptions):
     ...(options.credsFile
       ? [`would upload ${options.credsFile} to ${at(AGENT_PATHS.creds)} (0600)`, `would write ${at(AGENT_PATHS.credsDropIn)} (0644), handing it to the service`]
       : []),
-    config
-      ? `would write ${at(AGENT_PATHS.config)} (0600)${options.forceConfig ? "" : " if absent"}: ${JSON.stringify(configObject(options))}`
-      : `would keep ${at(AGENT_PATHS.config)}; without --nats a host that has none fails`,
+    ...(options.mintIdentity
+      ? [`would ask the collector for a NATS nkey of ${targetHost(target.hops)}'s own and write its seed to ${at(AGENT_PATHS.nkey)} (0600)`, `would write ${at(AGENT_PATHS.nkeyDropIn)} (0644), handing it to the service`]
+      : []),
+    options.mintIdentity
+      ? `would write ${at(AGENT_PATHS.config)} (0600) with the minted agent id and nkey: ${JSON.stringify(configObject(options, "<agent id>"))}`
+      : config
+        ? `would write ${at(AGENT_PATHS.config)} (0600)${options.forceConfig ? "" : " if absent"}: ${JSON.stringify(configObject(options))}`
+        : `would keep ${at(AGENT_PATHS.config)}; without --nats a host that has none fails`,
     `would run ${at(AGENT_PATHS.binary)} --version`,
     options.prefix === "/"
       ? "would run systemctl daemon-reload, enable and restart netmap-agent where systemd runs"
@@ -164,8 +190,18 @@ async function installAgent(target: InstallTarget, options: InstallOptions, prog
       progress(label, `writing ${at(AGENT_PATHS.credsDropIn)}`);
       await run("writing the creds drop-in", putFileScript(at(AGENT_PATHS.credsDropIn), "0644"), Readable.from([Buffer.from(CREDS_DROP_IN)]));
     }
-    const config = configText(options);
-    if (probe.hasConfig && !options.forceConfig) {
+    const identity = options.mintIdentity && (await options.mintIdentity(targetHost(hops)));
+    if (identity) {
+      progress(label, `writing ${at(AGENT_PATHS.nkey)} (a NATS identity of its own, agent id ${identity.agentId})`);
+      await run("writing the nkey", putFileScript(at(AGENT_PATHS.nkey), "0600"), Readable.from([Buffer.from(`${identity.seed}\n`)]));
+      await run("writing the nkey drop-in", putFileScript(at(AGENT_PATHS.nkeyDropIn), "0644"), Readable.from([Buffer.from(NKEY_DROP_IN)]));
+    }
+    // The agent takes one way to log in: the drop-in of the other one goes.
+    const stale = identity ? AGENT_PATHS.credsDropIn : options.credsFile ? AGENT_PATHS.nkeyDropIn : undefined;
+    if (stale) await run("removing the other login's drop-in", `rm -f ${shellQuote(at(stale))}`);
+    const config = configText(options, identity?.agentId);
+    // A minted identity needs its config: the agent must report as the id the nkey may publish.
+    if (probe.hasConfig && !options.forceConfig && !identity) {
       progress(label, `keeping the existing ${at(AGENT_PATHS.config)} (--force-config replaces it)`);
     } else if (config) {
       progress(label, `writing ${at(AGENT_PATHS.config)}`);
@@ -251,13 +287,20 @@ async function remote(hops: Hop[], options: InstallOptions, what: string, script
   return result.stdout;
 }
 
-function configObject(options: InstallOptions): Record<string, unknown> | undefined {
+function configObject(options: InstallOptions, agentId?: string): Record<string, unknown> | undefined {
   if (!options.natsUrl) return undefined;
-  return { nats: { url: options.natsUrl, ...(options.credsFile ? { creds: AGENT_PATHS.creds } : {}) } };
+  const login = agentId ? { nkey: AGENT_PATHS.nkey } : options.credsFile ? { creds: AGENT_PATHS.creds } : {};
+  return { ...(agentId && { agent_id: agentId }), nats: { url: options.natsUrl, ...login } };
 }
 
-function configText(options: InstallOptions): string | undefined {
-  const config = configObject(options);
+/** CLIENT/SITE/NAME of a route's target, as the collector names it. */
+function targetHost(hops: Hop[]): string {
+  const last = hops.at(-1)!;
+  return `${last.client}/${last.site}/${last.name}`;
+}
+
+function configText(options: InstallOptions, agentId?: string): string | undefined {
+  const config = configObject(options, agentId);
   return config && `# Written by \`netmap agent install\`; settings in docs/agent.md.\n${stringify(config)}`;
 }
 

@@ -9,6 +9,7 @@
 import { Graphviz } from "@hpcc-js/wasm-graphviz";
 import type { HostStatus } from "../hosts/status.ts";
 import { dotString } from "../text/escape.ts";
+import type { NetworkLink } from "../snmp/links.ts";
 import type { Client, Site, Topology, TopologyHost } from "./model.ts";
 
 export type MapTheme = "light" | "dark";
@@ -102,6 +103,8 @@ export function previousHop(site: Site, host: TopologyHost): string | null {
 
 class DotWriter {
   readonly lines: string[] = [];
+  /** Node id of each host with a database id, for the links drawn between sites' hosts. */
+  readonly byHostId = new Map<number, string>();
   private nextNode = 1;
   private nextCluster = 1;
 
@@ -135,6 +138,11 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
     out.line(1, `${out.nodeId()}${attributes({ label: dotString("No hosts in the topology yet"), shape: "plaintext", style: dotString(""), fontcolor: dotString(palette.muted) })};`);
   }
   for (const edge of edges) out.line(1, edge);
+  for (const link of topology.links ?? []) {
+    const from = out.byHostId.get(link.from.hostId);
+    const to = out.byHostId.get(link.to.hostId);
+    if (from !== undefined && to !== undefined) out.line(1, linkEdge(from, to, link, palette));
+  }
   out.line(0, "}");
   return `${out.lines.join("\n")}\n`;
 }
@@ -151,7 +159,11 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
   out.line(3, `graph${attributes({ label: dotString(site.name), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.siteBorder), penwidth: "1", fontsize: "12", tooltip: dotString(`site ${client.name} / ${site.name}`) })};`);
 
   const ids = new Map<string, string>();
-  for (const host of site.hosts) if (!ids.has(host.name)) ids.set(host.name, out.nodeId());
+  for (const host of site.hosts) {
+    if (ids.has(host.name)) continue;
+    ids.set(host.name, out.nodeId());
+    if (host.id !== undefined) out.byHostId.set(host.id, ids.get(host.name)!);
+  }
 
   // Guests under their hypervisor; a parent that is unknown, or part of a parent cycle,
   // leaves the host at site level rather than dropping it.
@@ -215,6 +227,25 @@ function hostNode(id: string, client: Client, site: Site, host: TopologyHost, pa
     tooltip: dotLines(...tooltip),
     URL: host.id === undefined ? undefined : dotString(hostHref(host.id)),
     target: host.id === undefined ? undefined : dotString("_top"),
+  })};`;
+}
+
+/** A cable or neighbourhood a network device shows: undirected, solid, red when a reporting end is down. */
+function linkEdge(from: string, to: string, link: NetworkLink, palette: Palette): string {
+  const speed = link.speedBps === null ? null : link.speedBps >= 1e9 ? `${link.speedBps / 1e9}G` : `${Math.round(link.speedBps / 1e6)}M`;
+  const ports = link.kind === "arp" ? `ARP via ${link.from.port}` : `${link.from.port} — ${link.to.port ?? "?"}`;
+  const state = link.up === null ? "state unknown" : link.up ? "up" : "down";
+  return `${from} -> ${to}${attributes({
+    dir: "none",
+    style: link.kind === "arp" ? "dotted" : link.up === false ? "dashed" : "solid",
+    color: dotString(link.up === false ? palette.status.down.border : palette.edge),
+    penwidth: link.kind === "lldp" ? "1.8" : "1",
+    constraint: "false",
+    label: dotString(speed ? `${ports} · ${speed}` : ports),
+    fontname: dotString(FONT),
+    fontsize: "9",
+    fontcolor: dotString(palette.muted),
+    tooltip: dotString(`${link.kind.toUpperCase()} link ${ports}: ${state}${speed ? `, ${speed}` : ""}`),
   })};`;
 }
 

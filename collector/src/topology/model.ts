@@ -4,11 +4,13 @@
 // map, the Ansible inventory, the topology file) is a pure function of it.
 import type { HostStatus } from "../hosts/status.ts";
 
+import type { NetworkLink } from "../snmp/links.ts";
+
 export const HOST_KINDS = ["server", "hypervisor", "vm", "container", "network"] as const;
 export type HostKind = (typeof HOST_KINDS)[number];
 
 /** Who stated a fact. What a person entered is never overwritten by discovery. */
-export type FactSource = "person" | "agent" | "proxmox";
+export type FactSource = "person" | "agent" | "proxmox" | "snmp";
 
 export interface TopologyHost {
   /** Database id; absent for hosts only read from a file. */
@@ -51,6 +53,8 @@ export interface Client {
 
 export interface Topology {
   clients: Client[];
+  /** Links between hosts that network devices show (LLDP, ARP); only when loaded for the map. */
+  links?: NetworkLink[];
 }
 
 /** One SSH hop, in connection order; the last is the target. */

@@ -7,6 +7,7 @@ import { mergePlacedHost } from "../hosts/writes.ts";
 import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
 import { assertValidTopology } from "./validate.ts";
+import { deviceReachability, networkLinks } from "../snmp/links.ts";
 
 type Queryable = Db | Tx;
 
@@ -18,6 +19,8 @@ export interface LoadOptions {
   includeUnassigned?: boolean;
   thresholds?: StatusThresholds;
   now?: Date;
+  /** The links network devices show, and the devices' reachability as their status (the map). */
+  networkLinks?: boolean;
 }
 
 interface HostRow {
@@ -52,6 +55,7 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
     .execute()) as HostRow[];
 
   const claims = await claimsByAgentHost(db);
+  const reachable = options.networkLinks ? await deviceReachability(db) : new Map<number, boolean>();
   const now = options.now ?? new Date();
   const toHost = (row: HostRow): TopologyHost => {
     const host: TopologyHost = {
@@ -72,6 +76,8 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
     if (options.thresholds && row.agent_id !== null) {
       const age = row.received_at ? Math.max(0, (now.getTime() - row.received_at.getTime()) / 1000) : null;
       host.status = hostStatus(age, row.interval_seconds, options.thresholds);
+    } else if (reachable.has(row.id)) {
+      host.status = reachable.get(row.id) ? "up" : "down";
     }
     return host;
   };
@@ -90,6 +96,7 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
         .map((site): Site => ({ name: site.name, bastion: site.bastion, hosts: bySite.get(site.id) ?? [] })),
     })),
   };
+  if (options.networkLinks) topology.links = await networkLinks(db);
   if (options.includeUnassigned && unassigned.length) {
     topology.clients.push({ name: UNASSIGNED, sites: [{ name: UNASSIGNED, bastion: null, hosts: unassigned }] });
   }

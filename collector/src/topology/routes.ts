@@ -38,7 +38,7 @@ export function findHost(topology: Topology, reference: string): LocatedHost {
 }
 
 /** The name of the host SSH goes through just before this one, or null for a direct connection. */
-export function nextHopName(site: Site, host: TopologyHost): string | null {
+export function nextHopName(site: Pick<Site, "bastion">, host: Pick<TopologyHost, "name" | "via" | "parent">): string | null {
   if (host.via) return host.via;
   if (host.parent) return host.parent;
   if (site.bastion && site.bastion !== host.name) return site.bastion;

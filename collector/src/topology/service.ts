@@ -41,7 +41,7 @@ export interface TopologyService {
 }
 
 export function topologyService(db: Db, thresholds: StatusThresholds): TopologyService {
-  const topology = () => loadTopology(db, { includeUnassigned: true, thresholds });
+  const topology = () => loadTopology(db, { includeUnassigned: true, thresholds, networkLinks: true });
   return {
     topology,
     importFile: (text, fileName) => importTopology(db, parseTopologyFile(text, fileName)),

@@ -39,6 +39,10 @@ describe("agent config", () => {
       logLevel: "info",
       configFile: undefined,
       printConfig: false,
+      checks: [],
+      authLog: "off",
+      authLogWindowSeconds: 600,
+      containers: "auto",
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
   });
@@ -78,6 +82,38 @@ describe("agent config", () => {
     assert.throws(() => load(["--json"]), { message: /--json needs --once/ });
     const once = load(["--once", "--json"]);
     assert.deepEqual([once.once, once.json], [true, true]);
+  });
+
+  it("loadAgentConfig - reads checks: with their defaults, and names the entry and field of a bad one", () => {
+    const yaml = (checks: string) => files({ "/etc/netmap/agent.yaml": `checks:\n${checks}` });
+    const config = load([], {}, yaml("  - { name: shop, type: http, url: https://shop.example/health, interval: 1m, ca_file: ca.pem }\n  - { name: db, type: tcp, address: \"[2001:db8::5]:5432\", timeout: 2s }\n"));
+    assert.deepEqual(config.checks, [
+      { name: "shop", type: "http", url: "https://shop.example/health", status: undefined, caFile: `${process.cwd()}/ca.pem`, intervalSeconds: 60, timeoutSeconds: 5 },
+      { name: "db", type: "tcp", host: "2001:db8::5", port: 5432, intervalSeconds: 30, timeoutSeconds: 2 },
+    ]);
+    const refused = (checks: string, message: string) => assert.throws(() => load([], {}, yaml(checks)), { message });
+    const file = "/etc/netmap/agent.yaml";
+    refused("  - { name: db, type: tcp, address: db.example }\n", `invalid checks[0].address "db.example" in ${file}: expected host:port or [v6]:port, port 1-65535`);
+    refused("  - { name: db, type: tcp }\n", `invalid checks[0].address in ${file}: a tcp check needs an address like 10.0.0.5:5432`);
+    refused("  - { name: shop, type: http, url: ftp://x/ }\n", `invalid checks[0].url "ftp://x/" in ${file}: expected an http:// or https:// URL`);
+    refused("  - { name: a, type: tcp, address: \"x:1\" }\n  - { name: a, type: tcp, address: \"x:2\" }\n", `invalid checks[1].name "a" in ${file}: another check has this name`);
+    refused("  - { name: \"my shop\", type: http, url: \"http://x/\" }\n", `invalid checks[0].name "my shop" in ${file}: expected 1-64 characters of [A-Za-z0-9._-]`);
+    refused("  - { name: s, type: http, url: \"http://x/\", timeout: 1m }\n", `invalid checks[0].timeout "1m" in ${file}: expected no more than the interval (30 s)`);
+    refused("  - { name: s, type: http, url: \"http://x/\", status: 999 }\n", `invalid checks[0].status 999 in ${file}: expected an HTTP status from 100 to 599`);
+    refused("  - { name: s, type: tcp, address: \"x:1\", url: \"http://x/\" }\n", `invalid checks[0].url in ${file}: is not a setting of a tcp check`);
+    refused("  - { name: s, type: ping, address: \"x:1\" }\n", `config file ${file}: checks.0.type: expected one of http, tcp`);
+    refused("  name: s\n", `config file ${file}: checks: expected a list`);
+  });
+
+  it("loadAgentConfig - reads auth_log as auto, off or a path, with its window, from the file or NETMAP_AUTH_LOG", () => {
+    const yaml = (text: string) => files({ "/etc/netmap/agent.yaml": text });
+    assert.deepEqual([load([]).authLog, load([]).authLogWindowSeconds], ["off", 600]);
+    assert.equal(load([], {}, yaml("auth_log: auto\n")).authLog, "auto");
+    const fromFile = load([], {}, yaml("auth_log: /var/log/sshd.log\nauth_log_window: 5m\n"));
+    assert.deepEqual([fromFile.authLog, fromFile.authLogWindowSeconds], ["/var/log/sshd.log", 300]);
+    assert.equal(load([], { NETMAP_AUTH_LOG: "off" }, yaml("auth_log: auto\n")).authLog, "off");
+    assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off or the path of a log file sshd writes to' });
+    assert.throws(() => load([], {}, yaml("auth_log_window: 0s\n")), { message: 'invalid auth log window "0s" (auth_log_window in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 10m' });
   });
 
   it("loadAgentConfig - answers --help and --version before looking at anything else", () => {

@@ -53,7 +53,7 @@ describe("the CLI for a new user", () => {
     assert.equal(target({}), DEFAULT_COLLECTOR);
     assert.equal(target({ NETMAP_GRPC_ADDR: "127.0.0.1:17071" }), "127.0.0.1:17071");
     assert.equal(target({ NETMAP_GRPC_ADDR: "127.0.0.1:17071", NETMAP_URL: "10.0.0.1:7071" }), "10.0.0.1:7071");
-    assert.throws(() => target({ NETMAP_GRPC_ADDR: "http://x" }), { message: 'NETMAP_GRPC_ADDR: expected HOST:PORT of the collector\'s gRPC service, got "http://x"' });
+    assert.throws(() => target({ NETMAP_GRPC_ADDR: "http://x" }), { message: 'NETMAP_GRPC_ADDR: expected HOST:PORT (or https://HOST:PORT) of the collector\'s gRPC service, got "http://x"' });
   });
 
   test("each collector instance's generated token has a file of its own, named by its gRPC address", () => {

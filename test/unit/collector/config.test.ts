@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -22,8 +22,8 @@ describe("collector config", () => {
     const config = loadCollectorConfig({ env: {}, configFlag: configFile("") });
     assert.deepEqual(config.natsServers, ["nats://127.0.0.1:4222"]);
     assert.equal(config.databaseUrl, "postgres://127.0.0.1:5432/netmap");
-    assert.deepEqual(config.http, { host: "127.0.0.1", port: 7070 });
-    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071 });
+    assert.deepEqual(config.http, { host: "127.0.0.1", port: 7070, tls: null, insecure: false });
+    assert.deepEqual(config.grpc, { host: "127.0.0.1", port: 7071, tls: null, insecure: false });
     assert.equal(config.token, null);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.http));
   });
@@ -37,9 +37,9 @@ describe("collector config", () => {
       code: "CONFIG_INVALID",
       message: /grpc\.addr: 0\.0\.0\.0 is not a loopback address; the admin service needs a token/,
     });
-    assert.equal(loadCollectorConfig({ env: { NETMAP_GRPC_ADDR: "0.0.0.0:7071", NETMAP_TOKEN: "t" }, configFlag: configFile("") }).grpc.host, "0.0.0.0");
+    assert.equal(loadCollectorConfig({ env: { NETMAP_GRPC_ADDR: "0.0.0.0:7071", NETMAP_TOKEN: "t" }, configFlag: configFile("grpc: { insecure: true }\n") }).grpc.host, "0.0.0.0");
     assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${join(dir, "missing")}\n`) }), { message: /token_file: cannot read .*ENOENT/ });
-    writeFileSync(join(dir, "empty.token"), "\n");
+    writeFileSync(join(dir, "empty.token"), "\n", { mode: 0o600 });
     assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${join(dir, "empty.token")}\n`) }), { message: /^token_file: .*empty\.token is empty$/ });
   });
 
@@ -55,7 +55,38 @@ describe("collector config", () => {
     }
     const tokenFile = join(dir, "http.token");
     writeFileSync(tokenFile, "t0ken\n", { mode: 0o600 });
-    assert.equal(loadCollectorConfig({ env: { NETMAP_HTTP_ADDR: "0.0.0.0:7070" }, configFlag: configFile(`token_file: ${tokenFile}\n`) }).token, "t0ken");
+    assert.equal(loadCollectorConfig({ env: { NETMAP_HTTP_ADDR: "0.0.0.0:7070" }, configFlag: configFile(`token_file: ${tokenFile}\nhttp: { insecure: true }\n`) }).token, "t0ken");
+  });
+
+  test("a non-loopback address without TLS is refused, saying how to give TLS or mark it insecure", () => {
+    for (const [section, variable] of [["http", "NETMAP_HTTP_ADDR"], ["grpc", "NETMAP_GRPC_ADDR"]] as const) {
+      assert.throws(() => loadCollectorConfig({ env: { [variable]: "192.0.2.7:7000", NETMAP_TOKEN: "t" }, configFlag: configFile("") }), {
+        code: "CONFIG_INVALID",
+        message: `${section}.addr: 192.0.2.7 is not a loopback address and ${section}.tls is not set; give ${section}.tls { cert_file, key_file }, or set ${section}.insecure: true if a TLS proxy or a private link protects it`,
+      });
+      const tls = loadCollectorConfig({ env: { [variable]: "192.0.2.7:7000", NETMAP_TOKEN: "t" }, configFlag: configFile(`${section}: { tls: { cert_file: /c.pem, key_file: /k.pem } }\n`) });
+      assert.deepEqual(tls[section].tls, { certFile: "/c.pem", keyFile: "/k.pem" });
+      assert.equal(loadCollectorConfig({ env: { [variable]: "192.0.2.7:7000", NETMAP_TOKEN: "t" }, configFlag: configFile(`${section}: { insecure: true }\n`) })[section].insecure, true);
+    }
+    assert.match(loadCollectorConfig({ env: {}, configFlag: configFile("http: { tls: { cert_file: /c.pem, key_file: /k.pem } }\n") }).externalUrl, /^https:\/\/127\.0\.0\.1:7070\/$/);
+  });
+
+  test("a secret file group or others may read is refused, as OpenSSH refuses a key, unless allow_readable_secrets says so", () => {
+    const tokenFile = join(dir, "open.token");
+    writeFileSync(tokenFile, "t0ken\n", { mode: 0o640 });
+    chmodSync(tokenFile, 0o640);
+    assert.throws(() => loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${tokenFile}\n`) }), {
+      code: "CONFIG_INVALID",
+      message: `token_file: ${tokenFile} may be read by group or others (mode 0640); chmod 600 it, or set allow_readable_secrets: true where something else guards it`,
+    });
+    const secret = join(dir, "hook.secret");
+    writeFileSync(secret, "s3cret\n", { mode: 0o604 });
+    chmodSync(secret, 0o604);
+    assert.throws(
+      () => loadCollectorConfig({ env: { NETMAP_TOKEN: "t" }, configFlag: configFile(`notifiers: [{ name: ops, type: webhook, url: "http://127.0.0.1:1/", secret_file: ${secret} }]\n`) }),
+      { message: /^notifiers\[0\]\.secret_file: .* may be read by group or others \(mode 0604\)/ },
+    );
+    assert.equal(loadCollectorConfig({ env: {}, configFlag: configFile(`token_file: ${tokenFile}\nallow_readable_secrets: true\n`) }).token, "t0ken");
   });
 
   test("grpc.token_file, from before the token covered HTTP, is refused with where it went", () => {
@@ -66,13 +97,13 @@ describe("collector config", () => {
   });
 
   test("environment overrides the file and flags override both", () => {
-    const file = configFile("nats: { url: nats://file:4222 }\nhttp: { addr: '0.0.0.0:8080' }\n");
+    const file = configFile("nats: { url: nats://file:4222 }\nhttp: { addr: '0.0.0.0:8080', insecure: true }\n");
     const fromFile = loadCollectorConfig({ env: { NETMAP_TOKEN: "t" }, configFlag: file });
     assert.deepEqual(fromFile.natsServers, ["nats://file:4222"]);
-    assert.deepEqual(fromFile.http, { host: "0.0.0.0", port: 8080 });
+    assert.deepEqual(fromFile.http, { host: "0.0.0.0", port: 8080, tls: null, insecure: true });
     const fromEnv = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_HTTP_ADDR: "[::1]:9000" }, configFlag: file });
     assert.deepEqual(fromEnv.natsServers, ["nats://env:4222"]);
-    assert.deepEqual(fromEnv.http, { host: "::1", port: 9000 });
+    assert.deepEqual(fromEnv.http, { host: "::1", port: 9000, tls: null, insecure: true });
     const fromFlag = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://env:4222", NETMAP_TOKEN: "t" }, configFlag: file, flags: { natsUrl: "nats://flag:4222" } });
     assert.deepEqual(fromFlag.natsServers, ["nats://flag:4222"]);
     const cluster = loadCollectorConfig({ env: { NETMAP_NATS_URL: "nats://n1:4222, nats://n2:4222,nats://n3:4222" } });

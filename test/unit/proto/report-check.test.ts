@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HostReport, Protocol, type DeepPartial } from "../../../proto/gen/netmap/v1/report.ts";
+import { CheckType, HostReport, Protocol, type DeepPartial } from "../../../proto/gen/netmap/v1/report.ts";
 import { CodecError, decodeReport, encodeReport } from "../../../proto/src/codec.ts";
 import { checkReport, fitReport, printable, REPORT_LIMITS, ReportInvalidError, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import { sampleReport } from "../../helpers/reports.ts";
@@ -9,6 +9,8 @@ const base = sampleReport();
 const withListener = (listener: DeepPartial<HostReport["listeners"][number]>) =>
   sampleReport({ listeners: [base.listeners[0]!, { ...base.listeners[1]!, ...listener }] });
 const withNic = (nic: DeepPartial<HostReport["interfaces"][number]>) => sampleReport({ interfaces: [base.interfaces[0]!, { ...base.interfaces[1]!, ...nic }] });
+const check = { name: "shop", type: CheckType.CHECK_TYPE_HTTP, target: "https://shop.example/health", success: true, latencySeconds: 0.05, httpStatus: 200, certificateDaysLeft: 42.5, error: "", checkedAt: new Date("2026-12-01T12:00:00Z") };
+const withCheck = (over: DeepPartial<HostReport["checks"][number]>) => sampleReport({ checks: [check, { ...check, name: "db", type: CheckType.CHECK_TYPE_TCP, target: "10.0.0.5:5432", httpStatus: undefined, certificateDaysLeft: undefined, ...over }] });
 const withMount = (mount: DeepPartial<HostReport["mounts"][number]>) => sampleReport({ mounts: [base.mounts[0]!, { ...base.mounts[1]!, ...mount }] });
 /** Encoded as the wire carries it, without encodeReport's size check. */
 const wire = (report: HostReport) => HostReport.encode(report).finish();
@@ -109,6 +111,32 @@ describe("report check: the collector refuses a report that breaks a rule and na
     assert.throws(() => checkReport(sampleReport({ disks: [{ ...base.disks[0]!, writtenBytesTotal: -5 }] })), { message: "disks[0].written_bytes_total -5 is not a whole number from 0 to 9007199254740991" });
   });
 
+  test("takes checks with their status, latency and certificate, and refuses an impossible status, type or check time", () => {
+    const report = withCheck({});
+    assert.deepEqual(decodeReport(encodeReport(report)).checks, report.checks);
+    rejects(withCheck({ httpStatus: 700 }), "checks[1].http_status 700 is not an HTTP status");
+    rejects(withCheck({ type: CheckType.CHECK_TYPE_UNSPECIFIED }), "checks[1].type 0 is neither HTTP nor TCP");
+    rejects(withCheck({ certificateDaysLeft: Number.NaN }), "checks[1].certificate_days_left NaN is not a finite number");
+    rejects(withCheck({ checkedAt: new Date(Date.UTC(10_001, 0, 1)) }), /^checks\[1\]\.checked_at .* is outside 1970-9999$/);
+    rejects(sampleReport({ checks: Array.from({ length: REPORT_LIMITS.checks + 1 }, (_, i) => ({ ...check, name: `c${i}` })) }), "checks has 257 entries, over the limit of 256");
+  });
+
+  test("takes failed SSH authentications per source, and refuses a source that is no address", () => {
+    const sshAuth = { log: "/var/log/auth.log", windowSeconds: 600, failures: 30, sources: [{ address: "192.0.2.9", failures: 30, lastUser: "mallory" }] };
+    assert.deepEqual(decodeReport(encodeReport(sampleReport({ sshAuth }))).sshAuth, sshAuth);
+    rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "attacker.example", failures: 1, lastUser: "x" }] } }), 'ssh_auth.sources[0].address "attacker.example" is not an IP address');
+    rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "192.0.2.9", failures: 1, lastUser: "root\u001b[31m" }] } }), /^ssh_auth\.sources\[0\]\.last_user ".*" holds a control character$/);
+  });
+
+  test("takes containers, and refuses an id that is no engine's, a restart count past PostgreSQL's integer or a start past 9999", () => {
+    const web = { id: "82db82937c74504210f757c5684a88454931d622be896814ab3ed63fdeb90872", name: "web", image: "nginx:1.25", state: "running", health: "", restartCount: 0,
+      startedAt: new Date("2026-12-01T13:00:00Z"), ports: ["0.0.0.0:8080->80/tcp"], cpuPercent: 1.5, memoryUsedBytes: 1000, memoryLimitBytes: 2000, engine: "docker" };
+    assert.deepEqual(decodeReport(encodeReport(sampleReport({ containers: [web] }))).containers[0]!.name, "web");
+    rejects(sampleReport({ containers: [{ ...web, id: "../../etc" }] }), 'containers[0].id "../../etc" is not 12-64 hexadecimal digits');
+    rejects(sampleReport({ containers: [{ ...web, restartCount: 2 ** 31 }] }), "containers[0].restart_count 2147483648 is above 2147483647");
+    rejects(sampleReport({ containers: [{ ...web, name: "web\n" }] }), 'containers[0].name "web\\x0a" holds a control character');
+  });
+
   test("refuses text longer than its limit, counted in UTF-8 bytes", () => {
     rejects(withMount({ mountpoint: `/${"é".repeat(512)}` }), "mounts[1].mountpoint is 1025 bytes, over the 1024-byte limit");
     rejects(withListener({ process: "p".repeat(257) }), "listeners[1].process is 257 bytes, over the 256-byte limit");
@@ -191,6 +219,16 @@ describe("report fit: the agent makes what its host shows fit the rules, and the
     const report = sampleReport({ listeners });
     assert.deepEqual(fits(report), ["listeners has 16394 entries, over the limit of 16384"]);
     assert.equal(report.listeners.length, REPORT_LIMITS.listeners);
+  });
+
+  test("escapes a check's odd error text, unsets a negative latency, and leaves out a check with a name that is no token", () => {
+    const report = withCheck({ error: "refused\n", latencySeconds: -1 });
+    assert.deepEqual(fits(report), ["checks[1].latency_seconds -1 is negative", 'checks[1].error "refused\\x0a" holds a control character']);
+    assert.equal(report.checks[1]!.error, "refused\\x0a");
+    assert.equal(report.checks[1]!.latencySeconds, undefined);
+    const badName = withCheck({ name: "db 5432" });
+    assert.deepEqual(fits(badName), ['checks[1].name "db 5432" is not 1-64 characters of [A-Za-z0-9._-]']);
+    assert.deepEqual(badName.checks.map((c) => c.name), ["shop"]);
   });
 
   test("does not invent an identity: a wrong agent id still fails", () => {

@@ -2,12 +2,20 @@
 //
 //   thresholds.ts  a report's value past a threshold: HostCpuBusy, HostMemoryLow,
 //                  HostSwapHeavy, HostLoadHigh, FilesystemAlmostFull,
-//                  FilesystemInodesLow, FilesystemFillingUp
+//                  FilesystemInodesLow, FilesystemFillingUp; and from checks.ts,
+//                  the agent's synthetic checks: CheckFailed, CertificateExpiring;
+//                  from ssh.ts, the auth log: SSHBruteForce
 //   absence.ts     no report: HostDown
 //   changes.ts     what changed since the previous report: HostRebooted,
 //                  ListenerGone, ListenerNew, AddressChanged
 //   proxmox.ts     a stored discovery cycle: ProxmoxNodeDown, ProxmoxGuestDown,
 //                  ProxmoxStorageFilling
+//   snmp.ts        a stored network device poll: InterfaceDown, InterfaceErrors,
+//                  InterfaceSaturated, DeviceUnreachable, DeviceRebooted
+//   containers.ts  the agent's containers: ContainerDown, ContainerRestarting,
+//                  ContainerUnhealthy
+//   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
+//                  HostDown of hosts behind a down parent inhibited
 //   watchdog.ts    always firing, the heartbeat for a dead man's switch: Watchdog
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
@@ -17,11 +25,14 @@
 import type { RuleSettings } from "../settings.ts";
 import { HOST_DOWN, HOST_DOWN_DEFAULTS } from "./absence.ts";
 import { CHANGE_DEFAULTS } from "./changes.ts";
+import { CONTAINER_RULE_DEFAULTS } from "./containers.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
+import { SNMP_RULE_DEFAULTS } from "./snmp.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
+import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
 import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "heartbeat";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container" | "heartbeat";
 
 export interface RuleDefinition {
   name: string;
@@ -37,6 +48,9 @@ export const RULES: readonly RuleDefinition[] = [
   { name: HOST_DOWN, family: "absence", defaults: HOST_DOWN_DEFAULTS },
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
+  ...family("snmp", SNMP_RULE_DEFAULTS),
+  ...family("topology", TOPOLOGY_RULE_DEFAULTS),
+  ...family("container", CONTAINER_RULE_DEFAULTS),
   { name: WATCHDOG, family: "heartbeat", defaults: WATCHDOG_DEFAULTS },
 ];
 

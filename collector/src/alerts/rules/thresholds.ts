@@ -6,6 +6,8 @@ import type { HostReport } from "../../../../proto/gen/netmap/v1/report.ts";
 import { mountUsedPercent } from "../../hosts/headline.ts";
 import { thresholdObservation, type Labels, type Observation, type Severity } from "../engine.ts";
 import { settingsFor, type HostScope, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
+import { CHECK_RULES } from "./checks.ts";
+import { SSH_RULES } from "./ssh.ts";
 import { secondsUntil, Series } from "./window.ts";
 
 export interface HostWindow {
@@ -52,7 +54,7 @@ interface Judged {
   summary: string;
 }
 
-interface ThresholdRule {
+export interface ThresholdRule {
   name: string;
   direction: "above" | "below";
   defaults: RuleSettings;
@@ -148,6 +150,8 @@ export const THRESHOLD_RULES: readonly ThresholdRule[] = [
       });
     },
   },
+  ...CHECK_RULES,
+  ...SSH_RULES,
 ];
 
 /** Every threshold observation a report gives, for each enabled rule and severity. */

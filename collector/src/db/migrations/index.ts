@@ -8,6 +8,8 @@ import * as proxmox from "./2026_11_23_004_proxmox.ts";
 import * as silences from "./2026_11_23_005_silences.ts";
 import * as series from "./2026_11_23_006_series.ts";
 import * as partitionedSeries from "./2026_12_01_015_partitioned_series.ts";
+import * as security from "./2026_12_01_017_security.ts";
+import * as snmp from "./2026_12_01_021_snmp.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -17,4 +19,6 @@ export const migrations: Record<string, Migration> = {
   "2026_11_23_005_silences": silences,
   "2026_11_23_006_series": series,
   "2026_12_01_015_partitioned_series": partitionedSeries,
+  "2026_12_01_017_security": security,
+  "2026_12_01_021_snmp": snmp,
 };

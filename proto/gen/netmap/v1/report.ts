@@ -55,6 +55,56 @@ export function protocolToJSON(object: Protocol): string {
   }
 }
 
+export const CheckType = {
+  CHECK_TYPE_UNSPECIFIED: 0,
+  /** CHECK_TYPE_HTTP - http:// or https:// URL: status, latency, certificate */
+  CHECK_TYPE_HTTP: 1,
+  /** CHECK_TYPE_TCP - host:port: connect */
+  CHECK_TYPE_TCP: 2,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type CheckType = typeof CheckType[keyof typeof CheckType];
+
+export namespace CheckType {
+  export type CHECK_TYPE_UNSPECIFIED = typeof CheckType.CHECK_TYPE_UNSPECIFIED;
+  export type CHECK_TYPE_HTTP = typeof CheckType.CHECK_TYPE_HTTP;
+  export type CHECK_TYPE_TCP = typeof CheckType.CHECK_TYPE_TCP;
+  export type UNRECOGNIZED = typeof CheckType.UNRECOGNIZED;
+}
+
+export function checkTypeFromJSON(object: any): CheckType {
+  switch (object) {
+    case 0:
+    case "CHECK_TYPE_UNSPECIFIED":
+      return CheckType.CHECK_TYPE_UNSPECIFIED;
+    case 1:
+    case "CHECK_TYPE_HTTP":
+      return CheckType.CHECK_TYPE_HTTP;
+    case 2:
+    case "CHECK_TYPE_TCP":
+      return CheckType.CHECK_TYPE_TCP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CheckType.UNRECOGNIZED;
+  }
+}
+
+export function checkTypeToJSON(object: CheckType): string {
+  switch (object) {
+    case CheckType.CHECK_TYPE_UNSPECIFIED:
+      return "CHECK_TYPE_UNSPECIFIED";
+    case CheckType.CHECK_TYPE_HTTP:
+      return "CHECK_TYPE_HTTP";
+    case CheckType.CHECK_TYPE_TCP:
+      return "CHECK_TYPE_TCP";
+    case CheckType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * HostReport is what netmap-agent publishes on netmap.v1.report.<agent_id>
  * every interval. The collector takes the agent's identity from the subject;
@@ -83,6 +133,23 @@ export interface HostReport {
   mounts: Mount[];
   listeners: Listener[];
   interfaces: NetworkInterface[];
+  /**
+   * Synthetic checks configured on the agent (`checks:` in agent.yaml): the
+   * latest result of each, in configuration order. Empty when none is configured.
+   */
+  checks: CheckResult[];
+  /**
+   * Failed SSH authentications read from the auth log (`auth_log:` in
+   * agent.yaml); absent when it is off or no log could be read.
+   */
+  sshAuth:
+    | SshAuthFailures
+    | undefined;
+  /**
+   * Docker or Podman containers, through the Engine API's unix socket
+   * (`containers:` in agent.yaml); empty when there is no socket.
+   */
+  containers: Container[];
   /** Self-observation: one entry per collector, in collection order. */
   collectors: CollectorRun[];
   /** Self-observation: the agent process and its spool. */
@@ -257,6 +324,87 @@ export interface NetworkInterface {
   txBytesTotal?: number | undefined;
 }
 
+/** One synthetic check's latest result. */
+export interface CheckResult {
+  /** as configured: [A-Za-z0-9._-]{1,64} */
+  name: string;
+  type: CheckType;
+  /** the URL or host:port checked */
+  target: string;
+  success: boolean;
+  /** Connect (tcp) or request until the whole response (http); absent when it failed before. */
+  latencySeconds?: number | undefined;
+  httpStatus?:
+    | number
+    | undefined;
+  /** https: days until the server certificate's notAfter (fractional; negative once expired). */
+  certificateDaysLeft?:
+    | number
+    | undefined;
+  /** why it failed; empty on success */
+  error: string;
+  checkedAt: Date | undefined;
+}
+
+/**
+ * Failed SSH authentications ("Failed password for ... from ADDRESS") over a
+ * sliding window, counted from when the agent started reading the log.
+ */
+export interface SshAuthFailures {
+  /** the file read */
+  log: string;
+  windowSeconds: number;
+  /** in the window, every source */
+  failures: number;
+  /** the most failing first, at most 20 */
+  sources: SshAuthSource[];
+}
+
+export interface SshAuthSource {
+  /** the client's IP address as sshd logged it */
+  address: string;
+  /** in the window */
+  failures: number;
+  /** the user name last tried (an invalid one too) */
+  lastUser: string;
+}
+
+export interface Container {
+  /** the engine's id, 64 hex digits */
+  id: string;
+  /** without Docker's leading "/" */
+  name: string;
+  image: string;
+  /** created, running, paused, restarting, removing, exited, dead */
+  state: string;
+  /** healthy, unhealthy, starting; empty without a healthcheck */
+  health: string;
+  restartCount: number;
+  /** absent when it never started */
+  startedAt:
+    | Date
+    | undefined;
+  /** of its last run, once exited */
+  exitCode?:
+    | number
+    | undefined;
+  /** published: "0.0.0.0:8080->80/tcp" */
+  ports: string[];
+  /**
+   * Per cent of one core since the previous cycle (absent on the first), memory
+   * less inactive file cache against its limit, network bytes since it started.
+   */
+  cpuPercent?: number | undefined;
+  memoryUsedBytes?: number | undefined;
+  memoryLimitBytes?: number | undefined;
+  networkRxBytes?: number | undefined;
+  networkTxBytes?:
+    | number
+    | undefined;
+  /** "docker" or "podman" */
+  engine: string;
+}
+
 export interface CollectorRun {
   name: string;
   success: boolean;
@@ -297,6 +445,9 @@ function createBaseHostReport(): HostReport {
     mounts: [],
     listeners: [],
     interfaces: [],
+    checks: [],
+    sshAuth: undefined,
+    containers: [],
     collectors: [],
     agent: undefined,
   };
@@ -345,6 +496,15 @@ export const HostReport: MessageFns<HostReport> = {
     }
     for (const v of message.interfaces) {
       NetworkInterface.encode(v!, writer.uint32(130).fork()).join();
+    }
+    for (const v of message.checks) {
+      CheckResult.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.sshAuth !== undefined) {
+      SshAuthFailures.encode(message.sshAuth, writer.uint32(146).fork()).join();
+    }
+    for (const v of message.containers) {
+      Container.encode(v!, writer.uint32(154).fork()).join();
     }
     for (const v of message.collectors) {
       CollectorRun.encode(v!, writer.uint32(162).fork()).join();
@@ -480,6 +640,30 @@ export const HostReport: MessageFns<HostReport> = {
             message.interfaces.push(NetworkInterface.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.checks.push(CheckResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.sshAuth = SshAuthFailures.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.containers.push(Container.decode(reader, reader.uint32()));
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -552,6 +736,15 @@ export const HostReport: MessageFns<HostReport> = {
       interfaces: globalThis.Array.isArray(object?.interfaces)
         ? object.interfaces.map((e: any) => NetworkInterface.fromJSON(e))
         : [],
+      checks: globalThis.Array.isArray(object?.checks) ? object.checks.map((e: any) => CheckResult.fromJSON(e)) : [],
+      sshAuth: isSet(object.sshAuth)
+        ? SshAuthFailures.fromJSON(object.sshAuth)
+        : isSet(object.ssh_auth)
+        ? SshAuthFailures.fromJSON(object.ssh_auth)
+        : undefined,
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => Container.fromJSON(e))
+        : [],
       collectors: globalThis.Array.isArray(object?.collectors)
         ? object.collectors.map((e: any) => CollectorRun.fromJSON(e))
         : [],
@@ -603,6 +796,15 @@ export const HostReport: MessageFns<HostReport> = {
     if (message.interfaces?.length) {
       obj.interfaces = message.interfaces.map((e) => NetworkInterface.toJSON(e));
     }
+    if (message.checks?.length) {
+      obj.checks = message.checks.map((e) => CheckResult.toJSON(e));
+    }
+    if (message.sshAuth !== undefined) {
+      obj.sshAuth = SshAuthFailures.toJSON(message.sshAuth);
+    }
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => Container.toJSON(e));
+    }
     if (message.collectors?.length) {
       obj.collectors = message.collectors.map((e) => CollectorRun.toJSON(e));
     }
@@ -633,6 +835,11 @@ export const HostReport: MessageFns<HostReport> = {
     message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
     message.listeners = object.listeners?.map((e) => Listener.fromPartial(e)) || [];
     message.interfaces = object.interfaces?.map((e) => NetworkInterface.fromPartial(e)) || [];
+    message.checks = object.checks?.map((e) => CheckResult.fromPartial(e)) || [];
+    message.sshAuth = (object.sshAuth !== undefined && object.sshAuth !== null)
+      ? SshAuthFailures.fromPartial(object.sshAuth)
+      : undefined;
+    message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
     message.collectors = object.collectors?.map((e) => CollectorRun.fromPartial(e)) || [];
     message.agent = (object.agent !== undefined && object.agent !== null)
       ? AgentStats.fromPartial(object.agent)
@@ -2488,6 +2695,800 @@ export const NetworkInterface: MessageFns<NetworkInterface> = {
     message.virtual = object.virtual ?? false;
     message.rxBytesTotal = object.rxBytesTotal ?? undefined;
     message.txBytesTotal = object.txBytesTotal ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCheckResult(): CheckResult {
+  return {
+    name: "",
+    type: 0,
+    target: "",
+    success: false,
+    latencySeconds: undefined,
+    httpStatus: undefined,
+    certificateDaysLeft: undefined,
+    error: "",
+    checkedAt: undefined,
+  };
+}
+
+export const CheckResult: MessageFns<CheckResult> = {
+  encode(message: CheckResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.success !== false) {
+      writer.uint32(32).bool(message.success);
+    }
+    if (message.latencySeconds !== undefined) {
+      writer.uint32(41).double(message.latencySeconds);
+    }
+    if (message.httpStatus !== undefined) {
+      writer.uint32(48).uint32(message.httpStatus);
+    }
+    if (message.certificateDaysLeft !== undefined) {
+      writer.uint32(57).double(message.certificateDaysLeft);
+    }
+    if (message.error !== "") {
+      writer.uint32(66).string(message.error);
+    }
+    if (message.checkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.success = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.latencySeconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.httpStatus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.certificateDaysLeft = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckResult {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      type: isSet(object.type) ? checkTypeFromJSON(object.type) : 0,
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      latencySeconds: isSet(object.latencySeconds)
+        ? globalThis.Number(object.latencySeconds)
+        : isSet(object.latency_seconds)
+        ? globalThis.Number(object.latency_seconds)
+        : undefined,
+      httpStatus: isSet(object.httpStatus)
+        ? globalThis.Number(object.httpStatus)
+        : isSet(object.http_status)
+        ? globalThis.Number(object.http_status)
+        : undefined,
+      certificateDaysLeft: isSet(object.certificateDaysLeft)
+        ? globalThis.Number(object.certificateDaysLeft)
+        : isSet(object.certificate_days_left)
+        ? globalThis.Number(object.certificate_days_left)
+        : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      checkedAt: isSet(object.checkedAt)
+        ? fromJsonTimestamp(object.checkedAt)
+        : isSet(object.checked_at)
+        ? fromJsonTimestamp(object.checked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CheckResult): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.type !== 0) {
+      obj.type = checkTypeToJSON(message.type);
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.success !== false) {
+      obj.success = message.success;
+    }
+    if (message.latencySeconds !== undefined) {
+      obj.latencySeconds = floatToJson(message.latencySeconds);
+    }
+    if (message.httpStatus !== undefined) {
+      obj.httpStatus = Math.round(message.httpStatus);
+    }
+    if (message.certificateDaysLeft !== undefined) {
+      obj.certificateDaysLeft = floatToJson(message.certificateDaysLeft);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.checkedAt !== undefined) {
+      obj.checkedAt = message.checkedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckResult>, I>>(base?: I): CheckResult {
+    return CheckResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckResult>, I>>(object: I): CheckResult {
+    const message = createBaseCheckResult();
+    message.name = object.name ?? "";
+    message.type = object.type ?? 0;
+    message.target = object.target ?? "";
+    message.success = object.success ?? false;
+    message.latencySeconds = object.latencySeconds ?? undefined;
+    message.httpStatus = object.httpStatus ?? undefined;
+    message.certificateDaysLeft = object.certificateDaysLeft ?? undefined;
+    message.error = object.error ?? "";
+    message.checkedAt = object.checkedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSshAuthFailures(): SshAuthFailures {
+  return { log: "", windowSeconds: 0, failures: 0, sources: [] };
+}
+
+export const SshAuthFailures: MessageFns<SshAuthFailures> = {
+  encode(message: SshAuthFailures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.log !== "") {
+      writer.uint32(10).string(message.log);
+    }
+    if (message.windowSeconds !== 0) {
+      writer.uint32(17).double(message.windowSeconds);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(24).uint64(message.failures);
+    }
+    for (const v of message.sources) {
+      SshAuthSource.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SshAuthFailures {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSshAuthFailures();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.log = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.windowSeconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failures = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sources.push(SshAuthSource.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SshAuthFailures {
+    return {
+      log: isSet(object.log) ? globalThis.String(object.log) : "",
+      windowSeconds: isSet(object.windowSeconds)
+        ? globalThis.Number(object.windowSeconds)
+        : isSet(object.window_seconds)
+        ? globalThis.Number(object.window_seconds)
+        : 0,
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      sources: globalThis.Array.isArray(object?.sources)
+        ? object.sources.map((e: any) => SshAuthSource.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SshAuthFailures): unknown {
+    const obj: any = {};
+    if (message.log !== "") {
+      obj.log = message.log;
+    }
+    if (message.windowSeconds !== 0) {
+      obj.windowSeconds = floatToJson(message.windowSeconds);
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => SshAuthSource.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SshAuthFailures>, I>>(base?: I): SshAuthFailures {
+    return SshAuthFailures.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SshAuthFailures>, I>>(object: I): SshAuthFailures {
+    const message = createBaseSshAuthFailures();
+    message.log = object.log ?? "";
+    message.windowSeconds = object.windowSeconds ?? 0;
+    message.failures = object.failures ?? 0;
+    message.sources = object.sources?.map((e) => SshAuthSource.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSshAuthSource(): SshAuthSource {
+  return { address: "", failures: 0, lastUser: "" };
+}
+
+export const SshAuthSource: MessageFns<SshAuthSource> = {
+  encode(message: SshAuthSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(16).uint64(message.failures);
+    }
+    if (message.lastUser !== "") {
+      writer.uint32(26).string(message.lastUser);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SshAuthSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSshAuthSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.failures = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastUser = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SshAuthSource {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      lastUser: isSet(object.lastUser)
+        ? globalThis.String(object.lastUser)
+        : isSet(object.last_user)
+        ? globalThis.String(object.last_user)
+        : "",
+    };
+  },
+
+  toJSON(message: SshAuthSource): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.lastUser !== "") {
+      obj.lastUser = message.lastUser;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SshAuthSource>, I>>(base?: I): SshAuthSource {
+    return SshAuthSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SshAuthSource>, I>>(object: I): SshAuthSource {
+    const message = createBaseSshAuthSource();
+    message.address = object.address ?? "";
+    message.failures = object.failures ?? 0;
+    message.lastUser = object.lastUser ?? "";
+    return message;
+  },
+};
+
+function createBaseContainer(): Container {
+  return {
+    id: "",
+    name: "",
+    image: "",
+    state: "",
+    health: "",
+    restartCount: 0,
+    startedAt: undefined,
+    exitCode: undefined,
+    ports: [],
+    cpuPercent: undefined,
+    memoryUsedBytes: undefined,
+    memoryLimitBytes: undefined,
+    networkRxBytes: undefined,
+    networkTxBytes: undefined,
+    engine: "",
+  };
+}
+
+export const Container: MessageFns<Container> = {
+  encode(message: Container, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.image !== "") {
+      writer.uint32(26).string(message.image);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.health !== "") {
+      writer.uint32(42).string(message.health);
+    }
+    if (message.restartCount !== 0) {
+      writer.uint32(48).uint32(message.restartCount);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(64).int32(message.exitCode);
+    }
+    for (const v of message.ports) {
+      writer.uint32(74).string(v!);
+    }
+    if (message.cpuPercent !== undefined) {
+      writer.uint32(81).double(message.cpuPercent);
+    }
+    if (message.memoryUsedBytes !== undefined) {
+      writer.uint32(88).uint64(message.memoryUsedBytes);
+    }
+    if (message.memoryLimitBytes !== undefined) {
+      writer.uint32(96).uint64(message.memoryLimitBytes);
+    }
+    if (message.networkRxBytes !== undefined) {
+      writer.uint32(104).uint64(message.networkRxBytes);
+    }
+    if (message.networkTxBytes !== undefined) {
+      writer.uint32(112).uint64(message.networkTxBytes);
+    }
+    if (message.engine !== "") {
+      writer.uint32(122).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Container {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.restartCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.ports.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.memoryUsedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.memoryLimitBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.networkRxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.networkTxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Container {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
+      restartCount: isSet(object.restartCount)
+        ? globalThis.Number(object.restartCount)
+        : isSet(object.restart_count)
+        ? globalThis.Number(object.restart_count)
+        : 0,
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : undefined,
+      ports: globalThis.Array.isArray(object?.ports)
+        ? object.ports.map((e: any) => globalThis.String(e))
+        : [],
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : undefined,
+      memoryUsedBytes: isSet(object.memoryUsedBytes)
+        ? globalThis.Number(object.memoryUsedBytes)
+        : isSet(object.memory_used_bytes)
+        ? globalThis.Number(object.memory_used_bytes)
+        : undefined,
+      memoryLimitBytes: isSet(object.memoryLimitBytes)
+        ? globalThis.Number(object.memoryLimitBytes)
+        : isSet(object.memory_limit_bytes)
+        ? globalThis.Number(object.memory_limit_bytes)
+        : undefined,
+      networkRxBytes: isSet(object.networkRxBytes)
+        ? globalThis.Number(object.networkRxBytes)
+        : isSet(object.network_rx_bytes)
+        ? globalThis.Number(object.network_rx_bytes)
+        : undefined,
+      networkTxBytes: isSet(object.networkTxBytes)
+        ? globalThis.Number(object.networkTxBytes)
+        : isSet(object.network_tx_bytes)
+        ? globalThis.Number(object.network_tx_bytes)
+        : undefined,
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: Container): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
+    if (message.restartCount !== 0) {
+      obj.restartCount = Math.round(message.restartCount);
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.exitCode !== undefined) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports;
+    }
+    if (message.cpuPercent !== undefined) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.memoryUsedBytes !== undefined) {
+      obj.memoryUsedBytes = Math.round(message.memoryUsedBytes);
+    }
+    if (message.memoryLimitBytes !== undefined) {
+      obj.memoryLimitBytes = Math.round(message.memoryLimitBytes);
+    }
+    if (message.networkRxBytes !== undefined) {
+      obj.networkRxBytes = Math.round(message.networkRxBytes);
+    }
+    if (message.networkTxBytes !== undefined) {
+      obj.networkTxBytes = Math.round(message.networkTxBytes);
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Container>, I>>(base?: I): Container {
+    return Container.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Container>, I>>(object: I): Container {
+    const message = createBaseContainer();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.image = object.image ?? "";
+    message.state = object.state ?? "";
+    message.health = object.health ?? "";
+    message.restartCount = object.restartCount ?? 0;
+    message.startedAt = object.startedAt ?? undefined;
+    message.exitCode = object.exitCode ?? undefined;
+    message.ports = object.ports?.map((e) => e) || [];
+    message.cpuPercent = object.cpuPercent ?? undefined;
+    message.memoryUsedBytes = object.memoryUsedBytes ?? undefined;
+    message.memoryLimitBytes = object.memoryLimitBytes ?? undefined;
+    message.networkRxBytes = object.networkRxBytes ?? undefined;
+    message.networkTxBytes = object.networkTxBytes ?? undefined;
+    message.engine = object.engine ?? "";
     return message;
   },
 };

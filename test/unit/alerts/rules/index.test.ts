@@ -15,6 +15,9 @@ const EXPECTED = [
   ["FilesystemAlmostFull", "threshold", FILESYSTEM],
   ["FilesystemInodesLow", "threshold", FILESYSTEM],
   ["FilesystemFillingUp", "threshold", { enabled: true, warning: 24, warningClear: 36, forSeconds: 1800 }],
+  ["CheckFailed", "threshold", { enabled: true, critical: 1, criticalClear: 0.5, forSeconds: 60 }],
+  ["CertificateExpiring", "threshold", { enabled: true, warning: 14, warningClear: 15, critical: 3, criticalClear: 4, forSeconds: 0 }],
+  ["SSHBruteForce", "threshold", { enabled: true, warning: 20, warningClear: 10, critical: 100, criticalClear: 50, forSeconds: 0 }],
   ["HostDown", "absence", { enabled: true, forSeconds: 30 }],
   ["HostRebooted", "change", { enabled: true, forSeconds: 0 }],
   ["ListenerGone", "change", { enabled: true, forSeconds: 60, minReports: 3 }],
@@ -23,6 +26,15 @@ const EXPECTED = [
   ["ProxmoxNodeDown", "proxmox", { enabled: true, forSeconds: 60 }],
   ["ProxmoxGuestDown", "proxmox", { enabled: true, forSeconds: 60, graceSeconds: 1800 }],
   ["ProxmoxStorageFilling", "proxmox", FILESYSTEM],
+  ["InterfaceDown", "snmp", { enabled: true, forSeconds: 60 }],
+  ["InterfaceErrors", "snmp", { enabled: true, warning: 1, warningClear: 0.1, forSeconds: 300 }],
+  ["InterfaceSaturated", "snmp", { enabled: true, warning: 90, warningClear: 80, forSeconds: 300 }],
+  ["DeviceUnreachable", "snmp", { enabled: true, forSeconds: 120 }],
+  ["DeviceRebooted", "snmp", { enabled: true, forSeconds: 0 }],
+  ["SiteUnreachable", "topology", { enabled: true, forSeconds: 30 }],
+  ["ContainerDown", "container", { enabled: true, forSeconds: 30 }],
+  ["ContainerRestarting", "container", { enabled: true, warning: 3, warningClear: 1, forSeconds: 0 }],
+  ["ContainerUnhealthy", "container", { enabled: true, forSeconds: 60 }],
   ["Watchdog", "heartbeat", { enabled: true, forSeconds: 0 }],
 ] as const;
 
@@ -39,6 +51,7 @@ describe("rule registry", () => {
     assert.equal(ruleFamily("HostDown"), "absence");
     assert.equal(ruleFamily("ListenerNew"), "change");
     assert.equal(ruleFamily("ProxmoxGuestDown"), "proxmox");
+    assert.equal(ruleFamily("InterfaceDown"), "snmp");
     assert.equal(ruleFamily("NoSuchRule"), undefined);
   });
 

@@ -1,0 +1,145 @@
+// Containers through the Engine API (engine-api.ts): the list, each one's
+// inspect (health, restarts, start) and, for running ones, one stats sample
+// (CPU as a rate against the previous cycle's sample). Pure parse functions
+// below take the engine's JSON as recorded.
+import type { Container } from "../../../proto/gen/netmap/v1/report.ts";
+import { engineGet, engineName, findEngineSocket } from "../engine-api.ts";
+import type { Collector } from "./types.ts";
+
+interface ListEntry {
+  Id: string;
+  Names?: string[];
+  Image?: string;
+  State?: string;
+  /** "Up 5 minutes (healthy)", "Restarting (3) 2 seconds ago", "Exited (137) 1 second ago". */
+  Status?: string;
+  Ports?: Array<{ IP?: string; PrivatePort?: number; PublicPort?: number; Type?: string }>;
+}
+
+interface Inspect {
+  RestartCount?: number;
+  State?: { Status?: string; StartedAt?: string; ExitCode?: number; Health?: { Status?: string } };
+}
+
+interface Stats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number; online_cpus?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
+}
+
+/** A stats sample kept for the next cycle's CPU rate. */
+export interface CpuSample {
+  container: number;
+  system: number;
+}
+
+/** Published ports as `docker ps` shows them: "0.0.0.0:8080->80/tcp", or "80/tcp" when not published. */
+export function formatPorts(ports: ListEntry["Ports"]): string[] {
+  return [...new Set((ports ?? []).map((p) => (p.PublicPort ? `${p.IP ? `${p.IP.includes(":") ? `[${p.IP}]` : p.IP}:` : ""}${p.PublicPort}->` : "") + `${p.PrivatePort}/${p.Type ?? "tcp"}`))].sort();
+}
+
+/** A timestamp the engine gave, or undefined for Go's zero time ("0001-01-01T00:00:00Z": never started). */
+function startedAt(value: string | undefined): Date | undefined {
+  const ms = value ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) || ms <= 0 ? undefined : new Date(ms);
+}
+
+/** CPU per cent of one core between two stats samples, as `docker stats` computes it; undefined without a usable previous one. */
+export function cpuPercent(stats: Stats, previous: CpuSample | undefined): { percent?: number; sample?: CpuSample } {
+  const cpu = stats.cpu_stats;
+  if (cpu?.cpu_usage?.total_usage === undefined || cpu.system_cpu_usage === undefined) return {};
+  const sample = { container: cpu.cpu_usage.total_usage, system: cpu.system_cpu_usage };
+  // A restarted container's counter goes back: no rate across it.
+  if (!previous || sample.system <= previous.system || sample.container < previous.container) return { sample };
+  return { sample, percent: ((sample.container - previous.container) / (sample.system - previous.system)) * (cpu.online_cpus ?? 1) * 100 };
+}
+
+/** The latest stats of a running container, and its CPU rate against the sample before. */
+export interface ContainerFigures {
+  stats: Stats;
+  cpuPercent: number | undefined;
+}
+
+/** One container's report entry from its list entry, inspect and (running) latest figures. */
+export function containerInfo(entry: ListEntry, inspect: Inspect, figures: ContainerFigures | undefined, engine: string): Container {
+  const state = inspect.State?.Status ?? entry.State ?? "";
+  const container: Container = {
+    id: entry.Id.toLowerCase(),
+    name: (entry.Names?.[0] ?? entry.Id.slice(0, 12)).replace(/^\//, ""),
+    image: entry.Image ?? "",
+    state,
+    health: inspect.State?.Health?.Status ?? "",
+    restartCount: inspect.RestartCount ?? 0,
+    startedAt: startedAt(inspect.State?.StartedAt),
+    exitCode: state === "exited" || state === "dead" ? inspect.State?.ExitCode : undefined,
+    ports: formatPorts(entry.Ports),
+    cpuPercent: state === "running" ? figures?.cpuPercent : undefined, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined,
+    engine,
+  };
+  if (!figures || state !== "running") return container;
+  const memory = figures.stats.memory_stats;
+  if (memory?.usage !== undefined) {
+    const inactive = memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0;
+    container.memoryUsedBytes = Math.max(0, memory.usage - inactive);
+    container.memoryLimitBytes = memory.limit;
+  }
+  const networks = Object.values(figures.stats.networks ?? {});
+  if (networks.length) {
+    container.networkRxBytes = networks.reduce((sum, n) => sum + (n.rx_bytes ?? 0), 0);
+    container.networkTxBytes = networks.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0);
+  }
+  return container;
+}
+
+/**
+ * The containers of the engine at `containers:` (auto: the first socket there is); nothing
+ * when there is none. The engine answers a stats request at its next 1 s collection tick,
+ * so stats are fetched for all running containers at once, in the background: a report
+ * carries the latest round's figures (the first report waits for its round).
+ */
+export function containersCollector(setting: string): Collector {
+  let engine: { socket: string; name: string } | undefined;
+  const figures = new Map<string, ContainerFigures>();
+  const samples = new Map<string, CpuSample>();
+  const inspects = new Map<string, { key: string; inspect: Inspect }>();
+  let round: Promise<void> | undefined;
+
+  const statsRound = (socket: string, ids: string[]) =>
+    (round ??= Promise.all(ids.map(async (id) => {
+      const stats = (await engineGet(socket, `/containers/${encodeURIComponent(id)}/stats?stream=false&one-shot=true`).catch(() => undefined)) as Stats | undefined;
+      if (!stats) return;
+      const { percent, sample } = cpuPercent(stats, samples.get(id));
+      if (sample) samples.set(id, sample);
+      figures.set(id, { stats, cpuPercent: percent });
+    })).then(() => {
+      round = undefined;
+    }));
+
+  return {
+    name: "containers",
+    async collect() {
+      const socket = findEngineSocket(setting);
+      if (socket === undefined) return {};
+      if (engine?.socket !== socket) engine = { socket, name: await engineName(socket) };
+      const list = (await engineGet(socket, "/containers/json?all=true")) as ListEntry[];
+      const inspected: Array<{ entry: ListEntry; inspect: Inspect }> = [];
+      for (const entry of list) {
+        // The list's status text changes with every state, health or restart change: inspect again only then.
+        const key = `${entry.State}\u0000${entry.Status}`;
+        let inspect = inspects.get(entry.Id)?.key === key ? inspects.get(entry.Id)!.inspect : undefined;
+        // A container removed between the list and its inspect is simply not reported.
+        inspect ??= (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
+        if (!inspect) continue;
+        inspects.set(entry.Id, { key, inspect });
+        inspected.push({ entry, inspect });
+      }
+      const running = inspected.filter(({ entry, inspect }) => (inspect.State?.Status ?? entry.State) === "running").map(({ entry }) => entry.Id);
+      const first = figures.size === 0 && running.length > 0;
+      const pending = statsRound(socket, running);
+      if (first) await pending;
+      const present = new Set(inspected.map(({ entry }) => entry.Id));
+      for (const map of [figures, samples, inspects]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+      return { containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)) };
+    },
+  };
+}

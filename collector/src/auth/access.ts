@@ -1,0 +1,84 @@
+// The one table of who may do what: the role every HTTP route and every gRPC method needs,
+// and the audit action it records. An HTTP route missing here stops the app at start
+// (http/auth.ts), a gRPC method missing here does not type-check, and
+// test/integration/access.test.ts tries each entry with each role.
+import type { NetMapAdminService } from "../../../proto/gen/netmap/v1/admin.ts";
+import { AUDIT_ACTIONS } from "../../../proto/src/subjects.ts";
+import type { Role } from "./roles.ts";
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { AUDIT_ACTIONS };
+
+export interface Access {
+  /** "open": no token at all (the liveness probe, the status page's static files). */
+  readonly role: Role | "open";
+  /** Recorded in the audit trail (who, when, from where, outcome) when given. */
+  readonly audit?: AuditAction;
+  /** The request fields (HTTP: route parameters or body fields) naming what the action applies to, joined by spaces. */
+  readonly target?: string | readonly string[];
+}
+
+const open: Access = { role: "open" };
+const viewer: Access = { role: "viewer" };
+
+/** `METHOD /route` as fastify declares it. HEAD follows its GET. */
+export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
+  "GET /healthz": open,
+  "GET /readyz": open,
+  "GET /": open,
+  "GET /app.js": open,
+  "GET /app.js.map": open,
+  "GET /app.css": open,
+  "GET /style.css": open,
+  "GET /metrics": viewer,
+  "GET /metrics/hosts": viewer,
+  "GET /api/v1/hosts": viewer,
+  "GET /api/v1/hosts/:id": viewer,
+  "GET /api/v1/hosts/:id/series": viewer,
+  "POST /api/v1/hosts/:id/adopt": { role: "admin", audit: "host_adopt", target: "id" },
+  "GET /api/v1/alerts": viewer,
+  "GET /api/v1/alerts/deliveries": viewer,
+  "POST /api/v1/alerts/:fingerprint/ack": { role: "operator", audit: "alert_ack", target: "fingerprint" },
+  "DELETE /api/v1/alerts/:fingerprint/ack": { role: "operator", audit: "alert_unack", target: "fingerprint" },
+  "GET /api/v1/silences": viewer,
+  "POST /api/v1/silences": { role: "operator", audit: "silence_add", target: "matchers" },
+  "DELETE /api/v1/silences/:id": { role: "operator", audit: "silence_expire", target: "id" },
+  "GET /api/v1/topology": viewer,
+  "GET /api/v1/topology.svg": viewer,
+  "GET /api/v1/routes/:host": viewer,
+  "GET /api/v1/inventory/ansible": viewer,
+  // Who did what, and from which address: for admins.
+  "GET /api/v1/audit": { role: "admin" },
+};
+
+/** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */
+export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Access>> = {
+  import: { role: "admin", audit: "topology_import", target: "fileName" },
+  export: viewer,
+  listHosts: viewer,
+  route: viewer,
+  sshConfig: viewer,
+  graph: viewer,
+  inventory: viewer,
+  adopt: { role: "admin", audit: "host_adopt", target: "host" },
+  listAlerts: viewer,
+  watchAlerts: viewer,
+  addSilence: { role: "operator", audit: "silence_add", target: "matchers" },
+  listSilences: viewer,
+  expireSilence: { role: "operator", audit: "silence_expire", target: "id" },
+  ackAlert: { role: "operator", audit: "alert_ack", target: "fingerprint" },
+  createToken: { role: "admin", audit: "token_create", target: "name" },
+  listTokens: { role: "admin" },
+  revokeToken: { role: "admin", audit: "token_revoke", target: "name" },
+  listAudit: { role: "admin" },
+  recordAgentInstall: { role: "admin", audit: "agent_install", target: ["host", "outcome"] },
+  mintAgentIdentity: { role: "admin", audit: "agent_identity_mint", target: "host" },
+  revokeAgentIdentity: { role: "admin", audit: "agent_identity_revoke", target: "host" },
+};
+
+/** What an audited request names as its target, as text (a matcher list as JSON). */
+export function auditTarget(access: Access, input: unknown): string {
+  if (!access.target || typeof input !== "object" || input === null) return "";
+  const values = [access.target].flat().map((field) => (input as Record<string, unknown>)[field]).filter((value) => value !== undefined && value !== null && value !== "");
+  return values.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join(" ").slice(0, 500);
+}

@@ -1,0 +1,38 @@
+// What each NetMap identity may do on NATS, as nats-server permission blocks: the agent's (its
+// own report subject and its own inbox) and the collector's. deploy/nats/agent-permissions.conf
+// ships the same blocks for people who write nats-server's authorization by hand; a test
+// (test/unit/collector/nats-permissions.test.ts) keeps the two the same.
+import { agentInboxPrefix, EVENTS_STREAM, REPORTS_STREAM, reportSubject } from "../../../proto/src/subjects.ts";
+
+export interface Permissions {
+  publish: readonly string[];
+  subscribe: readonly string[];
+}
+
+export function agentPermissions(agentId: string): Permissions {
+  return { publish: [reportSubject(agentId)], subscribe: [`${agentInboxPrefix(agentId)}.>`] };
+}
+
+/** What `netmap serve` does with NATS and no more (its inbox prefix is nats.inbox_prefix). */
+export function collectorPermissions(inboxPrefix: string): Permissions {
+  return {
+    publish: [
+      "$JS.API.INFO",
+      ...[REPORTS_STREAM, EVENTS_STREAM].flatMap((stream) => ["INFO", "CREATE", "UPDATE"].map((call) => `$JS.API.STREAM.${call}.${stream}`)),
+      `$JS.API.CONSUMER.CREATE.${REPORTS_STREAM}.>`,
+      `$JS.API.CONSUMER.INFO.${REPORTS_STREAM}.*`,
+      `$JS.API.CONSUMER.MSG.NEXT.${REPORTS_STREAM}.*`,
+      `$JS.ACK.${REPORTS_STREAM}.>`,
+      "netmap.v1.alert.>",
+      "netmap.v1.inventory.>",
+      "netmap.v1.audit.>",
+    ],
+    subscribe: [`${inboxPrefix}.>`],
+  };
+}
+
+/** The block as nats-server's configuration writes it. */
+export function permissionsBlock(permissions: Permissions): string {
+  const list = (subjects: readonly string[]) => `[${subjects.map((s) => JSON.stringify(s)).join(", ")}]`;
+  return `{ publish = { allow = ${list(permissions.publish)} }, subscribe = { allow = ${list(permissions.subscribe)} } }`;
+}
