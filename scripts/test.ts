@@ -6,7 +6,7 @@
 //   4. web: the console bundled into web/dist (scripts/build-web.ts)
 //   5. unit: node --test test/unit/**/*.test.ts test/fuzz/**/*.test.ts
 //   6. integration: node --test --test-concurrency=1 test/integration/** test/e2e/** (real NATS and PostgreSQL)
-//   7. faults: test/faults/** (collectors and NATS nodes killed under load from real agents; a few minutes)
+//   7. faults: test/faults/** (collectors and NATS nodes killed, PostgreSQL and NATS cut, agent clocks off, under load from real agents; about 5 minutes)
 //
 // `npm test -- FILE...` runs only those test files; other arguments starting
 // with `--` (e.g. --test-name-pattern=route) go to every node --test run.

@@ -134,10 +134,13 @@ export function openSpool(options: SpoolOptions): Spool {
     droppedTotal++;
     writeFileSync(join(dir, DROPPED_FILE), `${droppedTotal}\n`, { mode: 0o600 });
   };
-  const dropOldest = () => {
-    const oldest = entries.shift()!;
-    bytes -= oldest.bytes;
-    unlink(oldest);
+  // The record peek() handed out and not yet removed: it may be on the wire, so dropping it would
+  // count as lost a report that arrives. The bound takes the next oldest instead.
+  let lent: number | undefined;
+  const dropOldest = (index: number) => {
+    const [oldest] = entries.splice(index, 1);
+    bytes -= oldest!.bytes;
+    unlink(oldest!);
     countDropped();
   };
   const syncDir = () => {
@@ -167,8 +170,10 @@ export function openSpool(options: SpoolOptions): Spool {
       bytes += record.length;
       let dropped = 0;
       // Never drop the record just written: a bound smaller than one report still keeps the newest.
-      while (bytes > maxBytes && entries.length > 1) {
-        dropOldest();
+      for (;;) {
+        const oldest = entries[0]?.id === lent ? 1 : 0;
+        if (bytes <= maxBytes || oldest >= entries.length - 1) break;
+        dropOldest(oldest);
         dropped++;
       }
       if (dropped > 0) log.warn({ dropped, droppedTotal, maxBytes }, "spool full: oldest reports dropped");
@@ -182,7 +187,10 @@ export function openSpool(options: SpoolOptions): Spool {
         } catch (error) {
           payload = (error as Error).message;
         }
-        if (typeof payload !== "string") return { entry, payload };
+        if (typeof payload !== "string") {
+          lent = entry.id;
+          return { entry, payload };
+        }
         log.warn({ file: fileName(entry.id), reason: payload }, "spool: unreadable record skipped");
         entries.shift();
         bytes -= entry.bytes;
@@ -192,6 +200,7 @@ export function openSpool(options: SpoolOptions): Spool {
       return undefined;
     },
     remove(entry) {
+      if (entry.id === lent) lent = undefined;
       const index = entries.findIndex((e) => e.id === entry.id);
       if (index < 0) return;
       entries.splice(index, 1);

@@ -37,7 +37,8 @@ export interface CollectorConfig {
   /** A host is stale after this long without a report, down after downAfterSeconds. */
   readonly staleAfterSeconds: number;
   readonly downAfterSeconds: number;
-  readonly ingest: { readonly batchSize: number; readonly consumer: string };
+  /** readyMaxLag: /readyz answers 503 while more reports than this wait in the consumer (stored by no collector yet). */
+  readonly ingest: { readonly batchSize: number; readonly consumer: string; readonly readyMaxLag: number };
   readonly logLevel: string;
   /** auto: human-readable lines on a terminal, JSON otherwise. */
   readonly logFormat: "auto" | "json" | "pretty";
@@ -151,7 +152,7 @@ const fileSchema = z
       .partial(),
     hosts: z.object({ stale_after: duration("hosts.stale_after"), down_after: duration("hosts.down_after") }).strict().partial(),
     ingest: z
-      .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })
+      .object({ batch_size: z.number().int().min(1).max(10_000), consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), ready_max_lag: z.number().int().min(0) })
       .strict()
       .partial(),
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]), format: z.enum(["auto", "json", "pretty"]) }).strict().partial(),
@@ -256,7 +257,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     authThrottle: { maxFailures: c.auth?.max_failures ?? DEFAULT_THROTTLE.maxFailures, windowSeconds: c.auth?.failure_window ?? DEFAULT_THROTTLE.windowSeconds },
     staleAfterSeconds,
     downAfterSeconds,
-    ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector" },
+    ingest: { batchSize: c.ingest?.batch_size ?? 500, consumer: c.ingest?.consumer ?? "netmap-collector", readyMaxLag: c.ingest?.ready_max_lag ?? 10_000 },
     logLevel: c.log?.level ?? "info",
     logFormat: c.log?.format ?? "auto",
     configFile,

@@ -15,7 +15,8 @@ import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
-import { ingestMetrics } from "./ingest/metrics.ts";
+import { consumerLagReader } from "./ingest/lag.ts";
+import { consumerLagMetrics, ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
 import { startSnmpPoller } from "./snmp/poller.ts";
 import { startHousekeeping } from "./series/housekeeping.ts";
@@ -89,6 +90,8 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     }),
   );
 
+  const consumerLag = consumerLagReader(nc, config.ingest.consumer);
+  consumerLagMetrics(registry, consumerLag, log.child({ component: "ingest" }));
   // One for both servers: failed authentications from an address count across HTTP and gRPC.
   const authenticator = createAuthenticator({ token, db, log: log.child({ component: "auth" }), registry, throttle: config.authThrottle });
   const audit = auditTrail(db, nc, log.child({ component: "audit" }));
@@ -101,6 +104,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         db,
         registry,
         natsConnected: () => !nc.isClosed() && nc.info !== undefined && !reconnecting,
+        consumerLag,
         token,
         authenticator,
         audit,

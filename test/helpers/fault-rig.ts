@@ -2,6 +2,7 @@
 // (so they can be SIGKILLed), a webhook receiver counting pages, and the row counts every case
 // ends with: reports the agents built against reports stored, lost and doubled.
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import pg from "pg";
@@ -59,10 +60,27 @@ export async function startCollectorProcess(options: { natsUrls: string; databas
   return { ...proc, httpUrl };
 }
 
-export function startAgentProcess(options: { natsUrls: string; agentId: string; spoolDir: string; interval?: string }): Process {
-  return startProcess("agent/src/main.ts", ["--nats", options.natsUrls, "--interval", options.interval ?? "500ms", "--agent-id", options.agentId, "--spool-dir", options.spoolDir], {
-    NETMAP_LOG_LEVEL: "debug",
-  });
+export function startAgentProcess(options: {
+  natsUrls: string;
+  agentId: string;
+  spoolDir: string;
+  interval?: string;
+  spoolMaxSize?: string;
+  /** The agent's wall clock moved by this much, like "+1h" or "-1h" (libfaketime); its monotonic clock stays true. */
+  clockOffset?: string;
+}): Process {
+  const args = ["--nats", options.natsUrls, "--interval", options.interval ?? "500ms", "--agent-id", options.agentId, "--spool-dir", options.spoolDir];
+  if (options.spoolMaxSize) args.push("--spool-max-size", options.spoolMaxSize);
+  const clock: Record<string, string> = options.clockOffset ? { LD_PRELOAD: libfaketime(), FAKETIME: options.clockOffset, FAKETIME_DONT_FAKE_MONOTONIC: "1" } : {};
+  return startProcess("agent/src/main.ts", args, { NETMAP_LOG_LEVEL: "debug", ...clock });
+}
+
+/** Debian's faketime package puts the library under the multiarch directory. */
+function libfaketime(): string {
+  const multiarch = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch as "x64" | "arm64"];
+  const path = `/usr/lib/${multiarch}/faketime/libfaketime.so.1`;
+  if (!multiarch || !existsSync(path)) throw new Error(`libfaketime not found at ${path}: apt-get install faketime`);
+  return path;
 }
 
 /** The seq of every report an agent built (its "cycle done" lines). */

@@ -1,7 +1,8 @@
 // Hands alert transitions to every configured notifier, without holding up
 // ingest: deliveries run in the background, each attempt logged to the
 // database. Firing alerts are re-sent to Alertmanager every minute, as
-// Prometheus does, or Alertmanager would resolve them on its own.
+// Prometheus does, or Alertmanager would resolve them on its own; on the same
+// tick the Watchdog heartbeat goes to every notifier (rules/watchdog.ts).
 import type { Logger } from "pino";
 import type { Db } from "../db/database.ts";
 import type { Alert, Transition } from "./engine.ts";
@@ -9,6 +10,7 @@ import { openAlerts, recordDeliveryAttempt } from "./repository.ts";
 import { activeSilences, markFiring, mutedFingerprints } from "./silence-repository.ts";
 import { INHIBITED_BY } from "./rules/topology.ts";
 import { silencedBy } from "./silences.ts";
+import { watchdogAlert } from "./rules/watchdog.ts";
 import { RESEND_INTERVAL_SECONDS, sendToAlertmanager } from "./notifiers/alertmanager.ts";
 import type { DeliveryAttempt, DeliveryResult } from "./notifiers/delivery.ts";
 import { sendWebhook, webhookPayload } from "./notifiers/webhook.ts";
@@ -24,20 +26,35 @@ export class AlertDispatcher {
   readonly #log: Logger;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
+  readonly #resendSeconds: number;
+  readonly #sendsWatchdog: () => boolean;
+  readonly #watchdog: Alert;
   #resendTimer: NodeJS.Timeout | undefined;
   #silencing: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { notifiers: readonly NotifierConfig[]; externalURL: string; db: Db; log: Logger }) {
+  constructor(options: {
+    notifiers: readonly NotifierConfig[];
+    externalURL: string;
+    db: Db;
+    log: Logger;
+    /** Whether this collector sends the Watchdog now (it is on and this one runs the absence check); never when absent. */
+    sendsWatchdog?: () => boolean;
+    /** Tests shorten the minute. */
+    resendIntervalSeconds?: number;
+  }) {
     this.#notifiers = options.notifiers;
     this.#externalURL = options.externalURL;
     this.#db = options.db;
     this.#log = options.log;
+    this.#sendsWatchdog = options.sendsWatchdog ?? (() => false);
+    this.#resendSeconds = options.resendIntervalSeconds ?? RESEND_INTERVAL_SECONDS;
+    this.#watchdog = watchdogAlert(new Date());
   }
 
-  /** Starts re-sending firing alerts to the alertmanager notifiers. */
+  /** Starts the re-send tick: firing alerts to the alertmanager notifiers, the Watchdog to all. */
   start(): void {
-    if (!this.#notifiers.some((n) => n.type === "alertmanager")) return;
-    this.#resendTimer = setInterval(() => void this.#resendFiring(), RESEND_INTERVAL_SECONDS * 1000);
+    if (!this.#notifiers.length) return;
+    this.#resendTimer = setInterval(() => void this.#resendFiring(), this.#resendSeconds * 1000);
     this.#resendTimer.unref();
   }
 
@@ -87,8 +104,12 @@ export class AlertDispatcher {
       const silences = await activeSilences(this.#db);
       const now = new Date();
       const firing = (await openAlerts(this.#db)).filter((a) => a.state === "firing" && !a.muted && !silencedBy(silences, a, now).length);
-      if (!firing.length) return;
-      for (const notifier of this.#notifiers) if (notifier.type === "alertmanager") this.#send(notifier, firing);
+      // Only after PostgreSQL answered: a collector that cannot read its alerts stops the heartbeat.
+      const watchdog = this.#sendsWatchdog() ? [this.#watchdog] : [];
+      for (const notifier of this.#notifiers) {
+        const alerts = notifier.type === "alertmanager" ? [...firing, ...watchdog] : watchdog;
+        if (alerts.length) this.#send(notifier, alerts);
+      }
     } catch (error) {
       this.#log.warn({ err: error }, "cannot re-send firing alerts");
     }

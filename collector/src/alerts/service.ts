@@ -14,6 +14,7 @@ import { AlertEvaluator } from "./evaluator.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
 import { reportingHosts, topologyContext } from "./repository.ts";
 import type { RulesConfig } from "./settings.ts";
+import { watchdogEnabled } from "./rules/watchdog.ts";
 
 const SILENCE_TICK_SECONDS = 10;
 
@@ -40,7 +41,10 @@ export async function startAlerting(options: {
 }): Promise<Alerting> {
   const { db, nc, log, externalUrl } = options;
   await ensureEventStream(nc, options.eventStreamLimits);
-  const dispatcher = new AlertDispatcher({ notifiers: options.notifiers, externalURL: externalUrl, db, log });
+  const isAbsenceChecker = options.isAbsenceChecker ?? (() => true);
+  // The Watchdog comes from the collector judging silent hosts: it arrives while that work is done.
+  const watchdog = watchdogEnabled(options.rules);
+  const dispatcher = new AlertDispatcher({ notifiers: options.notifiers, externalURL: externalUrl, db, log, sendsWatchdog: () => watchdog && isAbsenceChecker() });
   const notify = (transitions: Transition[]) => {
     dispatcher.notify(transitions);
     publishAlertEvents(nc, transitions, externalUrl);
@@ -56,7 +60,7 @@ export async function startAlerting(options: {
   // With several collectors one judges silent hosts; the others' ticks do nothing until it dies.
   const ticker = setInterval(
     () =>
-      (options.isAbsenceChecker?.() ?? true) &&
+      isAbsenceChecker() &&
       enqueue("judge silent hosts", async () => {
         const all = await reportingHosts(db);
         evaluator.retainHosts(all.map((h) => h.hostId));

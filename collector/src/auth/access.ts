@@ -24,6 +24,7 @@ const viewer: Access = { role: "viewer" };
 /** `METHOD /route` as fastify declares it. HEAD follows its GET. */
 export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   "GET /healthz": open,
+  "GET /readyz": open,
   "GET /": open,
   "GET /app.js": open,
   "GET /app.js.map": open,

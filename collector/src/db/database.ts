@@ -14,9 +14,12 @@ export type Tx = Transaction<Database>;
 
 export function openDatabase(url: string, options: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5_000 });
-  // An idle client losing its server (PostgreSQL restarted) must not crash the process;
-  // the next query fails and the caller retries.
+  // A client losing its server (PostgreSQL restarted, a link cut) must not crash the process:
+  // the pool reports idle clients' errors, and each client gets a listener of its own for the
+  // moment it is checked out between queries (pg emits the socket's error there, unheard).
+  // The query in flight fails either way, and its caller retries.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

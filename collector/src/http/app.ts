@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { CollectorConfig } from "../config.ts";
 import type { Db } from "../db/database.ts";
+import type { ReadConsumerLag } from "../ingest/lag.ts";
 import type { TlsIdentity } from "../tls.ts";
 import { alertRoutes } from "./alerts.ts";
 import { requireRoles } from "./auth.ts";
@@ -24,6 +25,8 @@ export interface AppDeps {
   db: Db;
   registry: Registry;
   natsConnected: () => boolean;
+  /** The report consumer's backlog for /readyz; without it (an app with no ingest) the consumer check is "unknown". */
+  consumerLag?: ReadConsumerLag;
   /** The configured (or generated) admin token, the gRPC service's too. */
   token: string;
   /** Shared with the gRPC service (one failure count per address); made from token and db when not given. */

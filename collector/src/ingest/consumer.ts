@@ -73,6 +73,7 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
   const messages: ConsumerMessages = await consumer.consume({
     max_messages: batchSize * 2,
     callback: (msg) => {
+      if (msg.info.redelivered) metrics.redeliveries.inc();
       pending.push(msg);
       wake?.();
     },

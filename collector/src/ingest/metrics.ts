@@ -1,9 +1,13 @@
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Logger } from "pino";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { ReadConsumerLag } from "./lag.ts";
 import type { Rejection, StoreResult } from "./store.ts";
 
 export interface IngestMetrics {
   observeBatch(result: StoreResult, rejections: Rejection[], seconds: number): void;
   storeFailures: Counter;
+  /** Messages this collector received that JetStream had delivered before (to it or another). */
+  redeliveries: Counter;
 }
 
 export function ingestMetrics(registry: Registry): IngestMetrics {
@@ -24,6 +28,11 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     help: "Failed attempts to store a batch (the batch is held and retried).",
     registers: [registry],
   });
+  const redeliveries = new Counter({
+    name: "netmap_ingest_redeliveries_total",
+    help: "Reports JetStream delivered to this collector again: unacked before (a collector died or stalled past ack_wait, or handed them back).",
+    registers: [registry],
+  });
   for (const outcome of ["stored", "duplicate", "rejected"]) reports.inc({ outcome }, 0);
   return {
     observeBatch(result, rejections, seconds) {
@@ -33,5 +42,34 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
       batchSeconds.observe(seconds);
     },
     storeFailures,
+    redeliveries,
   };
+}
+
+/**
+ * The durable consumer's backlog, read from JetStream at each scrape (ingest/lag.ts). Every
+ * collector exports the same figures: take max(), not sum(), across them. When NATS does not
+ * answer, they are NaN in that scrape rather than a stale or a made-up 0.
+ */
+export function consumerLagMetrics(registry: Registry, readLag: ReadConsumerLag, log: Logger): void {
+  const figures = [
+    ["netmap_ingest_consumer_pending_messages", "Reports in the stream not yet delivered to any collector (the consumer's num_pending).", "pending"],
+    ["netmap_ingest_consumer_ack_pending_messages", "Reports delivered to a collector and not yet stored and acked (num_ack_pending).", "ackPending"],
+    ["netmap_ingest_consumer_redelivered_messages", "Of the unacked reports, those delivered more than once (num_redelivered).", "redelivered"],
+  ] as const;
+  for (const [name, help, field] of figures) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        try {
+          this.set((await readLag())[field]);
+        } catch (error) {
+          this.set(Number.NaN);
+          if (field === "pending") log.warn({ err: error }, "cannot read the consumer's backlog from JetStream for /metrics");
+        }
+      },
+    });
+  }
 }

@@ -44,6 +44,23 @@ describe("agent spool", () => {
     assert.deepEqual(drain(spool), [3, 4, 5]);
   });
 
+  it("spool - never drops the record being replayed: it may arrive, so the bound takes the next oldest", () => {
+    const spool = openSpool({ dir: freshDir(), maxBytes: 350, log: silent });
+    [1, 2, 3].forEach((n) => spool.append(payload(n)));
+    const sending = spool.peek()!;
+    assert.equal(sending.payload[0], 1);
+    [4, 5].forEach((n) => spool.append(payload(n)));
+    assert.equal(spool.stats().droppedTotal, 2);
+    spool.remove(sending.entry); // acknowledged: record 1 arrived
+    assert.deepEqual(drain(spool), [4, 5]);
+    // Once removed, it is no longer spared.
+    const spool2 = openSpool({ dir: freshDir(), maxBytes: 350, log: silent });
+    [1, 2, 3].forEach((n) => spool2.append(payload(n)));
+    spool2.remove(spool2.peek()!.entry);
+    [4, 5].forEach((n) => spool2.append(payload(n)));
+    assert.deepEqual(drain(spool2), [3, 4, 5]);
+  });
+
   it("spool - skips a torn or corrupted record, counts it, and returns the rest", () => {
     const dir = freshDir();
     const spool = openSpool({ dir, log: silent });

@@ -16,6 +16,7 @@
 //                  ContainerUnhealthy
 //   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
 //                  HostDown of hosts behind a down parent inhibited
+//   watchdog.ts    always firing, the heartbeat for a dead man's switch: Watchdog
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
 // are found again by the fingerprint of name and labels, and `rules:` in
@@ -29,8 +30,9 @@ import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { SNMP_RULE_DEFAULTS } from "./snmp.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
 import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
+import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container" | "heartbeat";
 
 export interface RuleDefinition {
   name: string;
@@ -49,6 +51,7 @@ export const RULES: readonly RuleDefinition[] = [
   ...family("snmp", SNMP_RULE_DEFAULTS),
   ...family("topology", TOPOLOGY_RULE_DEFAULTS),
   ...family("container", CONTAINER_RULE_DEFAULTS),
+  { name: WATCHDOG, family: "heartbeat", defaults: WATCHDOG_DEFAULTS },
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));

@@ -35,6 +35,7 @@ const EXPECTED = [
   ["ContainerDown", "container", { enabled: true, forSeconds: 30 }],
   ["ContainerRestarting", "container", { enabled: true, warning: 3, warningClear: 1, forSeconds: 0 }],
   ["ContainerUnhealthy", "container", { enabled: true, forSeconds: 60 }],
+  ["Watchdog", "heartbeat", { enabled: true, forSeconds: 0 }],
 ] as const;
 
 describe("rule registry", () => {
