@@ -49,8 +49,10 @@ describe("netmap serve polls network devices", () => {
     let topology: any;
     await eventually(async () => {
       topology = (await collector.get("/api/v1/topology")).body.topology;
-      return topology.links?.some((l: { kind: string }) => l.kind === "lldp");
-    }, () => `an LLDP link in ${JSON.stringify(topology)}`, 30_000);
+      // Each device's poll is stored on its own: a link can show before the other end's first poll is in.
+      const placed = topology.clients.find((c: { name: string }) => c.name === "acme")?.sites[0]?.hosts ?? [];
+      return placed.length === 2 && topology.links?.some((l: { kind: string }) => l.kind === "lldp");
+    }, () => `both devices and an LLDP link in ${JSON.stringify(topology)}`, 30_000);
     const hosts = topology.clients.find((c: { name: string }) => c.name === "acme").sites[0].hosts;
     assert.deepEqual(hosts.map((h: { name: string; kind: string; status: string }) => [h.name, h.kind, h.status]).sort(), [["dev1", "network", "up"], ["dev2", "network", "up"]]);
     const dev1 = hosts.find((h: { name: string }) => h.name === "dev1");
