@@ -107,6 +107,19 @@ export const ANSWERS = {
   // Minting NATS identities needs nats.agent_authorization; a reload nats-server did not get.
   AGENT_IDENTITIES_OFF: { http: 409, grpc: status.FAILED_PRECONDITION },
   NATS_RELOAD: { http: 502, grpc: status.UNAVAILABLE },
+  // A guest action (proxmox/guest-actions.ts) on a host that is no guest of a configured cluster.
+  GUEST_ACTION_REFUSED: { http: 409, grpc: status.FAILED_PRECONDITION },
+  // PVE refused or could not answer a guest action; the message says what PVE said (a 403 names
+  // the privilege and path it checked).
+  PROXMOX_FORBIDDEN: { http: 502, grpc: status.FAILED_PRECONDITION },
+  PROXMOX_UNAUTHORIZED: { http: 502, grpc: status.FAILED_PRECONDITION },
+  PROXMOX_HTTP: { http: 502, grpc: status.FAILED_PRECONDITION },
+  PROXMOX_NODE_UNREACHABLE: { http: 502, grpc: status.UNAVAILABLE },
+  PROXMOX_TIMEOUT: { http: 504, grpc: status.DEADLINE_EXCEEDED },
+  PROXMOX_UNREACHABLE: { http: 502, grpc: status.UNAVAILABLE },
+  PROXMOX_TLS: { http: 502, grpc: status.UNAVAILABLE },
+  PROXMOX_FINGERPRINT_MISMATCH: { http: 502, grpc: status.UNAVAILABLE },
+  PROXMOX_BAD_RESPONSE: { http: 502, grpc: status.UNAVAILABLE },
 } as const satisfies Record<string, Answer>;
 
 export type AnsweredCode = keyof typeof ANSWERS;

@@ -18,6 +18,7 @@ import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { consumerLagReader } from "./ingest/lag.ts";
 import { consumerLagMetrics, ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
+import { guestControl } from "./proxmox/guest-actions.ts";
 import { startSnmpPoller } from "./snmp/poller.ts";
 import { startHousekeeping } from "./series/housekeeping.ts";
 import { redactUrl } from "./log.ts";
@@ -95,6 +96,8 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   // One for both servers: failed authentications from an address count across HTTP and gRPC.
   const authenticator = createAuthenticator({ token, db, log: log.child({ component: "auth" }), registry, throttle: config.authThrottle });
   const audit = auditTrail(db, nc, log.child({ component: "audit" }));
+  // Guest actions reach PVE from whichever collector is asked, lease or not.
+  const guests = guestControl(db, config.proxmox);
   let app: FastifyInstance;
   let admin: AdminServer;
   try {
@@ -110,11 +113,12 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
         audit,
         tls: tls.http,
         loadTopology: topology.topology,
+        guests,
       },
       log,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
-    admin = await startAdminServer({ config, authenticator, audit, tls: tls.grpc, identities, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
+    admin = await startAdminServer({ config, authenticator, audit, tls: tls.grpc, identities, guests, db, thresholds: config, topology, log: log.child({ component: "grpc" }) }).catch(async (error) => {
       await app.close();
       throw error;
     });

@@ -49,6 +49,9 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   "GET /api/v1/inventory/ansible": viewer,
   // Who did what, and from which address: for admins.
   "GET /api/v1/audit": { role: "admin" },
+  "POST /api/v1/hosts/:id/actions/:action": { role: "operator", audit: "guest_action", target: ["id", "action", "snapshot"] },
+  "GET /api/v1/tasks/:id": viewer,
+  "GET /api/v1/hosts/:id/snapshots": viewer,
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */
@@ -74,6 +77,9 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   recordAgentInstall: { role: "admin", audit: "agent_install", target: ["host", "outcome"] },
   mintAgentIdentity: { role: "admin", audit: "agent_identity_mint", target: "host" },
   revokeAgentIdentity: { role: "admin", audit: "agent_identity_revoke", target: "host" },
+  guestAction: { role: "operator", audit: "guest_action", target: ["host", "action", "snapshot"] },
+  getTask: viewer,
+  listSnapshots: viewer,
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */

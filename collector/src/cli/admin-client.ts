@@ -110,6 +110,9 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     recordAgentInstall: call((c) => c.recordAgentInstall),
     mintAgentIdentity: call((c) => c.mintAgentIdentity),
     revokeAgentIdentity: call((c) => c.revokeAgentIdentity),
+    guestAction: call((c) => c.guestAction),
+    getTask: call((c) => c.getTask),
+    listSnapshots: call((c) => c.listSnapshots),
     watchAlerts: async (onMessage, signal) => {
       const client = await connecting;
       return new Promise<void>((resolve, reject) => {

@@ -277,6 +277,25 @@ interface ProxmoxTables {
   proxmox_resources: ProxmoxResourcesTable;
   proxmox_samples: ProxmoxSamplesTable;
   proxmox_storage_samples: ProxmoxStorageSamplesTable;
+  proxmox_tasks: ProxmoxTasksTable;
+}
+
+/** A guest action and the PVE task carrying it out (migration 050). */
+export interface ProxmoxTasksTable {
+  id: Generated<Int8>;
+  host_id: Int8 | null;
+  cluster: string;
+  node: string;
+  guest_type: "qemu" | "lxc";
+  vmid: number;
+  action: string;
+  snapshot: string | null;
+  upid: string;
+  requested_by: string;
+  status: ColumnType<"running" | "ok" | "failed", "running" | "ok" | "failed" | undefined, "running" | "ok" | "failed">;
+  exit_status: string | null;
+  started_at: DefaultedTimestamp;
+  ended_at: Timestamp | null;
 }
 
 // Security (migration 017): named API tokens (hashes only) and the append-only audit trail.

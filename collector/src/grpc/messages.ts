@@ -1,10 +1,10 @@
 // Domain values ↔ the NetMapAdmin messages, both ways, in one place: the server sends what
 // the HTTP API sends, and the CLI gets back the same shapes (null where proto says unset).
-import type { Alert as AlertMessage, HostSummary as HostSummaryMessage, Hop as HopMessage, Silence as SilenceMessage } from "../../../proto/gen/netmap/v1/admin.ts";
+import type { Alert as AlertMessage, GuestTask as GuestTaskMessage, HostSummary as HostSummaryMessage, Hop as HopMessage, Silence as SilenceMessage } from "../../../proto/gen/netmap/v1/admin.ts";
 import type { AlertState, Severity } from "../alerts/engine.ts";
 import type { OpenAlert } from "../alerts/repository.ts";
 import { silenceState, type Silence, type SilenceState } from "../alerts/silences.ts";
-import type { AlertJson, HostSummary, SilenceJson } from "../http/api-types.ts";
+import type { AlertJson, GuestTask, HostSummary, SilenceJson } from "../http/api-types.ts";
 import type { HostStatus } from "../hosts/status.ts";
 import type { Hop } from "../topology/model.ts";
 
@@ -117,5 +117,12 @@ export function silenceFromMessage(s: SilenceMessage): SilenceJson {
     comment: s.comment,
     createdAt: s.createdAt?.toISOString() ?? "",
     status: { state: s.state as SilenceState },
+  };
+}
+
+export function guestTaskToMessage(t: GuestTask): GuestTaskMessage {
+  return {
+    id: t.id, cluster: t.cluster, node: t.node, type: t.type, vmid: t.vmid, action: t.action, snapshot: t.snapshot ?? "", upid: t.upid,
+    requestedBy: t.requestedBy, status: t.status, exitStatus: t.exitStatus ?? "", startedAt: new Date(t.startedAt), endedAt: t.endedAt === null ? undefined : new Date(t.endedAt),
   };
 }

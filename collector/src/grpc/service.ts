@@ -38,6 +38,12 @@ import {
   type MintAgentIdentityResponse,
   type RevokeAgentIdentityRequest,
   type RevokeAgentIdentityResponse,
+  type GuestActionRequest,
+  type GuestActionResponse,
+  type GetTaskRequest,
+  type GetTaskResponse,
+  type ListSnapshotsRequest,
+  type ListSnapshotsResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
 import type { Caller } from "../auth/roles.ts";
@@ -50,7 +56,8 @@ import type { TopologyService } from "../topology/service.ts";
 import { openAlerts, type OpenAlert } from "../alerts/repository.ts";
 import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
 import { parseRequest } from "../requests.ts";
-import { alertToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
+import type { GuestControl } from "../proxmox/guest-actions.ts";
+import { alertToMessage, guestTaskToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
 
 // The messages' own types hold any string or number; what a method needs beyond that.
 const routeRequest = z.object({ host: z.string().min(1, "route: no host given") });
@@ -77,6 +84,7 @@ export interface AdminDeps {
   thresholds: StatusThresholds;
   topology: TopologyService;
   identities: AgentIdentities;
+  guests: GuestControl;
 }
 
 /** The methods as plain async functions; server.ts adds the token check and error mapping. */
@@ -102,6 +110,9 @@ export interface AdminMethods {
   recordAgentInstall(request: RecordAgentInstallRequest): Promise<RecordAgentInstallResponse>;
   mintAgentIdentity(request: MintAgentIdentityRequest): Promise<MintAgentIdentityResponse>;
   revokeAgentIdentity(request: RevokeAgentIdentityRequest): Promise<RevokeAgentIdentityResponse>;
+  guestAction(request: GuestActionRequest, caller: Caller): Promise<GuestActionResponse>;
+  getTask(request: GetTaskRequest): Promise<GetTaskResponse>;
+  listSnapshots(request: ListSnapshotsRequest): Promise<ListSnapshotsResponse>;
 }
 
 const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
@@ -146,7 +157,16 @@ export function adminStreams({ db }: Pick<AdminDeps, "db">): AdminStreams {
 
 const hostRequest = z.object({ host: z.string().min(1, "no host given").max(400) });
 
-export function adminMethods({ db, thresholds, topology, identities }: AdminDeps): AdminMethods {
+const guestActionRequest = z.object({
+  host: z.string().min(1, "guestAction: no host given").max(400),
+  action: z.string().max(32),
+  snapshot: z.string().max(40).transform((s) => s || undefined),
+  description: z.string().max(1000).transform((s) => s || undefined),
+  timeoutSeconds: z.number().int().max(86400).transform((s) => s || undefined),
+  forceStop: z.boolean().transform((f) => f || undefined),
+});
+
+export function adminMethods({ db, thresholds, topology, identities, guests }: AdminDeps): AdminMethods {
   return {
     import: async ({ topologyYaml, fileName }) => topology.importFile(topologyYaml, fileName || "topology file"),
     export: async () => ({ topologyYaml: await topology.exportFile() }),
@@ -183,5 +203,19 @@ export function adminMethods({ db, thresholds, topology, identities }: AdminDeps
     recordAgentInstall: async (request) => (parseRequest(agentInstallRequest, request), {}),
     mintAgentIdentity: async (request) => identities.mint(parseRequest(hostRequest, request).host),
     revokeAgentIdentity: async (request) => identities.revoke(parseRequest(hostRequest, request).host),
+    guestAction: async (request, caller) => {
+      const { host, action, ...options } = parseRequest(guestActionRequest, request);
+      const located = await topology.locate(host);
+      return { host: located.host, task: guestTaskToMessage(await guests.act(located.id, action, options, caller.name)) };
+    },
+    getTask: async ({ id }) => ({ task: guestTaskToMessage(await guests.task(id)) }),
+    listSnapshots: async (request) => {
+      const located = await topology.locate(parseRequest(hostRequest, request).host);
+      const snapshots = await guests.snapshots(located.id);
+      return {
+        host: located.host,
+        snapshots: snapshots.map((s) => ({ ...s, takenAt: s.takenAt === null ? undefined : new Date(s.takenAt), parent: s.parent ?? "" })),
+      };
+    },
   };
 }

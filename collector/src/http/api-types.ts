@@ -43,6 +43,41 @@ export interface HostsResponse {
   generatedAt: string;
 }
 
+/** The guest actions of POST /api/v1/hosts/:id/actions/:action (docs/proxmox.md, "Guest actions"). */
+export const GUEST_ACTIONS = ["start", "shutdown", "stop", "reboot", "suspend", "resume", "snapshot", "rollback", "delsnapshot"] as const;
+export type GuestAction = (typeof GUEST_ACTIONS)[number];
+
+/** A guest action and the PVE task carrying it out (GET /api/v1/tasks/:id). */
+export interface GuestTask {
+  id: number;
+  /** Null once the host was deleted. */
+  hostId: number | null;
+  cluster: string;
+  node: string;
+  type: "qemu" | "lxc";
+  vmid: number;
+  action: GuestAction;
+  snapshot: string | null;
+  upid: string;
+  requestedBy: string;
+  /** running until PVE's task stopped; then ok (exitstatus "OK") or failed (its exitstatus). */
+  status: "running" | "ok" | "failed";
+  exitStatus: string | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+/** A snapshot of a guest, as PVE lists it (GET /api/v1/hosts/:id/snapshots). */
+export interface GuestSnapshot {
+  name: string;
+  description: string;
+  /** Null when PVE gives no time. */
+  takenAt: string | null;
+  parent: string | null;
+  /** The guest's RAM was saved with it (QEMU). */
+  withMemory: boolean;
+}
+
 /** What Proxmox knows of a node or guest (GET /api/v1/hosts/:id, `proxmox`). */
 export interface ProxmoxDetail {
   cluster: string;

@@ -15,6 +15,8 @@ import { answerFrameworkError, registerErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { refuseNulCharacters } from "./input.ts";
 import { hostRoutes } from "./hosts.ts";
+import { guestRoutes } from "./guests.ts";
+import type { GuestControl } from "../proxmox/guest-actions.ts";
 import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { topologyRoutes } from "./topology.ts";
@@ -37,6 +39,8 @@ export interface AppDeps {
   tls?: TlsIdentity;
   /** The topology for the map and the Ansible inventory; their routes exist only when given. */
   loadTopology?: MapDeps["loadTopology"];
+  /** Proxmox guest actions; their routes exist only when given (serve always gives them). */
+  guests?: GuestControl;
 }
 
 export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInstance> {
@@ -54,6 +58,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
   await app.register(alertRoutes, deps);
+  if (deps.guests) await app.register(guestRoutes, { guests: deps.guests });
   await app.register(auditRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });

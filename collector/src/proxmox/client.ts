@@ -5,7 +5,7 @@ import { Agent as HttpsAgent, request } from "node:https";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { NetMapError } from "../errors.ts";
-import type { Secret } from "./config.ts";
+import type { ProxmoxClusterConfig, Secret } from "./config.ts";
 
 export type ProxmoxErrorCode =
   | "PROXMOX_UNAUTHORIZED"
@@ -91,11 +91,25 @@ export class ProxmoxClient {
   }
 
   /** GET path (relative to /api2/json), returning the response's `data`. */
-  async get(path: string): Promise<unknown> {
+  get(path: string): Promise<unknown> {
+    return this.#call("GET", path);
+  }
+
+  /** POST to path with form parameters, as PVE's own tools send them; returns `data` (a UPID for a task). */
+  post(path: string, parameters: Record<string, string | number> = {}): Promise<unknown> {
+    return this.#call("POST", path, parameters);
+  }
+
+  /** DELETE path; returns `data` (a UPID for a task). */
+  delete(path: string): Promise<unknown> {
+    return this.#call("DELETE", path);
+  }
+
+  async #call(method: "GET" | "POST" | "DELETE", path: string, parameters?: Record<string, string | number>): Promise<unknown> {
     await this.#acquire();
     try {
       this.calls++;
-      return await this.#get(path);
+      return await this.#request(method, path, parameters);
     } finally {
       this.#release();
     }
@@ -119,9 +133,10 @@ export class ProxmoxClient {
     else this.#active--;
   }
 
-  #get(path: string): Promise<unknown> {
+  #request(method: "GET" | "POST" | "DELETE", path: string, parameters?: Record<string, string | number>): Promise<unknown> {
     const url = new URL(path.replace(/^\/+/, ""), this.base);
-    const where = `GET ${url.pathname}${url.search}`;
+    const where = `${method} ${url.pathname}${url.search}`;
+    const body = parameters ? new URLSearchParams(Object.entries(parameters).map(([k, v]): [string, string] => [k, String(v)])).toString() : undefined;
     const { timeoutMs, maxResponseBytes } = this.#options;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -133,9 +148,12 @@ export class ProxmoxClient {
         reject(error);
       };
       const req = request(url, {
-        method: "GET",
+        method,
         agent: this.#agent,
-        headers: { Authorization: `PVEAPIToken=${this.#options.tokenId}=${this.#options.tokenSecret.reveal()}`, Accept: "application/json" },
+        headers: {
+          Authorization: `PVEAPIToken=${this.#options.tokenId}=${this.#options.tokenSecret.reveal()}`, Accept: "application/json",
+          ...(body !== undefined && { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) }),
+        },
       });
       // One deadline for the whole exchange, body included: a node trickling bytes times out too.
       const timer = setTimeout(() => fail(new ProxmoxError("PROXMOX_TIMEOUT", `${where}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
@@ -177,9 +195,22 @@ export class ProxmoxClient {
           }
         });
       });
-      req.end();
+      req.end(body);
     });
   }
+}
+
+/** The client of a configured cluster, as discovery and guest actions use it. */
+export function clusterClient(cluster: ProxmoxClusterConfig): ProxmoxClient {
+  return new ProxmoxClient({
+    url: cluster.url,
+    tokenId: cluster.tokenId,
+    tokenSecret: cluster.tokenSecret,
+    fingerprint: cluster.fingerprint,
+    timeoutMs: cluster.timeoutSeconds * 1000,
+    concurrency: cluster.concurrency,
+    maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+  });
 }
 
 /** Status and body → `data`, or the error they mean. PVE puts its reason in the status line. */
@@ -196,7 +227,12 @@ function interpret(where: string, status: number, reason: string, contentType: s
     return detail.trim();
   };
   if (status === 401) throw new ProxmoxError("PROXMOX_UNAUTHORIZED", `${where}: API token ${tokenId} was refused (401 ${message()}); check proxmox[].token_id and the secret in token_secret_file`, { status });
-  if (status === 403) throw new ProxmoxError("PROXMOX_FORBIDDEN", `${where}: API token ${tokenId} lacks a privilege (403 ${message()}); see docs/proxmox.md for the role`, { status });
+  if (status === 403) {
+    // PVE names what it checked: "Permission check failed (/vms/100, VM.PowerMgmt)".
+    const check = /Permission check failed \(([^,]+), ([^)]+)\)/.exec(message());
+    const missing = check ? `lacks ${check[2]!.trim()} on ${check[1]!.trim()}` : "lacks a privilege";
+    throw new ProxmoxError("PROXMOX_FORBIDDEN", `${where}: API token ${tokenId} ${missing} (403 ${message()}); see docs/proxmox.md for the role`, { status });
+  }
   // pveproxy answers 595 when it cannot reach the node the call is for.
   if (status === 595) throw new ProxmoxError("PROXMOX_NODE_UNREACHABLE", `${where}: node unreachable (595 ${message()})`, { status });
   if (/html/i.test(contentType) || /^\s*</.test(body)) {

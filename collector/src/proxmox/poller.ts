@@ -9,7 +9,7 @@ import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { ProxmoxCycle } from "./cycle.ts";
 import { startPeriodic } from "../cluster/periodic.ts";
 import type { Db } from "../db/database.ts";
-import { DEFAULT_MAX_RESPONSE_BYTES, ProxmoxClient } from "./client.ts";
+import { clusterClient } from "./client.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import { discover, type DiscoveryMemory, type Inventory } from "./discovery.ts";
 import { storedResources } from "./repository.ts";
@@ -42,15 +42,7 @@ export function startProxmoxPoller(options: {
 }): ProxmoxPoller {
   const { db, nc, log } = options;
   const pollers = options.clusters.map((cluster) => {
-    const client = new ProxmoxClient({
-      url: cluster.url,
-      tokenId: cluster.tokenId,
-      tokenSecret: cluster.tokenSecret,
-      fingerprint: cluster.fingerprint,
-      timeoutMs: cluster.timeoutSeconds * 1000,
-      concurrency: cluster.concurrency,
-      maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
-    });
+    const client = clusterClient(cluster);
     const clusterLog = log.child({ cluster: cluster.name });
     const memory: DiscoveryMemory = {};
     let lastProblem = "";

@@ -38,6 +38,8 @@ export interface TopologyService {
   inventory(): Promise<AnsibleInventory>;
   /** A person vouches for a host (NAME, SITE/NAME or CLIENT/SITE/NAME): its agent and SSH address. */
   adopt(host: string, request: AdoptRequest): Promise<Adoption & { host: string }>;
+  /** The host a reference (NAME, SITE/NAME or CLIENT/SITE/NAME) names: its id and CLIENT/SITE/NAME. */
+  locate(host: string): Promise<{ id: number; host: string }>;
 }
 
 export function topologyService(db: Db, thresholds: StatusThresholds): TopologyService {
@@ -53,6 +55,10 @@ export function topologyService(db: Db, thresholds: StatusThresholds): TopologyS
     adopt: async (reference, request) => {
       const located = findHost(await topology(), reference);
       return { host: qualifiedName(located), ...(await adoptHost(db, located.host.id!, request)) };
+    },
+    locate: async (reference) => {
+      const located = findHost(await topology(), reference);
+      return { id: located.host.id!, host: qualifiedName(located) };
     },
   };
 }

@@ -437,6 +437,71 @@ export interface RevokeAgentIdentityResponse {
   agentId: string;
 }
 
+export interface GuestActionRequest {
+  /** NAME, SITE/NAME or CLIENT/SITE/NAME of the guest. */
+  host: string;
+  action: string;
+  /** snapshot, rollback, delsnapshot: the snapshot's name. */
+  snapshot: string;
+  /** snapshot: its description. */
+  description: string;
+  /** shutdown: seconds PVE waits for the guest (0: PVE's default). */
+  timeoutSeconds: number;
+  /** shutdown: stop the guest when the timeout passes. */
+  forceStop: boolean;
+}
+
+export interface GuestTask {
+  id: number;
+  cluster: string;
+  node: string;
+  /** qemu or lxc. */
+  type: string;
+  vmid: number;
+  action: string;
+  snapshot: string;
+  upid: string;
+  requestedBy: string;
+  /** running, ok or failed. */
+  status: string;
+  /** PVE's exitstatus once stopped: "OK" or the error. */
+  exitStatus: string;
+  startedAt: Date | undefined;
+  endedAt: Date | undefined;
+}
+
+export interface GuestActionResponse {
+  /** CLIENT/SITE/NAME. */
+  host: string;
+  task: GuestTask | undefined;
+}
+
+export interface GetTaskRequest {
+  id: number;
+}
+
+export interface GetTaskResponse {
+  task: GuestTask | undefined;
+}
+
+export interface ListSnapshotsRequest {
+  /** NAME, SITE/NAME or CLIENT/SITE/NAME of the guest. */
+  host: string;
+}
+
+export interface GuestSnapshot {
+  name: string;
+  description: string;
+  takenAt: Date | undefined;
+  parent: string;
+  withMemory: boolean;
+}
+
+export interface ListSnapshotsResponse {
+  host: string;
+  snapshots: GuestSnapshot[];
+}
+
 function createBaseImportRequest(): ImportRequest {
   return { topologyYaml: "", fileName: "" };
 }
@@ -5462,6 +5527,968 @@ export const RevokeAgentIdentityResponse: MessageFns<RevokeAgentIdentityResponse
   },
 };
 
+function createBaseGuestActionRequest(): GuestActionRequest {
+  return { host: "", action: "", snapshot: "", description: "", timeoutSeconds: 0, forceStop: false };
+}
+
+export const GuestActionRequest: MessageFns<GuestActionRequest> = {
+  encode(message: GuestActionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.snapshot !== "") {
+      writer.uint32(26).string(message.snapshot);
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(40).uint32(message.timeoutSeconds);
+    }
+    if (message.forceStop !== false) {
+      writer.uint32(48).bool(message.forceStop);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestActionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestActionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.snapshot = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.forceStop = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestActionRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      snapshot: isSet(object.snapshot) ? globalThis.String(object.snapshot) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      forceStop: isSet(object.forceStop)
+        ? globalThis.Boolean(object.forceStop)
+        : isSet(object.force_stop)
+        ? globalThis.Boolean(object.force_stop)
+        : false,
+    };
+  },
+
+  toJSON(message: GuestActionRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.snapshot !== "") {
+      obj.snapshot = message.snapshot;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.forceStop !== false) {
+      obj.forceStop = message.forceStop;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestActionRequest>, I>>(base?: I): GuestActionRequest {
+    return GuestActionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestActionRequest>, I>>(object: I): GuestActionRequest {
+    const message = createBaseGuestActionRequest();
+    message.host = object.host ?? "";
+    message.action = object.action ?? "";
+    message.snapshot = object.snapshot ?? "";
+    message.description = object.description ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.forceStop = object.forceStop ?? false;
+    return message;
+  },
+};
+
+function createBaseGuestTask(): GuestTask {
+  return {
+    id: 0,
+    cluster: "",
+    node: "",
+    type: "",
+    vmid: 0,
+    action: "",
+    snapshot: "",
+    upid: "",
+    requestedBy: "",
+    status: "",
+    exitStatus: "",
+    startedAt: undefined,
+    endedAt: undefined,
+  };
+}
+
+export const GuestTask: MessageFns<GuestTask> = {
+  encode(message: GuestTask, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(18).string(message.cluster);
+    }
+    if (message.node !== "") {
+      writer.uint32(26).string(message.node);
+    }
+    if (message.type !== "") {
+      writer.uint32(34).string(message.type);
+    }
+    if (message.vmid !== 0) {
+      writer.uint32(40).uint32(message.vmid);
+    }
+    if (message.action !== "") {
+      writer.uint32(50).string(message.action);
+    }
+    if (message.snapshot !== "") {
+      writer.uint32(58).string(message.snapshot);
+    }
+    if (message.upid !== "") {
+      writer.uint32(66).string(message.upid);
+    }
+    if (message.requestedBy !== "") {
+      writer.uint32(74).string(message.requestedBy);
+    }
+    if (message.status !== "") {
+      writer.uint32(82).string(message.status);
+    }
+    if (message.exitStatus !== "") {
+      writer.uint32(90).string(message.exitStatus);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(98).fork()).join();
+    }
+    if (message.endedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endedAt), writer.uint32(106).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestTask {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestTask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.snapshot = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.upid = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.requestedBy = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.exitStatus = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.endedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestTask {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      snapshot: isSet(object.snapshot) ? globalThis.String(object.snapshot) : "",
+      upid: isSet(object.upid) ? globalThis.String(object.upid) : "",
+      requestedBy: isSet(object.requestedBy)
+        ? globalThis.String(object.requestedBy)
+        : isSet(object.requested_by)
+        ? globalThis.String(object.requested_by)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      exitStatus: isSet(object.exitStatus)
+        ? globalThis.String(object.exitStatus)
+        : isSet(object.exit_status)
+        ? globalThis.String(object.exit_status)
+        : "",
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+      endedAt: isSet(object.endedAt)
+        ? fromJsonTimestamp(object.endedAt)
+        : isSet(object.ended_at)
+        ? fromJsonTimestamp(object.ended_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GuestTask): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.snapshot !== "") {
+      obj.snapshot = message.snapshot;
+    }
+    if (message.upid !== "") {
+      obj.upid = message.upid;
+    }
+    if (message.requestedBy !== "") {
+      obj.requestedBy = message.requestedBy;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.exitStatus !== "") {
+      obj.exitStatus = message.exitStatus;
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.endedAt !== undefined) {
+      obj.endedAt = message.endedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestTask>, I>>(base?: I): GuestTask {
+    return GuestTask.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestTask>, I>>(object: I): GuestTask {
+    const message = createBaseGuestTask();
+    message.id = object.id ?? 0;
+    message.cluster = object.cluster ?? "";
+    message.node = object.node ?? "";
+    message.type = object.type ?? "";
+    message.vmid = object.vmid ?? 0;
+    message.action = object.action ?? "";
+    message.snapshot = object.snapshot ?? "";
+    message.upid = object.upid ?? "";
+    message.requestedBy = object.requestedBy ?? "";
+    message.status = object.status ?? "";
+    message.exitStatus = object.exitStatus ?? "";
+    message.startedAt = object.startedAt ?? undefined;
+    message.endedAt = object.endedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGuestActionResponse(): GuestActionResponse {
+  return { host: "", task: undefined };
+}
+
+export const GuestActionResponse: MessageFns<GuestActionResponse> = {
+  encode(message: GuestActionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.task !== undefined) {
+      GuestTask.encode(message.task, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestActionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestActionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.task = GuestTask.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestActionResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      task: isSet(object.task) ? GuestTask.fromJSON(object.task) : undefined,
+    };
+  },
+
+  toJSON(message: GuestActionResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.task !== undefined) {
+      obj.task = GuestTask.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestActionResponse>, I>>(base?: I): GuestActionResponse {
+    return GuestActionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestActionResponse>, I>>(object: I): GuestActionResponse {
+    const message = createBaseGuestActionResponse();
+    message.host = object.host ?? "";
+    message.task = (object.task !== undefined && object.task !== null) ? GuestTask.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
+function createBaseGetTaskRequest(): GetTaskRequest {
+  return { id: 0 };
+}
+
+export const GetTaskRequest: MessageFns<GetTaskRequest> = {
+  encode(message: GetTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskRequest {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: GetTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTaskRequest>, I>>(base?: I): GetTaskRequest {
+    return GetTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTaskRequest>, I>>(object: I): GetTaskRequest {
+    const message = createBaseGetTaskRequest();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetTaskResponse(): GetTaskResponse {
+  return { task: undefined };
+}
+
+export const GetTaskResponse: MessageFns<GetTaskResponse> = {
+  encode(message: GetTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      GuestTask.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = GuestTask.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskResponse {
+    return { task: isSet(object.task) ? GuestTask.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: GetTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = GuestTask.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTaskResponse>, I>>(base?: I): GetTaskResponse {
+    return GetTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTaskResponse>, I>>(object: I): GetTaskResponse {
+    const message = createBaseGetTaskResponse();
+    message.task = (object.task !== undefined && object.task !== null) ? GuestTask.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
+function createBaseListSnapshotsRequest(): ListSnapshotsRequest {
+  return { host: "" };
+}
+
+export const ListSnapshotsRequest: MessageFns<ListSnapshotsRequest> = {
+  encode(message: ListSnapshotsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSnapshotsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSnapshotsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSnapshotsRequest {
+    return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
+  },
+
+  toJSON(message: ListSnapshotsRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSnapshotsRequest>, I>>(base?: I): ListSnapshotsRequest {
+    return ListSnapshotsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSnapshotsRequest>, I>>(object: I): ListSnapshotsRequest {
+    const message = createBaseListSnapshotsRequest();
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseGuestSnapshot(): GuestSnapshot {
+  return { name: "", description: "", takenAt: undefined, parent: "", withMemory: false };
+}
+
+export const GuestSnapshot: MessageFns<GuestSnapshot> = {
+  encode(message: GuestSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.takenAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.takenAt), writer.uint32(26).fork()).join();
+    }
+    if (message.parent !== "") {
+      writer.uint32(34).string(message.parent);
+    }
+    if (message.withMemory !== false) {
+      writer.uint32(40).bool(message.withMemory);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestSnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestSnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.takenAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.withMemory = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestSnapshot {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      takenAt: isSet(object.takenAt)
+        ? fromJsonTimestamp(object.takenAt)
+        : isSet(object.taken_at)
+        ? fromJsonTimestamp(object.taken_at)
+        : undefined,
+      parent: isSet(object.parent) ? globalThis.String(object.parent) : "",
+      withMemory: isSet(object.withMemory)
+        ? globalThis.Boolean(object.withMemory)
+        : isSet(object.with_memory)
+        ? globalThis.Boolean(object.with_memory)
+        : false,
+    };
+  },
+
+  toJSON(message: GuestSnapshot): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.takenAt !== undefined) {
+      obj.takenAt = message.takenAt.toISOString();
+    }
+    if (message.parent !== "") {
+      obj.parent = message.parent;
+    }
+    if (message.withMemory !== false) {
+      obj.withMemory = message.withMemory;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestSnapshot>, I>>(base?: I): GuestSnapshot {
+    return GuestSnapshot.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestSnapshot>, I>>(object: I): GuestSnapshot {
+    const message = createBaseGuestSnapshot();
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.takenAt = object.takenAt ?? undefined;
+    message.parent = object.parent ?? "";
+    message.withMemory = object.withMemory ?? false;
+    return message;
+  },
+};
+
+function createBaseListSnapshotsResponse(): ListSnapshotsResponse {
+  return { host: "", snapshots: [] };
+}
+
+export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
+  encode(message: ListSnapshotsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    for (const v of message.snapshots) {
+      GuestSnapshot.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSnapshotsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSnapshotsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.snapshots.push(GuestSnapshot.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSnapshotsResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      snapshots: globalThis.Array.isArray(object?.snapshots)
+        ? object.snapshots.map((e: any) => GuestSnapshot.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSnapshotsResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.snapshots?.length) {
+      obj.snapshots = message.snapshots.map((e) => GuestSnapshot.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSnapshotsResponse>, I>>(base?: I): ListSnapshotsResponse {
+    return ListSnapshotsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSnapshotsResponse>, I>>(object: I): ListSnapshotsResponse {
+    const message = createBaseListSnapshotsResponse();
+    message.host = object.host ?? "";
+    message.snapshots = object.snapshots?.map((e) => GuestSnapshot.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
@@ -5705,6 +6732,40 @@ export const NetMapAdminService = {
       Buffer.from(RevokeAgentIdentityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeAgentIdentityResponse => RevokeAgentIdentityResponse.decode(value),
   },
+  /**
+   * Sends a Proxmox guest action (start, shutdown, stop, reboot, suspend, resume, snapshot,
+   * rollback, delsnapshot) and answers with its task, running; GetTask follows it.
+   */
+  guestAction: {
+    path: "/netmap.v1.NetMapAdmin/GuestAction" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GuestActionRequest): Buffer => Buffer.from(GuestActionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GuestActionRequest => GuestActionRequest.decode(value),
+    responseSerialize: (value: GuestActionResponse): Buffer => Buffer.from(GuestActionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GuestActionResponse => GuestActionResponse.decode(value),
+  },
+  /** A guest action's task; while it runs, its status is asked of PVE. */
+  getTask: {
+    path: "/netmap.v1.NetMapAdmin/GetTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTaskRequest): Buffer => Buffer.from(GetTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTaskRequest => GetTaskRequest.decode(value),
+    responseSerialize: (value: GetTaskResponse): Buffer => Buffer.from(GetTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTaskResponse => GetTaskResponse.decode(value),
+  },
+  /** A guest's snapshots, oldest first. */
+  listSnapshots: {
+    path: "/netmap.v1.NetMapAdmin/ListSnapshots" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSnapshotsRequest): Buffer => Buffer.from(ListSnapshotsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSnapshotsRequest => ListSnapshotsRequest.decode(value),
+    responseSerialize: (value: ListSnapshotsResponse): Buffer =>
+      Buffer.from(ListSnapshotsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSnapshotsResponse => ListSnapshotsResponse.decode(value),
+  },
 } as const;
 
 export interface NetMapAdminServer extends UntypedServiceImplementation {
@@ -5760,6 +6821,15 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   mintAgentIdentity: handleUnaryCall<MintAgentIdentityRequest, MintAgentIdentityResponse>;
   /** Removes a host's NATS identity from that file and reloads nats-server: the agent is refused. */
   revokeAgentIdentity: handleUnaryCall<RevokeAgentIdentityRequest, RevokeAgentIdentityResponse>;
+  /**
+   * Sends a Proxmox guest action (start, shutdown, stop, reboot, suspend, resume, snapshot,
+   * rollback, delsnapshot) and answers with its task, running; GetTask follows it.
+   */
+  guestAction: handleUnaryCall<GuestActionRequest, GuestActionResponse>;
+  /** A guest action's task; while it runs, its status is asked of PVE. */
+  getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
+  /** A guest's snapshots, oldest first. */
+  listSnapshots: handleUnaryCall<ListSnapshotsRequest, ListSnapshotsResponse>;
 }
 
 export interface NetMapAdminClient extends Client {
@@ -6099,6 +7169,57 @@ export interface NetMapAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeAgentIdentityResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sends a Proxmox guest action (start, shutdown, stop, reboot, suspend, resume, snapshot,
+   * rollback, delsnapshot) and answers with its task, running; GetTask follows it.
+   */
+  guestAction(
+    request: GuestActionRequest,
+    callback: (error: ServiceError | null, response: GuestActionResponse) => void,
+  ): ClientUnaryCall;
+  guestAction(
+    request: GuestActionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GuestActionResponse) => void,
+  ): ClientUnaryCall;
+  guestAction(
+    request: GuestActionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GuestActionResponse) => void,
+  ): ClientUnaryCall;
+  /** A guest action's task; while it runs, its status is asked of PVE. */
+  getTask(
+    request: GetTaskRequest,
+    callback: (error: ServiceError | null, response: GetTaskResponse) => void,
+  ): ClientUnaryCall;
+  getTask(
+    request: GetTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTaskResponse) => void,
+  ): ClientUnaryCall;
+  getTask(
+    request: GetTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTaskResponse) => void,
+  ): ClientUnaryCall;
+  /** A guest's snapshots, oldest first. */
+  listSnapshots(
+    request: ListSnapshotsRequest,
+    callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
+  ): ClientUnaryCall;
+  listSnapshots(
+    request: ListSnapshotsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
+  ): ClientUnaryCall;
+  listSnapshots(
+    request: ListSnapshotsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
   ): ClientUnaryCall;
 }
 
