@@ -171,7 +171,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     if (next.http || next.grpc) log.info({ http: next.http !== undefined, grpc: next.grpc !== undefined }, "reloaded the TLS certificates");
   };
 
-  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); guests.close(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 /** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */

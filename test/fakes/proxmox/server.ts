@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fakeGuestActions, guestAction, snapshotList, taskCall, type FakeGuestActions } from "./guest-actions.ts";
 
 export interface FakeNode {
   node: string;
@@ -61,6 +62,8 @@ export interface FakeProxmoxState {
   noLxcInterfaces: boolean;
   /** The token sees no guest (no VM.Audit): /cluster/resources lists none. */
   hideGuests: boolean;
+  /** Guest actions: the token's privileges, tasks (UPIDs), snapshots, workers that fail. */
+  actions: FakeGuestActions;
 }
 
 export interface FakeProxmox {
@@ -106,7 +109,7 @@ export async function startFakeProxmox(options: {
   const tokenId = options.tokenId ?? "monitor@pve!netmap";
   const secret = options.secret ?? "0b7c6f4e-1d3a-4c2b-9e8f-5a6b7c8d9e0f";
   const certificate = options.certificate ?? selfSignedCertificate();
-  const state: FakeProxmoxState = { nodes: options.nodes, guests: options.guests, html: new Map(), latencyMs: options.latencyMs ?? 0, noLxcInterfaces: false, hideGuests: false };
+  const state: FakeProxmoxState = { nodes: options.nodes, guests: options.guests, html: new Map(), latencyMs: options.latencyMs ?? 0, noLxcInterfaces: false, hideGuests: false, actions: fakeGuestActions() };
   const calls: string[] = [];
 
   const server: Server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
@@ -129,7 +132,9 @@ export async function startFakeProxmox(options: {
       res.end(HTML_PAGE);
       return;
     }
-    if (req.method !== "GET") return reply(res, 501, `Method '${req.method} ${path}' not implemented`, { data: null });
+    if (req.method !== "GET" && !(/^\/nodes\//.test(path) && (req.method === "POST" || req.method === "DELETE"))) {
+      return reply(res, 501, `Method '${req.method} ${path}' not implemented`, { data: null });
+    }
 
     if (path === "/version") return ok(res, { version: "8.2.4", release: "8.2", repoid: "faa83925c9641325" });
     if (path === "/nodes") return ok(res, state.nodes.map(nodeListEntry));
@@ -146,12 +151,14 @@ export async function startFakeProxmox(options: {
       if (!node) return reply(res, 500, `hostname lookup '${nodeMatch[1]}' failed - failed to get address info for: ${nodeMatch[1]}: Name or service not known`, { data: null });
       if (node.unreachable || node.status === "offline") return reply(res, 595, "Errors during connection establishment, proxy handshake: No route to host", "");
       if (node.delayMs) await sleep(node.delayMs);
-      return nodeCall(res, node, nodeMatch[2] ?? "");
+      return nodeCall(res, node, nodeMatch[2] ?? "", req.method ?? "GET", req.method === "GET" ? url.searchParams : new URLSearchParams(await readBody(req)));
     }
     return reply(res, 501, `Method 'GET ${path}' not implemented`, { data: null });
   }
 
-  function nodeCall(res: ServerResponse, node: FakeNode, rest: string): void {
+  function nodeCall(res: ServerResponse, node: FakeNode, rest: string, method: string, params: URLSearchParams): void {
+    const task = method === "GET" ? taskCall(state.actions, node.node, rest) : undefined;
+    if (task) return reply(res, task.status, task.reason, { data: task.data ?? null });
     if (rest === "/status") {
       return ok(res, {
         cpu: node.cpu ?? 0.05, uptime: node.uptime ?? 86400,
@@ -174,6 +181,12 @@ export async function startFakeProxmox(options: {
       const file = type === "qemu" ? `qemu-server/${id}.conf` : `lxc/${id}.conf`;
       return reply(res, 500, `Configuration file 'nodes/${node.node}/${file}' does not exist`, { data: null });
     }
+    if (method !== "GET") {
+      const answer = guestAction(state.actions, guest, method, call!, params, tokenId);
+      if (!answer) return reply(res, 501, `Method '${method} /nodes/${node.node}${rest}' not implemented`, { data: null });
+      return reply(res, answer.status, answer.reason, { data: answer.status === 200 ? answer.data : null, ...(answer.status === 400 && { errors: answer.data }) });
+    }
+    if (call === "/snapshot") return ok(res, snapshotList(state.actions, guest));
     if (call === "/config") return ok(res, { digest: "9d8c2a1b0e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d", ...guest.config, ...(guest.template ? { template: 1 } : {}) });
     if (call === "/status/current") return ok(res, { ...resourceEntry(guest), qmpstatus: guest.status });
     if (type === "qemu" && call === "/agent/network-get-interfaces") {
@@ -236,6 +249,12 @@ export async function startFakeProxmox(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function ok(res: ServerResponse, data: unknown): void {
