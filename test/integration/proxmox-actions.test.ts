@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { findChromium, launchChromium } from "../helpers/chromium.ts";
 import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
 import { eventually } from "../helpers/wait.ts";
 import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
@@ -206,5 +207,34 @@ describe("netmap vm", () => {
     assert.ok(entries.some((e) => e.target === `${id} stop` && e.outcome === "PROXMOX_FORBIDDEN"));
     assert.ok(entries.some((e) => e.target === "web01 snapshot before-upgrade" && e.outcome === "ok" && e.transport === "grpc"));
     assert.ok(entries.some((e) => e.target === "web01 reboot" && e.outcome === "PROXMOX_FORBIDDEN" && e.transport === "grpc"));
+  });
+});
+
+describe("the console's guest page", () => {
+  test("a button asks first, then shows the task's end: OK, or PVE's error", async () => {
+    const browser = await launchChromium(findChromium()!);
+    try {
+      const page = await browser.newPage();
+      await page.goto(new URL(`/#token=${bed.collector.token}`, bed.collector.httpUrl).href);
+      await page.evaluate(`location.hash = 'host=${hostIds.get("web01")}'`);
+      await page.waitFor(`document.querySelector('button[data-guest-action=stop]')`, "the guest's action buttons", 30_000);
+      // Declined: nothing is sent.
+      const calls = pve.calls.length;
+      await page.evaluate(`(() => { window.confirm = () => false; document.querySelector('button[data-guest-action=stop]').click(); })()`);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(pve.calls.slice(calls).filter((c) => c.startsWith("POST")).length, 0);
+
+      await page.evaluate(`(() => { window.confirm = () => true; document.querySelector('button[data-guest-action=stop]').click(); })()`);
+      await page.waitFor(`document.querySelector('.guest-actions + [role=status]')?.textContent === 'stop: OK'`, "stop: OK", 30_000);
+      assert.equal(guest(100).status, "stopped");
+      await page.evaluate(`document.querySelector('button[data-guest-action=stop]').click()`);
+      const failed = await page.waitFor<string>(`document.querySelector('.guest-actions + [role=status]')?.textContent.startsWith('stop failed') && document.querySelector('.guest-actions + [role=status]').textContent`, "stop failed", 30_000);
+      assert.equal(failed, "stop failed: VM 100 not running");
+      // A discovered guest has no SSH address yet: its route is a 422 the page shows; nothing else went wrong.
+      assert.deepEqual(page.errors.filter((e) => !/422 .*\/api\/v1\/routes\//.test(e)), []);
+    } finally {
+      await browser.close();
+    }
+    assert.equal((await finished((await post("web01", "start")).body.task.id)).status, "ok");
   });
 });

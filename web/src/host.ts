@@ -9,6 +9,7 @@ import {
   DASH, formatAge, formatBytes, formatDuration, formatLinkSpeed, formatPercent, formatRate, formatTimestamp, isNumber, osLabel, sortAlerts, sshCommand,
 } from "./format.ts";
 import { checksPanel, sshAuthPanel } from "./host-checks.ts";
+import { guestActionsPanel } from "./host-actions.ts";
 import { containersPanel } from "./host-containers.ts";
 import { clockTime, state } from "./state.ts";
 
@@ -187,7 +188,7 @@ export function renderHost(): void {
   const scroll = root.scrollTop;
   const panels = host.network && host.lastSeen === null
     ? devicePanels({ ...host, network: host.network })
-    : [systemPanel(host), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
+    : [systemPanel(host), guestActionsPanel(host, renderHost), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
   byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
