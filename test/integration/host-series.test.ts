@@ -86,7 +86,7 @@ describe("GET /api/v1/hosts/:id/series", () => {
       await storeInventory(db, cluster, {
         cluster: "lab", at: new Date((T0 + 60 * k) * 1000), listed: true, complete: true, templates: [], failures: [], calls: 0, durationMs: 0,
         nodes: [{
-          node: "pve1", status: "online", staleReason: null, figures: figures({ cpu: 0.1, mem: 10 * GiB, maxmem: 64 * GiB }),
+          node: "pve1", status: "online", staleReason: null, network: null, figures: figures({ cpu: 0.1, mem: 10 * GiB, maxmem: 64 * GiB }),
           storage: [
             { storage: "local", type: "dir", total: 100 * GiB, used: (10 + k) * GiB, avail: (90 - k) * GiB, active: true, shared: false },
             { storage: "ceph", type: "rbd", total: 1000 * GiB, used: 500 * GiB, avail: 500 * GiB, active: true, shared: true },

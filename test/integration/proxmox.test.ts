@@ -149,8 +149,8 @@ describe("proxmox discovery against a stand-in PVE 8 API over HTTPS", () => {
       [[100, "ok"], [101, "ok"], [102, "ok"], [103, "not-running"], [104, "not-configured"], [105, "not-asked"], [106, "ok"], [107, "ok"]],
     );
     assert.deepEqual(await inventoryRows(), [
-      { name: "pve1", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: [], source: "proxmox" },
-      { name: "pve2", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: [], source: "proxmox" },
+      { name: "pve1", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: ["10.0.0.2", "192.0.2.2", "2001:db8::2"], source: "proxmox" },
+      { name: "pve2", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: ["10.0.0.3"], source: "proxmox" },
       { name: "pve3", kind: "hypervisor", parent: null, vmid: 0, status: "online", stale: false, gone: false, macs: [], addresses: [], source: "proxmox" },
       { name: "web01", kind: "vm", parent: "pve1", vmid: 100, status: "running", stale: false, gone: false, macs: ["bc:24:11:00:00:01", "bc:24:11:00:00:0a", "bc:24:11:aa:bb:cc"], addresses: ["10.0.0.10", "192.0.2.10"], source: "person" },
       // A host of Proxmox's own: the agent that reported its MAC only claims it (before issue 10, Proxmox took the agent's host).

@@ -188,6 +188,16 @@ export async function stateDiscoveredFacts(trx: Tx, hostId: number, facts: Disco
     WHERE id = ${hostId}`.execute(trx);
 }
 
+/**
+ * The address SSH uses, as a discoverer states it (a Proxmox node's managed address, from the
+ * PVE API the collector authenticated): never over an address a person wrote or confirmed.
+ */
+export async function stateDiscoveredAddress(trx: Tx, hostId: number, address: string, source: Discoverer = "proxmox"): Promise<void> {
+  await sql`
+    UPDATE hosts SET address = ${address}, fact_sources = fact_sources || ${JSON.stringify({ address: source })}::jsonb
+    WHERE id = ${hostId} AND coalesce(fact_sources ->> 'address', '') <> 'person'`.execute(trx);
+}
+
 /** The addresses shown for a host only a discoverer describes. */
 export async function setDiscoveredAddresses(trx: Tx, hostId: number, addresses: string[]): Promise<void> {
   await sql`UPDATE hosts SET addresses = ${addresses}::text[] WHERE id = ${hostId}`.execute(trx);

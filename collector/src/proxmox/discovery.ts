@@ -12,6 +12,7 @@ import {
   parseGuestResources,
   parseLxcInterfaces,
   parseLxcNics,
+  parseNodeNetwork,
   parseNodes,
   parseQemuNics,
   parseStorage,
@@ -20,6 +21,7 @@ import {
   type Figures,
   type GuestInterface,
   type GuestType,
+  type NodeNetwork,
   type StorageUsage,
 } from "./parse.ts";
 
@@ -31,6 +33,8 @@ export interface DiscoveredNode {
   staleReason: string | null;
   figures: Figures;
   storage: StorageUsage[] | null;
+  /** Its addresses from /nodes/{node}/network; null when not learnt this cycle (the store keeps the last ones). */
+  network: NodeNetwork | null;
 }
 
 export interface DiscoveredGuest {
@@ -109,7 +113,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
   // timeout) is out for this cycle and its guests keep their last known state.
   inventory.nodes = await Promise.all(
     nodes.map(async (n): Promise<DiscoveredNode> => {
-      const node: DiscoveredNode = { node: n.node, status: n.status, staleReason: null, figures: n.figures, storage: null };
+      const node: DiscoveredNode = { node: n.node, status: n.status, staleReason: null, figures: n.figures, storage: null, network: null };
       if (n.status !== "online") {
         node.staleReason = `node is ${n.status}`;
         return node;
@@ -119,6 +123,13 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
       } catch (error) {
         inventory.failures.push(failure(`node ${n.node}`, error));
         node.staleReason = (error as Error).message;
+        return node;
+      }
+      // Its addresses (Sys.Audit on /nodes/{node}): a failure leaves the last known ones, the node is fresh.
+      try {
+        node.network = parseNodeNetwork(await client.get(`nodes/${encodeURIComponent(n.node)}/network`));
+      } catch (error) {
+        inventory.failures.push(failure(`node ${n.node} network`, error));
       }
       return node;
     }),

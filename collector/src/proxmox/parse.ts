@@ -178,6 +178,36 @@ export function parseStorage(data: unknown): StorageUsage[] {
     .sort((a, b) => a.storage.localeCompare(b.storage));
 }
 
+/** A node's addresses from its network configuration; `address` the one it is managed on. */
+export interface NodeNetwork {
+  /** The address of the interface with the default gateway (IPv4 first), else of the first one with an address; null when none. */
+  address: string | null;
+  /** Every configured address, without prefix, IPv4 first. */
+  addresses: string[];
+}
+
+/**
+ * GET /nodes/{node}/network: /etc/network/interfaces as PVE reads it, one entry per iface
+ * with `cidr`/`address` (and `cidr6`/`address6`) and `gateway`/`gateway6` where configured.
+ * Older PVE gives `address` + `netmask` without `cidr`. Pending changes are not applied yet.
+ */
+export function parseNodeNetwork(data: unknown): NodeNetwork {
+  const ifaces = records(data, "network")
+    .filter((i) => typeof i.iface === "string" && i.type !== "loopback" && !isLoopbackName(i.iface as string))
+    .sort((a, b) => (num(a.priority) ?? Infinity) - (num(b.priority) ?? Infinity) || String(a.iface).localeCompare(String(b.iface)));
+  const v4 = (i: Record<string, unknown>) => normalizeCidr(str(i.cidr) ?? str(i.address) ?? "");
+  const v6 = (i: Record<string, unknown>) => normalizeCidr(str(i.cidr6) ?? str(i.address6) ?? "");
+  const bare = (cidr: string | null) => (cidr && usefulAddress(cidr) ? cidr.split("/")[0]! : null);
+  const all = ifaces.flatMap((i) => [bare(v4(i)), bare(v6(i))]).filter((a): a is string => a !== null);
+  const addresses = [...new Set([...all.filter((a) => !a.includes(":")), ...all.filter((a) => a.includes(":"))])];
+  const managed =
+    ifaces.map((i) => (str(i.gateway) ? bare(v4(i)) : null)).find(Boolean) ??
+    ifaces.map((i) => (str(i.gateway6) ? bare(v6(i)) : null)).find(Boolean) ??
+    addresses[0] ??
+    null;
+  return { address: managed, addresses };
+}
+
 /** Splits a PVE property string `a=1,b=2,flag` into ordered pairs; a bare word has value null. */
 export function parsePropertyString(value: string): Array<[string, string | null]> {
   return value

@@ -5,7 +5,7 @@
 import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { Db, Tx } from "../db/database.ts";
-import { ensureClientSite, insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
+import { ensureClientSite, insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredAddress, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import type { DiscoveredGuest, DiscoveredNode, Inventory } from "./discovery.ts";
 import { guestAddresses, type Figures, type GuestInterface } from "./parse.ts";
@@ -113,6 +113,16 @@ export async function storeInventory(db: Db, cluster: ProxmoxClusterConfig, inve
         const changed = changedFacts(previous, resource, interfaces);
         if (changed.length) await emit("changed", hostId, changed);
       }
+    }
+
+    // A node's managed address is its SSH address (unless a person gave one), so the routes to
+    // its guests go through it; its configured addresses are shown unless an agent reports its own.
+    for (const node of inventory.nodes) {
+      const hostId = nodeHosts.get(node.node);
+      if (hostId === undefined || !node.network) continue;
+      if (node.network.address) await stateDiscoveredAddress(trx, hostId, node.network.address);
+      const { rows: agentless } = await sql`SELECT 1 FROM hosts WHERE id = ${hostId} AND agent_id IS NULL`.execute(trx);
+      if (agentless.length) await setDiscoveredAddresses(trx, hostId, node.network.addresses);
     }
 
     for (const node of inventory.nodes) {

@@ -6,7 +6,7 @@ import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
 import { mergePlacedHost } from "../hosts/writes.ts";
 import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
-import { assertValidTopology } from "./validate.ts";
+import { assertValidTopology, problemsError, topologyProblems, type ProblemOptions } from "./validate.ts";
 import { deviceReachability, networkLinks } from "../snmp/links.ts";
 
 type Queryable = Db | Tx;
@@ -123,7 +123,12 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
     throw new TopologyError(`client name ${JSON.stringify(UNASSIGNED)} is reserved for hosts no person has placed`);
   }
   assertValidTopology(topology);
+  const declared = new Set(topology.clients.flatMap((c) => c.sites.flatMap((s) => s.hosts.map((h) => JSON.stringify([c.name, s.name, h.name])))));
+  const merged: ProblemOptions = { hopNeedsAddress: (client, site, host) => declared.has(JSON.stringify([client, site, host])) };
   return db.transaction().execute(async (trx) => {
+    // The merged result may not break a rule this import did not break before: what discovery or
+    // an earlier import left (a hop without an address, …) is not this file's fault.
+    const before = new Set(topologyProblems(await loadTopology(trx), merged));
     const result: ImportResult = { created: 0, updated: 0, adopted: 0 };
     for (const client of topology.clients) {
       const { id: clientId } = await trx
@@ -146,7 +151,8 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
         }
       }
     }
-    assertValidTopology(await loadTopology(trx), "the topology after this import");
+    const problems = topologyProblems(await loadTopology(trx), merged).filter((p) => !before.has(p));
+    if (problems.length) throw problemsError("the topology after this import", problems);
     return result;
   });
 }

@@ -28,6 +28,10 @@ export interface FakeNode {
   maxdisk?: number;
   uptime?: number;
   storage?: Array<{ storage: string; type: string; total: number; used: number; avail?: number; shared?: 0 | 1; active?: 0 | 1; content?: string }>;
+  /** /network entries as PVE lists /etc/network/interfaces (iface, type, cidr, gateway…); default: one NIC, no address. */
+  network?: Array<Record<string, unknown>>;
+  /** The token lacks Sys.Audit on /nodes/{node}: /network answers 403. */
+  networkForbidden?: boolean;
 }
 
 export interface FakeGuest {
@@ -166,6 +170,10 @@ export async function startFakeProxmox(options: {
         cpuinfo: { cpus: node.maxcpu ?? 16, sockets: 1, model: "AMD EPYC 7302P 16-Core Processor" },
         pveversion: "pve-manager/8.2.4/faa83925c9641325",
       });
+    }
+    if (rest === "/network") {
+      if (node.networkForbidden) return reply(res, 403, `Permission check failed (/nodes/${node.node}, Sys.Audit)`, { data: null });
+      return ok(res, node.network ?? [{ iface: "eno1", type: "eth", method: "manual", families: ["inet"], active: 1, exists: 1, autostart: 0, priority: 3 }]);
     }
     if (rest === "/storage") {
       return ok(res, (node.storage ?? []).map((s) => ({
