@@ -18,7 +18,8 @@ import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts"
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 
 const GiB = 1024 ** 3;
-const rules = rulesConfigSchema.parse({ ProxmoxGuestDown: { for: "0s" }, ProxmoxNodeDown: { for: "1s" }, ProxmoxStorageFilling: { for: "0s" } });
+// This cluster has no backup storage: the backup rules (proxmox-backups.test.ts) would fire for every guest.
+const rules = rulesConfigSchema.parse({ ProxmoxGuestDown: { for: "0s" }, ProxmoxNodeDown: { for: "1s" }, ProxmoxStorageFilling: { for: "0s" }, BackupMissing: { enabled: false } });
 const nodes = (): FakeNode[] => [
   { node: "pve1", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 40 * GiB }, { storage: "local-lvm", type: "lvmthin", total: 100 * GiB, used: 50 * GiB }] },
   { node: "pve2", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 10 * GiB }] },

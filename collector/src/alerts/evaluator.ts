@@ -128,7 +128,7 @@ export class AlertEvaluator {
 
   /**
    * Judges a stored Proxmox discovery cycle: node down, guest down (a guest
-   * locked for backup gets a grace period), storage filling. Resources whose
+   * locked for backup gets a grace period), storage filling, backups. Resources whose
    * node did not answer give no observation, so their alerts keep their state.
    */
   async judgeProxmox(cycle: ProxmoxCycle, now = new Date()): Promise<Transition[]> {
@@ -138,7 +138,7 @@ export class AlertEvaluator {
     const openGuestDown = new Set(
       (guestIds.length ? await openAlerts(this.#db, guestIds) : []).filter((a) => a.rule === PROXMOX_GUEST_DOWN && a.hostId !== null).map((a) => a.hostId!),
     );
-    const observations = byFingerprint(judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules));
+    const observations = byFingerprint(judgeProxmoxCycle(cycle, memory, openGuestDown, this.#rules, now));
     if (!observations.size) return [];
     return this.#apply(observations, now);
   }

@@ -242,6 +242,11 @@ export interface ProxmoxResourcesTable {
   first_seen: DefaultedTimestamp;
   seen_at: DefaultedTimestamp;
   gone_at: Timestamp | null;
+  /** The newest backup archive (migration 050), as of backups_checked_at. */
+  last_backup_at: Timestamp | null;
+  last_backup_bytes: Int8 | null;
+  last_backup_volid: string | null;
+  backups_checked_at: Timestamp | null;
 }
 
 export interface ProxmoxSamplesTable {

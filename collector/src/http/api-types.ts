@@ -110,6 +110,11 @@ export interface ProxmoxDetail {
     uptimeSeconds: number | null;
   };
   storage: Array<{ storage: string; type: string; shared: boolean; active: boolean; totalBytes: number | null; usedBytes: number | null; availableBytes: number | null; usedPercent: number | null; at: string }>;
+  /**
+   * A guest's newest backup archive (vzdump or PBS) as of `checkedAt`, the last cycle that
+   * listed every backup storage; `at` null: none then. Null for a node, or never checked.
+   */
+  backup: { at: string | null; sizeBytes: number | null; volid: string | null; checkedAt: string } | null;
 }
 
 // The agent's last report as the detail gives it: the fields of proto/netmap/v1/report.proto

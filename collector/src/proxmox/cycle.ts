@@ -1,7 +1,7 @@
 // A discovery cycle as stored, handed to whoever judges it (the Proxmox alert
 // rules, alerts/rules/proxmox.ts): each listed node and guest with the NetMap
 // host it is. Built by the poller once the cycle's transaction committed.
-import type { StorageUsage } from "./parse.ts";
+import type { BackupTask, StorageUsage } from "./parse.ts";
 
 /** One node or guest as the cycle stored it, with the NetMap host it is. */
 export interface ProxmoxResourceState {
@@ -23,6 +23,12 @@ export interface ProxmoxResourceState {
   gone?: boolean;
   /** A node's storage this cycle; null or absent when not learnt. */
   storage?: readonly StorageUsage[] | null;
+  /** The labels a person gave the host (rule overrides match them). */
+  labels?: Readonly<Record<string, string>>;
+  /** A guest's newest backup (at null: none), present only when this cycle listed every backup storage. */
+  backup?: { at: Date | null; volid: string | null; sizeBytes: number | null };
+  /** A node's latest finished backup job (null: none ever), present when learnt this cycle. */
+  backupTask?: BackupTask | null;
 }
 
 export interface ProxmoxCycle {

@@ -3,6 +3,7 @@
 // that failed is marked stale (its last known state is kept by the store), and
 // the listing is "complete" only when nothing can have hidden a guest.
 import type { ProxmoxClient } from "./client.ts";
+import { discoverBackups, type BackupCoverage } from "./backups.ts";
 import { ProxmoxError } from "./client.ts";
 import {
   agentStateFromError,
@@ -12,12 +13,15 @@ import {
   parseGuestResources,
   parseLxcInterfaces,
   parseLxcNics,
+  parseBackupStorages,
   parseNodeNetwork,
   parseNodes,
   parseQemuNics,
   parseStorage,
   qemuAgentEnabled,
   type AgentState,
+  type BackupStorage,
+  type BackupTask,
   type Figures,
   type GuestInterface,
   type GuestType,
@@ -35,6 +39,8 @@ export interface DiscoveredNode {
   storage: StorageUsage[] | null;
   /** Its addresses from /nodes/{node}/network; null when not learnt this cycle (the store keeps the last ones). */
   network: NodeNetwork | null;
+  /** Its latest finished backup job; null: none; undefined: not learnt this cycle. */
+  backupTask?: BackupTask | null;
 }
 
 export interface DiscoveredGuest {
@@ -73,6 +79,8 @@ export interface Inventory {
   guests: DiscoveredGuest[];
   /** Templates are recognised and listed here, not treated as machines. */
   templates: Array<{ type: GuestType; vmid: number; name: string; node: string }>;
+  /** Backup archives per guest; null when the listing failed. */
+  backups: BackupCoverage | null;
   failures: Failure[];
   calls: number;
   durationMs: number;
@@ -84,7 +92,7 @@ export interface DiscoveryMemory {
   lxcInterfaces?: boolean;
 }
 
-const failure = (what: string, error: unknown): Failure => ({
+export const failure = (what: string, error: unknown): Failure => ({
   what,
   code: error instanceof ProxmoxError ? error.code : "ERROR",
   message: (error as Error).message,
@@ -93,7 +101,7 @@ const failure = (what: string, error: unknown): Failure => ({
 export async function discover(client: ProxmoxClient, cluster: string, memory: DiscoveryMemory = {}, now = () => new Date()): Promise<Inventory> {
   const started = performance.now();
   const callsBefore = client.calls;
-  const inventory: Inventory = { cluster, at: now(), listed: false, complete: false, nodes: [], guests: [], templates: [], failures: [], calls: 0, durationMs: 0 };
+  const inventory: Inventory = { cluster, at: now(), listed: false, complete: false, nodes: [], guests: [], templates: [], backups: null, failures: [], calls: 0, durationMs: 0 };
   const finish = () => {
     inventory.calls = client.calls - callsBefore;
     inventory.durationMs = Math.round(performance.now() - started);
@@ -111,6 +119,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
 
   // Each online node first answers for its storage; a node that cannot (595,
   // timeout) is out for this cycle and its guests keep their last known state.
+  const backupStorages = new Map<string, BackupStorage[]>();
   inventory.nodes = await Promise.all(
     nodes.map(async (n): Promise<DiscoveredNode> => {
       const node: DiscoveredNode = { node: n.node, status: n.status, staleReason: null, figures: n.figures, storage: null, network: null };
@@ -119,7 +128,9 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
         return node;
       }
       try {
-        node.storage = parseStorage(await client.get(`nodes/${encodeURIComponent(n.node)}/storage`));
+        const storage = await client.get(`nodes/${encodeURIComponent(n.node)}/storage`);
+        node.storage = parseStorage(storage);
+        backupStorages.set(n.node, parseBackupStorages(storage));
       } catch (error) {
         inventory.failures.push(failure(`node ${n.node}`, error));
         node.staleReason = (error as Error).message;
@@ -135,6 +146,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
     }),
   );
   const nodeState = new Map(inventory.nodes.map((n) => [n.node, n]));
+  const backups = discoverBackups(client, inventory.nodes.map((n) => Object.assign(n, { backupStorages: backupStorages.get(n.node) ?? null })), inventory.failures, failure);
 
   const machines = resources.filter((g) => {
     if (g.template) inventory.templates.push({ type: g.type, vmid: g.vmid, name: g.name, node: g.node });
@@ -157,6 +169,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
       return guest;
     }),
   );
+  inventory.backups = await backups;
   // A guest whose config says template (listing raced a conversion) is not a machine either.
   const templates = new Set(inventory.templates.map((t) => t.vmid));
   inventory.guests = inventory.guests.filter((g) => !templates.has(g.vmid));

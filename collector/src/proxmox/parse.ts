@@ -178,6 +178,58 @@ export function parseStorage(data: unknown): StorageUsage[] {
     .sort((a, b) => a.storage.localeCompare(b.storage));
 }
 
+/** A storage that holds backups (`content` lists `backup`): vzdump directories, NFS, PBS datastores. */
+export interface BackupStorage {
+  storage: string;
+  type: string;
+  /** Shared storages (NFS, PBS…) list the same archives on every node: read once per cycle. */
+  shared: boolean;
+}
+
+/** GET /nodes/{node}/storage, the storages with backup content that are enabled and active. */
+export function parseBackupStorages(data: unknown): BackupStorage[] {
+  return records(data, "storage")
+    .filter((s) => typeof s.storage === "string" && (str(s.content) ?? "").split(",").includes("backup") && num(s.active) !== 0 && num(s.enabled) !== 0)
+    .map((s) => ({ storage: s.storage as string, type: str(s.type) ?? "", shared: num(s.shared) === 1 }))
+    .sort((a, b) => a.storage.localeCompare(b.storage));
+}
+
+/** One backup archive of a guest: a vzdump file, or a PBS snapshot (volid `store:backup/vm/100/2026-…Z`). */
+export interface BackupArchive {
+  vmid: number;
+  storage: string;
+  volid: string;
+  at: Date;
+  sizeBytes: number | null;
+}
+
+/** GET /nodes/{node}/storage/{storage}/content?content=backup */
+export function parseBackupContent(data: unknown, storage: string): BackupArchive[] {
+  return records(data, `storage ${storage} content`)
+    .filter((c) => (c.content === undefined || c.content === "backup") && typeof c.volid === "string" && num(c.vmid) !== null && num(c.ctime) !== null)
+    .map((c) => ({ vmid: num(c.vmid)!, storage, volid: c.volid as string, at: new Date(num(c.ctime)! * 1000), sizeBytes: num(c.size) }));
+}
+
+/** A node's latest finished backup job (vzdump task). */
+export interface BackupTask {
+  upid: string;
+  /** PVE's status: "OK", "WARNINGS: n", or the error the job ended with. */
+  status: string;
+  failed: boolean;
+  endedAt: Date | null;
+}
+
+/** GET /nodes/{node}/tasks?typefilter=vzdump&limit=1: the latest finished vzdump task, or null. */
+export function parseLatestBackupTask(data: unknown): BackupTask | null {
+  const task = records(data, "tasks")
+    .filter((t) => t.type === "vzdump" && typeof t.upid === "string" && typeof t.status === "string" && t.status !== "")
+    .sort((a, b) => (num(b.starttime) ?? 0) - (num(a.starttime) ?? 0))[0];
+  if (!task) return null;
+  const status = task.status as string;
+  // "WARNINGS: 2": the archives were written; a guest the job could not back up is an error.
+  return { upid: task.upid as string, status, failed: status !== "OK" && !/^WARNINGS: \d+$/.test(status), endedAt: num(task.endtime) === null ? null : new Date(num(task.endtime)! * 1000) };
+}
+
 /** A node's addresses from its network configuration; `address` the one it is managed on. */
 export interface NodeNetwork {
   /** The address of the interface with the default gateway (IPv4 first), else of the first one with an address; null when none. */

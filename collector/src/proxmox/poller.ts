@@ -13,6 +13,7 @@ import { clusterClient } from "./client.ts";
 import type { ProxmoxClusterConfig } from "./config.ts";
 import { discover, type DiscoveryMemory, type Inventory } from "./discovery.ts";
 import { storedResources } from "./repository.ts";
+import type { BackupArchive } from "./parse.ts";
 import { storeInventory } from "./store.ts";
 
 export interface ProxmoxPoller {
@@ -104,7 +105,12 @@ async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inv
   }
   for (const n of inventory.nodes) {
     const row = hostOf.get(`node/${n.node}`);
-    if (row) resources.push({ hostId: Number(row.host_id), host: row.host, type: "node", node: n.node, vmid: 0, status: n.status, stale: n.staleReason !== null, storage: n.storage });
+    if (row) {
+      resources.push({
+        hostId: Number(row.host_id), host: row.host, type: "node", node: n.node, vmid: 0, status: n.status, stale: n.staleReason !== null, storage: n.storage, labels: row.labels,
+        ...(n.backupTask !== undefined && { backupTask: n.backupTask }),
+      });
+    }
   }
   // A guest's status comes from the listing: it is stale when its node did not answer (a failed
   // config or agent call leaves the status known).
@@ -114,9 +120,12 @@ async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inv
     if (row) {
       resources.push({
         hostId: Number(row.host_id), host: row.host, type: g.type, node: g.node, vmid: g.vmid, status: g.status,
-        stale: !answered.has(g.node), ...(g.lock ? { lock: g.lock } : {}), ...(row.previous ? { previousStatus: row.previous } : {}),
+        stale: !answered.has(g.node), ...(g.lock ? { lock: g.lock } : {}), ...(row.previous ? { previousStatus: row.previous } : {}), labels: row.labels,
+        ...(inventory.backups?.complete && { backup: backupOf(inventory.backups.latest.get(g.vmid)) }),
       });
     }
   }
   return { ...base, resources };
 }
+
+const backupOf = (a: BackupArchive | undefined) => ({ at: a?.at ?? null, volid: a?.volid ?? null, sizeBytes: a?.sizeBytes ?? null });

@@ -9,7 +9,7 @@ export type { ProxmoxDetail } from "../http/api-types.ts";
 export async function proxmoxDetail(db: Db, hostId: number): Promise<ProxmoxDetail | null> {
   const r = await db
     .selectFrom("proxmox_resources")
-    .select(["cluster", "type", "node", "vmid", "status", "tags", "agent", "interfaces", "stale_reason", "seen_at", "gone_at"])
+    .select(["cluster", "type", "node", "vmid", "status", "tags", "agent", "interfaces", "stale_reason", "seen_at", "gone_at", "last_backup_at", "last_backup_bytes", "last_backup_volid", "backups_checked_at"])
     .where("host_id", "=", hostId)
     .executeTakeFirst();
   if (!r) return null;
@@ -39,6 +39,9 @@ export async function proxmoxDetail(db: Db, hostId: number): Promise<ProxmoxDeta
       usedPercent: st.total_bytes && st.used_bytes !== null ? Math.round((st.used_bytes / st.total_bytes) * 1000) / 10 : null,
       at: st.collected_at.toISOString(),
     })),
+    backup: r.backups_checked_at
+      ? { at: r.last_backup_at?.toISOString() ?? null, sizeBytes: r.last_backup_bytes === null ? null : Number(r.last_backup_bytes), volid: r.last_backup_volid, checkedAt: r.backups_checked_at.toISOString() }
+      : null,
   };
 }
 
@@ -54,6 +57,7 @@ export interface StoredResource {
   gone: boolean;
   /** Its status in the sample stored before `at`. */
   previous: string | null;
+  labels: Record<string, string>;
 }
 
 /** The cluster's resources still there after the cycle at `at`, and those that cycle found gone. */
@@ -67,6 +71,7 @@ export async function storedResources(db: Db, cluster: string, at: Date): Promis
       "r.node",
       "r.vmid",
       eb.fn.coalesce("h.name", "h.hostname").as("host"),
+      "h.labels",
       eb("r.gone_at", "is not", null).$castTo<boolean>().as("gone"),
       eb
         .selectFrom("proxmox_samples as ps")

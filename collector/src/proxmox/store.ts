@@ -115,6 +115,16 @@ export async function storeInventory(db: Db, cluster: ProxmoxClusterConfig, inve
       }
     }
 
+    // Each guest's newest backup, when every backup storage was listed (else the last known one stays).
+    if (inventory.backups?.complete) {
+      for (const g of inventory.guests) {
+        const b = inventory.backups.latest.get(g.vmid);
+        await sql`
+          UPDATE proxmox_resources SET last_backup_at = ${b?.at ?? null}, last_backup_bytes = ${b?.sizeBytes ?? null}, last_backup_volid = ${b?.volid ?? null}, backups_checked_at = ${at}
+          WHERE cluster = ${cluster.name} AND type = ${g.type} AND vmid = ${g.vmid} AND gone_at IS NULL`.execute(trx);
+      }
+    }
+
     // A node's managed address is its SSH address (unless a person gave one), so the routes to
     // its guests go through it; its configured addresses are shown unless an agent reports its own.
     for (const node of inventory.nodes) {

@@ -32,6 +32,19 @@ export interface FakeNode {
   network?: Array<Record<string, unknown>>;
   /** The token lacks Sys.Audit on /nodes/{node}: /network answers 403. */
   networkForbidden?: boolean;
+  /** Finished backup jobs, as /tasks?typefilter=vzdump lists them (status "OK", "WARNINGS: 1" or the error). */
+  vzdump?: Array<{ starttime: number; endtime: number; status: string }>;
+}
+
+/** A backup archive: of a shared storage (NFS, PBS) when `node` is absent, else of that node's local storage. */
+export interface FakeBackup {
+  storage: string;
+  node?: string;
+  vmid: number;
+  /** Unix seconds. */
+  ctime: number;
+  size: number;
+  subtype?: "qemu" | "lxc";
 }
 
 export interface FakeGuest {
@@ -68,6 +81,8 @@ export interface FakeProxmoxState {
   hideGuests: boolean;
   /** Guest actions: the token's privileges, tasks (UPIDs), snapshots, workers that fail. */
   actions: FakeGuestActions;
+  /** Backup archives in the backup storages. */
+  backups: FakeBackup[];
 }
 
 export interface FakeProxmox {
@@ -113,7 +128,7 @@ export async function startFakeProxmox(options: {
   const tokenId = options.tokenId ?? "monitor@pve!netmap";
   const secret = options.secret ?? "0b7c6f4e-1d3a-4c2b-9e8f-5a6b7c8d9e0f";
   const certificate = options.certificate ?? selfSignedCertificate();
-  const state: FakeProxmoxState = { nodes: options.nodes, guests: options.guests, html: new Map(), latencyMs: options.latencyMs ?? 0, noLxcInterfaces: false, hideGuests: false, actions: fakeGuestActions() };
+  const state: FakeProxmoxState = { nodes: options.nodes, guests: options.guests, html: new Map(), latencyMs: options.latencyMs ?? 0, noLxcInterfaces: false, hideGuests: false, actions: fakeGuestActions(), backups: [] };
   const calls: string[] = [];
 
   const server: Server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
@@ -171,6 +186,24 @@ export async function startFakeProxmox(options: {
         pveversion: "pve-manager/8.2.4/faa83925c9641325",
       });
     }
+    const content = /^\/storage\/([^/]+)\/content$/.exec(rest);
+    if (content && method === "GET") {
+      const name = decodeURIComponent(content[1]!);
+      const storage = node.storage?.find((s) => s.storage === name);
+      if (!storage) return reply(res, 500, `storage '${name}' does not exist`, { data: null });
+      const wanted = params.get("content");
+      if (wanted && wanted !== "backup") return ok(res, []);
+      return ok(res, state.backups.filter((b) => b.storage === name && (storage.shared ? b.node === undefined : b.node === node.node)).map((b) => backupEntry(b, storage.type)));
+    }
+    if (rest === "/tasks" && method === "GET") {
+      const type = params.get("typefilter");
+      const limit = Number(params.get("limit") ?? 50);
+      const jobs = (node.vzdump ?? []).map((j, i) => {
+        const upid = `UPID:${node.node}:${(0x3000 + i).toString(16).toUpperCase().padStart(8, "0")}:0000ABCD:${j.starttime.toString(16).toUpperCase().padStart(8, "0")}:vzdump::root@pam:`;
+        return { upid, node: node.node, pid: 0x3000 + i, pstart: 0xabcd, starttime: j.starttime, endtime: j.endtime, type: "vzdump", id: "", user: "root@pam", status: j.status };
+      });
+      return ok(res, jobs.filter((j) => !type || j.type === type).sort((a, b) => b.starttime - a.starttime).slice(0, limit));
+    }
     if (rest === "/network") {
       if (node.networkForbidden) return reply(res, 403, `Permission check failed (/nodes/${node.node}, Sys.Audit)`, { data: null });
       return ok(res, node.network ?? [{ iface: "eno1", type: "eth", method: "manual", families: ["inet"], active: 1, exists: 1, autostart: 0, priority: 3 }]);
@@ -210,6 +243,18 @@ export async function startFakeProxmox(options: {
       return ok(res, guest.status === "running" ? (guest.agent ?? null) : null);
     }
     return reply(res, 501, `Method 'GET /nodes/${node.node}${rest}' not implemented`, { data: null });
+  }
+
+  /** As PVE lists a backup: vzdump's file name, or PBS's snapshot path, with vmid, ctime and size. */
+  function backupEntry(b: FakeBackup, storageType: string) {
+    const kind = b.subtype ?? (state.guests.find((g) => g.vmid === b.vmid)?.type ?? "qemu");
+    const when = new Date(b.ctime * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+    if (storageType === "pbs") {
+      return { volid: `${b.storage}:backup/${kind === "qemu" ? "vm" : "ct"}/${b.vmid}/${when}`, content: "backup", format: `pbs-${kind === "qemu" ? "vm" : "ct"}`, ctime: b.ctime, size: b.size, vmid: b.vmid, subtype: kind, verification: { state: "ok", upid: "UPID:pbs:0000:0000:0000:verify::root@pam:" } };
+    }
+    const stamp = when.replace(/[-:]/g, "_").replace("T", "-").replace("Z", "");
+    const file = `vzdump-${kind}-${b.vmid}-${stamp}.${kind === "qemu" ? "vma.zst" : "tar.zst"}`;
+    return { volid: `${b.storage}:backup/${file}`, content: "backup", format: kind === "qemu" ? "vma.zst" : "tar.zst", ctime: b.ctime, size: b.size, vmid: b.vmid, subtype: kind, notes: `{{guestname}}` };
   }
 
   function nodeListEntry(n: FakeNode) {

@@ -10,6 +10,8 @@
 //                  ListenerGone, ListenerNew, AddressChanged
 //   proxmox.ts     a stored discovery cycle: ProxmoxNodeDown, ProxmoxGuestDown,
 //                  ProxmoxStorageFilling
+//   backups.ts     the same cycle's backup coverage: BackupMissing, BackupTooOld,
+//                  BackupJobFailed
 //   snmp.ts        a stored network device poll: InterfaceDown, InterfaceErrors,
 //                  InterfaceSaturated, DeviceUnreachable, DeviceRebooted
 //   containers.ts  the agent's containers: ContainerDown, ContainerRestarting,
@@ -28,6 +30,7 @@ import { CHANGE_DEFAULTS } from "./changes.ts";
 import { CONTAINER_RULE_DEFAULTS } from "./containers.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { SNMP_RULE_DEFAULTS } from "./snmp.ts";
+import { BACKUP_RULE_DEFAULTS } from "./backups.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
 import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
 import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
@@ -48,6 +51,7 @@ export const RULES: readonly RuleDefinition[] = [
   { name: HOST_DOWN, family: "absence", defaults: HOST_DOWN_DEFAULTS },
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
+  ...family("proxmox", BACKUP_RULE_DEFAULTS),
   ...family("snmp", SNMP_RULE_DEFAULTS),
   ...family("topology", TOPOLOGY_RULE_DEFAULTS),
   ...family("container", CONTAINER_RULE_DEFAULTS),

@@ -11,6 +11,7 @@ import type { ProxmoxCycle, ProxmoxResourceState } from "../../proxmox/cycle.ts"
 import type { StorageUsage } from "../../proxmox/parse.ts";
 import { thresholdObservation, type HostObservation, type Severity } from "../engine.ts";
 import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
+import { judgeBackups } from "./backups.ts";
 
 export const PROXMOX_NODE_DOWN = "ProxmoxNodeDown";
 export const PROXMOX_GUEST_DOWN = "ProxmoxGuestDown";
@@ -36,9 +37,9 @@ export function newProxmoxMemory(): ProxmoxMemory {
  * (pending or firing) ProxmoxGuestDown alert, so a collector restarted while a
  * guest is down keeps judging it down though its memory is new.
  */
-export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig): HostObservation[] {
+export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig, now = new Date()): HostObservation[] {
   if (!cycle.listed) return [];
-  const out: HostObservation[] = [];
+  const out: HostObservation[] = judgeBackups(cycle, config, now);
   const scopeOf = (r: ProxmoxResourceState, storage?: string): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(storage ? { mountpoint: storage } : {}) });
   const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
 
