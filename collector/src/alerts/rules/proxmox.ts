@@ -42,6 +42,9 @@ export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGue
   const out: HostObservation[] = judgeBackups(cycle, config, now);
   const scopeOf = (r: ProxmoxResourceState, storage?: string): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(storage ? { mountpoint: storage } : {}) });
   const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
+  // A shared storage (NFS, Ceph, PBS) is listed by every node alike: judged once for the cluster,
+  // on the first node (by name) that answered for it.
+  const shared = new Map<string, StorageUsage>();
 
   for (const r of cycle.resources) {
     if (r.gone) {
@@ -69,7 +72,22 @@ export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGue
         });
       }
       // A node that did not answer has no storage figures this cycle: its storage alerts keep their state.
-      if (!down && r.storage) out.push(...judgeStorage(cycle, r, r.storage, settings, scopeOf));
+      if (!down && r.storage) {
+        out.push(...judgeStorage(cycle, r, r.storage.filter((st) => !st.shared), settings, scopeOf));
+        for (const st of r.storage.filter((x) => x.shared)) {
+          if (!shared.has(st.storage)) shared.set(st.storage, st);
+          // Before issue 20 a shared storage was judged per node: such an alert resolves.
+          for (const severity of ["warning", "critical"] as const) {
+            out.push({
+              hostId: r.hostId,
+              observation: {
+                rule: PROXMOX_STORAGE_FILLING, severity, labels: { host: r.host, cluster: cycle.cluster, node: r.node, storage: st.storage },
+                annotations: { summary: `storage ${st.storage} is shared: judged once for cluster ${cycle.cluster}` }, value: 0, active: false, cleared: true, forSeconds: 0,
+              },
+            });
+          }
+        }
+      }
       continue;
     }
 
@@ -97,6 +115,34 @@ export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGue
         forSeconds: backup ? Math.max(grace, guestDown.forSeconds) : guestDown.forSeconds,
       },
     });
+  }
+  out.push(...judgeSharedStorage(cycle, [...shared.values()], settings));
+  return out;
+}
+
+function judgeSharedStorage(cycle: ProxmoxCycle, storage: readonly StorageUsage[], settings: (rule: string, scope: RuleScope) => RuleSettings): HostObservation[] {
+  const out: HostObservation[] = [];
+  for (const s of storage) {
+    if (!s.active || s.total === null || s.total <= 0 || s.used === null) continue;
+    const used = (s.used / s.total) * 100;
+    const rule = settings(PROXMOX_STORAGE_FILLING, { host: "", client: cycle.client, site: cycle.site, mountpoint: s.storage });
+    if (!rule.enabled) continue;
+    for (const severity of ["warning", "critical"] as const satisfies readonly Severity[]) {
+      const fire = rule[severity];
+      if (fire === undefined) continue;
+      const clear = rule[`${severity}Clear`] ?? fire - Math.abs(fire) * 0.05;
+      out.push({
+        hostId: null,
+        observation: thresholdObservation(
+          {
+            rule: PROXMOX_STORAGE_FILLING, severity, labels: { cluster: cycle.cluster, storage: s.storage },
+            annotations: { summary: `shared storage ${s.storage} of Proxmox cluster ${cycle.cluster} is ${used.toFixed(1)}% full` },
+            value: used, forSeconds: rule.forSeconds,
+          },
+          { direction: "above", fire, clear },
+        ),
+      });
+    }
   }
   return out;
 }

@@ -103,6 +103,22 @@ describe("Proxmox rules", () => {
     assert.deepEqual(only(judgeProxmox(cycle([node({ stale: true, storage: null })]), memory, new Set(), none), "ProxmoxStorageFilling"), []);
   });
 
+  test("a shared storage fires once for the cluster, not once per node; per-node alerts of it resolve", () => {
+    const nfs = (usedPercent: number) => storage("nfs", usedPercent, { shared: true, type: "nfs" });
+    const judged = judgeProxmox(
+      cycle([node({ storage: [nfs(96), storage("local", 10)] }), node({ hostId: 2, host: "pve2", node: "pve2", storage: [nfs(96)] })]),
+      newProxmoxMemory(), new Set(), none,
+    ).filter((o) => o.observation.rule === "ProxmoxStorageFilling" && o.observation.labels.storage === "nfs");
+    const firing = judged.filter((o) => o.observation.active);
+    assert.deepEqual(firing.map((o) => [o.hostId, o.observation.severity, o.observation.labels]), [
+      [null, "warning", { cluster: "lab", storage: "nfs" }],
+      [null, "critical", { cluster: "lab", storage: "nfs" }],
+    ]);
+    assert.match(firing[0]!.observation.annotations.summary!, /shared storage nfs of Proxmox cluster lab is 96\.0% full/);
+    // The per-node fingerprints of the first wave are cleared, on each node.
+    assert.deepEqual(judged.filter((o) => o.observation.labels.node).map((o) => [o.observation.labels.node, o.observation.cleared]).sort(), [["pve1", true], ["pve1", true], ["pve2", true], ["pve2", true]]);
+  });
+
   test("overrides: per storage (as mountpoint), per host, disabled", () => {
     const rules = rulesConfigSchema.parse({
       ProxmoxStorageFilling: { overrides: [{ match: { mountpoint: "backup" }, warning: 97, critical: 99 }] },
