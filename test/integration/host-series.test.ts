@@ -84,7 +84,7 @@ describe("GET /api/v1/hosts/:id/series", () => {
     // A Proxmox node and an agentless VM on it, three discovery cycles a minute apart.
     for (const [k, cpu] of [0.25, 0.5, 0.75].entries()) {
       await storeInventory(db, cluster, {
-        cluster: "lab", at: new Date((T0 + 60 * k) * 1000), listed: true, complete: true, templates: [], backups: null, failures: [], calls: 0, durationMs: 0,
+        cluster: "lab", at: new Date((T0 + 60 * k) * 1000), listed: true, complete: true, templates: [], backups: null, health: null, failures: [], calls: 0, durationMs: 0,
         nodes: [{
           node: "pve1", status: "online", staleReason: null, network: null, figures: figures({ cpu: 0.1, mem: 10 * GiB, maxmem: 64 * GiB }),
           storage: [

@@ -2,6 +2,7 @@
 // rules, alerts/rules/proxmox.ts): each listed node and guest with the NetMap
 // host it is. Built by the poller once the cycle's transaction committed.
 import type { BackupTask, StorageUsage } from "./parse.ts";
+import type { ClusterHealth } from "./health.ts";
 
 /** One node or guest as the cycle stored it, with the NetMap host it is. */
 export interface ProxmoxResourceState {
@@ -38,4 +39,6 @@ export interface ProxmoxCycle {
   /** /nodes and /cluster/resources both answered; false: nothing is judged. */
   listed: boolean;
   resources: readonly ProxmoxResourceState[];
+  /** ZFS, replication, HA and Ceph as this cycle read them (absent: not read). */
+  health?: ClusterHealth | null;
 }

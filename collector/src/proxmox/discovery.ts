@@ -4,6 +4,7 @@
 // the listing is "complete" only when nothing can have hidden a guest.
 import type { ProxmoxClient } from "./client.ts";
 import { discoverBackups, type BackupCoverage } from "./backups.ts";
+import { discoverHealth, type ClusterHealth } from "./health.ts";
 import { ProxmoxError } from "./client.ts";
 import {
   agentStateFromError,
@@ -81,6 +82,8 @@ export interface Inventory {
   templates: Array<{ type: GuestType; vmid: number; name: string; node: string }>;
   /** Backup archives per guest; null when the listing failed. */
   backups: BackupCoverage | null;
+  /** ZFS, replication, HA and Ceph; null when the listing failed. */
+  health: ClusterHealth | null;
   failures: Failure[];
   calls: number;
   durationMs: number;
@@ -101,7 +104,7 @@ export const failure = (what: string, error: unknown): Failure => ({
 export async function discover(client: ProxmoxClient, cluster: string, memory: DiscoveryMemory = {}, now = () => new Date()): Promise<Inventory> {
   const started = performance.now();
   const callsBefore = client.calls;
-  const inventory: Inventory = { cluster, at: now(), listed: false, complete: false, nodes: [], guests: [], templates: [], backups: null, failures: [], calls: 0, durationMs: 0 };
+  const inventory: Inventory = { cluster, at: now(), listed: false, complete: false, nodes: [], guests: [], templates: [], backups: null, health: null, failures: [], calls: 0, durationMs: 0 };
   const finish = () => {
     inventory.calls = client.calls - callsBefore;
     inventory.durationMs = Math.round(performance.now() - started);
@@ -146,6 +149,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
     }),
   );
   const nodeState = new Map(inventory.nodes.map((n) => [n.node, n]));
+  const health = discoverHealth(client, inventory.nodes, inventory.failures, failure);
   const backups = discoverBackups(client, inventory.nodes.map((n) => Object.assign(n, { backupStorages: backupStorages.get(n.node) ?? null })), inventory.failures, failure);
 
   const machines = resources.filter((g) => {
@@ -170,6 +174,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
     }),
   );
   inventory.backups = await backups;
+  inventory.health = await health;
   // A guest whose config says template (listing raced a conversion) is not a machine either.
   const templates = new Set(inventory.templates.map((t) => t.vmid));
   inventory.guests = inventory.guests.filter((g) => !templates.has(g.vmid));

@@ -125,7 +125,7 @@ async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inv
       });
     }
   }
-  return { ...base, resources };
+  return { ...base, resources, health: inventory.health };
 }
 
 const backupOf = (a: BackupArchive | undefined) => ({ at: a?.at ?? null, volid: a?.volid ?? null, sizeBytes: a?.sizeBytes ?? null });

@@ -32,6 +32,10 @@ export interface FakeNode {
   network?: Array<Record<string, unknown>>;
   /** The token lacks Sys.Audit on /nodes/{node}: /network answers 403. */
   networkForbidden?: boolean;
+  /** ZFS pools: zpool's health, and the "errors:" line of zpool status (default "No known data errors"). */
+  zfs?: Array<{ name: string; health: string; errors?: string }>;
+  /** Replication jobs this node is the source of, as /nodes/{node}/replication lists them. */
+  replication?: Array<{ id: string; guest: number; target: string; last_sync?: number; fail_count?: number; error?: string }>;
   /** Finished backup jobs, as /tasks?typefilter=vzdump lists them (status "OK", "WARNINGS: 1" or the error). */
   vzdump?: Array<{ starttime: number; endtime: number; status: string }>;
 }
@@ -83,6 +87,10 @@ export interface FakeProxmoxState {
   actions: FakeGuestActions;
   /** Backup archives in the backup storages. */
   backups: FakeBackup[];
+  /** /cluster/ha/status/current; default: quorate, no HA resource. */
+  ha: Array<Record<string, unknown>> | null;
+  /** /cluster/ceph/status's data; null: Ceph not set up (PVE's 500). */
+  ceph: Record<string, unknown> | null;
 }
 
 export interface FakeProxmox {
@@ -128,7 +136,7 @@ export async function startFakeProxmox(options: {
   const tokenId = options.tokenId ?? "monitor@pve!netmap";
   const secret = options.secret ?? "0b7c6f4e-1d3a-4c2b-9e8f-5a6b7c8d9e0f";
   const certificate = options.certificate ?? selfSignedCertificate();
-  const state: FakeProxmoxState = { nodes: options.nodes, guests: options.guests, html: new Map(), latencyMs: options.latencyMs ?? 0, noLxcInterfaces: false, hideGuests: false, actions: fakeGuestActions(), backups: [] };
+  const state: FakeProxmoxState = { nodes: options.nodes, guests: options.guests, html: new Map(), latencyMs: options.latencyMs ?? 0, noLxcInterfaces: false, hideGuests: false, actions: fakeGuestActions(), backups: [], ha: null, ceph: null };
   const calls: string[] = [];
 
   const server: Server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
@@ -162,6 +170,14 @@ export async function startFakeProxmox(options: {
       const vms = state.hideGuests ? [] : state.guests.map(resourceEntry);
       const nodes = state.nodes.map((n) => ({ ...nodeListEntry(n), id: `node/${n.node}`, type: "node" }));
       return ok(res, type === "vm" ? vms : type === "node" ? nodes : [...nodes, ...vms]);
+    }
+
+    if (path === "/cluster/ha/status/current") {
+      return ok(res, state.ha ?? [{ id: "quorum", type: "quorum", node: state.nodes[0]?.node, status: "OK", quorate: 1 }]);
+    }
+    if (path === "/cluster/ceph/status") {
+      if (!state.ceph) return pveError(res, 500, "pveceph configuration not initialized");
+      return ok(res, state.ceph);
     }
 
     const nodeMatch = /^\/nodes\/([^/]+)(\/.*)?$/.exec(path);
@@ -203,6 +219,21 @@ export async function startFakeProxmox(options: {
         return { upid, node: node.node, pid: 0x3000 + i, pstart: 0xabcd, starttime: j.starttime, endtime: j.endtime, type: "vzdump", id: "", user: "root@pam", status: j.status };
       });
       return ok(res, jobs.filter((j) => !type || j.type === type).sort((a, b) => b.starttime - a.starttime).slice(0, limit));
+    }
+    if (rest === "/disks/zfs") {
+      return ok(res, (node.zfs ?? []).map((p) => ({ name: p.name, health: p.health, size: 1999844147200, alloc: 400000000000, free: 1599844147200, frag: 3, dedup: 1 })));
+    }
+    const zpool = /^\/disks\/zfs\/([^/]+)$/.exec(rest);
+    if (zpool) {
+      const pool = node.zfs?.find((p) => p.name === decodeURIComponent(zpool[1]!));
+      if (!pool) return pveError(res, 500, `cannot open '${zpool[1]}': no such pool`);
+      return ok(res, { name: pool.name, state: pool.health, errors: pool.errors ?? "No known data errors", scan: "scrub repaired 0B in 00:12:01 with 0 errors", children: [] });
+    }
+    if (rest === "/replication") {
+      return ok(res, (node.replication ?? []).map((j) => ({
+        id: j.id, guest: j.guest, target: j.target, type: "local", jobnum: Number(j.id.split("-")[1] ?? 0), source: node.node, schedule: "*/15",
+        last_sync: j.last_sync ?? 0, last_try: j.last_sync ?? 0, fail_count: j.fail_count ?? 0, duration: 2.5, next_sync: (j.last_sync ?? 0) + 900, ...(j.error && { error: j.error }),
+      })));
     }
     if (rest === "/network") {
       if (node.networkForbidden) return reply(res, 403, `Permission check failed (/nodes/${node.node}, Sys.Audit)`, { data: null });

@@ -12,6 +12,8 @@
 //                  ProxmoxStorageFilling
 //   backups.ts     the same cycle's backup coverage: BackupMissing, BackupTooOld,
 //                  BackupJobFailed
+//   proxmox-health.ts  its storage and cluster health: ZfsPoolDegraded, ZfsPoolErrors,
+//                  ReplicationFailed, HaServiceError, ClusterQuorumLost, CephHealth*
 //   snmp.ts        a stored network device poll: InterfaceDown, InterfaceErrors,
 //                  InterfaceSaturated, DeviceUnreachable, DeviceRebooted
 //   containers.ts  the agent's containers: ContainerDown, ContainerRestarting,
@@ -31,6 +33,7 @@ import { CONTAINER_RULE_DEFAULTS } from "./containers.ts";
 import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { SNMP_RULE_DEFAULTS } from "./snmp.ts";
 import { BACKUP_RULE_DEFAULTS } from "./backups.ts";
+import { PROXMOX_HEALTH_DEFAULTS } from "./proxmox-health.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
 import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
 import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
@@ -52,6 +55,7 @@ export const RULES: readonly RuleDefinition[] = [
   ...family("change", CHANGE_DEFAULTS),
   ...family("proxmox", PROXMOX_RULE_DEFAULTS),
   ...family("proxmox", BACKUP_RULE_DEFAULTS),
+  ...family("proxmox", PROXMOX_HEALTH_DEFAULTS),
   ...family("snmp", SNMP_RULE_DEFAULTS),
   ...family("topology", TOPOLOGY_RULE_DEFAULTS),
   ...family("container", CONTAINER_RULE_DEFAULTS),

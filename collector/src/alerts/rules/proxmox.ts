@@ -12,6 +12,7 @@ import type { StorageUsage } from "../../proxmox/parse.ts";
 import { thresholdObservation, type HostObservation, type Severity } from "../engine.ts";
 import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from "../settings.ts";
 import { judgeBackups } from "./backups.ts";
+import { judgeHealth } from "./proxmox-health.ts";
 
 export const PROXMOX_NODE_DOWN = "ProxmoxNodeDown";
 export const PROXMOX_GUEST_DOWN = "ProxmoxGuestDown";
@@ -39,7 +40,7 @@ export function newProxmoxMemory(): ProxmoxMemory {
  */
 export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGuestDown: ReadonlySet<number>, config: RulesConfig, now = new Date()): HostObservation[] {
   if (!cycle.listed) return [];
-  const out: HostObservation[] = judgeBackups(cycle, config, now);
+  const out: HostObservation[] = [...judgeBackups(cycle, config, now), ...judgeHealth(cycle, config)];
   const scopeOf = (r: ProxmoxResourceState, storage?: string): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(storage ? { mountpoint: storage } : {}) });
   const settings = (rule: string, scope: RuleScope) => settingsFor(rule, PROXMOX_RULE_DEFAULTS[rule]!, config, scope);
   // A shared storage (NFS, Ceph, PBS) is listed by every node alike: judged once for the cluster,
