@@ -37,6 +37,8 @@ async function finished(id: number) {
 
 before(async () => {
   pve = await startFakeProxmox({ nodes: clusterNodes(), guests: clusterGuests() });
+  // One guest backed up an hour ago in pve1's local vzdump directory; every other never.
+  pve.state.backups.push({ storage: "local", node: "pve1", vmid: 100, ctime: Math.floor(Date.now() / 1000) - 3600, size: 2 * 1024 ** 3 });
   bed = await startCliTestbed({
     config: (dir) => {
       writeFileSync(join(dir, "pve.secret"), pve.secret, { mode: 0o600 });
@@ -207,6 +209,25 @@ describe("netmap vm", () => {
     assert.ok(entries.some((e) => e.target === `${id} stop` && e.outcome === "PROXMOX_FORBIDDEN"));
     assert.ok(entries.some((e) => e.target === "web01 snapshot before-upgrade" && e.outcome === "ok" && e.transport === "grpc"));
     assert.ok(entries.some((e) => e.target === "web01 reboot" && e.outcome === "PROXMOX_FORBIDDEN" && e.transport === "grpc"));
+  });
+});
+
+describe("backup coverage", () => {
+  test("GET /api/v1/backups and `netmap vm backups --never` list the guests never backed up first", async () => {
+    const { status, body } = await bed.collector.get("/api/v1/backups");
+    assert.equal(status, 200);
+    const backups = body.backups as Array<{ host: string; vmid: number; lastBackupAt: string | null; checkedAt: string | null; volid: string | null }>;
+    assert.ok(backups.every((b) => b.checkedAt !== null), "the first cycle listed every backup storage");
+    assert.equal(backups.at(-1)!.host, "web01", "the one backed up comes after the never backed up");
+    assert.match(backups.at(-1)!.volid!, /^local:backup\/vzdump-qemu-100-/);
+    assert.deepEqual(backups.slice(0, -1).map((b) => b.lastBackupAt), backups.slice(0, -1).map(() => null));
+
+    const run = await bed.netmap(["vm", "backups", "--never"]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split("\n");
+    assert.match(lines[0]!, /^GUEST\s+CLUSTER\s+VMID\s+LAST BACKUP/);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort(), backups.slice(0, -1).map((b) => b.host).sort());
+    assert.ok(lines.slice(1).every((l) => /\bnever\b/.test(l)));
   });
 });
 

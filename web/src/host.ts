@@ -107,6 +107,7 @@ function systemPanel(host: HostDetail): HTMLElement {
       ["Uptime", isNumber(host.uptimeSeconds) ? formatDuration(host.uptimeSeconds) : isNumber(px?.latest.uptimeSeconds) ? formatDuration(px.latest.uptimeSeconds) : null],
       ["Agent version", host.agentVersion],
       px ? ["Proxmox", `${px.type === "node" ? "node" : `${px.type} ${px.vmid}`} on ${px.node} · cluster ${px.cluster} · ${px.status}${px.stale ? ` (stale: ${px.staleReason})` : ""}`] : null,
+      px?.backup ? ["Last backup", px.backup.at ? `${formatTimestamp(px.backup.at)} · ${formatBytes(px.backup.sizeBytes)} · ${px.backup.volid}` : h("strong", { class: "level-warn" }, "never backed up"), px.backup.at ? "mono" : undefined] : null,
     ]),
   );
 }

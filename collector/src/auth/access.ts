@@ -52,6 +52,7 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   "POST /api/v1/hosts/:id/actions/:action": { role: "operator", audit: "guest_action", target: ["id", "action", "snapshot"] },
   "GET /api/v1/tasks/:id": viewer,
   "GET /api/v1/hosts/:id/snapshots": viewer,
+  "GET /api/v1/backups": viewer,
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */
@@ -80,6 +81,7 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   guestAction: { role: "operator", audit: "guest_action", target: ["host", "action", "snapshot"] },
   getTask: viewer,
   listSnapshots: viewer,
+  listBackups: viewer,
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */

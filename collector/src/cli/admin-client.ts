@@ -113,6 +113,7 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     guestAction: call((c) => c.guestAction),
     getTask: call((c) => c.getTask),
     listSnapshots: call((c) => c.listSnapshots),
+    listBackups: call((c) => c.listBackups),
     watchAlerts: async (onMessage, signal) => {
       const client = await connecting;
       return new Promise<void>((resolve, reject) => {

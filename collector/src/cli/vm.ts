@@ -1,6 +1,7 @@
 // `netmap vm ACTION GUEST`: a Proxmox guest action through the collector (gRPC GuestAction),
 // confirmed first unless --yes, then its PVE task followed (GetTask) until it ends: exit 0 when
-// PVE says OK, 1 with the task's error otherwise. `netmap vm snapshots GUEST` lists snapshots.
+// PVE says OK, 1 with the task's error otherwise. `netmap vm snapshots GUEST` lists snapshots,
+// `netmap vm backups` every guest's backup coverage.
 import { createInterface } from "node:readline/promises";
 import { parseDuration } from "../alerts/silences.ts";
 import { UsageError } from "../errors.ts";
@@ -18,7 +19,9 @@ export const VM_USAGE = `  vm start|stop|reboot|suspend|resume GUEST [--yes]
                                     with --force-stop stops it, else the task fails
   vm snapshot|rollback|delsnapshot GUEST --name SNAP [--description T] [--yes]
                                     take, go back to, or delete a snapshot
-  vm snapshots GUEST [--json]       the guest's snapshots, oldest first`;
+  vm snapshots GUEST [--json]       the guest's snapshots, oldest first
+  vm backups [--never] [--json]     every guest's newest backup (vzdump or PBS), never backed up
+                                    first; --never: only those`;
 
 /** How often the CLI asks the collector about a running task. */
 export const TASK_POLL_MS = 1000;
@@ -38,9 +41,13 @@ const terminalConfirm: Confirm = async (question) => {
 
 export async function runVmCommand(args: string[], env: Record<string, string | undefined> = process.env, out: Out = defaultOut, confirm: Confirm = terminalConfirm): Promise<number> {
   const { values, positionals } = parseCommandLine("vm", args, {
-    yes: { type: "boolean", short: "y" }, name: { type: "string" }, description: { type: "string" }, timeout: { type: "string" }, "force-stop": { type: "boolean" }, json: { type: "boolean" },
+    yes: { type: "boolean", short: "y" }, name: { type: "string" }, description: { type: "string" }, timeout: { type: "string" }, "force-stop": { type: "boolean" }, json: { type: "boolean" }, never: { type: "boolean" },
   });
   const [action, guest, ...extra] = positionals;
+  if (action === "backups") {
+    if (guest) throw new UsageError("usage: netmap vm backups [--never] [--json]");
+    return listBackups(values.never === true, values.json === true, env, out);
+  }
   if (!action || !guest || extra.length) throw new UsageError(`usage: netmap vm ${[...GUEST_ACTIONS, "snapshots"].join("|")} GUEST [options] (netmap vm --help)`);
   if (action === "snapshots") return listSnapshots(guest, values.json === true, env, out);
   if (!(GUEST_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`netmap vm: unknown action ${JSON.stringify(action)}; expected ${[...GUEST_ACTIONS, "snapshots"].join(", ")}`);
@@ -79,6 +86,28 @@ export async function runVmCommand(args: string[], env: Record<string, string | 
     }
     out.stderr(`netmap: ${what} on ${host} failed: ${current.exitStatus}\n`);
     return 1;
+  } finally {
+    admin.close();
+  }
+}
+
+async function listBackups(never: boolean, json: boolean, env: Record<string, string | undefined>, out: Out): Promise<number> {
+  const admin = connectAdmin(env);
+  try {
+    const backups = (await admin.listBackups({})).backups.filter((b) => !never || (b.checkedAt && !b.lastBackupAt));
+    if (json) out.stdout(`${JSON.stringify(backups, null, 2)}\n`);
+    else if (!backups.length) out.stdout(never ? "every guest has a backup\n" : "no Proxmox guest\n");
+    else {
+      const age = (d: Date) => `${Math.round((Date.now() - d.getTime()) / 3_600_000)} h`;
+      out.stdout(formatTable([
+        ["GUEST", "CLUSTER", "VMID", "LAST BACKUP", "AGE", "SIZE", "ARCHIVE"],
+        ...backups.map((b) => [
+          b.host, b.cluster, String(b.vmid), b.lastBackupAt ? b.lastBackupAt.toISOString().replace(/\.\d+Z$/, "Z") : b.checkedAt ? "never" : "unknown",
+          b.lastBackupAt ? age(b.lastBackupAt) : "-", b.lastBackupAt ? `${(b.sizeBytes / 1024 ** 3).toFixed(1)} GiB` : "-", b.volid || "-",
+        ]),
+      ]));
+    }
+    return 0;
   } finally {
     admin.close();
   }

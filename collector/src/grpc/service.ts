@@ -44,6 +44,7 @@ import {
   type GetTaskResponse,
   type ListSnapshotsRequest,
   type ListSnapshotsResponse,
+  type ListBackupsResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
 import type { Caller } from "../auth/roles.ts";
@@ -57,6 +58,7 @@ import { openAlerts, type OpenAlert } from "../alerts/repository.ts";
 import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/silence-repository.ts";
 import { parseRequest } from "../requests.ts";
 import type { GuestControl } from "../proxmox/guest-actions.ts";
+import { guestBackups } from "../proxmox/repository.ts";
 import { alertToMessage, guestTaskToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
 
 // The messages' own types hold any string or number; what a method needs beyond that.
@@ -113,6 +115,7 @@ export interface AdminMethods {
   guestAction(request: GuestActionRequest, caller: Caller): Promise<GuestActionResponse>;
   getTask(request: GetTaskRequest): Promise<GetTaskResponse>;
   listSnapshots(request: ListSnapshotsRequest): Promise<ListSnapshotsResponse>;
+  listBackups(request: object): Promise<ListBackupsResponse>;
 }
 
 const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
@@ -217,5 +220,11 @@ export function adminMethods({ db, thresholds, topology, identities, guests }: A
         snapshots: snapshots.map((s) => ({ ...s, takenAt: s.takenAt === null ? undefined : new Date(s.takenAt), parent: s.parent ?? "" })),
       };
     },
+    listBackups: async () => ({
+      backups: (await guestBackups(db)).map((b) => ({
+        host: b.host, cluster: b.cluster, node: b.node, type: b.type, vmid: b.vmid, sizeBytes: b.sizeBytes ?? 0, volid: b.volid ?? "",
+        lastBackupAt: b.lastBackupAt === null ? undefined : new Date(b.lastBackupAt), checkedAt: b.checkedAt === null ? undefined : new Date(b.checkedAt),
+      })),
+    }),
   };
 }

@@ -67,6 +67,22 @@ export interface GuestTask {
   endedAt: string | null;
 }
 
+/** A Proxmox guest's backup coverage (GET /api/v1/backups): never backed up first, then oldest. */
+export interface GuestBackup {
+  hostId: number;
+  host: string;
+  cluster: string;
+  node: string;
+  type: "qemu" | "lxc";
+  vmid: number;
+  /** The newest archive; null: none found at checkedAt. */
+  lastBackupAt: string | null;
+  sizeBytes: number | null;
+  volid: string | null;
+  /** The last cycle that listed every backup storage; null: never (coverage unknown). */
+  checkedAt: string | null;
+}
+
 /** A snapshot of a guest, as PVE lists it (GET /api/v1/hosts/:id/snapshots). */
 export interface GuestSnapshot {
   name: string;

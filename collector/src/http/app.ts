@@ -58,7 +58,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
   await app.register(alertRoutes, deps);
-  if (deps.guests) await app.register(guestRoutes, { guests: deps.guests });
+  if (deps.guests) await app.register(guestRoutes, { guests: deps.guests, db: deps.db });
   await app.register(auditRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });

@@ -1,9 +1,12 @@
 // Proxmox guest actions over HTTP: POST /api/v1/hosts/:id/actions/:action starts one (202 with
 // its task), GET /api/v1/tasks/:id follows the task, GET /api/v1/hosts/:id/snapshots lists the
-// guest's snapshots. The work is proxmox/guest-actions.ts, the same for gRPC.
+// guest's snapshots, GET /api/v1/backups every guest's newest backup. The work is
+// proxmox/guest-actions.ts and proxmox/repository.ts, the same for gRPC.
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
+import type { Db } from "../db/database.ts";
 import type { GuestControl } from "../proxmox/guest-actions.ts";
+import { guestBackups } from "../proxmox/repository.ts";
 import { jsonObject, parseRequest } from "../requests.ts";
 
 const ID_PARAMS = { type: "object", properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }, required: ["id"] } as const;
@@ -20,7 +23,9 @@ export const guestActionBody = jsonObject(
   { strict: true },
 );
 
-export const guestRoutes: FastifyPluginAsync<{ guests: GuestControl }> = async (app, { guests }) => {
+export const guestRoutes: FastifyPluginAsync<{ guests: GuestControl; db: Db }> = async (app, { guests, db }) => {
+  app.get("/api/v1/backups", async () => ({ backups: await guestBackups(db) }));
+
   app.post<{ Params: { id: number; action: string } }>("/api/v1/hosts/:id/actions/:action", { schema: { params: ACTION_PARAMS } }, async (request, reply) => {
     const options = parseRequest(guestActionBody, request.body);
     const task = await guests.act(request.params.id, request.params.action, options, request.caller?.name ?? "unknown");

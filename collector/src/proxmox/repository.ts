@@ -2,7 +2,7 @@
 // host Proxmox knows (its place in the cluster, its state, its latest figures,
 // and for a node its storage), and a cluster's resources after a cycle.
 import type { Db } from "../db/database.ts";
-import type { ProxmoxDetail } from "../http/api-types.ts";
+import type { GuestBackup, ProxmoxDetail } from "../http/api-types.ts";
 
 export type { ProxmoxDetail } from "../http/api-types.ts";
 
@@ -85,4 +85,26 @@ export async function storedResources(db: Db, cluster: string, at: Date): Promis
     .where("r.cluster", "=", cluster)
     .where((eb) => eb.or([eb("r.gone_at", "is", null), eb("r.gone_at", "=", at)]))
     .execute();
+}
+
+/** Every Proxmox guest's newest backup: never backed up first, then the oldest backup first; unknown coverage last. */
+export async function guestBackups(db: Db): Promise<GuestBackup[]> {
+  const rows = await db
+    .selectFrom("proxmox_resources as r")
+    .innerJoin("hosts as h", "h.id", "r.host_id")
+    .select((eb) => [
+      "r.host_id", eb.fn.coalesce("h.name", "h.hostname").as("host"), "r.cluster", "r.node", "r.type", "r.vmid",
+      "r.last_backup_at", "r.last_backup_bytes", "r.last_backup_volid", "r.backups_checked_at",
+    ])
+    .where("r.type", "!=", "node")
+    .where("r.gone_at", "is", null)
+    .execute();
+  const rank = (r: (typeof rows)[number]) => (r.backups_checked_at === null ? 2 : r.last_backup_at === null ? 0 : 1);
+  return rows
+    .sort((a, b) => rank(a) - rank(b) || (a.last_backup_at?.getTime() ?? 0) - (b.last_backup_at?.getTime() ?? 0) || a.cluster.localeCompare(b.cluster) || a.vmid - b.vmid)
+    .map((r) => ({
+      hostId: Number(r.host_id), host: r.host, cluster: r.cluster, node: r.node, type: r.type as "qemu" | "lxc", vmid: r.vmid,
+      lastBackupAt: r.last_backup_at?.toISOString() ?? null, sizeBytes: r.last_backup_bytes === null ? null : Number(r.last_backup_bytes),
+      volid: r.last_backup_volid, checkedAt: r.backups_checked_at?.toISOString() ?? null,
+    }));
 }

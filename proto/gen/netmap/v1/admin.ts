@@ -502,6 +502,27 @@ export interface ListSnapshotsResponse {
   snapshots: GuestSnapshot[];
 }
 
+export interface ListBackupsRequest {
+}
+
+export interface GuestBackup {
+  host: string;
+  cluster: string;
+  node: string;
+  type: string;
+  vmid: number;
+  /** Unset: none found when last checked. */
+  lastBackupAt: Date | undefined;
+  sizeBytes: number;
+  volid: string;
+  /** Unset: coverage never checked (a backup storage could not be listed). */
+  checkedAt: Date | undefined;
+}
+
+export interface ListBackupsResponse {
+  backups: GuestBackup[];
+}
+
 function createBaseImportRequest(): ImportRequest {
   return { topologyYaml: "", fileName: "" };
 }
@@ -6489,6 +6510,346 @@ export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
   },
 };
 
+function createBaseListBackupsRequest(): ListBackupsRequest {
+  return {};
+}
+
+export const ListBackupsRequest: MessageFns<ListBackupsRequest> = {
+  encode(_: ListBackupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBackupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBackupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListBackupsRequest {
+    return {};
+  },
+
+  toJSON(_: ListBackupsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBackupsRequest>, I>>(base?: I): ListBackupsRequest {
+    return ListBackupsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBackupsRequest>, I>>(_: I): ListBackupsRequest {
+    const message = createBaseListBackupsRequest();
+    return message;
+  },
+};
+
+function createBaseGuestBackup(): GuestBackup {
+  return {
+    host: "",
+    cluster: "",
+    node: "",
+    type: "",
+    vmid: 0,
+    lastBackupAt: undefined,
+    sizeBytes: 0,
+    volid: "",
+    checkedAt: undefined,
+  };
+}
+
+export const GuestBackup: MessageFns<GuestBackup> = {
+  encode(message: GuestBackup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(18).string(message.cluster);
+    }
+    if (message.node !== "") {
+      writer.uint32(26).string(message.node);
+    }
+    if (message.type !== "") {
+      writer.uint32(34).string(message.type);
+    }
+    if (message.vmid !== 0) {
+      writer.uint32(40).uint32(message.vmid);
+    }
+    if (message.lastBackupAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastBackupAt), writer.uint32(50).fork()).join();
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(56).uint64(message.sizeBytes);
+    }
+    if (message.volid !== "") {
+      writer.uint32(66).string(message.volid);
+    }
+    if (message.checkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestBackup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestBackup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastBackupAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.volid = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestBackup {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      lastBackupAt: isSet(object.lastBackupAt)
+        ? fromJsonTimestamp(object.lastBackupAt)
+        : isSet(object.last_backup_at)
+        ? fromJsonTimestamp(object.last_backup_at)
+        : undefined,
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      volid: isSet(object.volid) ? globalThis.String(object.volid) : "",
+      checkedAt: isSet(object.checkedAt)
+        ? fromJsonTimestamp(object.checkedAt)
+        : isSet(object.checked_at)
+        ? fromJsonTimestamp(object.checked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GuestBackup): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.lastBackupAt !== undefined) {
+      obj.lastBackupAt = message.lastBackupAt.toISOString();
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.volid !== "") {
+      obj.volid = message.volid;
+    }
+    if (message.checkedAt !== undefined) {
+      obj.checkedAt = message.checkedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestBackup>, I>>(base?: I): GuestBackup {
+    return GuestBackup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestBackup>, I>>(object: I): GuestBackup {
+    const message = createBaseGuestBackup();
+    message.host = object.host ?? "";
+    message.cluster = object.cluster ?? "";
+    message.node = object.node ?? "";
+    message.type = object.type ?? "";
+    message.vmid = object.vmid ?? 0;
+    message.lastBackupAt = object.lastBackupAt ?? undefined;
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.volid = object.volid ?? "";
+    message.checkedAt = object.checkedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListBackupsResponse(): ListBackupsResponse {
+  return { backups: [] };
+}
+
+export const ListBackupsResponse: MessageFns<ListBackupsResponse> = {
+  encode(message: ListBackupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.backups) {
+      GuestBackup.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBackupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBackupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.backups.push(GuestBackup.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBackupsResponse {
+    return {
+      backups: globalThis.Array.isArray(object?.backups) ? object.backups.map((e: any) => GuestBackup.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBackupsResponse): unknown {
+    const obj: any = {};
+    if (message.backups?.length) {
+      obj.backups = message.backups.map((e) => GuestBackup.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBackupsResponse>, I>>(base?: I): ListBackupsResponse {
+    return ListBackupsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBackupsResponse>, I>>(object: I): ListBackupsResponse {
+    const message = createBaseListBackupsResponse();
+    message.backups = object.backups?.map((e) => GuestBackup.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
@@ -6766,6 +7127,16 @@ export const NetMapAdminService = {
       Buffer.from(ListSnapshotsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSnapshotsResponse => ListSnapshotsResponse.decode(value),
   },
+  /** Every Proxmox guest's newest backup, never backed up first (GET /api/v1/backups). */
+  listBackups: {
+    path: "/netmap.v1.NetMapAdmin/ListBackups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBackupsRequest): Buffer => Buffer.from(ListBackupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBackupsRequest => ListBackupsRequest.decode(value),
+    responseSerialize: (value: ListBackupsResponse): Buffer => Buffer.from(ListBackupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBackupsResponse => ListBackupsResponse.decode(value),
+  },
 } as const;
 
 export interface NetMapAdminServer extends UntypedServiceImplementation {
@@ -6830,6 +7201,8 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
   /** A guest's snapshots, oldest first. */
   listSnapshots: handleUnaryCall<ListSnapshotsRequest, ListSnapshotsResponse>;
+  /** Every Proxmox guest's newest backup, never backed up first (GET /api/v1/backups). */
+  listBackups: handleUnaryCall<ListBackupsRequest, ListBackupsResponse>;
 }
 
 export interface NetMapAdminClient extends Client {
@@ -7220,6 +7593,22 @@ export interface NetMapAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
+  ): ClientUnaryCall;
+  /** Every Proxmox guest's newest backup, never backed up first (GET /api/v1/backups). */
+  listBackups(
+    request: ListBackupsRequest,
+    callback: (error: ServiceError | null, response: ListBackupsResponse) => void,
+  ): ClientUnaryCall;
+  listBackups(
+    request: ListBackupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBackupsResponse) => void,
+  ): ClientUnaryCall;
+  listBackups(
+    request: ListBackupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBackupsResponse) => void,
   ): ClientUnaryCall;
 }
 
