@@ -128,4 +128,16 @@ describe("backup coverage, through the poller and the evaluator", () => {
     }
     assert.deepEqual((await cycle()).seen, ["firing BackupMissing app01"]);
   });
+
+  test("a snapshot kept over 7 days fires SnapshotTooOld on its guest, naming it; only guests with a snapshot are asked", async () => {
+    const day = 24 * HOUR;
+    pve.state.actions.snapshots.set(100, [{ name: "before-upgrade", snaptime: now() - 10 * day, status: "running" }, { name: "after", snaptime: now() - day, status: "running", parent: "before-upgrade" }]);
+    pve.state.actions.snapshots.set(101, [{ name: "yesterday", snaptime: now() - day, status: "running" }]);
+    const calls = pve.calls.length;
+    assert.deepEqual((await cycle()).seen, ["firing SnapshotTooOld web01"]);
+    assert.deepEqual(pve.calls.slice(calls).filter((c) => c.endsWith("/snapshot")).sort(), ["GET /api2/json/nodes/pve1/qemu/100/snapshot", "GET /api2/json/nodes/pve1/qemu/101/snapshot"]);
+    assert.match((await openAlerts(db)).find((a) => a.rule === "SnapshotTooOld")!.annotations.summary!, /snapshot before-upgrade of Proxmox VM 100 \(web01\) is 10\.0 days old/);
+    pve.state.actions.snapshots.delete(100);
+    assert.deepEqual((await cycle()).seen, ["resolved SnapshotTooOld web01"]);
+  });
 });

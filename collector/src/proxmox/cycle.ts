@@ -28,6 +28,8 @@ export interface ProxmoxResourceState {
   labels?: Readonly<Record<string, string>>;
   /** A guest's newest backup (at null: none), present only when this cycle listed every backup storage. */
   backup?: { at: Date | null; volid: string | null; sizeBytes: number | null };
+  /** A guest's oldest snapshot (null: none), present when learnt this cycle. */
+  oldestSnapshot?: { name: string; takenAt: Date } | null;
   /** A node's latest finished backup job (null: none ever), present when learnt this cycle. */
   backupTask?: BackupTask | null;
 }

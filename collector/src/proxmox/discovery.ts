@@ -5,6 +5,7 @@
 import type { ProxmoxClient } from "./client.ts";
 import { discoverBackups, type BackupCoverage } from "./backups.ts";
 import { discoverHealth, type ClusterHealth } from "./health.ts";
+import { parseSnapshots } from "./guest-actions.ts";
 import { ProxmoxError } from "./client.ts";
 import {
   agentStateFromError,
@@ -58,6 +59,8 @@ export interface DiscoveredGuest {
   staleReason: string | null;
   /** The lock /cluster/resources lists (backup, migrate…), present only when locked. */
   lock?: string;
+  /** Its oldest snapshot; null: none; absent: not learnt this cycle. */
+  oldestSnapshot?: { name: string; takenAt: Date } | null;
 }
 
 export interface Failure {
@@ -208,6 +211,16 @@ async function describeGuest(
     return;
   }
   if (isTemplateConfig(config)) return onTemplate(true);
+  // `parent` in the config names the snapshot the guest runs on: only a guest with one has snapshots to list.
+  if (typeof config.parent !== "string") guest.oldestSnapshot = null;
+  else {
+    try {
+      const oldest = parseSnapshots(await client.get(`${base}/snapshot`)).find((s) => s.takenAt !== null);
+      guest.oldestSnapshot = oldest ? { name: oldest.name, takenAt: new Date(oldest.takenAt!) } : null;
+    } catch (error) {
+      failures.push(failure(`${what} snapshots`, error));
+    }
+  }
   const configured = guest.type === "qemu" ? parseQemuNics(config) : parseLxcNics(config);
   const running = guest.status === "running";
 

@@ -122,6 +122,7 @@ async function storedCycle(db: Db, cluster: ProxmoxClusterConfig, inventory: Inv
         hostId: Number(row.host_id), host: row.host, type: g.type, node: g.node, vmid: g.vmid, status: g.status,
         stale: !answered.has(g.node), ...(g.lock ? { lock: g.lock } : {}), ...(row.previous ? { previousStatus: row.previous } : {}), labels: row.labels,
         ...(inventory.backups?.complete && { backup: backupOf(inventory.backups.latest.get(g.vmid)) }),
+        ...(g.oldestSnapshot !== undefined && { oldestSnapshot: g.oldestSnapshot }),
       });
     }
   }

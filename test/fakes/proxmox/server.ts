@@ -259,7 +259,11 @@ export async function startFakeProxmox(options: {
       return reply(res, answer.status, answer.reason, { data: answer.status === 200 ? answer.data : null, ...(answer.status === 400 && { errors: answer.data }) });
     }
     if (call === "/snapshot") return ok(res, snapshotList(state.actions, guest));
-    if (call === "/config") return ok(res, { digest: "9d8c2a1b0e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d", ...guest.config, ...(guest.template ? { template: 1 } : {}) });
+    if (call === "/config") {
+      // `parent`: the snapshot the guest runs on, as PVE writes it once a snapshot exists.
+      const taken = state.actions.snapshots.get(guest.vmid) ?? [];
+      return ok(res, { digest: "9d8c2a1b0e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d", ...guest.config, ...(guest.template ? { template: 1 } : {}), ...(taken.length && { parent: taken.at(-1)!.name }) });
+    }
     if (call === "/status/current") return ok(res, { ...resourceEntry(guest), qmpstatus: guest.status });
     if (type === "qemu" && call === "/agent/network-get-interfaces") {
       const agentOn = /^(1|enabled=1)/.test(String(guest.config.agent ?? ""));

@@ -1,7 +1,9 @@
 // The backup rules, judged on each stored Proxmox cycle: a guest never backed up
 // (BackupMissing), a guest whose newest archive is older than the threshold, in hours
 // (BackupTooOld, 26 h by default: a nightly job plus slack, so a job that runs late does
-// not page), and a node whose latest backup job failed (BackupJobFailed). Each can be
+// not page), a node whose latest backup job failed (BackupJobFailed), and a snapshot kept
+// longer than the threshold, in days (SnapshotTooOld, 7: a snapshot is no backup, and an
+// old one grows with every write). Each can be
 // overridden per guest (`match: { host }`), per label, site or client, and a guest is
 // left out with `enabled: false`. A cycle that could not list every backup storage says
 // nothing about backups: their alerts keep their state.
@@ -12,12 +14,15 @@ import { settingsFor, type RuleScope, type RuleSettings, type RulesConfig } from
 export const BACKUP_MISSING = "BackupMissing";
 export const BACKUP_TOO_OLD = "BackupTooOld";
 export const BACKUP_JOB_FAILED = "BackupJobFailed";
+export const SNAPSHOT_TOO_OLD = "SnapshotTooOld";
 
 export const BACKUP_RULE_DEFAULTS: Readonly<Record<string, RuleSettings>> = {
   [BACKUP_MISSING]: { enabled: true, forSeconds: 0 },
   // Hours since the newest archive.
   [BACKUP_TOO_OLD]: { enabled: true, warning: 26, warningClear: 26, forSeconds: 0 },
   [BACKUP_JOB_FAILED]: { enabled: true, forSeconds: 0 },
+  // Days since the guest's oldest snapshot was taken.
+  [SNAPSHOT_TOO_OLD]: { enabled: true, warning: 7, warningClear: 7, forSeconds: 0 },
 };
 
 const HOUR = 3600 * 1000;
@@ -45,9 +50,24 @@ export function judgeBackups(cycle: ProxmoxCycle, config: RulesConfig, now: Date
       });
       continue;
     }
+    const kind = r.type === "qemu" ? "VM" : "container";
+    const snapshots = settings(SNAPSHOT_TOO_OLD, r);
+    if (snapshots.enabled && snapshots.warning !== undefined && r.oldestSnapshot !== undefined && !r.stale) {
+      const ageDays = r.oldestSnapshot ? (now.getTime() - r.oldestSnapshot.takenAt.getTime()) / (24 * HOUR) : 0;
+      out.push({
+        hostId: r.hostId,
+        observation: thresholdObservation(
+          {
+            rule: SNAPSHOT_TOO_OLD, severity: "warning", labels: { host: r.host, cluster: cycle.cluster, node: r.node, vmid: String(r.vmid) },
+            annotations: { summary: r.oldestSnapshot ? `snapshot ${r.oldestSnapshot.name} of Proxmox ${kind} ${r.vmid} (${r.host}) is ${ageDays.toFixed(1)} days old` : `Proxmox ${kind} ${r.vmid} (${r.host}) has no snapshot` },
+            value: Math.round(ageDays * 10) / 10, forSeconds: snapshots.forSeconds,
+          },
+          { direction: "above", fire: snapshots.warning, clear: snapshots.warningClear ?? snapshots.warning },
+        ),
+      });
+    }
     if (!r.backup) continue;
     const labels = { host: r.host, cluster: cycle.cluster, node: r.node, vmid: String(r.vmid) };
-    const kind = r.type === "qemu" ? "VM" : "container";
     const missing = settings(BACKUP_MISSING, r);
     if (missing.enabled) {
       const never = r.backup.at === null;

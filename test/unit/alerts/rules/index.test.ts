@@ -29,6 +29,7 @@ const EXPECTED = [
   ["BackupMissing", "proxmox", { enabled: true, forSeconds: 0 }],
   ["BackupTooOld", "proxmox", { enabled: true, warning: 26, warningClear: 26, forSeconds: 0 }],
   ["BackupJobFailed", "proxmox", { enabled: true, forSeconds: 0 }],
+  ["SnapshotTooOld", "proxmox", { enabled: true, warning: 7, warningClear: 7, forSeconds: 0 }],
   ["ZfsPoolDegraded", "proxmox", { enabled: true, forSeconds: 0 }],
   ["ZfsPoolErrors", "proxmox", { enabled: true, forSeconds: 0 }],
   ["ReplicationFailed", "proxmox", { enabled: true, forSeconds: 0 }],
