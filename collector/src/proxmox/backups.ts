@@ -14,17 +14,19 @@ export interface BackupCoverage {
   latest: Map<number, BackupArchive>;
 }
 
+/** Lists the archives; sets each answering node's `backupTask`. `storages`: per node that answered, its backup storages. */
 export async function discoverBackups(
   client: ProxmoxClient,
-  nodes: Array<DiscoveredNode & { backupStorages: BackupStorage[] | null }>,
+  nodes: DiscoveredNode[],
+  storages: ReadonlyMap<string, BackupStorage[]>,
   failures: Failure[],
   failure: (what: string, error: unknown) => Failure,
 ): Promise<BackupCoverage> {
-  const coverage: BackupCoverage = { complete: nodes.every((n) => n.staleReason === null && n.backupStorages !== null), latest: new Map() };
+  const coverage: BackupCoverage = { complete: nodes.every((n) => n.staleReason === null && storages.has(n.node)), latest: new Map() };
   const listings: Array<{ node: string; storage: string }> = [];
   const sharedListed = new Set<string>();
   for (const n of nodes) {
-    for (const s of n.backupStorages ?? []) {
+    for (const s of storages.get(n.node) ?? []) {
       if (s.shared && sharedListed.has(s.storage)) continue;
       sharedListed.add(s.storage);
       listings.push({ node: n.node, storage: s.storage });

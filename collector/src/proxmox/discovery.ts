@@ -153,7 +153,7 @@ export async function discover(client: ProxmoxClient, cluster: string, memory: D
   );
   const nodeState = new Map(inventory.nodes.map((n) => [n.node, n]));
   const health = discoverHealth(client, inventory.nodes, inventory.failures, failure);
-  const backups = discoverBackups(client, inventory.nodes.map((n) => Object.assign(n, { backupStorages: backupStorages.get(n.node) ?? null })), inventory.failures, failure);
+  const backups = discoverBackups(client, inventory.nodes, backupStorages, inventory.failures, failure);
 
   const machines = resources.filter((g) => {
     if (g.template) inventory.templates.push({ type: g.type, vmid: g.vmid, name: g.name, node: g.node });

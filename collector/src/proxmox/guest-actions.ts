@@ -186,7 +186,7 @@ export function parseSnapshots(data: unknown): GuestSnapshot[] {
     .filter((s): s is Record<string, unknown> => typeof s === "object" && s !== null && typeof s.name === "string" && s.name !== "current")
     .map((s) => ({
       name: s.name as string,
-      description: typeof s.description === "string" ? s.description.trim() : "",
+      description: typeof s.description === "string" ? s.description.trim().slice(0, 1000) : "",
       takenAt: typeof s.snaptime === "number" ? new Date(s.snaptime * 1000).toISOString() : null,
       parent: typeof s.parent === "string" ? s.parent : null,
       withMemory: s.vmstate === 1 || s.vmstate === true,

@@ -39,7 +39,8 @@ const list = (data: unknown, what: string): Record<string, unknown>[] => {
   return data.filter((item): item is Record<string, unknown> => typeof item === "object" && item !== null);
 };
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : null);
-const text = (v: unknown): string | null => (typeof v === "string" && v.trim() ? v.trim() : null);
+// Free text from PVE (errors, Ceph's messages) ends in alert annotations: bounded.
+const text = (v: unknown): string | null => (typeof v === "string" && v.trim() ? v.trim().slice(0, 500) : null);
 
 /** GET /nodes/{node}/disks/zfs: the pools and their health. */
 export function parseZfsPools(data: unknown): ZfsPool[] {
