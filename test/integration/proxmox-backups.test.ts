@@ -30,7 +30,10 @@ const rules = rulesConfigSchema.parse({
 const pbs = { storage: "pbs-main", type: "pbs", total: 1000 * GiB, used: 100 * GiB, shared: 1 as const, content: "backup" };
 const nodes = (): FakeNode[] => [
   { node: "pve1", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 40 * GiB, content: "iso,vztmpl,backup" }, pbs], vzdump: [{ starttime: now() - 3 * HOUR, endtime: now() - 2 * HOUR, status: "OK" }] },
-  { node: "pve2", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 10 * GiB }, pbs], vzdump: [{ starttime: now() - 3 * HOUR, endtime: now() - 2 * HOUR, status: "job errors" }] },
+  { node: "pve2", storage: [{ storage: "local", type: "dir", total: 100 * GiB, used: 10 * GiB }, pbs], vzdump: [{
+    starttime: now() - 3 * HOUR, endtime: now() - 2 * HOUR, status: "job errors",
+    log: ["INFO: Starting Backup of VM 200 (qemu)", "ERROR: Backup of VM 200 failed - unable to open file '/mnt/pve/nfs/dump/vzdump-qemu-200.tmp' - No space left on device", "INFO: Starting Backup of VM 201 (qemu)", "INFO: Finished Backup of VM 201 (00:00:12)"],
+  }] },
 ];
 const vm = (vmid: number, name: string, node: string): FakeGuest => ({
   type: "qemu", vmid, name, node, status: "running", config: { name, net0: `virtio=BC:24:11:00:00:${vmid.toString(16).padStart(2, "0")},bridge=vmbr0` },
@@ -92,7 +95,7 @@ describe("backup coverage, through the poller and the evaluator", () => {
     assert.equal(inventory.backups?.complete, true);
     assert.deepEqual(seen, ["firing BackupJobFailed pve2", "firing BackupMissing app01", "firing BackupTooOld db01"]);
     const failed = (await openAlerts(db)).find((a) => a.rule === "BackupJobFailed")!;
-    assert.match(failed.annotations.summary!, /latest backup job on Proxmox node pve2 failed: job errors/);
+    assert.match(failed.annotations.summary!, /latest backup job on Proxmox node pve2 failed: job errors \(200 \(app01\): unable to open file .* No space left on device\)$/);
     assert.match(failed.annotations.task!, /^UPID:pve2:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:vzdump::root@pam:$/);
     // The shared PBS datastore is listed once, not once per node.
     assert.equal(pve.calls.filter((c) => c.includes("/storage/pbs-main/content")).length, 1);

@@ -5,7 +5,7 @@
 // never backed up only then.
 import type { ProxmoxClient } from "./client.ts";
 import type { DiscoveredNode, Failure } from "./discovery.ts";
-import { parseBackupContent, parseLatestBackupTask, type BackupArchive, type BackupStorage } from "./parse.ts";
+import { parseBackupContent, parseBackupLogFailures, parseLatestBackupTask, type BackupArchive, type BackupStorage } from "./parse.ts";
 
 export interface BackupCoverage {
   /** Every node answered and every backup storage was listed: a guest missing from `latest` has no backup. */
@@ -50,7 +50,10 @@ export async function discoverBackups(
       .filter((n) => n.staleReason === null)
       .map(async (n) => {
         try {
-          n.backupTask = parseLatestBackupTask(await client.get(`nodes/${node(n.node)}/tasks?typefilter=vzdump&limit=1`));
+          const task = parseLatestBackupTask(await client.get(`nodes/${node(n.node)}/tasks?typefilter=vzdump&limit=1`));
+          // A failed job's log names the guests it could not back up.
+          if (task?.failed) task.failedGuests = parseBackupLogFailures(await client.get(`nodes/${node(n.node)}/tasks/${encodeURIComponent(task.upid)}/log?limit=5000`));
+          n.backupTask = task;
         } catch (error) {
           failures.push(failure(`backup jobs of node ${n.node}`, error));
         }

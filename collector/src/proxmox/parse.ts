@@ -217,6 +217,8 @@ export interface BackupTask {
   status: string;
   failed: boolean;
   endedAt: Date | null;
+  /** From the failed job's log: each guest it could not back up, and why. */
+  failedGuests: Array<{ vmid: number; error: string }>;
 }
 
 /** GET /nodes/{node}/tasks?typefilter=vzdump&limit=1: the latest finished vzdump task, or null. */
@@ -227,7 +229,20 @@ export function parseLatestBackupTask(data: unknown): BackupTask | null {
   if (!task) return null;
   const status = task.status as string;
   // "WARNINGS: 2": the archives were written; a guest the job could not back up is an error.
-  return { upid: task.upid as string, status, failed: status !== "OK" && !/^WARNINGS: \d+$/.test(status), endedAt: num(task.endtime) === null ? null : new Date(num(task.endtime)! * 1000) };
+  return {
+    upid: task.upid as string, status, failed: status !== "OK" && !/^WARNINGS: \d+$/.test(status),
+    endedAt: num(task.endtime) === null ? null : new Date(num(task.endtime)! * 1000), failedGuests: [],
+  };
+}
+
+/** GET /nodes/{node}/tasks/{upid}/log of a vzdump job: vzdump writes "ERROR: Backup of VM 101 failed - <why>" per guest it could not back up. */
+export function parseBackupLogFailures(data: unknown): Array<{ vmid: number; error: string }> {
+  const failed = new Map<number, string>();
+  for (const line of records(data, "task log")) {
+    const m = /^ERROR: Backup of VM (\d+) failed - (.*)$/.exec(str(line.t) ?? "");
+    if (m && !failed.has(Number(m[1]))) failed.set(Number(m[1]), m[2]!.trim().slice(0, 300));
+  }
+  return [...failed].map(([vmid, error]) => ({ vmid, error })).sort((a, b) => a.vmid - b.vmid);
 }
 
 /** A node's addresses from its network configuration; `address` the one it is managed on. */

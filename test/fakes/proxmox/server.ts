@@ -37,7 +37,7 @@ export interface FakeNode {
   /** Replication jobs this node is the source of, as /nodes/{node}/replication lists them. */
   replication?: Array<{ id: string; guest: number; target: string; last_sync?: number; fail_count?: number; error?: string }>;
   /** Finished backup jobs, as /tasks?typefilter=vzdump lists them (status "OK", "WARNINGS: 1" or the error). */
-  vzdump?: Array<{ starttime: number; endtime: number; status: string }>;
+  vzdump?: Array<{ starttime: number; endtime: number; status: string; log?: string[] }>;
 }
 
 /** A backup archive: of a shared storage (NFS, PBS) when `node` is absent, else of that node's local storage. */
@@ -192,6 +192,21 @@ export async function startFakeProxmox(options: {
   }
 
   function nodeCall(res: ServerResponse, node: FakeNode, rest: string, method: string, params: URLSearchParams): void {
+    const jobs = (node.vzdump ?? []).map((j, i) => {
+      const upid = `UPID:${node.node}:${(0x3000 + i).toString(16).toUpperCase().padStart(8, "0")}:0000ABCD:${j.starttime.toString(16).toUpperCase().padStart(8, "0")}:vzdump::root@pam:`;
+      return { upid, node: node.node, pid: 0x3000 + i, pstart: 0xabcd, starttime: j.starttime, endtime: j.endtime, type: "vzdump", id: "", user: "root@pam", status: j.status, log: j.log };
+    });
+    if (rest === "/tasks" && method === "GET") {
+      const type = params.get("typefilter");
+      const limit = Number(params.get("limit") ?? 50);
+      return ok(res, jobs.filter((j) => !type || j.type === type).sort((a, b) => b.starttime - a.starttime).slice(0, limit).map(({ log: _log, ...j }) => j));
+    }
+    const jobLog = /^\/tasks\/([^/]+)\/log$/.exec(rest);
+    const job = jobLog && jobs.find((j) => j.upid === decodeURIComponent(jobLog[1]!));
+    if (job && method === "GET") {
+      const lines = [`INFO: starting new backup job: vzdump --all 1 --mode snapshot --storage pbs-main`, ...(job.log ?? []), job.status === "OK" ? "INFO: Backup job finished successfully" : `TASK ERROR: ${job.status}`];
+      return ok(res, lines.map((t, i) => ({ n: i + 1, t })));
+    }
     const task = method === "GET" ? taskCall(state.actions, node.node, rest) : undefined;
     if (task) return reply(res, task.status, task.reason, { data: task.data ?? null });
     if (rest === "/status") {
@@ -211,15 +226,7 @@ export async function startFakeProxmox(options: {
       if (wanted && wanted !== "backup") return ok(res, []);
       return ok(res, state.backups.filter((b) => b.storage === name && (storage.shared ? b.node === undefined : b.node === node.node)).map((b) => backupEntry(b, storage.type)));
     }
-    if (rest === "/tasks" && method === "GET") {
-      const type = params.get("typefilter");
-      const limit = Number(params.get("limit") ?? 50);
-      const jobs = (node.vzdump ?? []).map((j, i) => {
-        const upid = `UPID:${node.node}:${(0x3000 + i).toString(16).toUpperCase().padStart(8, "0")}:0000ABCD:${j.starttime.toString(16).toUpperCase().padStart(8, "0")}:vzdump::root@pam:`;
-        return { upid, node: node.node, pid: 0x3000 + i, pstart: 0xabcd, starttime: j.starttime, endtime: j.endtime, type: "vzdump", id: "", user: "root@pam", status: j.status };
-      });
-      return ok(res, jobs.filter((j) => !type || j.type === type).sort((a, b) => b.starttime - a.starttime).slice(0, limit));
-    }
+
     if (rest === "/disks/zfs") {
       return ok(res, (node.zfs ?? []).map((p) => ({ name: p.name, health: p.health, size: 1999844147200, alloc: 400000000000, free: 1599844147200, frag: 3, dedup: 1 })));
     }

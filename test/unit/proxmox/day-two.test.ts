@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseSnapshots, parseUpid } from "../../../collector/src/proxmox/guest-actions.ts";
-import { parseBackupContent, parseBackupStorages, parseLatestBackupTask, parseNodeNetwork } from "../../../collector/src/proxmox/parse.ts";
+import { parseBackupContent, parseBackupLogFailures, parseBackupStorages, parseLatestBackupTask, parseNodeNetwork } from "../../../collector/src/proxmox/parse.ts";
 
 describe("proxmox day-two parsers", () => {
   test("node network - the gateway's interface is the managed address; loopback, link-local and pending-only entries are left out", () => {
@@ -55,6 +55,15 @@ describe("proxmox day-two parsers", () => {
     assert.equal(parseLatestBackupTask([task(1796090000, "WARNINGS: 2")])?.failed, false);
     assert.equal(parseLatestBackupTask([]), null);
     assert.equal(parseLatestBackupTask([{ ...task(1796090000, ""), status: undefined }]), null, "a running job has no status yet");
+  });
+
+  test("vzdump log - each guest the job could not back up, with vzdump's reason", () => {
+    const log = [
+      "INFO: starting new backup job: vzdump --all 1 --mode snapshot --storage pbs-main", "INFO: Starting Backup of VM 100 (qemu)", "INFO: Finished Backup of VM 100 (00:01:02)",
+      "ERROR: Backup of VM 105 failed - CT is locked (snapshot-delete)", "ERROR: Backup of VM 101 failed - job failed with err -5 - Input/output error", "TASK ERROR: job errors",
+    ].map((t, i) => ({ n: i + 1, t }));
+    assert.deepEqual(parseBackupLogFailures(log), [{ vmid: 101, error: "job failed with err -5 - Input/output error" }, { vmid: 105, error: "CT is locked (snapshot-delete)" }]);
+    assert.deepEqual(parseBackupLogFailures([]), []);
   });
 
   test("UPIDs - as PVE::Tools writes them; anything else is not one", () => {

@@ -31,6 +31,8 @@ export function judgeBackups(cycle: ProxmoxCycle, config: RulesConfig, now: Date
   const out: HostObservation[] = [];
   const scopeOf = (r: ProxmoxResourceState): RuleScope => ({ host: r.host, client: cycle.client, site: cycle.site, ...(r.labels && { labels: r.labels }) });
   const settings = (rule: string, r: ProxmoxResourceState) => settingsFor(rule, BACKUP_RULE_DEFAULTS[rule]!, config, scopeOf(r));
+  const names = new Map(cycle.resources.filter((r) => r.type !== "node").map((r) => [r.vmid, r.host]));
+  const guestName = (vmid: number) => (names.has(vmid) ? `${vmid} (${names.get(vmid)})` : String(vmid));
   for (const r of cycle.resources) {
     if (r.gone) continue;
     if (r.type === "node") {
@@ -42,7 +44,9 @@ export function judgeBackups(cycle: ProxmoxCycle, config: RulesConfig, now: Date
         observation: {
           rule: BACKUP_JOB_FAILED, severity: "warning", labels: { host: r.host, cluster: cycle.cluster, node: r.node },
           annotations: {
-            summary: failed ? `the latest backup job on Proxmox node ${r.node} failed: ${r.backupTask.status}` : `the latest backup job on Proxmox node ${r.node} ended ${r.backupTask.status}`,
+            summary: failed
+              ? `the latest backup job on Proxmox node ${r.node} failed: ${r.backupTask.status}${r.backupTask.failedGuests.length ? ` (${r.backupTask.failedGuests.map((g) => `${guestName(g.vmid)}: ${g.error}`).join("; ")})` : ""}`
+              : `the latest backup job on Proxmox node ${r.node} ended ${r.backupTask.status}`,
             task: r.backupTask.upid,
           },
           value: failed ? 1 : 0, active: failed, cleared: !failed, forSeconds: job.forSeconds,
