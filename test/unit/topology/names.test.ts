@@ -130,3 +130,12 @@ describe("names and slugs", () => {
     assert.match(refused(`clients:\n  - { name: "a\\nb" }\n`), /client "a\\nb": a name is/);
   });
 });
+
+test("ssh-config - two hosts whose slugs agree (agents name the unassigned ones) get one block; the second a comment", () => {
+  const host = (name: string, address: string) => ({ name, kind: "server" as const, address, ssh: { user: null, port: 22 }, via: null, parent: null, labels: {}, source: "agent" as const });
+  const text = renderTopologySshConfig({ clients: [{ name: "unassigned", sites: [{ name: "unassigned", bastion: null, hosts: [host("Web", "10.0.0.1"), host("web", "10.0.0.66")] }] }] });
+  assert.equal(text.match(/^Host /gm)?.length, 1);
+  assert.match(text, /^Host unassigned\.unassigned\.web\n  HostName 10\.0\.0\.1\n/m);
+  assert.match(text, /^# unassigned\/unassigned\/web: no block: its alias unassigned\.unassigned\.web is already unassigned\/unassigned\/Web's$/m);
+  assert.doesNotMatch(text, /10\.0\.0\.66/);
+});
