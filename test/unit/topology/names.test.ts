@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { formatTopologyFile, parseTopologyFile } from "../../../collector/src/topology/file.ts";
 import { deriveSlug, isValidName, isValidSlug } from "../../../collector/src/topology/names.ts";
@@ -9,31 +10,7 @@ import { ansibleInventory } from "../../../collector/src/topology/inventory.ts";
 import { routeFrom } from "../../../collector/src/topology/routes.ts";
 
 /** A file as people write it: accents, spaces, quotes, one given slug. */
-export const PEOPLE_FILE = `clients:
-  - name: Société Générale
-    sites:
-      - name: Paris DC "north"
-        bastion: Passerelle n°1
-        hosts:
-          - name: Passerelle n°1
-            address: 203.0.113.10
-            ssh:
-              user: admin
-          - name: Société
-            address: 10.0.0.5
-          - name: lab "north"
-            slug: lab-n
-            address: 10.0.0.6
-            labels:
-              role: base de données
-  - name: acme
-    slug: acme-corp
-    sites:
-      - name: dc1
-        hosts:
-          - name: web01
-            address: 10.1.0.5
-`;
+const PEOPLE_FILE = readFileSync(new URL("../../fixtures/topology/people-names.yaml", import.meta.url), "utf8");
 
 function refused(text: string): string {
   try {
