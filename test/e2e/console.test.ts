@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 import { openDatabase } from "../../collector/src/db/database.ts";
 import type { AlertsResponse, HostsResponse, SeriesResponse, SilencesResponse } from "../../collector/src/http/api-types.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
+import { deriveSlug } from "../../collector/src/topology/names.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
 import { buildWeb } from "../../scripts/build-web.ts";
 import { findChromium, launchChromium, type Browser, type BrowserPage } from "../helpers/chromium.ts";
@@ -131,7 +132,7 @@ test("the hosts view lists this machine under its client and site, and counts th
 test("the host page shows where the host sits, its SSH command, and a CPU chart holding the series API's points", async () => {
   await page.evaluate(`location.hash = 'host=${hostId}'`);
   const ssh = await page.waitFor<string>(`document.querySelector('.ssh-command')?.textContent`, "the SSH command", 40_000);
-  assert.equal(ssh, `netmap ssh acme/paris-dc1/${hostname}`);
+  assert.equal(ssh, `netmap ssh acme/paris-dc1/${deriveSlug(hostname)}`);
   const text = await page.evaluate<string>(`document.getElementById('host-body').textContent`);
   assert.match(text, /Clientacme/);
   assert.match(text, /Siteparis-dc1/);
@@ -214,6 +215,43 @@ test("the map is drawn in the page, finds a host by name, and links to its page"
   await shoot("map");
   await page.evaluate(`document.querySelector('#map-wrap a[data-host="${hostId}"]').dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }))`);
   await page.waitFor(`location.hash === '#host=${hostId}'`, "the host page from the map");
+});
+
+test("clients, sites and hosts named as people write them render everywhere, and the SSH command uses their slugs", async () => {
+  const db = openDatabase(database.url);
+  try {
+    await importTopology(db, parseTopologyFile(readFileSync(join(root, "test/fixtures/topology/people-names.yaml"), "utf8")));
+  } finally {
+    await db.destroy();
+  }
+  const lab = (await api<HostsResponse>("/api/v1/hosts")).hosts.find((h) => h.hostname === 'lab "north"')!;
+  // A new page load fetches the topology now rather than at the next 30 s refresh.
+  await page.goto(`${baseUrl}/?names#host=${lab.id}`);
+  await page.waitFor(`document.getElementById('host-title').textContent === 'lab "north"' && document.getElementById('host-body').textContent.includes('Paris DC "north"')`, "lab \"north\"'s page", 40_000);
+  assert.equal(await page.waitFor<string>(`document.querySelector('.ssh-command')?.textContent`, "the SSH command"), "netmap ssh societe-generale/paris-dc-north/lab-n");
+  const text = await page.evaluate<string>(`document.getElementById('host-body').textContent`);
+  assert.match(text, /ClientSociété Générale/);
+  assert.match(text, /SiteParis DC "north"/);
+  assert.match(await page.waitFor<string>(`document.getElementById('host-body').textContent.includes('Passerelle n°1') && document.getElementById('host-body').textContent`, "the route through the bastion"), /Passerelle n°1 \(.*203\.0\.113\.10/);
+  await shoot("host-names");
+
+  await page.evaluate(`location.hash = 'view=hosts'`);
+  const rows = await page.waitFor<string[]>(
+    `(() => { const r = [...document.querySelectorAll('.host-row')].map((row) => row.querySelector('.hostname-text').textContent + ' @ ' + row.querySelector('.place').textContent); return r.some((x) => x.startsWith('Société @')) && r; })()`,
+    "the hosts named as people write them",
+  );
+  assert.ok(rows.includes('Société @ Société Générale / Paris DC "north"'), rows.join("\n"));
+  assert.ok(rows.includes('lab "north" @ Société Générale / Paris DC "north"'), rows.join("\n"));
+  await shoot("hosts-names");
+
+  await page.evaluate(`location.hash = 'view=map'`);
+  const labels = await page.waitFor<string[]>(
+    `(() => { const t = [...document.querySelectorAll('#map-wrap svg text')].map((e) => e.textContent); return t.includes('lab "north"') && t; })()`,
+    "the map with the new hosts",
+    40_000,
+  );
+  for (const label of ["Société Générale", 'Paris DC "north"', "Société", "Passerelle n°1"]) assert.ok(labels.includes(label), `${label} on the map: ${labels.join(", ")}`);
+  await shoot("map-names");
 });
 
 test("no view logged a console error", () => {

@@ -311,6 +311,7 @@ export interface AlertsResponse { alerts: AlertJson[] }
 export interface SilencesResponse { silences: SilenceJson[] }
 export interface DeliveriesResponse { deliveries: DeliveryJson[] }
 export interface AckResponse { fingerprint: string; acknowledged: { by: string; at: string; comment: string } }
+/** Every client, site and host has its slug filled in, given or derived. */
 export interface TopologyResponse { topology: Topology; generatedAt: string }
 export interface RouteResponse { host: string; hops: Array<Hop & { ssh: string }> }
 /** The error body of every non-2xx answer (collector/src/errors.ts). */
