@@ -5,6 +5,7 @@ import { getJson, sendJson } from "./api.ts";
 import { byId, h, muted, table } from "./dom.ts";
 import { DASH, formatAge, formatTimestamp, isNumber, sortAlerts } from "./format.ts";
 import { changed, state } from "./state.ts";
+import { remember, remembered } from "./storage.ts";
 
 const extra = { silences: null as SilenceJson[] | null, deliveries: null as DeliveriesResponse["deliveries"] | null, error: null as string | null };
 
@@ -140,22 +141,6 @@ export function startAlerts(refresh: () => Promise<void>): void {
     );
   });
   byId("silence-cancel").addEventListener("click", () => byId<HTMLDialogElement>("silence-dialog").close());
-  byId<HTMLInputElement>("who").value = localStorageGet("netmap.who");
-  byId("who").addEventListener("change", () => localStorageSet("netmap.who", byId<HTMLInputElement>("who").value));
-}
-
-function localStorageGet(key: string): string {
-  try {
-    return localStorage.getItem(key) ?? "";
-  } catch {
-    return "";
-  }
-}
-
-function localStorageSet(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // Storage refused: the name is asked again next time.
-  }
+  byId<HTMLInputElement>("who").value = remembered("netmap.who");
+  byId("who").addEventListener("change", () => remember("netmap.who", byId<HTMLInputElement>("who").value));
 }
