@@ -118,6 +118,8 @@ try {
         poll();
       })`);
       if (page.errors.length) throw new Error(`console errors: ${page.errors.join("; ")}`);
+      // A console left open keeps refreshing every 5 s and would slow the next round down.
+      await page.goto("about:blank");
       rows.push({ hosts, map, apiHosts, apiTopology, apiSvg });
       console.log(`round ${round + 1}: hosts view usable ${ms(hosts)} after navigation, map drawn ${ms(map)} after switching to it; API alone: hosts ${ms(apiHosts)}, topology ${ms(apiTopology)}, SVG ${ms(apiSvg)}`);
     }

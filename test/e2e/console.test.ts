@@ -254,6 +254,27 @@ test("clients, sites and hosts named as people write them render everywhere, and
   await shoot("map-names");
 });
 
+test("the map closes a site with a click into one node counting its hosts, remembers it, and a search opens it again", async () => {
+  const site = `#map-wrap svg a[data-toggle="societe-generale/paris-dc-north"]`;
+  const click = (selector: string) => page.evaluate(`document.querySelector('${selector}').dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }))`);
+  const closedNode = `[...document.querySelectorAll('${site}')].map((a) => [...a.querySelectorAll('text')].map((t) => t.textContent).join('|')).find((t) => t.includes('hosts'))`;
+  const lab = (await api<HostsResponse>("/api/v1/hosts")).hosts.find((h) => h.hostname === 'lab "north"')!;
+  await page.evaluate(`location.hash = 'view=map'`);
+  await page.waitFor(`document.querySelector('${site}') && document.querySelector('#map-wrap svg a[data-host="${lab.id}"]')`, "the site drawn open");
+  await click(site);
+  assert.equal(await page.waitFor<string>(closedNode, "the site closed"), 'Paris DC "north"|3 hosts: 3 unknown');
+  assert.equal(await page.evaluate(`document.querySelectorAll('#map-wrap svg a[data-host="${lab.id}"]').length`), 0, "its hosts are not drawn");
+  const open = JSON.parse(await page.evaluate<string>(`localStorage.getItem('netmap.map.open')`)) as string[];
+  assert.ok(open.includes("societe-generale") && open.includes("acme-corp/paris-dc1") && !open.includes("societe-generale/paris-dc-north"), open.join(", "));
+
+  await page.goto(`${baseUrl}/?again#view=map`);
+  assert.equal(await page.waitFor<string>(closedNode, "the site still closed after a reload", 40_000), 'Paris DC "north"|3 hosts: 3 unknown');
+  await shoot("map-closed");
+  await page.evaluate(`(() => { document.getElementById('map-query').value = 'lab "north"'; document.getElementById('map-search').requestSubmit(); })()`);
+  await page.waitFor(`document.querySelector('#map-wrap .node.is-found a[data-host="${lab.id}"]')`, "the host found in its reopened site");
+  assert.ok((JSON.parse(await page.evaluate<string>(`localStorage.getItem('netmap.map.open')`)) as string[]).includes("societe-generale/paris-dc-north"), "opened, and remembered open");
+});
+
 test("no view logged a console error", () => {
   assert.deepEqual(page.errors, []);
 });
