@@ -234,6 +234,14 @@ export type SeriesSource = "agent" | "proxmox" | "snmp";
 export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */
+/** GET /api/v1/hosts/sparklines: per host id, CPU and memory in % a point a step over [from, to), null where no sample. */
+export interface SparklinesResponse {
+  from: number;
+  to: number;
+  step: number;
+  hosts: Record<number, { cpu: Array<number | null>; memory: Array<number | null> }>;
+}
+
 export interface SeriesResponse {
   host: { id: number; hostname: string };
   metric: string;
