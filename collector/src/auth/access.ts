@@ -50,6 +50,7 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   // Who did what, and from which address: for admins.
   "GET /api/v1/audit": { role: "admin" },
   "GET /api/v1/hosts/sparklines": viewer,
+  "GET /api/v1/alerts/:fingerprint/history": viewer,
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */

@@ -159,6 +159,7 @@ export interface RejectedReportsTable {
 export interface Database extends AlertTables, ProxmoxTables, SecurityTables {
   hosts: HostsTable;
   clients: ClientsTable;
+  alert_transitions: AlertTransitionsTable;
   sites: SitesTable;
   report_samples: ReportSamplesTable;
   mount_samples: MountSamplesTable;
@@ -199,6 +200,15 @@ export interface AlertsTable {
   acknowledged_at: Timestamp | null;
   ack_comment: string | null;
   muted: Generated<boolean>;
+}
+
+export interface AlertTransitionsTable {
+  id: GeneratedAlways<Int8>;
+  fingerprint: string;
+  at: Timestamp;
+  from_state: AlertState | null;
+  to_state: AlertState;
+  value: number;
 }
 
 export interface AlertDeliveriesTable {

@@ -234,6 +234,12 @@ export type SeriesSource = "agent" | "proxmox" | "snmp";
 export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */
+/** GET /api/v1/alerts/:fingerprint/history: the alert's transitions, newest first; `from` null for its first state. */
+export interface AlertHistoryResponse {
+  fingerprint: string;
+  transitions: Array<{ at: string; from: AlertJson["state"] | null; to: AlertJson["state"]; value: number }>;
+}
+
 /** GET /api/v1/hosts/sparklines: per host id, CPU and memory in % a point a step over [from, to), null where no sample. */
 export interface SparklinesResponse {
   from: number;
