@@ -201,6 +201,13 @@ test("acknowledging, un-acknowledging and silencing from the alerts view change 
   await page.evaluate(`document.querySelector('[data-silence] [data-action=expire]').click()`);
   await page.waitFor(`!document.querySelector('[data-silence] [data-action=expire]')`, "the silence expired");
   assert.equal((await api<SilencesResponse>("/api/v1/silences")).silences.find((s) => s.id === silence!.id)?.status?.state, "expired");
+
+  // The alert's transitions, under its row: it was pending for its `for`, then fired.
+  await page.evaluate(`${row}.querySelector('[data-action=history]').click()`);
+  const history = await page.waitFor<string[]>(`(() => { const li = [...document.querySelectorAll('[data-history="${fingerprint}"] li')].map((l) => l.textContent); return li.length >= 2 && li; })()`, "the alert's transitions");
+  assert.match(history[0]!, /pending → firing/);
+  assert.match(history.at(-1)!, /^\S.* pending \(value /);
+  await shoot("alerts-history");
 });
 
 test("the map is drawn in the page, finds a host by name, and links to its page", async () => {
