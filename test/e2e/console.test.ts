@@ -282,6 +282,30 @@ test("the map closes a site with a click into one node counting its hosts, remem
   assert.ok((JSON.parse(await page.evaluate<string>(`localStorage.getItem('netmap.map.open')`)) as string[]).includes("societe-generale/paris-dc-north"), "opened, and remembered open");
 });
 
+test("dark mode: every view follows prefers-color-scheme (screenshots *-dark.png)", async () => {
+  const dark = (expression: string) => `(() => { const m = /rgba?\\((\\d+), (\\d+), (\\d+)/.exec(getComputedStyle(${expression}).backgroundColor); return m && (0.2126 * m[1] + 0.7152 * m[2] + 0.0722 * m[3]) < 60; })()`;
+  await page.colorScheme("dark");
+  try {
+    await page.evaluate(`location.hash = 'view=hosts'`);
+    await page.waitFor(`document.querySelector('.host-row') && ${dark("document.body")}`, "the hosts view in the dark scheme");
+    await shoot("hosts-dark");
+    await page.evaluate(`location.hash = 'host=${hostId}'`);
+    await page.waitFor(`document.querySelector('figure[data-chart="cpu"]')?.chart`, "the host page's charts");
+    await shoot("host-dark");
+    await page.evaluate(`location.hash = 'view=alerts'`);
+    await page.waitFor(`document.querySelector('.alert-row')`, "the alerts view");
+    await shoot("alerts-dark");
+    await page.evaluate(`location.hash = 'view=map'`);
+    // The collector's dark palette: its background is #181b1f (topology/graph.ts).
+    await page.waitFor(`document.querySelector('#map-wrap svg polygon[fill="#181b1f"]')`, "the map drawn in the dark palette", 40_000);
+    await shoot("map-dark");
+    await page.evaluate(`location.hash = 'view=hosts'`);
+    await shoot("hosts-phone-dark", 390, 800);
+  } finally {
+    await page.colorScheme("light");
+  }
+});
+
 test("no view logged a console error", () => {
   assert.deepEqual(page.errors, []);
 });

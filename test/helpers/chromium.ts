@@ -15,6 +15,8 @@ export interface BrowserPage {
   waitFor<T = unknown>(expression: string, what: string, timeoutMs?: number): Promise<T>;
   /** A PNG of the page at width × height CSS pixels. */
   screenshot(width: number, height: number): Promise<Buffer>;
+  /** Emulates `prefers-color-scheme` (what playwright calls colorScheme) from now on. */
+  colorScheme(scheme: "light" | "dark"): Promise<void>;
   /** Console errors and uncaught exceptions seen so far. */
   errors: string[];
 }
@@ -100,6 +102,9 @@ export async function launchChromium(executable: string): Promise<Browser> {
       return {
         evaluate,
         errors,
+        async colorScheme(scheme) {
+          await send("Emulation.setEmulatedMedia", { features: [{ name: "prefers-color-scheme", value: scheme }] });
+        },
         async screenshot(width, height) {
           await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: width < 600 });
           await new Promise((resolve) => setTimeout(resolve, 300));

@@ -236,6 +236,10 @@ export async function mapAvailable(): Promise<boolean> {
 
 export function startMap(): void {
   const wrap = byId("map-wrap");
+  // The drawing's colours are the collector's, per theme: a change of scheme draws it again.
+  window.matchMedia?.("(prefers-color-scheme: light)").addEventListener("change", () => {
+    if (wrap.querySelector("svg")) void loadMap(true);
+  });
   let drag: { x: number; y: number; moved: boolean } | null = null;
   wrap.addEventListener("wheel", (event) => {
     const svg = wrap.querySelector("svg");
