@@ -62,6 +62,12 @@ describe("names with spaces, accents and quotes, stored and served", () => {
     assert.equal(formatTopologyFile(await loadTopology(db)), FILE, "nothing was written");
   });
 
+  test("a client named or slugged like the reserved `unassigned` is refused: it would share that pseudo-client's aliases", async () => {
+    for (const client of ["- name: unassigned", "- name: Unassigned", "- { name: Elsewhere, slug: unassigned }"]) {
+      await assert.rejects(importTopology(db, parseTopologyFile(`clients:\n  ${client}\n`)), { code: "TOPOLOGY_INVALID", message: /name or slug "unassigned" is reserved/ }, client);
+    }
+  });
+
   test("OpenSSH reads the generated config: each host by its slug alias, hops by theirs", async () => {
     const configFile = join(dir, "ssh_config");
     const text = renderTopologySshConfig(await loadTopology(db, { includeUnassigned: true }), { knownHostsFile: join(dir, "known_hosts") });

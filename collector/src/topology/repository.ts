@@ -6,6 +6,7 @@ import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
 import { mergePlacedHost } from "../hosts/writes.ts";
 import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
+import { slugOf } from "./names.ts";
 import { assertValidTopology } from "./validate.ts";
 import { deviceReachability, networkLinks } from "../snmp/links.ts";
 
@@ -122,8 +123,9 @@ export interface ImportResult {
  * result is validated before COMMIT.
  */
 export async function importTopology(db: Db, topology: Topology): Promise<ImportResult> {
-  if (topology.clients.some((c) => c.name === UNASSIGNED)) {
-    throw new TopologyError(`client name ${JSON.stringify(UNASSIGNED)} is reserved for hosts no person has placed`);
+  // By name or by slug: `Unassigned` would share the pseudo-client's ssh aliases and CLI references.
+  if (topology.clients.some((c) => c.name === UNASSIGNED || slugOf(c) === UNASSIGNED)) {
+    throw new TopologyError(`client name or slug ${JSON.stringify(UNASSIGNED)} is reserved for hosts no person has placed`);
   }
   assertValidTopology(topology);
   return db.transaction().execute(async (trx) => {
