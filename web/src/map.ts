@@ -191,7 +191,9 @@ function openHostsNamed(q: string): boolean {
     if (!place.host.name.toLowerCase().includes(q)) continue;
     const [client, site] = place.reference.split("/");
     for (const key of [client!, `${client}/${site}`]) {
-      if (!current.has(key)) (current.add(key), (opened = true));
+      if (current.has(key)) continue;
+      current.add(key);
+      opened = true;
     }
     break;
   }
