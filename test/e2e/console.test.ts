@@ -280,6 +280,18 @@ test("the map closes a site with a click into one node counting its hosts, remem
   await page.evaluate(`(() => { document.getElementById('map-query').value = 'lab "north"'; document.getElementById('map-search').requestSubmit(); })()`);
   await page.waitFor(`document.querySelector('#map-wrap .node.is-found a[data-host="${lab.id}"]')`, "the host found in its reopened site");
   assert.ok((JSON.parse(await page.evaluate<string>(`localStorage.getItem('netmap.map.open')`)) as string[]).includes("societe-generale/paris-dc-north"), "opened, and remembered open");
+
+  // The keyboard: arrows pan and + zooms the focused map; Enter on a site closes it.
+  const viewBox = () => page.evaluate<string>(`document.querySelector('#map-wrap svg').getAttribute('viewBox')`).then((v) => v.split(" ").map(Number));
+  await page.evaluate(`document.getElementById('map-wrap').focus()`);
+  const [x0, , w0] = await viewBox();
+  await page.press("ArrowRight");
+  assert.ok((await viewBox())[0]! > x0!, "ArrowRight pans right");
+  await page.press("+");
+  assert.ok((await viewBox())[2]! < w0!, "+ zooms in");
+  await page.evaluate(`document.querySelector('${site}').focus()`);
+  await page.press("Enter");
+  assert.equal(await page.waitFor<string>(closedNode, "the site closed from the keyboard"), 'Paris DC "north"|3 hosts: 3 unknown');
 });
 
 test("dark mode: every view follows prefers-color-scheme (screenshots *-dark.png)", async () => {

@@ -274,6 +274,19 @@ export function startMap(): void {
     event.preventDefault();
     toggleGroup(group.dataset.toggle!);
   });
+  // The keyboard pans (arrows) and zooms (+ and −) the focused map as the mouse does; Tab
+  // moves through its hosts, clients and sites, Enter follows or opens one.
+  wrap.addEventListener("keydown", (event) => {
+    const svg = wrap.querySelector("svg");
+    if (!svg || !map.view || event.target !== wrap || event.altKey || event.ctrlKey || event.metaKey) return;
+    const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
+    if (step) map.view = { ...map.view, x: map.view.x + step[0]! * map.view.w * 0.1, y: map.view.y + step[1]! * map.view.h * 0.1 };
+    else if (event.key === "+" || event.key === "=") zoom(svg, 1 / 1.25);
+    else if (event.key === "-") zoom(svg, 1.25);
+    else return;
+    event.preventDefault();
+    setViewBox(svg);
+  });
   const svgOf = () => wrap.querySelector("svg");
   byId("map-zoom-in").addEventListener("click", () => svgOf() && zoom(svgOf()!, 1 / 1.5));
   byId("map-zoom-out").addEventListener("click", () => svgOf() && zoom(svgOf()!, 1.5));
