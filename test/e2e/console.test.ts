@@ -8,10 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { openDatabase } from "../../collector/src/db/database.ts";
-import type { AlertsResponse, HostsResponse, SeriesResponse, SilencesResponse } from "../../collector/src/http/api-types.ts";
+import type { AlertsResponse, HostsResponse, SeriesResponse, SilencesResponse, SparklinesResponse } from "../../collector/src/http/api-types.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { deriveSlug } from "../../collector/src/topology/names.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
+import { sparklineRuns } from "../../web/src/format.ts";
 import { buildWeb } from "../../scripts/build-web.ts";
 import { findChromium, launchChromium, type Browser, type BrowserPage } from "../helpers/chromium.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
@@ -292,6 +293,23 @@ test("the map closes a site with a click into one node counting its hosts, remem
   await page.evaluate(`document.querySelector('${site}').focus()`);
   await page.press("Enter");
   assert.equal(await page.waitFor<string>(closedNode, "the site closed from the keyboard"), 'Paris DC "north"|3 hosts: 3 unknown');
+});
+
+test("the hosts list draws the CPU and memory sparklines the API gives, once the minute rollups hold the host's reports", async () => {
+  // Housekeeping rolls each minute up 10 s after it ends, every minute.
+  const line = await eventually(async () => {
+    const body = await api<SparklinesResponse>("/api/v1/hosts/sparklines");
+    return body.hosts[hostId]?.cpu.some((v) => v !== null) && body.hosts[hostId];
+  }, "a minute of this host rolled up", 150_000);
+  await page.goto(`${baseUrl}/?sparklines#view=hosts`);
+  const drawn = await page.waitFor<string[][]>(
+    `(() => { const row = document.querySelector('.host-row[data-id="${hostId}"]'); const s = row && [...row.querySelectorAll('.sparkline')]; return s?.length === 2 && s.map((svg) => [...svg.querySelectorAll('polyline')].map((p) => p.getAttribute('points'))); })()`,
+    "the sparklines drawn",
+  );
+  // The page fetched its own copy a moment later: a minute may have been rolled up in between.
+  const fresh = (await api<SparklinesResponse>("/api/v1/hosts/sparklines")).hosts[hostId]!;
+  assert.ok([line, fresh].some((l) => JSON.stringify(drawn) === JSON.stringify([sparklineRuns(l.cpu), sparklineRuns(l.memory)])), JSON.stringify(drawn));
+  await shoot("hosts-sparklines");
 });
 
 test("dark mode: every view follows prefers-color-scheme (screenshots *-dark.png)", async () => {

@@ -2,6 +2,8 @@
 // inline SVG polyline per run of points (a gap where the host sent nothing), scaled 0–100 %, so
 // two hosts' lines compare at a glance. Built from numbers only; no data reaches markup.
 
+import { sparklineRuns } from "./format.ts";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 export function sparkline(values: ReadonlyArray<number | null> | undefined, what: string): SVGSVGElement | null {
@@ -17,20 +19,10 @@ export function sparkline(values: ReadonlyArray<number | null> | undefined, what
   const title = document.createElementNS(SVG_NS, "title");
   title.textContent = label;
   svg.append(title);
-  let run: string[] = [];
-  const flush = () => {
-    if (run.length) {
-      const line = document.createElementNS(SVG_NS, "polyline");
-      // A lone point still shows, as a dot-long line.
-      line.setAttribute("points", run.length === 1 ? `${run[0]} ${run[0]}` : run.join(" "));
-      svg.append(line);
-    }
-    run = [];
-  };
-  values.forEach((value, i) => {
-    if (value === null) return flush();
-    run.push(`${i},${(100 - Math.min(100, Math.max(0, value))).toFixed(1)}`);
-  });
-  flush();
+  for (const points of sparklineRuns(values)) {
+    const line = document.createElementNS(SVG_NS, "polyline");
+    line.setAttribute("points", points);
+    svg.append(line);
+  }
   return svg;
 }
