@@ -69,7 +69,7 @@ before(async () => {
   collector = start("collector/src/main.ts", ["serve", "--config", join(dir, "netmap.yaml")], {
     NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url, NETMAP_HTTP_ADDR: `127.0.0.1:${port}`, NETMAP_GRPC_ADDR: "127.0.0.1:0", NETMAP_TOKEN: TOKEN,
   });
-  await eventually(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the collector to be healthy");
+  await eventually(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the collector to be healthy", 90_000);
   // Two synthetic checks against the collector itself, for the host page's Checks panel.
   writeFileSync(join(dir, "agent.yaml"), `checks:\n  - { name: healthz, type: http, url: "${baseUrl}/healthz", interval: 1s, timeout: 1s }\n  - { name: closed, type: tcp, address: "127.0.0.1:1", interval: 1s, timeout: 1s }\n`);
   agent = start("agent/src/main.ts", ["--nats", nats.url, "--interval", "1s", "--spool-dir", join(dir, "spool"), "--config", join(dir, "agent.yaml")], {});
