@@ -88,7 +88,7 @@ rules:
     NETMAP_GRPC_ADDR: "127.0.0.1:0",
     NETMAP_TOKEN: "e2e-test-token",
   });
-  await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok, "the collector");
+  await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok, "the collector", 90_000);
   agent = startAgent();
 });
 

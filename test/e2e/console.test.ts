@@ -8,9 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { openDatabase } from "../../collector/src/db/database.ts";
-import type { AlertsResponse, HostsResponse, SeriesResponse, SilencesResponse } from "../../collector/src/http/api-types.ts";
+import type { AlertsResponse, HostsResponse, SeriesResponse, SilencesResponse, SparklinesResponse } from "../../collector/src/http/api-types.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
+import { deriveSlug } from "../../collector/src/topology/names.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
+import { sparklineRuns } from "../../web/src/format.ts";
 import { buildWeb } from "../../scripts/build-web.ts";
 import { findChromium, launchChromium, type Browser, type BrowserPage } from "../helpers/chromium.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
@@ -67,7 +69,7 @@ before(async () => {
   collector = start("collector/src/main.ts", ["serve", "--config", join(dir, "netmap.yaml")], {
     NETMAP_NATS_URL: nats.url, NETMAP_DATABASE_URL: database.url, NETMAP_HTTP_ADDR: `127.0.0.1:${port}`, NETMAP_GRPC_ADDR: "127.0.0.1:0", NETMAP_TOKEN: TOKEN,
   });
-  await eventually(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the collector to be healthy");
+  await eventually(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the collector to be healthy", 90_000);
   // Two synthetic checks against the collector itself, for the host page's Checks panel.
   writeFileSync(join(dir, "agent.yaml"), `checks:\n  - { name: healthz, type: http, url: "${baseUrl}/healthz", interval: 1s, timeout: 1s }\n  - { name: closed, type: tcp, address: "127.0.0.1:1", interval: 1s, timeout: 1s }\n`);
   agent = start("agent/src/main.ts", ["--nats", nats.url, "--interval", "1s", "--spool-dir", join(dir, "spool"), "--config", join(dir, "agent.yaml")], {});
@@ -131,7 +133,7 @@ test("the hosts view lists this machine under its client and site, and counts th
 test("the host page shows where the host sits, its SSH command, and a CPU chart holding the series API's points", async () => {
   await page.evaluate(`location.hash = 'host=${hostId}'`);
   const ssh = await page.waitFor<string>(`document.querySelector('.ssh-command')?.textContent`, "the SSH command", 40_000);
-  assert.equal(ssh, `netmap ssh acme/paris-dc1/${hostname}`);
+  assert.equal(ssh, `netmap ssh acme/paris-dc1/${deriveSlug(hostname)}`);
   const text = await page.evaluate<string>(`document.getElementById('host-body').textContent`);
   assert.match(text, /Clientacme/);
   assert.match(text, /Siteparis-dc1/);
@@ -200,6 +202,13 @@ test("acknowledging, un-acknowledging and silencing from the alerts view change 
   await page.evaluate(`document.querySelector('[data-silence] [data-action=expire]').click()`);
   await page.waitFor(`!document.querySelector('[data-silence] [data-action=expire]')`, "the silence expired");
   assert.equal((await api<SilencesResponse>("/api/v1/silences")).silences.find((s) => s.id === silence!.id)?.status?.state, "expired");
+
+  // The alert's transitions, under its row: it was pending for its `for`, then fired.
+  await page.evaluate(`${row}.querySelector('[data-action=history]').click()`);
+  const history = await page.waitFor<string[]>(`(() => { const li = [...document.querySelectorAll('[data-history="${fingerprint}"] li')].map((l) => l.textContent); return li.length >= 2 && li; })()`, "the alert's transitions");
+  assert.match(history[0]!, /pending → firing/);
+  assert.match(history.at(-1)!, /^\S.* pending \(value /);
+  await shoot("alerts-history");
 });
 
 test("the map is drawn in the page, finds a host by name, and links to its page", async () => {
@@ -214,6 +223,117 @@ test("the map is drawn in the page, finds a host by name, and links to its page"
   await shoot("map");
   await page.evaluate(`document.querySelector('#map-wrap a[data-host="${hostId}"]').dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }))`);
   await page.waitFor(`location.hash === '#host=${hostId}'`, "the host page from the map");
+});
+
+test("clients, sites and hosts named as people write them render everywhere, and the SSH command uses their slugs", async () => {
+  const db = openDatabase(database.url);
+  try {
+    await importTopology(db, parseTopologyFile(readFileSync(join(root, "test/fixtures/topology/people-names.yaml"), "utf8")));
+  } finally {
+    await db.destroy();
+  }
+  const lab = (await api<HostsResponse>("/api/v1/hosts")).hosts.find((h) => h.hostname === 'lab "north"')!;
+  // A new page load fetches the topology now rather than at the next 30 s refresh.
+  await page.goto(`${baseUrl}/?names#host=${lab.id}`);
+  await page.waitFor(`document.getElementById('host-title').textContent === 'lab "north"' && document.getElementById('host-body').textContent.includes('Paris DC "north"')`, "lab \"north\"'s page", 40_000);
+  assert.equal(await page.waitFor<string>(`document.querySelector('.ssh-command')?.textContent`, "the SSH command"), "netmap ssh societe-generale/paris-dc-north/lab-n");
+  const text = await page.evaluate<string>(`document.getElementById('host-body').textContent`);
+  assert.match(text, /ClientSociété Générale/);
+  assert.match(text, /SiteParis DC "north"/);
+  assert.match(await page.waitFor<string>(`document.getElementById('host-body').textContent.includes('Passerelle n°1') && document.getElementById('host-body').textContent`, "the route through the bastion"), /Passerelle n°1 \(.*203\.0\.113\.10/);
+  await shoot("host-names");
+
+  await page.evaluate(`location.hash = 'view=hosts'`);
+  const rows = await page.waitFor<string[]>(
+    `(() => { const r = [...document.querySelectorAll('.host-row')].map((row) => row.querySelector('.hostname-text').textContent + ' @ ' + row.querySelector('.place').textContent); return r.some((x) => x.startsWith('Société @')) && r; })()`,
+    "the hosts named as people write them",
+  );
+  assert.ok(rows.includes('Société @ Société Générale / Paris DC "north"'), rows.join("\n"));
+  assert.ok(rows.includes('lab "north" @ Société Générale / Paris DC "north"'), rows.join("\n"));
+  await shoot("hosts-names");
+
+  await page.evaluate(`location.hash = 'view=map'`);
+  const labels = await page.waitFor<string[]>(
+    `(() => { const t = [...document.querySelectorAll('#map-wrap svg text')].map((e) => e.textContent); return t.includes('lab "north"') && t; })()`,
+    "the map with the new hosts",
+    40_000,
+  );
+  for (const label of ["Société Générale", 'Paris DC "north"', "Société", "Passerelle n°1"]) assert.ok(labels.includes(label), `${label} on the map: ${labels.join(", ")}`);
+  await shoot("map-names");
+});
+
+test("the map closes a site with a click into one node counting its hosts, remembers it, and a search opens it again", async () => {
+  const site = `#map-wrap svg a[data-toggle="societe-generale/paris-dc-north"]`;
+  const click = (selector: string) => page.evaluate(`document.querySelector('${selector}').dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }))`);
+  const closedNode = `[...document.querySelectorAll('${site}')].map((a) => [...a.querySelectorAll('text')].map((t) => t.textContent).join('|')).find((t) => t.includes('hosts'))`;
+  const lab = (await api<HostsResponse>("/api/v1/hosts")).hosts.find((h) => h.hostname === 'lab "north"')!;
+  await page.evaluate(`location.hash = 'view=map'`);
+  await page.waitFor(`document.querySelector('${site}') && document.querySelector('#map-wrap svg a[data-host="${lab.id}"]')`, "the site drawn open");
+  await click(site);
+  assert.equal(await page.waitFor<string>(closedNode, "the site closed"), 'Paris DC "north"|3 hosts: 3 unknown');
+  assert.equal(await page.evaluate(`document.querySelectorAll('#map-wrap svg a[data-host="${lab.id}"]').length`), 0, "its hosts are not drawn");
+  const open = JSON.parse(await page.evaluate<string>(`localStorage.getItem('netmap.map.open')`)) as string[];
+  assert.ok(open.includes("societe-generale") && open.includes("acme-corp/paris-dc1") && !open.includes("societe-generale/paris-dc-north"), open.join(", "));
+
+  await page.goto(`${baseUrl}/?again#view=map`);
+  assert.equal(await page.waitFor<string>(closedNode, "the site still closed after a reload", 40_000), 'Paris DC "north"|3 hosts: 3 unknown');
+  await shoot("map-closed");
+  await page.evaluate(`(() => { document.getElementById('map-query').value = 'lab "north"'; document.getElementById('map-search').requestSubmit(); })()`);
+  await page.waitFor(`document.querySelector('#map-wrap .node.is-found a[data-host="${lab.id}"]')`, "the host found in its reopened site");
+  assert.ok((JSON.parse(await page.evaluate<string>(`localStorage.getItem('netmap.map.open')`)) as string[]).includes("societe-generale/paris-dc-north"), "opened, and remembered open");
+
+  // The keyboard: arrows pan and + zooms the focused map; Enter on a site closes it.
+  const viewBox = () => page.evaluate<string>(`document.querySelector('#map-wrap svg').getAttribute('viewBox')`).then((v) => v.split(" ").map(Number));
+  await page.evaluate(`document.getElementById('map-wrap').focus()`);
+  const [x0, , w0] = await viewBox();
+  await page.press("ArrowRight");
+  assert.ok((await viewBox())[0]! > x0!, "ArrowRight pans right");
+  await page.press("+");
+  assert.ok((await viewBox())[2]! < w0!, "+ zooms in");
+  await page.evaluate(`document.querySelector('${site}').focus()`);
+  await page.press("Enter");
+  assert.equal(await page.waitFor<string>(closedNode, "the site closed from the keyboard"), 'Paris DC "north"|3 hosts: 3 unknown');
+});
+
+test("the hosts list draws the CPU and memory sparklines the API gives, once the minute rollups hold the host's reports", async () => {
+  // Housekeeping rolls each minute up 10 s after it ends, every minute.
+  const line = await eventually(async () => {
+    const body = await api<SparklinesResponse>("/api/v1/hosts/sparklines");
+    return body.hosts[hostId]?.cpu.some((v) => v !== null) && body.hosts[hostId];
+  }, "a minute of this host rolled up", 150_000);
+  await page.goto(`${baseUrl}/?sparklines#view=hosts`);
+  const drawn = await page.waitFor<string[][]>(
+    `(() => { const row = document.querySelector('.host-row[data-id="${hostId}"]'); const s = row && [...row.querySelectorAll('.sparkline')]; return s?.length === 2 && s.map((svg) => [...svg.querySelectorAll('polyline')].map((p) => p.getAttribute('points'))); })()`,
+    "the sparklines drawn",
+  );
+  // The page fetched its own copy a moment later: a minute may have been rolled up in between.
+  const fresh = (await api<SparklinesResponse>("/api/v1/hosts/sparklines")).hosts[hostId]!;
+  assert.ok([line, fresh].some((l) => JSON.stringify(drawn) === JSON.stringify([sparklineRuns(l.cpu), sparklineRuns(l.memory)])), JSON.stringify(drawn));
+  await shoot("hosts-sparklines");
+});
+
+test("dark mode: every view follows prefers-color-scheme (screenshots *-dark.png)", async () => {
+  const dark = (expression: string) => `(() => { const m = /rgba?\\((\\d+), (\\d+), (\\d+)/.exec(getComputedStyle(${expression}).backgroundColor); return m && (0.2126 * m[1] + 0.7152 * m[2] + 0.0722 * m[3]) < 60; })()`;
+  await page.colorScheme("dark");
+  try {
+    await page.evaluate(`location.hash = 'view=hosts'`);
+    await page.waitFor(`document.querySelector('.host-row') && ${dark("document.body")}`, "the hosts view in the dark scheme");
+    await shoot("hosts-dark");
+    await page.evaluate(`location.hash = 'host=${hostId}'`);
+    await page.waitFor(`document.querySelector('figure[data-chart="cpu"]')?.chart`, "the host page's charts");
+    await shoot("host-dark");
+    await page.evaluate(`location.hash = 'view=alerts'`);
+    await page.waitFor(`document.querySelector('.alert-row')`, "the alerts view");
+    await shoot("alerts-dark");
+    await page.evaluate(`location.hash = 'view=map'`);
+    // The collector's dark palette: its background is #181b1f (topology/graph.ts).
+    await page.waitFor(`document.querySelector('#map-wrap svg polygon[fill="#181b1f"]')`, "the map drawn in the dark palette", 40_000);
+    await shoot("map-dark");
+    await page.evaluate(`location.hash = 'view=hosts'`);
+    await shoot("hosts-phone-dark", 390, 800);
+  } finally {
+    await page.colorScheme("light");
+  }
 });
 
 test("no view logged a console error", () => {

@@ -15,6 +15,10 @@ export interface BrowserPage {
   waitFor<T = unknown>(expression: string, what: string, timeoutMs?: number): Promise<T>;
   /** A PNG of the page at width × height CSS pixels. */
   screenshot(width: number, height: number): Promise<Buffer>;
+  /** Presses a key (Enter, Tab, an arrow, or one printable character) as the keyboard does, on the focused element. */
+  press(key: string): Promise<void>;
+  /** Emulates `prefers-color-scheme` (what playwright calls colorScheme) from now on. */
+  colorScheme(scheme: "light" | "dark"): Promise<void>;
   /** Console errors and uncaught exceptions seen so far. */
   errors: string[];
 }
@@ -100,6 +104,15 @@ export async function launchChromium(executable: string): Promise<Browser> {
       return {
         evaluate,
         errors,
+        async press(key) {
+          const named: Record<string, [number, string]> = { Enter: [13, "\r"], Tab: [9, ""], ArrowLeft: [37, ""], ArrowUp: [38, ""], ArrowRight: [39, ""], ArrowDown: [40, ""] };
+          const [code, text] = named[key] ?? [key.toUpperCase().charCodeAt(0), key];
+          await send("Input.dispatchKeyEvent", { type: text ? "keyDown" : "rawKeyDown", key, windowsVirtualKeyCode: code, text: text || undefined });
+          await send("Input.dispatchKeyEvent", { type: "keyUp", key, windowsVirtualKeyCode: code });
+        },
+        async colorScheme(scheme) {
+          await send("Emulation.setEmulatedMedia", { features: [{ name: "prefers-color-scheme", value: scheme }] });
+        },
         async screenshot(width, height) {
           await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: width < 600 });
           await new Promise((resolve) => setTimeout(resolve, 300));

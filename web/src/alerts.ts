@@ -1,12 +1,15 @@
-// The alerts view: open alerts with ack / un-ack and "silence like this", the silences with
-// expire, and the notifiers' delivery log.
-import type { AlertJson, DeliveriesResponse, MatcherJson, SilenceJson, SilencesResponse } from "../../collector/src/http/api-types.ts";
+// The alerts view: open alerts with ack / un-ack, "silence like this" and their transitions,
+// the silences with expire, and the notifiers' delivery log.
+import type { AlertHistoryResponse, AlertJson, DeliveriesResponse, MatcherJson, SilenceJson, SilencesResponse } from "../../collector/src/http/api-types.ts";
 import { getJson, sendJson } from "./api.ts";
 import { byId, h, muted, table } from "./dom.ts";
 import { DASH, formatAge, formatTimestamp, isNumber, sortAlerts } from "./format.ts";
 import { changed, state } from "./state.ts";
+import { remember, remembered } from "./storage.ts";
 
 const extra = { silences: null as SilenceJson[] | null, deliveries: null as DeliveriesResponse["deliveries"] | null, error: null as string | null };
+/** The alerts whose transitions are shown, and what was fetched for each (an error as text). */
+const histories = new Map<string, AlertHistoryResponse | string | null>();
 
 /** The matchers a silence made from an alert starts with: its rule and every label, all exact. */
 export function matchersFor(alert: AlertJson): MatcherJson[] {
@@ -19,7 +22,19 @@ function actions(alert: AlertJson): HTMLElement {
       ? h("button", { type: "button", "data-action": "unack", title: `Acknowledged by ${alert.acknowledged.by} ${formatTimestamp(alert.acknowledged.at)}` }, "Un-ack")
       : h("button", { type: "button", "data-action": "ack" }, "Ack"),
     " ",
-    h("button", { type: "button", "data-action": "silence" }, "Silence…"));
+    h("button", { type: "button", "data-action": "silence" }, "Silence…"),
+    " ",
+    h("button", { type: "button", "data-action": "history", "aria-expanded": histories.has(alert.fingerprint) ? "true" : "false" }, "History"));
+}
+
+/** The row under an alert listing its transitions, newest first. */
+function historyRow(fingerprint: string): HTMLElement {
+  const history = histories.get(fingerprint);
+  const body = history === null || history === undefined ? muted("Loading…")
+    : typeof history === "string" ? h("span", { class: "level-crit" }, history)
+    : h("ol", { class: "transitions", "aria-label": "Transitions, newest first" }, history.transitions.map((t) =>
+      h("li", null, h("time", { datetime: t.at }, formatTimestamp(t.at)), " ", t.from ? `${t.from} → ` : "", h("strong", { class: `alert-${t.to}` }, t.to), muted(` (value ${Number(t.value.toPrecision(4))})`))));
+  return h("tr", { class: "alert-history", "data-history": fingerprint }, h("td", { colspan: 6 }, body));
 }
 
 function alertRow(alert: AlertJson): HTMLElement {
@@ -53,7 +68,7 @@ export function renderAlerts(): void {
   error.hidden = !state.alertsError && !extra.error;
   error.textContent = state.alertsError?.message ?? extra.error ?? "";
   if (byId("alerts-view").hidden) return;
-  const rows = !state.alerts ? [] : sortAlerts(state.alerts).map(alertRow);
+  const rows = !state.alerts ? [] : sortAlerts(state.alerts).flatMap((alert) => histories.has(alert.fingerprint) ? [alertRow(alert), historyRow(alert.fingerprint)] : [alertRow(alert)]);
   byId("alert-list").replaceChildren(table("Open alerts", [["Severity", "col-status"], ["Rule"], ["Summary"], ["Host"], ["Since", "num"], ["Actions"]], rows,
     state.alerts ? "No open alerts — every rule is quiet." : "Loading alerts…"));
   byId("silence-list").replaceChildren(table("Silences", [["Matchers"], ["State"], ["Ends"], ["By"], ["Comment"], ["Actions"]], (extra.silences ?? []).map(silenceRow), "No silences."));
@@ -88,6 +103,18 @@ async function act(work: Promise<unknown>, refresh: () => Promise<void>): Promis
   changed();
 }
 
+async function toggleHistory(fingerprint: string): Promise<void> {
+  if (histories.has(fingerprint)) {
+    histories.delete(fingerprint);
+    return renderAlerts();
+  }
+  histories.set(fingerprint, null);
+  renderAlerts();
+  const history = await getJson<AlertHistoryResponse>(`/api/v1/alerts/${encodeURIComponent(fingerprint)}/history`).catch((err: Error) => err.message);
+  if (histories.has(fingerprint)) histories.set(fingerprint, history);
+  renderAlerts();
+}
+
 function openSilenceForm(alert: AlertJson): void {
   const form = byId<HTMLFormElement>("silence-form");
   byId("silence-what").textContent = `${alert.rule} on ${alert.labels.host ?? "any host"}`;
@@ -108,6 +135,7 @@ export function startAlerts(refresh: () => Promise<void>): void {
     if (button.dataset.action === "ack") void act(sendJson("POST", path, { by: byId<HTMLInputElement>("who").value || undefined }), refresh);
     else if (button.dataset.action === "unack") void act(sendJson("DELETE", path), refresh);
     else if (button.dataset.action === "silence" && alert) openSilenceForm(alert);
+    else if (button.dataset.action === "history" && fingerprint) toggleHistory(fingerprint).finally(() => (button.disabled = false));
     else if (button.dataset.action === "expire") {
       const id = button.closest<HTMLElement>("[data-silence]")!.dataset.silence!;
       void act(sendJson("DELETE", `/api/v1/silences/${encodeURIComponent(id)}`), refresh);
@@ -140,22 +168,6 @@ export function startAlerts(refresh: () => Promise<void>): void {
     );
   });
   byId("silence-cancel").addEventListener("click", () => byId<HTMLDialogElement>("silence-dialog").close());
-  byId<HTMLInputElement>("who").value = localStorageGet("netmap.who");
-  byId("who").addEventListener("change", () => localStorageSet("netmap.who", byId<HTMLInputElement>("who").value));
-}
-
-function localStorageGet(key: string): string {
-  try {
-    return localStorage.getItem(key) ?? "";
-  } catch {
-    return "";
-  }
-}
-
-function localStorageSet(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // Storage refused: the name is asked again next time.
-  }
+  byId<HTMLInputElement>("who").value = remembered("netmap.who");
+  byId("who").addEventListener("change", () => remember("netmap.who", byId<HTMLInputElement>("who").value));
 }

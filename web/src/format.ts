@@ -205,3 +205,16 @@ export function severityRank(severity: string): number {
 export function sshCommand(reference: string): string {
   return `netmap ssh ${/^[A-Za-z0-9._@%+=:,/-]+$/.test(reference) ? reference : `'${reference.replace(/'/g, `'\\''`)}'`}`;
 }
+
+/**
+ * The polylines' `points` of a sparkline: one per run of known values, x the index, y 100 − the
+ * value clamped to 0–100 (SVG's y grows downwards). A lone point is a dot-long line, still seen.
+ */
+export function sparklineRuns(values: ReadonlyArray<number | null>): string[] {
+  const runs: string[][] = [[]];
+  values.forEach((value, i) => {
+    if (value === null) runs.push([]);
+    else runs.at(-1)!.push(`${i},${(100 - Math.min(100, Math.max(0, value))).toFixed(1)}`);
+  });
+  return runs.filter((run) => run.length).map((run) => (run.length === 1 ? `${run[0]} ${run[0]}` : run.join(" ")));
+}

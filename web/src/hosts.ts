@@ -7,6 +7,7 @@ import {
   STATUSES, statusRank, UNKNOWN, type HostAlerts,
 } from "./format.ts";
 import { labelMatches, type Placement } from "./placement.ts";
+import { sparkline } from "./sparkline.ts";
 import { state } from "./state.ts";
 
 type SortKey = "status" | "host" | "place" | "cpu" | "memory" | "load" | "mount" | "seen";
@@ -97,8 +98,8 @@ function hostRow(host: HostSummary, open: HostAlerts | undefined, fetchedAt: num
       h("div", { class: "sub muted" }, osLabel(host.os), virt ? ` · ${virt}` : null, place ? ` · ${place.host.kind}` : null),
     ),
     h("td", { class: "place" }, place ? [place.client, muted(` / ${place.site}`)] : muted(UNKNOWN)),
-    h("td", { class: "col-bar" }, usageBar(host.cpuPercent)),
-    h("td", { class: "col-bar" }, usageBar(host.memoryPercent, isNumber(host.memoryTotalBytes) ? `of ${formatBytes(host.memoryTotalBytes)}` : null)),
+    h("td", { class: "col-bar" }, usageBar(host.cpuPercent), sparkline(state.sparklines?.hosts[host.id]?.cpu, "CPU")),
+    h("td", { class: "col-bar" }, usageBar(host.memoryPercent, isNumber(host.memoryTotalBytes) ? `of ${formatBytes(host.memoryTotalBytes)}` : null), sparkline(state.sparklines?.hosts[host.id]?.memory, "Memory")),
     h("td", { class: `num level-${loadLevel(host.load1, cores)}` }, isNumber(host.load1) ? host.load1.toFixed(2) : DASH, muted(` / ${isNumber(cores) ? cores : "?"}`)),
     h("td", { class: "col-bar" }, usageBar(host.fullestMount?.usedPercent, host.fullestMount?.mountpoint)),
     h("td", { class: `num age age-${host.status}`, title: host.lastSeen ? formatTimestamp(host.lastSeen) : "never reported" }, host.lastSeen || host.status !== "unknown" ? formatAge(age) : muted("not monitored")),

@@ -1,6 +1,7 @@
 // The console's entry: which view the address shows (#view=hosts|alerts|map, #host=<id>),
-// and the refresh loop that feeds them (hosts and alerts every 5 s, the topology every 30 s).
-import type { AlertsResponse, HostsResponse, TopologyResponse } from "../../collector/src/http/api-types.ts";
+// and the refresh loop that feeds them (hosts and alerts every 5 s, the topology every 30 s,
+// the hosts' sparklines every minute: they move a point a minute).
+import type { AlertsResponse, HostsResponse, SparklinesResponse, TopologyResponse } from "../../collector/src/http/api-types.ts";
 import { refreshAlertExtras, renderAlerts, startAlerts } from "./alerts.ts";
 import { getJson, type ApiError } from "./api.ts";
 import { needsToken, startAuth } from "./auth.ts";
@@ -13,9 +14,11 @@ import { changed, clockTime, onChange, setTopology, state } from "./state.ts";
 
 const REFRESH_MS = 5000;
 const TOPOLOGY_MS = 30_000;
+const SPARKLINES_MS = 60_000;
 let view: View | "host" = "hosts";
 let timer = 0;
 let topologyAt = 0;
+let sparklinesAt = 0;
 let mapShown = false;
 
 function route(): void {
@@ -47,6 +50,11 @@ async function refresh(): Promise<void> {
   if (needsToken()) return;
   window.clearTimeout(timer);
   const topology = Date.now() - topologyAt > TOPOLOGY_MS;
+  // Not awaited with the rest: the list shows without its sparklines rather than wait for them.
+  if (view === "hosts" && Date.now() - sparklinesAt > SPARKLINES_MS) {
+    sparklinesAt = Date.now();
+    void getJson<SparklinesResponse>("/api/v1/hosts/sparklines").then((b) => ((state.sparklines = b), changed()), () => (sparklinesAt = 0));
+  }
   await Promise.all([
     getJson<HostsResponse>("/api/v1/hosts").then((b) => ((state.hosts = b.hosts), (state.hostsAt = Date.now()), (state.hostsError = null)), (e: ApiError) => (state.hostsError = e)),
     getJson<AlertsResponse>("/api/v1/alerts").then((b) => ((state.alerts = b.alerts), (state.alertsAt = Date.now()), (state.alertsError = null)), (e: ApiError) => (state.alertsError = e)),

@@ -2,10 +2,15 @@
 // shapes, text and host links first; pan with a drag, zoom with the wheel or the buttons,
 // search to centre and highlight a host. Status colours and alert badges follow each refresh
 // of the hosts and alerts in place: the drawing, and the view on it, stay.
+//
+// Clients and sites open and close with a click on them (remembered in this browser). Up to
+// OPEN_ALL_UP_TO hosts everything starts open; past it, every client starts closed, one node
+// counting its hosts: thousands of hosts at once are unreadable, and slow to lay out and draw.
 import { getSvg, probe } from "./api.ts";
 import { byId } from "./dom.ts";
 import { alertsByHost } from "./format.ts";
 import { clockTime, state } from "./state.ts";
+import { remember, remembered } from "./storage.ts";
 
 const MAP_PATH = "/api/v1/topology.svg";
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -14,6 +19,11 @@ const ELEMENTS = new Set(["svg", "g", "a", "title", "polygon", "path", "ellipse"
 const ATTRIBUTES = new Set(["fill", "stroke", "stroke-width", "stroke-dasharray", "points", "d", "cx", "cy", "rx", "ry", "x", "y", "width", "height",
   "text-anchor", "font-family", "font-size", "font-weight", "font-style", "transform", "class", "viewBox"]);
 const HOST_LINK = /^\/#host=(\d{1,15})$/;
+/** A client (`slug`) or site (`client-slug/site-slug`) to open or close. */
+const GROUP_KEY = /^[a-z0-9_][a-z0-9._-]*(\/[a-z0-9_][a-z0-9._-]*)?$/;
+const TOGGLE_LINK = /^\/#toggle=(.{1,300})$/;
+const OPEN_KEY = "netmap.map.open";
+const OPEN_ALL_UP_TO = 300;
 
 interface MapView {
   x: number;
@@ -43,9 +53,13 @@ export function cleanSvg(text: string): SVGSVGElement | null {
     for (const attr of [...el.attributes]) if (!ATTRIBUTES.has(attr.name)) el.removeAttributeNode(attr);
     if (el.localName === "a") {
       const host = href ? HOST_LINK.exec(href) : null;
+      const toggle = href ? TOGGLE_LINK.exec(href) : null;
       if (host) {
         el.setAttribute("href", `#host=${host[1]}`);
         el.setAttribute("data-host", host[1]!);
+      } else if (toggle && GROUP_KEY.test(toggle[1]!)) {
+        el.setAttribute("href", "#view=map");
+        el.setAttribute("data-toggle", toggle[1]!);
       }
       if (title) el.setAttribute("aria-label", title);
     }
@@ -129,15 +143,74 @@ function renderStatus(): void {
   byId("map-updated").textContent = map.drawnAt ? `Drawn ${clockTime(map.drawnAt)}` : map.error ? "" : "Drawing…";
 }
 
-/** Draws the map; later calls only repaint unless `redraw` (the topology itself changed). */
-export async function loadMap(redraw = false): Promise<void> {
+/** Every client and site key of the topology. */
+function groupKeys(): string[] {
+  const keys = new Set<string>();
+  for (const place of state.placements.values()) {
+    const [client, site] = place.reference.split("/");
+    keys.add(client!).add(`${client}/${site}`);
+  }
+  return [...keys];
+}
+
+/** The clients and sites drawn open: as remembered, else all of a small topology, none of a large one. */
+function openGroups(): Set<string> | "all" {
+  const stored = remembered(OPEN_KEY);
+  if (stored) {
+    try {
+      const keys: unknown = JSON.parse(stored);
+      if (Array.isArray(keys)) return new Set(keys.filter((key): key is string => typeof key === "string" && GROUP_KEY.test(key)));
+    } catch {
+      // Not ours, or damaged: the default below.
+    }
+  }
+  const hosts = state.topology ? state.placements.size : (state.hosts?.length ?? Infinity);
+  return hosts <= OPEN_ALL_UP_TO ? "all" : new Set();
+}
+
+function setOpen(open: Set<string>): void {
+  remember(OPEN_KEY, JSON.stringify([...open].sort()));
+}
+
+/** Opens or closes a client or site, and draws the map again, whole. */
+function toggleGroup(key: string): void {
+  const current = openGroups();
+  const open = current === "all" ? new Set(groupKeys()) : current;
+  if (open.has(key)) open.delete(key);
+  else open.add(key);
+  setOpen(open);
+  void loadMap(true, true);
+}
+
+/** Opens the client and site of every host whose name holds `q`; true when one was closed. */
+function openHostsNamed(q: string): boolean {
+  const current = openGroups();
+  if (current === "all") return false;
+  let opened = false;
+  for (const place of state.placements.values()) {
+    if (!place.host.name.toLowerCase().includes(q)) continue;
+    const [client, site] = place.reference.split("/");
+    for (const key of [client!, `${client}/${site}`]) {
+      if (current.has(key)) continue;
+      current.add(key);
+      opened = true;
+    }
+    break;
+  }
+  if (opened) setOpen(current);
+  return opened;
+}
+
+/** Draws the map; later calls only repaint unless `redraw` (the topology or the open groups changed). */
+export async function loadMap(redraw = false, fit = false): Promise<void> {
   const wrap = byId("map-wrap");
   if (wrap.querySelector("svg") && !redraw) return paintMap();
   const theme = window.matchMedia?.("(prefers-color-scheme: light)").matches ? "light" : "dark";
+  const open = openGroups();
   try {
-    const svg = cleanSvg(await getSvg(`${MAP_PATH}?theme=${theme}`));
+    const svg = cleanSvg(await getSvg(`${MAP_PATH}?theme=${theme}&expand=${encodeURIComponent(open === "all" ? "all" : [...open].sort().join(","))}`));
     if (!svg) throw new Error("the collector answered with something other than an SVG");
-    const keep = wrap.querySelector("svg") ? map.view : null;
+    const keep = wrap.querySelector("svg") && !fit ? map.view : null;
     svg.removeAttribute("width");
     svg.removeAttribute("height");
     svg.setAttribute("role", "img");
@@ -165,6 +238,10 @@ export async function mapAvailable(): Promise<boolean> {
 
 export function startMap(): void {
   const wrap = byId("map-wrap");
+  // The drawing's colours are the collector's, per theme: a change of scheme draws it again.
+  window.matchMedia?.("(prefers-color-scheme: light)").addEventListener("change", () => {
+    if (wrap.querySelector("svg")) void loadMap(true);
+  });
   let drag: { x: number; y: number; moved: boolean } | null = null;
   wrap.addEventListener("wheel", (event) => {
     const svg = wrap.querySelector("svg");
@@ -191,6 +268,25 @@ export function startMap(): void {
   wrap.addEventListener("click", (event) => {
     if (drag?.moved) event.preventDefault();
   }, true);
+  wrap.addEventListener("click", (event) => {
+    const group = (event.target as Element).closest<SVGAElement>("a[data-toggle]");
+    if (!group || event.defaultPrevented) return;
+    event.preventDefault();
+    toggleGroup(group.dataset.toggle!);
+  });
+  // The keyboard pans (arrows) and zooms (+ and −) the focused map as the mouse does; Tab
+  // moves through its hosts, clients and sites, Enter follows or opens one.
+  wrap.addEventListener("keydown", (event) => {
+    const svg = wrap.querySelector("svg");
+    if (!svg || !map.view || event.target !== wrap || event.altKey || event.ctrlKey || event.metaKey) return;
+    const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
+    if (step) map.view = { ...map.view, x: map.view.x + step[0]! * map.view.w * 0.1, y: map.view.y + step[1]! * map.view.h * 0.1 };
+    else if (event.key === "+" || event.key === "=") zoom(svg, 1 / 1.25);
+    else if (event.key === "-") zoom(svg, 1.25);
+    else return;
+    event.preventDefault();
+    setViewBox(svg);
+  });
   const svgOf = () => wrap.querySelector("svg");
   byId("map-zoom-in").addEventListener("click", () => svgOf() && zoom(svgOf()!, 1 / 1.5));
   byId("map-zoom-out").addEventListener("click", () => svgOf() && zoom(svgOf()!, 1.5));
@@ -200,9 +296,15 @@ export function startMap(): void {
     map.view = wholeMap(svg);
     setViewBox(svg);
   });
-  byId("map-search").addEventListener("submit", (event) => {
+  byId("map-search").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const found = findOnMap(byId<HTMLInputElement>("map-query").value);
+    const query = byId<HTMLInputElement>("map-query").value;
+    let found = findOnMap(query);
+    // A host inside a closed client or site: open them, draw again, then find it.
+    if (!found && query.trim() && openHostsNamed(query.trim().toLowerCase())) {
+      await loadMap(true, true);
+      found = findOnMap(query);
+    }
     byId("map-found").textContent = found ? "" : "No host by that name on the map.";
   });
 }

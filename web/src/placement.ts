@@ -7,7 +7,7 @@ export interface Placement {
   client: string;
   site: string;
   host: TopologyHost;
-  /** CLIENT/SITE/NAME: what `netmap ssh` and /api/v1/routes take. */
+  /** CLIENT/SITE/HOST of slugs: what `netmap ssh` and /api/v1/routes take, whatever the names hold. */
   reference: string;
 }
 
@@ -16,7 +16,10 @@ export function placements(topology: Topology | null): Map<number, Placement> {
   for (const client of topology?.clients ?? []) {
     for (const site of client.sites) {
       for (const host of site.hosts) {
-        if (host.id !== undefined) byId.set(host.id, { client: client.name, site: site.name, host, reference: `${client.name}/${site.name}/${host.name}` });
+        if (host.id === undefined) continue;
+        // The API fills every slug in (TopologyResponse); a name is the fallback for an older collector.
+        const reference = [client, site, host].map((named) => named.slug ?? named.name).join("/");
+        byId.set(host.id, { client: client.name, site: site.name, host, reference });
       }
     }
   }

@@ -1,5 +1,5 @@
 // What the console last fetched, shared by the views; `changed` tells them to redraw.
-import type { AlertJson, HostSummary, Topology } from "../../collector/src/http/api-types.ts";
+import type { AlertJson, HostSummary, SparklinesResponse, Topology } from "../../collector/src/http/api-types.ts";
 import type { ApiError } from "./api.ts";
 import { placements, type Placement } from "./placement.ts";
 
@@ -14,6 +14,8 @@ export const state = {
   /** Null until fetched, or when the collector has no topology (404). */
   topology: null as Topology | null,
   placements: new Map<number, Placement>(),
+  /** The hosts' last hour of CPU and memory; null until fetched (a failure keeps the last). */
+  sparklines: null as SparklinesResponse | null,
 };
 
 export function setTopology(topology: Topology | null): void {

@@ -2,7 +2,7 @@
 import { sql, type Selectable } from "kysely";
 import type { Db } from "../db/database.ts";
 import type { AlertDeliveriesTable, AlertsTable } from "../db/schema.ts";
-import type { Alert } from "./engine.ts";
+import type { Alert, AlertState } from "./engine.ts";
 import type { DeliveryAttempt } from "./notifiers/delivery.ts";
 import { nextHopName } from "../topology/routes.ts";
 import type { ReportingHost } from "./rules/absence.ts";
@@ -59,16 +59,47 @@ export async function saveAlerts(db: Db, alerts: Array<Alert & { hostId?: number
     fingerprint: a.fingerprint, rule: a.rule, severity: a.severity, labels: a.labels, annotations: a.annotations,
     state: a.state, value: a.value, active_since: a.activeSince, starts_at: a.startsAt, ends_at: a.endsAt, host_id: a.hostId ?? null,
   }));
+  // A state that differs from the stored one is a transition, logged in the same statement (every
+  // part of it sees the rows as they were before it), dated when the new state began.
   await sql`
+    WITH r AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+        fingerprint text, rule text, severity text, labels jsonb, annotations jsonb, state text, value float8,
+        active_since timestamptz, starts_at timestamptz, ends_at timestamptz, host_id bigint)
+    ), logged AS (
+      INSERT INTO alert_transitions (fingerprint, at, from_state, to_state, value)
+      SELECT r.fingerprint,
+        coalesce(CASE r.state WHEN 'pending' THEN r.active_since WHEN 'firing' THEN r.starts_at ELSE r.ends_at END, now()),
+        a.state, r.state, r.value
+      FROM r LEFT JOIN alerts a ON a.fingerprint = r.fingerprint
+      WHERE a.state IS DISTINCT FROM r.state
+    )
     INSERT INTO alerts (fingerprint, rule, severity, labels, annotations, state, value, active_since, starts_at, ends_at, host_id)
-    SELECT fingerprint, rule, severity, labels, annotations, state, value, active_since, starts_at, ends_at, host_id
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
-      fingerprint text, rule text, severity text, labels jsonb, annotations jsonb, state text, value float8,
-      active_since timestamptz, starts_at timestamptz, ends_at timestamptz, host_id bigint)
+    SELECT fingerprint, rule, severity, labels, annotations, state, value, active_since, starts_at, ends_at, host_id FROM r
     ON CONFLICT (fingerprint) DO UPDATE SET
       rule = excluded.rule, severity = excluded.severity, labels = excluded.labels, annotations = excluded.annotations,
       state = excluded.state, value = excluded.value, active_since = excluded.active_since, starts_at = excluded.starts_at,
       ends_at = excluded.ends_at, host_id = coalesce(excluded.host_id, alerts.host_id), updated_at = now()`.execute(db);
+}
+
+export interface AlertTransitionRow {
+  at: Date;
+  from: AlertState | null;
+  to: AlertState;
+  value: number;
+}
+
+/** An alert's transitions, newest first, at most `limit`. */
+export async function alertTransitions(db: Db, fingerprint: string, limit: number): Promise<AlertTransitionRow[]> {
+  const rows = await db
+    .selectFrom("alert_transitions")
+    .select(["at", "from_state", "to_state", "value"])
+    .where("fingerprint", "=", fingerprint)
+    .orderBy("at", "desc")
+    .orderBy("id", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ at: row.at, from: row.from_state, to: row.to_state, value: row.value }));
 }
 
 export async function recordDeliveryAttempt(db: Db, attempt: DeliveryAttempt, fingerprints: string[]): Promise<void> {

@@ -53,6 +53,8 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   "GET /api/v1/tasks/:id": viewer,
   "GET /api/v1/hosts/:id/snapshots": viewer,
   "GET /api/v1/backups": viewer,
+  "GET /api/v1/hosts/sparklines": viewer,
+  "GET /api/v1/alerts/:fingerprint/history": viewer,
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */

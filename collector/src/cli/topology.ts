@@ -37,7 +37,7 @@ export const TOPOLOGY_USAGE = `  import FILE.yaml                  merge a topol
   These ask the collector at NETMAP_URL, else NETMAP_GRPC_ADDR (default 127.0.0.1:7071), with
   the token in NETMAP_TOKEN (default: the one a local netmap serve listening there wrote to
   ~/.local/state/netmap/token-HOST_PORT).
-  HOST is NAME, SITE/NAME or CLIENT/SITE/NAME. route, ssh, ssh-config and trust take
+  HOST is NAME, SITE/NAME or CLIENT/SITE/NAME, each part a name or its slug. route, ssh, ssh-config and trust take
   --topology FILE to read a topology file instead, with no collector.`;
 
 

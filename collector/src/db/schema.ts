@@ -44,11 +44,14 @@ export interface HostsTable {
   labels: ColumnType<Record<string, string>, string | undefined, string>;
   source: ColumnType<string, string | undefined, string>;
   fact_sources: ColumnType<Record<string, string>, string | undefined, string>;
+  /** The slug a person gave; null: derived from the name (migration 090). */
+  slug: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ClientsTable {
   id: Generated<Int8>;
   name: string;
+  slug: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SitesTable {
@@ -56,6 +59,7 @@ export interface SitesTable {
   client_id: Int8;
   name: string;
   bastion: string | null;
+  slug: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Samples and rollups (migration 015) are partitioned by time; the rollup tables (<raw>_1m, <raw>_1h) are built from series/catalogue.ts. */
@@ -155,6 +159,7 @@ export interface RejectedReportsTable {
 export interface Database extends AlertTables, ProxmoxTables, SecurityTables {
   hosts: HostsTable;
   clients: ClientsTable;
+  alert_transitions: AlertTransitionsTable;
   sites: SitesTable;
   report_samples: ReportSamplesTable;
   mount_samples: MountSamplesTable;
@@ -195,6 +200,15 @@ export interface AlertsTable {
   acknowledged_at: Timestamp | null;
   ack_comment: string | null;
   muted: Generated<boolean>;
+}
+
+export interface AlertTransitionsTable {
+  id: GeneratedAlways<Int8>;
+  fingerprint: string;
+  at: Timestamp;
+  from_state: AlertState | null;
+  to_state: AlertState;
+  value: number;
 }
 
 export interface AlertDeliveriesTable {

@@ -12,11 +12,11 @@ import type { Hop } from "../topology/model.ts";
 export const ERROR_CODE_METADATA = "netmap-error-code";
 
 export function hopToMessage(hop: Hop): HopMessage {
-  return { client: hop.client, site: hop.site, name: hop.name, address: hop.address, port: hop.port, user: hop.user ?? undefined };
+  return { client: hop.client, site: hop.site, name: hop.name, address: hop.address, port: hop.port, user: hop.user ?? undefined, alias: hop.alias };
 }
 
 export function hopFromMessage(hop: HopMessage): Hop {
-  return { client: hop.client, site: hop.site, name: hop.name, address: hop.address, port: hop.port, user: hop.user ?? null };
+  return { client: hop.client, site: hop.site, name: hop.name, address: hop.address, port: hop.port, user: hop.user ?? null, alias: hop.alias };
 }
 
 export function hostToMessage(host: HostSummary): HostSummaryMessage {

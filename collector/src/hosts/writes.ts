@@ -86,6 +86,7 @@ export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]
  */
 export async function mergePlacedHost(trx: Tx, siteId: number, host: TopologyHost): Promise<{ outcome: "created" | "updated"; stored: { id: number; name: string; agent_id: string | null } }> {
   const stated: Record<string, unknown> = { kind: host.kind, ssh_port: host.ssh.port };
+  if (host.slug != null) stated.slug = host.slug;
   if (host.address !== null) stated.address = host.address;
   if (host.ssh.user !== null) stated.ssh_user = host.ssh.user;
   if (host.via !== null) stated.via = host.via;
@@ -108,6 +109,7 @@ export async function mergePlacedHost(trx: Tx, siteId: number, host: TopologyHos
       hostname: host.name,
       site_id: siteId,
       name: host.name,
+      slug: host.slug ?? null,
       kind: host.kind,
       address: host.address,
       ssh_user: host.ssh.user,

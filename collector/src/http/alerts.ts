@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { deliveryLog, openAlerts, type OpenAlert } from "../alerts/repository.ts";
+import { alertTransitions, deliveryLog, openAlerts, type OpenAlert } from "../alerts/repository.ts";
 import { ackAlert, addSilence, expireSilence, listSilences, unackAlert } from "../alerts/silence-repository.ts";
 import type { Silence, SilenceState } from "../alerts/silences.ts";
 import { jsonObject, optionalText, optionalTime, parseRequest } from "../requests.ts";
-import type { AckResponse, AlertJson, AlertsResponse, DeliveriesResponse, SilenceJson, SilencesResponse } from "./api-types.ts";
+import { NotFoundError } from "../errors.ts";
+import type { AckResponse, AlertHistoryResponse, AlertJson, AlertsResponse, DeliveriesResponse, SilenceJson, SilencesResponse } from "./api-types.ts";
 import type { AppDeps } from "./app.ts";
 
 export const alertToJson = (a: OpenAlert): AlertJson => ({
@@ -51,6 +52,10 @@ const deliveriesQuery = z.strictObject({
   limit: z.coerce.number({ error: "expected a whole number from 1 to 1000" }).int("expected a whole number from 1 to 1000").min(1, "expected a whole number from 1 to 1000").max(1000, "expected a whole number from 1 to 1000").default(100),
 });
 
+const historyQuery = z.strictObject({
+  limit: z.coerce.number({ error: "expected a whole number from 1 to 1000" }).int("expected a whole number from 1 to 1000").min(1, "expected a whole number from 1 to 1000").max(1000, "expected a whole number from 1 to 1000").default(100),
+});
+
 /** Open (pending and firing) alerts, firing first, with severity, since when, the host and any acknowledgement; silences. */
 export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
   app.get("/api/v1/alerts", async (): Promise<AlertsResponse> => ({ alerts: (await openAlerts(db)).map(alertToJson) }));
@@ -59,6 +64,14 @@ export const alertRoutes: FastifyPluginAsync<AppDeps> = async (app, { db }) => {
   app.get("/api/v1/alerts/deliveries", async (request): Promise<DeliveriesResponse> => {
     const query = parseRequest(deliveriesQuery, request.query);
     return { deliveries: (await deliveryLog(db, query)).map((d) => ({ ...d, at: d.at.toISOString() })) };
+  });
+
+  // The transitions of one alert, newest first (alert_transitions, written with the alert).
+  app.get<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/history", async (request): Promise<AlertHistoryResponse> => {
+    const { limit } = parseRequest(historyQuery, request.query);
+    const transitions = await alertTransitions(db, request.params.fingerprint, limit);
+    if (!transitions.length) throw new NotFoundError(`no alert ${JSON.stringify(request.params.fingerprint)} has changed state`);
+    return { fingerprint: request.params.fingerprint, transitions: transitions.map((t) => ({ ...t, at: t.at.toISOString() })) };
   });
 
   app.post<{ Params: { fingerprint: string } }>("/api/v1/alerts/:fingerprint/ack", async (request): Promise<AckResponse> => {

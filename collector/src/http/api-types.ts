@@ -290,6 +290,20 @@ export type SeriesSource = "agent" | "proxmox" | "snmp";
 export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */
+/** GET /api/v1/alerts/:fingerprint/history: the alert's transitions, newest first; `from` null for its first state. */
+export interface AlertHistoryResponse {
+  fingerprint: string;
+  transitions: Array<{ at: string; from: AlertJson["state"] | null; to: AlertJson["state"]; value: number }>;
+}
+
+/** GET /api/v1/hosts/sparklines: per host id, CPU and memory in % a point a step over [from, to), null where no sample. */
+export interface SparklinesResponse {
+  from: number;
+  to: number;
+  step: number;
+  hosts: Record<number, { cpu: Array<number | null>; memory: Array<number | null> }>;
+}
+
 export interface SeriesResponse {
   host: { id: number; hostname: string };
   metric: string;
@@ -367,6 +381,7 @@ export interface AlertsResponse { alerts: AlertJson[] }
 export interface SilencesResponse { silences: SilenceJson[] }
 export interface DeliveriesResponse { deliveries: DeliveryJson[] }
 export interface AckResponse { fingerprint: string; acknowledged: { by: string; at: string; comment: string } }
+/** Every client, site and host has its slug filled in, given or derived. */
 export interface TopologyResponse { topology: Topology; generatedAt: string }
 export interface RouteResponse { host: string; hops: Array<Hop & { ssh: string }> }
 /** The error body of every non-2xx answer (collector/src/errors.ts). */

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { NotFoundError } from "../errors.ts";
 import { getHost, listHosts } from "../hosts/repository.ts";
 import { parseSeriesQuery, querySeries } from "../hosts/series.ts";
+import { hostSparklines } from "../hosts/sparklines.ts";
 import { jsonObject, parseRequest } from "../requests.ts";
 import { adoptHost } from "../topology/adoption.ts";
 import type { AppDeps } from "./app.ts";
@@ -21,6 +22,9 @@ const adoptBody = jsonObject(
 
 export const hostRoutes: FastifyPluginAsync<AppDeps> = async (app, { db, config }) => {
   app.get("/api/v1/hosts", async () => ({ hosts: await listHosts(db, config), generatedAt: new Date().toISOString() }));
+
+  // Every host's last hour of CPU and memory, for the hosts list (hosts/sparklines.ts).
+  app.get("/api/v1/hosts/sparklines", async () => hostSparklines(db));
 
   app.get<{ Params: { id: number } }>(
     "/api/v1/hosts/:id",

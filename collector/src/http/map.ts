@@ -14,12 +14,29 @@ export interface MapDeps {
 // nothing in it may run, load or submit anything, whatever a name smuggled into it.
 const SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
 
+// `expand`: "all", or the clients (slug) and sites (client-slug/site-slug) drawn open, comma
+// separated; the others are one node each, linking to `/#toggle=<key>` for the console to open.
+const EXPAND = "^(all|([a-z0-9_][a-z0-9._-]*(/[a-z0-9_][a-z0-9._-]*)?)(,[a-z0-9_][a-z0-9._-]*(/[a-z0-9_][a-z0-9._-]*)?)*)?$";
+
 export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology }) => {
-  app.get<{ Querystring: { theme?: MapTheme } }>(
+  app.get<{ Querystring: { theme?: MapTheme; expand?: string } }>(
     "/api/v1/topology.svg",
-    { schema: { querystring: { type: "object", properties: { theme: { type: "string", enum: ["light", "dark"] } }, additionalProperties: false } } },
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          properties: { theme: { type: "string", enum: ["light", "dark"] }, expand: { type: "string", maxLength: 20_000, pattern: EXPAND } },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request, reply) => {
-      const svg = await drawTopology(await loadTopology(), "svg", { theme: request.query.theme ?? "light" });
+      const { expand } = request.query;
+      const svg = await drawTopology(await loadTopology(), "svg", {
+        theme: request.query.theme ?? "light",
+        expand: expand === undefined || expand === "all" ? "all" : new Set(expand.split(",").filter(Boolean)),
+        groupHref: (key) => `/#toggle=${key}`,
+      });
       return reply
         .type("image/svg+xml; charset=utf-8")
         .header("cache-control", "no-cache")

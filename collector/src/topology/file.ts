@@ -12,6 +12,7 @@ const LABEL_KEY = /^[A-Za-z_][A-Za-z0-9_.\/-]{0,62}$/;
 
 interface FileHost {
   name: string;
+  slug?: string | undefined;
   address?: string | undefined;
   ssh?: { user?: string | undefined; port?: number | undefined } | undefined;
   via?: string | undefined;
@@ -25,6 +26,7 @@ const hostSchema: z.ZodType<FileHost> = z.lazy(() =>
   z
     .object({
       name: z.string(),
+      slug: z.string().optional(),
       address: z.string().optional(),
       ssh: z.object({ user: z.string().optional(), port: z.number().int().optional() }).strict().optional(),
       via: z.string().optional(),
@@ -45,8 +47,9 @@ const fileSchema = z
       z
         .object({
           name: z.string(),
+          slug: z.string().optional(),
           sites: z.array(
-            z.object({ name: z.string(), bastion: z.string().optional(), hosts: z.array(hostSchema).default([]) }).strict(),
+            z.object({ name: z.string(), slug: z.string().optional(), bastion: z.string().optional(), hosts: z.array(hostSchema).default([]) }).strict(),
           ).default([]),
         })
         .strict(),
@@ -85,11 +88,13 @@ function fromFile(file: TopologyFile): Topology {
   return {
     clients: file.clients.map((client) => ({
       name: client.name,
+      ...given(client.slug),
       sites: client.sites.map((site) => {
         const hosts: TopologyHost[] = [];
         const add = (host: FileHost, parent: string | null) => {
           hosts.push({
             name: host.name,
+            ...given(host.slug),
             kind: host.kind ?? (parent ? DEFAULT_KIND.guest : DEFAULT_KIND.host),
             address: host.address ?? null,
             ssh: { user: host.ssh?.user ?? null, port: host.ssh?.port ?? 22 },
@@ -102,10 +107,15 @@ function fromFile(file: TopologyFile): Topology {
           for (const guest of host.guests ?? []) add(guest, host.name);
         };
         for (const host of site.hosts) add(host, null);
-        return { name: site.name, bastion: site.bastion ?? null, hosts };
+        return { name: site.name, ...given(site.slug), bastion: site.bastion ?? null, hosts };
       }),
     })),
   };
+}
+
+/** A slug a person gave is kept, and written back; a derived one is neither. */
+function given(slug: string | null | undefined): { slug?: string } {
+  return slug == null ? {} : { slug };
 }
 
 /** The topology as a file; guests nested under their hypervisor, defaults left out. */
@@ -113,8 +123,10 @@ export function formatTopologyFile(topology: Topology): string {
   const file = {
     clients: topology.clients.map((client) => ({
       name: client.name,
+      ...given(client.slug),
       sites: client.sites.map((site) => ({
         name: site.name,
+        ...given(site.slug),
         ...(site.bastion ? { bastion: site.bastion } : {}),
         hosts: site.hosts.filter((h) => h.parent === null || !site.hosts.some((p) => p.name === h.parent)).map((h) => toFileHost(site, h)),
       })),
@@ -129,6 +141,7 @@ function toFileHost(site: Site, host: TopologyHost): FileHost {
   const ssh = { ...(host.ssh.user !== null ? { user: host.ssh.user } : {}), ...(host.ssh.port !== 22 ? { port: host.ssh.port } : {}) };
   return {
     name: host.name,
+    ...given(host.slug),
     ...(host.address !== null ? { address: host.address } : {}),
     ...(Object.keys(ssh).length ? { ssh } : {}),
     ...(host.via !== null ? { via: host.via } : {}),

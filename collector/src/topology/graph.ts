@@ -11,6 +11,7 @@ import type { HostStatus } from "../hosts/status.ts";
 import { dotString } from "../text/escape.ts";
 import type { NetworkLink } from "../snmp/links.ts";
 import type { Client, Site, Topology, TopologyHost } from "./model.ts";
+import { slugOf } from "./names.ts";
 
 export type MapTheme = "light" | "dark";
 
@@ -19,6 +20,27 @@ export interface DotOptions {
   theme?: MapTheme;
   /** Where a host with a database id links to; default the status page's `/#host=<id>`. */
   hostHref?: (id: number) => string;
+  /**
+   * The clients (`client-slug`) and sites (`client-slug/site-slug`) drawn open; every other one
+   * is one node counting its hosts. Default "all": everything open. Thousands of hosts are
+   * unreadable, and slow to lay out, all open at once.
+   */
+  expand?: ReadonlySet<string> | "all";
+  /** Where a client or site links to, to open or close it (the console's map); default no link. */
+  groupHref?: (key: string) => string;
+}
+
+/** The worst status among hosts, for a closed client or site: down, stale, unknown, then up. */
+function worstStatus(hosts: TopologyHost[]): HostStatus | "unknown" {
+  const seen = new Set(hosts.map((host) => host.status ?? "unknown"));
+  return (["down", "stale", "unknown", "up"] as const).find((status) => seen.has(status)) ?? "unknown";
+}
+
+function countLine(hosts: TopologyHost[]): string {
+  const counts = new Map<string, number>();
+  for (const host of hosts) counts.set(host.status ?? "unknown", (counts.get(host.status ?? "unknown") ?? 0) + 1);
+  const parts = (["up", "stale", "down", "unknown"] as const).filter((status) => counts.has(status)).map((status) => `${counts.get(status)} ${status}`);
+  return `${hosts.length} host${hosts.length === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }
 
 interface Palette {
@@ -133,7 +155,8 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
   out.line(1, `edge${attributes({ style: "dashed", color: dotString(palette.edge), arrowsize: "0.6", penwidth: "1.1" })};`);
 
   const edges: string[] = [];
-  for (const client of topology.clients) writeClient(out, client, palette, hostHref, edges);
+  const groups: Groups = { expand: options.expand ?? "all", href: options.groupHref ?? null };
+  for (const client of topology.clients) writeClient(out, client, palette, hostHref, edges, groups);
   if (topology.clients.every((client) => client.sites.every((site) => site.hosts.length === 0))) {
     out.line(1, `${out.nodeId()}${attributes({ label: dotString("No hosts in the topology yet"), shape: "plaintext", style: dotString(""), fontcolor: dotString(palette.muted) })};`);
   }
@@ -147,16 +170,45 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
   return `${out.lines.join("\n")}\n`;
 }
 
-function writeClient(out: DotWriter, client: Client, palette: Palette, hostHref: (id: number) => string, edges: string[]): void {
+interface Groups {
+  expand: ReadonlySet<string> | "all";
+  href: ((key: string) => string) | null;
+}
+
+function groupLink(groups: Groups, key: string): Record<string, string | undefined> {
+  return groups.href ? { URL: dotString(groups.href(key)), target: dotString("_top") } : {};
+}
+
+const isOpen = (groups: Groups, key: string) => groups.expand === "all" || groups.expand.has(key);
+
+/** A closed client or site: one node, coloured by its worst host, counting its hosts, linking to open it. */
+function groupNode(out: DotWriter, depth: number, what: string, label: string, key: string, hosts: TopologyHost[], palette: Palette, groups: Groups): void {
+  const colours = palette.status[worstStatus(hosts)];
+  out.line(depth, `${out.nodeId()}${attributes({
+    label: dotLines(label, countLine(hosts)),
+    shape: "folder",
+    style: dotString("filled"),
+    fillcolor: dotString(colours.fill),
+    color: dotString(colours.border),
+    tooltip: dotString(`${what} ${label}: ${countLine(hosts)}`),
+    ...groupLink(groups, key),
+  })};`);
+}
+
+function writeClient(out: DotWriter, client: Client, palette: Palette, hostHref: (id: number) => string, edges: string[], groups: Groups): void {
+  const key = slugOf(client);
+  if (!isOpen(groups, key)) return groupNode(out, 1, "client", client.name, key, client.sites.flatMap((site) => site.hosts), palette, groups);
   out.line(1, `subgraph ${out.clusterId("c")} {`);
-  out.line(2, `graph${attributes({ label: dotString(client.name), labeljust: "l", style: dotString("rounded"), color: dotString(palette.clientBorder), penwidth: "1.6", fontsize: "14", tooltip: dotString(`client ${client.name}`) })};`);
-  for (const site of client.sites) writeSite(out, client, site, palette, hostHref, edges);
+  out.line(2, `graph${attributes({ label: dotString(client.name), labeljust: "l", style: dotString("rounded"), color: dotString(palette.clientBorder), penwidth: "1.6", fontsize: "14", tooltip: dotString(`client ${client.name}`), ...groupLink(groups, key) })};`);
+  for (const site of client.sites) writeSite(out, client, site, palette, hostHref, edges, groups);
   out.line(1, "}");
 }
 
-function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette, hostHref: (id: number) => string, edges: string[]): void {
+function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette, hostHref: (id: number) => string, edges: string[], groups: Groups): void {
+  const key = `${slugOf(client)}/${slugOf(site)}`;
+  if (!isOpen(groups, key)) return groupNode(out, 2, "site", site.name, key, site.hosts, palette, groups);
   out.line(2, `subgraph ${out.clusterId("s")} {`);
-  out.line(3, `graph${attributes({ label: dotString(site.name), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.siteBorder), penwidth: "1", fontsize: "12", tooltip: dotString(`site ${client.name} / ${site.name}`) })};`);
+  out.line(3, `graph${attributes({ label: dotString(site.name), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.siteBorder), penwidth: "1", fontsize: "12", tooltip: dotString(`site ${client.name} / ${site.name}`), ...groupLink(groups, key) })};`);
 
   const ids = new Map<string, string>();
   for (const host of site.hosts) {
@@ -250,12 +302,25 @@ function linkEdge(from: string, to: string, link: NetworkLink, palette: Palette)
 }
 
 let graphviz: Promise<Graphviz> | null = null;
+/** The last layouts, by their DOT text: the console asks for the same drawing every refresh. */
+const layouts = new Map<string, string>();
+const KEPT_LAYOUTS = 8;
 
 /**
  * DOT → SVG with the dot layout, in this process. The WebAssembly Graphviz is embedded in its
- * npm package and loaded once, on first use; it fetches nothing.
+ * npm package and loaded once, on first use; it fetches nothing. The same DOT (same hosts,
+ * statuses and view) is laid out once: a layout of thousands of hosts takes a second or more.
  */
 export async function renderSvg(dot: string): Promise<string> {
+  const kept = layouts.get(dot);
+  if (kept !== undefined) {
+    layouts.delete(dot);
+    layouts.set(dot, kept);
+    return kept;
+  }
   graphviz ??= Graphviz.load();
-  return (await graphviz).dot(dot, "svg");
+  const svg = (await graphviz).dot(dot, "svg");
+  layouts.set(dot, svg);
+  if (layouts.size > KEPT_LAYOUTS) layouts.delete(layouts.keys().next().value!);
+  return svg;
 }

@@ -1,16 +1,19 @@
 // The topology as an Ansible dynamic inventory (the JSON an inventory script prints for
 // --list): hostvars under _meta, a group per client, per site and per kind.
 //
-// Group names keep to Ansible's rule, [A-Za-z0-9_] not starting with a digit:
-//   client "acme"             → client_acme
-//   site "paris-dc1" of acme  → site_acme_paris_dc1   (child of client_acme)
-//   kind "hypervisor"         → kind_hypervisor
+// Names as people write them (`Paris DC "north"`) are hostvars only; inventory host names and
+// groups are built from slugs (names.ts). Group names keep to Ansible's rule, [A-Za-z0-9_] not
+// starting with a digit:
+//   client "Société" (slug societe)   → client_societe
+//   site "paris-dc1" of acme          → site_acme_paris_dc1   (child of client_acme)
+//   kind "hypervisor"                 → kind_hypervisor
 // Every other character becomes "_"; two names that sanitize alike get _2, _3 … in the order
 // the topology lists them. A host whose SSH chain cannot be computed (no address, a cycle, an
 // unknown hop, a hop with characters OpenSSH would mis-parse) is in group `unreachable` only,
 // with the reason in hostvars `netmap_route_error`: left in its other groups, Ansible would
 // connect to its bare name, which may be some other machine.
 import { HOST_KINDS, type Client, type Hop, type HostKind, type Site, type Topology, type TopologyHost } from "./model.ts";
+import { slugOf } from "./names.ts";
 
 /** A host with where it sits, as the chain function receives it. */
 export interface LocatedHost {
@@ -75,11 +78,11 @@ class GroupNames {
   }
 }
 
-/** Inventory host names: the host's name, or client/site/name where names repeat across sites. */
+/** Inventory host names: the host's slug, or client/site/host of slugs where a slug repeats across sites. */
 function inventoryNames(topology: Topology): (client: Client, site: Site, host: TopologyHost) => string {
   const count = new Map<string, number>();
-  for (const client of topology.clients) for (const site of client.sites) for (const host of site.hosts) count.set(host.name, (count.get(host.name) ?? 0) + 1);
-  return (client, site, host) => ((count.get(host.name) ?? 0) > 1 ? `${client.name}/${site.name}/${host.name}` : host.name);
+  for (const client of topology.clients) for (const site of client.sites) for (const host of site.hosts) count.set(slugOf(host), (count.get(slugOf(host)) ?? 0) + 1);
+  return (client, site, host) => ((count.get(slugOf(host)) ?? 0) > 1 ? `${slugOf(client)}/${slugOf(site)}/${slugOf(host)}` : slugOf(host));
 }
 
 export function ansibleInventory(topology: Topology, chainOf: ChainOf): AnsibleInventory {
@@ -102,17 +105,17 @@ export function ansibleInventory(topology: Topology, chainOf: ChainOf): AnsibleI
   let anyUnreachable = false;
 
   for (const client of topology.clients) {
-    const clientGroup = names.name(JSON.stringify(["client", client.name]), ansibleGroupName("client", client.name));
+    const clientGroup = names.name(JSON.stringify(["client", client.name]), ansibleGroupName("client", slugOf(client)));
     group(clientGroup);
     clientGroups.push(clientGroup);
     for (const site of client.sites) {
-      const siteGroup = names.name(JSON.stringify(["site", client.name, site.name]), ansibleGroupName("site", client.name, site.name));
+      const siteGroup = names.name(JSON.stringify(["site", client.name, site.name]), ansibleGroupName("site", slugOf(client), slugOf(site)));
       group(siteGroup);
       addChild(clientGroup, siteGroup);
       for (const host of site.hosts) {
         const name = inventoryName(client, site, host);
         if (hostvars[name]) continue; // a duplicate within a site: the file import refuses these
-        const vars: HostVars = { netmap_client: client.name, netmap_site: site.name, netmap_name: host.name, netmap_kind: host.kind };
+        const vars: HostVars = { netmap_client: client.name, netmap_site: site.name, netmap_name: host.name, netmap_slug: slugOf(host), netmap_kind: host.kind };
         if (host.id !== undefined) vars.netmap_id = host.id;
         if (Object.keys(host.labels).length) vars.netmap_labels = { ...host.labels };
         hostvars[name] = vars;

@@ -15,7 +15,10 @@ export type FactSource = "person" | "agent" | "proxmox" | "snmp";
 export interface TopologyHost {
   /** Database id; absent for hosts only read from a file. */
   id?: number;
+  /** As people write it: spaces, accents and quotes allowed; shown, never passed to ssh. */
   name: string;
+  /** The slug a person gave (`slug:`); absent or null: derived from the name (names.ts slugOf). */
+  slug?: string | null;
   kind: HostKind;
   /**
    * Where SSH connects: an address a person wrote or confirmed (`netmap adopt`); null
@@ -41,6 +44,7 @@ export interface TopologyHost {
 
 export interface Site {
   name: string;
+  slug?: string | null;
   /** Default first hop for the site's hosts that have no via and no parent. */
   bastion: string | null;
   hosts: TopologyHost[];
@@ -48,6 +52,7 @@ export interface Site {
 
 export interface Client {
   name: string;
+  slug?: string | null;
   sites: Site[];
 }
 
@@ -65,4 +70,6 @@ export interface Hop {
   address: string;
   port: number;
   user: string | null;
+  /** Its ssh_config Host alias, `client.site.host` of slugs: the only name ssh is given. */
+  alias: string;
 }

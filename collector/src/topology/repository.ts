@@ -6,6 +6,7 @@ import { hostStatus, type StatusThresholds } from "../hosts/status.ts";
 import { mergePlacedHost } from "../hosts/writes.ts";
 import { attachAgent, claimsByAgentHost } from "./adoption.ts";
 import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model.ts";
+import { slugOf } from "./names.ts";
 import { assertValidTopology, problemsError, topologyProblems, type ProblemOptions } from "./validate.ts";
 import { deviceReachability, networkLinks } from "../snmp/links.ts";
 
@@ -29,6 +30,7 @@ interface HostRow {
   agent_id: string | null;
   hostname: string;
   name: string | null;
+  slug: string | null;
   kind: string;
   address: string | null;
   addresses: string[];
@@ -43,12 +45,12 @@ interface HostRow {
 }
 
 export async function loadTopology(db: Queryable, options: LoadOptions = {}): Promise<Topology> {
-  const clients = await db.selectFrom("clients").select(["id", "name"]).orderBy("id").execute();
-  const sites = await db.selectFrom("sites").select(["id", "client_id", "name", "bastion"]).orderBy("id").execute();
+  const clients = await db.selectFrom("clients").select(["id", "name", "slug"]).orderBy("id").execute();
+  const sites = await db.selectFrom("sites").select(["id", "client_id", "name", "slug", "bastion"]).orderBy("id").execute();
   const rows = (await db
     .selectFrom("hosts")
     .select([
-      "id", "site_id", "agent_id", "hostname", "name", "kind", "address", "addresses", "ssh_user", "ssh_port", "via", "parent",
+      "id", "site_id", "agent_id", "hostname", "name", "slug", "kind", "address", "addresses", "ssh_user", "ssh_port", "via", "parent",
       "labels", "source", "received_at", "interval_seconds",
     ])
     .orderBy("id")
@@ -61,6 +63,7 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
     const host: TopologyHost = {
       id: row.id,
       name: row.name ?? row.hostname,
+      ...(row.slug !== null ? { slug: row.slug } : {}),
       kind: row.kind as HostKind,
       // Only what a person wrote or confirmed: a reported address is the reporter's word.
       address: row.address,
@@ -91,9 +94,10 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
   const topology: Topology = {
     clients: clients.map((client) => ({
       name: client.name,
+      ...(client.slug !== null ? { slug: client.slug } : {}),
       sites: sites
         .filter((site) => site.client_id === client.id)
-        .map((site): Site => ({ name: site.name, bastion: site.bastion, hosts: bySite.get(site.id) ?? [] })),
+        .map((site): Site => ({ name: site.name, ...(site.slug !== null ? { slug: site.slug } : {}), bastion: site.bastion, hosts: bySite.get(site.id) ?? [] })),
     })),
   };
   if (options.networkLinks) topology.links = await networkLinks(db);
@@ -119,8 +123,9 @@ export interface ImportResult {
  * result is validated before COMMIT.
  */
 export async function importTopology(db: Db, topology: Topology): Promise<ImportResult> {
-  if (topology.clients.some((c) => c.name === UNASSIGNED)) {
-    throw new TopologyError(`client name ${JSON.stringify(UNASSIGNED)} is reserved for hosts no person has placed`);
+  // By name or by slug: `Unassigned` would share the pseudo-client's ssh aliases and CLI references.
+  if (topology.clients.some((c) => c.name === UNASSIGNED || slugOf(c) === UNASSIGNED)) {
+    throw new TopologyError(`client name or slug ${JSON.stringify(UNASSIGNED)} is reserved for hosts no person has placed`);
   }
   assertValidTopology(topology);
   const declared = new Set(topology.clients.flatMap((c) => c.sites.flatMap((s) => s.hosts.map((h) => JSON.stringify([c.name, s.name, h.name])))));
@@ -133,15 +138,17 @@ export async function importTopology(db: Db, topology: Topology): Promise<Import
     for (const client of topology.clients) {
       const { id: clientId } = await trx
         .insertInto("clients")
-        .values({ name: client.name })
-        .onConflict((oc) => oc.column("name").doUpdateSet({ name: client.name }))
+        .values({ name: client.name, slug: client.slug ?? null })
+        .onConflict((oc) => oc.column("name").doUpdateSet({ slug: sql`coalesce(excluded.slug, clients.slug)` }))
         .returning("id")
         .executeTakeFirstOrThrow();
       for (const site of client.sites) {
         const { id: siteId } = await trx
           .insertInto("sites")
-          .values({ client_id: clientId, name: site.name, bastion: site.bastion })
-          .onConflict((oc) => oc.columns(["client_id", "name"]).doUpdateSet({ bastion: sql`coalesce(excluded.bastion, sites.bastion)` }))
+          .values({ client_id: clientId, name: site.name, slug: site.slug ?? null, bastion: site.bastion })
+          .onConflict((oc) =>
+            oc.columns(["client_id", "name"]).doUpdateSet({ bastion: sql`coalesce(excluded.bastion, sites.bastion)`, slug: sql`coalesce(excluded.slug, sites.slug)` }),
+          )
           .returning("id")
           .executeTakeFirstOrThrow();
         for (const host of site.hosts) {

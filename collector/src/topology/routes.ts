@@ -3,6 +3,7 @@
 // Pure functions of a Topology.
 import { AmbiguousHostError, NotFoundError, RouteError } from "../errors.ts";
 import type { Client, Hop, Site, Topology, TopologyHost } from "./model.ts";
+import { slugOf } from "./names.ts";
 
 export interface LocatedHost {
   client: Client;
@@ -19,16 +20,29 @@ export function allHosts(topology: Topology): LocatedHost[] {
   return topology.clients.flatMap((client) => client.sites.flatMap((site) => site.hosts.map((host) => ({ client, site, host }))));
 }
 
+/** The ssh_config alias of a host, `client.site.host` of slugs: what ssh sees, never a name. */
+export function sshAlias(located: LocatedHost): string {
+  return `${slugOf(located.client)}.${slugOf(located.site)}.${slugOf(located.host)}`;
+}
+
+/** `client/site/host` of slugs: how the CLI and URLs name a host whatever its name holds. */
+export function qualifiedSlug(located: LocatedHost): string {
+  return `${slugOf(located.client)}/${slugOf(located.site)}/${slugOf(located.host)}`;
+}
+
+const named = (thing: { name: string; slug?: string | null }, reference: string | undefined) =>
+  reference === undefined || thing.name === reference || slugOf(thing) === reference;
+
 /**
- * Finds a host by `name`, `site/name` or `client/site/name`. A bare name that
- * several sites use is ambiguous, and the error lists the qualified names.
+ * Finds a host by `name`, `site/name` or `client/site/name`, each part a name or a slug. A
+ * bare name that several sites use is ambiguous, and the error lists the qualified names.
  */
 export function findHost(topology: Topology, reference: string): LocatedHost {
   const parts = reference.split("/");
   if (parts.length > 3 || parts.some((p) => p === "")) throw new NotFoundError(`no host ${JSON.stringify(reference)}: expected NAME, SITE/NAME or CLIENT/SITE/NAME`);
   const [name, site, client] = [...parts].reverse();
   const matches = allHosts(topology).filter(
-    (h) => h.host.name === name && (site === undefined || h.site.name === site) && (client === undefined || h.client.name === client),
+    (h) => named(h.host, name) && named(h.site, site) && named(h.client, client),
   );
   if (matches.length === 0) throw new NotFoundError(`no host ${JSON.stringify(reference)} in the topology`);
   if (matches.length > 1) {
@@ -83,7 +97,8 @@ export function routeFrom(target: LocatedHost): Hop[] {
       const role = host === target.host ? "the target" : "hop";
       throw new RouteError("ROUTE_NO_ADDRESS", `route to ${targetName}: ${role} ${host.name} has no address`);
     }
-    return { client: client.name, site: site.name, name: host.name, address: host.address, port: host.ssh.port, user: host.ssh.user };
+    const alias = sshAlias({ client, site, host });
+    return { client: client.name, site: site.name, name: host.name, address: host.address, port: host.ssh.port, user: host.ssh.user, alias };
   });
 }
 

@@ -12,7 +12,7 @@ import type { Readable } from "node:stream";
 import { ExternalCommandError, HostKeyChangedError } from "../errors.ts";
 import { sshComment } from "../text/escape.ts";
 import type { Hop } from "./model.ts";
-import { renderRouteConfig, sshAlias } from "./ssh-config.ts";
+import { renderRouteConfig } from "./ssh-config.ts";
 
 /** NetMap's own known_hosts: NETMAP_KNOWN_HOSTS, else $XDG_CONFIG_HOME/netmap/known_hosts, else ~/.config/netmap/known_hosts. */
 export function knownHostsPath(env: Record<string, string | undefined> = process.env): string {
@@ -47,7 +47,7 @@ export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshO
 ${sshComment("The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.")}
 Include ~/.ssh/config
 `;
-  const target = sshAlias(hops[hops.length - 1]!);
+  const target = hops[hops.length - 1]!.alias;
   return { configText, target, args: (configPath) => ["-F", configPath, ...(options.extraOptions ?? []), "--", target, ...command] };
 }
 
@@ -115,7 +115,7 @@ export function describeChangedKey(stderr: string, hops: Hop[], knownHostsFile: 
   if (!changed) return undefined;
   const offered = /The fingerprint for the (\S+) key sent by the remote host is\s*\r?\n\s*(SHA256:[A-Za-z0-9+/=]+)/.exec(stderr);
   const alias = changed[1] ?? "";
-  const hop = hops.find((h) => sshAlias(h) === alias);
+  const hop = hops.find((h) => h.alias === alias);
   const name = hop ? `${hop.client}/${hop.site}/${hop.name}` : alias || "a hop";
   const pinned = alias ? pinnedFingerprints(alias, knownHostsFile) : [];
   return [
@@ -140,7 +140,7 @@ export function pinnedFingerprints(alias: string, knownHostsFile: string): strin
  * the new fingerprints.
  */
 export async function retrust(hops: Hop[], options: SshOptions): Promise<{ removed: string[]; learned: string[] }> {
-  const alias = sshAlias(hops[hops.length - 1]!);
+  const alias = hops[hops.length - 1]!.alias;
   ensureKnownHostsFile(options.knownHostsFile);
   const removed = pinnedFingerprints(alias, options.knownHostsFile);
   if (removed.length) {

@@ -4,7 +4,7 @@
 import { isAgentId } from "../../../proto/src/subjects.ts";
 import { TopologyError } from "../errors.ts";
 import { HOST_KINDS, type Topology } from "./model.ts";
-import { isValidAddress, isValidName, isValidPort, isValidUser } from "./names.ts";
+import { isValidAddress, isValidName, isValidPort, isValidSlug, isValidUser, NAME_RULE, slugOf, SLUG_RULE } from "./names.ts";
 import { nextHopName } from "./routes.ts";
 
 export interface ProblemOptions {
@@ -16,26 +16,45 @@ export interface ProblemOptions {
   hopNeedsAddress?: (client: string, site: string, host: string) => boolean;
 }
 
+/**
+ * A name and its slug: each valid, and the slug not another's in the same scope (a client's
+ * among clients, a site's in its client, a host's in its site), since the slug is how the CLI,
+ * URLs and ssh aliases find it.
+ */
+function checkNamed(what: string, where: string, thing: { name: string; slug?: string | null }, slugs: Map<string, string>, problems: string[]): void {
+  if (!isValidName(thing.name)) problems.push(`${what} ${JSON.stringify(where)}: ${NAME_RULE}`);
+  if (thing.slug != null && !isValidSlug(thing.slug)) problems.push(`${what} ${where}: slug ${JSON.stringify(thing.slug)}: ${SLUG_RULE}`);
+  const slug = slugOf(thing);
+  const other = slugs.get(slug);
+  if (other !== undefined && other !== thing.name) {
+    problems.push(`${what} ${where}: slug ${JSON.stringify(slug)} is also ${JSON.stringify(other)}'s; give one of them another (slug: in the file)`);
+  }
+  if (other === undefined) slugs.set(slug, thing.name);
+}
+
 export function topologyProblems(topology: Topology, options: ProblemOptions = {}): string[] {
   const problems: string[] = [];
   const clientNames = new Set<string>();
+  const clientSlugs = new Map<string, string>();
   const agentHosts = new Map<string, string>();
   for (const client of topology.clients) {
-    if (!isValidName(client.name)) problems.push(`client ${JSON.stringify(client.name)}: a name is letters, digits, ".", "_" and "-"`);
+    checkNamed("client", client.name, client, clientSlugs, problems);
     if (clientNames.has(client.name)) problems.push(`client ${client.name}: declared twice`);
     clientNames.add(client.name);
     const siteNames = new Set<string>();
+    const siteSlugs = new Map<string, string>();
     for (const site of client.sites) {
       const where = `${client.name}/${site.name}`;
-      if (!isValidName(site.name)) problems.push(`site ${JSON.stringify(where)}: a name is letters, digits, ".", "_" and "-"`);
+      checkNamed("site", where, site, siteSlugs, problems);
       if (siteNames.has(site.name)) problems.push(`site ${where}: declared twice`);
       siteNames.add(site.name);
       const byName = new Map<string, (typeof site.hosts)[number]>();
+      const hostSlugs = new Map<string, string>();
       for (const host of site.hosts) {
         const at = `${where}/${host.name}`;
         if (byName.has(host.name)) problems.push(`host ${at}: declared twice in the site`);
         byName.set(host.name, host);
-        if (!isValidName(host.name)) problems.push(`host ${JSON.stringify(at)}: a name is letters, digits, ".", "_" and "-"`);
+        checkNamed("host", at, host, hostSlugs, problems);
         if (!HOST_KINDS.includes(host.kind)) problems.push(`host ${at}: kind ${JSON.stringify(host.kind)} is not one of ${HOST_KINDS.join(", ")}`);
         if (host.address !== null && !isValidAddress(host.address)) problems.push(`host ${at}: address ${JSON.stringify(host.address)} is not an IP address or DNS name`);
         if (host.ssh.user !== null && !isValidUser(host.ssh.user)) problems.push(`host ${at}: ssh user ${JSON.stringify(host.ssh.user)} is not a valid login name`);

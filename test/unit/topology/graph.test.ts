@@ -216,6 +216,27 @@ describe("GET /api/v1/topology.svg", () => {
     await server.close();
   });
 
+  test("expand= draws only the listed clients and sites open; the others are one node counting their hosts, linking to open them", async () => {
+    const server = await app(async () => twoClientsMonitored());
+    const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?expand=acme", headers: { authorization } });
+    assert.equal(response.statusCode, 200);
+    const texts = svgTexts(response.body);
+    assert.ok(texts.includes("acme") && texts.includes("globex"), texts.join(", "));
+    assert.ok(texts.includes("paris-dc1") && texts.includes("lyon-2"), "acme's sites, closed");
+    assert.ok(!texts.includes("pve1") && !texts.includes("edge"), "no host of a closed site or client is drawn");
+    assert.ok(texts.some((t) => /^6 hosts: /.test(t)), `paris-dc1 counts its 6 hosts: ${texts.join(", ")}`);
+    for (const key of ["acme", "acme/paris-dc1", "acme/lyon-2", "globex"]) assert.match(response.body, new RegExp(`xlink:href="/#toggle=${key}"`), key);
+    const all = await server.inject({ method: "GET", url: "/api/v1/topology.svg?expand=all", headers: { authorization } });
+    assert.ok(svgTexts(all.body).includes("pve1"));
+    assert.equal((await server.inject({ method: "GET", url: "/api/v1/topology.svg?expand=Acme,x", headers: { authorization } })).statusCode, 400, "keys are slugs");
+    await server.close();
+  });
+
+  test("topologyToDot - without expand everything is open and no client or site links anywhere (netmap graph)", () => {
+    const dot = topologyToDot(twoClientsMonitored());
+    assert.doesNotMatch(dot, /toggle|shape=folder/);
+  });
+
   test("refuses an unknown theme", async () => {
     const server = await app(async () => twoClientsMonitored());
     const response = await server.inject({ method: "GET", url: "/api/v1/topology.svg?theme=pink", headers: { authorization } });

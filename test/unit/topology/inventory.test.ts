@@ -34,7 +34,7 @@ function chainOf({ site, host }: LocatedHost): Hop[] {
   }
   return chain.reverse().map((h) => {
     if (h.address === null) throw new Error(`${h.name} has no address`);
-    return { client: "", site: site.name, name: h.name, address: h.address, port: h.ssh.port, user: h.ssh.user };
+    return { client: "", site: site.name, name: h.name, address: h.address, port: h.ssh.port, user: h.ssh.user, alias: `c.${site.name}.${h.name}` };
   });
 }
 
@@ -121,6 +121,7 @@ describe("ansible inventory", () => {
       netmap_client: "acme",
       netmap_site: "paris-dc1",
       netmap_name: "web01",
+      netmap_slug: "web01",
       netmap_kind: "vm",
       ansible_host: "10.0.1.5",
       ansible_user: "deploy",
@@ -168,17 +169,17 @@ describe("ansible inventory", () => {
     assert.equal(ansibleGroupName("client", "東京"), "client___");
   });
 
-  test("ansibleInventory - names that sanitize alike get _2, in topology order", () => {
+  test("ansibleInventory - groups are named from slugs; slugs that sanitize alike get _2, in topology order", () => {
     const inventory = ansibleInventory(hostileTopology(), chainOf);
-    assert.deepEqual(inventory.all, { children: ["client_say__hi____node", "client_say__hi____node_2", "kind_server", "kind_vm", "kind_network", "unreachable"] });
-    assert.deepEqual(inventory.client_say__hi____node, { children: ["site_say__hi____node____dc"] });
-    assert.deepEqual(inventory.client_say__hi____node_2, { children: ["site_say__hi____node____dc_2"] });
+    assert.deepEqual(inventory.all, { children: ["client_say_hi_node", "client_say_hi_node_2", "kind_server", "kind_vm", "kind_network", "unreachable"] });
+    assert.deepEqual(inventory.client_say_hi_node, { children: ["site_say_hi_node_dc"] });
+    assert.deepEqual(inventory.client_say_hi_node_2, { children: ["site_say_hi_node_dc_2"] });
     for (const name of Object.keys(inventory)) if (name !== "_meta") assert.match(name, /^[A-Za-z_][A-Za-z0-9_]*$/);
   });
 
   test("jumpSpec - user@address:port, IPv6 in brackets, no user when unknown", () => {
-    assert.equal(jumpSpec({ client: "c", site: "s", name: "h", address: "2001:db8::5", port: 2222, user: null }), "[2001:db8::5]:2222");
-    assert.equal(jumpSpec({ client: "c", site: "s", name: "h", address: "gw.example", port: 22, user: "ops" }), "ops@gw.example:22");
+    assert.equal(jumpSpec({ client: "c", site: "s", name: "h", address: "2001:db8::5", port: 2222, user: null, alias: "c.s.h" }), "[2001:db8::5]:2222");
+    assert.equal(jumpSpec({ client: "c", site: "s", name: "h", address: "gw.example", port: 22, user: "ops", alias: "c.s.h" }), "ops@gw.example:22");
   });
 
   test("ansible-inventory --list accepts the JSON, groups and ProxyJump intact", () => {
@@ -194,13 +195,15 @@ describe("ansible inventory", () => {
     assert.equal(listed._meta.hostvars["sw-core"].netmap_route_error, "sw-core has no address");
   });
 
-  test("ansible-inventory --list accepts hostile names too", () => {
+  test("ansible-inventory --list accepts hostile names too: hosts are listed by slug, the name kept in hostvars", () => {
     const result = runAnsibleInventory(ansibleInventory(hostileTopology(), chainOf));
     assert.equal(result.status, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /WARNING|ERROR/, result.stderr);
     const listed = JSON.parse(result.stdout);
-    assert.deepEqual(Object.keys(listed._meta.hostvars).toSorted(), ["graph", "it's \"quoted\"", "ünïcode 🚀", "evil", "a", "b", "line\nbreak"].toSorted());
-    assert.equal(listed._meta.hostvars["ünïcode 🚀"].ansible_ssh_common_args, "-o ProxyJump=root@203.0.113.1:22,[2001:db8::5]:2222");
+    assert.deepEqual(Object.keys(listed._meta.hostvars).toSorted(), ["graph", "it-s-quoted", "unicode", "evil", "a", "b", "line-break"].toSorted());
+    assert.equal(listed._meta.hostvars.unicode.ansible_ssh_common_args, "-o ProxyJump=root@203.0.113.1:22,[2001:db8::5]:2222");
+    assert.equal(listed._meta.hostvars.unicode.netmap_name, "ünïcode 🚀");
+    assert.equal(listed._meta.hostvars["line-break"].netmap_name, "line\nbreak");
   });
 });
 

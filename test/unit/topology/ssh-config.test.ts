@@ -87,7 +87,8 @@ describe("ssh config output", () => {
     const text = renderRouteConfig(routeTo(topology, "web01").slice(-2), { knownHostsFile: "/tmp/k h%" });
     assert.equal(
       text,
-      `Host acme.paris-dc1.pve1
+      `# acme/paris-dc1/pve1
+Host acme.paris-dc1.pve1
   HostName 10.0.0.2
   Port 22
   ProxyJump none
@@ -97,6 +98,7 @@ describe("ssh config output", () => {
   StrictHostKeyChecking accept-new
   CheckHostIP no
 
+# acme/paris-dc1/web01
 Host acme.paris-dc1.web01
   HostName 10.0.1.5
   Port 22
@@ -118,9 +120,10 @@ Host acme.paris-dc1.web01
   });
 
   test("refuses hostile values that came from the database", () => {
-    const hop = { client: "acme", site: "dc1", name: "x", address: "-oProxyCommand=sh", port: 22, user: null };
+    const hop = { client: "acme", site: "dc1", name: "x", address: "-oProxyCommand=sh", port: 22, user: null, alias: "acme.dc1.x" };
     assert.throws(() => renderRouteConfig([hop]), { code: "ROUTE_UNSAFE", message: /address "-oProxyCommand=sh" is not safe/ });
-    assert.throws(() => renderRouteConfig([{ ...hop, address: "10.0.0.1", name: "x\n  ProxyCommand sh" }]), { code: "ROUTE_UNSAFE" });
+    assert.throws(() => renderRouteConfig([{ ...hop, address: "10.0.0.1", alias: "acme.dc1.x\n  ProxyCommand sh" }]), { code: "ROUTE_UNSAFE", message: /alias/ });
+    assert.throws(() => renderRouteConfig([{ ...hop, address: "10.0.0.1", alias: "acme.-oProxyCommand=sh.x" }]), { code: "ROUTE_UNSAFE", message: /alias/ });
   });
 });
 
@@ -128,28 +131,28 @@ describe("ssh config writing with hostile names", () => {
   // What `netmap ssh-config` writes itself; anything else on a line of its own is an injected directive.
   const OWN_LINE = /^(|#.*|Host [A-Za-z0-9._ -]+|  (HostName|Port|User|ProxyJump|HostKeyAlias|UserKnownHostsFile|GlobalKnownHostsFile|StrictHostKeyChecking|CheckHostIP) \S+)$/;
 
-  test("a name carrying directives stays inside one comment, escaped, and the other hosts keep their blocks", () => {
+  test("a name carrying directives stays inside one comment, escaped; its block is named by its slug; the other hosts keep their blocks", () => {
     const text = renderTopologySshConfig(hostileTopology(matchExecName("/tmp/netmap-pwned")), { knownHostsFile: "/tmp/k" });
     for (const line of text.split("\n")) assert.match(line, OWN_LINE);
-    assert.match(text, /^# acme\/dc1\/evil\\u000aMatch exec "touch \/tmp\/netmap-pwned"\\u000aHost zz: no route: /m);
+    assert.match(text, /^# acme\/dc1\/evil\\u000aMatch exec "touch \/tmp\/netmap-pwned"\\u000aHost zz\nHost acme\.dc1\.evil-match-exec-touch-tmp-netmap-pwned-host-zz /m);
     assert.match(text, /^Host acme\.dc1\.web01 web01\n  HostName 10\.0\.0\.5\n  Port 22\n  ProxyJump acme\.dc1\.gw1\n/m);
   });
 
-  test("a host that goes through a hop with a hostile name gets a comment, not a ProxyJump to it", () => {
+  test("a host that goes through a hop with a hostile name jumps through the hop's slug alias, never its name", () => {
     const text = renderTopologySshConfig(hostileTopology("x\n  ProxyCommand sh -c id"));
     for (const line of text.split("\n")) assert.match(line, OWN_LINE);
-    assert.match(text, /^# acme\/dc1\/behind: no route: .*"x\\n  ProxyCommand sh -c id" is not safe to pass to ssh$/m);
-    assert.doesNotMatch(text, /Host acme\.dc1\.behind/);
+    assert.match(text, /^Host acme\.dc1\.behind behind\n  HostName 10\.0\.0\.7\n  Port 22\n  ProxyJump acme\.dc1\.x-proxycommand-sh-c-id\n/m);
+    assert.match(text, /^# acme\/dc1\/x\\u000a  ProxyCommand sh -c id$/m);
   });
 
   test("every control character of a comment is written as an escape, none raw", () => {
     const text = renderTopologySshConfig(hostileTopology("a\rb\0c\u0085d\x1b"));
     assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
-    assert.match(text, /^# acme\/dc1\/a\\u000db\\u0000c\\u0085d\\u001b: no route: /m);
+    assert.match(text, /^# acme\/dc1\/a\\u000db\\u0000c\\u0085d\\u001b$/m);
   });
 
   test("an IPv6 address with a zone id is refused: ssh would read its % as a token", () => {
-    const hop = { client: "acme", site: "dc1", name: "x", address: "fe80::1%eth0", port: 22, user: null };
+    const hop = { client: "acme", site: "dc1", name: "x", address: "fe80::1%eth0", port: 22, user: null, alias: "acme.dc1.x" };
     assert.throws(() => renderRouteConfig([hop]), { code: "ROUTE_UNSAFE", message: /address "fe80::1%eth0" is not safe/ });
     assert.equal(isValidAddress("fe80::1%eth0"), false);
     assert.equal(isValidAddress("fe80::1"), true);

@@ -11,6 +11,8 @@ import * as partitionedSeries from "./2026_12_01_015_partitioned_series.ts";
 import * as security from "./2026_12_01_017_security.ts";
 import * as snmp from "./2026_12_01_021_snmp.ts";
 import * as proxmoxTasks from "./2026_12_02_050_proxmox_tasks.ts";
+import * as slugs from "./2026_12_02_090_slugs.ts";
+import * as alertTransitions from "./2026_12_02_091_alert_transitions.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -23,4 +25,6 @@ export const migrations: Record<string, Migration> = {
   "2026_12_01_017_security": security,
   "2026_12_01_021_snmp": snmp,
   "2026_12_02_050_proxmox_tasks": proxmoxTasks,
+  "2026_12_02_090_slugs": slugs,
+  "2026_12_02_091_alert_transitions": alertTransitions,
 };

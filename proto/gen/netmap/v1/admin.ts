@@ -168,7 +168,14 @@ export interface Hop {
   name: string;
   address: string;
   port: number;
-  user?: string | undefined;
+  user?:
+    | string
+    | undefined;
+  /**
+   * Its ssh_config Host alias, client.site.host of slugs: the only name ssh is given
+   * (client, site and name are as people write them: spaces, accents, quotes).
+   */
+  alias: string;
 }
 
 export interface SshConfigRequest {
@@ -1684,7 +1691,7 @@ export const RouteResponse: MessageFns<RouteResponse> = {
 };
 
 function createBaseHop(): Hop {
-  return { client: "", site: "", name: "", address: "", port: 0, user: undefined };
+  return { client: "", site: "", name: "", address: "", port: 0, user: undefined, alias: "" };
 }
 
 export const Hop: MessageFns<Hop> = {
@@ -1706,6 +1713,9 @@ export const Hop: MessageFns<Hop> = {
     }
     if (message.user !== undefined) {
       writer.uint32(50).string(message.user);
+    }
+    if (message.alias !== "") {
+      writer.uint32(58).string(message.alias);
     }
     return writer;
   },
@@ -1771,6 +1781,14 @@ export const Hop: MessageFns<Hop> = {
             message.user = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.alias = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1791,6 +1809,7 @@ export const Hop: MessageFns<Hop> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       port: isSet(object.port) ? globalThis.Number(object.port) : 0,
       user: isSet(object.user) ? globalThis.String(object.user) : undefined,
+      alias: isSet(object.alias) ? globalThis.String(object.alias) : "",
     };
   },
 
@@ -1814,6 +1833,9 @@ export const Hop: MessageFns<Hop> = {
     if (message.user !== undefined) {
       obj.user = message.user;
     }
+    if (message.alias !== "") {
+      obj.alias = message.alias;
+    }
     return obj;
   },
 
@@ -1828,6 +1850,7 @@ export const Hop: MessageFns<Hop> = {
     message.address = object.address ?? "";
     message.port = object.port ?? 0;
     message.user = object.user ?? undefined;
+    message.alias = object.alias ?? "";
     return message;
   },
 };
