@@ -15,6 +15,10 @@ export interface BrowserPage {
   waitFor<T = unknown>(expression: string, what: string, timeoutMs?: number): Promise<T>;
   /** A PNG of the page at width × height CSS pixels. */
   screenshot(width: number, height: number): Promise<Buffer>;
+  /** Types text into the focused element, as a keyboard would (Enter as "\r"). */
+  type(text: string): Promise<void>;
+  /** Closes the tab, as a person closing it does. */
+  close(): Promise<void>;
   /** Console errors and uncaught exceptions seen so far. */
   errors: string[];
 }
@@ -58,7 +62,7 @@ export async function launchChromium(executable: string): Promise<Browser> {
 
   return {
     async newPage() {
-      const target = (await (await fetch(`http://${endpoint}/json/new?about:blank`, { method: "PUT" })).json()) as { webSocketDebuggerUrl: string };
+      const target = (await (await fetch(`http://${endpoint}/json/new?about:blank`, { method: "PUT" })).json()) as { id: string; webSocketDebuggerUrl: string };
       const socket = new WebSocket(target.webSocketDebuggerUrl);
       sockets.push(socket);
       await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
@@ -100,6 +104,18 @@ export async function launchChromium(executable: string): Promise<Browser> {
       return {
         evaluate,
         errors,
+        async type(text) {
+          for (const part of text.split(/(\r)/)) {
+            if (part === "\r") {
+              for (const type of ["keyDown", "keyUp"]) await send("Input.dispatchKeyEvent", { type, key: "Enter", code: "Enter", windowsVirtualKeyCode: 13, ...(type === "keyDown" && { text: "\r" }) });
+            } else if (part) {
+              await send("Input.insertText", { text: part });
+            }
+          }
+        },
+        async close() {
+          await fetch(`http://${endpoint}/json/close/${target.id}`);
+        },
         async screenshot(width, height) {
           await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: width < 600 });
           await new Promise((resolve) => setTimeout(resolve, 300));
