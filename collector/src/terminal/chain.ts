@@ -99,6 +99,8 @@ async function connectHop(hop: Hop, index: number, previous: Client | undefined,
     ...(preferred.length && { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } }),
   };
   return new Promise<Client>((resolve, reject) => {
+    // Keystrokes are small writes: without this, Nagle holds each one for the previous one's ACK (40 ms).
+    client.once("connect", () => client.setNoDelay(true));
     client.once("ready", () => {
       client.removeAllListeners("error");
       // A hop that drops later ends the session through the target's channel closing.
