@@ -106,6 +106,11 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     const pinned = readFileSync(knownHosts, "utf8");
     for (const name of ["bastion1", "bastion2", "target"]) assert.match(pinned, new RegExp(`^lab\\.ns\\.${name} ssh-ed25519 `, "m"));
 
+    // A resize reaches the target's pty.
+    terminal.socket.send(JSON.stringify({ type: "resize", cols: 123, rows: 45 }));
+    terminal.type("stty size\n");
+    await eventually(() => terminal.screen().includes("45 123\r\n"), () => `the new size on the target: ${JSON.stringify(terminal.screen().slice(-200))}`, 20_000);
+
     terminal.type("exit 3\n");
     await terminal.closed;
     const exit = terminal.messages.find((m) => m.type === "exit");
@@ -128,6 +133,7 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     const [header, ...events] = (await cast.text()).trimEnd().split("\n").map((line) => JSON.parse(line));
     assert.equal(header.version, 2);
     assert.deepEqual([header.width, header.height], [100, 30]);
+    assert.ok(events.some((e) => e[1] === "r" && e[2] === "123x45"), "the resize is in the cast");
     const output = events.filter((e) => e[1] === "o").map((e) => e[2]).join("");
     assert.equal(output, terminal.screen(), "the recording holds exactly what the browser was sent");
     assert.ok(!events.some((e) => e[1] === "i"), "keystrokes are not recorded unless terminal.record_input says so");
@@ -198,6 +204,26 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     terminal.socket.close();
     await terminal.closed;
     await eventually(() => sessionProcesses("target").length === 0, () => `processes left on the target: ${sessionProcesses("target").map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8"))}`, 20_000);
+  });
+
+  test("a session with no keystroke and no output for terminal.idle_timeout is closed", async () => {
+    const idle = await startCliTestbed({ config: () => `ssh:\n  agent: ${chain.authSocket}\n  known_hosts: ${knownHosts}\nterminal:\n  idle_timeout: 3s\n` });
+    try {
+      writeFileSync(join(chain.dir, "idle-topology.yaml"), chain.topologyYaml);
+      assert.equal((await idle.netmap(["import", join(chain.dir, "idle-topology.yaml")])).code, 0);
+      const response = await fetch(new URL("/api/v1/terminal/target/ticket", idle.collector.httpUrl), { method: "POST", headers: { authorization: `Bearer ${idle.collector.token}` } });
+      const { ticket } = (await response.json()) as { ticket: string };
+      const socket = new WebSocket(new URL("/api/v1/terminal/target", idle.collector.httpUrl.replace(/^http/, "ws")), ["netmap.terminal.v1", `ticket.${ticket}`]);
+      const messages: TerminalServerMessage[] = [];
+      socket.onmessage = (event) => typeof event.data === "string" && messages.push(JSON.parse(event.data));
+      const started = Date.now();
+      await new Promise((resolve) => socket.addEventListener("close", resolve));
+      assert.ok(messages.some((m) => m.type === "ready"), JSON.stringify(messages));
+      assert.deepEqual(messages.at(-1), { type: "exit", status: null, reason: "idle" });
+      assert.ok(Date.now() - started >= 3000, "not before the idle timeout");
+    } finally {
+      await idle.close();
+    }
   });
 
   test("a changed key on the middle bastion refuses the session, naming the hop with both fingerprints; netmap trust re-learns it", async () => {
