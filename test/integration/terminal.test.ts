@@ -206,6 +206,26 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     await eventually(() => sessionProcesses("target").length === 0, () => `processes left on the target: ${sessionProcesses("target").map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8"))}`, 20_000);
   });
 
+  test("a failing hop is named with its reason: a port nobody listens on behind bastion2 (refused), a login sshd refuses (auth)", async () => {
+    const more = join(chain.dir, "more-topology.yaml");
+    writeFileSync(more, `${chain.topologyYaml}          - name: closed\n            address: ${chain.hosts.target.address}\n            ssh: { user: root, port: 2222 }\n            via: bastion2\n          - name: ghost\n            address: ${chain.hosts.target.address}\n            ssh: { user: ghost }\n            via: bastion2\n`);
+    const imported = await testbed.netmap(["import", more]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const failure = async (host: string) => {
+      const terminal = await open(host);
+      await terminal.closed;
+      const error = terminal.messages.find((m) => m.type === "error");
+      assert.ok(error?.type === "error", JSON.stringify(terminal.messages));
+      return error;
+    };
+    const refused = await failure("closed");
+    assert.deepEqual([refused.code, refused.hop, refused.reason], ["TERMINAL_HOP_REFUSED", "lab/ns/closed", "refused"]);
+    assert.match(refused.message, new RegExp(`^lab/ns/closed: the previous hop could not connect to ${chain.hosts.target.address.replace(/\./g, "\\.")}:2222`));
+    const auth = await failure("ghost");
+    assert.deepEqual([auth.code, auth.hop, auth.reason], ["TERMINAL_HOP_AUTH", "lab/ns/ghost", "auth"]);
+    assert.match(auth.message, /ghost@.* refused the collector's keys \(tried the agent's keys\)/);
+  });
+
   test("a session with no keystroke and no output for terminal.idle_timeout is closed", async () => {
     const idle = await startCliTestbed({ config: () => `ssh:\n  agent: ${chain.authSocket}\n  known_hosts: ${knownHosts}\nterminal:\n  idle_timeout: 3s\n` });
     try {
