@@ -226,6 +226,18 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     assert.match(auth.message, /ghost@.* refused the collector's keys \(tried the agent's keys\)/);
   });
 
+  test("a large output reaches the browser whole and in order", async () => {
+    const terminal = await open("target");
+    terminal.type("seq 1 200000\n");
+    await eventually(() => terminal.screen().includes("\r\n200000\r\n"), "the last number", 60_000);
+    // bash ends bracketed paste mode ("\u001b[?2004l\r") before the first line of output.
+    const numbers = terminal.screen().split("\r\n").map((line) => line.split("\r").at(-1)!).filter((line) => /^\d+$/.test(line)).map(Number);
+    assert.equal(numbers.length, 200000);
+    assert.ok(numbers.every((n, i) => n === i + 1), "every number once, in order");
+    terminal.socket.close();
+    await terminal.closed;
+  });
+
   test("a session with no keystroke and no output for terminal.idle_timeout is closed", async () => {
     const idle = await startCliTestbed({ config: () => `ssh:\n  agent: ${chain.authSocket}\n  known_hosts: ${knownHosts}\nterminal:\n  idle_timeout: 3s\n` });
     try {

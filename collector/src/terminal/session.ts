@@ -47,6 +47,9 @@ export interface TerminalService {
 }
 
 const RETENTION_SWEEP_MS = 3600_000;
+/** Output waiting for the browser above which the shell is paused, and below which it goes on. */
+const BUFFERED_HIGH = 1024 * 1024;
+const BUFFERED_LOW = 256 * 1024;
 
 /** The login a hop gets: the topology's user, else ssh.user, else the collector's own user (as ssh does). */
 export function loginOf(hop: Hop, ssh: SshClientConfig): Hop {
@@ -146,10 +149,23 @@ export function terminalService(deps: TerminalDeps): TerminalService {
 
     send(socket, { type: "ready", session: session.id, host: target });
     touch();
+    // A browser reading slower than the shell writes (`cat` of a large file) holds the shell back
+    // rather than the collector's memory: SSH's window then holds the target back.
+    let paused = false;
     shell.on("data", (data: Buffer) => {
       touch();
       recorder.output(data);
-      if (socket.readyState === socket.OPEN) socket.send(data, { binary: true });
+      if (socket.readyState !== socket.OPEN) return;
+      socket.send(data, { binary: true }, () => {
+        if (paused && socket.bufferedAmount < BUFFERED_LOW) {
+          paused = false;
+          shell.resume();
+        }
+      });
+      if (!paused && socket.bufferedAmount > BUFFERED_HIGH) {
+        paused = true;
+        shell.pause();
+      }
     });
     shell.on("exit", (code: number | null) => (exitStatus = code));
     shell.on("close", () => void end("exit"));
