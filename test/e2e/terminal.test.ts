@@ -96,7 +96,7 @@ describe("web terminal in the console (Chromium, real sshd chain)", () => {
     await page.close();
   });
 
-  test("a changed key on the middle bastion is refused, with both fingerprints on the page", async () => {
+  test("a changed key on the middle bastion is refused, with both fingerprints on the page; after netmap trust, Reconnect opens the session", async () => {
     const fingerprint = (publicKey: string) => /(SHA256:\S+)/.exec(execFileSync("ssh-keygen", ["-l", "-f", publicKey], { encoding: "utf8" }))![1]!;
     const pinned = fingerprint(`${chain.hosts.bastion2.hostKey}.pub`);
     await chain.replaceHostKey("bastion2");
@@ -117,6 +117,12 @@ describe("web terminal in the console (Chromium, real sshd chain)", () => {
       offered: `${offered} (ED25519)`,
       hops: ["lab/ns/bastion1 connected", "lab/ns/bastion2 failed"],
     });
+    // A person accepts the new key with the CLI, then Reconnect opens a new session.
+    const trusted = await testbed.netmap(["trust", "bastion2"], { NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts"), SSH_AUTH_SOCK: chain.authSocket });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    await page.evaluate(`document.getElementById("terminal-reconnect").click()`);
+    await page.waitFor(`document.getElementById("terminal-dialog").dataset.state === "open"`, "the new session", 30_000);
+    assert.equal(await page.evaluate(`document.getElementById("terminal-error").hidden`), true, "the refusal is gone");
     await page.close();
   });
 
