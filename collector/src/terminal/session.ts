@@ -93,7 +93,9 @@ export function terminalService(deps: TerminalDeps): TerminalService {
       target = `${last.client}/${last.site}/${last.name}`;
       chain = await openChain(hops, ssh, (progress) => send(socket, { type: "hop", ...progress, of: hops.length }));
       if (socketClosed) throw new TerminalError("TERMINAL_CLOSED", "the browser went away while connecting");
-      const shell = await openShell(chain, request);
+      const shell = await openShell(chain, request).catch((error: Error) => {
+        throw new HopError(target, hops.length - 1, "error", `${target}: logged in, but no shell: ${error.message}`);
+      });
       const session = await insertSession(db, {
         actor: caller.name, role: caller.role, host: target, source: request.source, width: request.cols, height: request.rows,
         chain: hops.map((hop) => `${hop.client}/${hop.site}/${hop.name} ${formatHop(loginOf(hop, ssh))}`), inputRecorded: terminal.recordInput,
