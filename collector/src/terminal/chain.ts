@@ -72,7 +72,13 @@ async function connectHop(hop: Hop, index: number, previous: Client | undefined,
   const hostVerifier = (blob: Buffer, verify: (valid: boolean) => void) => {
     const offered: HostKey = { type: keyType(blob), blob };
     if (pinned.length === 0) {
-      learnKey(alias, offered, ssh.knownHostsFile);
+      try {
+        learnKey(alias, offered, ssh.knownHostsFile);
+      } catch (error) {
+        // A key that cannot be pinned is not trusted: the next session could not check it.
+        refusal = fail("error", `cannot pin its host key in ${ssh.knownHostsFile}: ${(error as Error).message}`);
+        return verify(false);
+      }
       verify(true);
     } else if (pinned.some((key) => key.blob.equals(blob))) {
       verify(true);

@@ -4,7 +4,7 @@
 // pinned is the key the terminal checks, and the other way round.
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { ExternalCommandError } from "../errors.ts";
 
@@ -37,14 +37,27 @@ export function fingerprint(key: HostKey): string {
   return `SHA256:${hash} (${label})`;
 }
 
-/** The keys pinned for alias; none when the file does not exist or holds none. */
+/**
+ * The keys pinned for alias; none when the file does not exist or holds none. A file that
+ * cannot be read is an error, never "nothing pinned": that would let any key in.
+ */
 export function pinnedKeys(alias: string, knownHostsFile: string): Promise<HostKey[]> {
+  if (!existsSync(knownHostsFile)) return Promise.resolve([]);
+  // ssh-keygen says nothing of a directory or a file it cannot read: it just finds no key.
+  try {
+    if (!statSync(knownHostsFile).isFile()) throw new Error("not a file");
+    accessSync(knownHostsFile, constants.R_OK);
+  } catch (error) {
+    return Promise.reject(new ExternalCommandError(`ssh-keygen -F cannot read ${knownHostsFile}: ${(error as Error).message}`));
+  }
   return new Promise((resolve, reject) => {
-    execFile("ssh-keygen", ["-F", alias, "-f", knownHostsFile], { encoding: "utf8" }, (error, stdout) => {
-      // 1: nothing found (or no file); anything else failing is ssh-keygen missing or broken.
-      if (error && (error as NodeJS.ErrnoException).code === "ENOENT") {
-        reject(new ExternalCommandError(`cannot run ssh-keygen: ${error.message} (install openssh-client)`));
-        return;
+    execFile("ssh-keygen", ["-F", alias, "-f", knownHostsFile], { encoding: "utf8" }, (error, stdout, stderr) => {
+      // Exit 1 with nothing said: no key for alias.
+      const code: number | string | undefined = error ? (error as { code?: number | string }).code : 0;
+      if (code === 1 && !stderr.trim()) return resolve([]);
+      if (code !== 0) {
+        const why = code === "ENOENT" ? "cannot run ssh-keygen (install openssh-client)" : `ssh-keygen -F cannot read ${knownHostsFile}: ${stderr.trim() || error?.message}`;
+        return reject(new ExternalCommandError(why));
       }
       const keys: HostKey[] = [];
       for (const line of stdout.split("\n")) {

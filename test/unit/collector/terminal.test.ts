@@ -104,6 +104,8 @@ describe("terminal host keys", () => {
     assert.ok(pinned[0]!.blob.equals(blob));
     assert.deepEqual(await pinnedKeys("lab.ns.target2", knownHosts), [], "another alias pins nothing");
     assert.deepEqual(pinnedAlgorithms(pinned), ["ssh-ed25519"]);
+    // A known_hosts that cannot be read is an error, never "nothing pinned" (that would let any key in).
+    await assert.rejects(pinnedKeys("lab.ns.target", dir), /ssh-keygen -F cannot read/);
     assert.deepEqual(pinnedAlgorithms([{ type: "ssh-rsa", blob }]), ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
   });
 });
