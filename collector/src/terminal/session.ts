@@ -187,6 +187,8 @@ export function terminalService(deps: TerminalDeps): TerminalService {
     });
     socket.on("close", () => void end("closed"));
     socket.on("error", () => void end("closed"));
+    // Gone while the session was being stored: no close event is coming.
+    if (socket.readyState !== socket.OPEN) void end("closed");
   }
 
   return {
