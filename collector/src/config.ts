@@ -16,6 +16,7 @@ import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./nats/streams.ts";
 import { proxmoxClusterSchema, proxmoxClusters, type ProxmoxClusterConfig } from "./proxmox/config.ts";
 import { snmpTargetSchema, snmpTargets, type SnmpTargetConfig } from "./snmp/config.ts";
 import { DEFAULT_RETENTION, retentionSchema, type Retention } from "./series/retention.ts";
+import { sshClientConfig, sshClientSchema, terminalConfig, terminalSchema, type SshClientConfig, type TerminalConfig } from "./terminal/config.ts";
 
 export interface CollectorConfig {
   /** The NATS servers to try, in order: one, or the nodes of a cluster (nats.url comma-separated). */
@@ -52,6 +53,10 @@ export interface CollectorConfig {
   readonly snmp: readonly SnmpTargetConfig[];
   /** How long each resolution of the time series is kept, in seconds (docs/configuration.md). */
   readonly retention: Retention;
+  /** How the collector logs in to hosts itself, for the web terminal (docs/terminal.md). */
+  readonly ssh: SshClientConfig;
+  /** Terminal sessions: limits, idle timeout, recording (docs/terminal.md). */
+  readonly terminal: TerminalConfig;
   /** How secret files (token_file, secret_file, token_secret_file, tls key_file) are read. */
   readonly secrets: SecretFileOptions;
   readonly configFile: string | undefined;
@@ -167,6 +172,8 @@ const fileSchema = z
     ),
     rules: rulesConfigSchema,
     retention: retentionSchema,
+    ssh: sshClientSchema,
+    terminal: terminalSchema,
   })
   .strict()
   .partial();
@@ -252,6 +259,8 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     secrets,
     rules: c.rules ?? {},
     retention: c.retention ?? DEFAULT_RETENTION,
+    ssh: sshClientConfig(c.ssh, env, secrets),
+    terminal: terminalConfig(c.terminal),
     grpc,
     token,
     authThrottle: { maxFailures: c.auth?.max_failures ?? DEFAULT_THROTTLE.maxFailures, windowSeconds: c.auth?.failure_window ?? DEFAULT_THROTTLE.windowSeconds },

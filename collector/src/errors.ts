@@ -55,6 +55,33 @@ export class HostKeyChangedError extends NetMapError {
   }
 }
 
+/** Why the web terminal could not reach a hop (terminal/chain.ts); the page shows it with the hop's name. */
+export type HopFailure = "timeout" | "refused" | "auth" | "key_changed" | "error";
+
+/** A hop of the chain failed: which one (`client/site/name`), why, and for a changed key both fingerprints. */
+export class HopError extends NetMapError {
+  /** `client/site/name` of the hop, and its place in the route (0: the first connection). */
+  readonly hop: string;
+  readonly index: number;
+  readonly reason: HopFailure;
+  /** For a changed key: every pinned key's fingerprint and the offered one's, as `SHA256:… (ED25519)`. */
+  readonly fingerprints: { pinned: string[]; offered: string } | undefined;
+  constructor(hop: string, index: number, reason: HopFailure, message: string, fingerprints?: { pinned: string[]; offered: string }) {
+    super(reason === "key_changed" ? "HOST_KEY_CHANGED" : `TERMINAL_HOP_${reason.toUpperCase()}`, message);
+    this.hop = hop;
+    this.index = index;
+    this.reason = reason;
+    this.fingerprints = fingerprints;
+  }
+}
+
+/** A terminal session refused before any hop: the caller's limit, or the browser gone while connecting. */
+export class TerminalError extends NetMapError {
+  constructor(code: "TERMINAL_LIMIT" | "TERMINAL_CLOSED", message: string) {
+    super(code, message);
+  }
+}
+
 /** An external program (ssh, ssh-keyscan) could not run or failed. */
 export class ExternalCommandError extends NetMapError {
   constructor(message: string) {

@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   "agent_identity_mint",
   "agent_identity_revoke",
   "guest_action",
+  "terminal_open",
+  "terminal_close",
 ] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */

@@ -19,6 +19,10 @@ export interface BrowserPage {
   press(key: string): Promise<void>;
   /** Emulates `prefers-color-scheme` (what playwright calls colorScheme) from now on. */
   colorScheme(scheme: "light" | "dark"): Promise<void>;
+  /** Types text into the focused element, as a keyboard would (Enter as "\r"). */
+  type(text: string): Promise<void>;
+  /** Closes the tab, as a person closing it does. */
+  close(): Promise<void>;
   /** Console errors and uncaught exceptions seen so far. */
   errors: string[];
 }
@@ -62,7 +66,7 @@ export async function launchChromium(executable: string): Promise<Browser> {
 
   return {
     async newPage() {
-      const target = (await (await fetch(`http://${endpoint}/json/new?about:blank`, { method: "PUT" })).json()) as { webSocketDebuggerUrl: string };
+      const target = (await (await fetch(`http://${endpoint}/json/new?about:blank`, { method: "PUT" })).json()) as { id: string; webSocketDebuggerUrl: string };
       const socket = new WebSocket(target.webSocketDebuggerUrl);
       sockets.push(socket);
       await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
@@ -112,6 +116,18 @@ export async function launchChromium(executable: string): Promise<Browser> {
         },
         async colorScheme(scheme) {
           await send("Emulation.setEmulatedMedia", { features: [{ name: "prefers-color-scheme", value: scheme }] });
+        },
+        async type(text) {
+          for (const part of text.split(/(\r)/)) {
+            if (part === "\r") {
+              for (const type of ["keyDown", "keyUp"]) await send("Input.dispatchKeyEvent", { type, key: "Enter", code: "Enter", windowsVirtualKeyCode: 13, ...(type === "keyDown" && { text: "\r" }) });
+            } else if (part) {
+              await send("Input.insertText", { text: part });
+            }
+          }
+        },
+        async close() {
+          await fetch(`http://${endpoint}/json/close/${target.id}`);
         },
         async screenshot(width, height) {
           await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: width < 600 });

@@ -21,6 +21,8 @@ const SSHD = "/usr/sbin/sshd";
 
 export interface NetnsHost {
   ns: string;
+  /** What `hostname` says on the host: each sshd runs in a UTS namespace of its own. */
+  hostname: string;
   address: string;
   hostKey: string;
   sshd: ChildProcess | undefined;
@@ -119,9 +121,9 @@ export async function createSshChain(): Promise<SshChain> {
   writeFileSync(join(dir, "authorized_keys"), execFileSync("cat", [`${clientKey}.pub`]), { mode: 0o600 });
 
   const hosts: SshChain["hosts"] = {
-    bastion1: { ns: `${RUN}-bastion1`, address: chainAddress(1), hostKey: join(dir, "bastion1_host"), sshd: undefined },
-    bastion2: { ns: `${RUN}-bastion2`, address: chainAddress(2), hostKey: join(dir, "bastion2_host"), sshd: undefined },
-    target: { ns: `${RUN}-target`, address: chainAddress(3), hostKey: join(dir, "target_host"), sshd: undefined },
+    bastion1: { ns: `${RUN}-bastion1`, hostname: `${RUN}-bastion1`, address: chainAddress(1), hostKey: join(dir, "bastion1_host"), sshd: undefined },
+    bastion2: { ns: `${RUN}-bastion2`, hostname: `${RUN}-bastion2`, address: chainAddress(2), hostKey: join(dir, "bastion2_host"), sshd: undefined },
+    target: { ns: `${RUN}-target`, hostname: `${RUN}-target`, address: chainAddress(3), hostKey: join(dir, "target_host"), sshd: undefined },
   };
 
   const authSocket = join(dir, "agent.sock");
@@ -234,7 +236,10 @@ async function startSshd(dir: string, name: string, host: NetnsHost): Promise<Ch
     ].join("\n"),
   );
   // -D: stay in the foreground, so the test owns the process; -e: log to stderr.
-  const sshd = spawn("ip", ["netns", "exec", host.ns, SSHD, "-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+  // A UTS namespace too, so the host has a name of its own; unshare and sh exec, so the pid is sshd's.
+  const sshd = spawn("ip", ["netns", "exec", host.ns, "unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"', host.hostname, SSHD, "-D", "-e", "-f", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let errors = "";
   sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
   // Ready when the port accepts a connection from inside the namespace.

@@ -60,6 +60,29 @@ describe("netmap ssh through a bastion chain (network namespaces, real sshd)", (
     }
   });
 
+  test("netmap ssh applies the user's own ssh_config (IdentityFile under Host *) at every hop, not only the target", () => {
+    // ssh expands the ~ of `Include ~/.ssh/config` from the password database, not $HOME: the user's
+    // home is a directory of the test's, bind-mounted over root's home in a mount namespace of its own.
+    const home = join(chain.dir, "home");
+    mkdirSync(join(home, ".ssh"), { recursive: true });
+    const rootHome = execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
+    const asUser = (sshConfig: string) => {
+      writeFileSync(join(home, ".ssh", "config"), sshConfig);
+      // No agent: the key can only come from the user's config.
+      const { SSH_AUTH_SOCK: _, ...noAgent } = env;
+      const argv = [process.execPath, MAIN, "ssh", "--topology", topologyFile, "target", "--", "hostname", "-I"];
+      return spawnSync("unshare", ["--mount", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", home, rootHome, ...argv], {
+        env: noAgent, encoding: "utf8", timeout: 30_000,
+      });
+    };
+    const withoutKey = asUser("Host *\n  BatchMode yes\n");
+    assert.notEqual(withoutKey.status, 0, "without the user's key no hop lets us in");
+    assert.match(withoutKey.stderr, /Permission denied \(publickey\)/);
+    const withKey = asUser(`Host *\n  IdentityFile ${chain.clientKey}\n  IdentitiesOnly yes\n  BatchMode yes\n`);
+    assert.equal(withKey.status, 0, withKey.stderr);
+    assert.equal(withKey.stdout.trim(), chain.hosts.target.address);
+  });
+
   test("a replaced host key on the middle bastion is refused, showing both fingerprints; netmap trust re-learns it", async () => {
     const pinned = fingerprint(`${chain.hosts.bastion2.hostKey}.pub`);
     await chain.replaceHostKey("bastion2");

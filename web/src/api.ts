@@ -93,6 +93,13 @@ export async function getSvg(path: string): Promise<string> {
   return response.text();
 }
 
+/** A text answer of the given type (a terminal recording). */
+export async function getText(path: string, type: string): Promise<string> {
+  const response = await request(path, { accept: type, timeoutMs: 30_000 });
+  if (!response.headers.get("content-type")?.startsWith(type)) throw new ApiError(`the collector answered with something other than ${type}`, response.status, "BAD_RESPONSE");
+  return response.text();
+}
+
 /** HTTP status of a HEAD request (0 when unreachable); a 401 is handed to the sign-in form. */
 export async function probe(path: string): Promise<number> {
   try {

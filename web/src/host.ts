@@ -1,6 +1,6 @@
 // The host page (#host=<id>): what NetMap knows of any host — where it sits, how to reach
 // it, its alerts — then its history in charts and the agent's last report.
-import type { HostDetail, RouteResponse } from "../../collector/src/http/api-types.ts";
+import type { HostDetail, RouteResponse, SessionsResponse, TerminalSessionSummary } from "../../collector/src/http/api-types.ts";
 import { ApiError, getJson } from "./api.ts";
 import { chartFigure, drawChart, resizeCharts, type ChartElement, type ChartSpec } from "./charts.ts";
 import { deviceChartSpecs, devicePanels } from "./device.ts";
@@ -11,6 +11,8 @@ import {
 import { checksPanel, sshAuthPanel } from "./host-checks.ts";
 import { guestActionsPanel } from "./host-actions.ts";
 import { containersPanel } from "./host-containers.ts";
+import { sessionsPanel } from "./host-sessions.ts";
+import { openTerminal, replaySession } from "./terminal.ts";
 import { clockTime, state } from "./state.ts";
 
 export const RANGES: Record<string, number> = { "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -23,6 +25,8 @@ const page = {
   error: null as ApiError | null,
   route: null as RouteResponse | null,
   routeError: null as string | null,
+  /** This caller's recorded terminal sessions; null when its role may not read them. */
+  sessions: null as TerminalSessionSummary[] | null,
   range: "1h",
   chartsFor: null as string | null,
   chartTimer: 0,
@@ -71,6 +75,7 @@ function wherePanel(host: HostDetail): HTMLElement {
       ["Hypervisor", place?.host.parent ?? (host.proxmox && host.proxmox.type !== "node" ? `${host.proxmox.node} (Proxmox ${host.proxmox.cluster})` : null)],
       ["Route", hops.length ? h("ol", { class: "hops" }, hops.map((hop) => h("li", { class: "mono" }, `${hop.name} (${hop.ssh})`))) : page.routeError ?? (place ? null : "not placed in the topology")],
       ["SSH", ssh ? [h("code", { class: "ssh-command" }, ssh), " ", copyButton(ssh)] : place ? "no address: set one (netmap adopt) to reach it" : null],
+      hops.length && place ? ["Terminal", h("button", { type: "button", class: "open-terminal", "data-host": place.reference }, "Terminal"), undefined] : null,
       ["Labels", labels.length ? labels.map(([k, v]) => h("span", { class: "tag" }, `${k}=${v}`)) : place ? "none" : null],
       ["Agent", host.agentId ?? "no agent reports for this host", host.agentId ? "mono" : undefined],
       host.claims.length ? ["Claims to be", host.claims.join(", "), "mono"] : null,
@@ -190,7 +195,9 @@ export function renderHost(): void {
   const panels = host.network && host.lastSeen === null
     ? devicePanels({ ...host, network: host.network })
     : [systemPanel(host), guestActionsPanel(host, renderHost), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
-  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
+  const place = state.placements.get(host.id);
+  const sessions = place ? sessionsPanel(place.reference, page.sessions) : null;
+  byId("host-body").replaceChildren(...[error, wherePanel(host), sessions, alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
 
@@ -216,12 +223,16 @@ export async function refreshHost(): Promise<void> {
       page.routeError = (err as Error).message;
     }
   }
+  if (place) {
+    // A viewer may not read recordings (403): the panel is left out rather than shown empty.
+    page.sessions = await getJson<SessionsResponse>("/api/v1/sessions").then((b) => b.sessions, () => null);
+  }
   if (page.id === id) renderHost();
 }
 
 export function openHost(id: number | null): void {
   if (page.id === id) return;
-  Object.assign(page, { id, detail: null, error: null, route: null, routeError: null, chartsFor: null });
+  Object.assign(page, { id, detail: null, error: null, route: null, routeError: null, sessions: null, chartsFor: null });
   window.clearTimeout(page.chartTimer);
   if (id === null) return;
   byId("host-charts").replaceChildren();
@@ -240,4 +251,12 @@ export function startHost(): void {
     renderHost();
   });
   window.addEventListener("resize", () => resizeCharts(byId("host-charts")));
+  byId("host-body").addEventListener("click", (event) => {
+    const target = event.target as Element;
+    const terminal = target.closest<HTMLElement>("button.open-terminal");
+    if (terminal) openTerminal(terminal.dataset.host!);
+    const replay = target.closest<HTMLElement>("button.replay");
+    const session = replay && page.sessions?.find((s) => s.id === Number(replay.dataset.session));
+    if (session) void replaySession(session);
+  });
 }

@@ -10,6 +10,7 @@ import { parseHostHash, parseViewHash, type View } from "./format.ts";
 import { openHost, refreshHost, renderHost, startHost } from "./host.ts";
 import { renderHosts, startHosts } from "./hosts.ts";
 import { loadMap, mapAvailable, paintMap, startMap } from "./map.ts";
+import { startTerminal } from "./terminal.ts";
 import { changed, clockTime, onChange, setTopology, state } from "./state.ts";
 
 const REFRESH_MS = 5000;
@@ -81,6 +82,7 @@ function start(): void {
   startHost();
   startAlerts(refresh);
   startMap();
+  startTerminal();
   const tabs = byId("views");
   tabs.addEventListener("click", (event) => {
     const tab = (event.target as Element).closest<HTMLElement>(".view-tab");

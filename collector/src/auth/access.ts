@@ -16,6 +16,8 @@ export interface Access {
   readonly audit?: AuditAction;
   /** The request fields (HTTP: route parameters or body fields) naming what the action applies to, joined by spaces. */
   readonly target?: string | readonly string[];
+  /** A WebSocket a browser opens: a single-use terminal ticket (terminal/tickets.ts) may stand for the bearer token. */
+  readonly ticket?: true;
 }
 
 const open: Access = { role: "open" };
@@ -55,6 +57,13 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   "GET /api/v1/backups": viewer,
   "GET /api/v1/hosts/sparklines": viewer,
   "GET /api/v1/alerts/:fingerprint/history": viewer,
+  // The web terminal (docs/terminal.md): opening and closing a session are audited by the session itself
+  // (terminal_open, terminal_close), since a WebSocket's answer is not the session's outcome.
+  "POST /api/v1/terminal/:host/ticket": { role: "operator" },
+  "GET /api/v1/terminal/:host": { role: "operator", ticket: true },
+  // An operator sees their own recordings, an admin everyone's.
+  "GET /api/v1/sessions": { role: "operator" },
+  "GET /api/v1/sessions/:id": { role: "operator" },
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */

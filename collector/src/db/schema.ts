@@ -322,6 +322,32 @@ export interface SecurityTables {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
   agent_identities: AgentIdentitiesTable;
+  terminal_sessions: TerminalSessionsTable;
+  terminal_recording_chunks: TerminalRecordingChunksTable;
+}
+
+export interface TerminalSessionsTable {
+  id: Generated<Int8>;
+  actor: string;
+  role: string;
+  host: string;
+  chain: Json<string[]>;
+  source: string;
+  started_at: DefaultedTimestamp;
+  ended_at: Timestamp | null;
+  exit_status: number | null;
+  end_reason: string | null;
+  width: number;
+  height: number;
+  input_recorded: boolean;
+  recorded_bytes: ColumnType<Int8, Int8 | undefined, Int8>;
+  truncated: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface TerminalRecordingChunksTable {
+  session_id: Int8;
+  seq: number;
+  events: string;
 }
 
 export interface AgentIdentitiesTable {

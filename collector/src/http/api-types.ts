@@ -386,3 +386,48 @@ export interface TopologyResponse { topology: Topology; generatedAt: string }
 export interface RouteResponse { host: string; hops: Array<Hop & { ssh: string }> }
 /** The error body of every non-2xx answer (collector/src/errors.ts). */
 export interface ErrorResponse { error: { code: string; message: string } }
+
+/** A recorded terminal session (GET /api/v1/sessions). */
+export interface TerminalSessionSummary {
+  id: number;
+  actor: string;
+  role: string;
+  /** client/site/name of the target. */
+  host: string;
+  /** Every hop, first connection first: "client/site/name user@address:port". */
+  chain: string[];
+  source: string;
+  startedAt: string;
+  endedAt: string | null;
+  exitStatus: number | null;
+  /** exit, closed, idle, error; null while the session runs. */
+  endReason: string | null;
+  width: number;
+  height: number;
+  inputRecorded: boolean;
+  recordedBytes: number;
+  truncated: boolean;
+}
+export interface SessionsResponse { sessions: TerminalSessionSummary[] }
+/** POST /api/v1/terminal/:host/ticket: what the browser puts in Sec-WebSocket-Protocol as `ticket.<ticket>`. */
+export interface TerminalTicketResponse { ticket: string; expiresInSeconds: number; protocol: string }
+
+/**
+ * What the collector sends on the terminal WebSocket as text frames (the remote output is sent
+ * as binary frames; the browser sends keystrokes as binary frames and TerminalClientMessage as text).
+ */
+export type TerminalServerMessage =
+  | { type: "hop"; index: number; hop: string; state: "connecting" | "connected" | "failed"; of: number }
+  | { type: "ready"; session: number; host: string }
+  | {
+      type: "error";
+      code: string;
+      message: string;
+      /** The hop that failed and why, when one did. */
+      hop?: string;
+      reason?: "timeout" | "refused" | "auth" | "key_changed" | "error";
+      pinned?: string[];
+      offered?: string;
+    }
+  | { type: "exit"; status: number | null; reason: "exit" | "idle" | "closed" | "error" };
+export type TerminalClientMessage = { type: "resize"; cols: number; rows: number };

@@ -21,6 +21,10 @@ import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { topologyRoutes } from "./topology.ts";
 import { webRoutes } from "./web.ts";
+import websocket from "@fastify/websocket";
+import { terminalRoutes } from "./terminal.ts";
+import { terminalService } from "../terminal/session.ts";
+import { ticketStore } from "../terminal/tickets.ts";
 
 export interface AppDeps {
   config: CollectorConfig;
@@ -49,11 +53,12 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
     bodyLimit: 1024 * 1024, frameworkErrors: answerFrameworkError, ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }) }) as unknown as FastifyInstance;
   registerErrorHandling(app);
   refuseNulCharacters(app);
-  requireRoles(
-    app,
-    deps.authenticator ?? createAuthenticator({ token: deps.token, db: deps.db, log, registry: deps.registry }),
-    deps.audit ?? auditTrail(deps.db, undefined, log),
-  );
+  const audit = deps.audit ?? auditTrail(deps.db, undefined, log);
+  const tickets = ticketStore();
+  // The web terminal's socket; terminal.ts has the one WebSocket route. 64 KiB: a paste, not a file.
+  // Before requireRoles: its onRequest hook marks an upgrade, so a refused one still has its socket closed.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  requireRoles(app, deps.authenticator ?? createAuthenticator({ token: deps.token, db: deps.db, log, registry: deps.registry }), audit, tickets);
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(hostRoutes, deps);
@@ -62,6 +67,11 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(auditRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });
+  if (deps.loadTopology) {
+    const terminals = terminalService({ db: deps.db, log: log.child({ component: "terminal" }), ssh: deps.config.ssh, terminal: deps.config.terminal, audit, loadTopology: deps.loadTopology });
+    app.addHook("onClose", () => terminals.stop());
+    await app.register(terminalRoutes, { db: deps.db, loadTopology: deps.loadTopology, tickets, terminals });
+  }
   await app.register(webRoutes);
   return app;
 }

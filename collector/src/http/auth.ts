@@ -9,6 +9,7 @@ import type { Authenticator } from "../auth/authenticator.ts";
 import { roleAllows, type Caller } from "../auth/roles.ts";
 import type { AuditTrail } from "../audit/trail.ts";
 import { answerFor, ANSWERS } from "../errors.ts";
+import { ticketFromProtocols, type TicketStore } from "../terminal/tickets.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,8 +30,12 @@ function refuse(reply: FastifyReply, code: keyof typeof ANSWERS, message: string
   return reply.status(ANSWERS[code].http).header("cache-control", "no-store").send({ error: { code, message } });
 }
 
-/** Adds the checks to every route of app; call before the routes are registered. */
-export function requireRoles(app: FastifyInstance, authenticator: Authenticator, audit: AuditTrail): void {
+/**
+ * Adds the checks to every route of app; call before the routes are registered. On a route
+ * whose entry says `ticket`, a terminal ticket offered in Sec-WebSocket-Protocol stands for the
+ * bearer token it was issued against (terminal/tickets.ts): browsers cannot set headers on a WebSocket.
+ */
+export function requireRoles(app: FastifyInstance, authenticator: Authenticator, audit: AuditTrail, tickets?: TicketStore): void {
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) {
       if (method !== "HEAD" && !routeAccess(method, route.url)) {
@@ -44,6 +49,17 @@ export function requireRoles(app: FastifyInstance, authenticator: Authenticator,
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     const access = routeAccess(request.method, request.routeOptions.url);
     if (access?.role === "open") return;
+    const ticket = access?.ticket && request.headers.authorization === undefined ? ticketFromProtocols(request.headers["sec-websocket-protocol"]) : undefined;
+    if (access && ticket !== undefined) {
+      const caller = tickets?.redeem(ticket, String((request.params as Record<string, unknown>).host ?? ""));
+      if (!caller) return refuse(reply, "UNAUTHENTICATED", "the terminal ticket is unknown, used, expired or for another host; ask for a new one");
+      request.caller = caller;
+      if (!roleAllows(caller.role, access.role)) {
+        request.failureCode = "FORBIDDEN";
+        return refuse(reply, "FORBIDDEN", `this needs the ${access.role} role; the token ${caller.name} has ${caller.role}`);
+      }
+      return;
+    }
     const path = request.url.split("?")[0]!;
     const authentication = await authenticator.authenticate(request.headers.authorization, request.ip, "http", `${request.method} ${path}`);
     if (authentication.kind === "throttled") {

@@ -45,7 +45,9 @@ export interface SshInvocation {
 export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions">): SshInvocation {
   const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile })}
 ${sshComment("The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.")}
-Include ~/.ssh/config
+${sshComment("Under `Host *`: an Include inside the target's block would reach the target alone, not the hops before it.")}
+Host *
+  Include ~/.ssh/config
 `;
   const target = hops[hops.length - 1]!.alias;
   return { configText, target, args: (configPath) => ["-F", configPath, ...(options.extraOptions ?? []), "--", target, ...command] };

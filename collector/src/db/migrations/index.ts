@@ -13,6 +13,7 @@ import * as snmp from "./2026_12_01_021_snmp.ts";
 import * as proxmoxTasks from "./2026_12_02_050_proxmox_tasks.ts";
 import * as slugs from "./2026_12_02_090_slugs.ts";
 import * as alertTransitions from "./2026_12_02_091_alert_transitions.ts";
+import * as terminalSessions from "./2026_12_02_030_terminal_sessions.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_02_050_proxmox_tasks": proxmoxTasks,
   "2026_12_02_090_slugs": slugs,
   "2026_12_02_091_alert_transitions": alertTransitions,
+  "2026_12_02_030_terminal_sessions": terminalSessions,
 };

@@ -33,7 +33,7 @@ export interface AuditEvent {
   /**
    * topology_import, host_adopt, alert_ack, silence_add, silence_expire,
    * token_create, token_revoke, agent_install, agent_identity_mint,
-   * agent_identity_revoke (also the subject's last token).
+   * agent_identity_revoke, terminal_open, terminal_close (also the subject's last token).
    */
   action: string;
   /** What the action was applied to: a host, an alert fingerprint, a token name, a file name. */
