@@ -30,6 +30,8 @@ export interface ReportPublisher {
    */
   publish(report: HostReport): Promise<void>;
   stats(): PublisherStats;
+  /** A NATS request over the agent's connection (its checks from the collector, checks/remote.ts); throws while not connected. */
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Waits for a replay in flight, then drains the connection. What is still spooled stays for the next run. */
   close(): Promise<void>;
 }
@@ -189,6 +191,10 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
     stats() {
       const { reports, bytes, droppedTotal } = spool.stats();
       return { spoolReports: reports, spoolBytes: bytes, droppedTotal, reconnectsTotal };
+    },
+    async request(subject, data, timeoutMs) {
+      if (!connected || !connection || closing) throw new Error("not connected to NATS");
+      return (await connection.request(subject, data, { timeout: timeoutMs })).data;
     },
     async close() {
       closing = true;

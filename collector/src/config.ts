@@ -7,6 +7,7 @@ import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } fro
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../proto/src/subjects.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
+import { checksConfigSchema, collectorChecks, type CollectorCheck } from "./checks/config.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_THROTTLE, type ThrottleSettings } from "./auth/throttle.ts";
@@ -46,6 +47,8 @@ export interface CollectorConfig {
   readonly externalUrl: string;
   readonly notifiers: readonly NotifierConfig[];
   readonly rules: RulesConfig;
+  /** Synthetic checks sent to the agents they select (`checks:`, docs/configuration.md). */
+  readonly checks: readonly CollectorCheck[];
   /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
   readonly proxmox: readonly ProxmoxClusterConfig[];
   /** Network devices polled over SNMP (docs/snmp.md). */
@@ -167,6 +170,7 @@ const fileSchema = z
     ),
     rules: rulesConfigSchema,
     retention: retentionSchema,
+    checks: checksConfigSchema,
   })
   .strict()
   .partial();
@@ -251,6 +255,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     snmp: snmpTargets(c.snmp ?? [], secrets),
     secrets,
     rules: c.rules ?? {},
+    checks: collectorChecks(c.checks ?? [], configFile ?? "the configuration"),
     retention: c.retention ?? DEFAULT_RETENTION,
     grpc,
     token,

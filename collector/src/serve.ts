@@ -15,6 +15,7 @@ import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
+import { startChecksResponder } from "./checks/responder.ts";
 import { consumerLagReader } from "./ingest/lag.ts";
 import { consumerLagMetrics, ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
@@ -141,6 +142,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     onStored: (device) => alerting.judgeSnmpDevice(device), isPoller: () => leases.holds("snmp-poll"),
   });
 
+  // Agents ask for the checks netmap.yaml gives them (docs/configuration.md, Checks).
+  const checksResponder = startChecksResponder({ nc, db, checks: config.checks, log: log.child({ component: "checks" }) });
+
   let reconnecting = false;
   void (async () => {
     for await (const status of nc.status()) {
@@ -167,7 +171,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     if (next.http || next.grpc) log.info({ http: next.http !== undefined, grpc: next.grpc !== undefined }, "reloaded the TLS certificates");
   };
 
-  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { checksResponder.unsubscribe(); await proxmox.stop(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 /** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */

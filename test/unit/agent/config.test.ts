@@ -42,6 +42,7 @@ describe("agent config", () => {
       checks: [],
       authLog: "off",
       authLogWindowSeconds: 600,
+      checksRefreshSeconds: 60,
       containers: "auto",
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
@@ -114,6 +115,12 @@ describe("agent config", () => {
     assert.equal(load([], { NETMAP_AUTH_LOG: "off" }, yaml("auth_log: auto\n")).authLog, "off");
     assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off or the path of a log file sshd writes to' });
     assert.throws(() => load([], {}, yaml("auth_log_window: 0s\n")), { message: 'invalid auth log window "0s" (auth_log_window in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 10m' });
+  });
+
+  it("loadAgentConfig - reads checks_refresh, how often the collector is asked for its checks, from the file", () => {
+    const yaml = (text: string) => files({ "/etc/netmap/agent.yaml": text });
+    assert.equal(load([], {}, yaml("checks_refresh: 5m\n")).checksRefreshSeconds, 300);
+    assert.throws(() => load([], {}, yaml("checks_refresh: 0s\n")), { message: 'invalid checks refresh "0s" (checks_refresh in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 1m' });
   });
 
   it("loadAgentConfig - answers --help and --version before looking at anything else", () => {
