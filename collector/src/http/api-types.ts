@@ -231,7 +231,7 @@ export interface HostDetail extends HostSummary {
 }
 
 export type SeriesSource = "agent" | "proxmox" | "snmp";
-export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
+export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "seconds" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */
 export interface SeriesResponse {

@@ -38,6 +38,7 @@ export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: 
     const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
     const fresh = await insertSamples(trx, candidates);
     await insertMountSamples(trx, fresh);
+    await insertCheckSamples(trx, fresh);
     const advanced = await advanceLatest(trx, newestPerHost(fresh));
     await replaceLatestDetails(trx, advanced);
     return {
@@ -128,6 +129,19 @@ async function insertMountSamples(trx: Tx, reports: LatestState[]): Promise<void
       ${rows.map(({ m }) => m.sizeBytes)}::bigint[], ${rows.map(({ m }) => m.usedBytes)}::bigint[],
       ${rows.map(({ m }) => m.availableBytes)}::bigint[], ${rows.map(({ m }) => m.inodesTotal)}::bigint[],
       ${rows.map(({ m }) => m.inodesUsed)}::bigint[])
+    ON CONFLICT DO NOTHING`.execute(trx);
+}
+
+/** Each report's check results as they stand at that report (a check runs on its own interval): the host page's check charts. */
+async function insertCheckSamples(trx: Tx, reports: LatestState[]): Promise<void> {
+  const rows = reports.flatMap((r) => r.report.checks.map((c) => ({ r, c })));
+  if (!rows.length) return;
+  await sql`
+    INSERT INTO check_samples (host_id, check_name, collected_at, up, latency_seconds)
+    SELECT * FROM unnest(
+      ${rows.map(({ r }) => r.hostId)}::bigint[], ${rows.map(({ c }) => c.name)}::text[],
+      ${rows.map(({ r }) => r.report.collectedAt!.toISOString())}::timestamptz[],
+      ${rows.map(({ c }) => (c.success ? 1 : 0))}::float8[], ${rows.map(({ c }) => c.latencySeconds ?? null)}::float8[])
     ON CONFLICT DO NOTHING`.execute(trx);
 }
 
