@@ -6,7 +6,7 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { headline, protocolName } from "../hosts/headline.ts";
-import { advanceLatest, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
+import { advanceLatest, isLaterReport, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
 export interface ReceivedReport {
   report: HostReport;
@@ -149,7 +149,7 @@ function newestPerHost(reports: LatestState[]): LatestState[] {
   const newest = new Map<number, LatestState>();
   for (const r of reports) {
     const current = newest.get(r.hostId);
-    if (!current || r.report.collectedAt! > current.report.collectedAt!) newest.set(r.hostId, r);
+    if (!current || isLaterReport(r.report, current.report)) newest.set(r.hostId, r);
   }
   return [...newest.values()].sort((a, b) => a.hostId - b.hostId);
 }
