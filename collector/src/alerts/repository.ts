@@ -112,14 +112,17 @@ export async function deliveryLog(db: Db, filter: { receiver?: string; fingerpri
  * how old their last report is.
  */
 export async function reportingHosts(db: Db, hostIds?: number[]): Promise<ReportingHost[]> {
-  const { rows } = await sql<{ id: number; host: string; client: string | null; site: string | null; labels: Record<string, string>; age_seconds: number | null; interval_seconds: number | null }>`
+  const { rows } = await sql<{ id: number; host: string; client: string | null; site: string | null; labels: Record<string, string>; age_seconds: number | null; interval_seconds: number | null; shared_name: boolean }>`
+    WITH named AS (
+      -- Over every reporting host, whichever are asked for: whether another has the same name.
+      SELECT id, count(*) OVER (PARTITION BY coalesce(name, hostname)) > 1 AS shared_name FROM hosts WHERE received_at IS NOT NULL)
     SELECT h.id, coalesce(h.name, h.hostname) AS host, c.name AS client, s.name AS site, h.labels,
-           extract(epoch FROM now() - h.received_at)::float8 AS age_seconds, h.interval_seconds
-    FROM hosts h LEFT JOIN sites s ON s.id = h.site_id LEFT JOIN clients c ON c.id = s.client_id
-    WHERE h.received_at IS NOT NULL AND (${hostIds ?? null}::bigint[] IS NULL OR h.id = ANY(${hostIds ?? null}::bigint[]))`.execute(db);
+           extract(epoch FROM now() - h.received_at)::float8 AS age_seconds, h.interval_seconds, n.shared_name
+    FROM hosts h JOIN named n ON n.id = h.id LEFT JOIN sites s ON s.id = h.site_id LEFT JOIN clients c ON c.id = s.client_id
+    WHERE ${hostIds ?? null}::bigint[] IS NULL OR h.id = ANY(${hostIds ?? null}::bigint[])`.execute(db);
   return rows.map((h) => ({
     hostId: h.id, host: h.host, labels: h.labels, ...(h.client && { client: h.client }), ...(h.site && { site: h.site }),
-    ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds,
+    ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds, ...(h.shared_name && { sharedName: true }),
   }));
 }
 
