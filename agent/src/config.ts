@@ -40,7 +40,7 @@ export interface AgentConfig {
   readonly printConfig: boolean;
   /** Synthetic checks (`checks:` in the file; proto/src/check-config.ts); none by default. */
   readonly checks: readonly CheckConfig[];
-  /** Where failed SSH authentications are read (auth-log.ts): "off" (the default), "auto", or a file's absolute path. */
+  /** Where failed SSH authentications are read (auth-log.ts, journal.ts): "off" (the default), "auto", "journal", or a file's absolute path. */
   readonly authLog: string;
   /** The sliding window failed authentications are counted over. */
   readonly authLogWindowSeconds: number;
@@ -149,6 +149,7 @@ const convert = <T>(input: z.ZodMiniType, to: (value: never) => T | undefined) =
 const path = z.pipe(z.string().check(z.minLength(1)), z.transform((value) => resolve(value)));
 const nonEmpty = z.string().check(z.minLength(1));
 const autoOffOrPath = convert(z.string(), (value: string) => (value === "auto" || value === "off" ? value : value.length > 0 ? resolve(value) : undefined));
+const authLogSetting = convert(z.string(), (value: string) => (value === "auto" || value === "off" || value === "journal" ? value : value.length > 0 ? resolve(value) : undefined));
 
 // Each setting: a schema turning the raw value into the config value, and what it expects.
 const settings = {
@@ -196,7 +197,7 @@ const settings = {
     }),
   },
   containers: { expected: "expected auto, off or the path of a Docker or Podman API socket", schema: autoOffOrPath },
-  "auth-log": { expected: "expected auto, off or the path of a log file sshd writes to", schema: autoOffOrPath },
+  "auth-log": { expected: "expected auto, off, journal or the path of a log file sshd writes to", schema: authLogSetting },
 } as const;
 
 type SettingName = keyof typeof settings;

@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (offline) {
     // Not published, so it takes no number from the sequence.
-    const stats = agentStats({ spoolReports: 0, spoolBytes: 0, droppedTotal: 0, reconnectsTotal: 0 });
+    const stats = agentStats({ spoolReports: 0, spoolBytes: 0, droppedTotal: 0, reconnectsTotal: 0, unspooledTotal: 0 });
     const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log), stats, repairLogger(log));
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;

@@ -113,7 +113,7 @@ describe("agent config", () => {
     const fromFile = load([], {}, yaml("auth_log: /var/log/sshd.log\nauth_log_window: 5m\n"));
     assert.deepEqual([fromFile.authLog, fromFile.authLogWindowSeconds], ["/var/log/sshd.log", 300]);
     assert.equal(load([], { NETMAP_AUTH_LOG: "off" }, yaml("auth_log: auto\n")).authLog, "off");
-    assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off or the path of a log file sshd writes to' });
+    assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off, journal or the path of a log file sshd writes to' });
     assert.throws(() => load([], {}, yaml("auth_log_window: 0s\n")), { message: 'invalid auth log window "0s" (auth_log_window in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 10m' });
   });
 
