@@ -44,6 +44,8 @@ export interface AgentConfig {
   readonly authLog: string;
   /** The sliding window failed authentications are counted over. */
   readonly authLogWindowSeconds: number;
+  /** fail2ban-client's socket (-s) when fail2ban's is not the default; jails are reported with ssh_auth (fail2ban.ts). */
+  readonly fail2banSocket: string | undefined;
   /** How often the agent asks the collector for the checks netmap.yaml gives it (checks/remote.ts). */
   readonly checksRefreshSeconds: number;
   /** The Engine API socket containers are read from (engine-api.ts): "auto" (the default), "off", or a socket's absolute path. */
@@ -133,6 +135,7 @@ const fileSchema = z.partial(
     auth_log: z.string(),
     auth_log_window: z.union([z.string(), z.number()]),
     checks_refresh: z.union([z.string(), z.number()]),
+    fail2ban_socket: z.string(),
     containers: z.string(),
   }),
 );
@@ -189,6 +192,7 @@ const settings = {
       return seconds !== undefined && seconds >= 1 ? seconds : undefined;
     }),
   },
+  "fail2ban-socket": { expected: "expected the path of fail2ban's socket", schema: path },
   "checks-refresh": {
     expected: "expected a duration of at least 1s, like 1m",
     schema: convert(z.union([z.string(), z.number()]), (value: string | number) => {
@@ -254,6 +258,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
   const authLog = pick("auth-log", [fromEnv("NETMAP_AUTH_LOG"), fromFile("auth_log", file?.auth_log)]) as string | undefined;
   const authLogWindowSeconds = pick("auth-log-window", [fromFile("auth_log_window", file?.auth_log_window)]) as number | undefined;
+  const fail2banSocket = pick("fail2ban-socket", [fromFile("fail2ban_socket", file?.fail2ban_socket)]) as string | undefined;
   const checksRefreshSeconds = pick("checks-refresh", [fromFile("checks_refresh", file?.checks_refresh)]) as number | undefined;
   const containers = pick("containers", [fromEnv("NETMAP_CONTAINERS"), fromFile("containers", file?.containers)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
@@ -298,6 +303,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       authLog: authLog ?? "off",
       authLogWindowSeconds: authLogWindowSeconds ?? DEFAULT_AUTH_LOG_WINDOW_SECONDS,
       checksRefreshSeconds: checksRefreshSeconds ?? REFRESH_SECONDS,
+      fail2banSocket,
       containers: containers ?? "auto",
     }),
   });

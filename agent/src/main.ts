@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
   // Publishing, the agent may be given checks by the collector (checks/remote.ts), so it always has a runner.
   const offline = config.once && config.json;
   const checks = config.checks.length || !offline ? createCheckRunner(config.checks, log.child({ component: "checks" })) : undefined;
-  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds, containers: config.containers });
+  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds, fail2banSocket: config.fail2banSocket, containers: config.containers });
   // The first report (and --once) carries every check's result.
   await checks?.runAll();
 

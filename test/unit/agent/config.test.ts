@@ -43,6 +43,7 @@ describe("agent config", () => {
       authLog: "off",
       authLogWindowSeconds: 600,
       checksRefreshSeconds: 60,
+      fail2banSocket: undefined,
       containers: "auto",
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
