@@ -51,7 +51,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
   // Once-only work among several collectors (cluster/lease.ts).
-  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping", "snmp-poll"], log: log.child({ component: "lease" }) });
+  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping", "snmp-poll", "alert-outbox"], log: log.child({ component: "lease" }) });
   // Today's partitions before the first report (every collector); then every minute, on the lease holder:
   // partitions ahead, rollups, retention.
   const housekeeping = await untilDone(log, "prepare the series partitions", () =>
@@ -74,7 +74,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const alerting = await untilDone(log, "set up alerting", () =>
     startAlerting({
       db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl,
-      eventStreamLimits: config.streams.events, isAbsenceChecker: () => leases.holds("absence-check"),
+      eventStreamLimits: config.streams.events, isAbsenceChecker: () => leases.holds("absence-check"), isOutboxSender: () => leases.holds("alert-outbox"),
     }),
   );
   const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>

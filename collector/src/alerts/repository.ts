@@ -2,7 +2,7 @@
 import { sql, type Selectable } from "kysely";
 import type { Db } from "../db/database.ts";
 import type { AlertDeliveriesTable, AlertsTable } from "../db/schema.ts";
-import type { Alert } from "./engine.ts";
+import type { Alert, Transition } from "./engine.ts";
 import type { DeliveryAttempt } from "./notifiers/delivery.ts";
 import { nextHopName } from "../topology/routes.ts";
 import type { ReportingHost } from "./rules/absence.ts";
@@ -145,4 +145,26 @@ export async function topologyContext(db: Db): Promise<TopologyContext> {
   const { rows: down } = await sql<{ host_id: number }>`
     SELECT host_id FROM alerts WHERE rule = ${PROXMOX_NODE_DOWN} AND state = 'firing' AND host_id IS NOT NULL`.execute(db);
   return { places, downElsewhere: new Set(down.map((d) => d.host_id)) };
+}
+
+/** Stores transitions in the outbox, in the caller's transaction: the one that moves their alerts. */
+export async function enqueueTransitions(db: Db, transitions: readonly Transition[]): Promise<void> {
+  if (!transitions.length) return;
+  await sql`INSERT INTO alert_outbox (transition) SELECT * FROM jsonb_array_elements(${JSON.stringify(transitions)}::jsonb)`.execute(db);
+}
+
+/** The oldest transitions waiting in the outbox, in the order they were made. */
+export async function pendingTransitions(db: Db, limit: number): Promise<Array<{ id: number; transition: Transition }>> {
+  const { rows } = await sql<{ id: string; transition: { alert: Alert & { activeSince: string; startsAt: string | null; endsAt: string | null }; to: Transition["to"] } }>`
+    SELECT id, transition FROM alert_outbox ORDER BY id LIMIT ${limit}`.execute(db);
+  const date = (value: string | null) => (value === null ? null : new Date(value));
+  return rows.map(({ id, transition: { alert, to } }) => ({
+    id: Number(id),
+    transition: { to, alert: { ...alert, activeSince: new Date(alert.activeSince), startsAt: date(alert.startsAt), endsAt: date(alert.endsAt) } },
+  }));
+}
+
+/** Removes transitions once handed to the notifiers. */
+export async function removeSentTransitions(db: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length) await sql`DELETE FROM alert_outbox WHERE id = ANY(${ids}::bigint[])`.execute(db);
 }

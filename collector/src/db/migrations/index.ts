@@ -11,6 +11,7 @@ import * as partitionedSeries from "./2026_12_01_015_partitioned_series.ts";
 import * as security from "./2026_12_01_017_security.ts";
 import * as snmp from "./2026_12_01_021_snmp.ts";
 import * as checkSamples from "./2026_12_02_100_check_samples.ts";
+import * as alertOutbox from "./2026_12_02_100_alert_outbox.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_01_017_security": security,
   "2026_12_01_021_snmp": snmp,
   "2026_12_02_100_check_samples": checkSamples,
+  "2026_12_02_100_alert_outbox": alertOutbox,
 };
