@@ -69,7 +69,7 @@ export function readAppended(state: AuthLogState): string[] {
 }
 
 /** Adds failures read at `now` (seconds) and forgets those older than the window. */
-export function recordFailures(state: AuthLogState, failures: readonly AuthFailure[], now: number, windowSeconds: number): void {
+export function recordFailures(state: Pick<AuthLogState, "sources">, failures: readonly AuthFailure[], now: number, windowSeconds: number): void {
   for (const { address, user } of failures) {
     let source = state.sources.get(address);
     if (!source) {
@@ -87,7 +87,7 @@ export function recordFailures(state: AuthLogState, failures: readonly AuthFailu
 }
 
 /** The sources with the most failures in the window, most first (then by address), and the total. */
-export function topSources(state: AuthLogState): { failures: number; sources: Array<{ address: string; failures: number; lastUser: string }> } {
+export function topSources(state: Pick<AuthLogState, "sources">): { failures: number; sources: Array<{ address: string; failures: number; lastUser: string }> } {
   const all = [...state.sources].map(([address, s]) => ({ address, failures: s.at.length, lastUser: s.lastUser }));
   all.sort((a, b) => b.failures - a.failures || (a.address < b.address ? -1 : 1));
   return { failures: all.reduce((sum, s) => sum + s.failures, 0), sources: all.slice(0, TOP_SOURCES) };

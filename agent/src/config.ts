@@ -10,7 +10,8 @@ import { isAgentId } from "../../proto/src/subjects.ts";
 import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { ConfigError } from "./errors.ts";
-import { checksFileSchema, parseChecks, type CheckConfig } from "./checks/settings.ts";
+import { REFRESH_SECONDS } from "./checks/remote.ts";
+import { checksFileSchema, parseChecks, type CheckConfig } from "../../proto/src/check-config.ts";
 
 export interface AgentConfig {
   readonly natsServers: readonly string[];
@@ -37,12 +38,16 @@ export interface AgentConfig {
   readonly configFile: string | undefined;
   /** --print-config: show the effective config, secrets masked, and exit. */
   readonly printConfig: boolean;
-  /** Synthetic checks (`checks:` in the file; checks/settings.ts); none by default. */
+  /** Synthetic checks (`checks:` in the file; proto/src/check-config.ts); none by default. */
   readonly checks: readonly CheckConfig[];
-  /** Where failed SSH authentications are read (auth-log.ts): "off" (the default), "auto", or a file's absolute path. */
+  /** Where failed SSH authentications are read (auth-log.ts, journal.ts): "off" (the default), "auto", "journal", or a file's absolute path. */
   readonly authLog: string;
   /** The sliding window failed authentications are counted over. */
   readonly authLogWindowSeconds: number;
+  /** fail2ban-client's socket (-s) when fail2ban's is not the default; jails are reported with ssh_auth (fail2ban.ts). */
+  readonly fail2banSocket: string | undefined;
+  /** How often the agent asks the collector for the checks netmap.yaml gives it (checks/remote.ts). */
+  readonly checksRefreshSeconds: number;
   /** The Engine API socket containers are read from (engine-api.ts): "auto" (the default), "off", or a socket's absolute path. */
   readonly containers: string;
 }
@@ -129,6 +134,8 @@ const fileSchema = z.partial(
     checks: checksFileSchema,
     auth_log: z.string(),
     auth_log_window: z.union([z.string(), z.number()]),
+    checks_refresh: z.union([z.string(), z.number()]),
+    fail2ban_socket: z.string(),
     containers: z.string(),
   }),
 );
@@ -145,6 +152,7 @@ const convert = <T>(input: z.ZodMiniType, to: (value: never) => T | undefined) =
 const path = z.pipe(z.string().check(z.minLength(1)), z.transform((value) => resolve(value)));
 const nonEmpty = z.string().check(z.minLength(1));
 const autoOffOrPath = convert(z.string(), (value: string) => (value === "auto" || value === "off" ? value : value.length > 0 ? resolve(value) : undefined));
+const authLogSetting = convert(z.string(), (value: string) => (value === "auto" || value === "off" || value === "journal" ? value : value.length > 0 ? resolve(value) : undefined));
 
 // Each setting: a schema turning the raw value into the config value, and what it expects.
 const settings = {
@@ -184,8 +192,16 @@ const settings = {
       return seconds !== undefined && seconds >= 1 ? seconds : undefined;
     }),
   },
+  "fail2ban-socket": { expected: "expected the path of fail2ban's socket", schema: path },
+  "checks-refresh": {
+    expected: "expected a duration of at least 1s, like 1m",
+    schema: convert(z.union([z.string(), z.number()]), (value: string | number) => {
+      const seconds = parseDurationSeconds(value);
+      return seconds !== undefined && seconds >= 1 ? seconds : undefined;
+    }),
+  },
   containers: { expected: "expected auto, off or the path of a Docker or Podman API socket", schema: autoOffOrPath },
-  "auth-log": { expected: "expected auto, off or the path of a log file sshd writes to", schema: autoOffOrPath },
+  "auth-log": { expected: "expected auto, off, journal or the path of a log file sshd writes to", schema: authLogSetting },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -242,6 +258,8 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const agentId = pick("agent-id", [flag("agent-id"), fromEnv("NETMAP_AGENT_ID"), fromFile("agent_id", file?.agent_id)]) as string | undefined;
   const authLog = pick("auth-log", [fromEnv("NETMAP_AUTH_LOG"), fromFile("auth_log", file?.auth_log)]) as string | undefined;
   const authLogWindowSeconds = pick("auth-log-window", [fromFile("auth_log_window", file?.auth_log_window)]) as number | undefined;
+  const fail2banSocket = pick("fail2ban-socket", [fromFile("fail2ban_socket", file?.fail2ban_socket)]) as string | undefined;
+  const checksRefreshSeconds = pick("checks-refresh", [fromFile("checks_refresh", file?.checks_refresh)]) as number | undefined;
   const containers = pick("containers", [fromEnv("NETMAP_CONTAINERS"), fromFile("containers", file?.containers)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
@@ -284,6 +302,8 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       checks: Object.freeze(checks.map((c) => Object.freeze(c))),
       authLog: authLog ?? "off",
       authLogWindowSeconds: authLogWindowSeconds ?? DEFAULT_AUTH_LOG_WINDOW_SECONDS,
+      checksRefreshSeconds: checksRefreshSeconds ?? REFRESH_SECONDS,
+      fail2banSocket,
       containers: containers ?? "auto",
     }),
   });

@@ -9,6 +9,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { configuredCollectors } from "./collectors/index.ts";
 import { createCheckRunner, type CheckRunner } from "./checks/runner.ts";
+import { followCollectorChecks } from "./checks/remote.ts";
 import type { AgentState, Collector } from "./collectors/types.ts";
 import { buildCommit } from "./build-info.ts";
 import { loadAgentConfig, printableConfig, USAGE, type AgentConfig } from "./config.ts";
@@ -66,14 +67,16 @@ async function main(argv: string[]): Promise<number> {
     intervalSeconds: config.intervalSeconds,
   };
   const state: AgentState = {};
-  const checks = config.checks.length ? createCheckRunner(config.checks, log.child({ component: "checks" })) : undefined;
-  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds, containers: config.containers });
+  // Publishing, the agent may be given checks by the collector (checks/remote.ts), so it always has a runner.
+  const offline = config.once && config.json;
+  const checks = config.checks.length || !offline ? createCheckRunner(config.checks, log.child({ component: "checks" })) : undefined;
+  const collectors = configuredCollectors({ checks, authLog: config.authLog, authLogWindowSeconds: config.authLogWindowSeconds, fail2banSocket: config.fail2banSocket, containers: config.containers });
   // The first report (and --once) carries every check's result.
   await checks?.runAll();
 
-  if (config.once && config.json) {
+  if (offline) {
     // Not published, so it takes no number from the sequence.
-    const stats = agentStats({ spoolReports: 0, spoolBytes: 0, droppedTotal: 0, reconnectsTotal: 0 });
+    const stats = agentStats({ spoolReports: 0, spoolBytes: 0, droppedTotal: 0, reconnectsTotal: 0, unspooledTotal: 0 });
     const report = buildReport(identity, source.hostname(), 1, await collect(collectors, source, state, log), stats, repairLogger(log));
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;
@@ -106,6 +109,9 @@ async function runLoop(
   process.once("SIGINT", () => stop("SIGINT"));
 
   checks?.start();
+  const stopRemoteChecks = checks && !config.once
+    ? followCollectorChecks({ agentId: identity.agentId, own: config.checks, runner: checks, request: publisher.request, refreshSeconds: config.checksRefreshSeconds, log: log.child({ component: "checks" }) })
+    : undefined;
   const collectIdleGarbage = createIdleCollector();
   const onRepair = repairLogger(log);
   // The first report goes out at once; later ones every interval ±10%.
@@ -123,6 +129,7 @@ async function runLoop(
     collectIdleGarbage();
     await sleep(jitteredDelayMs(config.intervalSeconds), undefined, { signal: stopping.signal }).catch(() => {});
   }
+  stopRemoteChecks?.();
   checks?.stop();
   await publisher.close();
   log.info("stopped");

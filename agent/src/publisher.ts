@@ -20,6 +20,8 @@ export interface PublisherStats {
   spoolBytes: number;
   droppedTotal: number;
   reconnectsTotal: number;
+  /** Reports lost since start: the spool could not store them (a full disk) and they could not be sent. */
+  unspooledTotal: number;
 }
 
 export interface ReportPublisher {
@@ -30,6 +32,8 @@ export interface ReportPublisher {
    */
   publish(report: HostReport): Promise<void>;
   stats(): PublisherStats;
+  /** A NATS request over the agent's connection (its checks from the collector, checks/remote.ts); throws while not connected. */
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Waits for a replay in flight, then drains the connection. What is still spooled stays for the next run. */
   close(): Promise<void>;
 }
@@ -55,6 +59,9 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
   let closing = false;
   let failing = false;
   let reconnectsTotal = 0;
+  let unspooledTotal = 0;
+  /** The spool refused a write and has not stored one since: warned once per such spell. */
+  let spoolFailing = false;
   let replaying: Promise<void> | undefined;
   const startedAt = monotonicMs();
 
@@ -162,12 +169,34 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
       });
   }
 
-  const spoolReport = (bytes: Uint8Array, error?: unknown) => {
+  /**
+   * Keeps the report in the spool. A spool that cannot write (a full or failing disk) must not
+   * stop live reporting: the report goes straight out if NATS is there (out of the spool's
+   * order; the collector orders a boot's reports by seq), else it is lost and counted.
+   */
+  const spoolReport = async (report: Pick<HostReport, "agentId" | "bootId" | "seq">, bytes: Uint8Array, error?: unknown) => {
     // The first report is collected at once, usually before the first connection
     // is made: that is no outage, and the replay sends it as soon as NATS answers.
     const stillConnecting = !connection && monotonicMs() - startedAt < FIRST_CONNECT_GRACE_MS;
     if (error !== undefined || (!connected && !stillConnecting)) noteFailure(error ?? new Error("not connected to NATS"));
-    spool.append(bytes);
+    try {
+      spool.append(bytes);
+      if (spoolFailing) log.info("spool: storing reports again");
+      spoolFailing = false;
+      return;
+    } catch (spoolError) {
+      if (!spoolFailing) log.warn({ err: spoolError, seq: report.seq }, "spool: cannot store reports (disk full?); sending them live while NATS is there, counting the ones lost");
+      spoolFailing = true;
+    }
+    if (connected && connection && error === undefined) {
+      try {
+        await send(report, bytes);
+        return;
+      } catch (sendError) {
+        noteFailure(sendError);
+      }
+    }
+    unspooledTotal++;
   };
 
   return {
@@ -179,16 +208,20 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
           await send(report, bytes);
           return;
         } catch (error) {
-          spoolReport(bytes, error);
+          await spoolReport(report, bytes, error);
           return;
         }
       }
-      spoolReport(bytes);
+      await spoolReport(report, bytes);
       kickReplay();
     },
     stats() {
       const { reports, bytes, droppedTotal } = spool.stats();
-      return { spoolReports: reports, spoolBytes: bytes, droppedTotal, reconnectsTotal };
+      return { spoolReports: reports, spoolBytes: bytes, droppedTotal, reconnectsTotal, unspooledTotal };
+    },
+    async request(subject, data, timeoutMs) {
+      if (!connected || !connection || closing) throw new Error("not connected to NATS");
+      return (await connection.request(subject, data, { timeout: timeoutMs })).data;
     },
     async close() {
       closing = true;

@@ -44,7 +44,7 @@ export async function collect(collectors: readonly Collector[], source: SystemSo
 }
 
 /** What the agent says about itself: its spool, its connection, its own footprint. */
-export function agentStats(spool: { spoolReports: number; spoolBytes: number; droppedTotal: number; reconnectsTotal: number }): AgentStats {
+export function agentStats(spool: { spoolReports: number; spoolBytes: number; droppedTotal: number; reconnectsTotal: number; unspooledTotal: number }): AgentStats {
   const cpu = process.cpuUsage();
   return {
     spoolReports: spool.spoolReports,
@@ -53,6 +53,7 @@ export function agentStats(spool: { spoolReports: number; spoolBytes: number; dr
     reconnectsTotal: spool.reconnectsTotal,
     residentBytes: process.memoryUsage.rss(),
     cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
+    unspooledReportsTotal: spool.unspooledTotal,
   };
 }
 

@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { arch, hostname, networkInterfaces as osNetworkInterfaces, release as kernelRelease } from "node:os";
 import { createSocketOwnerResolver, type SocketOwners } from "./socket-owners.ts";
 import { cgroupLimits, readCgroupFiles, type CgroupLimits } from "./cgroup.ts";
+import { readContainerUsage, type ContainerUsage } from "./container-usage.ts";
 import {
   endsTcpListeners,
   isListening,
@@ -122,6 +123,8 @@ export interface SystemSource {
   socketOwners(inodes: ReadonlySet<number>): Promise<SocketOwners>;
   /** The container's memory and CPU limits and usage (cgroup v1 or v2); empty on a host. */
   cgroup(): Promise<CgroupLimits>;
+  /** A container's CPU time, memory and network counters through its main process (container-usage.ts); undefined where the agent cannot see them. */
+  containerUsage(pid: number): ContainerUsage | undefined;
   /** Monotonic seconds, for rates. */
   monotonicSeconds(): number;
 }
@@ -203,6 +206,9 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SystemSourc
     socketOwners,
     async cgroup() {
       return cgroupLimits(readCgroupFiles(`${sys}/fs/cgroup`, readText));
+    },
+    containerUsage(pid) {
+      return readContainerUsage(pid, readText, { proc, sys });
     },
     monotonicSeconds() {
       return monotonicMs() / 1000;

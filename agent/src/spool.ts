@@ -157,14 +157,22 @@ export function openSpool(options: SpoolOptions): Spool {
       const record = encodeRecord(payload);
       const id = nextId++;
       const path = join(dir, fileName(id));
-      const fd = openSync(`${path}.tmp`, "w", 0o600);
       try {
-        writeSync(fd, record);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+        const fd = openSync(`${path}.tmp`, "w", 0o600);
+        try {
+          writeSync(fd, record);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(`${path}.tmp`, path);
+      } catch (error) {
+        // A full disk: what was written of the record is not left to take the space a later one needs.
+        try {
+          unlinkSync(`${path}.tmp`);
+        } catch {}
+        throw error;
       }
-      renameSync(`${path}.tmp`, path);
       syncDir();
       entries.push({ id, bytes: record.length });
       bytes += record.length;

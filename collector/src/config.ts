@@ -7,6 +7,7 @@ import { deepFreeze, parseDurationSeconds, parseSizeBytes, parseYamlConfig } fro
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { AGENT_INBOX_ROOT, COLLECTOR_INBOX_PREFIX, isInboxPrefix } from "../../proto/src/subjects.ts";
 import type { NotifierConfig } from "./alerts/dispatch.ts";
+import { checksConfigSchema, collectorChecks, type CollectorCheck } from "./checks/config.ts";
 import { rulesConfigSchema, type RulesConfig } from "./alerts/settings.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_THROTTLE, type ThrottleSettings } from "./auth/throttle.ts";
@@ -47,6 +48,8 @@ export interface CollectorConfig {
   readonly externalUrl: string;
   readonly notifiers: readonly NotifierConfig[];
   readonly rules: RulesConfig;
+  /** Synthetic checks sent to the agents they select (`checks:`, docs/configuration.md). */
+  readonly checks: readonly CollectorCheck[];
   /** Proxmox VE clusters to discover and monitor (docs/proxmox.md). */
   readonly proxmox: readonly ProxmoxClusterConfig[];
   /** Network devices polled over SNMP (docs/snmp.md). */
@@ -174,6 +177,7 @@ const fileSchema = z
     retention: retentionSchema,
     ssh: sshClientSchema,
     terminal: terminalSchema,
+    checks: checksConfigSchema,
   })
   .strict()
   .partial();
@@ -258,6 +262,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     snmp: snmpTargets(c.snmp ?? [], secrets),
     secrets,
     rules: c.rules ?? {},
+    checks: collectorChecks(c.checks ?? [], configFile ?? "the configuration"),
     retention: c.retention ?? DEFAULT_RETENTION,
     ssh: sshClientConfig(c.ssh, env, secrets),
     terminal: terminalConfig(c.terminal),

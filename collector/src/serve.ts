@@ -15,6 +15,7 @@ import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
+import { startChecksResponder } from "./checks/responder.ts";
 import { consumerLagReader } from "./ingest/lag.ts";
 import { consumerLagMetrics, ingestMetrics } from "./ingest/metrics.ts";
 import { startProxmoxPoller } from "./proxmox/poller.ts";
@@ -51,7 +52,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   await untilDone(log, `migrate the database at ${redactUrl(config.databaseUrl)}`, () => migrateToLatest(db));
 
   // Once-only work among several collectors (cluster/lease.ts).
-  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping", "snmp-poll"], log: log.child({ component: "lease" }) });
+  const leases = startLeases({ databaseUrl: config.databaseUrl, names: ["proxmox-poll", "absence-check", "housekeeping", "snmp-poll", "alert-outbox"], log: log.child({ component: "lease" }) });
   // Today's partitions before the first report (every collector); then every minute, on the lease holder:
   // partitions ahead, rollups, retention.
   const housekeeping = await untilDone(log, "prepare the series partitions", () =>
@@ -74,7 +75,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
   const alerting = await untilDone(log, "set up alerting", () =>
     startAlerting({
       db, nc, log: log.child({ component: "alerts" }), rules: config.rules, notifiers: config.notifiers, externalUrl: config.externalUrl,
-      eventStreamLimits: config.streams.events, isAbsenceChecker: () => leases.holds("absence-check"),
+      eventStreamLimits: config.streams.events, isAbsenceChecker: () => leases.holds("absence-check"), isOutboxSender: () => leases.holds("alert-outbox"),
     }),
   );
   const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>
@@ -145,6 +146,9 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     onStored: (device) => alerting.judgeSnmpDevice(device), isPoller: () => leases.holds("snmp-poll"),
   });
 
+  // Agents ask for the checks netmap.yaml gives them (docs/configuration.md, Checks).
+  const checksResponder = startChecksResponder({ nc, db, checks: config.checks, log: log.child({ component: "checks" }) });
+
   let reconnecting = false;
   void (async () => {
     for await (const status of nc.status()) {
@@ -171,7 +175,7 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
     if (next.http || next.grpc) log.info({ http: next.http !== undefined, grpc: next.grpc !== undefined }, "reloaded the TLS certificates");
   };
 
-  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { await proxmox.stop(); guests.close(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
+  return { httpUrl, grpcAddress: admin.address, reloadTls, stop: async () => { checksResponder.unsubscribe(); await proxmox.stop(); guests.close(); await snmp.stop(); await leases.stop(); await housekeeping.stop(); await shutdown(app, admin, ingest, alerting, nc, db); } };
 }
 
 /** HOST:PORT as NETMAP_GRPC_ADDR and NETMAP_URL write it, IPv6 in brackets. */

@@ -42,6 +42,8 @@ export const REPORT_LIMITS = {
   portsPerContainer: 256,
   /** ssh_auth.sources: the agent sends its top 20. */
   sshSources: 64,
+  /** ssh_auth.fail2ban_jails: a host runs a handful. */
+  fail2banJails: 64,
   /** checks[].target: a URL. */
   targetBytes: 2048,
 } as const;
@@ -364,6 +366,10 @@ function walkReport(r: HostReport, w: Walk): void {
       source.failures = w.uint(at, "failures", source.failures, Number.MAX_SAFE_INTEGER);
       source.lastUser = w.text(at, "last_user", source.lastUser, L.labelBytes);
     });
+    ssh.fail2banJails = w.items(at, "fail2ban_jails", ssh.fail2banJails, L.fail2banJails, (jail, at) => {
+      jail.name = w.text(at, "name", jail.name, L.labelBytes);
+      for (const field of ["currentlyFailed", "totalFailed", "currentlyBanned", "totalBanned"] as const) jail[field] = w.uint(at, field, jail[field], Number.MAX_SAFE_INTEGER);
+    });
   });
   r.containers = w.items("", "containers", r.containers, L.containers, (c, at) => {
     if (!CONTAINER_ID.test(c.id)) w.drop(`${at}.id ${quote(c.id)} is not 12-64 hexadecimal digits`);
@@ -385,7 +391,7 @@ function walkReport(r: HostReport, w: Walk): void {
     run.error = w.text(at, "error", run.error, L.errorBytes);
   });
   r.agent = w.section("agent", r.agent, (agent, at) => {
-    for (const field of ["spoolReports", "spoolBytes", "droppedReportsTotal", "reconnectsTotal", "residentBytes"] as const) {
+    for (const field of ["spoolReports", "spoolBytes", "droppedReportsTotal", "reconnectsTotal", "residentBytes", "unspooledReportsTotal"] as const) {
       agent[field] = w.uint(at, field, agent[field], Number.MAX_SAFE_INTEGER);
     }
     agent.cpuSecondsTotal = w.double(at, "cpu_seconds_total", agent.cpuSecondsTotal);

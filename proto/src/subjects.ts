@@ -34,6 +34,10 @@ export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */
 export const REPORT_SUBJECTS = `${REPORT_SUBJECT_PREFIX}.>`;
 
+export const CHECKS_SUBJECT_PREFIX = "netmap.v1.checks";
+/** Subject filter matching every agent's requests for its checks. */
+export const CHECKS_SUBJECTS = `${CHECKS_SUBJECT_PREFIX}.*`;
+
 const AGENT_ID = /^[a-z0-9_-]{1,64}$/;
 
 /** A subject token (agent id, alert state…) breaks its rule, or a subject is not ours. */
@@ -65,6 +69,18 @@ export function agentIdFromReportSubject(subject: string): string {
   if (!subject.startsWith(prefix)) {
     throw new SubjectError(`not a report subject: ${JSON.stringify(subject)}`);
   }
+  return assertAgentId(subject.slice(prefix.length));
+}
+
+/** netmap.v1.checks.<agent>: where an agent asks the collector for the checks netmap.yaml gives it. */
+export function checksSubject(agentId: string): string {
+  return `${CHECKS_SUBJECT_PREFIX}.${assertAgentId(agentId)}`;
+}
+
+/** The agent id a checks request's subject names; throws SubjectError for anything else. */
+export function agentIdFromChecksSubject(subject: string): string {
+  const prefix = `${CHECKS_SUBJECT_PREFIX}.`;
+  if (!subject.startsWith(prefix)) throw new SubjectError(`not a checks subject: ${JSON.stringify(subject)}`);
   return assertAgentId(subject.slice(prefix.length));
 }
 

@@ -28,6 +28,8 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "dockerd", pkg: "docker.io", why: "the agent reads containers from a real Docker daemon" },
   { program: "busybox", pkg: "busybox-static", why: "the image the test Docker daemon runs, imported from its rootfs" },
   { program: "faketime", pkg: "faketime", why: "an agent's clock set an hour off (test/faults)" },
+  { program: "podman", pkg: "podman", why: "the agent reads containers through Podman's Docker-compatible API socket" },
+  { program: "fail2ban-server", pkg: "fail2ban", why: "the agent reports fail2ban's jails and bans" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */

@@ -158,6 +158,20 @@ test("the host page shows where the host sits, its SSH command, and a CPU chart 
   assert.deepEqual(times.slice(0, chart.xs.length), chart.xs);
   const late = times.slice(chart.xs.length);
   assert.ok(late.every((t) => t > Number(chart.to) - 5), `points older than the chart's last seconds are missing from it: ${late.join(", ")}`);
+
+  // The checks' charts: one series per check; the closed port is down in every report and has no latency.
+  const checkChart = (id: string) =>
+    page.waitFor<{ labels: string[]; values: Array<Array<number | null>> }>(
+      `(() => { const f = document.querySelector('figure[data-chart="${id}"]'); return f?.chart && { labels: f.chart.series.slice(1).map((s) => s.label), values: f.chart.data.slice(1).map((ys) => [...ys]) }; })()`,
+      `the ${id} chart`,
+    );
+  const up = await checkChart("check-up");
+  assert.deepEqual(up.labels, ["closed", "healthz"]);
+  assert.deepEqual([...new Set(up.values[0]!.filter((v) => v !== null))], [0], "closed never succeeds");
+  assert.ok(up.values[1]!.some((v) => v === 1), "healthz succeeds");
+  const latency = await checkChart("check-latency");
+  assert.deepEqual(latency.labels, ["healthz"]);
+  assert.ok(latency.values[0]!.every((v) => v === null || (v > 0 && v < 5)), JSON.stringify(latency.values[0]));
   await shoot("host");
   await shoot("host-phone", 390, 1400);
 

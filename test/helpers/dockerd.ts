@@ -18,7 +18,8 @@ export interface TestDockerd {
   stop(): Promise<void>;
 }
 
-function call(socketPath: string, method: string, path: string, body?: Buffer | string): Promise<{ status: number; body: any }> {
+/** One Engine API request over a unix socket: its status and parsed JSON body. Docker and Podman alike. */
+export function engineCall(socketPath: string, method: string, path: string, body?: Buffer | string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method, headers: { host: "docker", "content-type": Buffer.isBuffer(body) ? "application/x-tar" : "application/json" } }, (response) => {
       const chunks: Buffer[] = [];
@@ -58,7 +59,7 @@ export async function startDockerd(): Promise<TestDockerd> {
   try {
     await eventually(async () => {
       if (daemon.exitCode !== null) throw new Error(`dockerd exited: ${log.join("").slice(-2000)}`);
-      return existsSync(socket) && (await call(socket, "GET", "/_ping")).status === 200;
+      return existsSync(socket) && (await engineCall(socket, "GET", "/_ping")).status === 200;
     }, "dockerd answering", 60_000);
     // The image: busybox-static and the applets the tests run, as a tar the engine imports.
     const rootfs = join(dir, "rootfs");
@@ -67,11 +68,11 @@ export async function startDockerd(): Promise<TestDockerd> {
     for (const applet of ["sh", "sleep", "true", "false"]) symlinkSync("busybox", join(rootfs, "bin", applet));
     execFileSync("tar", ["-C", rootfs, "-cf", join(dir, "rootfs.tar"), "."]);
     const [repo, tag] = BUSYBOX_IMAGE.split(":");
-    const imported = await call(socket, "POST", `/images/create?fromSrc=-&repo=${repo}&tag=${tag}`, readFileSync(join(dir, "rootfs.tar")));
+    const imported = await engineCall(socket, "POST", `/images/create?fromSrc=-&repo=${repo}&tag=${tag}`, readFileSync(join(dir, "rootfs.tar")));
     if (imported.status !== 200) throw new Error(`image import: HTTP ${imported.status} ${JSON.stringify(imported.body)}`);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { socket, api: (method, path, body) => call(socket, method, path, body === undefined ? undefined : JSON.stringify(body)), stop };
+  return { socket, api: (method, path, body) => engineCall(socket, method, path, body === undefined ? undefined : JSON.stringify(body)), stop };
 }

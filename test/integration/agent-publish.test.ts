@@ -78,7 +78,8 @@ describe("netmap-agent publishing", () => {
     assert.equal(received[0]!.report.cpu?.usagePercent, undefined, "no rate on the first cycle");
     assert.notEqual(received[1]!.report.cpu?.usagePercent, undefined, "rates from the second cycle on");
     // containers: auto is on by default and succeeds with nothing where no engine socket exists.
-    const expected = ["containers", "cpu", "disks", "interfaces", "listeners", "memory", "mounts", "os"];
+    // checks: a publishing agent runs what the collector gives it (none here), so it always has the collector.
+    const expected = ["checks", "containers", "cpu", "disks", "interfaces", "listeners", "memory", "mounts", "os"];
     for (const { report } of received) {
       assert.deepEqual(report.collectors.map((c) => c.name).sort(), expected);
       assert.ok(report.collectors.every((c) => c.success), JSON.stringify(report.collectors));

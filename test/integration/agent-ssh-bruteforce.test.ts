@@ -116,7 +116,7 @@ describe("SSH brute force, sshd to alert", () => {
     // The host page's figures: the source, its count and the user tried, from the file read.
     const { body } = await collector.get(`/api/v1/hosts/${alert.hostId}`);
     assert.deepEqual({ ...body.host.sshAuth, sources: body.host.sshAuth.sources.map((x: { address: string; lastUser: string }) => [x.address, x.lastUser]) },
-      { log, windowSeconds: WINDOW_SECONDS, failures: body.host.sshAuth.failures, sources: [[ATTACKER, "mallory"]] });
+      { log, windowSeconds: WINDOW_SECONDS, failures: body.host.sshAuth.failures, sources: [[ATTACKER, "mallory"]], fail2banJails: [] }, "no fail2ban runs here");
     assert.ok(body.host.sshAuth.failures >= alert.value);
 
     await eventually(async () => (await bruteForce()).length === 0, "SSHBruteForce resolved", (WINDOW_SECONDS + 15) * 1000);

@@ -16,6 +16,7 @@ import { preparePartitions } from "../../collector/src/series/housekeeping.ts";
 import { DEFAULT_RETENTION } from "../../collector/src/series/retention.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
+import { CheckType } from "../../proto/gen/netmap/v1/report.ts";
 
 const GiB = 1024 ** 3;
 const T0 = Date.parse("2025-06-01T10:00:00Z") / 1000;
@@ -64,6 +65,11 @@ describe("GET /api/v1/hosts/:id/series", () => {
         mounts: [
           { mountpoint: "/", device: "/dev/vda1", fsType: "ext4", sizeBytes: 100 * GiB, usedBytes: (60 + i) * GiB, availableBytes: (35 - i) * GiB, inodesTotal: 1000, inodesUsed: 10 * i },
           { mountpoint: "/boot", device: "/dev/vda2", fsType: "ext4", sizeBytes: GiB, usedBytes: 200 * 1024 ** 2, availableBytes: 750 * 1024 ** 2, inodesTotal: 100, inodesUsed: 4 },
+        ],
+        // shop fails in the fourth report (no latency then); db always answers in 5 ms.
+        checks: [
+          { name: "shop", type: CheckType.CHECK_TYPE_HTTP, target: "https://shop.example/", success: i !== 3, error: i === 3 ? "HTTP 503" : "", latencySeconds: i === 3 ? undefined : 0.1 * (i + 1), httpStatus: i === 3 ? 503 : 200, certificateDaysLeft: undefined, checkedAt: new Date((T0 + 10 * i) * 1000) },
+          { name: "db", type: CheckType.CHECK_TYPE_TCP, target: "10.0.0.5:5432", success: true, error: "", latencySeconds: 0.005, httpStatus: undefined, certificateDaysLeft: undefined, checkedAt: new Date((T0 + 10 * i) * 1000) },
         ],
       }),
     );
@@ -172,6 +178,20 @@ describe("GET /api/v1/hosts/:id/series", () => {
     assert.deepEqual(none.body.series, []);
   });
 
+  test("synthetic checks: up and latency, one series per check, or the one check= names", async () => {
+    const latency = await series(agentHost, `metric=check_latency_seconds&from=${T0}&to=${T0 + 60}&check=shop`);
+    assert.equal(latency.status, 200);
+    assert.equal(latency.body.unit, "seconds");
+    assert.deepEqual(latency.body.series.map((s: { labels: object }) => s.labels), [{ check: "shop" }]);
+    assert.deepEqual(rounded(latency.body.series[0].points), [0, 1, 2, 4, 5, 6].map((i) => [T0 + 10 * i, Math.round(0.1 * (i + 1) * 1e9) / 1e9]), "no point where the check failed");
+
+    const up = await series(agentHost, `metric=check_up_ratio&from=${T0}&to=${T0 + 60}&step=70s`);
+    assert.deepEqual(up.body.series.map((s: { labels: object; points: Array<[number, number]> }) => [s.labels, rounded(s.points)]), [
+      [{ check: "db" }, [[T0, 1]]],
+      [{ check: "shop" }, [[T0, Math.round((6 / 7) * 1e9) / 1e9]]],
+    ]);
+  });
+
   test("CPU modes: one series per mode", async () => {
     const { body } = await series(agentHost, `metric=cpu_mode_ratio&from=${T0}&to=${T0 + 10}`);
     assert.deepEqual(body.series.map((s: any) => s.labels.mode), ["iowait", "steal", "system", "user"]);
@@ -210,7 +230,7 @@ describe("GET /api/v1/hosts/:id/series", () => {
 
   test("bad requests are 400 with a message saying what is wrong", async () => {
     const cases: Array<[string, RegExp]> = [
-      ["", /^metric is required; one of: cpu_busy_ratio, /],
+      ["", /^metric is required; one of: check_latency_seconds, check_up_ratio, cpu_busy_ratio, /],
       ["metric=node_load1", new RegExp(`^unknown metric "node_load1"; known metrics: ${METRIC_NAMES.join(", ")}$`)],
       ["metric=load1&metric=load5", /^metric given 2 times; give it once$/],
       ["metric=load1&from=yesterday", /^from="yesterday" is not a time: give RFC 3339 .* or Unix seconds/],

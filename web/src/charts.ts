@@ -7,7 +7,7 @@ import { getJson } from "./api.ts";
 import { h } from "./dom.ts";
 import { formatTimestamp, formatUnit } from "./format.ts";
 
-export type ChartUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
+export type ChartUnit = "ratio" | "bytes" | "bytes_per_second" | "seconds" | "1";
 
 /** One metric query of a chart; `label` names its series (the series' own label is appended when it has several). */
 export interface ChartMetric {

@@ -85,12 +85,13 @@ export function formatTimestamp(value: string | number | Date | null | undefined
 }
 
 /** A value of a series in its unit, as the charts' axes and hover legends show it. */
-export function formatUnit(value: number | null | undefined, unit: "ratio" | "bytes" | "bytes_per_second" | "1" | "percent"): string {
+export function formatUnit(value: number | null | undefined, unit: "ratio" | "bytes" | "bytes_per_second" | "seconds" | "1" | "percent"): string {
   if (!isNumber(value)) return DASH;
   if (unit === "ratio") return formatPercent(value * 100);
   if (unit === "percent") return formatPercent(value);
   if (unit === "bytes") return formatBytes(value);
   if (unit === "bytes_per_second") return formatRate(value);
+  if (unit === "seconds") return value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(2)} s`;
   return value.toFixed(2);
 }
 

@@ -26,8 +26,11 @@ export function sshAuthPanel(host: HostDetail): HTMLElement | null {
   const ssh = host.sshAuth;
   if (!ssh) return null;
   const rows = ssh.sources.map((s) => h("tr", null, h("th", { scope: "row", class: "mono" }, s.address), h("td", { class: "num" }, String(s.failures)), h("td", { class: "mono" }, s.lastUser)));
+  const jails = ssh.fail2banJails.map((j) => h("tr", null, h("th", { scope: "row", class: "mono" }, j.name), h("td", { class: "num" }, String(j.currentlyFailed)),
+    h("td", { class: "num" }, String(j.totalFailed)), h("td", { class: "num" }, String(j.currentlyBanned)), h("td", { class: "num" }, String(j.totalBanned))));
   return section(
     `Failed SSH logins (${ssh.failures} in ${formatDuration(ssh.windowSeconds)})`,
     table(`Sources of failed SSH authentications, from ${ssh.log}`, [["Source"], ["Failures", "num"], ["Last user tried"]], rows, `No failed SSH authentications in ${ssh.log}.`),
+    ...(jails.length ? [table("fail2ban jails", [["Jail"], ["Failing now", "num"], ["Failed in total", "num"], ["Banned now", "num"], ["Banned in total", "num"]], jails, "")] : []),
   );
 }

@@ -55,6 +55,13 @@ function chartSpecs(host: HostDetail): ChartSpec[] {
     { id: "network", title: "Network", unit: "bytes_per_second", metrics: [{ metric: "network_receive_bytes_per_second", label: "rx" }, { metric: "network_transmit_bytes_per_second", label: "tx" }] },
     { id: "disk", title: "Disk I/O", unit: "bytes_per_second", metrics: [{ metric: "disk_read_bytes_per_second", label: "read" }, { metric: "disk_written_bytes_per_second", label: "write" }] },
     { id: "mounts", title: "Mounts used", unit: "bytes", metrics: [{ metric: "filesystem_used_bytes", label: "" }] },
+    // The synthetic checks of the latest report, one series per check (agent.yaml's and netmap.yaml's alike).
+    ...(host.checks.length
+      ? [
+          { id: "check-latency", title: "Check latency", unit: "seconds", metrics: [{ metric: "check_latency_seconds", label: "" }] },
+          { id: "check-up", title: "Checks succeeding", unit: "ratio", metrics: [{ metric: "check_up_ratio", label: "" }] },
+        ] satisfies ChartSpec[]
+      : []),
   ];
 }
 
@@ -174,7 +181,7 @@ export function renderHost(): void {
   title.textContent = host.hostname || "(unnamed)";
   meta.replaceChildren(statusBadge(host.status), " ", muted(host.lastSeen ? `reported ${formatAge(host.ageSeconds)}` : host.proxmox ? "known from Proxmox" : host.network ? "polled over SNMP" : "not monitored"));
   // The charts keep their element across refreshes (no flicker, no lost zoom); the panels are rebuilt.
-  const key = `${host.id}:${page.range}:${host.lastSeen !== null}`;
+  const key = `${host.id}:${page.range}:${host.lastSeen !== null}:${host.checks.length > 0}`;
   if (page.chartsFor !== key) {
     page.chartsFor = key;
     const measured = host.agentId !== null || host.proxmox || host.network;

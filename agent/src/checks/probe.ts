@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { rootCertificates, type TLSSocket } from "node:tls";
 import { CheckType, type CheckResult } from "../../../proto/gen/netmap/v1/report.ts";
 import { monotonicMs } from "../clock.ts";
-import type { CheckConfig, HttpCheck, TcpCheck } from "./settings.ts";
+import type { CheckConfig, HttpCheck, TcpCheck } from "../../../proto/src/check-config.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -1,7 +1,9 @@
 // Containers through the Engine API (engine-api.ts): the list, each one's
-// inspect (health, restarts, start) and, for running ones, one stats sample
-// (CPU as a rate against the previous cycle's sample). Pure parse functions
-// below take the engine's JSON as recorded.
+// inspect (health, restarts, start, main process). A running one's CPU, memory
+// and network come from its cgroup and network namespace through that process
+// (container-usage.ts), or, where the agent cannot see those, from one stats
+// sample of the engine's; CPU is a rate against the previous cycle either way.
+// Pure parse functions below take the engine's JSON as recorded.
 import type { Container } from "../../../proto/gen/netmap/v1/report.ts";
 import { engineGet, engineName, findEngineSocket } from "../engine-api.ts";
 import type { Collector } from "./types.ts";
@@ -18,7 +20,7 @@ interface ListEntry {
 
 interface Inspect {
   RestartCount?: number;
-  State?: { Status?: string; StartedAt?: string; ExitCode?: number; Health?: { Status?: string } };
+  State?: { Status?: string; StartedAt?: string; ExitCode?: number; Pid?: number; Health?: { Status?: string } };
 }
 
 interface Stats {
@@ -54,10 +56,30 @@ export function cpuPercent(stats: Stats, previous: CpuSample | undefined): { per
   return { sample, percent: ((sample.container - previous.container) / (sample.system - previous.system)) * (cpu.online_cpus ?? 1) * 100 };
 }
 
-/** The latest stats of a running container, and its CPU rate against the sample before. */
-export interface ContainerFigures {
-  stats: Stats;
-  cpuPercent: number | undefined;
+/** A running container's latest figures, from its cgroup or the engine's stats. */
+export type ContainerFigures = Pick<Container, "cpuPercent" | "memoryUsedBytes" | "memoryLimitBytes" | "networkRxBytes" | "networkTxBytes">;
+
+/** The figures of an Engine API stats sample. */
+export function statsFigures(stats: Stats, cpuPercent: number | undefined): ContainerFigures {
+  const figures: ContainerFigures = { cpuPercent, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined };
+  const memory = stats.memory_stats;
+  if (memory?.usage !== undefined) {
+    const inactive = memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0;
+    figures.memoryUsedBytes = Math.max(0, memory.usage - inactive);
+    figures.memoryLimitBytes = memory.limit;
+  }
+  const networks = Object.values(stats.networks ?? {});
+  if (networks.length) {
+    figures.networkRxBytes = networks.reduce((sum, n) => sum + (n.rx_bytes ?? 0), 0);
+    figures.networkTxBytes = networks.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0);
+  }
+  return figures;
+}
+
+/** CPU per cent of one core from two readings of a cgroup's CPU time; undefined without a usable earlier one. */
+export function cgroupCpuPercent(now: { cpuSeconds: number; atSeconds: number }, previous: { cpuSeconds: number; atSeconds: number } | undefined): number | undefined {
+  if (!previous || now.atSeconds <= previous.atSeconds || now.cpuSeconds < previous.cpuSeconds) return undefined;
+  return ((now.cpuSeconds - previous.cpuSeconds) / (now.atSeconds - previous.atSeconds)) * 100;
 }
 
 /** One container's report entry from its list entry, inspect and (running) latest figures. */
@@ -73,22 +95,11 @@ export function containerInfo(entry: ListEntry, inspect: Inspect, figures: Conta
     startedAt: startedAt(inspect.State?.StartedAt),
     exitCode: state === "exited" || state === "dead" ? inspect.State?.ExitCode : undefined,
     ports: formatPorts(entry.Ports),
-    cpuPercent: state === "running" ? figures?.cpuPercent : undefined, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined,
+    cpuPercent: undefined, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined,
     engine,
   };
-  if (!figures || state !== "running") return container;
-  const memory = figures.stats.memory_stats;
-  if (memory?.usage !== undefined) {
-    const inactive = memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0;
-    container.memoryUsedBytes = Math.max(0, memory.usage - inactive);
-    container.memoryLimitBytes = memory.limit;
-  }
-  const networks = Object.values(figures.stats.networks ?? {});
-  if (networks.length) {
-    container.networkRxBytes = networks.reduce((sum, n) => sum + (n.rx_bytes ?? 0), 0);
-    container.networkTxBytes = networks.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0);
-  }
-  return container;
+  // Figures of a run that has ended are not shown.
+  return figures && state === "running" ? { ...container, ...figures } : container;
 }
 
 /**
@@ -101,6 +112,7 @@ export function containersCollector(setting: string): Collector {
   let engine: { socket: string; name: string } | undefined;
   const figures = new Map<string, ContainerFigures>();
   const samples = new Map<string, CpuSample>();
+  const cgroupSamples = new Map<string, { cpuSeconds: number; atSeconds: number }>();
   const inspects = new Map<string, { key: string; inspect: Inspect }>();
   let round: Promise<void> | undefined;
 
@@ -110,14 +122,14 @@ export function containersCollector(setting: string): Collector {
       if (!stats) return;
       const { percent, sample } = cpuPercent(stats, samples.get(id));
       if (sample) samples.set(id, sample);
-      figures.set(id, { stats, cpuPercent: percent });
+      figures.set(id, statsFigures(stats, percent));
     })).then(() => {
       round = undefined;
     }));
 
   return {
     name: "containers",
-    async collect() {
+    async collect(source) {
       const socket = findEngineSocket(setting);
       if (socket === undefined) return {};
       if (engine?.socket !== socket) engine = { socket, name: await engineName(socket) };
@@ -133,12 +145,27 @@ export function containersCollector(setting: string): Collector {
         inspects.set(entry.Id, { key, inspect });
         inspected.push({ entry, inspect });
       }
-      const running = inspected.filter(({ entry, inspect }) => (inspect.State?.Status ?? entry.State) === "running").map(({ entry }) => entry.Id);
-      const first = figures.size === 0 && running.length > 0;
-      const pending = statsRound(socket, running);
-      if (first) await pending;
+      const running = inspected.filter(({ entry, inspect }) => (inspect.State?.Status ?? entry.State) === "running");
+      // Through the cgroup where the agent sees it; the engine's stats for the others.
+      const viaStats: string[] = [];
+      const firstCycle = figures.size === 0;
+      const atSeconds = source.monotonicSeconds();
+      for (const { entry, inspect } of running) {
+        const usage = source.containerUsage(inspect.State?.Pid ?? 0);
+        if (!usage) {
+          viaStats.push(entry.Id);
+          continue;
+        }
+        const now = usage.cpuSeconds === undefined ? undefined : { cpuSeconds: usage.cpuSeconds, atSeconds };
+        const cpu = now && cgroupCpuPercent(now, cgroupSamples.get(entry.Id));
+        if (now) cgroupSamples.set(entry.Id, now);
+        const { cpuSeconds: _, ...figured } = usage;
+        figures.set(entry.Id, { ...figured, cpuPercent: cpu });
+      }
+      const pending = viaStats.length ? statsRound(socket, viaStats) : undefined;
+      if (firstCycle) await pending;
       const present = new Set(inspected.map(({ entry }) => entry.Id));
-      for (const map of [figures, samples, inspects]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+      for (const map of [figures, samples, cgroupSamples, inspects]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
       return { containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)) };
     },
   };

@@ -62,7 +62,7 @@ export class AlertDispatcher {
    * Sends the transitions that no silence mutes, in order. A firing alert matched by an
    * active silence is not sent, nor is its resolve (nor a resolve a silence matches now).
    */
-  notify(transitions: Transition[]): void {
+  notify(transitions: Transition[]): Promise<void> {
     const work = this.#silencing.then(async () => {
       let alerts = transitions.map((t) => t.alert);
       try {
@@ -75,6 +75,8 @@ export class AlertDispatcher {
     this.#silencing = work;
     this.#inFlight.add(work);
     void work.finally(() => this.#inFlight.delete(work));
+    // Resolves once the notifiers have them (their deliveries and retries go on in the background).
+    return work;
   }
 
   async #unsilenced(transitions: Transition[]): Promise<Alert[]> {

@@ -7,7 +7,7 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Db } from "../db/database.ts";
 import type { ProxmoxCycle } from "../proxmox/cycle.ts";
 import { fingerprint, step, type Alert, type HostObservation, type Observation, type Transition } from "./engine.ts";
-import { loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
+import { enqueueTransitions, loadAlerts, openAlerts, saveAlerts } from "./repository.ts";
 import { judgeAbsence, type ReportingHost } from "./rules/absence.ts";
 import { INHIBITED_BY, judgeTopology, type TopologyContext } from "./rules/topology.ts";
 import { judgeChanges, type HostHistory } from "./rules/changes.ts";
@@ -170,6 +170,8 @@ export class AlertEvaluator {
         else if (inhibitionLifted(current, result.alert)) moved.push({ alert: result.alert!, to: "firing" });
       }
       await saveAlerts(trx, toSave, dropped);
+      // With the move, in its transaction: a collector killed after this commit still pages (outbox.ts).
+      await enqueueTransitions(trx, moved);
       return moved;
     });
     for (const t of transitions) this.#log.info({ alert: t.alert.rule, severity: t.alert.severity, labels: t.alert.labels, state: t.to }, `alert ${t.to}`);

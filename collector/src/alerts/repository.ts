@@ -2,7 +2,7 @@
 import { sql, type Selectable } from "kysely";
 import type { Db } from "../db/database.ts";
 import type { AlertDeliveriesTable, AlertsTable } from "../db/schema.ts";
-import type { Alert, AlertState } from "./engine.ts";
+import type { Alert, AlertState, Transition } from "./engine.ts";
 import type { DeliveryAttempt } from "./notifiers/delivery.ts";
 import { nextHopName } from "../topology/routes.ts";
 import type { ReportingHost } from "./rules/absence.ts";
@@ -143,14 +143,17 @@ export async function deliveryLog(db: Db, filter: { receiver?: string; fingerpri
  * how old their last report is.
  */
 export async function reportingHosts(db: Db, hostIds?: number[]): Promise<ReportingHost[]> {
-  const { rows } = await sql<{ id: number; host: string; client: string | null; site: string | null; labels: Record<string, string>; age_seconds: number | null; interval_seconds: number | null }>`
+  const { rows } = await sql<{ id: number; host: string; client: string | null; site: string | null; labels: Record<string, string>; age_seconds: number | null; interval_seconds: number | null; shared_name: boolean }>`
+    WITH named AS (
+      -- Over every reporting host, whichever are asked for: whether another has the same name.
+      SELECT id, count(*) OVER (PARTITION BY coalesce(name, hostname)) > 1 AS shared_name FROM hosts WHERE received_at IS NOT NULL)
     SELECT h.id, coalesce(h.name, h.hostname) AS host, c.name AS client, s.name AS site, h.labels,
-           extract(epoch FROM now() - h.received_at)::float8 AS age_seconds, h.interval_seconds
-    FROM hosts h LEFT JOIN sites s ON s.id = h.site_id LEFT JOIN clients c ON c.id = s.client_id
-    WHERE h.received_at IS NOT NULL AND (${hostIds ?? null}::bigint[] IS NULL OR h.id = ANY(${hostIds ?? null}::bigint[]))`.execute(db);
+           extract(epoch FROM now() - h.received_at)::float8 AS age_seconds, h.interval_seconds, n.shared_name
+    FROM hosts h JOIN named n ON n.id = h.id LEFT JOIN sites s ON s.id = h.site_id LEFT JOIN clients c ON c.id = s.client_id
+    WHERE ${hostIds ?? null}::bigint[] IS NULL OR h.id = ANY(${hostIds ?? null}::bigint[])`.execute(db);
   return rows.map((h) => ({
     hostId: h.id, host: h.host, labels: h.labels, ...(h.client && { client: h.client }), ...(h.site && { site: h.site }),
-    ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds,
+    ageSeconds: h.age_seconds ?? 0, intervalSeconds: h.interval_seconds, ...(h.shared_name && { sharedName: true }),
   }));
 }
 
@@ -173,4 +176,26 @@ export async function topologyContext(db: Db): Promise<TopologyContext> {
   const { rows: down } = await sql<{ host_id: number }>`
     SELECT host_id FROM alerts WHERE rule = ${PROXMOX_NODE_DOWN} AND state = 'firing' AND host_id IS NOT NULL`.execute(db);
   return { places, downElsewhere: new Set(down.map((d) => d.host_id)) };
+}
+
+/** Stores transitions in the outbox, in the caller's transaction: the one that moves their alerts. */
+export async function enqueueTransitions(db: Db, transitions: readonly Transition[]): Promise<void> {
+  if (!transitions.length) return;
+  await sql`INSERT INTO alert_outbox (transition) SELECT * FROM jsonb_array_elements(${JSON.stringify(transitions)}::jsonb)`.execute(db);
+}
+
+/** The oldest transitions waiting in the outbox, in the order they were made. */
+export async function pendingTransitions(db: Db, limit: number): Promise<Array<{ id: number; transition: Transition }>> {
+  const { rows } = await sql<{ id: string; transition: { alert: Alert & { activeSince: string; startsAt: string | null; endsAt: string | null }; to: Transition["to"] } }>`
+    SELECT id, transition FROM alert_outbox ORDER BY id LIMIT ${limit}`.execute(db);
+  const date = (value: string | null) => (value === null ? null : new Date(value));
+  return rows.map(({ id, transition: { alert, to } }) => ({
+    id: Number(id),
+    transition: { to, alert: { ...alert, activeSince: new Date(alert.activeSince), startsAt: date(alert.startsAt), endsAt: date(alert.endsAt) } },
+  }));
+}
+
+/** Removes transitions once handed to the notifiers. */
+export async function removeSentTransitions(db: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length) await sql`DELETE FROM alert_outbox WHERE id = ANY(${ids}::bigint[])`.execute(db);
 }

@@ -8,8 +8,8 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Db } from "../db/database.ts";
 import type { StreamLimits } from "../nats/streams.ts";
 import type { ProxmoxCycle } from "../proxmox/cycle.ts";
+import { startOutboxSender } from "./outbox.ts";
 import { AlertDispatcher, type NotifierConfig } from "./dispatch.ts";
-import type { Transition } from "./engine.ts";
 import { AlertEvaluator } from "./evaluator.ts";
 import { ensureEventStream, publishAlertEvents } from "./events.ts";
 import { reportingHosts, topologyContext } from "./repository.ts";
@@ -38,6 +38,8 @@ export async function startAlerting(options: {
   eventStreamLimits?: StreamLimits["events"];
   /** Whether this collector runs the absence check (it holds the absence-check lease); always when absent. */
   isAbsenceChecker?: () => boolean;
+  /** Whether this collector sends the alert outbox (it holds the alert-outbox lease); always when absent. */
+  isOutboxSender?: () => boolean;
 }): Promise<Alerting> {
   const { db, nc, log, externalUrl } = options;
   await ensureEventStream(nc, options.eventStreamLimits);
@@ -45,11 +47,15 @@ export async function startAlerting(options: {
   // The Watchdog comes from the collector judging silent hosts: it arrives while that work is done.
   const watchdog = watchdogEnabled(options.rules);
   const dispatcher = new AlertDispatcher({ notifiers: options.notifiers, externalURL: externalUrl, db, log, sendsWatchdog: () => watchdog && isAbsenceChecker() });
-  const notify = (transitions: Transition[]) => {
-    dispatcher.notify(transitions);
-    publishAlertEvents(nc, transitions, externalUrl);
-  };
-  const evaluator = new AlertEvaluator({ db, rules: options.rules, log, notify });
+  // Transitions are stored in the outbox with their alerts' move; the lease holder sends them (outbox.ts).
+  const outbox = startOutboxSender({
+    db, log, isSender: options.isOutboxSender ?? (() => true),
+    send: async (transitions) => {
+      publishAlertEvents(nc, transitions, externalUrl);
+      await dispatcher.notify(transitions);
+    },
+  });
+  const evaluator = new AlertEvaluator({ db, rules: options.rules, log, notify: () => outbox.kick() });
   dispatcher.start();
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -86,6 +92,7 @@ export async function startAlerting(options: {
     stop: async () => {
       clearInterval(ticker);
       await queue;
+      await outbox.stop();
       await dispatcher.close();
     },
   };

@@ -73,10 +73,15 @@ export const MIN_REPORTS_RULES: ReadonlySet<string> = new Set(["ListenerGone", "
 /** The rules that take `grace`. */
 export const GRACE_RULES: ReadonlySet<string> = new Set(["ProxmoxGuestDown"]);
 
+/** Which hosts a setting is for: placed under a client or site, named, labelled; any given must all hold. */
+const hostMatchFields = { client: z.string(), site: z.string(), host: z.string(), label: z.string().regex(/^[^=]+=.*$/, "expected name=value") };
+export const hostMatchSchema = z.object(hostMatchFields).partial().strict();
+export type HostMatch = z.output<typeof hostMatchSchema>;
+
 const overrideSchema = z
   .object({
     match: z
-      .object({ client: z.string(), site: z.string(), host: z.string(), label: z.string().regex(/^[^=]+=.*$/, "expected name=value"), mountpoint: z.string() })
+      .object({ ...hostMatchFields, mountpoint: z.string() })
       .partial()
       .strict(),
     ...settingsFields,
@@ -142,11 +147,12 @@ function specificity(match: Match): number {
   return (match.client ? 1 : 0) + (match.site ? 2 : 0) + (match.label ? 4 : 0) + (match.host ? 8 : 0) + (match.mountpoint ? 16 : 0);
 }
 
-function matches(match: Match, scope: RuleScope): boolean {
+/** Whether a host (and mountpoint) is one a match names. Also what selects netmap.yaml's `checks:` for an agent. */
+export function matches(match: Match | HostMatch, scope: RuleScope): boolean {
   if (match.client !== undefined && match.client !== scope.client) return false;
   if (match.site !== undefined && match.site !== scope.site) return false;
   if (match.host !== undefined && match.host !== scope.host) return false;
-  if (match.mountpoint !== undefined && match.mountpoint !== scope.mountpoint) return false;
+  if ("mountpoint" in match && match.mountpoint !== undefined && match.mountpoint !== scope.mountpoint) return false;
   if (match.label !== undefined) {
     const at = match.label.indexOf("=");
     if (scope.labels?.[match.label.slice(0, at)] !== match.label.slice(at + 1)) return false;

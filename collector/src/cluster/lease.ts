@@ -10,7 +10,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 
 /** Every lease a collector may hold; one name per kind of once-only work. */
-export type LeaseName = "proxmox-poll" | "absence-check" | "housekeeping" | "snmp-poll";
+export type LeaseName = "proxmox-poll" | "absence-check" | "housekeeping" | "snmp-poll" | "alert-outbox";
 
 export interface LeaseOptions {
   databaseUrl: string;

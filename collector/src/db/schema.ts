@@ -177,7 +177,16 @@ export interface Database extends AlertTables, ProxmoxTables, SecurityTables {
 export interface AlertTables {
   alerts: AlertsTable;
   alert_deliveries: AlertDeliveriesTable;
+  alert_outbox: AlertOutboxTable;
   silences: SilencesTable;
+}
+
+/** Transitions stored with the alert's move, waiting to be sent (alerts/outbox.ts). */
+export interface AlertOutboxTable {
+  id: GeneratedAlways<Int8>;
+  /** { alert, to }: the Transition as JSON, dates as ISO strings. */
+  transition: Json<{ alert: Record<string, unknown>; to: "firing" | "resolved" }>;
+  created_at: DefaultedTimestamp;
 }
 
 /** jsonb written as JSON text, read back parsed. */

@@ -9,6 +9,7 @@ import type { ExportedHost } from "./exposition.ts";
 import { mountUsedPercent, protocolName } from "./headline.ts";
 import type { HostDetail, HostSummary } from "../http/api-types.ts";
 import { hostStatus, type HostStatus, type StatusThresholds } from "./status.ts";
+import type { HostScope } from "../alerts/settings.ts";
 
 export type { HostDetail, HostSummary } from "../http/api-types.ts";
 
@@ -154,4 +155,14 @@ export async function hostsToExport(db: Db, thresholds: StatusThresholds, now = 
   const seen = new Map<string, number>();
   for (const h of hosts) seen.set(key(h), (seen.get(key(h)) ?? 0) + 1);
   return hosts.map(({ id, ...host }) => (seen.get(key(host as ExportedHost))! > 1 ? { id, ...host } : host));
+}
+
+/** The host an agent reports as, as rules and netmap.yaml's `checks:` select it (its name, placement, labels); null before its first report. */
+export async function agentHostScope(db: Db, agentId: string): Promise<HostScope | null> {
+  const { rows } = await sql<{ host: string; client: string | null; site: string | null; labels: Record<string, string> }>`
+    SELECT coalesce(h.name, h.hostname) AS host, c.name AS client, s.name AS site, h.labels
+    FROM hosts h LEFT JOIN sites s ON s.id = h.site_id LEFT JOIN clients c ON c.id = s.client_id
+    WHERE h.agent_id = ${agentId}`.execute(db);
+  const h = rows[0];
+  return h ? { host: h.host, labels: h.labels, ...(h.client && { client: h.client }), ...(h.site && { site: h.site }) } : null;
 }

@@ -15,7 +15,7 @@ export type { SeriesResponse, SeriesSource } from "../http/api-types.ts";
 
 /** Where one metric comes from for one source: a table, an SQL value, and the label that tells series apart. */
 interface SourceSpec {
-  table: "report_samples" | "mount_samples" | "proxmox_samples" | "proxmox_storage_samples" | "snmp_interface_samples";
+  table: SeriesTable["raw"];
   /** SQL over the table's columns (a trusted constant, never user input). Null values are no sample. */
   value?: string;
   /** One series per value of this column, labelled with it (a query parameter of the same name picks one). */
@@ -43,6 +43,7 @@ const pve = (value: string): SourceSpec => ({ table: "proxmox_samples", value })
 const mount = (value: string): SourceSpec => ({ table: "mount_samples", value, labelColumn: "mountpoint" });
 const storage = (value: string): SourceSpec => ({ table: "proxmox_storage_samples", value, labelColumn: "storage" });
 const port = (value: string): SourceSpec => ({ table: "snmp_interface_samples", value, labelColumn: "interface" });
+const check = (value: string): SourceSpec => ({ table: "check_samples", value, labelColumn: "check_name" });
 
 export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   cpu_busy_ratio: {
@@ -98,6 +99,8 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   interface_transmit_bytes_per_second: { unit: "bytes_per_second", help: "a network device's interface, bytes sent per second (SNMP octet counters)", label: "interface", snmp: port("out_bps / 8.0") },
   interface_errors_per_second: { unit: "1", help: "a network device's interface, in + out errors per second", label: "interface", snmp: port("in_errors_per_second + out_errors_per_second") },
   interface_up_ratio: { unit: "ratio", help: "a network device's interface, the share of polls it was oper up", label: "interface", snmp: port("oper_up") },
+  check_up_ratio: { unit: "ratio", help: "a synthetic check, the share of reports it succeeded in, per check", label: "check", agent: check("up") },
+  check_latency_seconds: { unit: "seconds", help: "a synthetic check's latency (connect, or the whole HTTP exchange), per check", label: "check", agent: check("latency_seconds") },
 });
 
 export const METRIC_NAMES = Object.keys(METRICS).sort();
@@ -207,7 +210,7 @@ export function parseSeriesQuery(query: Query, now = new Date()): SeriesQuery {
 
   let labelValue: string | null = null;
   if (spec.label) labelValue = single(query, spec.label) ?? null;
-  for (const other of ["mountpoint", "storage", "mode", "interface"]) {
+  for (const other of ["mountpoint", "storage", "mode", "interface", "check"]) {
     if (other !== spec.label && single(query, other) !== undefined) {
       throw new BadRequestError(`metric ${metric} has no ${other} label${spec.label ? `; its series are told apart by ${spec.label}` : ""}`);
     }

@@ -35,8 +35,20 @@ export interface LatestState {
 }
 
 /**
+ * Whether report `a` comes after `b` of the same host. Within one boot the agent's
+ * sequence decides (it only goes up, across agent restarts too: identity.ts), so a
+ * clock set back mid-boot cannot freeze the latest state on a report dated in the
+ * future; across boots, collected_at is all there is. advanceLatest's WHERE is the
+ * same rule in SQL: change both together.
+ */
+export function isLaterReport(a: HostReport, b: HostReport): boolean {
+  return a.bootId === b.bootId ? a.seq > b.seq : a.collectedAt!.getTime() > b.collectedAt!.getTime();
+}
+
+/**
  * Moves each host's latest state forward; a report older than the stored one
  * (a spool replay arriving after fresher reports) stays only in the series.
+ * "Older": a lower seq of the same boot, else an earlier collected_at (isLaterReport).
  * Returns the reports that became their host's latest.
  */
 export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<T[]> {
@@ -73,7 +85,9 @@ export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]
       id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
       interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
       memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[], state jsonb)
-    WHERE h.id = n.id AND (h.collected_at IS NULL OR h.collected_at <= n.collected_at)
+    WHERE h.id = n.id AND (h.collected_at IS NULL
+      -- (boot, seq), not the agent's clock, orders one boot's reports (isLaterReport); collected_at across boots.
+      OR CASE WHEN h.boot_id = n.boot_id THEN h.seq < n.seq ELSE h.collected_at <= n.collected_at END)
     RETURNING h.id`.execute(trx);
   const advanced = new Set(advancedRows.map((row) => row.id));
   return reports.filter((r) => advanced.has(r.hostId));

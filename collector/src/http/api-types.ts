@@ -222,6 +222,8 @@ export interface SshAuthJson {
   windowSeconds: number;
   failures: number;
   sources: Array<{ address: string; failures: number; lastUser: string }>;
+  /** fail2ban's jails when it runs on the host: failed and banned, now and in total. */
+  fail2banJails: Array<{ name: string; currentlyFailed: number; totalFailed: number; currentlyBanned: number; totalBanned: number }>;
 }
 
 /** A container as the agent last read it from Docker or Podman (`containers:` in agent.yaml). */
@@ -283,11 +285,11 @@ export interface HostDetail extends HostSummary {
   sshAuth: SshAuthJson | null;
   containers: ContainerJson[];
   /** The agent's own health: spool, dropped reports, reconnects, its RSS and CPU. */
-  agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number } | null;
+  agent?: { spoolReports: number; spoolBytes: number; droppedReportsTotal: number; reconnectsTotal: number; residentBytes: number; cpuSecondsTotal: number; unspooledReportsTotal: number } | null;
 }
 
 export type SeriesSource = "agent" | "proxmox" | "snmp";
-export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "1";
+export type SeriesUnit = "ratio" | "bytes" | "bytes_per_second" | "seconds" | "1";
 
 /** GET /api/v1/hosts/:id/series. Points are [Unix seconds, value]. */
 /** GET /api/v1/alerts/:fingerprint/history: the alert's transitions, newest first; `from` null for its first state. */

@@ -6,7 +6,7 @@ import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { headline, protocolName } from "../hosts/headline.ts";
-import { advanceLatest, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
+import { advanceLatest, isLaterReport, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
 export interface ReceivedReport {
   report: HostReport;
@@ -38,6 +38,7 @@ export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: 
     const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
     const fresh = await insertSamples(trx, candidates);
     await insertMountSamples(trx, fresh);
+    await insertCheckSamples(trx, fresh);
     const advanced = await advanceLatest(trx, newestPerHost(fresh));
     await replaceLatestDetails(trx, advanced);
     return {
@@ -131,11 +132,24 @@ async function insertMountSamples(trx: Tx, reports: LatestState[]): Promise<void
     ON CONFLICT DO NOTHING`.execute(trx);
 }
 
+/** Each report's check results as they stand at that report (a check runs on its own interval): the host page's check charts. */
+async function insertCheckSamples(trx: Tx, reports: LatestState[]): Promise<void> {
+  const rows = reports.flatMap((r) => r.report.checks.map((c) => ({ r, c })));
+  if (!rows.length) return;
+  await sql`
+    INSERT INTO check_samples (host_id, check_name, collected_at, up, latency_seconds)
+    SELECT * FROM unnest(
+      ${rows.map(({ r }) => r.hostId)}::bigint[], ${rows.map(({ c }) => c.name)}::text[],
+      ${rows.map(({ r }) => r.report.collectedAt!.toISOString())}::timestamptz[],
+      ${rows.map(({ c }) => (c.success ? 1 : 0))}::float8[], ${rows.map(({ c }) => c.latencySeconds ?? null)}::float8[])
+    ON CONFLICT DO NOTHING`.execute(trx);
+}
+
 function newestPerHost(reports: LatestState[]): LatestState[] {
   const newest = new Map<number, LatestState>();
   for (const r of reports) {
     const current = newest.get(r.hostId);
-    if (!current || r.report.collectedAt! > current.report.collectedAt!) newest.set(r.hostId, r);
+    if (!current || isLaterReport(r.report, current.report)) newest.set(r.hostId, r);
   }
   return [...newest.values()].sort((a, b) => a.hostId - b.hostId);
 }

@@ -2,15 +2,18 @@
 // own report subject and its own inbox) and the collector's. deploy/nats/agent-permissions.conf
 // ships the same blocks for people who write nats-server's authorization by hand; a test
 // (test/unit/collector/nats-permissions.test.ts) keeps the two the same.
-import { agentInboxPrefix, EVENTS_STREAM, REPORTS_STREAM, reportSubject } from "../../../proto/src/subjects.ts";
+import { agentInboxPrefix, CHECKS_SUBJECTS, checksSubject, EVENTS_STREAM, REPORTS_STREAM, reportSubject } from "../../../proto/src/subjects.ts";
 
 export interface Permissions {
   publish: readonly string[];
   subscribe: readonly string[];
+  /** nats-server's allow_responses: one reply to each request received, on its reply subject whatever it is. */
+  allowResponses?: true;
 }
 
+/** Its own reports, its own checks request (answered on its own inbox), and nothing else. */
 export function agentPermissions(agentId: string): Permissions {
-  return { publish: [reportSubject(agentId)], subscribe: [`${agentInboxPrefix(agentId)}.>`] };
+  return { publish: [reportSubject(agentId), checksSubject(agentId)], subscribe: [`${agentInboxPrefix(agentId)}.>`] };
 }
 
 /** What `netmap serve` does with NATS and no more (its inbox prefix is nats.inbox_prefix). */
@@ -27,12 +30,15 @@ export function collectorPermissions(inboxPrefix: string): Permissions {
       "netmap.v1.inventory.>",
       "netmap.v1.audit.>",
     ],
-    subscribe: [`${inboxPrefix}.>`],
+    // Agents' checks requests, answered once each on the agent's inbox: allow_responses, not a grant on agents' inboxes.
+    subscribe: [`${inboxPrefix}.>`, CHECKS_SUBJECTS],
+    allowResponses: true,
   };
 }
 
 /** The block as nats-server's configuration writes it. */
 export function permissionsBlock(permissions: Permissions): string {
   const list = (subjects: readonly string[]) => `[${subjects.map((s) => JSON.stringify(s)).join(", ")}]`;
-  return `{ publish = { allow = ${list(permissions.publish)} }, subscribe = { allow = ${list(permissions.subscribe)} } }`;
+  const responses = permissions.allowResponses ? ", allow_responses = true" : "";
+  return `{ publish = { allow = ${list(permissions.publish)} }, subscribe = { allow = ${list(permissions.subscribe)} }${responses} }`;
 }

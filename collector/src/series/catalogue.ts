@@ -4,7 +4,7 @@
 
 export interface SeriesTable {
   /** The raw table; its rollups are <raw>_1m and <raw>_1h. */
-  raw: "report_samples" | "mount_samples" | "proxmox_samples" | "proxmox_storage_samples" | "snmp_interface_samples";
+  raw: "report_samples" | "mount_samples" | "proxmox_samples" | "proxmox_storage_samples" | "snmp_interface_samples" | "check_samples";
   /** Columns that tell a host's series apart (a mount point, a storage). */
   labels: readonly string[];
   /** Numeric columns rolled up as mean (same name), _min and _max. */
@@ -32,6 +32,7 @@ export const SERIES_TABLES: readonly SeriesTable[] = Object.freeze([
   },
   { raw: "proxmox_storage_samples", labels: ["storage"], metrics: ["total_bytes", "used_bytes", "available_bytes"] },
   { raw: "snmp_interface_samples", labels: ["interface"], metrics: ["oper_up", "in_bps", "out_bps", "in_errors_per_second", "out_errors_per_second"] },
+  { raw: "check_samples", labels: ["check_name"], metrics: ["up", "latency_seconds"] },
 ]);
 
 export type TierName = "raw" | "minute" | "hour";

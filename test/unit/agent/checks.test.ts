@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { daysLeft, statusExpected } from "../../../agent/src/checks/probe.ts";
-import { parseAddress } from "../../../agent/src/checks/settings.ts";
+import { parseAddress } from "../../../proto/src/check-config.ts";
 
 describe("synthetic checks", () => {
   test("counts a certificate's days left from its notAfter as Node prints it, negative once expired", () => {

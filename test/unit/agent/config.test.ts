@@ -42,6 +42,8 @@ describe("agent config", () => {
       checks: [],
       authLog: "off",
       authLogWindowSeconds: 600,
+      checksRefreshSeconds: 60,
+      fail2banSocket: undefined,
       containers: "auto",
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
@@ -112,8 +114,14 @@ describe("agent config", () => {
     const fromFile = load([], {}, yaml("auth_log: /var/log/sshd.log\nauth_log_window: 5m\n"));
     assert.deepEqual([fromFile.authLog, fromFile.authLogWindowSeconds], ["/var/log/sshd.log", 300]);
     assert.equal(load([], { NETMAP_AUTH_LOG: "off" }, yaml("auth_log: auto\n")).authLog, "off");
-    assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off or the path of a log file sshd writes to' });
+    assert.throws(() => load([], {}, yaml('auth_log: ""\n')), { message: 'invalid auth log "" (auth_log in /etc/netmap/agent.yaml): expected auto, off, journal or the path of a log file sshd writes to' });
     assert.throws(() => load([], {}, yaml("auth_log_window: 0s\n")), { message: 'invalid auth log window "0s" (auth_log_window in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 10m' });
+  });
+
+  it("loadAgentConfig - reads checks_refresh, how often the collector is asked for its checks, from the file", () => {
+    const yaml = (text: string) => files({ "/etc/netmap/agent.yaml": text });
+    assert.equal(load([], {}, yaml("checks_refresh: 5m\n")).checksRefreshSeconds, 300);
+    assert.throws(() => load([], {}, yaml("checks_refresh: 0s\n")), { message: 'invalid checks refresh "0s" (checks_refresh in /etc/netmap/agent.yaml): expected a duration of at least 1s, like 1m' });
   });
 
   it("loadAgentConfig - answers --help and --version before looking at anything else", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { containerInfo, cpuPercent, formatPorts } from "../../../agent/src/collectors/containers.ts";
+import { cgroupCpuPercent, containerInfo, cpuPercent, formatPorts, statsFigures } from "../../../agent/src/collectors/containers.ts";
+import { cgroupPaths, netDevTotals, readContainerUsage } from "../../../agent/src/container-usage.ts";
 
 // Shapes as Docker 20.10's Engine API answers (/containers/json, /containers/{id}/json, /stats?one-shot=true).
 const ID = "82db82937c74504210f757c5684a88454931d622be896814ab3ed63fdeb90872";
@@ -14,7 +15,7 @@ const stats = (container: number, system: number) => ({
 
 describe("containers", () => {
   test("reads a running container's identity, health, restarts, ports, memory and network", () => {
-    const container = containerInfo(entry, inspect, { stats: stats(5e9, 100e9), cpuPercent: 12.5 }, "docker");
+    const container = containerInfo(entry, inspect, statsFigures(stats(5e9, 100e9), 12.5), "docker");
     assert.deepEqual(container, {
       id: ID, name: "web", image: "nginx:1.25", state: "running", health: "healthy", restartCount: 2, startedAt: new Date("2026-12-01T13:00:33.938Z"), exitCode: undefined,
       ports: ["0.0.0.0:8080->80/tcp", "443/tcp", "[::]:8080->80/tcp"], cpuPercent: 12.5, memoryUsedBytes: 40_000_000, memoryLimitBytes: 1_073_741_824,
@@ -30,7 +31,7 @@ describe("containers", () => {
   });
 
   test("an exited container has its exit code and no figures; one never started has no start time", () => {
-    const exited = containerInfo({ ...entry, State: "exited" }, { RestartCount: 0, State: { Status: "exited", StartedAt: "2026-12-01T13:00:33Z", ExitCode: 137 } }, { stats: stats(1, 1), cpuPercent: 3 }, "podman");
+    const exited = containerInfo({ ...entry, State: "exited" }, { RestartCount: 0, State: { Status: "exited", StartedAt: "2026-12-01T13:00:33Z", ExitCode: 137 } }, statsFigures(stats(1, 1), 3), "podman");
     assert.deepEqual([exited.state, exited.exitCode, exited.health, exited.memoryUsedBytes, exited.cpuPercent, exited.engine], ["exited", 137, "", undefined, undefined, "podman"], "figures of its last run are not shown");
     const created = containerInfo({ Id: ID }, { State: { Status: "created", StartedAt: "0001-01-01T00:00:00Z" } }, undefined, "docker");
     assert.deepEqual([created.name, created.startedAt, created.exitCode], ["82db82937c74", undefined, undefined]);
@@ -39,5 +40,55 @@ describe("containers", () => {
   test("lists each published port once, in order", () => {
     assert.deepEqual(formatPorts([{ IP: "127.0.0.1", PrivatePort: 5432, PublicPort: 5432, Type: "tcp" }, { IP: "127.0.0.1", PrivatePort: 5432, PublicPort: 5432, Type: "tcp" }, { PrivatePort: 53, Type: "udp" }]), ["127.0.0.1:5432->5432/tcp", "53/udp"]);
     assert.deepEqual(formatPorts(undefined), []);
+  });
+
+  // As read on a Debian 12 host with cgroup v1 (hybrid) under Podman 4.3's cgroupfs manager, and as systemd's v2 writes them.
+  const PODMAN_V1_CGROUP = [
+    "9:name=systemd:/libpod_parent/libpod-de6427", "8:pids:/libpod_parent/libpod-de6427", "4:memory:/libpod_parent/libpod-de6427",
+    "2:cpuacct:/libpod_parent/libpod-de6427", "1:cpu:/libpod_parent/libpod-de6427", "0::/libpod_parent/libpod-de6427", "",
+  ].join("\n");
+  const NET_DEV = [
+    "Inter-|   Receive                                                |  Transmit",
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed",
+    "    lo:     500       5    0    0    0     0          0         0      500       5    0    0    0     0       0          0",
+    "  eth0:    1000      10    0    0    0     0          0         0      200       2    0    0    0     0       0          0",
+    "  eth1:      24       1    0    0    0     0          0         0        6       1    0    0    0     0       0          0", "",
+  ].join("\n");
+  const reader = (files: Record<string, string>) => (path: string) => files[path];
+
+  test("finds a container's cgroup per controller (v1) or unified (v2) from its main process", () => {
+    assert.deepEqual(cgroupPaths(PODMAN_V1_CGROUP), { unified: "/libpod_parent/libpod-de6427", memory: "/libpod_parent/libpod-de6427", cpuacct: "/libpod_parent/libpod-de6427" });
+    assert.deepEqual(cgroupPaths("0::/system.slice/docker-82db.scope\n"), { unified: "/system.slice/docker-82db.scope" });
+    assert.deepEqual(cgroupPaths("4:cpu,cpuacct:/docker/82db\n"), { cpuacct: "/docker/82db" });
+    assert.deepEqual(netDevTotals(NET_DEV), { rx: 1024, tx: 206 }, "every interface but lo");
+    assert.equal(netDevTotals(NET_DEV.split("\n").slice(0, 3).join("\n")), undefined, "lo only: no network figures, as the Engine API gives none");
+  });
+
+  test("reads CPU time, working set and network from cgroup v1, the machine's memory as the limit when it has none", () => {
+    const dir = "/libpod_parent/libpod-de6427";
+    const usage = readContainerUsage(4242, reader({
+      "/p/4242/cgroup": PODMAN_V1_CGROUP, "/p/4242/net/dev": NET_DEV, "/p/meminfo": "MemTotal:        8000000 kB\nMemFree: 1 kB\n",
+      [`/s/fs/cgroup/memory${dir}/memory.usage_in_bytes`]: "348160\n", [`/s/fs/cgroup/memory${dir}/memory.limit_in_bytes`]: "9223372036854771712\n",
+      [`/s/fs/cgroup/memory${dir}/memory.stat`]: "cache 8192\ninactive_file 8192\ntotal_inactive_file 8192\n", [`/s/fs/cgroup/cpuacct${dir}/cpuacct.usage`]: "23942723\n",
+    }), { proc: "/p", sys: "/s" });
+    assert.deepEqual(usage, { cpuSeconds: 0.023942723, memoryUsedBytes: 339_968, memoryLimitBytes: 8_192_000_000, networkRxBytes: 1024, networkTxBytes: 206 });
+  });
+
+  test("reads cgroup v2 with its limit, and gives nothing where the agent cannot see the cgroup", () => {
+    const dir = "/s/fs/cgroup/system.slice/docker-82db.scope";
+    const files = {
+      "/p/7/cgroup": "0::/system.slice/docker-82db.scope\n", [`${dir}/memory.current`]: "50000000\n", [`${dir}/memory.max`]: "1073741824\n",
+      [`${dir}/memory.stat`]: "anon 1\ninactive_file 10000000\n", [`${dir}/cpu.stat`]: "usage_usec 5000000\nuser_usec 1\n",
+    };
+    assert.deepEqual(readContainerUsage(7, reader(files), { proc: "/p", sys: "/s" }), { cpuSeconds: 5, memoryUsedBytes: 40_000_000, memoryLimitBytes: 1_073_741_824, networkRxBytes: undefined, networkTxBytes: undefined });
+    assert.equal(readContainerUsage(8, reader(files), { proc: "/p", sys: "/s" }), undefined, "no such process");
+    assert.equal(readContainerUsage(7, reader({ "/p/7/cgroup": files["/p/7/cgroup"] }), { proc: "/p", sys: "/s" }), undefined, "another cgroup namespace's path");
+    assert.equal(readContainerUsage(0, reader(files), { proc: "/p", sys: "/s" }), undefined, "no main process (Pid 0)");
+  });
+
+  test("CPU from cgroup time: per cent of one core over the time between two readings", () => {
+    assert.equal(cgroupCpuPercent({ cpuSeconds: 6, atSeconds: 110 }, { cpuSeconds: 5, atSeconds: 100 }), 10);
+    assert.equal(cgroupCpuPercent({ cpuSeconds: 1, atSeconds: 110 }, { cpuSeconds: 5, atSeconds: 100 }), undefined, "restarted: its counter went back");
+    assert.equal(cgroupCpuPercent({ cpuSeconds: 1, atSeconds: 110 }, undefined), undefined);
   });
 });

@@ -17,5 +17,8 @@ test("nats permissions - the collector's and an agent's blocks are the shipped e
   ] as const) {
     assert.deepEqual(subjects(written, "publish"), subjects(shipped, "publish"));
     assert.deepEqual(subjects(written, "subscribe"), subjects(shipped, "subscribe"));
+    assert.equal(/allow_responses\s*=\s*true/.test(written), /allow_responses\s*=\s*true/.test(shipped), "allow_responses alike");
   }
+  assert.match(permissionsBlock(collectorPermissions(COLLECTOR_INBOX_PREFIX)), /allow_responses = true/);
+  assert.doesNotMatch(permissionsBlock(agentPermissions("0123456789abcdef")), /allow_responses/, "no one sends an agent requests");
 });

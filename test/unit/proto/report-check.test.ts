@@ -121,11 +121,15 @@ describe("report check: the collector refuses a report that breaks a rule and na
     rejects(sampleReport({ checks: Array.from({ length: REPORT_LIMITS.checks + 1 }, (_, i) => ({ ...check, name: `c${i}` })) }), "checks has 257 entries, over the limit of 256");
   });
 
-  test("takes failed SSH authentications per source, and refuses a source that is no address", () => {
-    const sshAuth = { log: "/var/log/auth.log", windowSeconds: 600, failures: 30, sources: [{ address: "192.0.2.9", failures: 30, lastUser: "mallory" }] };
+  test("takes failed SSH authentications per source and fail2ban's jails, and refuses a source that is no address", () => {
+    const sshAuth = {
+      log: "/var/log/auth.log", windowSeconds: 600, failures: 30, sources: [{ address: "192.0.2.9", failures: 30, lastUser: "mallory" }],
+      fail2banJails: [{ name: "sshd", currentlyFailed: 2, totalFailed: 31, currentlyBanned: 1, totalBanned: 4 }],
+    };
     assert.deepEqual(decodeReport(encodeReport(sampleReport({ sshAuth }))).sshAuth, sshAuth);
     rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "attacker.example", failures: 1, lastUser: "x" }] } }), 'ssh_auth.sources[0].address "attacker.example" is not an IP address');
     rejects(sampleReport({ sshAuth: { ...sshAuth, sources: [{ address: "192.0.2.9", failures: 1, lastUser: "root\u001b[31m" }] } }), /^ssh_auth\.sources\[0\]\.last_user ".*" holds a control character$/);
+    rejects(sampleReport({ sshAuth: { ...sshAuth, fail2banJails: [{ ...sshAuth.fail2banJails[0]!, name: "ssh\u001b]0;x\u0007" }] } }), /^ssh_auth\.fail2ban_jails\[0\]\.name ".*" holds a control character$/);
   });
 
   test("takes containers, and refuses an id that is no engine's, a restart count past PostgreSQL's integer or a start past 9999", () => {

@@ -12,6 +12,17 @@ export interface ReportingHost extends HostScope {
   hostId: number;
   ageSeconds: number;
   intervalSeconds: number | null;
+  /** Another reporting host has the same name (two unassigned agents called web01, one web01 per client). */
+  sharedName?: boolean;
+}
+
+/**
+ * HostDown's labels: the host's name, and its id when another reporting host has the same
+ * name, so that each has an alert (a fingerprint) of its own. A host whose name is its own
+ * keeps `{ host }` alone, and with it the fingerprint its alerts were stored under.
+ */
+export function hostDownLabels(host: ReportingHost): Record<string, string> {
+  return host.sharedName ? { host: host.host, host_id: String(host.hostId) } : { host: host.host };
 }
 
 /**
@@ -31,7 +42,7 @@ export function judgeAbsence(hosts: readonly ReportingHost[], config: RulesConfi
       observation: {
         rule: HOST_DOWN,
         severity: "critical",
-        labels: { host: host.host },
+        labels: hostDownLabels(host),
         annotations: { summary: `${host.host} has sent no report for ${Math.round(host.ageSeconds)} s` },
         value: host.ageSeconds,
         active: host.ageSeconds > silentFor,

@@ -14,6 +14,8 @@ import * as proxmoxTasks from "./2026_12_02_050_proxmox_tasks.ts";
 import * as slugs from "./2026_12_02_090_slugs.ts";
 import * as alertTransitions from "./2026_12_02_091_alert_transitions.ts";
 import * as terminalSessions from "./2026_12_02_030_terminal_sessions.ts";
+import * as checkSamples from "./2026_12_02_100_check_samples.ts";
+import * as alertOutbox from "./2026_12_02_100_alert_outbox.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -29,4 +31,6 @@ export const migrations: Record<string, Migration> = {
   "2026_12_02_090_slugs": slugs,
   "2026_12_02_091_alert_transitions": alertTransitions,
   "2026_12_02_030_terminal_sessions": terminalSessions,
+  "2026_12_02_100_check_samples": checkSamples,
+  "2026_12_02_100_alert_outbox": alertOutbox,
 };

@@ -351,13 +351,23 @@ export interface CheckResult {
  * sliding window, counted from when the agent started reading the log.
  */
 export interface SshAuthFailures {
-  /** the file read */
+  /** the file read, or "journal" (sshd's entries of the systemd journal) */
   log: string;
   windowSeconds: number;
   /** in the window, every source */
   failures: number;
   /** the most failing first, at most 20 */
   sources: SshAuthSource[];
+  /** when fail2ban runs: each jail, as fail2ban-client status gives it */
+  fail2banJails: Fail2banJail[];
+}
+
+export interface Fail2banJail {
+  name: string;
+  currentlyFailed: number;
+  totalFailed: number;
+  currentlyBanned: number;
+  totalBanned: number;
 }
 
 export interface SshAuthSource {
@@ -427,6 +437,11 @@ export interface AgentStats {
   /** The agent process itself. */
   residentBytes: number;
   cpuSecondsTotal: number;
+  /**
+   * Reports lost since the agent started because the spool could not store them
+   * (a full or failing disk) while they could not be sent either.
+   */
+  unspooledReportsTotal: number;
 }
 
 function createBaseHostReport(): HostReport {
@@ -2923,7 +2938,7 @@ export const CheckResult: MessageFns<CheckResult> = {
 };
 
 function createBaseSshAuthFailures(): SshAuthFailures {
-  return { log: "", windowSeconds: 0, failures: 0, sources: [] };
+  return { log: "", windowSeconds: 0, failures: 0, sources: [], fail2banJails: [] };
 }
 
 export const SshAuthFailures: MessageFns<SshAuthFailures> = {
@@ -2939,6 +2954,9 @@ export const SshAuthFailures: MessageFns<SshAuthFailures> = {
     }
     for (const v of message.sources) {
       SshAuthSource.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.fail2banJails) {
+      Fail2banJail.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2988,6 +3006,14 @@ export const SshAuthFailures: MessageFns<SshAuthFailures> = {
             message.sources.push(SshAuthSource.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fail2banJails.push(Fail2banJail.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3012,6 +3038,11 @@ export const SshAuthFailures: MessageFns<SshAuthFailures> = {
       sources: globalThis.Array.isArray(object?.sources)
         ? object.sources.map((e: any) => SshAuthSource.fromJSON(e))
         : [],
+      fail2banJails: globalThis.Array.isArray(object?.fail2banJails)
+        ? object.fail2banJails.map((e: any) => Fail2banJail.fromJSON(e))
+        : globalThis.Array.isArray(object?.fail2ban_jails)
+        ? object.fail2ban_jails.map((e: any) => Fail2banJail.fromJSON(e))
+        : [],
     };
   },
 
@@ -3029,6 +3060,9 @@ export const SshAuthFailures: MessageFns<SshAuthFailures> = {
     if (message.sources?.length) {
       obj.sources = message.sources.map((e) => SshAuthSource.toJSON(e));
     }
+    if (message.fail2banJails?.length) {
+      obj.fail2banJails = message.fail2banJails.map((e) => Fail2banJail.toJSON(e));
+    }
     return obj;
   },
 
@@ -3041,6 +3075,156 @@ export const SshAuthFailures: MessageFns<SshAuthFailures> = {
     message.windowSeconds = object.windowSeconds ?? 0;
     message.failures = object.failures ?? 0;
     message.sources = object.sources?.map((e) => SshAuthSource.fromPartial(e)) || [];
+    message.fail2banJails = object.fail2banJails?.map((e) => Fail2banJail.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFail2banJail(): Fail2banJail {
+  return { name: "", currentlyFailed: 0, totalFailed: 0, currentlyBanned: 0, totalBanned: 0 };
+}
+
+export const Fail2banJail: MessageFns<Fail2banJail> = {
+  encode(message: Fail2banJail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.currentlyFailed !== 0) {
+      writer.uint32(16).uint64(message.currentlyFailed);
+    }
+    if (message.totalFailed !== 0) {
+      writer.uint32(24).uint64(message.totalFailed);
+    }
+    if (message.currentlyBanned !== 0) {
+      writer.uint32(32).uint64(message.currentlyBanned);
+    }
+    if (message.totalBanned !== 0) {
+      writer.uint32(40).uint64(message.totalBanned);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Fail2banJail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFail2banJail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.currentlyFailed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalFailed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.currentlyBanned = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.totalBanned = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Fail2banJail {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      currentlyFailed: isSet(object.currentlyFailed)
+        ? globalThis.Number(object.currentlyFailed)
+        : isSet(object.currently_failed)
+        ? globalThis.Number(object.currently_failed)
+        : 0,
+      totalFailed: isSet(object.totalFailed)
+        ? globalThis.Number(object.totalFailed)
+        : isSet(object.total_failed)
+        ? globalThis.Number(object.total_failed)
+        : 0,
+      currentlyBanned: isSet(object.currentlyBanned)
+        ? globalThis.Number(object.currentlyBanned)
+        : isSet(object.currently_banned)
+        ? globalThis.Number(object.currently_banned)
+        : 0,
+      totalBanned: isSet(object.totalBanned)
+        ? globalThis.Number(object.totalBanned)
+        : isSet(object.total_banned)
+        ? globalThis.Number(object.total_banned)
+        : 0,
+    };
+  },
+
+  toJSON(message: Fail2banJail): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.currentlyFailed !== 0) {
+      obj.currentlyFailed = Math.round(message.currentlyFailed);
+    }
+    if (message.totalFailed !== 0) {
+      obj.totalFailed = Math.round(message.totalFailed);
+    }
+    if (message.currentlyBanned !== 0) {
+      obj.currentlyBanned = Math.round(message.currentlyBanned);
+    }
+    if (message.totalBanned !== 0) {
+      obj.totalBanned = Math.round(message.totalBanned);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Fail2banJail>, I>>(base?: I): Fail2banJail {
+    return Fail2banJail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Fail2banJail>, I>>(object: I): Fail2banJail {
+    const message = createBaseFail2banJail();
+    message.name = object.name ?? "";
+    message.currentlyFailed = object.currentlyFailed ?? 0;
+    message.totalFailed = object.totalFailed ?? 0;
+    message.currentlyBanned = object.currentlyBanned ?? 0;
+    message.totalBanned = object.totalBanned ?? 0;
     return message;
   },
 };
@@ -3622,6 +3806,7 @@ function createBaseAgentStats(): AgentStats {
     reconnectsTotal: 0,
     residentBytes: 0,
     cpuSecondsTotal: 0,
+    unspooledReportsTotal: 0,
   };
 }
 
@@ -3644,6 +3829,9 @@ export const AgentStats: MessageFns<AgentStats> = {
     }
     if (message.cpuSecondsTotal !== 0) {
       writer.uint32(49).double(message.cpuSecondsTotal);
+    }
+    if (message.unspooledReportsTotal !== 0) {
+      writer.uint32(56).uint64(message.unspooledReportsTotal);
     }
     return writer;
   },
@@ -3709,6 +3897,14 @@ export const AgentStats: MessageFns<AgentStats> = {
             message.cpuSecondsTotal = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.unspooledReportsTotal = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3753,6 +3949,11 @@ export const AgentStats: MessageFns<AgentStats> = {
         : isSet(object.cpu_seconds_total)
         ? globalThis.Number(object.cpu_seconds_total)
         : 0,
+      unspooledReportsTotal: isSet(object.unspooledReportsTotal)
+        ? globalThis.Number(object.unspooledReportsTotal)
+        : isSet(object.unspooled_reports_total)
+        ? globalThis.Number(object.unspooled_reports_total)
+        : 0,
     };
   },
 
@@ -3776,6 +3977,9 @@ export const AgentStats: MessageFns<AgentStats> = {
     if (message.cpuSecondsTotal !== 0) {
       obj.cpuSecondsTotal = floatToJson(message.cpuSecondsTotal);
     }
+    if (message.unspooledReportsTotal !== 0) {
+      obj.unspooledReportsTotal = Math.round(message.unspooledReportsTotal);
+    }
     return obj;
   },
 
@@ -3790,6 +3994,7 @@ export const AgentStats: MessageFns<AgentStats> = {
     message.reconnectsTotal = object.reconnectsTotal ?? 0;
     message.residentBytes = object.residentBytes ?? 0;
     message.cpuSecondsTotal = object.cpuSecondsTotal ?? 0;
+    message.unspooledReportsTotal = object.unspooledReportsTotal ?? 0;
     return message;
   },
 };

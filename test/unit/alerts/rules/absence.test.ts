@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { fingerprint } from "../../../../collector/src/alerts/engine.ts";
 import { judgeAbsence, type ReportingHost } from "../../../../collector/src/alerts/rules/absence.ts";
 import { rulesConfigSchema } from "../../../../collector/src/alerts/settings.ts";
 
@@ -37,5 +38,13 @@ describe("HostDown", () => {
     const config = rulesConfigSchema.parse({ HostDown: { overrides: [{ match: { client: "lab" }, enabled: false }] } });
     const out = judgeAbsence([host({ client: "lab", ageSeconds: 99 }), host({ hostId: 2, host: "db1", client: "acme", ageSeconds: 99 })], config);
     assert.deepEqual(out.map((o) => [o.hostId, o.observation.labels.host]), [[2, "db1"]]);
+  });
+
+  test("two hosts of one name get an alert each, told apart by host_id; a name of its own keeps its fingerprint", () => {
+    const out = judgeAbsence([host({ hostId: 1, ageSeconds: 99, sharedName: true }), host({ hostId: 2, ageSeconds: 99, sharedName: true }), host({ hostId: 3, host: "db1", ageSeconds: 99 })], none);
+    assert.deepEqual(out.map((o) => o.observation.labels), [{ host: "web01", host_id: "1" }, { host: "web01", host_id: "2" }, { host: "db1" }]);
+    const prints = out.map((o) => fingerprint(o.observation.rule, o.observation.labels, o.observation.severity));
+    assert.equal(new Set(prints).size, 3);
+    assert.equal(prints[2], fingerprint("HostDown", { host: "db1" }, "critical"), "as stored before: no host_id");
   });
 });

@@ -1,5 +1,6 @@
-// `checks:` in agent.yaml: synthetic checks the agent runs on their own
-// schedule (DESIGN.md). Validated once at start with the rest of the config;
+// What a synthetic check is, as people write it: `checks:` in agent.yaml, and
+// `checks:` in netmap.yaml, which the collector sends each agent it selects
+// (agent/src/checks/remote.ts) in the same form. One validation for both:
 // each error names the entry and the field to fix.
 //
 //   checks:
@@ -8,9 +9,9 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import * as z from "zod/mini";
-import { parseDurationSeconds } from "../../../lib/settings.ts";
-import { CHECK_NAME } from "../../../proto/src/report-check.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { parseDurationSeconds } from "../../lib/settings.ts";
+import { CHECK_NAME } from "./report-check.ts";
 
 export interface HttpCheck {
   readonly name: string;
@@ -104,4 +105,37 @@ export function parseChecks(entries: z.infer<typeof checksFileSchema>, file: str
       name: entry.name, type: "http", url: url!.href, status: entry.status, caFile: entry.ca_file === undefined ? undefined : resolve(entry.ca_file), intervalSeconds, timeoutSeconds,
     };
   });
+}
+
+/** One entry of `checks:` as written, before parseChecks. */
+export type CheckEntry = z.infer<typeof checksFileSchema>[number];
+
+/** Entries of unknown shape (a collector's config or answer) checked as a file's are; a ConfigError naming `source` otherwise. */
+export function parseCheckEntries(value: unknown, source: string): { entries: CheckEntry[]; checks: CheckConfig[] } {
+  const parsed = checksFileSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`invalid checks${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")} in ${source}: ${issue.message}`);
+  }
+  return { entries: parsed.data, checks: parseChecks(parsed.data, source) };
+}
+
+/**
+ * The collector's answer on netmap.v1.checks.<agent> (subjects.ts): the entries of
+ * netmap.yaml's `checks:` it selected for that agent, in the form people write them.
+ */
+export function encodeChecksReply(checks: readonly CheckEntry[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ checks }));
+}
+
+/** The checks of a collector's answer, validated as a file's are; a ConfigError naming `source` otherwise. */
+export function decodeChecksReply(bytes: Uint8Array, source: string): CheckConfig[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new ConfigError(`${source}: not JSON text: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || !("checks" in value)) throw new ConfigError(`${source}: expected { "checks": [...] }`);
+  return parseCheckEntries(value.checks, source).checks;
 }
