@@ -147,8 +147,8 @@ export async function absorbAgentHost(trx: Tx, from: number, to: number): Promis
   await sql`DELETE FROM hosts WHERE id = ${from}`.execute(trx);
 }
 
-/** Who discovers hosts: Proxmox (nodes and guests) and the SNMP poller (network devices). */
-export type Discoverer = "proxmox" | "snmp";
+/** Who discovers hosts: Proxmox (nodes and guests), the SNMP poller (network devices), agents (the containers they list). */
+export type Discoverer = "proxmox" | "snmp" | "agent";
 
 /** The site of a discovery's configured client and site, created if new. */
 export async function ensureClientSite(trx: Tx, client: string, site: string): Promise<number> {
@@ -160,8 +160,8 @@ export async function ensureClientSite(trx: Tx, client: string, site: string): P
   return s[0]!.id;
 }
 
-/** A node, guest or network device that no host stands for yet. */
-export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number; name: string; kind: string; source?: Discoverer }): Promise<number> {
+/** A node, guest, network device or container that no host stands for yet (a container of an unplaced host has no site). */
+export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number | null; name: string; kind: string; source?: Discoverer }): Promise<number> {
   const { rows } = await sql<{ id: number }>`
     INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${host.hostname}, ${host.siteId}, ${host.name}, ${host.kind}, ${host.source ?? "proxmox"})
     RETURNING id`.execute(trx);

@@ -1,5 +1,6 @@
-// The topology as a Graphviz graph: a cluster per client and per site, each hypervisor a
-// cluster holding its guests, SSH hops as dashed edges, hosts coloured by status. Pure, apart
+// The topology as a Graphviz graph: a cluster per client and per site, each hypervisor (or
+// host running containers) a cluster holding its guests, a Compose project's containers a
+// cluster inside their host, SSH hops as dashed edges, hosts coloured by status. Pure, apart
 // from renderSvg, which lays the DOT out in-process with Graphviz compiled to WebAssembly.
 //
 // Names come from people, Proxmox and agents, so none is ever written raw into DOT: every
@@ -191,7 +192,19 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
       out.line(depth, `subgraph ${out.clusterId("h")} {`);
       out.line(depth + 1, `graph${attributes({ label: dotString(""), style: dotString("rounded,filled"), fillcolor: dotString(palette.hypervisorFill), color: dotString(palette.hypervisorBorder), penwidth: "1.2", tooltip: dotString(`${host.name} and its guests`) })};`);
       out.line(depth + 1, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
-      for (const guest of guests) writeHost(guest, depth + 1);
+      // Containers of one Compose project together, in a box of their own under their host.
+      const projects = new Map<string, TopologyHost[]>();
+      for (const guest of guests) {
+        const project = guest.container?.compose?.project;
+        if (project === undefined) writeHost(guest, depth + 1);
+        else projects.set(project, [...(projects.get(project) ?? []), guest]);
+      }
+      for (const [project, members] of [...projects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        out.line(depth + 1, `subgraph ${out.clusterId("h")} {`);
+        out.line(depth + 2, `graph${attributes({ label: dotString(`compose: ${project}`), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.hypervisorBorder), fontsize: "10", tooltip: dotString(`Compose project ${project} on ${host.name}`) })};`);
+        for (const member of members) writeHost(member, depth + 2);
+        out.line(depth + 1, "}");
+      }
       out.line(depth, "}");
     } else {
       out.line(depth, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
@@ -217,11 +230,13 @@ function hostNode(id: string, client: Client, site: Site, host: TopologyHost, pa
     `SSH ${endpoint(host)}`,
     host.address === null ? null : sshCommand(host.name),
   ].filter((line): line is string => line !== null);
+  const container = host.container;
+  if (container) tooltip.splice(1, 0, `${container.image} — ${container.state}${container.compose ? ` (Compose ${container.compose.project}/${container.compose.service ?? "?"})` : ""}`);
   return `${id}${attributes({
-    label: dotLines(host.name, host.address ?? "no address"),
+    label: container ? dotLines(host.name, container.compose?.service ? `${container.compose.service} · ${container.state}` : container.state) : dotLines(host.name, host.address ?? "no address"),
     fillcolor: dotString(colours.fill),
     color: dotString(colours.border),
-    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "hexagon" : undefined,
+    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "hexagon" : host.kind === "container" ? "component" : undefined,
     style: host.kind === "hypervisor" || host.kind === "network" ? dotString("filled") : undefined,
     penwidth: status === "down" ? "2.2" : undefined,
     tooltip: dotLines(...tooltip),
