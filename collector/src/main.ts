@@ -13,6 +13,7 @@ import { defaultOut } from "./cli/command-line.ts";
 import { runSnmpCommand, SNMP_COMMANDS } from "./cli/snmp.ts";
 import { COMMANDS, commandUsage, nearestCommand, USAGE } from "./cli/help.ts";
 import { runSecurityCommand, SECURITY_COMMANDS } from "./cli/security.ts";
+import { FLEET_COMMANDS, runFleetCommand } from "./cli/fleet.ts";
 
 
 
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   if ((AGENT_COMMANDS as readonly string[]).includes(command)) return runAgentCommand(rest);
   if ((SNMP_COMMANDS as readonly string[]).includes(command)) return runSnmpCommand(rest);
   if ((SECURITY_COMMANDS as readonly string[]).includes(command)) return runSecurityCommand(command, rest);
+  if ((FLEET_COMMANDS as readonly string[]).includes(command)) return runFleetCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel, config.logFormat);

@@ -26,6 +26,8 @@ export const AUDIT_ACTIONS = [
   "agent_install",
   "agent_identity_mint",
   "agent_identity_revoke",
+  "container_action",
+  "fleet_run",
 ] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */

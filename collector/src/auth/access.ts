@@ -74,6 +74,11 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   recordAgentInstall: { role: "admin", audit: "agent_install", target: ["host", "outcome"] },
   mintAgentIdentity: { role: "admin", audit: "agent_identity_mint", target: "host" },
   revokeAgentIdentity: { role: "admin", audit: "agent_identity_revoke", target: "host" },
+  // Acting on hosts is an operator's: the CLI is refused the route before anything runs.
+  containerTarget: { role: "operator" },
+  recordContainerAction: { role: "operator", audit: "container_action", target: ["container", "action", "outcome"] },
+  selectHosts: { role: "operator" },
+  recordFleetRun: { role: "operator", audit: "fleet_run", target: ["selection", "command", "outcome"] },
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */

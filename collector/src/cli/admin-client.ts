@@ -110,6 +110,10 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     recordAgentInstall: call((c) => c.recordAgentInstall),
     mintAgentIdentity: call((c) => c.mintAgentIdentity),
     revokeAgentIdentity: call((c) => c.revokeAgentIdentity),
+    containerTarget: call((c) => c.containerTarget),
+    recordContainerAction: call((c) => c.recordContainerAction),
+    selectHosts: call((c) => c.selectHosts),
+    recordFleetRun: call((c) => c.recordFleetRun),
     watchAlerts: async (onMessage, signal) => {
       const client = await connecting;
       return new Promise<void>((resolve, reject) => {
