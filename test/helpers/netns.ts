@@ -3,7 +3,8 @@
 // one /24 subnet per link, no routing between non-adjacent namespaces,
 // so each host is reachable only from the one before it. Needs root, `ip`,
 // /usr/sbin/sshd and ssh-keygen. Everything is named with PREFIX and this
-// process's pid (nmt<pid>-…), and addressed in 10.<SUBNET>.N.0/24 with SUBNET
+// process's pid (nmt<pid>-…), each sshd in a UTS namespace with the host's name as hostname,
+// and addressed in 10.<SUBNET>.N.0/24 with SUBNET
 // from the pid too, so two test runs at once do not meet; a run that crashed
 // (its pid gone) is cleaned up by the next one.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -233,8 +234,12 @@ async function startSshd(dir: string, name: string, host: NetnsHost): Promise<Ch
       "",
     ].join("\n"),
   );
-  // -D: stay in the foreground, so the test owns the process; -e: log to stderr.
-  const sshd = spawn("ip", ["netns", "exec", host.ns, SSHD, "-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+  // -D: stay in the foreground, so the test owns the process; -e: log to stderr. In a UTS
+  // namespace of its own named after the host, so `hostname` there says which host it is
+  // (unshare and sh exec in place: the child is sshd).
+  const sshd = spawn("ip", ["netns", "exec", host.ns, "unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"', name, SSHD, "-D", "-e", "-f", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let errors = "";
   sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
   // Ready when the port accepts a connection from inside the namespace.

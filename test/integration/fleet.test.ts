@@ -1,0 +1,154 @@
+// Acting on hosts through their bastion chains (network namespaces, real sshd; each host's
+// sshd has the host's name as hostname): `netmap container` restarts, stops, starts and reads
+// the logs of a container of a real dockerd on the target, through bastion1 and bastion2 with
+// the docker CLI at the socket the target's agent reported; `netmap run` runs one command on
+// a site's hosts, in parallel, a host that times out reported as such while the others succeed.
+// Each action is in the audit trail.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
+import { encodeReport } from "../../proto/src/codec.ts";
+import { reportSubject } from "../../proto/src/subjects.ts";
+import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import { BUSYBOX_IMAGE, startDockerd, type TestDockerd } from "../helpers/dockerd.ts";
+import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
+import { eventually } from "../helpers/wait.ts";
+
+const run = promisify(execFile);
+const AGENT = new URL("../../agent/src/main.ts", import.meta.url).pathname;
+const AGENT_ID = "fleet-target";
+
+describe("container control and netmap run through the bastion chain", () => {
+  let chain: SshChain;
+  let dockerd: TestDockerd;
+  let bed: CliTestbed;
+  let env: Record<string, string>;
+
+  const netmap = (...args: string[]) => bed.netmap(args, env, 90_000);
+  const startedAt = async () => (await dockerd.api("GET", "/containers/web/json")).body.State.StartedAt as string;
+  const audit = async (action: string) =>
+    ((await bed.collector.get("/api/v1/audit")).body.events as Array<{ action: string; target: string; outcome: string }>).filter((e) => e.action === action).map((e) => e.target);
+
+  before(async () => {
+    const unavailable = netnsUnavailable();
+    if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
+    chain = await createSshChain();
+    dockerd = await startDockerd();
+    bed = await startCliTestbed();
+    env = { SSH_AUTH_SOCK: chain.authSocket, NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts") };
+    const created = await dockerd.api("POST", "/containers/create?name=web", { Image: BUSYBOX_IMAGE, Cmd: ["/bin/sh", "-c", "echo hello from web; exec sleep 1000"] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal((await dockerd.api("POST", "/containers/web/start")).status, 204);
+
+    // The chain's hosts, the target with its agent, bastion2 and the target labelled role=app.
+    const file = join(chain.dir, "topology.yaml");
+    writeFileSync(
+      file,
+      chain.topologyYaml
+        .replace("          - name: bastion2\n", "          - name: bastion2\n            labels: { role: app }\n")
+        .replace("          - name: target\n", `          - name: target\n            agent_id: ${AGENT_ID}\n            labels: { role: app }\n`),
+    );
+    const imported = await netmap("import", file);
+    assert.equal(imported.code, 0, imported.stderr);
+
+    // The target's agent lists the daemon's containers (the daemon runs here; its socket is a file every namespace sees).
+    const { stdout } = await run(process.execPath, [AGENT, "--once", "--json", "--agent-id", AGENT_ID], { env: { ...process.env, NETMAP_LOG_LEVEL: "error", NETMAP_CONTAINERS: dockerd.socket } });
+    const report = HostReport.fromJSON(JSON.parse(stdout));
+    report.collectedAt = new Date();
+    const nc: NatsConnection = await connect({ servers: bed.nats.url });
+    await nc.publish(reportSubject(AGENT_ID), encodeReport(report));
+    await nc.close();
+    await eventually(async () => {
+      const sites = (await bed.collector.get("/api/v1/topology")).body.topology.clients.find((c: { name: string }) => c.name === "lab")?.sites ?? [];
+      return sites[0]?.hosts.some((h: { name: string; parent: string }) => h.name === "web" && h.parent === "target");
+    }, "web under target", 30_000);
+  });
+
+  after(async () => {
+    await bed?.close();
+    await dockerd?.stop();
+    await chain?.close();
+  });
+
+  test("netmap container restart restarts it through both bastions (its start time changes)", async () => {
+    const before = await startedAt();
+    const restarted = await netmap("container", "restart", "target/web");
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.equal(restarted.stdout, "restarted lab/ns/target/web\n");
+    const after = await startedAt();
+    assert.notEqual(after, before);
+    assert.ok(Date.parse(after) > Date.parse(before), `${after} after ${before}`);
+    assert.equal((await dockerd.api("GET", "/containers/web/json")).body.State.Running, true);
+    assert.deepEqual(await audit("container_action"), ["lab/ns/target/web restart ok"]);
+  });
+
+  test("netmap container logs shows what it printed, the last N lines with --lines", async () => {
+    const logs = await netmap("container", "logs", "lab/ns/target/web");
+    assert.equal(logs.code, 0, logs.stderr);
+    // Once per start: before and after the restart.
+    assert.equal(logs.stdout, "hello from web\nhello from web\n");
+    const last = await netmap("container", "logs", "ns/target/web", "--lines", "1");
+    assert.equal(last.code, 0, last.stderr);
+    assert.equal(last.stdout, "hello from web\n");
+  });
+
+  test("netmap container stop and start; an unknown container or a bad name is refused before anything runs", async () => {
+    const stopped = await netmap("container", "stop", "target/web");
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal((await dockerd.api("GET", "/containers/web/json")).body.State.Running, false);
+    const started = await netmap("container", "start", "target/web");
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal((await dockerd.api("GET", "/containers/web/json")).body.State.Running, true);
+
+    const unknown = await netmap("container", "restart", "target/nosuch");
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no container "nosuch" on lab\/ns\/target/);
+    const hostile = await netmap("container", "restart", "target/web;reboot");
+    assert.equal(hostile.code, 2);
+    assert.match(hostile.stderr, /expected HOST\/NAME/);
+    assert.deepEqual(await audit("container_action"), ["lab/ns/target/web restart ok", "lab/ns/target/web logs ok", "lab/ns/target/web logs ok", "lab/ns/target/web stop ok", "lab/ns/target/web start ok"]);
+  });
+
+  test("netmap run --site ns -- hostname returns each host's name", async () => {
+    const result = await netmap("run", "--site", "ns", "--", "hostname");
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, [
+      "== lab/ns/bastion1: exit 0", "bastion1",
+      "== lab/ns/bastion2: exit 0", "bastion2",
+      "== lab/ns/target: exit 0", "target",
+      "3 hosts: 3 ok, 0 failed, 0 timed out, 0 unreachable", "",
+    ].join("\n"));
+  });
+
+  test("a host that times out is reported as such while the others succeed (--json)", async () => {
+    const started = Date.now();
+    const result = await netmap("run", "--site", "ns", "--timeout", "3s", "--json", "--", 'if [ "$(hostname)" = bastion2 ]; then sleep 60; fi; hostname');
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(Date.now() - started < 45_000, "the run did not wait for the sleeping host");
+    const { results, summary } = JSON.parse(result.stdout);
+    assert.deepEqual(results.map((r: { host: string; status: string; exitCode: number | null; stdout: string }) => [r.host, r.status, r.exitCode, r.stdout]), [
+      ["lab/ns/bastion1", "ok", 0, "bastion1\n"],
+      ["lab/ns/bastion2", "timeout", null, ""],
+      ["lab/ns/target", "ok", 0, "target\n"],
+    ]);
+    assert.equal(summary, "2 ok, 0 failed, 1 timed out, 0 unreachable");
+  });
+
+  test("identical outputs are grouped; a label selects; a failing command is reported with its exit code; each run is audited", async () => {
+    const same = await netmap("run", "--label", "role=app", "--", "echo", "same");
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal(same.stdout, "== lab/ns/bastion2, lab/ns/target: exit 0\nsame\n2 hosts: 2 ok, 0 failed, 0 timed out, 0 unreachable\n");
+    const failing = await netmap("run", "bastion1", "target", "--", "exit 3");
+    assert.equal(failing.code, 1);
+    assert.equal(failing.stdout, "== lab/ns/bastion1, lab/ns/target: exit 3\n2 hosts: 0 ok, 2 failed, 0 timed out, 0 unreachable\n");
+    const runs = await audit("fleet_run");
+    assert.ok(runs.includes("--site ns hostname started"), JSON.stringify(runs));
+    assert.ok(runs.includes("--site ns hostname 3 ok, 0 failed, 0 timed out, 0 unreachable"), JSON.stringify(runs));
+    assert.ok(runs.includes("--label role=app echo same 2 ok, 0 failed, 0 timed out, 0 unreachable"), JSON.stringify(runs));
+  });
+});
