@@ -191,6 +191,32 @@ describe("topology graph", () => {
     for (const name of ["a", "b", "orphan"]) assert.ok(texts.includes(name), name);
   });
 
+  test("topologyToDot - a host's containers inside its box, a Compose project's in a box of its own, shown with image and state", () => {
+    const container = (name: string, compose: { project: string; service: string | null } | null, state = "running"): TopologyHost =>
+      host(name, { kind: "container", address: null, parent: "docker01", source: "agent", container: { image: "nginx:1.25", state, compose } });
+    const topology: Topology = { clients: [{ name: "acme", sites: [{ name: "dc1", bastion: null, hosts: [
+      host("docker01"), container("shop-web-1", { project: "shop", service: "web" }), container("solo", null, "exited"), container("shop-db-1", { project: "shop", service: "db" }),
+      container("blog-1", { project: "blog", service: "wordpress" }),
+    ] }] }] };
+    const dot = topologyToDot(topology);
+    dotToSvg(dot);
+    // The text of the cluster whose attributes hold `marker`, braces matched.
+    const box = (marker: string) => {
+      const from = dot.lastIndexOf("subgraph", dot.indexOf(marker));
+      let depth = 0;
+      for (let i = dot.indexOf("{", from); ; i++) {
+        if (dot[i] === "{") depth++;
+        if (dot[i] === "}" && --depth === 0) return dot.slice(from, i);
+      }
+    };
+    const names = (text: string) => [...text.matchAll(/label="([^"\\]*)\\n([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(names(box('tooltip="docker01 and its guests"')), ["docker01 192.0.2.1", "solo exited", "blog-1 wordpress · running", "shop-web-1 web · running", "shop-db-1 db · running"]);
+    assert.deepEqual(names(box('label="compose: shop"')), ["shop-web-1 web · running", "shop-db-1 db · running"]);
+    assert.deepEqual(names(box('label="compose: blog"')), ["blog-1 wordpress · running"]);
+    assert.equal([...dot.matchAll(/shape=component/g)].length, 4);
+    assert.ok(dot.includes('tooltip="shop-web-1 (container) — unknown\\nnginx:1.25 — running (Compose shop/web)\\n'), "the tooltip says image, state and Compose service");
+  });
+
   test("sshCommand - quotes a name the shell would split", () => {
     assert.equal(sshCommand("web01"), "netmap ssh web01");
     assert.equal(sshCommand("it's mine"), "netmap ssh 'it'\\''s mine'");
