@@ -114,6 +114,25 @@ describe("container control and netmap run through the bastion chain", () => {
     assert.deepEqual(await audit("container_action"), ["lab/ns/target/web restart ok", "lab/ns/target/web logs ok", "lab/ns/target/web logs ok", "lab/ns/target/web stop ok", "lab/ns/target/web start ok"]);
   });
 
+  test("the console's restart: the collector carries it out over SSH through the chain, as an operator, audited", async () => {
+    // The collector runs in this process: its SSH identity is this process's agent and NetMap known_hosts.
+    Object.assign(process.env, env);
+    const hosts = (await bed.collector.get("/api/v1/topology")).body.topology.clients.find((c: { name: string }) => c.name === "lab").sites[0].hosts as Array<{ id: number; name: string }>;
+    const idOf = (name: string) => hosts.find((h) => h.name === name)!.id;
+    const before = await startedAt();
+    const response = await bed.collector.fetch(`/api/v1/hosts/${idOf("web")}/container/restart`, { method: "POST" });
+    const body = (await response.json()) as { result: { container: string; action: string; output: string } };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual([body.result.container, body.result.action, body.result.output], ["lab/ns/target/web", "restart", "web\n"]);
+    assert.ok(Date.parse(await startedAt()) > Date.parse(before), "restarted");
+    assert.equal((await bed.collector.fetch(`/api/v1/hosts/${idOf("web")}/container/reboot`, { method: "POST" })).status, 400);
+    assert.equal((await bed.collector.fetch(`/api/v1/hosts/${idOf("target")}/container/stop`, { method: "POST" })).status, 404, "the target is no container");
+    assert.equal((await dockerd.api("GET", "/containers/web/json")).body.State.Running, true, "nothing was stopped");
+    const entries = ((await bed.collector.get("/api/v1/audit")).body.events as Array<{ action: string; target: string; outcome: string; transport: string }>)
+      .filter((e) => e.transport === "http" && e.action === "container_action").map((e) => [e.target, e.outcome]);
+    assert.deepEqual(entries, [[`${idOf("web")} restart`, "ok"], [`${idOf("web")} reboot`, "BAD_REQUEST"], [`${idOf("target")} stop`, "NOT_FOUND"]]);
+  });
+
   test("netmap run --site ns -- hostname returns each host's name", async () => {
     const result = await netmap("run", "--site", "ns", "--", "hostname");
     assert.equal(result.code, 0, result.stderr);

@@ -9,7 +9,7 @@ import {
   DASH, formatAge, formatBytes, formatDuration, formatLinkSpeed, formatPercent, formatRate, formatTimestamp, isNumber, osLabel, sortAlerts, sshCommand,
 } from "./format.ts";
 import { checksPanel, sshAuthPanel } from "./host-checks.ts";
-import { containersPanel } from "./host-containers.ts";
+import { containerAction, containerPanel, containersPanel } from "./host-containers.ts";
 import { clockTime, state } from "./state.ts";
 
 export const RANGES: Record<string, number> = { "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -188,7 +188,7 @@ export function renderHost(): void {
   const panels = host.network && host.lastSeen === null
     ? devicePanels({ ...host, network: host.network })
     : [systemPanel(host), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
-  byId("host-body").replaceChildren(...[error, wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
+  byId("host-body").replaceChildren(...[error, containerPanel(host), wherePanel(host), alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
 
@@ -236,6 +236,13 @@ export function startHost(): void {
     for (const b of byId("host-charts-head").querySelectorAll("button[data-range]")) b.setAttribute("aria-pressed", b === button ? "true" : "false");
     page.chartsFor = null;
     renderHost();
+  });
+  byId("host-body").addEventListener("click", (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>("button[data-container-action]");
+    const hostId = Number(button?.closest<HTMLElement>("[data-host]")?.dataset.host);
+    if (!button || !Number.isInteger(hostId)) return;
+    for (const b of button.parentElement!.querySelectorAll("button")) b.disabled = true;
+    void containerAction(hostId, button.dataset.containerAction!).then(refreshHost);
   });
   window.addEventListener("resize", () => resizeCharts(byId("host-charts")));
 }

@@ -49,6 +49,8 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   "GET /api/v1/inventory/ansible": viewer,
   // Who did what, and from which address: for admins.
   "GET /api/v1/audit": { role: "admin" },
+  // The console's container actions, run by the collector over SSH (docs/containers.md).
+  "POST /api/v1/hosts/:id/container/:action": { role: "operator", audit: "container_action", target: ["id", "action"] },
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */

@@ -18,6 +18,7 @@ import { hostRoutes } from "./hosts.ts";
 import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { topologyRoutes } from "./topology.ts";
+import { containerRoutes } from "./containers.ts";
 import { webRoutes } from "./web.ts";
 
 export interface AppDeps {
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   await app.register(auditRoutes, deps);
   if (deps.loadTopology) await app.register(mapRoutes, { loadTopology: deps.loadTopology });
   if (deps.loadTopology) await app.register(topologyRoutes, { loadTopology: deps.loadTopology });
+  if (deps.loadTopology) await app.register(containerRoutes, { db: deps.db, loadTopology: deps.loadTopology });
   await app.register(webRoutes);
   return app;
 }
