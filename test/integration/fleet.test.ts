@@ -14,6 +14,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { encodeReport } from "../../proto/src/codec.ts";
 import { reportSubject } from "../../proto/src/subjects.ts";
+import { buildWeb } from "../../scripts/build-web.ts";
+import { findChromium, launchChromium, type Browser } from "../helpers/chromium.ts";
 import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
 import { BUSYBOX_IMAGE, startDockerd, type TestDockerd } from "../helpers/dockerd.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
@@ -39,8 +41,12 @@ describe("container control and netmap run through the bastion chain", () => {
     if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
     chain = await createSshChain();
     dockerd = await startDockerd();
+    // The console the collector serves is the bundle built before it starts.
+    await buildWeb();
     bed = await startCliTestbed();
     env = { SSH_AUTH_SOCK: chain.authSocket, NETMAP_KNOWN_HOSTS: join(chain.dir, "netmap", "known_hosts") };
+    // The collector runs in this process: its SSH identity (for the console's actions) is this process's agent and NetMap known_hosts.
+    Object.assign(process.env, env);
     const created = await dockerd.api("POST", "/containers/create?name=web", { Image: BUSYBOX_IMAGE, Cmd: ["/bin/sh", "-c", "echo hello from web; exec sleep 1000"] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal((await dockerd.api("POST", "/containers/web/start")).status, 204);
@@ -115,8 +121,6 @@ describe("container control and netmap run through the bastion chain", () => {
   });
 
   test("the console's restart: the collector carries it out over SSH through the chain, as an operator, audited", async () => {
-    // The collector runs in this process: its SSH identity is this process's agent and NetMap known_hosts.
-    Object.assign(process.env, env);
     const hosts = (await bed.collector.get("/api/v1/topology")).body.topology.clients.find((c: { name: string }) => c.name === "lab").sites[0].hosts as Array<{ id: number; name: string }>;
     const idOf = (name: string) => hosts.find((h) => h.name === name)!.id;
     const before = await startedAt();
@@ -133,6 +137,32 @@ describe("container control and netmap run through the bastion chain", () => {
     assert.deepEqual(entries, [[`${idOf("web")} restart`, "ok"], [`${idOf("web")} reboot`, "BAD_REQUEST"], [`${idOf("target")} stop`, "NOT_FOUND"]]);
   });
 
+  test("the console's container page shows the container and restarts it with its button", async () => {
+    const browser: Browser = await launchChromium(findChromium()!);
+    try {
+      const page = await browser.newPage();
+      const hosts = (await bed.collector.get("/api/v1/topology")).body.topology.clients.find((c: { name: string }) => c.name === "lab").sites[0].hosts as Array<{ id: number; name: string }>;
+      const web = hosts.find((h) => h.name === "web")!.id;
+      await page.goto(new URL(`/#token=${bed.collector.token}`, bed.collector.httpUrl).href);
+      await page.evaluate(`location.hash = 'host=${web}'`);
+      await page.waitFor(`document.querySelector('.container-actions button[data-container-action=restart]')`, "the restart button", 40_000).catch(async (error: Error) => {
+        throw new Error(`${error.message}; errors ${JSON.stringify(page.errors)}; page: ${await page.evaluate<string>("document.body.textContent.slice(0, 1500)")}`);
+      });
+      const text = await page.evaluate<string>(`document.getElementById('host-body').textContent`);
+      assert.match(text, new RegExp(`Runs ontarget`));
+      assert.match(text, new RegExp(`Image${BUSYBOX_IMAGE}`));
+      assert.match(text, /netmap container logs target\/web --lines 100 --follow/);
+      const before = await startedAt();
+      await page.evaluate(`document.querySelector('.container-actions button[data-container-action=restart]').click()`);
+      const notice = await page.waitFor<string>(`document.querySelector('.container-actions + p.notice')?.textContent`, "the action's answer", 60_000);
+      assert.equal(notice, "restart: done (lab/ns/target/web)");
+      assert.ok(Date.parse(await startedAt()) > Date.parse(before), "restarted");
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   test("netmap run --site ns -- hostname returns each host's name", async () => {
     const result = await netmap("run", "--site", "ns", "--", "hostname");
     assert.equal(result.code, 0, result.stderr);
@@ -146,7 +176,7 @@ describe("container control and netmap run through the bastion chain", () => {
 
   test("a host that times out is reported as such while the others succeed (--json)", async () => {
     const started = Date.now();
-    const result = await netmap("run", "--site", "ns", "--timeout", "3s", "--json", "--", 'if [ "$(hostname)" = bastion2 ]; then sleep 60; fi; hostname');
+    const result = await netmap("run", "--site", "ns", "--timeout", "10s", "--json", "--", 'if [ "$(hostname)" = bastion2 ]; then sleep 60; fi; hostname');
     assert.equal(result.code, 1, result.stderr);
     assert.ok(Date.now() - started < 45_000, "the run did not wait for the sleeping host");
     const { results, summary } = JSON.parse(result.stdout);

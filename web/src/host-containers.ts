@@ -64,7 +64,8 @@ export function containerPanel(host: HostDetail): HTMLElement | null {
 /** Start, stop or restart the container of host hostId; the answer is shown on its panel. */
 export async function containerAction(hostId: number, action: string): Promise<void> {
   try {
-    const { result } = await sendJson<{ result: { container: string; action: string } }>("POST", `/api/v1/hosts/${hostId}/container/${encodeURIComponent(action)}`);
+    // The collector gives the engine 60 s (containers/actions.ts); a little more here.
+    const { result } = await sendJson<{ result: { container: string; action: string } }>("POST", `/api/v1/hosts/${hostId}/container/${encodeURIComponent(action)}`, undefined, 70_000);
     outcome = { hostId, text: `${result.action}: done (${result.container})`, failed: false };
   } catch (err) {
     outcome = { hostId, text: `${action} failed: ${(err as Error).message}`, failed: true };

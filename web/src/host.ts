@@ -207,7 +207,8 @@ export async function refreshHost(): Promise<void> {
     if (page.error.status === 404) page.detail = null;
   }
   const place = state.placements.get(id);
-  if (place && !page.route && !page.routeError) {
+  // A container is reached through its host's engine, not by SSH: it has no route to ask for.
+  if (place && place.host.kind !== "container" && !page.route && !page.routeError) {
     try {
       page.route = await getJson<RouteResponse>(`/api/v1/routes/${encodeURIComponent(place.reference)}`);
     } catch (err) {
