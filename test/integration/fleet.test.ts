@@ -157,6 +157,12 @@ describe("container control and netmap run through the bastion chain", () => {
       const notice = await page.waitFor<string>(`document.querySelector('.container-actions + p.notice')?.textContent`, "the action's answer", 60_000);
       assert.equal(notice, "restart: done (lab/ns/target/web)");
       assert.ok(Date.parse(await startedAt()) > Date.parse(before), "restarted");
+      // The map: the container inside its host's box; folded by the Containers button into one node counting it.
+      await page.evaluate(`location.hash = 'view=map'`);
+      await page.waitFor(`[...document.querySelectorAll('#map-wrap svg text')].some((t) => t.textContent === 'web')`, "the container on the map", 40_000);
+      await page.evaluate(`document.getElementById('map-containers').click()`);
+      await page.waitFor(`[...document.querySelectorAll('#map-wrap svg text')].some((t) => t.textContent === '1 container')`, "the folded node", 40_000);
+      assert.equal(await page.evaluate(`[...document.querySelectorAll('#map-wrap svg text')].some((t) => t.textContent === 'web')`), false);
       assert.deepEqual(page.errors, []);
     } finally {
       await browser.close();

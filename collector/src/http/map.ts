@@ -15,11 +15,19 @@ export interface MapDeps {
 const SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
 
 export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology }) => {
-  app.get<{ Querystring: { theme?: MapTheme } }>(
+  app.get<{ Querystring: { theme?: MapTheme; containers?: "shown" | "collapsed" } }>(
     "/api/v1/topology.svg",
-    { schema: { querystring: { type: "object", properties: { theme: { type: "string", enum: ["light", "dark"] } }, additionalProperties: false } } },
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          properties: { theme: { type: "string", enum: ["light", "dark"] }, containers: { type: "string", enum: ["shown", "collapsed"] } },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request, reply) => {
-      const svg = await drawTopology(await loadTopology(), "svg", { theme: request.query.theme ?? "light" });
+      const svg = await drawTopology(await loadTopology(), "svg", { theme: request.query.theme ?? "light", collapseContainers: request.query.containers === "collapsed" });
       return reply
         .type("image/svg+xml; charset=utf-8")
         .header("cache-control", "no-cache")

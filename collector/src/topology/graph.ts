@@ -20,6 +20,8 @@ export interface DotOptions {
   theme?: MapTheme;
   /** Where a host with a database id links to; default the status page's `/#host=<id>`. */
   hostHref?: (id: number) => string;
+  /** Each host's containers drawn as one node ("12 containers, 11 running") linking to the host, rather than one each. */
+  collapseContainers?: boolean;
 }
 
 interface Palette {
@@ -134,7 +136,7 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
   out.line(1, `edge${attributes({ style: "dashed", color: dotString(palette.edge), arrowsize: "0.6", penwidth: "1.1" })};`);
 
   const edges: string[] = [];
-  for (const client of topology.clients) writeClient(out, client, palette, hostHref, edges);
+  for (const client of topology.clients) writeClient(out, client, palette, hostHref, edges, options.collapseContainers ?? false);
   if (topology.clients.every((client) => client.sites.every((site) => site.hosts.length === 0))) {
     out.line(1, `${out.nodeId()}${attributes({ label: dotString("No hosts in the topology yet"), shape: "plaintext", style: dotString(""), fontcolor: dotString(palette.muted) })};`);
   }
@@ -148,14 +150,14 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
   return `${out.lines.join("\n")}\n`;
 }
 
-function writeClient(out: DotWriter, client: Client, palette: Palette, hostHref: (id: number) => string, edges: string[]): void {
+function writeClient(out: DotWriter, client: Client, palette: Palette, hostHref: (id: number) => string, edges: string[], collapse: boolean): void {
   out.line(1, `subgraph ${out.clusterId("c")} {`);
   out.line(2, `graph${attributes({ label: dotString(client.name), labeljust: "l", style: dotString("rounded"), color: dotString(palette.clientBorder), penwidth: "1.6", fontsize: "14", tooltip: dotString(`client ${client.name}`) })};`);
-  for (const site of client.sites) writeSite(out, client, site, palette, hostHref, edges);
+  for (const site of client.sites) writeSite(out, client, site, palette, hostHref, edges, collapse);
   out.line(1, "}");
 }
 
-function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette, hostHref: (id: number) => string, edges: string[]): void {
+function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette, hostHref: (id: number) => string, edges: string[], collapse: boolean): void {
   out.line(2, `subgraph ${out.clusterId("s")} {`);
   out.line(3, `graph${attributes({ label: dotString(site.name), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.siteBorder), penwidth: "1", fontsize: "12", tooltip: dotString(`site ${client.name} / ${site.name}`) })};`);
 
@@ -178,9 +180,20 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
     return host.parent;
   };
   const children = new Map<string | null, TopologyHost[]>();
+  // Collapsed: a host's containers leave the drawing, counted on one node under their host.
+  const collapsed = new Map<string, TopologyHost[]>();
   for (const host of site.hosts) {
     const under = placedUnder(host);
+    if (collapse && host.container && under !== null) {
+      collapsed.set(under, [...(collapsed.get(under) ?? []), host]);
+      continue;
+    }
     children.set(under, [...(children.get(under) ?? []), host]);
+  }
+  // A folded container has no node of its own: no edge or link may name one.
+  for (const host of [...collapsed.values()].flat()) {
+    ids.delete(host.name);
+    if (host.id !== undefined) out.byHostId.delete(host.id);
   }
 
   const written = new Set<string>();
@@ -188,10 +201,12 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
     if (written.has(host.name)) return; // a duplicate name: the file import refuses these
     written.add(host.name);
     const guests = children.get(host.name) ?? [];
-    if (host.kind === "hypervisor" || guests.length > 0) {
+    const folded = collapsed.get(host.name) ?? [];
+    if (host.kind === "hypervisor" || guests.length > 0 || folded.length > 0) {
       out.line(depth, `subgraph ${out.clusterId("h")} {`);
       out.line(depth + 1, `graph${attributes({ label: dotString(""), style: dotString("rounded,filled"), fillcolor: dotString(palette.hypervisorFill), color: dotString(palette.hypervisorBorder), penwidth: "1.2", tooltip: dotString(`${host.name} and its guests`) })};`);
       out.line(depth + 1, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
+      if (folded.length) out.line(depth + 1, foldedNode(out.nodeId(), host, folded, palette, hostHref));
       // Containers of one Compose project together, in a box of their own under their host.
       const projects = new Map<string, TopologyHost[]>();
       for (const guest of guests) {
@@ -216,7 +231,7 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
   for (const host of site.hosts) {
     const previous = previousHop(site, host);
     const from = previous === null ? undefined : ids.get(previous);
-    if (from === undefined) continue;
+    if (from === undefined || !ids.has(host.name)) continue;
     edges.push(`${from} -> ${ids.get(host.name)}${attributes({ tooltip: dotString(`SSH: ${previous} → ${host.name}`) })};`);
   }
 }
@@ -240,6 +255,23 @@ function hostNode(id: string, client: Client, site: Site, host: TopologyHost, pa
     style: host.kind === "hypervisor" || host.kind === "network" ? dotString("filled") : undefined,
     penwidth: status === "down" ? "2.2" : undefined,
     tooltip: dotLines(...tooltip),
+    URL: host.id === undefined ? undefined : dotString(hostHref(host.id)),
+    target: host.id === undefined ? undefined : dotString("_top"),
+  })};`;
+}
+
+/** A host's containers as one node: how many, how many running, worst status first in colour. */
+function foldedNode(id: string, host: TopologyHost, containers: TopologyHost[], palette: Palette, hostHref: (id: number) => string): string {
+  const running = containers.filter((c) => c.container?.state === "running").length;
+  const worst = (["down", "stale", "up"] as const).find((status) => containers.some((c) => c.status === status)) ?? "unknown";
+  const colours = palette.status[worst];
+  const count = `${containers.length} container${containers.length === 1 ? "" : "s"}`;
+  return `${id}${attributes({
+    label: dotLines(count, `${running} running`),
+    shape: "component",
+    fillcolor: dotString(colours.fill),
+    color: dotString(colours.border),
+    tooltip: dotLines(`${count} on ${host.name}, ${running} running`, ...containers.slice(0, 20).map((c) => `${c.name}: ${c.container?.state ?? "?"}`)),
     URL: host.id === undefined ? undefined : dotString(hostHref(host.id)),
     target: host.id === undefined ? undefined : dotString("_top"),
   })};`;

@@ -217,6 +217,24 @@ describe("topology graph", () => {
     assert.ok(dot.includes('tooltip="shop-web-1 (container) — unknown\\nnginx:1.25 — running (Compose shop/web)\\n'), "the tooltip says image, state and Compose service");
   });
 
+  test("topologyToDot - collapsed, a host's containers are one node counting them, linking to the host; no edge names a folded one", () => {
+    const container = (name: string, state: string, status: "up" | "down"): TopologyHost =>
+      host(name, { id: name.length + 10, kind: "container", address: null, parent: "docker01", source: "agent", status, container: { image: "nginx", state, compose: null } });
+    const topology: Topology = { clients: [{ name: "acme", sites: [{ name: "dc1", bastion: "gw", hosts: [
+      host("gw"), host("docker01", { id: 1 }), container("a", "running", "up"), container("bb", "exited", "down"), container("ccc", "running", "up"),
+    ] }] }] };
+    const dot = topologyToDot(topology, { collapseContainers: true });
+    dotToSvg(dot);
+    assert.ok(dot.includes('label="3 containers\\n2 running"'), dot);
+    assert.ok(dot.includes('URL="/#host=1"'));
+    assert.ok(!/label="(a|bb|ccc)\\n/.test(dot), "no container drawn on its own");
+    // Only the SSH edges of real nodes: gw → docker01.
+    assert.equal([...dot.matchAll(/ -> /g)].length, 1, dot);
+    const folded = /n\d+ \[label="3 containers[^\n]*/.exec(dot)![0];
+    assert.match(folded, /fillcolor="#fbdcdd"/, "coloured as its worst: one is down");
+    assert.equal(topologyToDot(topology).includes("3 containers"), false, "shown by default");
+  });
+
   test("sshCommand - quotes a name the shell would split", () => {
     assert.equal(sshCommand("web01"), "netmap ssh web01");
     assert.equal(sshCommand("it's mine"), "netmap ssh 'it'\\''s mine'");
