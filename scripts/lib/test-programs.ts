@@ -29,7 +29,6 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "busybox", pkg: "busybox-static", why: "the image the test Docker daemon runs, imported from its rootfs" },
   { program: "faketime", pkg: "faketime", why: "an agent's clock set an hour off (test/faults)" },
   { program: "docker", pkg: "docker.io", why: "netmap container runs the docker CLI on the container's host" },
-  { program: "unshare", pkg: "util-linux", why: "each netns test host's sshd has a hostname of its own" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */
