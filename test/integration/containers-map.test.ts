@@ -155,6 +155,33 @@ describe("containers on the map (real dockerd, netmap serve)", () => {
     assert.ok((await bed.collector.get(`/api/v1/hosts/${scratch.id}`)).body.host.container.goneAt);
   });
 
+  test("containers listed before their host was placed follow it into its site when a person places it", async () => {
+    const LATE = "containers-late";
+    const { stdout } = await run(process.execPath, [AGENT, "--once", "--json", "--agent-id", LATE], { env: { ...process.env, NETMAP_LOG_LEVEL: "error", NETMAP_CONTAINERS: dockerd.socket } });
+    const late = HostReport.fromJSON(JSON.parse(stdout));
+    const send = async () => {
+      late.seq = seq++;
+      late.collectedAt = new Date();
+      await nc.publish(reportSubject(LATE), encodeReport(late));
+    };
+    const unassigned = async () => ((await bed.collector.get("/api/v1/topology")).body.topology.clients.find((c: { name: string }) => c.name === "unassigned")?.sites[0]?.hosts ?? []) as any[];
+    await send();
+    await eventually(async () => (await unassigned()).filter((h) => h.kind === "container").length === 2, "two containers under unassigned", 30_000);
+    const before = (await unassigned()).filter((h) => h.kind === "container");
+    assert.deepEqual(before.map((h) => h.parent), [late.hostname, late.hostname]);
+
+    const file = join(bed.dir, "late.yaml");
+    writeFileSync(file, `clients:\n  - name: lab\n    sites:\n      - name: docker\n        hosts:\n          - name: late01\n            address: 127.0.0.2\n            agent_id: ${LATE}\n`);
+    const imported = await bed.netmap(["import", file]);
+    assert.equal(imported.code, 0, imported.stderr);
+    await send();
+    let placed: any[] = [];
+    await eventually(async () => (placed = (await hostsOf()).filter((h) => h.parent === "late01")).length === 2, () => `two containers under late01 in ${JSON.stringify(placed)}`, 30_000);
+    assert.deepEqual(placed.map((h) => h.name).sort(), ["shop-db-1-late01", "shop-web-1-late01"], "docker01's containers have those names in the site");
+    assert.deepEqual(placed.map((h) => h.id).sort(), before.map((h) => h.id).sort(), "the same hosts, moved");
+    assert.deepEqual((await unassigned()).filter((h) => h.kind === "container"), [], "none left behind");
+  });
+
   test("a stopped daemon keeps the containers, stale, rather than deleting them", async () => {
     await dockerd.api("DELETE", "/containers/shop-web-1?force=true");
     await dockerd.api("DELETE", "/containers/shop-db-1?force=true");

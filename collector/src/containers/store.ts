@@ -8,7 +8,7 @@ import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { Container, HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Db, Tx } from "../db/database.ts";
-import { insertDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
+import { insertDiscoveredHost, moveDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
 import { isValidName } from "../topology/names.ts";
 
 export const COMPOSE_PROJECT = "com.docker.compose.project";
@@ -78,8 +78,8 @@ export async function storeListing(db: Db, hostId: number, collectedAt: Date, li
   return db.transaction().execute(async (trx) => {
     // One listing of a host at a time, even across collectors.
     await sql`SELECT pg_advisory_xact_lock(hashtext(${`netmap.containers.${hostId}`}))`.execute(trx);
-    const { rows: hostRows } = await sql<{ site_id: number | null; name: string; collected_at: Date | null; digest: string | null }>`
-      SELECT h.site_id, coalesce(h.name, h.hostname) AS name, h.collected_at, e.digest
+    const { rows: hostRows } = await sql<{ site_id: number | null; name: string; hostname: string; collected_at: Date | null; digest: string | null }>`
+      SELECT h.site_id, coalesce(h.name, h.hostname) AS name, h.hostname, h.collected_at, e.digest
       FROM hosts h LEFT JOIN container_engines e ON e.host_id = h.id WHERE h.id = ${hostId}`.execute(trx);
     const parent = hostRows[0];
     // Where the host is placed is part of what was written (the containers' site and parent).
@@ -116,7 +116,7 @@ export async function storeListing(db: Db, hostId: number, collectedAt: Date, li
 
     for (const c of listing.containers) {
       const previous = known.get(c.name);
-      const containerHost = previous?.host_id ?? (await resolveHost(trx, parent.site_id, parent.name, c));
+      const containerHost = previous?.host_id ?? (await adoptedHost(trx, parent, c)) ?? (await resolveHost(trx, parent.site_id, parent.name, c));
       const parentChanged = await stateFacts(trx, containerHost, parent.name);
       const compose = { project: c.labels[COMPOSE_PROJECT] ?? null, service: c.labels[COMPOSE_SERVICE] ?? null };
       await sql`
@@ -148,6 +148,25 @@ export async function storeListing(db: Db, hostId: number, collectedAt: Date, li
     }
     return events;
   });
+}
+
+/**
+ * The container host this container had while its host was unplaced: an agent's unassigned
+ * host a person then placed (topology/adoption.ts) is merged away with its container rows, and
+ * the container hosts it listed stay under unassigned, their parent its reported hostname.
+ * The first listing after it takes each back and moves it to the placed host's site.
+ */
+async function adoptedHost(trx: Tx, parent: { site_id: number | null; name: string; hostname: string }, c: ContainerFacts): Promise<number | undefined> {
+  if (parent.site_id === null) return undefined;
+  const { rows } = await sql<{ id: number }>`
+    SELECT h.id FROM hosts h
+    WHERE h.site_id IS NULL AND h.kind = 'container' AND h.source = 'agent' AND h.agent_id IS NULL
+      AND lower(h.parent) = lower(${parent.hostname}) AND lower(h.hostname) = lower(${c.name})
+      AND NOT EXISTS (SELECT 1 FROM containers x WHERE x.host_id = h.id)
+    ORDER BY h.id LIMIT 1`.execute(trx);
+  if (!rows.length) return undefined;
+  await moveDiscoveredHost(trx, rows[0]!.id, parent.site_id, await freeName(trx, parent.site_id, parent.name, c));
+  return rows[0]!.id;
 }
 
 /**

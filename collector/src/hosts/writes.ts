@@ -188,6 +188,11 @@ export async function stateDiscoveredFacts(trx: Tx, hostId: number, facts: Disco
     WHERE id = ${hostId}`.execute(trx);
 }
 
+/** A discovered host moves to another site under a name free there (its parent, a host an agent reports, was placed). */
+export async function moveDiscoveredHost(trx: Tx, hostId: number, siteId: number | null, name: string): Promise<void> {
+  await sql`UPDATE hosts SET site_id = ${siteId}, name = ${name} WHERE id = ${hostId}`.execute(trx);
+}
+
 /** The addresses shown for a host only a discoverer describes. */
 export async function setDiscoveredAddresses(trx: Tx, hostId: number, addresses: string[]): Promise<void> {
   await sql`UPDATE hosts SET addresses = ${addresses}::text[] WHERE id = ${hostId}`.execute(trx);
