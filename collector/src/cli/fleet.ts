@@ -54,16 +54,19 @@ async function container(argv: string[], env: Record<string, string | undefined>
     const target = await admin.containerTarget({ host, container: name });
     const remote = engineCommand(action as ContainerAction, { engine: target.engine, socket: target.socket, name }, { follow: values.follow ?? false, lines });
     const label = terminalSafe(`${target.host}/${name}`);
+    const record = (outcome: string) => admin.recordContainerAction({ container: `${target.host}/${name}`, action: action!, outcome });
+    // logs may follow until interrupted: recorded as it starts. The others once the engine answered.
+    if (action === "logs") await record("started");
     // logs: the container's output straight to ours, as it comes; the others: the engine's answer kept.
     const result = await runSsh(target.hops.map(hopFromMessage), remote, {
       knownHostsFile: knownHostsPath(env),
       stdio: { stdin: "ignore", stdout: action === "logs" ? "inherit" : "pipe" },
     }).catch(async (error: unknown) => {
-      if (error instanceof NetMapError) await admin.recordContainerAction({ container: `${target.host}/${name}`, action: action!, outcome: "unreachable" });
+      if (error instanceof NetMapError && action !== "logs") await record("unreachable");
       throw error;
     });
     const outcome = result.exitCode === 0 ? "ok" : result.exitCode === 255 ? "unreachable" : `failed (exit ${result.exitCode})`;
-    await admin.recordContainerAction({ container: `${target.host}/${name}`, action: action!, outcome });
+    if (action !== "logs") await record(outcome);
     if (action !== "logs") {
       if (result.exitCode === 0) out.stdout(`${PAST[action as Exclude<ContainerAction, "logs">]} ${label}\n`);
       else out.stderr(`netmap: ${action} ${label}: ${outcome}\n`);

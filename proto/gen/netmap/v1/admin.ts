@@ -461,7 +461,7 @@ export interface RecordContainerActionRequest {
   container: string;
   /** start, stop, restart or logs. */
   action: string;
-  /** "ok", "failed (exit N)" or "unreachable". */
+  /** "ok", "failed (exit N)" or "unreachable"; for logs "started" (they may follow until interrupted). */
   outcome: string;
 }
 
