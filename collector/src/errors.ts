@@ -105,6 +105,13 @@ export class SnmpError extends NetMapError {
   }
 }
 
+/** A container action the collector ran over SSH did not succeed: ssh could not reach the host, or the engine refused; the message says which. */
+export class ContainerActionError extends NetMapError {
+  constructor(message: string) {
+    super("CONTAINER_ACTION_FAILED", message);
+  }
+}
+
 /** How an error the caller can fix is answered, over HTTP and over gRPC. */
 export interface Answer {
   http: number;
@@ -147,6 +154,8 @@ export const ANSWERS = {
   PROXMOX_TLS: { http: 502, grpc: status.UNAVAILABLE },
   PROXMOX_FINGERPRINT_MISMATCH: { http: 502, grpc: status.UNAVAILABLE },
   PROXMOX_BAD_RESPONSE: { http: 502, grpc: status.UNAVAILABLE },
+  // The collector's ssh to a container's host failed, or the engine there refused the action.
+  CONTAINER_ACTION_FAILED: { http: 502, grpc: status.UNAVAILABLE },
 } as const satisfies Record<string, Answer>;
 
 export type AnsweredCode = keyof typeof ANSWERS;

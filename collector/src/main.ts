@@ -14,6 +14,7 @@ import { runSnmpCommand, SNMP_COMMANDS } from "./cli/snmp.ts";
 import { COMMANDS, commandUsage, nearestCommand, USAGE } from "./cli/help.ts";
 import { runSecurityCommand, SECURITY_COMMANDS } from "./cli/security.ts";
 import { runVmCommand, VM_COMMANDS } from "./cli/vm.ts";
+import { FLEET_COMMANDS, runFleetCommand } from "./cli/fleet.ts";
 
 
 
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   if ((SNMP_COMMANDS as readonly string[]).includes(command)) return runSnmpCommand(rest);
   if ((SECURITY_COMMANDS as readonly string[]).includes(command)) return runSecurityCommand(command, rest);
   if ((VM_COMMANDS as readonly string[]).includes(command)) return runVmCommand(rest);
+  if ((FLEET_COMMANDS as readonly string[]).includes(command)) return runFleetCommand(command, rest);
   const { values } = parseCommandArgs(rest);
   const config = loadCollectorConfig({ configFlag: values.config, env: process.env, flags: { natsUrl: values.nats } });
   const log = createLogger(config.logLevel, config.logFormat);

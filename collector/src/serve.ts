@@ -14,6 +14,7 @@ import { auditTrail } from "./audit/trail.ts";
 import type { CollectorConfig } from "./config.ts";
 import { migrateToLatest, openDatabase, type Db } from "./db/database.ts";
 import { buildApp } from "./http/app.ts";
+import { containerSync } from "./containers/sync.ts";
 import { startIngest, type Ingest } from "./ingest/consumer.ts";
 import { startChecksResponder } from "./checks/responder.ts";
 import { consumerLagReader } from "./ingest/lag.ts";
@@ -78,9 +79,13 @@ export async function serve(config: CollectorConfig, log: Logger): Promise<Colle
       eventStreamLimits: config.streams.events, isAbsenceChecker: () => leases.holds("absence-check"), isOutboxSender: () => leases.holds("alert-outbox"),
     }),
   );
+  const containers = containerSync({ db, nc, log: log.child({ component: "containers" }) });
   const ingest: Ingest = await untilDone(log, "set up the JetStream consumer", () =>
     startIngest({
-      onStored: (latest) => alerting.judgeStored(latest),
+      onStored: (latest) => {
+        alerting.judgeStored(latest);
+        containers.onStored(latest);
+      },
       nc,
       db,
       log: log.child({ component: "ingest" }),

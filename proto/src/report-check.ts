@@ -40,6 +40,9 @@ export const REPORT_LIMITS = {
   /** containers: a busy Docker host runs a few hundred. */
   containers: 4096,
   portsPerContainer: 256,
+  /** A container's networks and labels (Compose sets a dozen labels). */
+  networksPerContainer: 64,
+  labelsPerContainer: 256,
   /** ssh_auth.sources: the agent sends its top 20. */
   sshSources: 64,
   /** ssh_auth.fail2ban_jails: a host runs a handful. */
@@ -384,6 +387,18 @@ function walkReport(r: HostReport, w: Walk): void {
     c.ports = w.items(at, "ports", c.ports, L.portsPerContainer, () => {}).map((port, i) => w.text(at, `ports[${i}]`, port, L.labelBytes));
     c.cpuPercent = w.optionalDouble(at, "cpu_percent", c.cpuPercent);
     for (const field of ["memoryUsedBytes", "memoryLimitBytes", "networkRxBytes", "networkTxBytes"] as const) c[field] = w.optionalUint(at, field, c[field], Number.MAX_SAFE_INTEGER);
+    c.networks = w.items(at, "networks", c.networks, L.networksPerContainer, (network, at) => {
+      network.name = w.text(at, "name", network.name, L.labelBytes);
+      if (network.address !== "") network.address = w.ip(at, "address", network.address);
+      network.mac = w.mac(at, "mac", network.mac);
+    });
+    const labels = Object.entries(c.labels);
+    if (labels.length > L.labelsPerContainer) w.problem(`${at}.labels has ${labels.length} entries, over the limit of ${L.labelsPerContainer}`);
+    c.labels = Object.fromEntries(labels.slice(0, L.labelsPerContainer).map(([k, v]) => [w.text(at, "labels key", k, L.textBytes), w.text(at, `labels[${JSON.stringify(k)}]`, v, L.pathBytes)]));
+  });
+  r.containerEngine = w.section("container_engine", r.containerEngine, (engine, at) => {
+    engine.name = w.text(at, "name", engine.name, L.labelBytes);
+    engine.socket = w.text(at, "socket", engine.socket, L.pathBytes);
   });
   r.collectors = w.items("", "collectors", r.collectors, L.collectors, (run, at) => {
     run.name = w.text(at, "name", run.name, L.labelBytes);

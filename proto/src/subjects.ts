@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = [
   "guest_action",
   "terminal_open",
   "terminal_close",
+  "container_action",
+  "fleet_run",
 ] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */

@@ -3,7 +3,8 @@
 // one /24 subnet per link, no routing between non-adjacent namespaces,
 // so each host is reachable only from the one before it. Needs root, `ip`,
 // /usr/sbin/sshd and ssh-keygen. Everything is named with PREFIX and this
-// process's pid (nmt<pid>-…), and addressed in 10.<SUBNET>.N.0/24 with SUBNET
+// process's pid (nmt<pid>-…), each sshd in a UTS namespace with the host's name as hostname,
+// and addressed in 10.<SUBNET>.N.0/24 with SUBNET
 // from the pid too, so two test runs at once do not meet; a run that crashed
 // (its pid gone) is cleaned up by the next one.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";

@@ -79,9 +79,9 @@ export async function getJson<T>(path: string): Promise<T> {
   return json<T>(await request(path, { accept: "application/json" }));
 }
 
-/** POST or DELETE with an optional JSON body. */
-export async function sendJson<T>(method: "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
-  return json<T>(await request(path, { method, accept: "application/json", body: body === undefined ? undefined : JSON.stringify(body) }));
+/** POST or DELETE with an optional JSON body; timeoutMs for an action that takes its time (a container's stop waits for it). */
+export async function sendJson<T>(method: "POST" | "DELETE", path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  return json<T>(await request(path, { method, accept: "application/json", body: body === undefined ? undefined : JSON.stringify(body), timeoutMs }));
 }
 
 /** The map's SVG text; Graphviz takes a while on a large estate, so more time than JSON gets. */

@@ -10,7 +10,7 @@ import {
 } from "./format.ts";
 import { checksPanel, sshAuthPanel } from "./host-checks.ts";
 import { guestActionsPanel } from "./host-actions.ts";
-import { containersPanel } from "./host-containers.ts";
+import { containerAction, containerPanel, containersPanel } from "./host-containers.ts";
 import { sessionsPanel } from "./host-sessions.ts";
 import { openTerminal, replaySession } from "./terminal.ts";
 import { clockTime, state } from "./state.ts";
@@ -204,7 +204,7 @@ export function renderHost(): void {
     : [systemPanel(host), guestActionsPanel(host, renderHost), checksPanel(host), containersPanel(host), mountsTable(host), interfacesTable(host), listenersTable(host), sshAuthPanel(host)];
   const place = state.placements.get(host.id);
   const sessions = place ? sessionsPanel(place.reference, page.sessions) : null;
-  byId("host-body").replaceChildren(...[error, wherePanel(host), sessions, alertsPanel(host), ...panels].filter((x) => x !== null));
+  byId("host-body").replaceChildren(...[error, containerPanel(host), wherePanel(host), sessions, alertsPanel(host), ...panels].filter((x) => x !== null));
   root.scrollTop = scroll;
 }
 
@@ -223,7 +223,8 @@ export async function refreshHost(): Promise<void> {
     if (page.error.status === 404) page.detail = null;
   }
   const place = state.placements.get(id);
-  if (place && !page.route && !page.routeError) {
+  // A container is reached through its host's engine, not by SSH: it has no route to ask for.
+  if (place && place.host.kind !== "container" && !page.route && !page.routeError) {
     try {
       page.route = await getJson<RouteResponse>(`/api/v1/routes/${encodeURIComponent(place.reference)}`);
     } catch (err) {
@@ -256,6 +257,13 @@ export function startHost(): void {
     for (const b of byId("host-charts-head").querySelectorAll("button[data-range]")) b.setAttribute("aria-pressed", b === button ? "true" : "false");
     page.chartsFor = null;
     renderHost();
+  });
+  byId("host-body").addEventListener("click", (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>("button[data-container-action]");
+    const hostId = Number(button?.closest<HTMLElement>("[data-host]")?.dataset.host);
+    if (!button || !Number.isInteger(hostId)) return;
+    for (const b of button.parentElement!.querySelectorAll("button")) b.disabled = true;
+    void containerAction(hostId, button.dataset.containerAction!).then(refreshHost);
   });
   window.addEventListener("resize", () => resizeCharts(byId("host-charts")));
   byId("host-body").addEventListener("click", (event) => {

@@ -208,7 +208,8 @@ export async function loadMap(redraw = false, fit = false): Promise<void> {
   const theme = window.matchMedia?.("(prefers-color-scheme: light)").matches ? "light" : "dark";
   const open = openGroups();
   try {
-    const svg = cleanSvg(await getSvg(`${MAP_PATH}?theme=${theme}&expand=${encodeURIComponent(open === "all" ? "all" : [...open].sort().join(","))}`));
+    const containers = byId("map-containers").getAttribute("aria-pressed") === "true" ? "shown" : "collapsed";
+    const svg = cleanSvg(await getSvg(`${MAP_PATH}?theme=${theme}&expand=${encodeURIComponent(open === "all" ? "all" : [...open].sort().join(","))}&containers=${containers}`));
     if (!svg) throw new Error("the collector answered with something other than an SVG");
     const keep = wrap.querySelector("svg") && !fit ? map.view : null;
     svg.removeAttribute("width");
@@ -290,6 +291,12 @@ export function startMap(): void {
   const svgOf = () => wrap.querySelector("svg");
   byId("map-zoom-in").addEventListener("click", () => svgOf() && zoom(svgOf()!, 1 / 1.5));
   byId("map-zoom-out").addEventListener("click", () => svgOf() && zoom(svgOf()!, 1.5));
+  // Containers drawn one by one, or folded into one node per host: the map is drawn again.
+  byId("map-containers").addEventListener("click", (event) => {
+    const button = event.currentTarget as HTMLElement;
+    button.setAttribute("aria-pressed", button.getAttribute("aria-pressed") === "true" ? "false" : "true");
+    void loadMap(true);
+  });
   byId("map-fit").addEventListener("click", () => {
     const svg = svgOf();
     if (!svg || !map.box) return;

@@ -4,7 +4,7 @@
 // (container-usage.ts), or, where the agent cannot see those, from one stats
 // sample of the engine's; CPU is a rate against the previous cycle either way.
 // Pure parse functions below take the engine's JSON as recorded.
-import type { Container } from "../../../proto/gen/netmap/v1/report.ts";
+import type { Container, ContainerNetwork } from "../../../proto/gen/netmap/v1/report.ts";
 import { engineGet, engineName, findEngineSocket } from "../engine-api.ts";
 import type { Collector } from "./types.ts";
 
@@ -16,6 +16,8 @@ interface ListEntry {
   /** "Up 5 minutes (healthy)", "Restarting (3) 2 seconds ago", "Exited (137) 1 second ago". */
   Status?: string;
   Ports?: Array<{ IP?: string; PrivatePort?: number; PublicPort?: number; Type?: string }>;
+  Labels?: Record<string, string> | null;
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string; MacAddress?: string }> | null };
 }
 
 interface Inspect {
@@ -38,6 +40,13 @@ export interface CpuSample {
 /** Published ports as `docker ps` shows them: "0.0.0.0:8080->80/tcp", or "80/tcp" when not published. */
 export function formatPorts(ports: ListEntry["Ports"]): string[] {
   return [...new Set((ports ?? []).map((p) => (p.PublicPort ? `${p.IP ? `${p.IP.includes(":") ? `[${p.IP}]` : p.IP}:` : ""}${p.PublicPort}->` : "") + `${p.PrivatePort}/${p.Type ?? "tcp"}`))].sort();
+}
+
+/** Each network the container is attached to, by name: its IPv4 address (else IPv6) and MAC, empty when the engine gave none. */
+export function containerNetworks(entry: ListEntry): ContainerNetwork[] {
+  return Object.entries(entry.NetworkSettings?.Networks ?? {})
+    .map(([name, n]) => ({ name, address: n.IPAddress || n.GlobalIPv6Address || "", mac: (n.MacAddress ?? "").toLowerCase() }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** A timestamp the engine gave, or undefined for Go's zero time ("0001-01-01T00:00:00Z": never started). */
@@ -97,6 +106,8 @@ export function containerInfo(entry: ListEntry, inspect: Inspect, figures: Conta
     ports: formatPorts(entry.Ports),
     cpuPercent: undefined, memoryUsedBytes: undefined, memoryLimitBytes: undefined, networkRxBytes: undefined, networkTxBytes: undefined,
     engine,
+    networks: containerNetworks(entry),
+    labels: { ...(entry.Labels ?? {}) },
   };
   // Figures of a run that has ended are not shown.
   return figures && state === "running" ? { ...container, ...figures } : container;
@@ -166,7 +177,11 @@ export function containersCollector(setting: string): Collector {
       if (firstCycle) await pending;
       const present = new Set(inspected.map(({ entry }) => entry.Id));
       for (const map of [figures, samples, cgroupSamples, inspects]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
-      return { containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)) };
+      // Listed: the collector may take a container missing from this list as gone.
+      return {
+        containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)),
+        containerEngine: { name: engine.name, socket },
+      };
     },
   };
 }

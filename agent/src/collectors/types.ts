@@ -4,7 +4,7 @@ import type { CpuTimes } from "../procfs.ts";
 import type { SystemSource } from "../source.ts";
 
 /** The report fields one collector fills. */
-export type ReportPart = Partial<Pick<HostReport, "os" | "cpu" | "memory" | "disks" | "mounts" | "listeners" | "interfaces" | "checks" | "sshAuth" | "containers">>;
+export type ReportPart = Partial<Pick<HostReport, "os" | "cpu" | "memory" | "disks" | "mounts" | "listeners" | "interfaces" | "checks" | "sshAuth" | "containers" | "containerEngine">>;
 
 /** Counters at one instant, kept from one cycle to the next so rates can be computed. */
 export interface CounterSample {

@@ -64,6 +64,8 @@ export const HTTP_ACCESS: Readonly<Record<string, Access>> = {
   // An operator sees their own recordings, an admin everyone's.
   "GET /api/v1/sessions": { role: "operator" },
   "GET /api/v1/sessions/:id": { role: "operator" },
+  // The console's container actions, run by the collector over SSH (docs/containers.md).
+  "POST /api/v1/hosts/:id/container/:action": { role: "operator", audit: "container_action", target: ["id", "action"] },
 };
 
 /** Every method of NetMapAdmin; a method added to the .proto does not compile until it is here. */
@@ -93,6 +95,11 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   getTask: viewer,
   listSnapshots: viewer,
   listBackups: viewer,
+  // Acting on hosts is an operator's: the CLI is refused the route before anything runs.
+  containerTarget: { role: "operator" },
+  recordContainerAction: { role: "operator", audit: "container_action", target: ["container", "action", "outcome"] },
+  selectHosts: { role: "operator" },
+  recordFleetRun: { role: "operator", audit: "fleet_run", target: ["selection", "command", "outcome"] },
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */

@@ -114,6 +114,10 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     getTask: call((c) => c.getTask),
     listSnapshots: call((c) => c.listSnapshots),
     listBackups: call((c) => c.listBackups),
+    containerTarget: call((c) => c.containerTarget),
+    recordContainerAction: call((c) => c.recordContainerAction),
+    selectHosts: call((c) => c.selectHosts),
+    recordFleetRun: call((c) => c.recordFleetRun),
     watchAlerts: async (onMessage, signal) => {
       const client = await connecting;
       return new Promise<void>((resolve, reject) => {

@@ -6,8 +6,9 @@ import { SECURITY_COMMANDS, SECURITY_USAGE } from "./security.ts";
 import { SNMP_COMMANDS, SNMP_USAGE } from "./snmp.ts";
 import { TOPOLOGY_COMMANDS, TOPOLOGY_USAGE } from "./topology.ts";
 import { VM_COMMANDS, VM_USAGE } from "./vm.ts";
+import { FLEET_COMMANDS, FLEET_USAGE } from "./fleet.ts";
 
-export const COMMANDS = ["serve", "migrate", ...TOPOLOGY_COMMANDS, ...ALERT_COMMANDS, ...AGENT_COMMANDS, ...SNMP_COMMANDS, ...SECURITY_COMMANDS, ...VM_COMMANDS] as const;
+export const COMMANDS = ["serve", "migrate", ...TOPOLOGY_COMMANDS, ...ALERT_COMMANDS, ...AGENT_COMMANDS, ...SNMP_COMMANDS, ...SECURITY_COMMANDS, ...VM_COMMANDS, ...FLEET_COMMANDS] as const;
 
 export const USAGE = `usage: netmap <command> [options]
 
@@ -26,6 +27,7 @@ ${SNMP_USAGE}
 ${SECURITY_USAGE}
 
 ${VM_USAGE}
+${FLEET_USAGE}
 
 environment: serve: NETMAP_CONFIG, NETMAP_NATS_URL, NETMAP_DATABASE_URL, NETMAP_HTTP_ADDR, NETMAP_GRPC_ADDR,
                NETMAP_TOKEN, NETMAP_LOG_LEVEL, NETMAP_LOG_FORMAT

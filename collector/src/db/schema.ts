@@ -156,7 +156,7 @@ export interface RejectedReportsTable {
   size_bytes: number;
 }
 
-export interface Database extends AlertTables, ProxmoxTables, SecurityTables {
+export interface Database extends AlertTables, ProxmoxTables, SecurityTables, ContainerTables {
   hosts: HostsTable;
   clients: ClientsTable;
   alert_transitions: AlertTransitionsTable;
@@ -385,4 +385,40 @@ export interface AuditLogTable {
   source: string;
   outcome: string;
   detail: Json<Record<string, unknown>>;
+}
+
+// Containers (migration 040): each reporting host's last listing, and each container it listed.
+export interface ContainerTables {
+  container_engines: ContainerEnginesTable;
+  containers: ContainersTable;
+}
+
+export interface ContainerEnginesTable {
+  host_id: Int8;
+  engine: ColumnType<string, string | undefined, string>;
+  socket: ColumnType<string, string | undefined, string>;
+  digest: string;
+  stale_reason: string | null;
+  synced_at: DefaultedTimestamp;
+}
+
+export interface ContainersTable {
+  host_id: Int8;
+  parent_host_id: Int8;
+  name: string;
+  container_id: string;
+  engine: string;
+  image: string;
+  state: string;
+  health: ColumnType<string, string | undefined, string>;
+  started_at: Timestamp | null;
+  networks: ColumnType<Array<{ name: string; address: string; mac: string }>, string | undefined, string>;
+  ports: ColumnType<string[], string[] | undefined, string[]>;
+  labels: ColumnType<Record<string, string>, string | undefined, string>;
+  compose_project: string | null;
+  compose_service: string | null;
+  stale_reason: string | null;
+  first_seen: DefaultedTimestamp;
+  seen_at: DefaultedTimestamp;
+  gone_at: Timestamp | null;
 }

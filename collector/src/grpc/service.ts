@@ -45,6 +45,14 @@ import {
   type ListSnapshotsRequest,
   type ListSnapshotsResponse,
   type ListBackupsResponse,
+  type ContainerTargetRequest,
+  type ContainerTargetResponse,
+  type RecordContainerActionRequest,
+  type RecordContainerActionResponse,
+  type SelectHostsRequest,
+  type SelectHostsResponse,
+  type RecordFleetRunRequest,
+  type RecordFleetRunResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
 import type { Caller } from "../auth/roles.ts";
@@ -59,6 +67,11 @@ import { ackAlert, addSilence, expireSilence, listSilences } from "../alerts/sil
 import { parseRequest } from "../requests.ts";
 import type { GuestControl } from "../proxmox/guest-actions.ts";
 import { guestBackups } from "../proxmox/repository.ts";
+import { containerEngineOf } from "../containers/repository.ts";
+import { CONTAINER_ACTIONS, CONTAINER_NAME } from "../containers/control.ts";
+import { NotFoundError } from "../errors.ts";
+import { selectHosts } from "../fleet/select.ts";
+import { findHost, qualifiedName, routeFrom } from "../topology/routes.ts";
 import { alertToMessage, guestTaskToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
 
 // The messages' own types hold any string or number; what a method needs beyond that.
@@ -116,6 +129,12 @@ export interface AdminMethods {
   getTask(request: GetTaskRequest): Promise<GetTaskResponse>;
   listSnapshots(request: ListSnapshotsRequest): Promise<ListSnapshotsResponse>;
   listBackups(request: object): Promise<ListBackupsResponse>;
+  containerTarget(request: ContainerTargetRequest): Promise<ContainerTargetResponse>;
+  /** Nothing but the audit entry server.ts records for it. */
+  recordContainerAction(request: RecordContainerActionRequest): Promise<RecordContainerActionResponse>;
+  selectHosts(request: SelectHostsRequest): Promise<SelectHostsResponse>;
+  /** Nothing but the audit entry server.ts records for it. */
+  recordFleetRun(request: RecordFleetRunRequest): Promise<RecordFleetRunResponse>;
 }
 
 const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
@@ -159,6 +178,27 @@ export function adminStreams({ db }: Pick<AdminDeps, "db">): AdminStreams {
 }
 
 const hostRequest = z.object({ host: z.string().min(1, "no host given").max(400) });
+const containerTargetRequest = z.object({
+  host: z.string().min(1, "containerTarget: no host given").max(400),
+  container: z.string().regex(CONTAINER_NAME, "containerTarget: a container name is letters, digits, '_', '.' and '-', not starting with one of the last three").max(255),
+});
+const containerActionRequest = z.object({
+  container: z.string().min(1, "recordContainerAction: no container given").max(700),
+  action: z.enum(CONTAINER_ACTIONS, { error: `recordContainerAction: expected action ${CONTAINER_ACTIONS.join(", ")}` }),
+  outcome: z.string().min(1, "recordContainerAction: no outcome given").max(200),
+});
+const selectRequest = z.object({
+  hosts: z.array(z.string().min(1).max(400)).max(10_000),
+  client: z.string().max(128),
+  site: z.string().max(128),
+  labels: z.record(z.string().max(256), z.string().max(1024)),
+  all: z.boolean(),
+});
+const fleetRunRequest = z.object({
+  selection: z.string().min(1, "recordFleetRun: no selection given").max(2000),
+  command: z.string().min(1, "recordFleetRun: no command given").max(4000),
+  outcome: z.string().min(1, "recordFleetRun: no outcome given").max(200),
+});
 
 const guestActionRequest = z.object({
   host: z.string().min(1, "guestAction: no host given").max(400),
@@ -226,5 +266,17 @@ export function adminMethods({ db, thresholds, topology, identities, guests }: A
         lastBackupAt: b.lastBackupAt === null ? undefined : new Date(b.lastBackupAt), checkedAt: b.checkedAt === null ? undefined : new Date(b.checkedAt),
       })),
     }),
+    containerTarget: async (request) => {
+      const { host, container } = parseRequest(containerTargetRequest, request);
+      const located = findHost(await topology.topology(), host);
+      const engine = await containerEngineOf(db, located.host.id!, container);
+      if (!engine) throw new NotFoundError(`no container ${JSON.stringify(container)} on ${qualifiedName(located)}: its agent never listed one`);
+      return { host: qualifiedName(located), hops: routeFrom(located).map(hopToMessage), engine: engine.engine, socket: engine.socket, state: engine.goneAt ? "gone" : engine.state };
+    },
+    recordContainerAction: async (request) => (parseRequest(containerActionRequest, request), {}),
+    selectHosts: async (request) => ({
+      hosts: selectHosts(await topology.topology(), parseRequest(selectRequest, request)).map((h) => ({ ...h, hops: h.hops.map(hopToMessage) })),
+    }),
+    recordFleetRun: async (request) => (parseRequest(fleetRunRequest, request), {}),
   };
 }

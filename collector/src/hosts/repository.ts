@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 import { proxmoxDetail } from "../proxmox/repository.ts";
 import { networkDeviceDetail } from "../snmp/links.ts";
+import { containerDetail, containerStatus } from "../containers/repository.ts";
 import { claimsByAgentHost } from "../topology/adoption.ts";
 import type { ExportedHost } from "./exposition.ts";
 import { mountUsedPercent, protocolName } from "./headline.ts";
@@ -28,13 +29,15 @@ type SummaryRow = {
 
 /**
  * For a host no agent reports on, what Proxmox says (gone or stopped is down, unreachable node
- * is stale), else what the SNMP poller says (the device's last poll answered or not).
+ * is stale), else what the SNMP poller says (the device's last poll answered or not), else,
+ * for a container, what its host's agent listed (containers/repository.ts).
  */
 const proxmoxStatus = sql<HostStatus | null>`coalesce((
   SELECT CASE WHEN pr.gone_at IS NOT NULL THEN 'down' WHEN pr.stale_reason IS NOT NULL THEN 'stale'
               WHEN pr.status IN ('running', 'online') THEN 'up' ELSE 'down' END
   FROM proxmox_resources pr WHERE pr.host_id = hosts.id), (
-  SELECT CASE WHEN d.reachable THEN 'up' ELSE 'down' END FROM snmp_devices d WHERE d.host_id = hosts.id))`.as("proxmox_status");
+  SELECT CASE WHEN d.reachable THEN 'up' ELSE 'down' END FROM snmp_devices d WHERE d.host_id = hosts.id), (
+  SELECT ${containerStatus} FROM containers c WHERE c.host_id = hosts.id))`.as("proxmox_status");
 
 /** For a host no agent reports on, the latest figures Proxmox gave: CPU %, memory used % and total. */
 const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
@@ -63,7 +66,7 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
   if (!row) return undefined;
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
   const claims = (await claimsByAgentHost(db)).get(id) ?? [];
-  const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id), network: await networkDeviceDetail(db, id) };
+  const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id), network: await networkDeviceDetail(db, id), container: await containerDetail(db, id) };
   if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
   const report = HostReport.fromJSON(row.state);
   return {

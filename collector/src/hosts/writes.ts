@@ -163,8 +163,8 @@ export async function absorbAgentHost(trx: Tx, from: number, to: number): Promis
   await sql`DELETE FROM hosts WHERE id = ${from}`.execute(trx);
 }
 
-/** Who discovers hosts: Proxmox (nodes and guests) and the SNMP poller (network devices). */
-export type Discoverer = "proxmox" | "snmp";
+/** Who discovers hosts: Proxmox (nodes and guests), the SNMP poller (network devices), agents (the containers they list). */
+export type Discoverer = "proxmox" | "snmp" | "agent";
 
 /** The site of a discovery's configured client and site, created if new. */
 export async function ensureClientSite(trx: Tx, client: string, site: string): Promise<number> {
@@ -176,8 +176,8 @@ export async function ensureClientSite(trx: Tx, client: string, site: string): P
   return s[0]!.id;
 }
 
-/** A node, guest or network device that no host stands for yet. */
-export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number; name: string; kind: string; source?: Discoverer }): Promise<number> {
+/** A node, guest, network device or container that no host stands for yet (a container of an unplaced host has no site). */
+export async function insertDiscoveredHost(trx: Tx, host: { hostname: string; siteId: number | null; name: string; kind: string; source?: Discoverer }): Promise<number> {
   const { rows } = await sql<{ id: number }>`
     INSERT INTO hosts (hostname, site_id, name, kind, source) VALUES (${host.hostname}, ${host.siteId}, ${host.name}, ${host.kind}, ${host.source ?? "proxmox"})
     RETURNING id`.execute(trx);
@@ -212,6 +212,11 @@ export async function stateDiscoveredAddress(trx: Tx, hostId: number, address: s
   await sql`
     UPDATE hosts SET address = ${address}, fact_sources = fact_sources || ${JSON.stringify({ address: source })}::jsonb
     WHERE id = ${hostId} AND coalesce(fact_sources ->> 'address', '') <> 'person'`.execute(trx);
+}
+
+/** A discovered host moves to another site under a name free there (its parent, a host an agent reports, was placed). */
+export async function moveDiscoveredHost(trx: Tx, hostId: number, siteId: number | null, name: string): Promise<void> {
+  await sql`UPDATE hosts SET site_id = ${siteId}, name = ${name} WHERE id = ${hostId}`.execute(trx);
 }
 
 /** The addresses shown for a host only a discoverer describes. */

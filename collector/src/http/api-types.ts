@@ -267,9 +267,32 @@ export interface NetworkDeviceDetail {
   neighbours: Array<{ kind: "lldp" | "arp"; localPort: string; name: string | null; port: string | null; address: string | null; mac: string | null; hostId: number | null }>;
 }
 
+/** What a host of kind container is, as its host's agent listed it (GET /api/v1/hosts/:id, `container`). */
+export interface ContainerDetail {
+  /** The host it runs on. */
+  parent: { id: number; name: string };
+  /** The engine's name for it: `netmap container ACTION PARENT/NAME`. */
+  name: string;
+  containerId: string;
+  engine: string;
+  image: string;
+  state: string;
+  health: string;
+  startedAt: string | null;
+  networks: Array<{ name: string; address: string; mac: string }>;
+  ports: string[];
+  labels: Record<string, string>;
+  compose: { project: string; service: string | null } | null;
+  stale: boolean;
+  staleReason: string | null;
+  seenAt: string;
+  goneAt: string | null;
+}
+
 export interface HostDetail extends HostSummary {
   proxmox: ProxmoxDetail | null;
   network: NetworkDeviceDetail | null;
+  container: ContainerDetail | null;
   agentVersion?: string;
   intervalSeconds?: number | null;
   uptimeSeconds?: number | null;

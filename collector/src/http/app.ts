@@ -20,6 +20,7 @@ import type { GuestControl } from "../proxmox/guest-actions.ts";
 import { mapRoutes, type MapDeps } from "./map.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { topologyRoutes } from "./topology.ts";
+import { containerRoutes } from "./containers.ts";
 import { webRoutes } from "./web.ts";
 import websocket from "@fastify/websocket";
 import { terminalRoutes } from "./terminal.ts";
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
     app.addHook("onClose", () => terminals.stop());
     await app.register(terminalRoutes, { db: deps.db, loadTopology: deps.loadTopology, tickets, terminals });
   }
+  if (deps.loadTopology) await app.register(containerRoutes, { db: deps.db, loadTopology: deps.loadTopology });
   await app.register(webRoutes);
   return app;
 }

@@ -19,13 +19,13 @@ const SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancesto
 const EXPAND = "^(all|([a-z0-9_][a-z0-9._-]*(/[a-z0-9_][a-z0-9._-]*)?)(,[a-z0-9_][a-z0-9._-]*(/[a-z0-9_][a-z0-9._-]*)?)*)?$";
 
 export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology }) => {
-  app.get<{ Querystring: { theme?: MapTheme; expand?: string } }>(
+  app.get<{ Querystring: { theme?: MapTheme; expand?: string; containers?: "shown" | "collapsed" } }>(
     "/api/v1/topology.svg",
     {
       schema: {
         querystring: {
           type: "object",
-          properties: { theme: { type: "string", enum: ["light", "dark"] }, expand: { type: "string", maxLength: 20_000, pattern: EXPAND } },
+          properties: { theme: { type: "string", enum: ["light", "dark"] }, expand: { type: "string", maxLength: 20_000, pattern: EXPAND }, containers: { type: "string", enum: ["shown", "collapsed"] } },
           additionalProperties: false,
         },
       },
@@ -36,6 +36,7 @@ export const mapRoutes: FastifyPluginAsync<MapDeps> = async (app, { loadTopology
         theme: request.query.theme ?? "light",
         expand: expand === undefined || expand === "all" ? "all" : new Set(expand.split(",").filter(Boolean)),
         groupHref: (key) => `/#toggle=${key}`,
+        collapseContainers: request.query.containers === "collapsed",
       });
       return reply
         .type("image/svg+xml; charset=utf-8")

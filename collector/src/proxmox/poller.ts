@@ -22,7 +22,7 @@ export interface ProxmoxPoller {
   stop(): Promise<void>;
 }
 
-export function publishInventoryEvents(nc: NatsConnection, events: InventoryEvent[]): void {
+export function publishInventoryEvents(nc: Pick<NatsConnection, "publish">, events: InventoryEvent[]): void {
   for (const event of events) nc.publish(inventorySubject(event.change), encodeInventoryEvent(event));
 }
 

@@ -271,6 +271,6 @@ async function inventoryEvent(trx: Tx, change: InventoryEvent["change"], hostId:
   return {
     change, hostId, client: r.client ?? "", site: r.site ?? "", name: r.name, kind: r.kind, parent: r.parent ?? "", source: "proxmox",
     cluster: r.cluster, node: r.node, vmid: r.vmid, status: r.status, tags: r.tags,
-    macs: r.interfaces.map((i) => i.mac), addresses: guestAddresses(r.interfaces), stale: r.stale_reason !== null, changed, at,
+    macs: r.interfaces.map((i) => i.mac), addresses: guestAddresses(r.interfaces), stale: r.stale_reason !== null, changed, at, image: "",
   };
 }

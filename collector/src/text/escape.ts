@@ -89,3 +89,15 @@ export function yamlText(yaml: string): string {
 export function promLabelValue(value: string): string {
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
+
+// ---- POSIX shell (the remote end of ssh) -----------------------------------
+
+/**
+ * One word for the shell ssh's remote command line goes to: ssh joins its command arguments
+ * with spaces and the remote user's shell parses the line, so a value from NetMap (a container
+ * name, an engine socket) is single-quoted, each ' written as '\''. The value is one literal
+ * word there, whatever it holds.
+ */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9._\/:=@%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}

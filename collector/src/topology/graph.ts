@@ -1,5 +1,6 @@
-// The topology as a Graphviz graph: a cluster per client and per site, each hypervisor a
-// cluster holding its guests, SSH hops as dashed edges, hosts coloured by status. Pure, apart
+// The topology as a Graphviz graph: a cluster per client and per site, each hypervisor (or
+// host running containers) a cluster holding its guests, a Compose project's containers a
+// cluster inside their host, SSH hops as dashed edges, hosts coloured by status. Pure, apart
 // from renderSvg, which lays the DOT out in-process with Graphviz compiled to WebAssembly.
 //
 // Names come from people, Proxmox and agents, so none is ever written raw into DOT: every
@@ -28,6 +29,8 @@ export interface DotOptions {
   expand?: ReadonlySet<string> | "all";
   /** Where a client or site links to, to open or close it (the console's map); default no link. */
   groupHref?: (key: string) => string;
+  /** Each host's containers drawn as one node ("12 containers, 11 running") linking to the host, rather than one each. */
+  collapseContainers?: boolean;
 }
 
 /** The worst status among hosts, for a closed client or site: down, stale, unknown, then up. */
@@ -155,7 +158,7 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
   out.line(1, `edge${attributes({ style: "dashed", color: dotString(palette.edge), arrowsize: "0.6", penwidth: "1.1" })};`);
 
   const edges: string[] = [];
-  const groups: Groups = { expand: options.expand ?? "all", href: options.groupHref ?? null };
+  const groups: Groups = { expand: options.expand ?? "all", href: options.groupHref ?? null, collapseContainers: options.collapseContainers ?? false };
   for (const client of topology.clients) writeClient(out, client, palette, hostHref, edges, groups);
   if (topology.clients.every((client) => client.sites.every((site) => site.hosts.length === 0))) {
     out.line(1, `${out.nodeId()}${attributes({ label: dotString("No hosts in the topology yet"), shape: "plaintext", style: dotString(""), fontcolor: dotString(palette.muted) })};`);
@@ -173,6 +176,8 @@ export function topologyToDot(topology: Topology, options: DotOptions = {}): str
 interface Groups {
   expand: ReadonlySet<string> | "all";
   href: ((key: string) => string) | null;
+  /** Each host's containers folded into one node. */
+  collapseContainers: boolean;
 }
 
 function groupLink(groups: Groups, key: string): Record<string, string | undefined> {
@@ -207,6 +212,7 @@ function writeClient(out: DotWriter, client: Client, palette: Palette, hostHref:
 function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette, hostHref: (id: number) => string, edges: string[], groups: Groups): void {
   const key = `${slugOf(client)}/${slugOf(site)}`;
   if (!isOpen(groups, key)) return groupNode(out, 2, "site", site.name, key, site.hosts, palette, groups);
+  const collapse = groups.collapseContainers;
   out.line(2, `subgraph ${out.clusterId("s")} {`);
   out.line(3, `graph${attributes({ label: dotString(site.name), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.siteBorder), penwidth: "1", fontsize: "12", tooltip: dotString(`site ${client.name} / ${site.name}`), ...groupLink(groups, key) })};`);
 
@@ -229,9 +235,20 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
     return host.parent;
   };
   const children = new Map<string | null, TopologyHost[]>();
+  // Collapsed: a host's containers leave the drawing, counted on one node under their host.
+  const collapsed = new Map<string, TopologyHost[]>();
   for (const host of site.hosts) {
     const under = placedUnder(host);
+    if (collapse && host.container && under !== null) {
+      collapsed.set(under, [...(collapsed.get(under) ?? []), host]);
+      continue;
+    }
     children.set(under, [...(children.get(under) ?? []), host]);
+  }
+  // A folded container has no node of its own: no edge or link may name one.
+  for (const host of [...collapsed.values()].flat()) {
+    ids.delete(host.name);
+    if (host.id !== undefined) out.byHostId.delete(host.id);
   }
 
   const written = new Set<string>();
@@ -239,11 +256,25 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
     if (written.has(host.name)) return; // a duplicate name: the file import refuses these
     written.add(host.name);
     const guests = children.get(host.name) ?? [];
-    if (host.kind === "hypervisor" || guests.length > 0) {
+    const folded = collapsed.get(host.name) ?? [];
+    if (host.kind === "hypervisor" || guests.length > 0 || folded.length > 0) {
       out.line(depth, `subgraph ${out.clusterId("h")} {`);
       out.line(depth + 1, `graph${attributes({ label: dotString(""), style: dotString("rounded,filled"), fillcolor: dotString(palette.hypervisorFill), color: dotString(palette.hypervisorBorder), penwidth: "1.2", tooltip: dotString(`${host.name} and its guests`) })};`);
       out.line(depth + 1, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
-      for (const guest of guests) writeHost(guest, depth + 1);
+      if (folded.length) out.line(depth + 1, foldedNode(out.nodeId(), host, folded, palette, hostHref));
+      // Containers of one Compose project together, in a box of their own under their host.
+      const projects = new Map<string, TopologyHost[]>();
+      for (const guest of guests) {
+        const project = guest.container?.compose?.project;
+        if (project === undefined) writeHost(guest, depth + 1);
+        else projects.set(project, [...(projects.get(project) ?? []), guest]);
+      }
+      for (const [project, members] of [...projects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        out.line(depth + 1, `subgraph ${out.clusterId("h")} {`);
+        out.line(depth + 2, `graph${attributes({ label: dotString(`compose: ${project}`), labeljust: "l", style: dotString("rounded,dashed"), color: dotString(palette.hypervisorBorder), fontsize: "10", tooltip: dotString(`Compose project ${project} on ${host.name}`) })};`);
+        for (const member of members) writeHost(member, depth + 2);
+        out.line(depth + 1, "}");
+      }
       out.line(depth, "}");
     } else {
       out.line(depth, hostNode(ids.get(host.name)!, client, site, host, palette, hostHref));
@@ -255,7 +286,7 @@ function writeSite(out: DotWriter, client: Client, site: Site, palette: Palette,
   for (const host of site.hosts) {
     const previous = previousHop(site, host);
     const from = previous === null ? undefined : ids.get(previous);
-    if (from === undefined) continue;
+    if (from === undefined || !ids.has(host.name)) continue;
     edges.push(`${from} -> ${ids.get(host.name)}${attributes({ tooltip: dotString(`SSH: ${previous} → ${host.name}`) })};`);
   }
 }
@@ -269,14 +300,33 @@ function hostNode(id: string, client: Client, site: Site, host: TopologyHost, pa
     `SSH ${endpoint(host)}`,
     host.address === null ? null : sshCommand(host.name),
   ].filter((line): line is string => line !== null);
+  const container = host.container;
+  if (container) tooltip.splice(1, 0, `${container.image} — ${container.state}${container.compose ? ` (Compose ${container.compose.project}/${container.compose.service ?? "?"})` : ""}`);
   return `${id}${attributes({
-    label: dotLines(host.name, host.address ?? "no address"),
+    label: container ? dotLines(host.name, container.compose?.service ? `${container.compose.service} · ${container.state}` : container.state) : dotLines(host.name, host.address ?? "no address"),
     fillcolor: dotString(colours.fill),
     color: dotString(colours.border),
-    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "hexagon" : undefined,
+    shape: host.kind === "hypervisor" ? "box3d" : host.kind === "network" ? "hexagon" : host.kind === "container" ? "component" : undefined,
     style: host.kind === "hypervisor" || host.kind === "network" ? dotString("filled") : undefined,
     penwidth: status === "down" ? "2.2" : undefined,
     tooltip: dotLines(...tooltip),
+    URL: host.id === undefined ? undefined : dotString(hostHref(host.id)),
+    target: host.id === undefined ? undefined : dotString("_top"),
+  })};`;
+}
+
+/** A host's containers as one node: how many, how many running, worst status first in colour. */
+function foldedNode(id: string, host: TopologyHost, containers: TopologyHost[], palette: Palette, hostHref: (id: number) => string): string {
+  const running = containers.filter((c) => c.container?.state === "running").length;
+  const worst = (["down", "stale", "up"] as const).find((status) => containers.some((c) => c.status === status)) ?? "unknown";
+  const colours = palette.status[worst];
+  const count = `${containers.length} container${containers.length === 1 ? "" : "s"}`;
+  return `${id}${attributes({
+    label: dotLines(count, `${running} running`),
+    shape: "component",
+    fillcolor: dotString(colours.fill),
+    color: dotString(colours.border),
+    tooltip: dotLines(`${count} on ${host.name}, ${running} running`, ...containers.slice(0, 20).map((c) => `${c.name}: ${c.container?.state ?? "?"}`)),
     URL: host.id === undefined ? undefined : dotString(hostHref(host.id)),
     target: host.id === undefined ? undefined : dotString("_top"),
   })};`;

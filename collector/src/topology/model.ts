@@ -40,6 +40,8 @@ export interface TopologyHost {
   agentId?: string | null;
   /** CLIENT/SITE/NAME of placed hosts this unassigned agent's host claims to be, unconfirmed. */
   claims?: string[];
+  /** For a container its host's agent lists: its image, engine state and Compose project/service. */
+  container?: { image: string; state: string; compose: { project: string; service: string | null } | null };
 }
 
 export interface Site {

@@ -9,6 +9,7 @@ import type { FactSource, HostKind, Site, Topology, TopologyHost } from "./model
 import { slugOf } from "./names.ts";
 import { assertValidTopology, problemsError, topologyProblems, type ProblemOptions } from "./validate.ts";
 import { deviceReachability, networkLinks } from "../snmp/links.ts";
+import { containersOnMap } from "../containers/repository.ts";
 
 type Queryable = Db | Tx;
 
@@ -58,6 +59,7 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
 
   const claims = await claimsByAgentHost(db);
   const reachable = options.networkLinks ? await deviceReachability(db) : new Map<number, boolean>();
+  const containers = await containersOnMap(db);
   const now = options.now ?? new Date();
   const toHost = (row: HostRow): TopologyHost => {
     const host: TopologyHost = {
@@ -81,6 +83,11 @@ export async function loadTopology(db: Queryable, options: LoadOptions = {}): Pr
       host.status = hostStatus(age, row.interval_seconds, options.thresholds);
     } else if (reachable.has(row.id)) {
       host.status = reachable.get(row.id) ? "up" : "down";
+    }
+    const container = containers.get(row.id);
+    if (container) {
+      host.container = { image: container.image, state: container.state, compose: container.compose };
+      if (options.thresholds && row.agent_id === null) host.status = container.status;
     }
     return host;
   };

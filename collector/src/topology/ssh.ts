@@ -32,6 +32,8 @@ export interface SshOptions {
    * ("capture", for several hosts at once whose messages would interleave).
    */
   stdio?: { stdin: "inherit" | "ignore" | Readable; stdout: "inherit" | "pipe"; stderr?: "forward" | "capture" };
+  /** Ends ssh (SIGTERM) when aborted, e.g. at a timeout: the result then says `aborted`. */
+  signal?: AbortSignal;
 }
 
 export interface SshInvocation {
@@ -55,6 +57,8 @@ Host *
 
 export interface SshResult {
   exitCode: number;
+  /** ssh was ended by options.signal. */
+  aborted: boolean;
   stdout: string;
   /** The last 64 KiB of ssh's stderr (the remote command's included). */
   stderr: string;
@@ -68,12 +72,12 @@ export async function runSsh(hops: Hop[], command: string[], options: SshOptions
   const configPath = join(dir, "ssh_config");
   writeFileSync(configPath, invocation.configText, { mode: 0o600 });
   try {
-    const { exitCode, stderr, stdout } = await spawnForwardingStderr(options.sshBinary ?? "ssh", invocation.args(configPath), options.stdio);
+    const { exitCode, stderr, stdout } = await spawnForwardingStderr(options.sshBinary ?? "ssh", invocation.args(configPath), options.stdio, options.signal);
     if (exitCode === 255) {
       const changed = describeChangedKey(stderr, hops, options.knownHostsFile);
       if (changed) throw new HostKeyChangedError(changed);
     }
-    return { exitCode, stdout, stderr };
+    return { exitCode, aborted: options.signal?.aborted ?? false, stdout, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -88,10 +92,11 @@ function spawnForwardingStderr(
   program: string,
   args: string[],
   stdio: SshOptions["stdio"] = { stdin: "inherit", stdout: "inherit" },
+  signal?: AbortSignal,
 ): Promise<{ exitCode: number; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const input = typeof stdio.stdin === "string" ? undefined : stdio.stdin;
-    const child = spawn(program, args, { stdio: [input ? "pipe" : (stdio.stdin as "inherit" | "ignore"), stdio.stdout, "pipe"], shell: false });
+    const child = spawn(program, args, { stdio: [input ? "pipe" : (stdio.stdin as "inherit" | "ignore"), stdio.stdout, "pipe"], shell: false, signal });
     if (input) {
       // ssh may exit before reading everything (a refused host key); its exit code tells why, not EPIPE.
       child.stdin!.on("error", () => {});
@@ -106,7 +111,10 @@ function spawnForwardingStderr(
       stderr = (stderr + chunk.toString("utf8")).slice(-65536);
     });
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.once("error", (error) => reject(new ExternalCommandError(`cannot run ${program}: ${error.message} (install openssh-client)`)));
+    child.once("error", (error) => {
+      // Aborted (options.signal): killed, and "close" tells how it ended.
+      if (error.name !== "AbortError") reject(new ExternalCommandError(`cannot run ${program}: ${error.message} (install openssh-client)`));
+    });
     child.once("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stderr, stdout }));
   });
 }

@@ -141,6 +141,18 @@ describe("report check: the collector refuses a report that breaks a rule and na
     rejects(sampleReport({ containers: [{ ...web, name: "web\n" }] }), 'containers[0].name "web\\x0a" holds a control character');
   });
 
+  test("takes a container's networks, labels and the engine listed; refuses an address that is none", () => {
+    const web = { id: "82db82937c74504210f757c5684a88454931d622be896814ab3ed63fdeb90872", name: "web", image: "nginx:1.25", state: "running", health: "", restartCount: 0,
+      ports: [], engine: "docker", networks: [{ name: "shop_default", address: "172.18.0.3", mac: "02:42:ac:12:00:03" }, { name: "none", address: "", mac: "" }],
+      labels: { "com.docker.compose.project": "shop" } };
+    const decoded = decodeReport(encodeReport(sampleReport({ containers: [web], containerEngine: { name: "docker", socket: "/run/docker.sock" } })));
+    assert.deepEqual([decoded.containers[0]!.networks, decoded.containers[0]!.labels, decoded.containerEngine], [web.networks, web.labels, { name: "docker", socket: "/run/docker.sock" }]);
+    rejects(sampleReport({ containers: [{ ...web, networks: [{ name: "x", address: "host.example", mac: "" }] }] }), 'containers[0].networks[0].address "host.example" is not an IP address');
+    rejects(sampleReport({ containers: [{ ...web, labels: { "a\u001b": "b" } }] }), /^containers\[0\]\.labels key ".*" holds a control character$/);
+    rejects(sampleReport({ containers: [{ ...web, labels: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`l${i}`, ""])) }] }), "containers[0].labels has 257 entries, over the limit of 256");
+    rejects(sampleReport({ containerEngine: { name: "docker", socket: "/run/\u0000" } }), /^container_engine\.socket ".*" holds a control character$/);
+  });
+
   test("refuses text longer than its limit, counted in UTF-8 bytes", () => {
     rejects(withMount({ mountpoint: `/${"é".repeat(512)}` }), "mounts[1].mountpoint is 1025 bytes, over the 1024-byte limit");
     rejects(withListener({ process: "p".repeat(257) }), "listeners[1].process is 257 bytes, over the 256-byte limit");

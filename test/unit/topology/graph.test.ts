@@ -191,6 +191,50 @@ describe("topology graph", () => {
     for (const name of ["a", "b", "orphan"]) assert.ok(texts.includes(name), name);
   });
 
+  test("topologyToDot - a host's containers inside its box, a Compose project's in a box of its own, shown with image and state", () => {
+    const container = (name: string, compose: { project: string; service: string | null } | null, state = "running"): TopologyHost =>
+      host(name, { kind: "container", address: null, parent: "docker01", source: "agent", container: { image: "nginx:1.25", state, compose } });
+    const topology: Topology = { clients: [{ name: "acme", sites: [{ name: "dc1", bastion: null, hosts: [
+      host("docker01"), container("shop-web-1", { project: "shop", service: "web" }), container("solo", null, "exited"), container("shop-db-1", { project: "shop", service: "db" }),
+      container("blog-1", { project: "blog", service: "wordpress" }),
+    ] }] }] };
+    const dot = topologyToDot(topology);
+    dotToSvg(dot);
+    // The text of the cluster whose attributes hold `marker`, braces matched.
+    const box = (marker: string) => {
+      const from = dot.lastIndexOf("subgraph", dot.indexOf(marker));
+      let depth = 0;
+      for (let i = dot.indexOf("{", from); ; i++) {
+        if (dot[i] === "{") depth++;
+        if (dot[i] === "}" && --depth === 0) return dot.slice(from, i);
+      }
+    };
+    const names = (text: string) => [...text.matchAll(/label="([^"\\]*)\\n([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(names(box('tooltip="docker01 and its guests"')), ["docker01 192.0.2.1", "solo exited", "blog-1 wordpress · running", "shop-web-1 web · running", "shop-db-1 db · running"]);
+    assert.deepEqual(names(box('label="compose: shop"')), ["shop-web-1 web · running", "shop-db-1 db · running"]);
+    assert.deepEqual(names(box('label="compose: blog"')), ["blog-1 wordpress · running"]);
+    assert.equal([...dot.matchAll(/shape=component/g)].length, 4);
+    assert.ok(dot.includes('tooltip="shop-web-1 (container) — unknown\\nnginx:1.25 — running (Compose shop/web)\\n'), "the tooltip says image, state and Compose service");
+  });
+
+  test("topologyToDot - collapsed, a host's containers are one node counting them, linking to the host; no edge names a folded one", () => {
+    const container = (name: string, state: string, status: "up" | "down"): TopologyHost =>
+      host(name, { id: name.length + 10, kind: "container", address: null, parent: "docker01", source: "agent", status, container: { image: "nginx", state, compose: null } });
+    const topology: Topology = { clients: [{ name: "acme", sites: [{ name: "dc1", bastion: "gw", hosts: [
+      host("gw"), host("docker01", { id: 1 }), container("a", "running", "up"), container("bb", "exited", "down"), container("ccc", "running", "up"),
+    ] }] }] };
+    const dot = topologyToDot(topology, { collapseContainers: true });
+    dotToSvg(dot);
+    assert.ok(dot.includes('label="3 containers\\n2 running"'), dot);
+    assert.ok(dot.includes('URL="/#host=1"'));
+    assert.ok(!/label="(a|bb|ccc)\\n/.test(dot), "no container drawn on its own");
+    // Only the SSH edges of real nodes: gw → docker01.
+    assert.equal([...dot.matchAll(/ -> /g)].length, 1, dot);
+    const folded = /n\d+ \[label="3 containers[^\n]*/.exec(dot)![0];
+    assert.match(folded, /fillcolor="#fbdcdd"/, "coloured as its worst: one is down");
+    assert.equal(topologyToDot(topology).includes("3 containers"), false, "shown by default");
+  });
+
   test("sshCommand - quotes a name the shell would split", () => {
     assert.equal(sshCommand("web01"), "netmap ssh web01");
     assert.equal(sshCommand("it's mine"), "netmap ssh 'it'\\''s mine'");

@@ -16,6 +16,7 @@ import * as alertTransitions from "./2026_12_02_091_alert_transitions.ts";
 import * as terminalSessions from "./2026_12_02_030_terminal_sessions.ts";
 import * as checkSamples from "./2026_12_02_100_check_samples.ts";
 import * as alertOutbox from "./2026_12_02_100_alert_outbox.ts";
+import * as containers from "./2026_12_02_040_containers.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_02_030_terminal_sessions": terminalSessions,
   "2026_12_02_100_check_samples": checkSamples,
   "2026_12_02_100_alert_outbox": alertOutbox,
+  "2026_12_02_040_containers": containers,
 };

@@ -530,6 +530,80 @@ export interface ListBackupsResponse {
   backups: GuestBackup[];
 }
 
+export interface ContainerTargetRequest {
+  /** The container's host: NAME, SITE/NAME or CLIENT/SITE/NAME. */
+  host: string;
+  /** The engine's name for the container (docker ps NAMES). */
+  container: string;
+}
+
+export interface ContainerTargetResponse {
+  /** CLIENT/SITE/NAME of the container's host. */
+  host: string;
+  /** To the container's host, in connection order. */
+  hops: Hop[];
+  /** "docker" or "podman", and the Engine API socket its agent read ("" when unknown). */
+  engine: string;
+  socket: string;
+  /** As last listed: running, exited...; "gone" once a complete listing no longer has it. */
+  state: string;
+}
+
+export interface RecordContainerActionRequest {
+  /** CLIENT/SITE/NAME/CONTAINER. */
+  container: string;
+  /** start, stop, restart or logs. */
+  action: string;
+  /** "ok", "failed (exit N)" or "unreachable"; for logs "started" (they may follow until interrupted). */
+  outcome: string;
+}
+
+export interface RecordContainerActionResponse {
+}
+
+export interface SelectHostsRequest {
+  /**
+   * NAME, SITE/NAME or CLIENT/SITE/NAME of each host; with the filters below, every host
+   * matching all the filters given is added.
+   */
+  hosts: string[];
+  client: string;
+  site: string;
+  /** Every label given, with that value. */
+  labels: { [key: string]: string };
+  /** Every placed host with an address (the filters narrow it). */
+  all: boolean;
+}
+
+export interface SelectHostsRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface SelectHostsResponse {
+  hosts: SelectedHost[];
+}
+
+export interface SelectedHost {
+  /** CLIENT/SITE/NAME. */
+  host: string;
+  hops: Hop[];
+  /** Why there is no route (no address, an unknown hop); empty when there is. */
+  error: string;
+}
+
+export interface RecordFleetRunRequest {
+  /** The selection as typed (hosts, --client, --site, --label, --all). */
+  selection: string;
+  /** The command, its words joined by spaces as ssh sends it. */
+  command: string;
+  /** "started", or the summary: "3 ok, 1 failed, 1 timed out, 0 unreachable". */
+  outcome: string;
+}
+
+export interface RecordFleetRunResponse {
+}
+
 function createBaseImportRequest(): ImportRequest {
   return { topologyYaml: "", fileName: "" };
 }
@@ -6873,6 +6947,950 @@ export const ListBackupsResponse: MessageFns<ListBackupsResponse> = {
   },
 };
 
+function createBaseContainerTargetRequest(): ContainerTargetRequest {
+  return { host: "", container: "" };
+}
+
+export const ContainerTargetRequest: MessageFns<ContainerTargetRequest> = {
+  encode(message: ContainerTargetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.container !== "") {
+      writer.uint32(18).string(message.container);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerTargetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerTargetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerTargetRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+    };
+  },
+
+  toJSON(message: ContainerTargetRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerTargetRequest>, I>>(base?: I): ContainerTargetRequest {
+    return ContainerTargetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerTargetRequest>, I>>(object: I): ContainerTargetRequest {
+    const message = createBaseContainerTargetRequest();
+    message.host = object.host ?? "";
+    message.container = object.container ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerTargetResponse(): ContainerTargetResponse {
+  return { host: "", hops: [], engine: "", socket: "", state: "" };
+}
+
+export const ContainerTargetResponse: MessageFns<ContainerTargetResponse> = {
+  encode(message: ContainerTargetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    for (const v of message.hops) {
+      Hop.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.engine !== "") {
+      writer.uint32(26).string(message.engine);
+    }
+    if (message.socket !== "") {
+      writer.uint32(34).string(message.socket);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerTargetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerTargetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hops.push(Hop.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.socket = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerTargetResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      hops: globalThis.Array.isArray(object?.hops) ? object.hops.map((e: any) => Hop.fromJSON(e)) : [],
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      socket: isSet(object.socket) ? globalThis.String(object.socket) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: ContainerTargetResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.hops?.length) {
+      obj.hops = message.hops.map((e) => Hop.toJSON(e));
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.socket !== "") {
+      obj.socket = message.socket;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerTargetResponse>, I>>(base?: I): ContainerTargetResponse {
+    return ContainerTargetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerTargetResponse>, I>>(object: I): ContainerTargetResponse {
+    const message = createBaseContainerTargetResponse();
+    message.host = object.host ?? "";
+    message.hops = object.hops?.map((e) => Hop.fromPartial(e)) || [];
+    message.engine = object.engine ?? "";
+    message.socket = object.socket ?? "";
+    message.state = object.state ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordContainerActionRequest(): RecordContainerActionRequest {
+  return { container: "", action: "", outcome: "" };
+}
+
+export const RecordContainerActionRequest: MessageFns<RecordContainerActionRequest> = {
+  encode(message: RecordContainerActionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(26).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordContainerActionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordContainerActionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordContainerActionRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+    };
+  },
+
+  toJSON(message: RecordContainerActionRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordContainerActionRequest>, I>>(base?: I): RecordContainerActionRequest {
+    return RecordContainerActionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordContainerActionRequest>, I>>(object: I): RecordContainerActionRequest {
+    const message = createBaseRecordContainerActionRequest();
+    message.container = object.container ?? "";
+    message.action = object.action ?? "";
+    message.outcome = object.outcome ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordContainerActionResponse(): RecordContainerActionResponse {
+  return {};
+}
+
+export const RecordContainerActionResponse: MessageFns<RecordContainerActionResponse> = {
+  encode(_: RecordContainerActionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordContainerActionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordContainerActionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RecordContainerActionResponse {
+    return {};
+  },
+
+  toJSON(_: RecordContainerActionResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordContainerActionResponse>, I>>(base?: I): RecordContainerActionResponse {
+    return RecordContainerActionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordContainerActionResponse>, I>>(_: I): RecordContainerActionResponse {
+    const message = createBaseRecordContainerActionResponse();
+    return message;
+  },
+};
+
+function createBaseSelectHostsRequest(): SelectHostsRequest {
+  return { hosts: [], client: "", site: "", labels: {}, all: false };
+}
+
+export const SelectHostsRequest: MessageFns<SelectHostsRequest> = {
+  encode(message: SelectHostsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hosts) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.client !== "") {
+      writer.uint32(18).string(message.client);
+    }
+    if (message.site !== "") {
+      writer.uint32(26).string(message.site);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      SelectHostsRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    if (message.all !== false) {
+      writer.uint32(40).bool(message.all);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectHostsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectHostsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.client = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.site = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = SelectHostsRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.labels[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectHostsRequest {
+    return {
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+      client: isSet(object.client) ? globalThis.String(object.client) : "",
+      site: isSet(object.site) ? globalThis.String(object.site) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+    };
+  },
+
+  toJSON(message: SelectHostsRequest): unknown {
+    const obj: any = {};
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts;
+    }
+    if (message.client !== "") {
+      obj.client = message.client;
+    }
+    if (message.site !== "") {
+      obj.site = message.site;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectHostsRequest>, I>>(base?: I): SelectHostsRequest {
+    return SelectHostsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectHostsRequest>, I>>(object: I): SelectHostsRequest {
+    const message = createBaseSelectHostsRequest();
+    message.hosts = object.hosts?.map((e) => e) || [];
+    message.client = object.client ?? "";
+    message.site = object.site ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.all = object.all ?? false;
+    return message;
+  },
+};
+
+function createBaseSelectHostsRequest_LabelsEntry(): SelectHostsRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SelectHostsRequest_LabelsEntry: MessageFns<SelectHostsRequest_LabelsEntry> = {
+  encode(message: SelectHostsRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectHostsRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectHostsRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectHostsRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SelectHostsRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectHostsRequest_LabelsEntry>, I>>(base?: I): SelectHostsRequest_LabelsEntry {
+    return SelectHostsRequest_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectHostsRequest_LabelsEntry>, I>>(
+    object: I,
+  ): SelectHostsRequest_LabelsEntry {
+    const message = createBaseSelectHostsRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSelectHostsResponse(): SelectHostsResponse {
+  return { hosts: [] };
+}
+
+export const SelectHostsResponse: MessageFns<SelectHostsResponse> = {
+  encode(message: SelectHostsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hosts) {
+      SelectedHost.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectHostsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectHostsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts.push(SelectedHost.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectHostsResponse {
+    return {
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => SelectedHost.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SelectHostsResponse): unknown {
+    const obj: any = {};
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => SelectedHost.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectHostsResponse>, I>>(base?: I): SelectHostsResponse {
+    return SelectHostsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectHostsResponse>, I>>(object: I): SelectHostsResponse {
+    const message = createBaseSelectHostsResponse();
+    message.hosts = object.hosts?.map((e) => SelectedHost.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSelectedHost(): SelectedHost {
+  return { host: "", hops: [], error: "" };
+}
+
+export const SelectedHost: MessageFns<SelectedHost> = {
+  encode(message: SelectedHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    for (const v of message.hops) {
+      Hop.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectedHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectedHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hops.push(Hop.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectedHost {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      hops: globalThis.Array.isArray(object?.hops) ? object.hops.map((e: any) => Hop.fromJSON(e)) : [],
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: SelectedHost): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.hops?.length) {
+      obj.hops = message.hops.map((e) => Hop.toJSON(e));
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectedHost>, I>>(base?: I): SelectedHost {
+    return SelectedHost.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectedHost>, I>>(object: I): SelectedHost {
+    const message = createBaseSelectedHost();
+    message.host = object.host ?? "";
+    message.hops = object.hops?.map((e) => Hop.fromPartial(e)) || [];
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordFleetRunRequest(): RecordFleetRunRequest {
+  return { selection: "", command: "", outcome: "" };
+}
+
+export const RecordFleetRunRequest: MessageFns<RecordFleetRunRequest> = {
+  encode(message: RecordFleetRunRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.selection !== "") {
+      writer.uint32(10).string(message.selection);
+    }
+    if (message.command !== "") {
+      writer.uint32(18).string(message.command);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(26).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordFleetRunRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordFleetRunRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.selection = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordFleetRunRequest {
+    return {
+      selection: isSet(object.selection) ? globalThis.String(object.selection) : "",
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+    };
+  },
+
+  toJSON(message: RecordFleetRunRequest): unknown {
+    const obj: any = {};
+    if (message.selection !== "") {
+      obj.selection = message.selection;
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordFleetRunRequest>, I>>(base?: I): RecordFleetRunRequest {
+    return RecordFleetRunRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordFleetRunRequest>, I>>(object: I): RecordFleetRunRequest {
+    const message = createBaseRecordFleetRunRequest();
+    message.selection = object.selection ?? "";
+    message.command = object.command ?? "";
+    message.outcome = object.outcome ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordFleetRunResponse(): RecordFleetRunResponse {
+  return {};
+}
+
+export const RecordFleetRunResponse: MessageFns<RecordFleetRunResponse> = {
+  encode(_: RecordFleetRunResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordFleetRunResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordFleetRunResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RecordFleetRunResponse {
+    return {};
+  },
+
+  toJSON(_: RecordFleetRunResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordFleetRunResponse>, I>>(base?: I): RecordFleetRunResponse {
+    return RecordFleetRunResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordFleetRunResponse>, I>>(_: I): RecordFleetRunResponse {
+    const message = createBaseRecordFleetRunResponse();
+    return message;
+  },
+};
+
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
@@ -7160,6 +8178,52 @@ export const NetMapAdminService = {
     responseSerialize: (value: ListBackupsResponse): Buffer => Buffer.from(ListBackupsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListBackupsResponse => ListBackupsResponse.decode(value),
   },
+  /** What `netmap container` acts on: the SSH route to a container's host and its engine there. */
+  containerTarget: {
+    path: "/netmap.v1.NetMapAdmin/ContainerTarget" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ContainerTargetRequest): Buffer =>
+      Buffer.from(ContainerTargetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerTargetRequest => ContainerTargetRequest.decode(value),
+    responseSerialize: (value: ContainerTargetResponse): Buffer =>
+      Buffer.from(ContainerTargetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerTargetResponse => ContainerTargetResponse.decode(value),
+  },
+  /** `netmap container` tells the collector what it did and how it ended, for the audit trail. */
+  recordContainerAction: {
+    path: "/netmap.v1.NetMapAdmin/RecordContainerAction" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordContainerActionRequest): Buffer =>
+      Buffer.from(RecordContainerActionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordContainerActionRequest => RecordContainerActionRequest.decode(value),
+    responseSerialize: (value: RecordContainerActionResponse): Buffer =>
+      Buffer.from(RecordContainerActionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordContainerActionResponse => RecordContainerActionResponse.decode(value),
+  },
+  /** The hosts a `netmap run` selection names, each with its SSH route or why it has none. */
+  selectHosts: {
+    path: "/netmap.v1.NetMapAdmin/SelectHosts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SelectHostsRequest): Buffer => Buffer.from(SelectHostsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SelectHostsRequest => SelectHostsRequest.decode(value),
+    responseSerialize: (value: SelectHostsResponse): Buffer => Buffer.from(SelectHostsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SelectHostsResponse => SelectHostsResponse.decode(value),
+  },
+  /** `netmap run` tells the collector what it ran where, when it starts and how it ended. */
+  recordFleetRun: {
+    path: "/netmap.v1.NetMapAdmin/RecordFleetRun" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordFleetRunRequest): Buffer =>
+      Buffer.from(RecordFleetRunRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordFleetRunRequest => RecordFleetRunRequest.decode(value),
+    responseSerialize: (value: RecordFleetRunResponse): Buffer =>
+      Buffer.from(RecordFleetRunResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordFleetRunResponse => RecordFleetRunResponse.decode(value),
+  },
 } as const;
 
 export interface NetMapAdminServer extends UntypedServiceImplementation {
@@ -7226,6 +8290,14 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   listSnapshots: handleUnaryCall<ListSnapshotsRequest, ListSnapshotsResponse>;
   /** Every Proxmox guest's newest backup, never backed up first (GET /api/v1/backups). */
   listBackups: handleUnaryCall<ListBackupsRequest, ListBackupsResponse>;
+  /** What `netmap container` acts on: the SSH route to a container's host and its engine there. */
+  containerTarget: handleUnaryCall<ContainerTargetRequest, ContainerTargetResponse>;
+  /** `netmap container` tells the collector what it did and how it ended, for the audit trail. */
+  recordContainerAction: handleUnaryCall<RecordContainerActionRequest, RecordContainerActionResponse>;
+  /** The hosts a `netmap run` selection names, each with its SSH route or why it has none. */
+  selectHosts: handleUnaryCall<SelectHostsRequest, SelectHostsResponse>;
+  /** `netmap run` tells the collector what it ran where, when it starts and how it ended. */
+  recordFleetRun: handleUnaryCall<RecordFleetRunRequest, RecordFleetRunResponse>;
 }
 
 export interface NetMapAdminClient extends Client {
@@ -7632,6 +8704,70 @@ export interface NetMapAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListBackupsResponse) => void,
+  ): ClientUnaryCall;
+  /** What `netmap container` acts on: the SSH route to a container's host and its engine there. */
+  containerTarget(
+    request: ContainerTargetRequest,
+    callback: (error: ServiceError | null, response: ContainerTargetResponse) => void,
+  ): ClientUnaryCall;
+  containerTarget(
+    request: ContainerTargetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ContainerTargetResponse) => void,
+  ): ClientUnaryCall;
+  containerTarget(
+    request: ContainerTargetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ContainerTargetResponse) => void,
+  ): ClientUnaryCall;
+  /** `netmap container` tells the collector what it did and how it ended, for the audit trail. */
+  recordContainerAction(
+    request: RecordContainerActionRequest,
+    callback: (error: ServiceError | null, response: RecordContainerActionResponse) => void,
+  ): ClientUnaryCall;
+  recordContainerAction(
+    request: RecordContainerActionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordContainerActionResponse) => void,
+  ): ClientUnaryCall;
+  recordContainerAction(
+    request: RecordContainerActionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordContainerActionResponse) => void,
+  ): ClientUnaryCall;
+  /** The hosts a `netmap run` selection names, each with its SSH route or why it has none. */
+  selectHosts(
+    request: SelectHostsRequest,
+    callback: (error: ServiceError | null, response: SelectHostsResponse) => void,
+  ): ClientUnaryCall;
+  selectHosts(
+    request: SelectHostsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SelectHostsResponse) => void,
+  ): ClientUnaryCall;
+  selectHosts(
+    request: SelectHostsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SelectHostsResponse) => void,
+  ): ClientUnaryCall;
+  /** `netmap run` tells the collector what it ran where, when it starts and how it ended. */
+  recordFleetRun(
+    request: RecordFleetRunRequest,
+    callback: (error: ServiceError | null, response: RecordFleetRunResponse) => void,
+  ): ClientUnaryCall;
+  recordFleetRun(
+    request: RecordFleetRunRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordFleetRunResponse) => void,
+  ): ClientUnaryCall;
+  recordFleetRun(
+    request: RecordFleetRunRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordFleetRunResponse) => void,
   ): ClientUnaryCall;
 }
 

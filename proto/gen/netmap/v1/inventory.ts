@@ -16,7 +16,7 @@ export const protobufFileName = "netmap/v1/inventory.proto";
  * InventoryEvent is published on netmap.v1.inventory.<change> (core NATS, and
  * kept in stream NETMAP_EVENTS) when discovery finds a host added, changed
  * (name, node, status, tags, addresses, staleness) or removed (gone from a
- * complete listing).
+ * complete listing): Proxmox nodes and guests, and the containers agents list.
  */
 export interface InventoryEvent {
   /** "added", "changed" or "removed" (also the subject's last token). */
@@ -31,23 +31,37 @@ export interface InventoryEvent {
   kind: string;
   /** The hypervisor a guest runs on; empty for a node. */
   parent: string;
-  /** What discovered it: "proxmox". */
+  /** What discovered it: "proxmox", or "agent" for a container its host's agent listed. */
   source: string;
-  /** The Proxmox cluster (its name in netmap.yaml), node, and the guest's VMID (0 for a node). */
+  /**
+   * The Proxmox cluster (its name in netmap.yaml), node, and the guest's VMID (0 for a node).
+   * For a container: no cluster, node is the host it runs on, vmid 0.
+   */
   cluster: string;
   node: string;
   vmid: number;
-  /** running, stopped, paused, online, offline, unknown. */
+  /**
+   * running, stopped, paused, online, offline, unknown; a container's engine state
+   * (created, running, paused, restarting, exited, dead).
+   */
   status: string;
+  /** Proxmox tags; a container's Compose project and service as compose.project=P, compose.service=S. */
   tags: string[];
   /** Lower-case MACs and IP addresses (without prefix) of the host's interfaces. */
   macs: string[];
   addresses: string[];
   /** True when the facts are the last known ones (node unreachable, a call failed). */
   stale: boolean;
-  /** For "changed": which facts changed (name, parent, status, tags, interfaces, stale). */
+  /**
+   * For "changed": which facts changed (name, parent, status, tags, interfaces, stale;
+   * for a container also image, ports, labels).
+   */
   changed: string[];
-  at: Date | undefined;
+  at:
+    | Date
+    | undefined;
+  /** A container's image; empty otherwise. */
+  image: string;
 }
 
 function createBaseInventoryEvent(): InventoryEvent {
@@ -70,6 +84,7 @@ function createBaseInventoryEvent(): InventoryEvent {
     stale: false,
     changed: [],
     at: undefined,
+    image: "",
   };
 }
 
@@ -128,6 +143,9 @@ export const InventoryEvent: MessageFns<InventoryEvent> = {
     }
     if (message.at !== undefined) {
       Timestamp.encode(toTimestamp(message.at), writer.uint32(146).fork()).join();
+    }
+    if (message.image !== "") {
+      writer.uint32(154).string(message.image);
     }
     return writer;
   },
@@ -289,6 +307,14 @@ export const InventoryEvent: MessageFns<InventoryEvent> = {
             message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -327,6 +353,7 @@ export const InventoryEvent: MessageFns<InventoryEvent> = {
       stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
       changed: globalThis.Array.isArray(object?.changed) ? object.changed.map((e: any) => globalThis.String(e)) : [],
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
     };
   },
 
@@ -386,6 +413,9 @@ export const InventoryEvent: MessageFns<InventoryEvent> = {
     if (message.at !== undefined) {
       obj.at = message.at.toISOString();
     }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
     return obj;
   },
 
@@ -412,6 +442,7 @@ export const InventoryEvent: MessageFns<InventoryEvent> = {
     message.stale = object.stale ?? false;
     message.changed = object.changed?.map((e) => e) || [];
     message.at = object.at ?? undefined;
+    message.image = object.image ?? "";
     return message;
   },
 };

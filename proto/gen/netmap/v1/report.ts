@@ -150,6 +150,14 @@ export interface HostReport {
    * (`containers:` in agent.yaml); empty when there is no socket.
    */
   containers: Container[];
+  /**
+   * The engine `containers` was listed from; absent when none answered (no
+   * socket, or the engine failed): the list is then not complete, and the
+   * collector keeps the containers it knew, marked stale.
+   */
+  containerEngine:
+    | ContainerEngine
+    | undefined;
   /** Self-observation: one entry per collector, in collection order. */
   collectors: CollectorRun[];
   /** Self-observation: the agent process and its spool. */
@@ -413,6 +421,31 @@ export interface Container {
     | undefined;
   /** "docker" or "podman" */
   engine: string;
+  /** by name */
+  networks: ContainerNetwork[];
+  /** com.docker.compose.project/service among them */
+  labels: { [key: string]: string };
+}
+
+export interface Container_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ContainerNetwork {
+  /** "bridge", "app_default" */
+  name: string;
+  /** IPv4, else IPv6; empty when the engine gave none */
+  address: string;
+  /** empty when the engine gave none */
+  mac: string;
+}
+
+export interface ContainerEngine {
+  /** "docker" or "podman" */
+  name: string;
+  /** the Engine API socket the agent read */
+  socket: string;
 }
 
 export interface CollectorRun {
@@ -463,6 +496,7 @@ function createBaseHostReport(): HostReport {
     checks: [],
     sshAuth: undefined,
     containers: [],
+    containerEngine: undefined,
     collectors: [],
     agent: undefined,
   };
@@ -520,6 +554,9 @@ export const HostReport: MessageFns<HostReport> = {
     }
     for (const v of message.containers) {
       Container.encode(v!, writer.uint32(154).fork()).join();
+    }
+    if (message.containerEngine !== undefined) {
+      ContainerEngine.encode(message.containerEngine, writer.uint32(178).fork()).join();
     }
     for (const v of message.collectors) {
       CollectorRun.encode(v!, writer.uint32(162).fork()).join();
@@ -679,6 +716,14 @@ export const HostReport: MessageFns<HostReport> = {
             message.containers.push(Container.decode(reader, reader.uint32()));
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.containerEngine = ContainerEngine.decode(reader, reader.uint32());
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -760,6 +805,11 @@ export const HostReport: MessageFns<HostReport> = {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => Container.fromJSON(e))
         : [],
+      containerEngine: isSet(object.containerEngine)
+        ? ContainerEngine.fromJSON(object.containerEngine)
+        : isSet(object.container_engine)
+        ? ContainerEngine.fromJSON(object.container_engine)
+        : undefined,
       collectors: globalThis.Array.isArray(object?.collectors)
         ? object.collectors.map((e: any) => CollectorRun.fromJSON(e))
         : [],
@@ -820,6 +870,9 @@ export const HostReport: MessageFns<HostReport> = {
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => Container.toJSON(e));
     }
+    if (message.containerEngine !== undefined) {
+      obj.containerEngine = ContainerEngine.toJSON(message.containerEngine);
+    }
     if (message.collectors?.length) {
       obj.collectors = message.collectors.map((e) => CollectorRun.toJSON(e));
     }
@@ -855,6 +908,9 @@ export const HostReport: MessageFns<HostReport> = {
       ? SshAuthFailures.fromPartial(object.sshAuth)
       : undefined;
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    message.containerEngine = (object.containerEngine !== undefined && object.containerEngine !== null)
+      ? ContainerEngine.fromPartial(object.containerEngine)
+      : undefined;
     message.collectors = object.collectors?.map((e) => CollectorRun.fromPartial(e)) || [];
     message.agent = (object.agent !== undefined && object.agent !== null)
       ? AgentStats.fromPartial(object.agent)
@@ -3351,6 +3407,8 @@ function createBaseContainer(): Container {
     networkRxBytes: undefined,
     networkTxBytes: undefined,
     engine: "",
+    networks: [],
+    labels: {},
   };
 }
 
@@ -3401,6 +3459,12 @@ export const Container: MessageFns<Container> = {
     if (message.engine !== "") {
       writer.uint32(122).string(message.engine);
     }
+    for (const v of message.networks) {
+      ContainerNetwork.encode(v!, writer.uint32(130).fork()).join();
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Container_LabelsEntry.encode({ key: key as any, value }, writer.uint32(138).fork()).join();
+    });
     return writer;
   },
 
@@ -3537,6 +3601,25 @@ export const Container: MessageFns<Container> = {
             message.engine = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.networks.push(ContainerNetwork.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            const entry17 = Container_LabelsEntry.decode(reader, reader.uint32());
+            if (entry17.value !== undefined) {
+              message.labels[entry17.key] = entry17.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3600,6 +3683,23 @@ export const Container: MessageFns<Container> = {
         ? globalThis.Number(object.network_tx_bytes)
         : undefined,
       engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      networks: globalThis.Array.isArray(object?.networks)
+        ? object.networks.map((e: any) => ContainerNetwork.fromJSON(e))
+        : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -3650,6 +3750,18 @@ export const Container: MessageFns<Container> = {
     if (message.engine !== "") {
       obj.engine = message.engine;
     }
+    if (message.networks?.length) {
+      obj.networks = message.networks.map((e) => ContainerNetwork.toJSON(e));
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -3673,6 +3785,287 @@ export const Container: MessageFns<Container> = {
     message.networkRxBytes = object.networkRxBytes ?? undefined;
     message.networkTxBytes = object.networkTxBytes ?? undefined;
     message.engine = object.engine ?? "";
+    message.networks = object.networks?.map((e) => ContainerNetwork.fromPartial(e)) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseContainer_LabelsEntry(): Container_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Container_LabelsEntry: MessageFns<Container_LabelsEntry> = {
+  encode(message: Container_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Container_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainer_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Container_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Container_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Container_LabelsEntry>, I>>(base?: I): Container_LabelsEntry {
+    return Container_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Container_LabelsEntry>, I>>(object: I): Container_LabelsEntry {
+    const message = createBaseContainer_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerNetwork(): ContainerNetwork {
+  return { name: "", address: "", mac: "" };
+}
+
+export const ContainerNetwork: MessageFns<ContainerNetwork> = {
+  encode(message: ContainerNetwork, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.mac !== "") {
+      writer.uint32(26).string(message.mac);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerNetwork {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerNetwork();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerNetwork {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+    };
+  },
+
+  toJSON(message: ContainerNetwork): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerNetwork>, I>>(base?: I): ContainerNetwork {
+    return ContainerNetwork.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerNetwork>, I>>(object: I): ContainerNetwork {
+    const message = createBaseContainerNetwork();
+    message.name = object.name ?? "";
+    message.address = object.address ?? "";
+    message.mac = object.mac ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerEngine(): ContainerEngine {
+  return { name: "", socket: "" };
+}
+
+export const ContainerEngine: MessageFns<ContainerEngine> = {
+  encode(message: ContainerEngine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.socket !== "") {
+      writer.uint32(18).string(message.socket);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerEngine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerEngine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.socket = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerEngine {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      socket: isSet(object.socket) ? globalThis.String(object.socket) : "",
+    };
+  },
+
+  toJSON(message: ContainerEngine): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.socket !== "") {
+      obj.socket = message.socket;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerEngine>, I>>(base?: I): ContainerEngine {
+    return ContainerEngine.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerEngine>, I>>(object: I): ContainerEngine {
+    const message = createBaseContainerEngine();
+    message.name = object.name ?? "";
+    message.socket = object.socket ?? "";
     return message;
   },
 };
@@ -4046,6 +4439,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
