@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 // the agent binary carries ~20 KiB of it instead of ~440 KiB (docs/agent.md).
 import * as z from "zod/mini";
 import { isAgentId } from "../../proto/src/subjects.ts";
+import { releasePublicKeyDer } from "../../proto/src/release.ts";
 import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { ConfigError } from "./errors.ts";
@@ -45,6 +46,8 @@ export interface AgentConfig {
   readonly authLogWindowSeconds: number;
   /** The Engine API socket containers are read from (engine-api.ts): "auto" (the default), "off", or a socket's absolute path. */
   readonly containers: string;
+  /** The collector's ed25519 release public key (base64 SPKI); unset: upgrades over NATS are refused (docs/upgrades.md). */
+  readonly releaseKey: string | undefined;
 }
 
 /** Settings whose values --print-config never shows. */
@@ -81,6 +84,8 @@ export const USAGE = `Usage: netmap-agent [--config F] [--nats URL] [--interval 
   --tls-cert F    client certificate for mutual TLS (NETMAP_NATS_TLS_CERT), with --tls-key F (NETMAP_NATS_TLS_KEY)
                   user/password and token: nats.user, nats.password, nats.token in the file,
                   or NETMAP_NATS_USER, NETMAP_NATS_PASSWORD, NETMAP_NATS_TOKEN (never flags: ps shows flags)
+  --release-key K the collector's release public key (NETMAP_RELEASE_KEY; release_key in the file):
+                  with it the agent takes upgrades over NATS signed by that key, without it none
   --agent-id ID   agent id, [a-z0-9_-]{1,64} (NETMAP_AGENT_ID; default derived from /etc/machine-id)
   --log-level L   trace, debug, info, warn, error (NETMAP_LOG_LEVEL; default info)
   --once          collect one report and exit
@@ -101,6 +106,7 @@ const FLAG_OPTIONS = {
   "spool-max-size": { type: "string" },
   "print-config": { type: "boolean" },
   "agent-id": { type: "string" },
+  "release-key": { type: "string" },
   "log-level": { type: "string" },
   once: { type: "boolean" },
   json: { type: "boolean" },
@@ -130,6 +136,7 @@ const fileSchema = z.partial(
     auth_log: z.string(),
     auth_log_window: z.union([z.string(), z.number()]),
     containers: z.string(),
+    release_key: z.string(),
   }),
 );
 
@@ -186,6 +193,10 @@ const settings = {
   },
   containers: { expected: "expected auto, off or the path of a Docker or Podman API socket", schema: autoOffOrPath },
   "auth-log": { expected: "expected auto, off or the path of a log file sshd writes to", schema: autoOffOrPath },
+  "release-key": {
+    expected: "expected an ed25519 public key as `netmap agent upgrade` prints it (base64, starting MCowBQYDK2VwAyEA)",
+    schema: z.string().check(z.refine((value) => releasePublicKeyDer(value) !== undefined)),
+  },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -243,6 +254,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const authLog = pick("auth-log", [fromEnv("NETMAP_AUTH_LOG"), fromFile("auth_log", file?.auth_log)]) as string | undefined;
   const authLogWindowSeconds = pick("auth-log-window", [fromFile("auth_log_window", file?.auth_log_window)]) as number | undefined;
   const containers = pick("containers", [fromEnv("NETMAP_CONTAINERS"), fromFile("containers", file?.containers)]) as string | undefined;
+  const releaseKey = pick("release-key", [flag("release-key"), fromEnv("NETMAP_RELEASE_KEY"), fromFile("release_key", file?.release_key)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
   const checks = file?.checks ? parseChecks(file.checks, configFile) : [];
@@ -285,6 +297,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       authLog: authLog ?? "off",
       authLogWindowSeconds: authLogWindowSeconds ?? DEFAULT_AUTH_LOG_WINDOW_SECONDS,
       containers: containers ?? "auto",
+      releaseKey,
     }),
   });
 }

@@ -18,6 +18,7 @@ import { createIdleCollector } from "./heap.ts";
 import { createLogger } from "./log.ts";
 import { natsConnectOptions } from "./nats-auth.ts";
 import { createPublisher } from "./publisher.ts";
+import { agentBinaryPath, startUpgrader, type Upgrader } from "./upgrade.ts";
 import { agentStats, buildReport, collect, repairLogger, type ReportIdentity } from "./report.ts";
 import { openSpool } from "./spool.ts";
 import { createLinuxSource, type SystemSource } from "./source.ts";
@@ -78,10 +79,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;
   }
-  return runLoop(config, connectOptions, identity, source, state, log, collectors, checks);
+  return runLoop(argv, config, connectOptions, identity, source, state, log, collectors, checks);
 }
 
 async function runLoop(
+  argv: readonly string[],
   config: AgentConfig,
   connectOptions: ReturnType<typeof natsConnectOptions>,
   identity: ReportIdentity,
@@ -105,6 +107,26 @@ async function runLoop(
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 
+  // Upgrades over NATS: a swapped binary is executed once the agent has stopped as on SIGTERM.
+  let restartWith: string | undefined;
+  let upgrader: Upgrader | undefined;
+  const binaryPath = agentBinaryPath(process.env);
+  if (!config.releaseKey) log.info("upgrades over NATS off: no release_key");
+  else if (!binaryPath) log.warn("upgrades over NATS off: run from source without NETMAP_AGENT_BINARY naming the file to replace");
+  else {
+    void publisher.connection.then((nc) => {
+      if (!nc || stopping.signal.aborted) return;
+      upgrader = startUpgrader(nc, {
+        agentId: identity.agentId, version: AGENT_VERSION, releaseKey: config.releaseKey!, binaryPath, args: argv, spoolDir: config.spoolDir,
+        log: log.child({ component: "upgrade" }),
+        restart: (binary) => {
+          restartWith = binary;
+          stop("upgrade");
+        },
+      });
+    });
+  }
+
   checks?.start();
   const collectIdleGarbage = createIdleCollector();
   const onRepair = repairLogger(log);
@@ -124,8 +146,11 @@ async function runLoop(
     await sleep(jitteredDelayMs(config.intervalSeconds), undefined, { signal: stopping.signal }).catch(() => {});
   }
   checks?.stop();
+  upgrader?.stop();
   await publisher.close();
   log.info("stopped");
+  // The same process (pid, systemd's main pid) goes on as the new binary.
+  if (restartWith) process.execve!(restartWith, [restartWith, ...argv], process.env);
   return 0;
 }
 

@@ -30,6 +30,8 @@ export interface ReportPublisher {
    */
   publish(report: HostReport): Promise<void>;
   stats(): PublisherStats;
+  /** The connection once made (undefined if the agent stopped first); others (upgrades) listen on it too. */
+  readonly connection: Promise<NatsConnection | undefined>;
   /** Waits for a replay in flight, then drains the connection. What is still spooled stays for the next run. */
   close(): Promise<void>;
 }
@@ -186,6 +188,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
       spoolReport(bytes);
       kickReplay();
     },
+    connection: connecting,
     stats() {
       const { reports, bytes, droppedTotal } = spool.stats();
       return { spoolReports: reports, spoolBytes: bytes, droppedTotal, reconnectsTotal };

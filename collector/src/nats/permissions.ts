@@ -2,15 +2,35 @@
 // own report subject and its own inbox) and the collector's. deploy/nats/agent-permissions.conf
 // ships the same blocks for people who write nats-server's authorization by hand; a test
 // (test/unit/collector/nats-permissions.test.ts) keeps the two the same.
-import { agentInboxPrefix, EVENTS_STREAM, REPORTS_STREAM, reportSubject } from "../../../proto/src/subjects.ts";
+import {
+  agentInboxPrefix,
+  EVENTS_STREAM,
+  RELEASES_BUCKET,
+  RELEASES_DIRECT_GET,
+  RELEASES_STREAM,
+  REPORT_SUBJECTS,
+  REPORTS_STREAM,
+  reportSubject,
+  UPGRADE_STATUS_SUBJECTS,
+  UPGRADE_SUBJECT_PREFIX,
+  upgradeCommandSubject,
+  upgradeStatusSubject,
+} from "../../../proto/src/subjects.ts";
 
 export interface Permissions {
   publish: readonly string[];
   subscribe: readonly string[];
 }
 
+/**
+ * An agent: its reports and its upgrade status out; its own inbox and upgrade commands in; and
+ * JetStream's direct get on the releases stream, which reads a stored release and writes nothing.
+ */
 export function agentPermissions(agentId: string): Permissions {
-  return { publish: [reportSubject(agentId)], subscribe: [`${agentInboxPrefix(agentId)}.>`] };
+  return {
+    publish: [reportSubject(agentId), upgradeStatusSubject(agentId), RELEASES_DIRECT_GET],
+    subscribe: [`${agentInboxPrefix(agentId)}.>`, upgradeCommandSubject(agentId)],
+  };
 }
 
 /** What `netmap serve` does with NATS and no more (its inbox prefix is nats.inbox_prefix). */
@@ -26,8 +46,13 @@ export function collectorPermissions(inboxPrefix: string): Permissions {
       "netmap.v1.alert.>",
       "netmap.v1.inventory.>",
       "netmap.v1.audit.>",
+      // netmap agent upgrade: the releases bucket, the fleet's latest reports, the agents' commands.
+      ...["INFO", "CREATE", "PURGE", "MSG.GET"].map((call) => `$JS.API.STREAM.${call}.${RELEASES_STREAM}`),
+      `$O.${RELEASES_BUCKET}.>`,
+      `$JS.API.STREAM.MSG.GET.${REPORTS_STREAM}`,
+      `${UPGRADE_SUBJECT_PREFIX}.command.>`,
     ],
-    subscribe: [`${inboxPrefix}.>`],
+    subscribe: [`${inboxPrefix}.>`, REPORT_SUBJECTS, UPGRADE_STATUS_SUBJECTS],
   };
 }
 

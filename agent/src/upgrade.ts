@@ -1,0 +1,211 @@
+// Upgrades over NATS (docs/upgrades.md): the agent listens on netmap.v1.upgrade.command.<agent>
+// on the connection it already has, and for an upgrade
+//   1. checks the release manifest's ed25519 signature with its release key (agent.yaml release_key),
+//   2. reads the binary from the NETMAP_RELEASES object store by JetStream direct get (its NATS
+//      user may read there and write nothing), into <binary>.new, checking size and sha256,
+//   3. tries it: `<binary>.new --version` must name the release's version, and
+//      `<binary>.new --once` must collect and publish one report and exit 0,
+//   4. keeps the running binary as <binary>.previous and renames the new one over it (atomic),
+//   5. stops as on SIGTERM (spool kept, connection drained) and re-executes itself (execve: same
+//      pid, so systemd sees no exit); the new binary's reports carry the new agent_version.
+// A rollback puts <binary>.previous back the same way, only while the version rolled back from runs.
+// Each step's outcome goes to netmap.v1.upgrade.status.<agent>. node:crypto and node:child_process
+// are loaded here on first use: an agent that is never upgraded never pays for them.
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import {
+  decodeUpgradeCommand,
+  encodeUpgradeMessage,
+  releaseManifest,
+  releasePublicKeyDer,
+  type Release,
+  type UpgradeCommand,
+  type UpgradeState,
+} from "../../proto/src/release.ts";
+import { RELEASES_DIRECT_GET, releaseChunkSubject, releaseMetaSubject, upgradeCommandSubject, upgradeStatusSubject } from "../../proto/src/subjects.ts";
+import { NetMapError } from "./errors.ts";
+
+const GET_TIMEOUT_MS = 15_000;
+const TRIAL_TIMEOUT_MS = 120_000;
+
+/** An upgrade or rollback this agent refuses or cannot finish; the message says why. */
+export class UpgradeError extends NetMapError {
+  constructor(message: string) {
+    super("UPGRADE_FAILED", message);
+  }
+}
+
+export interface UpgraderOptions {
+  agentId: string;
+  /** The running version. */
+  version: string;
+  /** The release public key (base64 SPKI, config release_key). */
+  releaseKey: string;
+  /** The file this agent runs from, which an upgrade replaces. */
+  binaryPath: string;
+  /** The arguments it was started with, given again to the trial run and after the swap. */
+  args: readonly string[];
+  spoolDir: string;
+  log: Logger;
+  /** Stops the agent as on SIGTERM, then executes `binary`: called once the new binary is in place. */
+  restart: (binary: string) => void;
+}
+
+export interface Upgrader {
+  stop(): void;
+}
+
+/** The file an agent runs from: the single binary itself, or what a wrapper names in NETMAP_AGENT_BINARY. */
+export function agentBinaryPath(env: NodeJS.ProcessEnv): string | undefined {
+  const { isSea } = process.getBuiltinModule("node:sea");
+  return isSea() ? process.execPath : env.NETMAP_AGENT_BINARY || undefined;
+}
+
+export function startUpgrader(nc: NatsConnection, options: UpgraderOptions): Upgrader {
+  const { agentId, log } = options;
+  let busy = false;
+  const sub: Subscription = nc.subscribe(upgradeCommandSubject(agentId), {
+    callback: (error, msg) => {
+      if (error) return log.warn({ err: error }, "upgrade commands: subscription failed");
+      if (busy) return log.warn("upgrade command while another is under way; ignored");
+      busy = true;
+      void handle(nc, msg, options).finally(() => (busy = false));
+    },
+  });
+  log.info({ binary: options.binaryPath }, "upgrades over NATS on");
+  return { stop: () => sub.unsubscribe() };
+}
+
+async function handle(nc: NatsConnection, msg: Msg, options: UpgraderOptions): Promise<void> {
+  const { log, agentId } = options;
+  let command: UpgradeCommand;
+  try {
+    command = decodeUpgradeCommand(msg.data);
+  } catch (error) {
+    return log.warn({ err: (error as Error).message }, "upgrade command refused");
+  }
+  const version = command.action === "upgrade" ? command.release.version : command.from;
+  const status = (state: UpgradeState, reason?: string) => nc.publish(upgradeStatusSubject(agentId), encodeUpgradeMessage({ state, version, ...(reason ? { reason } : {}) }));
+  try {
+    const restartWith = command.action === "upgrade" ? await upgrade(nc, command, options, status) : rollback(command.from, options);
+    if (!restartWith) return;
+    status(command.action === "upgrade" ? "swapped" : "rolled_back");
+    await nc.flush();
+    log.info({ action: command.action, version }, "binary swapped; restarting");
+    options.restart(restartWith);
+  } catch (error) {
+    const reason = error instanceof UpgradeError ? error.message : `unexpected: ${(error as Error).message}`;
+    log.error({ action: command.action, version, reason }, "upgrade failed");
+    status("failed", reason);
+  }
+}
+
+/** The binary to restart with, or undefined when this version already runs. */
+async function upgrade(nc: NatsConnection, command: Extract<UpgradeCommand, { action: "upgrade" }>, options: UpgraderOptions, status: (state: UpgradeState) => void) {
+  const { release } = command;
+  const crypto = process.getBuiltinModule("node:crypto");
+  const key = crypto.createPublicKey({ key: Buffer.from(releasePublicKeyDer(options.releaseKey)!), format: "der", type: "spki" });
+  if (!crypto.verify(null, releaseManifest(release), key, Buffer.from(command.signature, "base64"))) {
+    throw new UpgradeError("the release's signature does not verify with this agent's release key; nothing fetched");
+  }
+  if (release.version === options.version) {
+    status("current");
+    return undefined;
+  }
+  status("fetching");
+  const fresh = `${options.binaryPath}.new`;
+  try {
+    await fetchRelease(nc, release, fresh);
+    await tryBinary(fresh, release.version, options);
+    const previous = `${options.binaryPath}.previous`;
+    const link = `${previous}.tmp`;
+    rmSync(link, { force: true });
+    linkSync(options.binaryPath, link);
+    renameSync(link, previous);
+    renameSync(fresh, options.binaryPath);
+  } finally {
+    rmSync(fresh, { force: true });
+  }
+  return options.binaryPath;
+}
+
+function rollback(from: string, options: UpgraderOptions): string | undefined {
+  if (from !== options.version) {
+    options.log.info({ from, running: options.version }, "rollback for a version not running here; nothing to do");
+    return undefined;
+  }
+  const previous = `${options.binaryPath}.previous`;
+  if (!existsSync(previous)) throw new UpgradeError(`no previous binary kept (${previous})`);
+  renameSync(previous, options.binaryPath);
+  return options.binaryPath;
+}
+
+/** Writes the release's bytes to `path` (mode 0700), checking them against the signed size and sha256. */
+async function fetchRelease(nc: NatsConnection, release: Release, path: string): Promise<void> {
+  const meta = await directGet(nc, { last_by_subj: releaseMetaSubject(release.object) }, `release ${release.object}`);
+  let nuid: unknown;
+  try {
+    ({ nuid } = JSON.parse(new TextDecoder().decode(meta.data)) as { nuid?: unknown });
+  } catch {
+    throw new UpgradeError(`release ${release.object}: its metadata is not JSON`);
+  }
+  if (typeof nuid !== "string") throw new UpgradeError(`release ${release.object}: its metadata names no chunks`);
+  const chunks = releaseChunkSubject(nuid);
+  const hash = process.getBuiltinModule("node:crypto").createHash("sha256");
+  rmSync(path, { force: true });
+  const fd = openSync(path, "wx", 0o700);
+  try {
+    let written = 0;
+    let seq = 1;
+    while (written < release.size) {
+      const chunk = await directGet(nc, { seq, next_by_subj: chunks }, `release ${release.object} at ${written} bytes`);
+      if (chunk.headers?.get("Nats-Subject") !== chunks) throw new UpgradeError(`release ${release.object}: a chunk from another subject`);
+      written += chunk.data.length;
+      if (written > release.size) throw new UpgradeError(`release ${release.object}: more than its signed size of ${release.size} bytes`);
+      hash.update(chunk.data);
+      writeSync(fd, chunk.data);
+      seq = Number(chunk.headers.get("Nats-Sequence")) + 1;
+    }
+    const digest = hash.digest("hex");
+    if (digest !== release.sha256) throw new UpgradeError(`release ${release.object}: sha256 ${digest} is not the signed ${release.sha256}`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One message of the releases stream, by JetStream direct get; an UpgradeError when there is none. */
+async function directGet(nc: NatsConnection, request: Record<string, unknown>, what: string): Promise<Msg> {
+  let reply: Msg;
+  try {
+    reply = await nc.request(RELEASES_DIRECT_GET, JSON.stringify(request), { timeout: GET_TIMEOUT_MS });
+  } catch (error) {
+    throw new UpgradeError(`${what}: cannot read the NETMAP_RELEASES bucket: ${(error as Error).message}`);
+  }
+  const code = reply.headers?.code ?? 0;
+  if (code >= 300 || !reply.headers?.get("Nats-Sequence")) throw new UpgradeError(`${what}: not in the NETMAP_RELEASES bucket (${code} ${reply.headers?.description ?? ""})`.trim());
+  return reply;
+}
+
+/** The new binary must say it is the release's version and publish one report. */
+async function tryBinary(path: string, version: string, options: UpgraderOptions): Promise<void> {
+  const said = await run(path, ["--version"]);
+  if (said.code !== 0 || !said.stdout.startsWith(`netmap-agent ${version} `)) {
+    throw new UpgradeError(`the new binary's --version ${said.code === 0 ? `says ${JSON.stringify(said.stdout.slice(0, 80))}` : `exited with ${said.code}`}, not netmap-agent ${version}`);
+  }
+  // Its own spool: the trial must not take reports the running agent spooled.
+  const once = await run(path, [...options.args, "--once", "--spool-dir", join(options.spoolDir, "upgrade-trial")]);
+  if (once.code !== 0) throw new UpgradeError(`the new binary's trial run (--once) exited with ${once.code}: ${once.stderr.trim().split("\n").at(-1)?.slice(0, 300) ?? ""}`);
+}
+
+function run(path: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const { execFile } = process.getBuiltinModule("node:child_process");
+  return new Promise((resolve) => {
+    execFile(path, args, { timeout: TRIAL_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024, encoding: "utf8" }, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: unknown }).code ?? (error as { signal?: unknown }).signal ?? "error") : 0;
+      resolve({ code: typeof code === "number" || typeof code === "string" ? code : "error", stdout, stderr });
+    });
+  });
+}
