@@ -66,19 +66,36 @@ export function agentBinaryPath(env: NodeJS.ProcessEnv): string | undefined {
 export function startUpgrader(nc: NatsConnection, options: UpgraderOptions): Upgrader {
   const { agentId, log } = options;
   let busy = false;
+  // Versions rolled back while their upgrade was still under way: it stops before the swap.
+  const cancelled = new Set<string>();
   const sub: Subscription = nc.subscribe(upgradeCommandSubject(agentId), {
     callback: (error, msg) => {
       if (error) return log.warn({ err: error }, "upgrade commands: subscription failed");
-      if (busy) return log.warn("upgrade command while another is under way; ignored");
+      if (busy) {
+        const command = safeDecode(msg.data);
+        if (command?.action === "rollback") cancelled.add(command.from);
+        return log.warn({ action: command?.action }, "upgrade command while another is under way; a rollback cancels it, anything else is ignored");
+      }
       busy = true;
-      void handle(nc, msg, options).finally(() => (busy = false));
+      void handle(nc, msg, options, cancelled).finally(() => {
+        busy = false;
+        cancelled.clear();
+      });
     },
   });
   log.info({ binary: options.binaryPath }, "upgrades over NATS on");
   return { stop: () => sub.unsubscribe() };
 }
 
-async function handle(nc: NatsConnection, msg: Msg, options: UpgraderOptions): Promise<void> {
+function safeDecode(data: Uint8Array): UpgradeCommand | undefined {
+  try {
+    return decodeUpgradeCommand(data);
+  } catch {
+    return undefined;
+  }
+}
+
+async function handle(nc: NatsConnection, msg: Msg, options: UpgraderOptions, cancelled: ReadonlySet<string>): Promise<void> {
   const { log, agentId } = options;
   let command: UpgradeCommand;
   try {
@@ -89,7 +106,7 @@ async function handle(nc: NatsConnection, msg: Msg, options: UpgraderOptions): P
   const version = command.action === "upgrade" ? command.release.version : command.from;
   const status = (state: UpgradeState, reason?: string) => nc.publish(upgradeStatusSubject(agentId), encodeUpgradeMessage({ state, version, ...(reason ? { reason } : {}) }));
   try {
-    const restartWith = command.action === "upgrade" ? await upgrade(nc, command, options, status) : rollback(command.from, options);
+    const restartWith = command.action === "upgrade" ? await upgrade(nc, command, options, status, cancelled) : rollback(command.from, options);
     if (!restartWith) return;
     status(command.action === "upgrade" ? "swapped" : "rolled_back");
     await nc.flush();
@@ -103,7 +120,13 @@ async function handle(nc: NatsConnection, msg: Msg, options: UpgraderOptions): P
 }
 
 /** The binary to restart with, or undefined when this version already runs. */
-async function upgrade(nc: NatsConnection, command: Extract<UpgradeCommand, { action: "upgrade" }>, options: UpgraderOptions, status: (state: UpgradeState) => void) {
+async function upgrade(
+  nc: NatsConnection,
+  command: Extract<UpgradeCommand, { action: "upgrade" }>,
+  options: UpgraderOptions,
+  status: (state: UpgradeState) => void,
+  cancelled: ReadonlySet<string>,
+) {
   const { release } = command;
   const crypto = process.getBuiltinModule("node:crypto");
   const key = crypto.createPublicKey({ key: Buffer.from(releasePublicKeyDer(options.releaseKey)!), format: "der", type: "spki" });
@@ -119,6 +142,7 @@ async function upgrade(nc: NatsConnection, command: Extract<UpgradeCommand, { ac
   try {
     await fetchRelease(nc, release, fresh);
     await tryBinary(fresh, release.version, options);
+    if (cancelled.has(release.version)) throw new UpgradeError(`rolled back before the swap; still running ${options.version}`);
     const previous = `${options.binaryPath}.previous`;
     const link = `${previous}.tmp`;
     rmSync(link, { force: true });

@@ -122,9 +122,10 @@ export const RELEASES_STREAM = `OBJ_${RELEASES_BUCKET}`;
  * releases and never write one.
  */
 export const RELEASES_DIRECT_GET = `$JS.API.DIRECT.GET.${RELEASES_STREAM}`;
-/** An object's subjects in the store: its metadata (name in URL-safe base64) and its chunks. */
+/** An object's subjects in the store: its metadata (name in URL-safe base64, padded as the object store writes it) and its chunks. */
 export function releaseMetaSubject(objectName: string): string {
-  return `$O.${RELEASES_BUCKET}.M.${Buffer.from(objectName).toString("base64url")}`;
+  const name = Buffer.from(objectName).toString("base64url");
+  return `$O.${RELEASES_BUCKET}.M.${name.padEnd(Math.ceil(name.length / 4) * 4, "=")}`;
 }
 export function releaseChunkSubject(nuid: string): string {
   if (!/^[A-Za-z0-9]{1,64}$/.test(nuid)) throw new SubjectError(`invalid object nuid ${JSON.stringify(nuid)}`);
