@@ -17,6 +17,7 @@
 //   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
 //                  HostDown of hosts behind a down parent inhibited
 //   watchdog.ts    always firing, the heartbeat for a dead man's switch: Watchdog
+//   versions.ts    an agent older than the fleet's newest: AgentVersionSkew
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
 // are found again by the fingerprint of name and labels, and `rules:` in
@@ -30,9 +31,10 @@ import { PROXMOX_RULE_DEFAULTS } from "./proxmox.ts";
 import { SNMP_RULE_DEFAULTS } from "./snmp.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
 import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
+import { VERSION_RULE_DEFAULTS } from "./versions.ts";
 import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container" | "heartbeat";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container" | "heartbeat" | "agent";
 
 export interface RuleDefinition {
   name: string;
@@ -52,6 +54,7 @@ export const RULES: readonly RuleDefinition[] = [
   ...family("topology", TOPOLOGY_RULE_DEFAULTS),
   ...family("container", CONTAINER_RULE_DEFAULTS),
   { name: WATCHDOG, family: "heartbeat", defaults: WATCHDOG_DEFAULTS },
+  ...family("agent", VERSION_RULE_DEFAULTS),
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));
