@@ -37,6 +37,7 @@ describe("terminal escaping", () => {
     const host = {
       id: 1, agentId: "a", hostname: TERMINAL_HOSTILE, status: "up" as const, lastSeen: null, ageSeconds: 1, os: null, cpuPercent: 1, memoryPercent: 1,
       load1: 0.1, logicalCores: 1, memoryTotalBytes: 1, fullestMount: { mountpoint: TERMINAL_HOSTILE, usedPercent: 50 }, addresses: [TERMINAL_HOSTILE], address: null, claims: [TERMINAL_HOSTILE],
+      agentVersion: TERMINAL_HOSTILE,
     };
     const alert = {
       fingerprint: "f", rule: "MountFull", severity: "warning", state: "firing", labels: { host: TERMINAL_HOSTILE }, annotations: { summary: TERMINAL_HOSTILE },
