@@ -18,7 +18,7 @@ import { createIdleCollector } from "./heap.ts";
 import { createLogger } from "./log.ts";
 import { natsConnectOptions } from "./nats-auth.ts";
 import { createPublisher } from "./publisher.ts";
-import { agentBinaryPath, startUpgrader, type Upgrader } from "./upgrade.ts";
+import { agentBinaryPath, startUpgrader, upgradedBinary, type Upgrader } from "./upgrade.ts";
 import { agentStats, buildReport, collect, repairLogger, type ReportIdentity } from "./report.ts";
 import { openSpool } from "./spool.ts";
 import { createLinuxSource, type SystemSource } from "./source.ts";
@@ -59,6 +59,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const log = createLogger(config.logLevel);
+  // An upgrade over NATS left a newer binary in the state directory: it runs instead of this one.
+  const binaryPath = config.once ? undefined : agentBinaryPath(process.env);
+  const upgraded = binaryPath && upgradedBinary(config.spoolDir, binaryPath, AGENT_VERSION);
+  if (upgraded) {
+    log.info({ binary: upgraded }, "executing the binary an upgrade left, newer than this one");
+    process.execve!(upgraded, [upgraded, ...argv], process.env);
+  }
   const source = createLinuxSource();
   const identity: ReportIdentity = {
     agentId: config.agentId ?? agentIdFromMachineId(readMachineId()),

@@ -2,21 +2,29 @@
 // on the connection it already has, and for an upgrade
 //   1. checks the release manifest's ed25519 signature with its release key (agent.yaml release_key),
 //   2. reads the binary from the NETMAP_RELEASES object store by JetStream direct get (its NATS
-//      user may read there and write nothing), into <binary>.new, checking size and sha256,
-//   3. tries it: `<binary>.new --version` must name the release's version, and
-//      `<binary>.new --once` must collect and publish one report and exit 0,
-//   4. keeps the running binary as <binary>.previous and renames the new one over it (atomic),
+//      user may read there and write nothing), into <state>/bin/netmap-agent.new, checking size
+//      and sha256,
+//   3. tries it: `netmap-agent.new --version` must name the release's version, and
+//      `netmap-agent.new --once` must collect and publish one report and exit 0,
+//   4. keeps the running binary as bin/netmap-agent.previous and renames the new one over
+//      bin/netmap-agent (atomic), each beside a .version file,
 //   5. stops as on SIGTERM (spool kept, connection drained) and re-executes itself (execve: same
 //      pid, so systemd sees no exit); the new binary's reports carry the new agent_version.
-// A rollback puts <binary>.previous back the same way, only while the version rolled back from runs.
+// The binaries live in the agent's state directory (spool_dir), the one place the shipped unit
+// lets it write; the installed binary (/usr/local/bin, read-only to the agent) executes the
+// upgraded one at start when that is newer (upgradedBinary), so a restart or a reboot keeps the
+// upgrade and `netmap agent install` of a newer version still wins.
+// A rollback puts bin/netmap-agent.previous back the same way, only while the version rolled back from runs.
 // Each step's outcome goes to netmap.v1.upgrade.status.<agent>. node:crypto and node:child_process
 // are loaded here on first use: an agent that is never upgraded never pays for them.
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import {
+  compareVersions,
   decodeUpgradeCommand,
+  isVersion,
   encodeUpgradeMessage,
   releaseManifest,
   releasePublicKeyDer,
@@ -43,7 +51,7 @@ export interface UpgraderOptions {
   version: string;
   /** The release public key (base64 SPKI, config release_key). */
   releaseKey: string;
-  /** The file this agent runs from, which an upgrade replaces. */
+  /** The file this agent runs from: the installed binary, or the upgraded one in <spool_dir>/bin. */
   binaryPath: string;
   /** The arguments it was started with, given again to the trial run and after the swap. */
   args: readonly string[];
@@ -55,6 +63,24 @@ export interface UpgraderOptions {
 
 export interface Upgrader {
   stop(): void;
+}
+
+/** Where upgrades keep binaries: <spool_dir>/bin/netmap-agent (.version, .previous, .previous.version beside). */
+export function upgradedBinaryPath(spoolDir: string): string {
+  return join(spoolDir, "bin", "netmap-agent");
+}
+
+/** At start, run from the installed binary: the upgraded one to execute instead, when it is newer than this one. */
+export function upgradedBinary(spoolDir: string, running: string, version: string): string | undefined {
+  const target = upgradedBinaryPath(spoolDir);
+  if (running === target || !existsSync(target)) return undefined;
+  let upgraded: string;
+  try {
+    upgraded = readFileSync(`${target}.version`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+  return isVersion(upgraded) && compareVersions(upgraded, version) > 0 ? target : undefined;
 }
 
 /** The file an agent runs from: the single binary itself, or what a wrapper names in NETMAP_AGENT_BINARY. */
@@ -138,21 +164,32 @@ async function upgrade(
     return undefined;
   }
   status("fetching");
-  const fresh = `${options.binaryPath}.new`;
+  const target = upgradedBinaryPath(options.spoolDir);
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  const fresh = `${target}.new`;
   try {
     await fetchRelease(nc, release, fresh);
     await tryBinary(fresh, release.version, options);
     if (cancelled.has(release.version)) throw new UpgradeError(`rolled back before the swap; still running ${options.version}`);
-    const previous = `${options.binaryPath}.previous`;
-    const link = `${previous}.tmp`;
-    rmSync(link, { force: true });
-    linkSync(options.binaryPath, link);
-    renameSync(link, previous);
-    renameSync(fresh, options.binaryPath);
+    // What runs now becomes the previous binary: linked when it is already ours, else copied from where it was installed.
+    const previous = `${target}.previous`;
+    const staged = `${previous}.tmp`;
+    rmSync(staged, { force: true });
+    if (options.binaryPath === target) linkSync(target, staged);
+    else copyFileSync(options.binaryPath, staged);
+    renameSync(staged, previous);
+    writeAtomically(`${previous}.version`, options.version);
+    renameSync(fresh, target);
+    writeAtomically(`${target}.version`, release.version);
   } finally {
     rmSync(fresh, { force: true });
   }
-  return options.binaryPath;
+  return target;
+}
+
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, `${text}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
 }
 
 function rollback(from: string, options: UpgraderOptions): string | undefined {
@@ -160,10 +197,12 @@ function rollback(from: string, options: UpgraderOptions): string | undefined {
     options.log.info({ from, running: options.version }, "rollback for a version not running here; nothing to do");
     return undefined;
   }
-  const previous = `${options.binaryPath}.previous`;
+  const target = upgradedBinaryPath(options.spoolDir);
+  const previous = `${target}.previous`;
   if (!existsSync(previous)) throw new UpgradeError(`no previous binary kept (${previous})`);
-  renameSync(previous, options.binaryPath);
-  return options.binaryPath;
+  renameSync(previous, target);
+  renameSync(`${previous}.version`, `${target}.version`);
+  return target;
 }
 
 /** Writes the release's bytes to `path` (mode 0700), checking them against the signed size and sha256. */

@@ -49,6 +49,30 @@ export function isVersion(value: unknown): value is string {
   return typeof value === "string" && VERSION.test(value);
 }
 
+/**
+ * Orders versions as semver does where it can: numeric dot-separated parts compared as numbers,
+ * a pre-release (after "-") before its release; build metadata (after "+") ignored. Anything
+ * else compares as text, so the order is total.
+ */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string) => {
+    const [core = "", ...pre] = v.split("+")[0]!.split("-");
+    return { core: core.split("."), pre: pre.join("-") };
+  };
+  const x = split(a);
+  const y = split(b);
+  for (let i = 0; i < Math.max(x.core.length, y.core.length); i++) {
+    const p = x.core[i] ?? "0";
+    const q = y.core[i] ?? "0";
+    const diff = /^\d+$/.test(p) && /^\d+$/.test(q) ? Number(p) - Number(q) : p.localeCompare(q);
+    if (diff) return Math.sign(diff);
+  }
+  if (x.pre === y.pre) return 0;
+  if (!x.pre) return 1;
+  if (!y.pre) return -1;
+  return Math.sign(x.pre.localeCompare(y.pre, "en", { numeric: true }));
+}
+
 /** The bytes the release key signs: one line per field, in a fixed order. */
 export function releaseManifest(release: Release): Uint8Array {
   return new TextEncoder().encode(`netmap-agent-release/1\nversion ${release.version}\nobject ${release.object}\nsha256 ${release.sha256}\nsize ${release.size}\n`);

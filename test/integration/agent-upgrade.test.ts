@@ -27,7 +27,8 @@ import { eventually, withLog } from "../helpers/wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const OLD = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-const NEW = `${OLD}-up${randomBytes(3).toString("hex")}`;
+// Newer than OLD (the next patch release; build metadata keeps each run's apart).
+const NEW = `${OLD.split(/[-+]/)[0]!.replace(/\d+$/, (patch) => String(Number(patch) + 1))}+up${randomBytes(3).toString("hex")}`;
 const BAD = `${OLD}-bad${randomBytes(3).toString("hex")}`;
 // Sorted so the first is the canary (same hostname for all: they run on this machine).
 const IDS = ["a", "b", "c"].map((letter) => `${letter}${randomBytes(5).toString("hex")}`);
@@ -45,7 +46,9 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
   const wrappers: Record<"old" | "new" | "bad", string> = { old: "", new: "", bad: "" };
   const agents = new Map<string, RunningAgent>();
   const commands: { subject: string; data: string }[] = [];
+  /** Where the agent is installed (read-only to it under the shipped unit), and where upgrades put binaries. */
   const binaryOf = (id: string) => join(dir, "hosts", id, "netmap-agent");
+  const upgradedOf = (id: string) => join(dir, "hosts", id, "spool", "bin", "netmap-agent");
 
   /** A copy of the agent's source whose package.json says `version`. */
   function sourceTree(version: string): string {
@@ -81,9 +84,9 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
 
   const upgrade = (args: string[]) => runProgram(process.execPath, [NETMAP_MAIN, "agent", "upgrade", "--config", configFile, ...args], { env: { PATH: process.env.PATH!, HOME: dir }, timeoutMs: 400_000 });
 
-  /** The next status `id` publishes, once `send` has run. */
+  /** The next status `id` publishes, once `send` has run (within a minute). */
   async function statusAfter(id: string, send: () => void, final = (s: UpgradeStatus) => s.state !== "fetching"): Promise<UpgradeStatus> {
-    const sub = collectorSide.subscribe(upgradeStatusSubject(id));
+    const sub = collectorSide.subscribe(upgradeStatusSubject(id), { timeout: 60_000 });
     await collectorSide.flush();
     send();
     try {
@@ -177,7 +180,8 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     assert.match(mismatch.reason!, new RegExp(`sha256 ${stored!.release.sha256} is not the signed ${lie.sha256}`));
 
     assert.deepEqual(readFileSync(binaryOf(id)), before, "the binary is untouched");
-    assert.ok(!existsSync(`${binaryOf(id)}.new`), "nothing left half-written");
+    assert.ok(!existsSync(upgradedOf(id)), "no upgraded binary");
+    assert.ok(!existsSync(`${upgradedOf(id)}.new`), "nothing left half-written");
     assert.equal(agents.get(id)!.child.exitCode, null, "the agent runs on");
     assert.equal(await latestVersion(id), OLD);
   });
@@ -212,25 +216,40 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     // The canary was told to upgrade, then to roll back; the others nothing.
     assert.deepEqual(commands.map((c) => [c.subject, JSON.parse(c.data).action]), [[upgradeCommandSubject(IDS[0]!), "upgrade"], [upgradeCommandSubject(IDS[0]!), "rollback"]]);
     IDS.forEach((id, i) => assert.deepEqual(readFileSync(binaryOf(id)), binaries[i], `${id}'s binary is untouched`));
+    for (const id of IDS) assert.ok(!existsSync(upgradedOf(id)), `${id} has no upgraded binary`);
     for (const id of IDS) {
       assert.equal(agents.get(id)!.child.exitCode, null, `${id} runs on`);
       assert.equal(await latestVersion(id), OLD);
     }
   });
 
-  it("an upgrade reaches every agent: each swaps its binary in place, keeps the previous one, re-executes and reports the new version", async () => {
+  it("an upgrade reaches every agent: each swaps in the new binary, keeps the previous one, re-executes and reports the new version; a restart keeps it", async () => {
     const pids = IDS.map((id) => agents.get(id)!.child.pid);
     const run = await upgrade(["--all", "--canary", "1", "--binary", wrappers.new, "--timeout", "120s"]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, new RegExp(`upgrade to ${NEW.replaceAll(".", "\\.")}: 3 upgraded, 0 already there, 0 failed`));
+    assert.match(run.stdout, new RegExp(`upgrade to ${NEW.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 3 upgraded, 0 already there, 0 failed`));
     for (const [i, id] of IDS.entries()) {
       assert.equal(await latestVersion(id), NEW);
-      assert.deepEqual(readFileSync(binaryOf(id)), readFileSync(wrappers.new), `${id} runs the new binary`);
-      assert.deepEqual(readFileSync(`${binaryOf(id)}.previous`), readFileSync(wrappers.old), `${id} kept the previous one`);
+      assert.deepEqual(readFileSync(upgradedOf(id)), readFileSync(wrappers.new), `${id} runs the new binary`);
+      assert.equal(readFileSync(`${upgradedOf(id)}.version`, "utf8").trim(), NEW);
+      assert.deepEqual(readFileSync(`${upgradedOf(id)}.previous`), readFileSync(wrappers.old), `${id} kept the previous one`);
+      assert.deepEqual(readFileSync(binaryOf(id)), readFileSync(wrappers.old), `${id}'s installed binary is untouched`);
       const agent = agents.get(id)!;
       assert.equal(agent.child.exitCode, null, `${id} runs: ${agent.stderr().slice(-2000)}`);
       assert.equal(agent.child.pid, pids[i], "the same process, re-executed");
     }
+    // Restarted from the installed binary (as systemd does after a crash or a reboot), it executes the upgraded one.
+    const last = IDS.at(-1)!;
+    await stopAgent(agents.get(last)!);
+    const restarted = startAgent(last);
+    const jsm = await jetstreamManager(collectorSide);
+    const seqBefore = (await jsm.streams.getMessage(REPORTS_STREAM, { last_by_subj: reportSubject(last) }))!.seq;
+    await eventually(async () => {
+      const m = await jsm.streams.getMessage(REPORTS_STREAM, { last_by_subj: reportSubject(last) });
+      return m!.seq > seqBefore && decodeReport(m!.data).agentVersion === NEW;
+    }, withLog(`${last} restarted reports ${NEW}`, () => restarted.stderr()), 60_000);
+    assert.match(restarted.stderr(), /executing the binary an upgrade left/);
+
     // A second run finds nothing to do.
     const again = await upgrade(["--all", "--binary", wrappers.new]);
     assert.equal(again.code, 0, again.stdout + again.stderr);
@@ -243,15 +262,16 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     const status = await statusAfter(id, () => collectorSide.publish(upgradeCommandSubject(id), encodeUpgradeMessage({ action: "rollback", from: NEW })));
     assert.deepEqual(status, { state: "rolled_back", version: NEW });
     await eventually(async () => (await latestVersion(id)) === OLD, withLog(`${id} reports ${OLD} again`, () => agents.get(id)!.stderr()), 60_000);
-    assert.deepEqual(readFileSync(binaryOf(id)), readFileSync(wrappers.old));
-    assert.ok(!existsSync(`${binaryOf(id)}.previous`));
+    assert.deepEqual(readFileSync(upgradedOf(id)), readFileSync(wrappers.old));
+    assert.equal(readFileSync(`${upgradedOf(id)}.version`, "utf8").trim(), OLD);
+    assert.ok(!existsSync(`${upgradedOf(id)}.previous`));
     assert.equal(agents.get(id)!.child.pid, pid);
 
     // Rolling back from a version the agent does not run changes nothing.
     collectorSide.publish(upgradeCommandSubject(other), encodeUpgradeMessage({ action: "rollback", from: BAD }));
     await collectorSide.flush();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    assert.deepEqual(readFileSync(binaryOf(other)), readFileSync(wrappers.new));
+    assert.deepEqual(readFileSync(upgradedOf(other)), readFileSync(wrappers.new));
     assert.equal(await latestVersion(other), NEW);
   });
 });

@@ -87,7 +87,8 @@ export async function publishReleases(nc: NatsConnection, binaries: readonly { a
   const signed: SignedRelease[] = [];
   for (const { architecture, bytes } of binaries) {
     const digest = createHash("sha256").update(bytes).digest();
-    const object = `netmap-agent-${version}-${architecture}`;
+    // Object names take no "+" (semver's build metadata): it becomes "_".
+    const object = `netmap-agent-${version.replaceAll("+", "_")}-${architecture}`;
     const stored = await store.info(object);
     if (!stored || stored.size !== bytes.length || stored.digest !== `SHA-256=${digest.toString("base64url")}`) {
       await store.putBlob({ name: object, options: { max_chunk_size: CHUNK_BYTES } }, bytes);

@@ -6,33 +6,10 @@
 import type { HostReport } from "../../../../proto/gen/netmap/v1/report.ts";
 import type { HostObservation } from "../engine.ts";
 import { settingsFor, type HostScope, type RuleSettings, type RulesConfig } from "../settings.ts";
+import { compareVersions } from "../../../../proto/src/release.ts";
 
 export const AGENT_VERSION_SKEW = "AgentVersionSkew";
 export const VERSION_RULE_DEFAULTS: Readonly<Record<string, RuleSettings>> = { [AGENT_VERSION_SKEW]: { enabled: true, forSeconds: 3600 } };
-
-/**
- * Orders versions as semver does where it can: numeric dot-separated parts compared as numbers,
- * a pre-release (after "-") before its release; build metadata (after "+") ignored. Anything
- * else compares as text, so the order is total.
- */
-export function compareVersions(a: string, b: string): number {
-  const split = (v: string) => {
-    const [core = "", ...pre] = v.split("+")[0]!.split("-");
-    return { core: core.split("."), pre: pre.join("-") };
-  };
-  const x = split(a);
-  const y = split(b);
-  for (let i = 0; i < Math.max(x.core.length, y.core.length); i++) {
-    const p = x.core[i] ?? "0";
-    const q = y.core[i] ?? "0";
-    const diff = /^\d+$/.test(p) && /^\d+$/.test(q) ? Number(p) - Number(q) : p.localeCompare(q);
-    if (diff) return Math.sign(diff);
-  }
-  if (x.pre === y.pre) return 0;
-  if (!x.pre) return 1;
-  if (!y.pre) return -1;
-  return Math.sign(x.pre.localeCompare(y.pre, "en", { numeric: true }));
-}
 
 export function newestVersion(versions: Iterable<string>): string | undefined {
   let newest: string | undefined;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HostReport } from "../../../../proto/gen/netmap/v1/report.ts";
-import { compareVersions, judgeVersionSkew, newestVersion } from "../../../../collector/src/alerts/rules/versions.ts";
+import { judgeVersionSkew, newestVersion } from "../../../../collector/src/alerts/rules/versions.ts";
+import { compareVersions } from "../../../../proto/src/release.ts";
 import { rulesConfigSchema } from "../../../../collector/src/alerts/settings.ts";
 
 const none = rulesConfigSchema.parse({});
