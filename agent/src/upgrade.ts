@@ -258,8 +258,10 @@ async function tryBinary(path: string, version: string, options: UpgraderOptions
   if (said.code !== 0 || !said.stdout.startsWith(`netmap-agent ${version} `)) {
     throw new UpgradeError(`the new binary's --version ${said.code === 0 ? `says ${JSON.stringify(said.stdout.slice(0, 80))}` : `exited with ${said.code}`}, not netmap-agent ${version}`);
   }
-  // Its own spool: the trial must not take reports the running agent spooled.
-  const once = await run(path, [...options.args, "--once", "--spool-dir", join(options.spoolDir, "upgrade-trial")]);
+  // Its own spool, removed after: the trial must not take reports the running agent spooled, nor leave its own.
+  const trialSpool = join(options.spoolDir, "upgrade-trial");
+  const once = await run(path, [...options.args, "--once", "--spool-dir", trialSpool]);
+  rmSync(trialSpool, { recursive: true, force: true });
   if (once.code !== 0) throw new UpgradeError(`the new binary's trial run (--once) exited with ${once.code}: ${once.stderr.trim().split("\n").at(-1)?.slice(0, 300) ?? ""}`);
 }
 
