@@ -61,7 +61,7 @@ try {
   const start = (id: string) => {
     const home = join(dir, "hosts", id);
     agents.set(id, startAgentProcess(join(home, "netmap-agent"), ["--nats", nats.url, "--interval", INTERVAL, "--agent-id", id, "--spool-dir", join(home, "spool"), "--release-key", key.publicKey], {
-      env: { PATH: process.env.PATH!, NETMAP_LOG_LEVEL: "warn", NETMAP_CONTAINERS: "off" },
+      env: { PATH: process.env.PATH!, NETMAP_LOG_LEVEL: "info", NETMAP_CONTAINERS: "off" },
     }));
   };
   const latest = async (id: string) => {
@@ -113,6 +113,14 @@ try {
   say(summary);
   const rollout = Number(/\(([\d.]+) s\)$/.exec(summary)?.[1]);
 
+  // Each agent's own steps, from its log: fetching (direct get, sha256, write) and the trial run.
+  const steps = ids.flatMap((id) =>
+    agents.get(id)!.stderr().split("\n").filter((line) => line.includes('"release fetched, checked and tried"')).map((line) => JSON.parse(line) as { fetchSeconds: number; trialSeconds: number }),
+  );
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+  const fetchMedian = median(steps.map((s) => s.fetchSeconds));
+  const trialMedian = median(steps.map((s) => s.trialSeconds));
+
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   const cores = execFileSync("nproc", { encoding: "utf8" }).trim();
   process.stdout.write(`
@@ -120,6 +128,8 @@ try {
 |---|---|
 | ${AGENTS} agents, release ${RELEASE_MIB} MiB: \`netmap agent upgrade --all --canary 1\`, command to exit | ${upgrade.toFixed(1)} s |
 | of which canary and rest, from the first command to the last new-version report | ${rollout.toFixed(1)} s |
+| per agent, median: fetching the release (direct get, sha256, write) | ${fetchMedian.toFixed(1)} s |
+| per agent, median: trying it (\`--version\`, \`--once\`) | ${trialMedian.toFixed(1)} s |
 | reference, same run: plain restart of the ${AGENTS} agents until each reported | ${restart.toFixed(1)} s |
 
 (${cores} cores, load average ${load} at the end)

@@ -168,8 +168,11 @@ async function upgrade(
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   const fresh = `${target}.new`;
   try {
+    const started = performance.now();
     await fetchRelease(nc, release, fresh);
+    const fetched = performance.now();
     await tryBinary(fresh, release.version, options);
+    options.log.info({ version: release.version, bytes: release.size, fetchSeconds: (fetched - started) / 1000, trialSeconds: (performance.now() - fetched) / 1000 }, "release fetched, checked and tried");
     if (cancelled.has(release.version)) throw new UpgradeError(`rolled back before the swap; still running ${options.version}`);
     // What runs now becomes the previous binary: linked when it is already ours, else copied from where it was installed.
     const previous = `${target}.previous`;
