@@ -4,8 +4,9 @@
 //   2. reads the binary from the NETMAP_RELEASES object store by JetStream direct get (its NATS
 //      user may read there and write nothing), into <state>/bin/netmap-agent.new, checking size
 //      and sha256,
-//   3. tries it: `netmap-agent.new --version` must name the release's version, and
-//      `netmap-agent.new --once` must collect and publish one report and exit 0,
+//   3. tries it: `netmap-agent.new --version` must name the release's version, and on a
+//      canary (the command's trial) `netmap-agent.new --once` must collect and publish one
+//      report and exit 0,
 //   4. keeps the running binary as bin/netmap-agent.previous and renames the new one over
 //      bin/netmap-agent (atomic), each beside a .version file,
 //   5. stops as on SIGTERM (spool kept, connection drained) and re-executes itself (execve: same
@@ -171,7 +172,7 @@ async function upgrade(
     const started = performance.now();
     await fetchRelease(nc, release, fresh);
     const fetched = performance.now();
-    await tryBinary(fresh, release.version, options);
+    await tryBinary(fresh, release.version, command.trial, options);
     options.log.info({ version: release.version, bytes: release.size, fetchSeconds: (fetched - started) / 1000, trialSeconds: (performance.now() - fetched) / 1000 }, "release fetched, checked and tried");
     if (cancelled.has(release.version)) throw new UpgradeError(`rolled back before the swap; still running ${options.version}`);
     // What runs now becomes the previous binary: linked when it is already ours, else copied from where it was installed.
@@ -255,12 +256,13 @@ async function directGet(nc: NatsConnection, request: Record<string, unknown>, w
   return reply;
 }
 
-/** The new binary must say it is the release's version and publish one report. */
-async function tryBinary(path: string, version: string, options: UpgraderOptions): Promise<void> {
+/** The new binary must say it is the release's version, and on a trial publish one report. */
+async function tryBinary(path: string, version: string, trial: boolean, options: UpgraderOptions): Promise<void> {
   const said = await run(path, ["--version"]);
   if (said.code !== 0 || !said.stdout.startsWith(`netmap-agent ${version} `)) {
     throw new UpgradeError(`the new binary's --version ${said.code === 0 ? `says ${JSON.stringify(said.stdout.slice(0, 80))}` : `exited with ${said.code}`}, not netmap-agent ${version}`);
   }
+  if (!trial) return;
   // Its own spool, removed after: the trial must not take reports the running agent spooled, nor leave its own.
   const trialSpool = join(options.spoolDir, "upgrade-trial");
   const once = await run(path, [...options.args, "--once", "--spool-dir", trialSpool]);

@@ -16,7 +16,14 @@ export interface Release {
 }
 
 export type UpgradeCommand =
-  | { action: "upgrade"; release: Release; /** base64 ed25519 signature of releaseManifest(release) */ signature: string }
+  | {
+      action: "upgrade";
+      release: Release;
+      /** base64 ed25519 signature of releaseManifest(release) */
+      signature: string;
+      /** Whether to try a full run (--once) before the swap: canaries do, the rest rely on them. */
+      trial: boolean;
+    }
   /** Put back the binary kept from before the upgrade to `from`, if that is the version running. */
   | { action: "rollback"; from: string };
 
@@ -96,7 +103,8 @@ export function decodeUpgradeCommand(data: Uint8Array): UpgradeCommand {
   if (typeof r.sha256 !== "string" || !SHA256.test(r.sha256)) throw new UpgradeMessageError("upgrade: release.sha256 is not 64 hex digits");
   if (!Number.isSafeInteger(r.size) || (r.size as number) < 1 || (r.size as number) > MAX_RELEASE_BYTES) throw new UpgradeMessageError(`upgrade: release.size is not 1..${MAX_RELEASE_BYTES}`);
   if (typeof m.signature !== "string" || !BASE64.test(m.signature) || m.signature.length > 200) throw new UpgradeMessageError("upgrade: signature is not base64");
-  return { action: "upgrade", release: { version: r.version, object: r.object, sha256: r.sha256, size: r.size as number }, signature: m.signature };
+  if (m.trial !== undefined && typeof m.trial !== "boolean") throw new UpgradeMessageError("upgrade: trial is not true or false");
+  return { action: "upgrade", release: { version: r.version, object: r.object, sha256: r.sha256, size: r.size as number }, signature: m.signature, trial: m.trial !== false };
 }
 
 export function decodeUpgradeStatus(data: Uint8Array): UpgradeStatus {

@@ -168,14 +168,14 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     const bytes = new Uint8Array(readFileSync(wrappers.new));
     const otherKey = loadReleaseKey(join(dir, "other.key"), {});
     const [forged] = await publishReleases(collectorSide, [{ architecture: "any", bytes }], NEW, otherKey);
-    const refused = await statusAfter(id, () => collectorSide.publish(upgradeCommandSubject(id), encodeUpgradeMessage({ action: "upgrade", release: forged!.release, signature: forged!.signature })));
+    const refused = await statusAfter(id, () => collectorSide.publish(upgradeCommandSubject(id), encodeUpgradeMessage({ action: "upgrade", release: forged!.release, signature: forged!.signature, trial: true })));
     assert.equal(refused.state, "failed");
     assert.match(refused.reason!, /signature does not verify/);
 
     // Signed by the right key, but it claims other bytes than the object holds.
     const [stored] = await publishReleases(collectorSide, [{ architecture: "any", bytes }], NEW, releaseKey);
     const lie = { ...stored!.release, sha256: sha256(new TextEncoder().encode("something else")) };
-    const mismatch = await statusAfter(id, () => collectorSide.publish(upgradeCommandSubject(id), encodeUpgradeMessage({ action: "upgrade", release: lie, signature: releaseKey.sign(lie) })));
+    const mismatch = await statusAfter(id, () => collectorSide.publish(upgradeCommandSubject(id), encodeUpgradeMessage({ action: "upgrade", release: lie, signature: releaseKey.sign(lie), trial: true })));
     assert.equal(mismatch.state, "failed");
     assert.match(mismatch.reason!, new RegExp(`sha256 ${stored!.release.sha256} is not the signed ${lie.sha256}`));
 

@@ -115,7 +115,7 @@ export async function upgradeAgents(nc: NatsConnection, agents: readonly FleetAg
   const rest = agents.slice(options.canaries);
   const outcomes: UpgradeOutcome[] = [];
   if (canaries.length) {
-    const first = await wave(nc, canaries, releases, options);
+    const first = await wave(nc, canaries, releases, true, options);
     outcomes.push(...first.map((o) => ({ ...o, canary: true })));
     if (first.some((o) => o.result === "failed")) {
       for (const o of await rollBack(nc, first, version, options)) Object.assign(outcomes.find((c) => c.agent === o.agent)!, o);
@@ -123,14 +123,15 @@ export async function upgradeAgents(nc: NatsConnection, agents: readonly FleetAg
       return outcomes;
     }
   }
-  if (rest.length) outcomes.push(...(await wave(nc, rest, releases, options)).map((o) => ({ ...o, canary: false })));
+  // The canaries ran the new binary here; without canaries, every agent tries it before its swap.
+  if (rest.length) outcomes.push(...(await wave(nc, rest, releases, canaries.length === 0, options)).map((o) => ({ ...o, canary: false })));
   return outcomes;
 }
 
 type WaveOutcome = Omit<UpgradeOutcome, "canary"> & { swapped: boolean };
 
 /** Tells each agent, then waits for each to say it failed, or to swap and report the new version. */
-async function wave(nc: NatsConnection, agents: readonly FleetAgent[], releases: readonly SignedRelease[], options: UpgradeOptions): Promise<WaveOutcome[]> {
+async function wave(nc: NatsConnection, agents: readonly FleetAgent[], releases: readonly SignedRelease[], trial: boolean, options: UpgradeOptions): Promise<WaveOutcome[]> {
   const version = releases[0]!.release.version;
   const pending = new Map(agents.map((agent) => [agent.agentId, { agent, swapped: false }]));
   const outcomes: WaveOutcome[] = [];
@@ -183,7 +184,7 @@ async function wave(nc: NatsConnection, agents: readonly FleetAgent[], releases:
       finish(agent.agentId, "failed", `no binary for its architecture ${JSON.stringify(agent.architecture)}`);
       continue;
     }
-    nc.publish(upgradeCommandSubject(agent.agentId), encodeUpgradeMessage({ action: "upgrade", release: signed.release, signature: signed.signature }));
+    nc.publish(upgradeCommandSubject(agent.agentId), encodeUpgradeMessage({ action: "upgrade", release: signed.release, signature: signed.signature, trial }));
   }
   await nc.flush();
   let timer: NodeJS.Timeout | undefined;

@@ -10,8 +10,9 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 
 describe("upgrade messages", () => {
   test("a command and a status survive encoding; the manifest names every signed field", () => {
-    const command = { action: "upgrade" as const, release, signature: "c2lnbmF0dXJl" };
+    const command = { action: "upgrade" as const, release, signature: "c2lnbmF0dXJl", trial: false };
     assert.deepEqual(decodeUpgradeCommand(encodeUpgradeMessage(command)), command);
+    assert.deepEqual(decodeUpgradeCommand(bytes({ action: "upgrade", release, signature: "AA==" })), { action: "upgrade", release, signature: "AA==", trial: true }, "tried unless told otherwise");
     assert.deepEqual(decodeUpgradeCommand(encodeUpgradeMessage({ action: "rollback", from: "0.2.0" })), { action: "rollback", from: "0.2.0" });
     assert.deepEqual(decodeUpgradeStatus(encodeUpgradeMessage({ state: "failed", version: "0.2.0", reason: "no" })), { state: "failed", version: "0.2.0", reason: "no" });
     assert.equal(new TextDecoder().decode(releaseManifest(release)), `netmap-agent-release/1\nversion 0.2.0\nobject netmap-agent-0.2.0-x64\nsha256 ${"ab".repeat(32)}\nsize 1234\n`);
