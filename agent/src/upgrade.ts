@@ -37,6 +37,8 @@ import { RELEASES_DIRECT_GET, releaseChunkSubject, releaseMetaSubject, upgradeCo
 import { NetMapError } from "./errors.ts";
 
 const GET_TIMEOUT_MS = 15_000;
+/** Chunks asked for at once while fetching a release (512 KiB each). */
+const FETCH_WINDOW = 8;
 const TRIAL_TIMEOUT_MS = 120_000;
 
 /** An upgrade or rollback this agent refuses or cannot finish; the message says why. */
@@ -225,15 +227,31 @@ async function fetchRelease(nc: NatsConnection, release: Release, path: string):
   const fd = openSync(path, "wx", 0o700);
   try {
     let written = 0;
-    let seq = 1;
-    while (written < release.size) {
-      const chunk = await directGet(nc, { seq, next_by_subj: chunks }, `release ${release.object} at ${written} bytes`);
+    let last = 0;
+    const take = (chunk: Msg) => {
       if (chunk.headers?.get("Nats-Subject") !== chunks) throw new UpgradeError(`release ${release.object}: a chunk from another subject`);
+      const seq = Number(chunk.headers.get("Nats-Sequence"));
+      if (seq <= last) return; // another subject's message sat at the sequence asked for: this chunk came already
+      last = seq;
       written += chunk.data.length;
       if (written > release.size) throw new UpgradeError(`release ${release.object}: more than its signed size of ${release.size} bytes`);
       hash.update(chunk.data);
       writeSync(fd, chunk.data);
-      seq = Number(chunk.headers.get("Nats-Sequence")) + 1;
+    };
+    // A window of requests for consecutive sequences, each answered with the first chunk at or after
+    // it: the chunk at sequence s answers the request for s, so none is skipped, and a link with a
+    // long round trip carries FETCH_WINDOW chunks per trip. Answers past the last chunk are dropped.
+    take(await directGet(nc, { seq: 1, next_by_subj: chunks }, `release ${release.object}`));
+    let ask = last + 1;
+    const inFlight: Promise<Msg>[] = [];
+    while (written < release.size) {
+      while (inFlight.length < FETCH_WINDOW) {
+        const reply = directGet(nc, { seq: ask, next_by_subj: chunks }, `release ${release.object} at ${written} bytes`);
+        reply.catch(() => {});
+        inFlight.push(reply);
+        ask++;
+      }
+      take(await inFlight.shift()!);
     }
     const digest = hash.digest("hex");
     if (digest !== release.sha256) throw new UpgradeError(`release ${release.object}: sha256 ${digest} is not the signed ${release.sha256}`);

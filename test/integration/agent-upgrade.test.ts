@@ -59,9 +59,10 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     return tree;
   }
 
-  function wrapper(name: string, body: string): string {
+  /** A script; `padBytes` behind it (never read: the shell has exec'd by then) make it span several object store chunks. */
+  function wrapper(name: string, body: string, padBytes = 0): string {
     const path = join(dir, name);
-    writeFileSync(path, `#!/bin/sh\n${body}\n`);
+    writeFileSync(path, Buffer.concat([Buffer.from(`#!/bin/sh\n${body}\n`), Buffer.alloc(padBytes, "#")]));
     chmodSync(path, 0o755);
     return path;
   }
@@ -131,7 +132,8 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
 
     const run = (tree: string) => `NETMAP_AGENT_BINARY="$0" exec ${q(process.execPath)} ${q(join(tree, "agent", "src", "main.ts"))} "$@"`;
     wrappers.old = wrapper("netmap-agent-old", run(ROOT));
-    wrappers.new = wrapper("netmap-agent-new", run(sourceTree(NEW)));
+    // 5 MiB: ten chunks of 512 KiB, fetched through the agent's window of requests.
+    wrappers.new = wrapper("netmap-agent-new", run(sourceTree(NEW)), 5 * 1024 * 1024 + 12345);
     // Says the right version, then exits at once whenever it is run as an agent.
     wrappers.bad = wrapper("netmap-agent-bad", `[ "$1" = --version ] && { echo "netmap-agent ${BAD} (commit test)"; exit 0; }\necho "netmap-agent: broken build" >&2\nexit 3`);
     for (const id of IDS) {
