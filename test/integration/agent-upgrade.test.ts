@@ -14,7 +14,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { decodeReport } from "../../proto/src/codec.ts";
 import { decodeUpgradeStatus, encodeUpgradeMessage, type UpgradeStatus } from "../../proto/src/release.ts";
-import { COLLECTOR_INBOX_PREFIX, REPORTS_STREAM, reportSubject, UPGRADE_SUBJECT_PREFIX, upgradeCommandSubject, upgradeStatusSubject } from "../../proto/src/subjects.ts";
+import { COLLECTOR_INBOX_PREFIX, RELEASES_STREAM, REPORTS_STREAM, reportSubject, UPGRADE_SUBJECT_PREFIX, upgradeCommandSubject, upgradeStatusSubject } from "../../proto/src/subjects.ts";
 import { DEFAULT_STREAM_LIMITS, ensureStream, reportStreamConfig } from "../../collector/src/nats/streams.ts";
 import { loadReleaseKey } from "../../collector/src/rollout/release-key.ts";
 import { publishReleases } from "../../collector/src/rollout/upgrade.ts";
@@ -174,8 +174,11 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     assert.equal(refused.state, "failed");
     assert.match(refused.reason!, /signature does not verify/);
 
-    // Signed by the right key, but it claims other bytes than the object holds.
+    // Signed by the right key, but it claims other bytes than the object holds. The same bytes are not stored again.
+    const jsm = await jetstreamManager(collectorSide);
+    const lastSeq = (await jsm.streams.info(RELEASES_STREAM)).state.last_seq;
     const [stored] = await publishReleases(collectorSide, [{ architecture: "any", bytes }], NEW, releaseKey);
+    assert.equal((await jsm.streams.info(RELEASES_STREAM)).state.last_seq, lastSeq, "the same release is not uploaded twice");
     const lie = { ...stored!.release, sha256: sha256(new TextEncoder().encode("something else")) };
     const mismatch = await statusAfter(id, () => collectorSide.publish(upgradeCommandSubject(id), encodeUpgradeMessage({ action: "upgrade", release: lie, signature: releaseKey.sign(lie), trial: true })));
     assert.equal(mismatch.state, "failed");

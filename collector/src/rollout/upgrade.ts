@@ -90,7 +90,8 @@ export async function publishReleases(nc: NatsConnection, binaries: readonly { a
     // Object names take no "+" (semver's build metadata): it becomes "_".
     const object = `netmap-agent-${version.replaceAll("+", "_")}-${architecture}`;
     const stored = await store.info(object);
-    if (!stored || stored.size !== bytes.length || stored.digest !== `SHA-256=${digest.toString("base64url")}`) {
+    // The store writes the digest in padded URL-safe base64.
+    if (!stored || stored.size !== bytes.length || stored.digest !== `SHA-256=${digest.toString("base64url")}=`) {
       await store.putBlob({ name: object, options: { max_chunk_size: CHUNK_BYTES } }, bytes);
     }
     const release: Release = { version, object, sha256: digest.toString("hex"), size: bytes.length };
