@@ -36,9 +36,10 @@ import {
 import { RELEASES_DIRECT_GET, releaseChunkSubject, releaseMetaSubject, upgradeCommandSubject, upgradeStatusSubject } from "../../proto/src/subjects.ts";
 import { NetMapError } from "./errors.ts";
 
-const GET_TIMEOUT_MS = 15_000;
+const GET_TIMEOUT_MS = 30_000;
+const GET_ATTEMPTS = 4;
 /** Chunks asked for at once while fetching a release (512 KiB each). */
-const FETCH_WINDOW = 8;
+const FETCH_WINDOW = 4;
 const TRIAL_TIMEOUT_MS = 120_000;
 
 /** An upgrade or rollback this agent refuses or cannot finish; the message says why. */
@@ -263,11 +264,15 @@ async function fetchRelease(nc: NatsConnection, release: Release, path: string):
 
 /** One message of the releases stream, by JetStream direct get; an UpgradeError when there is none. */
 async function directGet(nc: NatsConnection, request: Record<string, unknown>, what: string): Promise<Msg> {
-  let reply: Msg;
-  try {
-    reply = await nc.request(RELEASES_DIRECT_GET, JSON.stringify(request), { timeout: GET_TIMEOUT_MS });
-  } catch (error) {
-    throw new UpgradeError(`${what}: cannot read the NETMAP_RELEASES bucket: ${(error as Error).message}`);
+  let reply: Msg | undefined;
+  // A get changes nothing, so one that timed out (a busy server, a slow link) is asked again.
+  for (let attempt = 1; !reply; attempt++) {
+    try {
+      reply = await nc.request(RELEASES_DIRECT_GET, JSON.stringify(request), { timeout: GET_TIMEOUT_MS });
+    } catch (error) {
+      const timedOut = /timeout/i.test((error as Error).message);
+      if (!timedOut || attempt >= GET_ATTEMPTS) throw new UpgradeError(`${what}: cannot read the NETMAP_RELEASES bucket: ${(error as Error).message}`);
+    }
   }
   const code = reply.headers?.code ?? 0;
   if (code >= 300 || !reply.headers?.get("Nats-Sequence")) throw new UpgradeError(`${what}: not in the NETMAP_RELEASES bucket (${code} ${reply.headers?.description ?? ""})`.trim());
