@@ -1,14 +1,16 @@
 // npm run bench:upgrade — `netmap agent upgrade --all` of a fleet over NATS, beside a plain
 // restart of the same fleet in the same run (the floor of any upgrade that restarts agents).
 //
-// BENCH_AGENTS agents (default 20) run from source on this machine, each with its own install
-// directory and spool, against a private nats-server. "The binary" is a wrapper script that runs
-// node on a tree of the agent's source (as in test/integration/agent-upgrade.test.ts); the new
-// release's wrapper is padded to BENCH_RELEASE_MIB (default 104, the single binary's size in
-// issue 22) behind its `exec` line, so every agent fetches, hashes and writes as many bytes as
-// it would for the real binary. The report interval is BENCH_INTERVAL (default 5s).
+// BENCH_AGENTS agents (default 20) on this machine, each with its own install directory and
+// spool, against a private nats-server. With BENCH_SEA=1 they are the single binary: two are
+// built (agent/build.ts, x64), from copies of the source whose package.json say the old and the
+// new version. Otherwise "the binary" is a wrapper script that runs node on a tree of the agent's
+// source (as in test/integration/agent-upgrade.test.ts), the new release's wrapper padded to
+// BENCH_RELEASE_MIB (default 104, the single binary's size in issue 22) behind its `exec` line,
+// so every agent fetches, hashes and writes as many bytes as for the real binary.
+// The report interval is BENCH_INTERVAL (default 5s).
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -29,6 +31,7 @@ const INTERVAL = process.env.BENCH_INTERVAL ?? "5s";
 if (!parseDurationSeconds(INTERVAL)) throw new Error(`BENCH_INTERVAL: a duration like 5s, not ${INTERVAL}`);
 const OLD = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
 const NEW = `${OLD.split(/[-+]/)[0]!.replace(/\d+$/, (patch) => String(Number(patch) + 1))}+bench`;
+const SEA = process.env.BENCH_SEA === "1";
 
 const say = (line: string) => process.stdout.write(`bench:upgrade: ${line}\n`);
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -50,12 +53,24 @@ try {
     chmodSync(path, 0o755);
     return path;
   };
-  const newTree = join(dir, "tree-new");
-  for (const part of ["agent", "proto", "lib"]) cpSync(join(root, part), join(newTree, part), { recursive: true });
-  writeFileSync(join(newTree, "package.json"), JSON.stringify({ name: "netmap", version: NEW, type: "module" }));
-  symlinkSync(join(root, "node_modules"), join(newTree, "node_modules"));
-  const oldBinary = wrapper(join(dir, "netmap-agent-old"), root);
-  const newBinary = wrapper(join(dir, "netmap-agent-new"), newTree, RELEASE_MIB);
+  /** A copy of the agent's source (and its build) whose package.json says `version`. */
+  const tree = (name: string, version: string) => {
+    const at = join(dir, name);
+    for (const part of ["agent", "proto", "lib"]) cpSync(join(root, part), join(at, part), { recursive: true });
+    writeFileSync(join(at, "package.json"), JSON.stringify({ ...JSON.parse(readFileSync(join(root, "package.json"), "utf8")), version }));
+    symlinkSync(join(root, "node_modules"), join(at, "node_modules"));
+    return at;
+  };
+  /** The single binary built from `at`. */
+  const sea = (at: string) => {
+    execFileSync(process.execPath, [join(at, "agent", "build.ts"), "x64"], { cwd: at, stdio: ["ignore", "ignore", "inherit"] });
+    return join(at, "dist", "netmap-agent-linux-x64");
+  };
+  const newTree = tree("tree-new", NEW);
+  const oldBinary = SEA ? sea(tree("tree-old", OLD)) : wrapper(join(dir, "netmap-agent-old"), root);
+  const newBinary = SEA ? sea(newTree) : wrapper(join(dir, "netmap-agent-new"), newTree, RELEASE_MIB);
+  const releaseMiB = readFileSync(newBinary).length / 1024 ** 2;
+  say(`${SEA ? "single binaries" : "wrapper scripts"}: the release is ${releaseMiB.toFixed(1)} MiB`);
 
   const ids = Array.from({ length: AGENTS }, (_, i) => `bench${String(i).padStart(3, "0")}`);
   const start = (id: string) => {
@@ -84,7 +99,8 @@ try {
 
   for (const id of ids) {
     mkdirSync(join(dir, "hosts", id), { recursive: true });
-    cpSync(oldBinary, join(dir, "hosts", id, "netmap-agent"));
+    // The installed binary is only read: one file linked into every install directory.
+    linkSync(oldBinary, join(dir, "hosts", id, "netmap-agent"));
     start(id);
   }
   let t = performance.now();
@@ -126,7 +142,7 @@ try {
   process.stdout.write(`
 | what | time |
 |---|---|
-| ${AGENTS} agents, release ${RELEASE_MIB} MiB: \`netmap agent upgrade --all --canary 1\`, command to exit | ${upgrade.toFixed(1)} s |
+| ${AGENTS} agents (${SEA ? "single binary" : "from source"}), release ${releaseMiB.toFixed(1)} MiB: \`netmap agent upgrade --all --canary 1\`, command to exit | ${upgrade.toFixed(1)} s |
 | of which canary and rest, from the first command to the last new-version report | ${rollout.toFixed(1)} s |
 | per agent, median: fetching the release (direct get, sha256, write) | ${fetchMedian.toFixed(1)} s |
 | per agent, median: trying it (\`--version\`, \`--once\`) | ${trialMedian.toFixed(1)} s |
