@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 // the agent binary carries ~20 KiB of it instead of ~440 KiB (docs/agent.md).
 import * as z from "zod/mini";
 import { isAgentId } from "../../proto/src/subjects.ts";
+import { releasePublicKeyDer } from "../../proto/src/release.ts";
 import { parseDurationSeconds, parseSizeBytes, parseYamlConfig } from "../../lib/settings.ts";
 import { NATS_SERVERS_EXPECTED, parseNatsServers } from "../../lib/nats-servers.ts";
 import { ConfigError } from "./errors.ts";
@@ -50,6 +51,8 @@ export interface AgentConfig {
   readonly checksRefreshSeconds: number;
   /** The Engine API socket containers are read from (engine-api.ts): "auto" (the default), "off", or a socket's absolute path. */
   readonly containers: string;
+  /** The collector's ed25519 release public key (base64 SPKI); unset: upgrades over NATS are refused (docs/upgrades.md). */
+  readonly releaseKey: string | undefined;
 }
 
 /** Settings whose values --print-config never shows. */
@@ -86,6 +89,8 @@ export const USAGE = `Usage: netmap-agent [--config F] [--nats URL] [--interval 
   --tls-cert F    client certificate for mutual TLS (NETMAP_NATS_TLS_CERT), with --tls-key F (NETMAP_NATS_TLS_KEY)
                   user/password and token: nats.user, nats.password, nats.token in the file,
                   or NETMAP_NATS_USER, NETMAP_NATS_PASSWORD, NETMAP_NATS_TOKEN (never flags: ps shows flags)
+  --release-key K the collector's release public key (NETMAP_RELEASE_KEY; release_key in the file):
+                  with it the agent takes upgrades over NATS signed by that key, without it none
   --agent-id ID   agent id, [a-z0-9_-]{1,64} (NETMAP_AGENT_ID; default derived from /etc/machine-id)
   --log-level L   trace, debug, info, warn, error (NETMAP_LOG_LEVEL; default info)
   --once          collect one report and exit
@@ -106,6 +111,7 @@ const FLAG_OPTIONS = {
   "spool-max-size": { type: "string" },
   "print-config": { type: "boolean" },
   "agent-id": { type: "string" },
+  "release-key": { type: "string" },
   "log-level": { type: "string" },
   once: { type: "boolean" },
   json: { type: "boolean" },
@@ -137,6 +143,7 @@ const fileSchema = z.partial(
     checks_refresh: z.union([z.string(), z.number()]),
     fail2ban_socket: z.string(),
     containers: z.string(),
+    release_key: z.string(),
   }),
 );
 
@@ -202,6 +209,10 @@ const settings = {
   },
   containers: { expected: "expected auto, off or the path of a Docker or Podman API socket", schema: autoOffOrPath },
   "auth-log": { expected: "expected auto, off, journal or the path of a log file sshd writes to", schema: authLogSetting },
+  "release-key": {
+    expected: "expected an ed25519 public key as `netmap agent upgrade` prints it (base64, starting MCowBQYDK2VwAyEA)",
+    schema: z.string().check(z.refine((value) => releasePublicKeyDer(value) !== undefined)),
+  },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -261,6 +272,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
   const fail2banSocket = pick("fail2ban-socket", [fromFile("fail2ban_socket", file?.fail2ban_socket)]) as string | undefined;
   const checksRefreshSeconds = pick("checks-refresh", [fromFile("checks_refresh", file?.checks_refresh)]) as number | undefined;
   const containers = pick("containers", [fromEnv("NETMAP_CONTAINERS"), fromFile("containers", file?.containers)]) as string | undefined;
+  const releaseKey = pick("release-key", [flag("release-key"), fromEnv("NETMAP_RELEASE_KEY"), fromFile("release_key", file?.release_key)]) as string | undefined;
   const logLevel = pick("log-level", [flag("log-level"), fromEnv("NETMAP_LOG_LEVEL"), fromFile("log.level", file?.log?.level)]) as string | undefined;
 
   const checks = file?.checks ? parseChecks(file.checks, configFile) : [];
@@ -305,6 +317,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentCommand {
       checksRefreshSeconds: checksRefreshSeconds ?? REFRESH_SECONDS,
       fail2banSocket,
       containers: containers ?? "auto",
+      releaseKey,
     }),
   });
 }

@@ -19,6 +19,7 @@ import { createIdleCollector } from "./heap.ts";
 import { createLogger } from "./log.ts";
 import { natsConnectOptions } from "./nats-auth.ts";
 import { createPublisher } from "./publisher.ts";
+import { agentBinaryPath, startUpgrader, upgradedBinary, type Upgrader } from "./upgrade.ts";
 import { agentStats, buildReport, collect, repairLogger, type ReportIdentity } from "./report.ts";
 import { openSpool } from "./spool.ts";
 import { createLinuxSource, type SystemSource } from "./source.ts";
@@ -59,6 +60,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const log = createLogger(config.logLevel);
+  // An upgrade over NATS left a newer binary in the state directory: it runs instead of this one.
+  const binaryPath = config.once ? undefined : agentBinaryPath(process.env);
+  const upgraded = binaryPath && upgradedBinary(config.spoolDir, binaryPath, AGENT_VERSION);
+  if (upgraded) {
+    log.info({ binary: upgraded }, "executing the binary an upgrade left, newer than this one");
+    process.execve!(upgraded, [upgraded, ...argv], process.env);
+  }
   const source = createLinuxSource();
   const identity: ReportIdentity = {
     agentId: config.agentId ?? agentIdFromMachineId(readMachineId()),
@@ -81,10 +89,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(HostReport.toJSON(report), null, 2)}\n`);
     return 0;
   }
-  return runLoop(config, connectOptions, identity, source, state, log, collectors, checks);
+  return runLoop(argv, config, connectOptions, identity, source, state, log, collectors, checks);
 }
 
 async function runLoop(
+  argv: readonly string[],
   config: AgentConfig,
   connectOptions: ReturnType<typeof natsConnectOptions>,
   identity: ReportIdentity,
@@ -107,6 +116,26 @@ async function runLoop(
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+
+  // Upgrades over NATS: a swapped binary is executed once the agent has stopped as on SIGTERM.
+  let restartWith: string | undefined;
+  let upgrader: Upgrader | undefined;
+  const binaryPath = agentBinaryPath(process.env);
+  if (!config.releaseKey) log.info("upgrades over NATS off: no release_key");
+  else if (!binaryPath) log.warn("upgrades over NATS off: run from source without NETMAP_AGENT_BINARY naming the file to replace");
+  else {
+    void publisher.connection.then((nc) => {
+      if (!nc || stopping.signal.aborted) return;
+      upgrader = startUpgrader(nc, {
+        agentId: identity.agentId, version: AGENT_VERSION, releaseKey: config.releaseKey!, binaryPath, args: argv, spoolDir: config.spoolDir,
+        log: log.child({ component: "upgrade" }),
+        restart: (binary) => {
+          restartWith = binary;
+          stop("upgrade");
+        },
+      });
+    });
+  }
 
   checks?.start();
   const stopRemoteChecks = checks && !config.once
@@ -131,8 +160,11 @@ async function runLoop(
   }
   stopRemoteChecks?.();
   checks?.stop();
+  upgrader?.stop();
   await publisher.close();
   log.info("stopped");
+  // The same process (pid, systemd's main pid) goes on as the new binary.
+  if (restartWith) process.execve!(restartWith, [restartWith, ...argv], process.env);
   return 0;
 }
 

@@ -34,6 +34,8 @@ export interface ReportPublisher {
   stats(): PublisherStats;
   /** A NATS request over the agent's connection (its checks from the collector, checks/remote.ts); throws while not connected. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** The connection once made (undefined if the agent stopped first); others (upgrades) listen on it too. */
+  readonly connection: Promise<NatsConnection | undefined>;
   /** Waits for a replay in flight, then drains the connection. What is still spooled stays for the next run. */
   close(): Promise<void>;
 }
@@ -215,6 +217,7 @@ export function createPublisher(options: PublisherOptions): ReportPublisher {
       await spoolReport(report, bytes);
       kickReplay();
     },
+    connection: connecting,
     stats() {
       const { reports, bytes, droppedTotal } = spool.stats();
       return { spoolReports: reports, spoolBytes: bytes, droppedTotal, reconnectsTotal, unspooledTotal };

@@ -63,6 +63,8 @@ export interface CollectorConfig {
   /** How secret files (token_file, secret_file, token_secret_file, tls key_file) are read. */
   readonly secrets: SecretFileOptions;
   readonly configFile: string | undefined;
+  /** The ed25519 key agent releases are signed with (`netmap agent upgrade`, docs/upgrades.md); made on first use. */
+  readonly releaseKeyFile: string;
 }
 
 export interface ListenerConfig {
@@ -75,6 +77,7 @@ export interface ListenerConfig {
 }
 
 export const DEFAULT_CONFIG_FILE = "netmap.yaml";
+export const DEFAULT_RELEASE_KEY_FILE = "netmap-release.key";
 
 const tlsFiles = z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).strict();
 
@@ -152,6 +155,7 @@ const fileSchema = z
     http: z.object({ addr: address("http.addr"), external_url: url("http.external_url", ["http:", "https:"]), tls: tlsFiles, insecure: z.boolean() }).strict().partial(),
     grpc: z.object({ addr: address("grpc.addr"), tls: tlsFiles, insecure: z.boolean() }).strict().partial(),
     token_file: z.string().min(1),
+    release_key_file: z.string().min(1),
     // Secret files group or others may read are refused unless this says something else guards them.
     allow_readable_secrets: z.boolean(),
     auth: z
@@ -261,6 +265,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     proxmox: proxmoxClusters(c.proxmox ?? [], secrets),
     snmp: snmpTargets(c.snmp ?? [], secrets),
     secrets,
+    releaseKeyFile: c.release_key_file ?? DEFAULT_RELEASE_KEY_FILE,
     rules: c.rules ?? {},
     checks: collectorChecks(c.checks ?? [], configFile ?? "the configuration"),
     retention: c.retention ?? DEFAULT_RETENTION,

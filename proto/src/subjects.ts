@@ -133,3 +133,39 @@ export function auditSubject(action: string): string {
   if (!(AUDIT_ACTIONS as readonly string[]).includes(action)) throw new SubjectError(`invalid audit action ${JSON.stringify(action)}: expected ${AUDIT_ACTIONS.join(", ")}`);
   return `${AUDIT_SUBJECT_PREFIX}.${action}`;
 }
+
+/** The JetStream object store agent releases are published into, and the stream behind it. */
+export const RELEASES_BUCKET = "NETMAP_RELEASES";
+export const RELEASES_STREAM = `OBJ_${RELEASES_BUCKET}`;
+/**
+ * Where an agent reads a release: JetStream's direct get on the releases stream, a request
+ * that can read a stored message and change nothing, so an agent's NATS user may read
+ * releases and never write one.
+ */
+export const RELEASES_DIRECT_GET = `$JS.API.DIRECT.GET.${RELEASES_STREAM}`;
+/** An object's subjects in the store: its metadata (name in URL-safe base64, padded as the object store writes it) and its chunks. */
+export function releaseMetaSubject(objectName: string): string {
+  const name = Buffer.from(objectName).toString("base64url");
+  return `$O.${RELEASES_BUCKET}.M.${name.padEnd(Math.ceil(name.length / 4) * 4, "=")}`;
+}
+export function releaseChunkSubject(nuid: string): string {
+  if (!/^[A-Za-z0-9]{1,64}$/.test(nuid)) throw new SubjectError(`invalid object nuid ${JSON.stringify(nuid)}`);
+  return `$O.${RELEASES_BUCKET}.C.${nuid}`;
+}
+
+export const UPGRADE_SUBJECT_PREFIX = "netmap.v1.upgrade";
+/** netmap.v1.upgrade.command.<agent>: the collector tells one agent to upgrade or roll back. */
+export function upgradeCommandSubject(agentId: string): string {
+  return `${UPGRADE_SUBJECT_PREFIX}.command.${assertAgentId(agentId)}`;
+}
+/** netmap.v1.upgrade.status.<agent>: the agent says how an upgrade went. */
+export function upgradeStatusSubject(agentId: string): string {
+  return `${UPGRADE_SUBJECT_PREFIX}.status.${assertAgentId(agentId)}`;
+}
+/** Subject filter of every agent's upgrade status. */
+export const UPGRADE_STATUS_SUBJECTS = `${UPGRADE_SUBJECT_PREFIX}.status.>`;
+export function agentIdFromUpgradeStatusSubject(subject: string): string {
+  const prefix = `${UPGRADE_SUBJECT_PREFIX}.status.`;
+  if (!subject.startsWith(prefix)) throw new SubjectError(`not an upgrade status subject: ${JSON.stringify(subject)}`);
+  return assertAgentId(subject.slice(prefix.length));
+}

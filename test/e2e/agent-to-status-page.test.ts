@@ -119,6 +119,9 @@ test("the status page asks for the token, keeps it for the tab, signs out, and t
     // The right one: the hosts, and the token kept for this tab.
     await submit(TOKEN);
     assert.equal(await page.waitFor(firstHost, "the host table"), hostname);
+    // The agent's version in its row, as its report names it.
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    assert.equal(await page.evaluate(`document.querySelector('.host-row .agent-version')?.textContent`), version);
     assert.equal(await page.evaluate(`sessionStorage.getItem('netmap.token')`), TOKEN);
     assert.equal(await page.evaluate(`document.getElementById('signout').hidden`), false);
 

@@ -7,6 +7,8 @@ import { join } from "node:path";
 export const PERMISSIONS_EXAMPLE = join(new URL("../../", import.meta.url).pathname, "deploy", "nats", "agent-permissions.conf");
 const EXAMPLE_AGENT_ID = "0123456789abcdef";
 
+export const INTEGRATION_PERMISSIONS_EXAMPLE = join(new URL("../../", import.meta.url).pathname, "deploy", "nats", "integration-permissions.conf");
+
 /** `NAME = { ... }` from a nats-server config, braces matched. */
 function permissionBlock(config: string, name: string): string {
   const start = config.search(new RegExp(`^\\s*${name}\\s*=\\s*\\{`, "m"));
@@ -48,4 +50,9 @@ export function authorization(agentIds: readonly string[], users: readonly NatsU
     "  ]",
     "}",
   ].join("\n");
+}
+
+/** deploy/nats/integration-permissions.conf's block for the consumer "chatops", for `consumer`, named INTEGRATION_<consumer>. */
+export function integrationPermissions(consumer: string): string {
+  return permissionBlock(readFileSync(INTEGRATION_PERMISSIONS_EXAMPLE, "utf8"), "INTEGRATION_chatops").replaceAll("chatops", consumer);
 }

@@ -197,7 +197,7 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     const dropIn = readFileSync(at("/etc/systemd/system/netmap-agent.service.d/nats-nkey.conf"), "utf8");
     assert.match(dropIn, /^\[Service\]\nLoadCredential=nats\.nk:\/etc\/netmap\/nats\.nk\nEnvironment=NETMAP_NATS_NKEY=%d\/nats\.nk\n$/m);
     assert.ok(!existsSync(at("/etc/systemd/system/netmap-agent.service.d/nats-creds.conf")), "the creds drop-in of the earlier install is gone");
-    assert.ok(readFileSync(minting.authFile, "utf8").includes(`{ nkey: "${publicKey}", permissions: { publish = { allow = ["netmap.v1.report.${agentId}"] }`));
+    assert.ok(readFileSync(minting.authFile, "utf8").includes(`{ nkey: "${publicKey}", permissions: { publish = { allow = ["netmap.v1.report.${agentId}", `));
     const seed = readFileSync(at("/etc/netmap/nats.nk"), "utf8").trim();
     const nc = await connect({ servers: minting.natsUrl, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), reconnect: false });
     await nc.close();

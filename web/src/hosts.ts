@@ -10,7 +10,7 @@ import { labelMatches, type Placement } from "./placement.ts";
 import { sparkline } from "./sparkline.ts";
 import { state } from "./state.ts";
 
-type SortKey = "status" | "host" | "place" | "cpu" | "memory" | "load" | "mount" | "seen";
+type SortKey = "status" | "host" | "place" | "cpu" | "memory" | "load" | "mount" | "agent" | "seen";
 type Group = "none" | "client" | "site";
 
 const view = {
@@ -33,6 +33,7 @@ const COLUMNS: Array<{ key: SortKey; label: string; cls?: string }> = [
   { key: "memory", label: "Memory", cls: "col-bar" },
   { key: "load", label: "Load / cores", cls: "num" },
   { key: "mount", label: "Fullest mount", cls: "col-bar" },
+  { key: "agent", label: "Agent" },
   { key: "seen", label: "Last seen", cls: "num" },
 ];
 
@@ -48,6 +49,7 @@ function compare(key: SortKey): (a: HostSummary, b: HostSummary) => number {
     case "memory": return (a, b) => num(a.memoryPercent) - num(b.memoryPercent);
     case "load": return (a, b) => num(a.load1 !== null && a.logicalCores ? a.load1 / a.logicalCores : null) - num(b.load1 !== null && b.logicalCores ? b.load1 / b.logicalCores : null);
     case "mount": return (a, b) => num(a.fullestMount?.usedPercent) - num(b.fullestMount?.usedPercent);
+    case "agent": return (a, b) => compareText(a.agentVersion, b.agentVersion);
     case "seen": return (a, b) => num(b.ageSeconds) - num(a.ageSeconds);
   }
 }
@@ -102,6 +104,7 @@ function hostRow(host: HostSummary, open: HostAlerts | undefined, fetchedAt: num
     h("td", { class: "col-bar" }, usageBar(host.memoryPercent, isNumber(host.memoryTotalBytes) ? `of ${formatBytes(host.memoryTotalBytes)}` : null), sparkline(state.sparklines?.hosts[host.id]?.memory, "Memory")),
     h("td", { class: `num level-${loadLevel(host.load1, cores)}` }, isNumber(host.load1) ? host.load1.toFixed(2) : DASH, muted(` / ${isNumber(cores) ? cores : "?"}`)),
     h("td", { class: "col-bar" }, usageBar(host.fullestMount?.usedPercent, host.fullestMount?.mountpoint)),
+    h("td", { class: "agent-version", title: "netmap-agent version" }, host.agentVersion ?? muted(DASH)),
     h("td", { class: `num age age-${host.status}`, title: host.lastSeen ? formatTimestamp(host.lastSeen) : "never reported" }, host.lastSeen || host.status !== "unknown" ? formatAge(age) : muted("not monitored")),
   );
 }

@@ -17,6 +17,7 @@ import { judgeProxmox as judgeProxmoxCycle, newProxmoxMemory, PROXMOX_GUEST_DOWN
 import { judgeDevice } from "./rules/snmp.ts";
 import type { StoredDevice } from "../snmp/store.ts";
 import { judgeReport, newHostWindow, recordWindow, type HostWindow } from "./rules/thresholds.ts";
+import { judgeVersionSkew, newestVersion } from "./rules/versions.ts";
 import type { HostScope, RulesConfig } from "./settings.ts";
 
 export interface JudgedHost extends HostScope {
@@ -53,6 +54,8 @@ export class AlertEvaluator {
   readonly #containers = new Map<number, ContainerMemory>();
   /** Per Proxmox cluster: the guests seen running (rules/proxmox.ts). */
   readonly #proxmox = new Map<string, ProxmoxMemory>();
+  /** Per host: the agent version of its latest report (rules/versions.ts). */
+  readonly #versions = new Map<number, string>();
 
   constructor(options: { db: Db; rules: RulesConfig; log: Logger; notify: (transitions: Transition[]) => void }) {
     this.#db = options.db;
@@ -71,6 +74,8 @@ export class AlertEvaluator {
 
     const observations: Observed = new Map();
     const add = (observation: Observation, hostId: number) => byFingerprint([{ observation, hostId }], observations);
+    for (const host of hosts) if (host.report.agentVersion) this.#versions.set(host.hostId, host.report.agentVersion);
+    const newest = newestVersion(this.#versions.values());
     for (const host of hosts) {
       let window = this.#windows.get(host.hostId);
       if (!window) this.#windows.set(host.hostId, (window = newHostWindow()));
@@ -83,6 +88,7 @@ export class AlertEvaluator {
       if (!containers) this.#containers.set(host.hostId, (containers = newContainerMemory()));
       const openDown = new Set((openOf.get(host.hostId) ?? []).filter((a) => a.rule === CONTAINER_DOWN).map((a) => a.labels.container ?? ""));
       for (const observation of judgeContainers({ ...host, memory: containers, openDown }, this.#rules)) add(observation, host.hostId);
+      for (const { observation } of judgeVersionSkew(host, newest, this.#rules)) add(observation, host.hostId);
     }
     // Open threshold alerts of these hosts that the reports no longer give a value for
     // (a mount gone, a rule disabled, swap turned off) are over: treat them as cleared;
@@ -103,7 +109,7 @@ export class AlertEvaluator {
    */
   retainHosts(hostIds: Iterable<number>): void {
     const keep = new Set(hostIds);
-    for (const map of [this.#windows, this.#histories, this.#containers]) {
+    for (const map of [this.#windows, this.#histories, this.#containers, this.#versions]) {
       for (const hostId of map.keys()) if (!keep.has(hostId)) map.delete(hostId);
     }
   }

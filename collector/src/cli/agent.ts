@@ -20,6 +20,7 @@ import type { Hop, Topology } from "../topology/model.ts";
 import { allHosts, findHost, qualifiedName, routeFrom } from "../topology/routes.ts";
 import { knownHostsPath } from "../topology/ssh.ts";
 import { connectAdmin, type AdminClient } from "./admin-client.ts";
+import { upgradeCommand } from "./agent-upgrade.ts";
 import { defaultOut, parseCommandLine, type Out } from "./command-line.ts";
 
 export const AGENT_COMMANDS = ["agent"] as const;
@@ -41,14 +42,24 @@ export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds 
                                     Ansible role's way): prints its agent id and public key, and
                                     writes the seed to F (0600), or prints all four as one JSON
                                     object {host, agent_id, public_key, seed} on stdout
-  agent revoke HOST                 remove the host's minted NATS identity: nats-server refuses it`;
+  agent revoke HOST                 remove the host's minted NATS identity: nats-server refuses it
+  agent upgrade HOST...|--all [--canary N] [--binary F] [--timeout D] [--config F]
+                                    upgrade running agents over NATS (docs/upgrades.md), run where
+                                    netmap.yaml is: the binary (--binary, or dist/netmap-agent-linux-*)
+                                    goes once into the NETMAP_RELEASES object store, signed with the
+                                    release key (release_key_file, made on first use); each agent
+                                    fetches, checks, tries and swaps it and reports the new version.
+                                    --canary: hosts that go first (1); if one fails or does not
+                                    report within --timeout (2m), they roll back and the rest are
+                                    left alone. HOST: a hostname or agent id as the agent reports it`;
 
 
 export async function runAgentCommand(argv: string[], env = process.env, out = defaultOut): Promise<number> {
   const [subcommand, ...args] = argv;
   if (subcommand === "revoke") return revokeAgent(args, env, out);
   if (subcommand === "mint") return mintAgent(args, env, out);
-  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options], netmap agent mint HOST --seed-file F|--json, or netmap agent revoke HOST${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
+  if (subcommand === "upgrade") return upgradeCommand(args, env, out);
+  if (subcommand !== "install") throw new UsageError(`usage: netmap agent install HOST...|--all [options], netmap agent mint HOST --seed-file F|--json, netmap agent revoke HOST, or netmap agent upgrade HOST...|--all [options]${subcommand ? ` (no subcommand ${JSON.stringify(subcommand)})` : ""}`);
   const { values, positionals } = parseCommandLine("agent install", args, {
     "mint-nkey": { type: "boolean" },
     all: { type: "boolean" },

@@ -37,6 +37,7 @@ export function hostToMessage(host: HostSummary): HostSummaryMessage {
     addresses: host.addresses,
     address: host.address ?? undefined,
     claims: host.claims,
+    agentVersion: host.agentVersion ?? undefined,
   };
 }
 
@@ -58,6 +59,7 @@ export function hostFromMessage(host: HostSummaryMessage): HostSummary {
     addresses: host.addresses,
     address: host.address ?? null,
     claims: host.claims,
+    agentVersion: host.agentVersion ?? null,
   };
 }
 

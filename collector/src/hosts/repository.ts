@@ -23,7 +23,7 @@ type SummaryRow = {
   id: number; agent_id: string | null; hostname: string; received_at: Date | null; interval_seconds: number | null;
   cpu_percent: number | null; memory_percent: number | null; load1: number | null; logical_cores: number | null;
   memory_total_bytes: number | null; fullest_mountpoint: string | null; fullest_mount_percent: number | null;
-  addresses: string[]; address: string | null; os: unknown; proxmox_status: HostStatus | null;
+  addresses: string[]; address: string | null; os: unknown; agent_version: string | null; proxmox_status: HostStatus | null;
   proxmox_latest: { cpu: number | null; memory: number | null; memoryTotal: number | null } | null;
 };
 
@@ -39,6 +39,9 @@ const proxmoxStatus = sql<HostStatus | null>`coalesce((
   SELECT CASE WHEN d.reachable THEN 'up' ELSE 'down' END FROM snmp_devices d WHERE d.host_id = hosts.id), (
   SELECT ${containerStatus} FROM containers c WHERE c.host_id = hosts.id))`.as("proxmox_status");
 
+/** The version the agent's latest report names (the stored report is HostReport's JSON). */
+const agentVersion = sql<string | null>`nullif(state ->> 'agentVersion', '')`.as("agent_version");
+
 /** For a host no agent reports on, the latest figures Proxmox gave: CPU %, memory used % and total. */
 const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
   SELECT jsonb_build_object('cpu', ps.cpu_percent, 'memory', round((ps.memory_used_bytes * 100.0 / nullif(ps.memory_total_bytes, 0))::numeric, 1),
@@ -49,7 +52,7 @@ const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
 export async function listHosts(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<HostSummary[]> {
   const rows = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
+    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), agentVersion, proxmoxStatus, proxmoxLatest])
     .orderBy("hostname")
     .orderBy("id")
     .execute();
@@ -60,7 +63,7 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
 export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()): Promise<HostDetail | undefined> {
   const row = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
+    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), agentVersion, proxmoxStatus, proxmoxLatest])
     .where("id", "=", id)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -71,7 +74,6 @@ export async function getHost(db: Db, id: number, thresholds: StatusThresholds, 
   const report = HostReport.fromJSON(row.state);
   return {
     ...summary,
-    agentVersion: report.agentVersion,
     intervalSeconds: report.intervalSeconds || null,
     uptimeSeconds: report.os?.uptimeSeconds ?? null,
     bootTime: report.os?.bootTime?.toISOString() ?? null,
@@ -123,6 +125,7 @@ function toSummary(row: SummaryRow, claims: string[], thresholds: StatusThreshol
     addresses: row.addresses,
     address: row.address,
     claims,
+    agentVersion: row.agent_version,
   };
 }
 

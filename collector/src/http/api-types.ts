@@ -36,6 +36,8 @@ export interface HostSummary {
   address: string | null;
   /** CLIENT/SITE/NAME of the placed hosts this agent claims to be, unconfirmed (`netmap adopt`). */
   claims: string[];
+  /** What the host's agent reports as its version; null without an agent report. */
+  agentVersion: string | null;
 }
 
 export interface HostsResponse {
@@ -293,7 +295,6 @@ export interface HostDetail extends HostSummary {
   proxmox: ProxmoxDetail | null;
   network: NetworkDeviceDetail | null;
   container: ContainerDetail | null;
-  agentVersion?: string;
   intervalSeconds?: number | null;
   uptimeSeconds?: number | null;
   bootTime?: string | null;

@@ -2,7 +2,22 @@
 // own report subject and its own inbox) and the collector's. deploy/nats/agent-permissions.conf
 // ships the same blocks for people who write nats-server's authorization by hand; a test
 // (test/unit/collector/nats-permissions.test.ts) keeps the two the same.
-import { agentInboxPrefix, CHECKS_SUBJECTS, checksSubject, EVENTS_STREAM, REPORTS_STREAM, reportSubject } from "../../../proto/src/subjects.ts";
+import {
+  agentInboxPrefix,
+  CHECKS_SUBJECTS,
+  checksSubject,
+  EVENTS_STREAM,
+  RELEASES_BUCKET,
+  RELEASES_DIRECT_GET,
+  RELEASES_STREAM,
+  REPORT_SUBJECTS,
+  REPORTS_STREAM,
+  reportSubject,
+  UPGRADE_STATUS_SUBJECTS,
+  UPGRADE_SUBJECT_PREFIX,
+  upgradeCommandSubject,
+  upgradeStatusSubject,
+} from "../../../proto/src/subjects.ts";
 
 export interface Permissions {
   publish: readonly string[];
@@ -11,9 +26,15 @@ export interface Permissions {
   allowResponses?: true;
 }
 
-/** Its own reports, its own checks request (answered on its own inbox), and nothing else. */
+/**
+ * An agent: its reports, its checks request (answered on its own inbox) and its upgrade status
+ * out; its own inbox and upgrade commands in; and JetStream's direct get on the releases stream, which reads a stored release and writes nothing.
+ */
 export function agentPermissions(agentId: string): Permissions {
-  return { publish: [reportSubject(agentId), checksSubject(agentId)], subscribe: [`${agentInboxPrefix(agentId)}.>`] };
+  return {
+    publish: [reportSubject(agentId), checksSubject(agentId), upgradeStatusSubject(agentId), RELEASES_DIRECT_GET],
+    subscribe: [`${agentInboxPrefix(agentId)}.>`, upgradeCommandSubject(agentId)],
+  };
 }
 
 /** What `netmap serve` does with NATS and no more (its inbox prefix is nats.inbox_prefix). */
@@ -29,9 +50,14 @@ export function collectorPermissions(inboxPrefix: string): Permissions {
       "netmap.v1.alert.>",
       "netmap.v1.inventory.>",
       "netmap.v1.audit.>",
+      // netmap agent upgrade: the releases bucket, the fleet's latest reports, the agents' commands.
+      ...["INFO", "CREATE", "PURGE", "MSG.GET"].map((call) => `$JS.API.STREAM.${call}.${RELEASES_STREAM}`),
+      `$O.${RELEASES_BUCKET}.>`,
+      `$JS.API.STREAM.MSG.GET.${REPORTS_STREAM}`,
+      `${UPGRADE_SUBJECT_PREFIX}.command.>`,
     ],
     // Agents' checks requests, answered once each on the agent's inbox: allow_responses, not a grant on agents' inboxes.
-    subscribe: [`${inboxPrefix}.>`, CHECKS_SUBJECTS],
+    subscribe: [`${inboxPrefix}.>`, CHECKS_SUBJECTS, REPORT_SUBJECTS, UPGRADE_STATUS_SUBJECTS],
     allowResponses: true,
   };
 }

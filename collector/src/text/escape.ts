@@ -101,3 +101,32 @@ export function promLabelValue(value: string): string {
 export function shellWord(value: string): string {
   return /^[A-Za-z0-9._\/:=@%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
+
+// ---- chat (Slack-style mrkdwn webhooks) ----------------------------------
+
+/**
+ * Text for a chat message (Slack's and Mattermost's incoming webhooks): &, < and > as the
+ * entities Slack asks for, so a name like <!channel> or <https://x|y> is shown, never a
+ * mention or a link; mrkdwn's *, _, ~ and ` with a zero-width space after them, so they
+ * format nothing; control characters as their \u escape.
+ */
+export function chatText(value: string): string {
+  return value
+    .replace(CONTROL, unicodeEscape)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/[*_~`]/g, "$&\u200b");
+}
+
+// ---- CSV (and the spreadsheets that open it) -----------------------------
+
+/**
+ * One CSV field (RFC 4180): always quoted, quotes doubled, so commas and line breaks stay in
+ * the field; a value a spreadsheet would take for a formula (=, +, -, @, tab, CR first)
+ * prefixed with ' (OWASP's advice on CSV injection), so opening the file runs nothing.
+ */
+export function csvField(value: string): string {
+  const inert = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return `"${inert.replace(/"/g, '""')}"`;
+}

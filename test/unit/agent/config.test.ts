@@ -45,8 +45,21 @@ describe("agent config", () => {
       checksRefreshSeconds: 60,
       fail2banSocket: undefined,
       containers: "auto",
+      releaseKey: undefined,
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.natsServers));
+  });
+
+  it("loadAgentConfig - reads the release key from the file, NETMAP_RELEASE_KEY or --release-key, and refuses one that is not an ed25519 key", () => {
+    const key = `MCowBQYDK2VwAyEA${Buffer.alloc(32, 7).toString("base64")}`;
+    const other = `MCowBQYDK2VwAyEA${Buffer.alloc(32, 9).toString("base64")}`;
+    assert.equal(load([], {}, files({ "/etc/netmap/agent.yaml": `release_key: ${key}\n` })).releaseKey, key);
+    assert.equal(load([], { NETMAP_RELEASE_KEY: key }).releaseKey, key);
+    assert.equal(load(["--release-key", other], { NETMAP_RELEASE_KEY: key }).releaseKey, other);
+    // An RSA SubjectPublicKeyInfo, a key cut short, text.
+    for (const bad of ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", key.slice(0, -8), "not a key"]) {
+      assert.throws(() => load(["--release-key", bad]), (error: Error) => error instanceof ConfigError && /invalid release key .*\(--release-key\): expected an ed25519 public key/.test(error.message));
+    }
   });
 
   it("loadAgentConfig - lets the environment override /etc/netmap/agent.yaml and flags override both", () => {

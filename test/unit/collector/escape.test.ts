@@ -5,7 +5,7 @@ import { formatTable } from "../../../collector/src/cli/command-line.ts";
 import { formatAlertsTable } from "../../../collector/src/cli/alerts.ts";
 import { formatHostsTable } from "../../../collector/src/cli/hosts.ts";
 import { formatSummary } from "../../../collector/src/cli/agent.ts";
-import { terminalSafe, terminalText } from "../../../collector/src/text/escape.ts";
+import { chatText, csvField, terminalSafe, terminalText } from "../../../collector/src/text/escape.ts";
 import { TERMINAL_HOSTILE } from "../../helpers/hostile.ts";
 
 /** What a terminal acts on: C0 but line feed and tab, DEL, C1. */
@@ -37,6 +37,7 @@ describe("terminal escaping", () => {
     const host = {
       id: 1, agentId: "a", hostname: TERMINAL_HOSTILE, status: "up" as const, lastSeen: null, ageSeconds: 1, os: null, cpuPercent: 1, memoryPercent: 1,
       load1: 0.1, logicalCores: 1, memoryTotalBytes: 1, fullestMount: { mountpoint: TERMINAL_HOSTILE, usedPercent: 50 }, addresses: [TERMINAL_HOSTILE], address: null, claims: [TERMINAL_HOSTILE],
+      agentVersion: TERMINAL_HOSTILE,
     };
     const alert = {
       fingerprint: "f", rule: "MountFull", severity: "warning", state: "firing", labels: { host: TERMINAL_HOSTILE }, annotations: { summary: TERMINAL_HOSTILE },
@@ -65,5 +66,17 @@ describe("Prometheus labels", () => {
     assert.deepEqual(lines.filter((line) => !line.startsWith("# HELP netmap_test_up") && !line.startsWith("# TYPE netmap_test_up")), [
       'netmap_test_up{host="evil\\"} 1\\nfake_metric{x=\\"y\\"} 2\\n# TYPE fake gauge\\\\"} 1',
     ]);
+  });
+});
+
+describe("chat and CSV escaping", () => {
+  test("chatText - a mention, a link and formatting show as text", () => {
+    assert.equal(chatText("<!channel> <https://evil|ok> & *bold*\x1b"), "&lt;!channel&gt; &lt;https://evil|ok&gt; &amp; *\u200bbold*\u200b\\u001b");
+  });
+
+  test("csvField - quoted, quotes doubled, a would-be formula made inert", () => {
+    assert.equal(csvField('web "01", east\nrack'), '"web ""01"", east\nrack"');
+    for (const formula of ["=cmd|' /C calc'!A0", "+1", "-1+2", "@SUM(A1)", "\t=1"]) assert.equal(csvField(formula), `"'${formula.replace(/"/g, '""')}"`);
+    assert.equal(csvField("10.0.0.5"), '"10.0.0.5"');
   });
 });

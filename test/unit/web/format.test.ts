@@ -134,6 +134,7 @@ test('hostMatches - matches every word against hostname, OS and addresses', () =
     addresses: ['10.0.0.5'],
     address: null,
     claims: [],
+    agentVersion: '0.1.0',
   };
   assert.ok(hostMatches(host, ''));
   assert.ok(hostMatches(host, 'WEB debian'));

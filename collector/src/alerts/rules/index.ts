@@ -21,6 +21,7 @@
 //   topology.ts    HostDown seen through the topology: SiteUnreachable, and the
 //                  HostDown of hosts behind a down parent inhibited
 //   watchdog.ts    always firing, the heartbeat for a dead man's switch: Watchdog
+//   versions.ts    an agent older than the fleet's newest: AgentVersionSkew
 //
 // A rule's name, labels and defaults are its identity: alerts in a database
 // are found again by the fingerprint of name and labels, and `rules:` in
@@ -36,9 +37,10 @@ import { BACKUP_RULE_DEFAULTS } from "./backups.ts";
 import { PROXMOX_HEALTH_DEFAULTS } from "./proxmox-health.ts";
 import { THRESHOLD_RULES } from "./thresholds.ts";
 import { TOPOLOGY_RULE_DEFAULTS } from "./topology.ts";
+import { VERSION_RULE_DEFAULTS } from "./versions.ts";
 import { WATCHDOG, WATCHDOG_DEFAULTS } from "./watchdog.ts";
 
-export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container" | "heartbeat";
+export type RuleFamily = "threshold" | "absence" | "change" | "proxmox" | "snmp" | "topology" | "container" | "heartbeat" | "agent";
 
 export interface RuleDefinition {
   name: string;
@@ -60,6 +62,7 @@ export const RULES: readonly RuleDefinition[] = [
   ...family("topology", TOPOLOGY_RULE_DEFAULTS),
   ...family("container", CONTAINER_RULE_DEFAULTS),
   { name: WATCHDOG, family: "heartbeat", defaults: WATCHDOG_DEFAULTS },
+  ...family("agent", VERSION_RULE_DEFAULTS),
 ];
 
 const byName = new Map(RULES.map((r) => [r.name, r]));

@@ -137,6 +137,8 @@ export interface HostSummary {
    * MAC), waiting for a person's `netmap adopt`.
    */
   claims: string[];
+  /** What the host's agent reports as its version (netmap-agent --version); unset without an agent. */
+  agentVersion?: string | undefined;
 }
 
 export interface HostOs {
@@ -1062,6 +1064,7 @@ function createBaseHostSummary(): HostSummary {
     addresses: [],
     address: undefined,
     claims: [],
+    agentVersion: undefined,
   };
 }
 
@@ -1114,6 +1117,9 @@ export const HostSummary: MessageFns<HostSummary> = {
     }
     for (const v of message.claims) {
       writer.uint32(130).string(v!);
+    }
+    if (message.agentVersion !== undefined) {
+      writer.uint32(138).string(message.agentVersion);
     }
     return writer;
   },
@@ -1259,6 +1265,14 @@ export const HostSummary: MessageFns<HostSummary> = {
             message.claims.push(reader.string());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.agentVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1325,6 +1339,11 @@ export const HostSummary: MessageFns<HostSummary> = {
       claims: globalThis.Array.isArray(object?.claims)
         ? object.claims.map((e: any) => globalThis.String(e))
         : [],
+      agentVersion: isSet(object.agentVersion)
+        ? globalThis.String(object.agentVersion)
+        : isSet(object.agent_version)
+        ? globalThis.String(object.agent_version)
+        : undefined,
     };
   },
 
@@ -1378,6 +1397,9 @@ export const HostSummary: MessageFns<HostSummary> = {
     if (message.claims?.length) {
       obj.claims = message.claims;
     }
+    if (message.agentVersion !== undefined) {
+      obj.agentVersion = message.agentVersion;
+    }
     return obj;
   },
 
@@ -1404,6 +1426,7 @@ export const HostSummary: MessageFns<HostSummary> = {
     message.addresses = object.addresses?.map((e) => e) || [];
     message.address = object.address ?? undefined;
     message.claims = object.claims?.map((e) => e) || [];
+    message.agentVersion = object.agentVersion ?? undefined;
     return message;
   },
 };

@@ -47,6 +47,7 @@ const EXPECTED = [
   ["ContainerRestarting", "container", { enabled: true, warning: 3, warningClear: 1, forSeconds: 0 }],
   ["ContainerUnhealthy", "container", { enabled: true, forSeconds: 60 }],
   ["Watchdog", "heartbeat", { enabled: true, forSeconds: 0 }],
+  ["AgentVersionSkew", "agent", { enabled: true, forSeconds: 3600 }],
 ] as const;
 
 describe("rule registry", () => {
