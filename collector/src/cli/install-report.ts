@@ -73,7 +73,7 @@ export function formatSummaryJson(outcomes: InstallOutcome[], interrupted: boole
   const hosts = outcomes.map((o) =>
     o.status === "failed"
       ? { host: o.label, result: "failed", error: o.message }
-      : { host: o.label, result: o.binary, service: o.status, ...(o.status === "not-started" && { reason: o.reason }), version: o.version, bytes_sent: o.bytes },
+      : { host: o.label, result: o.binary, ...(o.sent && { sent_as: o.sent }), service: o.status, ...(o.status === "not-started" && { reason: o.reason }), version: o.version, bytes_sent: o.bytes },
   );
   const count = (result: string) => hosts.filter((h) => h.result === result).length;
   return `${JSON.stringify({ hosts, installed: count("installed"), already_there: count("already there"), failed: count("failed"), interrupted })}\n`;

@@ -7,15 +7,16 @@
 // artefacts.ts; from the staged copy or through the chain), configure. docs/rollout.md says why.
 // The target needs a shell, coreutils and, for a user other than root, passwordless sudo;
 // xz, gzip and bash make it cheaper when present.
-import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
-import { posix } from "node:path";
+import { createHash } from "node:crypto";
+import { createReadStream, readFileSync } from "node:fs";
+import { join, posix, relative } from "node:path";
 import { Readable } from "node:stream";
 import { stringify } from "yaml";
 import { AgentInstallError, NetMapError } from "../errors.ts";
 import type { Hop } from "../topology/model.ts";
 import { formatHop } from "../topology/routes.ts";
-import { openSshConnection, type SshConnection } from "../topology/ssh.ts";
+import type { SshConnection } from "../topology/ssh.ts";
+import { ConnectionPool } from "./connections.ts";
 import { AgentBuilds, ENCODINGS, UNPACKER, type AgentBuild, type Artefact, type Encoding } from "./artefacts.ts";
 import { counted, stageCopies, type StagedCopies } from "./stage.ts";
 import { probeTarget, putFileScript, runScript, type Probe, type Source } from "./target.ts";
@@ -87,8 +88,12 @@ export interface InstallOptions {
   signal?: AbortSignal;
 }
 
-/** Hosts at a time behind one bastion unless told: sshd's MaxStartups lets 10 unauthenticated connections in. */
-export const DEFAULT_PARALLEL = 8;
+/**
+ * Hosts at a time behind one bastion unless told. Every route jumps over one connection per hop,
+ * so a bastion sees no new connection per target; the limit is the targets' handshakes, the
+ * laptop's CPU for them, and the bastion's uplink the targets share.
+ */
+export const DEFAULT_PARALLEL = 12;
 
 export interface InstallTarget {
   /** How progress lines name the host. */
@@ -101,8 +106,8 @@ export interface InstallTarget {
 export type BinaryResult = "installed" | "already there";
 
 export type InstallOutcome =
-  | { label: string; status: "started"; version: string; binary: BinaryResult; bytes: number }
-  | { label: string; status: "not-started"; reason: string; version: string; binary: BinaryResult; bytes: number }
+  | { label: string; status: "started"; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
+  | { label: string; status: "not-started"; reason: string; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
   | { label: string; status: "failed"; message: string };
 
 export type PhaseName = "connect" | "stage" | "upload" | "configure";
@@ -177,9 +182,14 @@ interface HostRun {
   connection?: SshConnection;
   probe?: Probe;
   build?: AgentBuild;
-  /** The copy it is sent, when its binary is not the build's already. */
-  send?: Artefact;
-  staged?: { copies: StagedCopies; hopAddress: string };
+  /** How its copy goes through the chain, when its binary is not the build's already. */
+  send?: Encoding;
+  /** How it fetches its copy from the hop instead, once staged there. */
+  staged?: { copies: StagedCopies; hopAddress: string; encoding: Encoding };
+  /** How it got its copy in the end. */
+  sentAs?: Encoding;
+  /** The installed binary's --version, once known (stored with its digest, or said by the upload). */
+  version?: string;
   bytes: number;
   outcome?: InstallOutcome;
 }
@@ -198,41 +208,39 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
     }
   }
   const stages: StagedCopies[] = [];
-  const hopConnections: SshConnection[] = [];
-  const closeAll = () => Promise.all([...runs.map((run) => run.connection?.close()), ...hopConnections.map((c) => c.close())]);
-  const interrupt = () => void closeAll();
+  const connections = new ConnectionPool(sshOptions(options));
+  const interrupt = () => void connections.close();
   options.signal?.addEventListener("abort", interrupt, { once: true });
   const fail = (run: HostRun, error: unknown) => {
     const message = options.signal?.aborted ? "interrupted" : error instanceof NetMapError ? error.message : ((error as Error).stack ?? String(error));
     events.host(run.label, `failed: ${message}`, true);
     run.outcome = { label: run.label, status: "failed", message };
-    void run.connection?.close();
   };
   try {
     await phase("connect", runs, options, events, fail, async (run, progress) => {
       events.host(run.label, `connecting (${run.hops.map(formatHop).join(" → ")})`);
-      run.connection = await openSshConnection(run.hops, sshOptions(options)).catch((error: Error) => {
+      run.connection = await connections.get(run.hops).catch((error: Error) => {
         throw error instanceof NetMapError && error.code !== "EXTERNAL_COMMAND" ? error : new AgentInstallError(`connecting: ${error.message}`);
       });
       run.probe = await probeTarget(run.connection, run.hops, {
         binary: installedPath(options.prefix, AGENT_PATHS.binary),
         digest: installedPath(options.prefix, AGENT_PATHS.digest),
         config: installedPath(options.prefix, AGENT_PATHS.config),
+        unit: installedPath(options.prefix, AGENT_PATHS.unit),
       });
       plan(run, await builds.get(architectureOf(run.probe)), options);
       progress.done++;
     });
 
     const sites = stagingSites(runs.filter((run) => !run.outcome && run.send));
-    const stageArtefacts = await Promise.all(sites.map(async (site) => uniqueArtefacts(await Promise.all(site.runs.map(resolveSend)))));
+    const stageArtefacts = await Promise.all(sites.map(async (site) => uniqueArtefacts(await Promise.all(site.runs.map((run) => run.build!.packed(fetchEncoding(run)))))));
     await phase("stage", sites, options, events, () => {}, async (site, progress, index) => {
       const artefacts = stageArtefacts[index]!;
       try {
-        const connection = await openSshConnection(site.hops, sshOptions(options));
-        hopConnections.push(connection);
+        const connection = await connections.get(site.hops);
         const copies = await stageCopies(connection, artefacts, site.runs.map((run) => run.probe!.peer!.own), (bytes) => progress.addBytes(bytes));
         stages.push(copies);
-        for (const run of site.runs) run.staged = { copies, hopAddress: run.probe!.peer!.hop };
+        for (const run of site.runs) run.staged = { copies, hopAddress: run.probe!.peer!.hop, encoding: fetchEncoding(run) };
         for (const run of site.runs) events.host(run.label, `fetches its copy from ${formatHop(site.hops.at(-1)!)} (staged, ${mebibytes(artefacts.reduce((sum, a) => sum + a.size, 0))})`);
       } catch (error) {
         const why = error instanceof NetMapError ? error.message : (error as Error).message;
@@ -242,10 +250,11 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
     }, (site, index) => ({ key: site.hops.map(formatHop).join(" → "), bytes: stageArtefacts[index]!.reduce((sum, a) => sum + a.size, 0) }));
 
     const pending = () => runs.filter((run) => !run.outcome);
+    const direct = new Map(await Promise.all(pending().filter((run) => run.send).map(async (run) => [run, await run.build!.packed(run.send!)] as const)));
     await phase("upload", pending(), options, events, fail, async (run, progress) => {
-      if (run.send) await upload(run, await resolveSend(run), options, events, progress);
+      if (run.send) await upload(run, direct.get(run)!, options, events, progress);
       progress.done++;
-    }, (run) => ({ key: run.bastion, bytes: run.send && !run.staged ? run.send.size : 0 }));
+    }, (run) => ({ key: run.bastion, bytes: run.send && !run.staged ? direct.get(run)!.size : 0 }));
 
     await phase("configure", pending(), options, events, fail, async (run, progress) => {
       run.outcome = await configure(run, options, events);
@@ -254,7 +263,7 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
   } finally {
     options.signal?.removeEventListener("abort", interrupt);
     await Promise.all(stages.map((stage) => stage.close().catch(() => undefined)));
-    await closeAll();
+    await connections.close();
   }
   return [...outcomes, ...runs.map((run) => run.outcome!)];
 }
@@ -266,12 +275,15 @@ function plan(run: HostRun, build: AgentBuild, options: InstallOptions): void {
   run.build = build;
   if (probe.installedHash === build.binary.sha256) return;
   const encoding = ENCODINGS.find((e) => build.canPack(e) && (UNPACKER[e] === undefined || probe.tools.has(UNPACKER[e]!)))!;
-  run.send = { ...build.binary, encoding };
+  run.send = encoding;
 }
 
-/** The copy itself (compressed on first use, once per build). */
-async function resolveSend(run: HostRun): Promise<Artefact> {
-  return run.build!.packed(run.send!.encoding);
+/**
+ * A staged copy crosses the slow link once, then the LAN to each target, where unpacking is
+ * what costs: gzip unpacks about three times faster than xz (docs/rollout.md).
+ */
+function fetchEncoding(run: HostRun): Encoding {
+  return run.probe!.tools.has("gzip") && run.build!.canPack("gzip") ? "gzip" : run.send!;
 }
 
 function architectureOf(probe: Probe): string {
@@ -306,12 +318,14 @@ function uniqueArtefacts(artefacts: Artefact[]): Artefact[] {
 async function upload(run: HostRun, artefact: Artefact, options: InstallOptions, events: InstallEvents, progress: PhaseCounter): Promise<void> {
   const { build, probe } = run;
   const put = (source: Source) => putFileScript(installedPath(options.prefix, AGENT_PATHS.binary), "0755", source, build!.binary.sha256, installedPath(options.prefix, AGENT_PATHS.digest));
-  const packed = artefact.encoding === "raw" ? "" : `, ${artefact.encoding} ${mebibytes(artefact.size)}`;
+  const packed = (a: Artefact) => (a.encoding === "raw" ? "" : `, ${a.encoding} ${mebibytes(a.size)}`);
   if (run.staged) {
-    const source: Source = { from: "hop", address: run.staged.hopAddress, port: run.staged.copies.port, name: artefact.name, encoding: artefact.encoding };
+    const staged = await build!.packed(run.staged.encoding);
+    const source: Source = { from: "hop", address: run.staged.hopAddress, port: run.staged.copies.port, name: staged.name, encoding: staged.encoding };
     try {
-      events.host(run.label, `unpacking netmap-agent-linux-${build!.arch} from the staged copy (${mebibytes(build!.binary.size)}${packed})`);
-      await runScript(run.connection!, "the binary from the staged copy", put(source), !probe!.root);
+      events.host(run.label, `unpacking netmap-agent-linux-${build!.arch} from the staged copy (${mebibytes(build!.binary.size)}${packed(staged)})`);
+      run.version = versionSaid(await runScript(run.connection!, "the binary from the staged copy", put(source), !probe!.root));
+      run.sentAs = staged.encoding;
       return;
     } catch (error) {
       if (options.signal?.aborted) throw error;
@@ -319,12 +333,17 @@ async function upload(run: HostRun, artefact: Artefact, options: InstallOptions,
       progress.addTotalBytes(artefact.size);
     }
   }
-  events.host(run.label, `uploading netmap-agent-linux-${build!.arch} (${mebibytes(build!.binary.size)}${packed})`);
+  events.host(run.label, `uploading netmap-agent-linux-${build!.arch} (${mebibytes(build!.binary.size)}${packed(artefact)})`);
   const stdin = counted(createReadStream(artefact.path), (bytes) => {
     run.bytes += bytes;
     progress.addBytes(bytes);
   });
-  await runScript(run.connection!, "upload of the binary", put({ from: "stdin", encoding: artefact.encoding }), !probe!.root, stdin);
+  run.version = versionSaid(await runScript(run.connection!, "upload of the binary", put({ from: "stdin", encoding: artefact.encoding }), !probe!.root, stdin));
+  run.sentAs = artefact.encoding;
+}
+
+function versionSaid(stdout: string): string | undefined {
+  return /^version (.+)$/m.exec(stdout)?.[1];
 }
 
 /** Everything after the binary: unit, creds, identity, config, version, start. */
@@ -338,7 +357,9 @@ async function configure(run: HostRun, options: InstallOptions, events: InstallE
   };
   const binary: BinaryResult = run.send ? "installed" : "already there";
   if (!run.send) events.host(label, `${at(AGENT_PATHS.binary)} is already netmap-agent-linux-${build!.arch} (sha256 ${build!.binary.sha256.slice(0, 12)})`);
-  await write("writing the unit", AGENT_PATHS.unit, "0644", readFileSync(options.unitFile));
+  const unit = readFileSync(options.unitFile);
+  if (probe!.unitHash === createHash("sha256").update(unit).digest("hex")) events.host(label, `${at(AGENT_PATHS.unit)} is unchanged`);
+  else await write("writing the unit", AGENT_PATHS.unit, "0644", unit);
   if (options.credsFile) {
     await write("writing the creds", AGENT_PATHS.creds, "0600", readFileSync(options.credsFile));
     await write("writing the creds drop-in", AGENT_PATHS.credsDropIn, "0644", CREDS_DROP_IN);
@@ -360,9 +381,10 @@ async function configure(run: HostRun, options: InstallOptions, events: InstallE
     await write("writing the config", AGENT_PATHS.config, "0600", config);
   }
 
-  const version = (await runScript(run.connection!, "netmap-agent --version", `exec ${shellQuote(at(AGENT_PATHS.binary))} --version`, false)).trim();
+  const version =
+    run.version ?? (run.send ? undefined : probe!.installedVersion || undefined) ?? (await runScript(run.connection!, "netmap-agent --version", `exec ${shellQuote(at(AGENT_PATHS.binary))} --version`, false)).trim();
   events.host(label, version);
-  const done = { label, version, binary, bytes: run.bytes };
+  const done = { label, version, binary, sent: run.sentAs, bytes: run.bytes };
   if (!probe!.systemd) {
     events.host(label, "installed, not started: no systemd");
     return { ...done, status: "not-started", reason: "no systemd" };

@@ -15,6 +15,10 @@ export interface Probe {
   hasConfig: boolean;
   /** Of the installed binary: from the stored digest when its size still matches, else hashed; "" when absent. */
   installedHash: string;
+  /** Its --version, as stored with the digest ("" when hashed). */
+  installedVersion: string;
+  /** Of the installed unit file ("" when absent). */
+  unitHash: string;
   /** The unpackers and fetchers found: xz, gzip, bash. */
   tools: Set<string>;
   /** This connection's ends as the target sees them (SSH_CONNECTION): the previous hop's address and its own. */
@@ -22,8 +26,8 @@ export interface Probe {
 }
 
 /** One round trip: architecture, root or not (and sudo), systemd, config present, the installed binary's hash, tools. */
-export async function probeTarget(connection: SshConnection, hops: Hop[], paths: { binary: string; digest: string; config: string }): Promise<Probe> {
-  const [binary, digest, config] = [paths.binary, paths.digest, paths.config].map(shellQuote);
+export async function probeTarget(connection: SshConnection, hops: Hop[], paths: { binary: string; digest: string; config: string; unit: string }): Promise<Probe> {
+  const [binary, digest, config, unit] = [paths.binary, paths.digest, paths.config, paths.unit].map(shellQuote);
   const script = [
     "echo arch $(uname -m)",
     "echo uid $(id -u)",
@@ -32,9 +36,11 @@ export async function probeTarget(connection: SshConnection, hops: Hop[], paths:
     // A stored digest stands for the binary while the binary is no newer and has the size written with it.
     `if [ -r ${binary} ]; then`,
     `  size=$(stat -c %s ${binary})`,
-    `  if [ -r ${digest} ] && [ ! ${binary} -nt ${digest} ] && [ "$(cut -d' ' -f2 ${digest})" = "$size" ]; then echo hash $(cut -d' ' -f1 ${digest});`,
+    `  if [ -r ${digest} ] && [ ! ${binary} -nt ${digest} ] && [ "$(head -1 ${digest} | cut -d' ' -f2)" = "$size" ]; then`,
+    `    echo hash $(head -1 ${digest} | cut -d' ' -f1); echo version "$(head -1 ${digest} | cut -d' ' -f3-)"`,
     `  else echo hash $(sha256sum < ${binary} | cut -d' ' -f1); fi`,
     "fi",
+    `if [ -r ${unit} ]; then echo unit $(sha256sum < ${unit} | cut -d' ' -f1); fi`,
     "for tool in xz gzip bash; do if command -v $tool >/dev/null 2>&1; then echo tool $tool; fi; done",
     'echo via $SSH_CONNECTION',
     'if [ "$(id -u)" != 0 ]; then if sudo -n true 2>/dev/null; then echo sudo yes; else echo sudo "$(sudo -n true 2>&1 | head -1)"; fi; fi',
@@ -58,6 +64,8 @@ export async function probeTarget(connection: SshConnection, hops: Hop[], paths:
     systemd: one("systemd") === "yes",
     hasConfig: one("config") === "yes",
     installedHash: one("hash"),
+    installedVersion: one("version"),
+    unitHash: one("unit"),
     tools: new Set(fields.get("tool") ?? []),
     peer: hop && own ? { hop, own } : undefined,
   };
@@ -90,9 +98,11 @@ export function putFileScript(path: string, mode: string, source: Source, sha256
     ...(sha256
       ? [`h=$(sha256sum < "$t" | cut -d' ' -f1)`, `if [ "$h" != ${sha256} ]; then echo "sha256 on the target is $h, expected ${sha256}" >&2; exit 3; fi`]
       : []),
+    // A binary that does not run here never replaces one that does; its version goes with its digest.
+    ...(digestPath ? [`v=$("$t" --version | head -1)`, 'if [ -z "$v" ]; then echo "the new binary does not run here" >&2; exit 4; fi'] : []),
     `mv -f "$t" ${shellQuote(path)}`,
     ...(sha256 && digestPath
-      ? [`printf '%s %s\\n' ${sha256} "$(stat -c %s ${shellQuote(path)})" > "$t"`, `chmod 0644 "$t"`, `mv -f "$t" ${shellQuote(digestPath)}`]
+      ? [`printf '%s %s %s\\n' ${sha256} "$(stat -c %s ${shellQuote(path)})" "$v" > "$t"`, `chmod 0644 "$t"`, `mv -f "$t" ${shellQuote(digestPath)}`, 'echo "version $v"']
       : []),
     "trap - EXIT",
   ].join("\n");

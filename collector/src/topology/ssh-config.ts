@@ -182,6 +182,8 @@ export interface SshConfigOptions {
   knownHostsFile?: string;
   /** Also name each block by the bare host name when that name is unique. */
   shortNames?: Set<string>;
+  /** By alias: the control socket of a connection already open to that hop, to jump through it (openSshConnection). */
+  controlPaths?: ReadonlyMap<string, string>;
 }
 
 /** Refuses any value that could be read as more than a host, port or user by ssh. */
@@ -216,6 +218,8 @@ function renderBlock(hop: Hop, previous: Hop | null, options: SshConfigOptions):
   const lines = [`Host ${names}`, `  HostName ${hop.address}`, `  Port ${hop.port}`];
   if (hop.user) lines.push(`  User ${hop.user}`);
   lines.push(`  ProxyJump ${previous ? sshAlias(previous) : "none"}`);
+  const controlPath = options.controlPaths?.get(alias);
+  if (controlPath) lines.push(`  ControlPath ${quotePath(controlPath)}`, "  ControlMaster no");
   if (options.knownHostsFile) {
     lines.push(
       `  HostKeyAlias ${alias}`,

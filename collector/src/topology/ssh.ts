@@ -42,8 +42,8 @@ export interface SshInvocation {
 }
 
 /** What runSsh will execute, without running it: for tests and `--dry-run`. */
-export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions">): SshInvocation {
-  const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile })}
+export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions"> & { through?: ReadonlyMap<string, string> }): SshInvocation {
+  const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile, controlPaths: options.through })}
 ${sshComment("The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.")}
 Include ~/.ssh/config
 `;
@@ -85,6 +85,8 @@ export interface SshConnection {
   spawn(command: string[]): ChildProcess;
   /** Ends the connection and every session still running on it. */
   close(): Promise<void>;
+  /** Its control socket: a route through this hop can jump over it (`through`). */
+  controlPath: string;
 }
 
 /**
@@ -93,7 +95,13 @@ export interface SshConnection {
  * round trip and no handshake at any hop. Rejects with HostKeyChangedError, or ExternalCommandError
  * saying what ssh said, when the connection cannot be made.
  */
-export async function openSshConnection(hops: Hop[], options: Pick<SshOptions, "knownHostsFile" | "sshBinary" | "extraOptions">): Promise<SshConnection> {
+export async function openSshConnection(
+  hops: Hop[],
+  options: Pick<SshOptions, "knownHostsFile" | "sshBinary" | "extraOptions"> & {
+    /** By hop alias, connections already open to earlier hops: the jump goes over them, with no new handshake there. */
+    through?: ReadonlyMap<string, string>;
+  },
+): Promise<SshConnection> {
   ensureKnownHostsFile(options.knownHostsFile);
   const program = options.sshBinary ?? "ssh";
   const dir = mkdtempSync(join(tmpdir(), "netmap-ssh-"));
@@ -121,6 +129,7 @@ export async function openSshConnection(hops: Hop[], options: Pick<SshOptions, "
   }
   const session = (command: string[]) => ["-F", configPath, "-S", socket, "-o", "ControlMaster=no", "--", invocation.target, ...command];
   return {
+    controlPath: socket,
     run: (command, stdio) => spawnForwardingStderr(program, session(command), stdio),
     spawn: (command) => spawn(program, session(command), { stdio: ["pipe", "pipe", "pipe"], shell: false }),
     close: async () => {
