@@ -28,6 +28,7 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "dockerd", pkg: "docker.io", why: "the agent reads containers from a real Docker daemon" },
   { program: "busybox", pkg: "busybox-static", why: "the image the test Docker daemon runs, imported from its rootfs" },
   { program: "faketime", pkg: "faketime", why: "an agent's clock set an hour off (test/faults)" },
+  { program: "xz", pkg: "xz-utils", why: "netmap agent install sends the agent xz-compressed (the rollout tests)" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */
