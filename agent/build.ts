@@ -13,7 +13,8 @@
 //
 // Stripping takes ~20 MB of symbols off each runtime: `strip` for x64,
 // `aarch64-linux-gnu-strip` (Debian's binutils-aarch64-linux-gnu) for arm64;
-// without the latter the arm64 binary is left unstripped, with a warning.
+// run as root, the build installs a missing one with apt-get; otherwise that
+// binary is left unstripped, with a warning naming the package.
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -133,7 +134,7 @@ async function ensureStrip(targets: Target[]): Promise<void> {
   const packages = [...new Set(missing.map((t) => t.binutils))];
   if (isRoot() && existsSync("/usr/bin/apt-get")) await aptInstall(packages, say);
   for (const target of missing.filter((t) => !haveCommand(t.strip))) {
-    say(`warning: ${target.strip} not found; the ${target.arch} binary will be left unstripped (~6 MiB more): run \`sudo apt-get install ${target.binutils}\`, or the build as root, which does it`);
+    say(`warning: ${target.strip} not found; the ${target.arch} binary will be left unstripped: run \`sudo apt-get install ${target.binutils}\`, or the build as root, which does it`);
   }
 }
 
