@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { parse as parseConfig } from "yaml";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { routeTo } from "../../collector/src/topology/routes.ts";
+import { AgentBuilds } from "../../collector/src/rollout/artefacts.ts";
 import { installAgents } from "../../collector/src/rollout/install.ts";
 import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { startMintingCollector, type MintingSetup } from "../helpers/agent-identities.ts";
@@ -44,6 +45,10 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     const unavailable = netnsUnavailable();
     if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
     await run(process.execPath, [join(ROOT, "agent", "build.ts"), "x64"], { cwd: ROOT });
+    // The compressed copies are made once per build, by the first install after it (minutes on a
+    // loaded machine): made here, so the CLI's timeouts cover the installs alone.
+    const build = await new AgentBuilds(join(ROOT, "dist")).get("x64");
+    await Promise.all([build.packed("xz"), build.packed("gzip")]);
     binaryHash = createHash("sha256").update(readFileSync(BINARY)).digest("hex");
     database = await createTestDatabase();
     mintingDir = mkdtempSync(join(tmpdir(), "netmap-install-nats-"));

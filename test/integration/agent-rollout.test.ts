@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
+import { AgentBuilds } from "../../collector/src/rollout/artefacts.ts";
 import { DEFAULT_DIST_DIR, DEFAULT_UNIT_FILE, installAgents } from "../../collector/src/rollout/install.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { allHosts, routeFrom } from "../../collector/src/topology/routes.ts";
@@ -32,6 +33,10 @@ describe("netmap agent install to a fleet behind two bastions (namespaces, real 
     const unavailable = netnsUnavailable();
     if (unavailable) throw new Error(`cannot build the rollout lab: ${unavailable}`);
     await run(process.execPath, [join(ROOT, "agent", "build.ts"), "x64"], { cwd: ROOT });
+    // The compressed copies are made once per build, by the first install after it (minutes on a
+    // loaded machine): made here, so the CLI's timeouts cover the installs alone.
+    const build = await new AgentBuilds(join(ROOT, "dist")).get("x64");
+    await Promise.all([build.packed("xz"), build.packed("gzip")]);
     binaryHash = sha256(readFileSync(BINARY));
     // bastion2 and t02 have no xz: they must be sent gzip.
     lab = await createRolloutLab({ targets: TARGETS.length, wanRate: "40mbit", without: { bastion2: ["xz"], t02: ["xz"] } });

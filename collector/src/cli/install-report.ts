@@ -1,12 +1,20 @@
 // How `netmap agent install` shows a rollout: a progress line per phase on stderr (redrawn in
 // place on a terminal, once at the phase's end otherwise), a summary table at the end, or the
 // same as one JSON document with --json.
-import type { InstallOutcome, PhaseProgress } from "../rollout/install.ts";
+import type { InstallOutcome, PhaseName, PhaseProgress } from "../rollout/install.ts";
 import { terminalSafe } from "../text/escape.ts";
 import { formatTable } from "./command-line.ts";
 
 const BAR_WIDTH = 24;
 const REDRAW_MS = 100;
+/** What each phase counts. */
+const UNITS: Record<PhaseName, [string, string]> = {
+  connect: ["host", "hosts"],
+  compress: ["copy", "copies"],
+  stage: ["site", "sites"],
+  upload: ["host", "hosts"],
+  configure: ["host", "hosts"],
+};
 
 export interface ProgressPrinter {
   phase(progress: PhaseProgress): void;
@@ -46,9 +54,9 @@ export function progressPrinter(write: (text: string) => void, tty: boolean, now
 export function formatPhase(progress: PhaseProgress, seconds: number): string {
   const fraction = progress.totalBytes > 0 ? progress.bytes / progress.totalBytes : progress.total > 0 ? progress.done / progress.total : 1;
   const filled = Math.round(Math.min(1, fraction) * BAR_WIDTH);
-  const unit = progress.phase === "stage" ? "site" : "host";
+  const [one, many] = UNITS[progress.phase];
   const bytes = progress.totalBytes > 0 || progress.bytes > 0 ? `  ${mib(progress.bytes)}/${mib(Math.max(progress.bytes, progress.totalBytes))} MiB` : "";
-  return `${progress.phase.padEnd(9)}  [${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}]  ${progress.done}/${progress.total} ${unit}${progress.total === 1 ? "" : "s"}${bytes}  ${seconds.toFixed(1)} s`;
+  return `${progress.phase.padEnd(9)}  [${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}]  ${progress.done}/${progress.total} ${progress.total === 1 ? one : many}${bytes}  ${seconds.toFixed(1)} s`;
 }
 
 function mib(bytes: number): string {

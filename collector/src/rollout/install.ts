@@ -110,7 +110,7 @@ export type InstallOutcome =
   | { label: string; status: "not-started"; reason: string; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
   | { label: string; status: "failed"; message: string };
 
-export type PhaseName = "connect" | "stage" | "upload" | "configure";
+export type PhaseName = "connect" | "compress" | "stage" | "upload" | "configure";
 
 /** Where a phase is: hosts (or, for stage, sites) done of all, and bytes sent through the chains. */
 export interface PhaseProgress {
@@ -198,11 +198,11 @@ interface HostRun {
 export async function installAgents(targets: InstallTarget[], options: InstallOptions, events: InstallEvents): Promise<InstallOutcome[]> {
   const builds = new AgentBuilds(options.distDir);
   const runs: HostRun[] = [];
-  const outcomes: InstallOutcome[] = [];
+  const unroutable = new Map<InstallTarget, InstallOutcome>();
   for (const target of targets) {
     if (target.hops instanceof Error) {
       events.host(target.label, `failed: ${target.hops.message}`, true);
-      outcomes.push({ label: target.label, status: "failed", message: target.hops.message });
+      unroutable.set(target, { label: target.label, status: "failed", message: target.hops.message });
     } else {
       runs.push({ label: target.label, hops: target.hops, bastion: target.hops.slice(0, -1).map(formatHop).join(" → "), bytes: 0 });
     }
@@ -233,6 +233,13 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
     });
 
     const sites = stagingSites(runs.filter((run) => !run.outcome && run.send));
+    // Every copy needed, made now (once per build: later rollouts find them in dist/.compressed).
+    const staging = new Set(sites.flatMap((site) => site.runs));
+    const copies = [...new Map(runs.filter((run) => !run.outcome && run.send).flatMap((run) => [run.send!, ...(staging.has(run) ? [fetchEncoding(run)] : [])].map((e) => [`${run.build!.arch} ${e}`, { build: run.build!, encoding: e }] as const))).values()];
+    await phase("compress", copies, options, events, () => {}, async (copy, progress) => {
+      await copy.build.packed(copy.encoding);
+      progress.done++;
+    }, () => ({ key: "", bytes: 0 }));
     const stageArtefacts = await Promise.all(sites.map(async (site) => uniqueArtefacts(await Promise.all(site.runs.map((run) => run.build!.packed(fetchEncoding(run)))))));
     await phase("stage", sites, options, events, () => {}, async (site, progress, index) => {
       const artefacts = stageArtefacts[index]!;
@@ -265,7 +272,9 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
     await Promise.all(stages.map((stage) => stage.close().catch(() => undefined)));
     await connections.close();
   }
-  return [...outcomes, ...runs.map((run) => run.outcome!)];
+  // In the order the targets were given.
+  const routed = runs.values();
+  return targets.map((target) => unroutable.get(target) ?? routed.next().value!.outcome!);
 }
 
 /** Which copy a host gets: none when its binary is the build's, else the best encoding it can unpack. */
@@ -416,7 +425,7 @@ interface PhaseCounter {
  * phase's progress; a failing step is the item's failure (`fail`), the others go on. After an
  * interrupt nothing new starts.
  */
-async function phase<T extends { outcome?: InstallOutcome } | Site>(
+async function phase<T>(
   name: PhaseName,
   items: T[],
   options: InstallOptions,
