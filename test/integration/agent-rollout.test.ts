@@ -80,7 +80,8 @@ describe("netmap agent install to a fleet behind two bastions (namespaces, real 
       assert.equal(sha256(readFileSync(binaryOf(host))), binaryHash, host);
       assert.equal(statSync(binaryOf(host)).mode & 0o777, 0o755);
       // The stored digest a re-run reads instead of hashing the binary.
-      assert.equal(readFileSync(join(lab.rootOf(host), "usr", "local", "bin", ".netmap-agent.sha256"), "utf8"), `${binaryHash} ${statSync(binaryOf(host)).size}\n`);
+      const digest = readFileSync(join(lab.rootOf(host), "usr", "local", "bin", ".netmap-agent.sha256"), "utf8");
+      assert.equal(digest, `${binaryHash} ${statSync(binaryOf(host)).size} ${entry.version}\n`);
     }
     // The bastions got their copy through the chain; the targets fetched theirs from bastion2.
     for (const host of ["bastion1", "bastion2"]) assert.ok((byHost.get(host) as { bytes_sent: number }).bytes_sent > 0, host);
