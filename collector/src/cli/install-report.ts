@@ -1,7 +1,8 @@
 // How `netmap agent install` shows a rollout: a progress line per phase on stderr (redrawn in
 // place on a terminal, once at the phase's end otherwise), a summary table at the end, or the
 // same as one JSON document with --json.
-import type { InstallOutcome, PhaseName, PhaseProgress } from "../rollout/install.ts";
+import type { InstallOutcome } from "../rollout/install.ts";
+import type { PhaseName, PhaseProgress } from "../rollout/phases.ts";
 import { terminalSafe } from "../text/escape.ts";
 import { formatTable } from "./command-line.ts";
 

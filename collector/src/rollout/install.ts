@@ -17,6 +17,7 @@ import type { Hop } from "../topology/model.ts";
 import { formatHop } from "../topology/routes.ts";
 import type { SshConnection } from "../topology/ssh.ts";
 import { ConnectionPool } from "./connections.ts";
+import { runPhase, type PhaseCounter, type PhaseProgress } from "./phases.ts";
 import { AgentBuilds, ENCODINGS, UNPACKER, type AgentBuild, type Artefact, type Encoding } from "./artefacts.ts";
 import { counted, stageCopies, type StagedCopies } from "./stage.ts";
 import { probeTarget, putFileScript, runScript, type Probe, type Source } from "./target.ts";
@@ -110,19 +111,6 @@ export type InstallOutcome =
   | { label: string; status: "not-started"; reason: string; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
   | { label: string; status: "failed"; message: string };
 
-export type PhaseName = "connect" | "compress" | "stage" | "upload" | "configure";
-
-/** Where a phase is: hosts (or, for stage, sites) done of all, and bytes sent through the chains. */
-export interface PhaseProgress {
-  phase: PhaseName;
-  done: number;
-  total: number;
-  bytes: number;
-  /** Of the whole phase, when known. */
-  totalBytes: number;
-  finished: boolean;
-}
-
 export interface InstallEvents {
   /** One line about one host; `failed` for the line that ends its install with an error. */
   host(label: string, message: string, failed?: boolean): void;
@@ -194,6 +182,9 @@ interface HostRun {
   outcome?: InstallOutcome;
 }
 
+/** Hosts are worked on `parallel` at a time behind each bastion. */
+const byBastion = (run: HostRun) => ({ key: run.bastion, bytes: 0 });
+
 /** Installs on every target; never rejects: each host's failure is its outcome. */
 export async function installAgents(targets: InstallTarget[], options: InstallOptions, events: InstallEvents): Promise<InstallOutcome[]> {
   const builds = new AgentBuilds(options.distDir);
@@ -217,7 +208,7 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
     run.outcome = { label: run.label, status: "failed", message };
   };
   try {
-    await phase("connect", runs, options, events, fail, async (run, progress) => {
+    await runPhase("connect", runs, options, events.phase, fail, async (run, progress) => {
       events.host(run.label, `connecting (${run.hops.map(formatHop).join(" → ")})`);
       run.connection = await connections.get(run.hops).catch((error: Error) => {
         throw error instanceof NetMapError && error.code !== "EXTERNAL_COMMAND" ? error : new AgentInstallError(`connecting: ${error.message}`);
@@ -230,18 +221,18 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
       });
       plan(run, await builds.get(architectureOf(run.probe)), options);
       progress.done++;
-    });
+    }, byBastion);
 
     const sites = stagingSites(runs.filter((run) => !run.outcome && run.send));
     // Every copy needed, made now (once per build: later rollouts find them in dist/.compressed).
     const staging = new Set(sites.flatMap((site) => site.runs));
     const copies = [...new Map(runs.filter((run) => !run.outcome && run.send).flatMap((run) => [run.send!, ...(staging.has(run) ? [fetchEncoding(run)] : [])].map((e) => [`${run.build!.arch} ${e}`, { build: run.build!, encoding: e }] as const))).values()];
-    await phase("compress", copies, options, events, () => {}, async (copy, progress) => {
+    await runPhase("compress", copies, options, events.phase, () => {}, async (copy, progress) => {
       await copy.build.packed(copy.encoding);
       progress.done++;
     }, () => ({ key: "", bytes: 0 }));
     const stageArtefacts = await Promise.all(sites.map(async (site) => uniqueArtefacts(await Promise.all(site.runs.map((run) => run.build!.packed(fetchEncoding(run)))))));
-    await phase("stage", sites, options, events, () => {}, async (site, progress, index) => {
+    await runPhase("stage", sites, options, events.phase, () => {}, async (site, progress, index) => {
       const artefacts = stageArtefacts[index]!;
       try {
         const connection = await connections.get(site.hops);
@@ -258,15 +249,15 @@ export async function installAgents(targets: InstallTarget[], options: InstallOp
 
     const pending = () => runs.filter((run) => !run.outcome);
     const direct = new Map(await Promise.all(pending().filter((run) => run.send).map(async (run) => [run, await run.build!.packed(run.send!)] as const)));
-    await phase("upload", pending(), options, events, fail, async (run, progress) => {
+    await runPhase("upload", pending(), options, events.phase, fail, async (run, progress) => {
       if (run.send) await upload(run, direct.get(run)!, options, events, progress);
       progress.done++;
     }, (run) => ({ key: run.bastion, bytes: run.send && !run.staged ? direct.get(run)!.size : 0 }));
 
-    await phase("configure", pending(), options, events, fail, async (run, progress) => {
+    await runPhase("configure", pending(), options, events.phase, fail, async (run, progress) => {
       run.outcome = await configure(run, options, events);
       progress.done++;
-    });
+    }, byBastion);
   } finally {
     options.signal?.removeEventListener("abort", interrupt);
     await Promise.all(stages.map((stage) => stage.close().catch(() => undefined)));
@@ -412,66 +403,6 @@ function sshOptions(options: InstallOptions) {
   // No prompt can be answered with several hosts at once. ConnectTimeout reaches the last
   // hop only: ProxyJump's hops take options from the generated ssh_config alone.
   return { knownHostsFile: options.knownHostsFile, extraOptions: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"] };
-}
-
-interface PhaseCounter {
-  done: number;
-  addBytes(bytes: number): void;
-  addTotalBytes(bytes: number): void;
-}
-
-/**
- * Runs `step` for each item, `options.parallel` at a time per key (the bastion), reporting the
- * phase's progress; a failing step is the item's failure (`fail`), the others go on. After an
- * interrupt nothing new starts.
- */
-async function phase<T>(
-  name: PhaseName,
-  items: T[],
-  options: InstallOptions,
-  events: InstallEvents,
-  fail: (item: T, error: unknown) => void,
-  step: (item: T, progress: PhaseCounter, index: number) => Promise<void>,
-  shape: (item: T, index: number) => { key: string; bytes: number } = (item) => ({ key: (item as unknown as HostRun).bastion, bytes: 0 }),
-): Promise<void> {
-  if (!items.length) return;
-  const shapes = items.map(shape);
-  const state: PhaseProgress = { phase: name, done: 0, total: items.length, bytes: 0, totalBytes: shapes.reduce((sum, s) => sum + s.bytes, 0), finished: false };
-  const counter: PhaseCounter = {
-    get done() {
-      return state.done;
-    },
-    set done(value) {
-      state.done = value;
-      events.phase({ ...state });
-    },
-    addBytes(bytes) {
-      state.bytes += bytes;
-      events.phase({ ...state });
-    },
-    addTotalBytes(bytes) {
-      state.totalBytes += bytes;
-    },
-  };
-  events.phase({ ...state });
-  const queues = new Map<string, number[]>();
-  shapes.forEach((s, index) => queues.set(s.key, [...(queues.get(s.key) ?? []), index]));
-  const worker = async (queue: number[]) => {
-    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-      if (options.signal?.aborted) {
-        fail(items[index]!, new Error("interrupted"));
-        continue;
-      }
-      try {
-        await step(items[index]!, counter, index);
-      } catch (error) {
-        fail(items[index]!, error);
-        state.done++;
-      }
-    }
-  };
-  await Promise.all([...queues.values()].flatMap((queue) => Array.from({ length: Math.min(options.parallel, queue.length) }, () => worker(queue))));
-  events.phase({ ...state, finished: true });
 }
 
 function configObject(options: InstallOptions, agentId?: string): Record<string, unknown> | undefined {
