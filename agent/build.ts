@@ -13,12 +13,14 @@
 //
 // Stripping takes ~20 MB of symbols off each runtime: `strip` for x64,
 // `aarch64-linux-gnu-strip` (Debian's binutils-aarch64-linux-gnu) for arm64;
-// without the latter the arm64 binary is left unstripped, with a warning.
+// run as root, the build installs a missing one with apt-get; otherwise that
+// binary is left unstripped, with a warning naming the package.
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
+import { aptInstall, isRoot } from "../scripts/lib/commands.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const cache = join(root, "node_modules", ".cache", "netmap-agent");
@@ -81,10 +83,12 @@ function deferModules(specifiers: string[]): Plugin {
 interface Target {
   arch: "x64" | "arm64";
   strip: string;
+  /** The Debian package with the strip program. */
+  binutils: string;
 }
 const TARGETS: Target[] = [
-  { arch: "x64", strip: "strip" },
-  { arch: "arm64", strip: "aarch64-linux-gnu-strip" },
+  { arch: "x64", strip: "strip", binutils: "binutils" },
+  { arch: "arm64", strip: "aarch64-linux-gnu-strip", binutils: "binutils-aarch64-linux-gnu" },
 ];
 
 function say(line: string): void {
@@ -120,6 +124,20 @@ function runtimeFor(arch: Target["arch"]): string {
   return binary;
 }
 
+/**
+ * The strip program of every target built, installed with apt-get as root when missing (as
+ * `npm start` does for its services); otherwise named with the command to run.
+ */
+async function ensureStrip(targets: Target[]): Promise<void> {
+  const missing = targets.filter((t) => !haveCommand(t.strip));
+  if (!missing.length) return;
+  const packages = [...new Set(missing.map((t) => t.binutils))];
+  if (isRoot() && existsSync("/usr/bin/apt-get")) await aptInstall(packages, say);
+  for (const target of missing.filter((t) => !haveCommand(t.strip))) {
+    say(`warning: ${target.strip} not found; the ${target.arch} binary will be left unstripped: run \`sudo apt-get install ${target.binutils}\`, or the build as root, which does it`);
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(cache, { recursive: true });
   mkdirSync(dist, { recursive: true });
@@ -148,13 +166,14 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
 
   const only = process.argv.slice(2);
-  for (const target of TARGETS.filter((t) => only.length === 0 || only.includes(t.arch))) {
+  const targets = TARGETS.filter((t) => only.length === 0 || only.includes(t.arch));
+  await ensureStrip(targets);
+  for (const target of targets) {
     const out = join(dist, `netmap-agent-linux-${target.arch}`);
     rmSync(out, { force: true });
     copyFileSync(runtimeFor(target.arch), out);
     chmodSync(out, 0o755);
     if (haveCommand(target.strip)) execFileSync(target.strip, ["--strip-all", out]);
-    else say(`warning: ${target.strip} not found; ${target.arch} binary left unstripped (apt-get install binutils-aarch64-linux-gnu)`);
     // postject (LIEF) warns about every note section it cannot name; only a failure is worth showing.
     const injected = spawnSync(join(root, "node_modules", ".bin", "postject"), [out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], { encoding: "utf8" });
     if (injected.status !== 0) throw new Error(`postject failed on ${out}:\n${injected.stderr}`);

@@ -31,6 +31,7 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "podman", pkg: "podman", why: "the agent reads containers through Podman's Docker-compatible API socket" },
   { program: "fail2ban-server", pkg: "fail2ban", why: "the agent reports fail2ban's jails and bans" },
   { program: "docker", pkg: "docker.io", why: "netmap container runs the docker CLI on the container's host" },
+  { program: "xz", pkg: "xz-utils", why: "netmap agent install sends the agent xz-compressed (the rollout tests)" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */

@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { parse as parseConfig } from "yaml";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { routeTo } from "../../collector/src/topology/routes.ts";
+import { AgentBuilds } from "../../collector/src/rollout/artefacts.ts";
 import { installAgents } from "../../collector/src/rollout/install.ts";
 import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { startMintingCollector, type MintingSetup } from "../helpers/agent-identities.ts";
@@ -44,6 +45,10 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     const unavailable = netnsUnavailable();
     if (unavailable) throw new Error(`cannot build the SSH test hosts: ${unavailable}`);
     await run(process.execPath, [join(ROOT, "agent", "build.ts"), "x64"], { cwd: ROOT });
+    // The compressed copies are made once per build, by the first install after it (minutes on a
+    // loaded machine): made here, so the CLI's timeouts cover the installs alone.
+    const build = await new AgentBuilds(join(ROOT, "dist")).get("x64");
+    await Promise.all([build.packed("xz"), build.packed("gzip")]);
     binaryHash = createHash("sha256").update(readFileSync(BINARY)).digest("hex");
     database = await createTestDatabase();
     mintingDir = mkdtempSync(join(tmpdir(), "netmap-install-nats-"));
@@ -129,7 +134,7 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     const { code, stdout, stderr } = await install("target");
     assert.equal(code, 1);
     assert.match(stderr, /^target: failed: .*\/etc\/netmap\/agent\.yaml is absent: give --nats URL/m);
-    assert.match(stdout, /^  failed: target$/m);
+    assert.match(stdout, /^target +failed +\S+\/etc\/netmap\/agent\.yaml is absent: give --nats URL/m);
     assert.equal(existsSync(at("/usr/local/bin/netmap-agent")), false, "nothing installed");
   });
 
@@ -137,10 +142,11 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     const { code, stdout, stderr } = await install("target", "--nats", NATS);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^target: connecting \(root@\S+ → root@\S+ → root@\S+\)$/m);
-    assert.match(stdout, /^target: uploading netmap-agent-linux-x64 \(\d+\.\d MiB\)$/m);
+    assert.match(stdout, /^target: uploading netmap-agent-linux-x64 \(\d+\.\d MiB, xz \d+\.\d MiB\)$/m);
     assert.match(stdout, /^target: netmap-agent \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?, node v24\.\d+\.\d+, linux-x64\)$/m);
     assert.match(stdout, /^target: installed, not started: no systemd$/m);
-    assert.match(stdout, /^summary: agent installed on 1 of 1 host\n  not started \(no systemd\): target\n$/m);
+    assert.match(stdout, /^HOST +BINARY +SERVICE +VERSION OR REASON\ntarget +installed +not started \(no systemd\) +netmap-agent \d/m);
+    assert.match(stdout, /^summary: agent installed on 1 of 1 host \(1 sent, 0 already there\), 0 failed\n$/m);
 
     // Checked on the target, through the chain.
     const remoteHash = (await onTarget("sha256sum", at("/usr/local/bin/netmap-agent"))).split(" ")[0];
@@ -168,6 +174,7 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     assert.match(again.stdout, /^target: .*\/usr\/local\/bin\/netmap-agent is already netmap-agent-linux-x64 \(sha256 [0-9a-f]{12}\)$/m);
     assert.match(again.stdout, /^target: keeping the existing .*\/etc\/netmap\/agent\.yaml \(--force-config replaces it\)$/m);
     assert.match(again.stdout, /^target: installed, not started: no systemd$/m);
+    assert.match(again.stdout, /^target +already there +not started \(no systemd\) /m);
     assert.equal(readFileSync(configPath, "utf8"), edited);
     // Without --nats too, now that the host has a config.
     const noNats = await install("target");
@@ -216,8 +223,8 @@ describe("netmap agent install through a bastion chain (network namespaces, real
       const lines: string[] = [];
       const [outcome] = await installAgents(
         [{ label: "target", hops }],
-        { natsUrl: NATS, forceConfig: false, prefix, distDir: emptyDist, unitFile: UNIT, knownHostsFile: env.NETMAP_KNOWN_HOSTS! },
-        (label, message) => lines.push(`${label}: ${message}`),
+        { natsUrl: NATS, forceConfig: false, prefix, distDir: emptyDist, unitFile: UNIT, knownHostsFile: env.NETMAP_KNOWN_HOSTS!, parallel: 8 },
+        { host: (label, message) => lines.push(`${label}: ${message}`), phase: () => {} },
       ).finally(() => (savedSocket === undefined ? delete process.env.SSH_AUTH_SOCK : (process.env.SSH_AUTH_SOCK = savedSocket)));
       assert.equal(outcome!.status, "failed");
       assert.ok(lines.includes("target: connecting (root@" + hops.map((h) => h.address).join(" → root@") + ")"), lines.join("\n"));
@@ -235,7 +242,8 @@ describe("netmap agent install through a bastion chain (network namespaces, real
       assert.match(stdout, new RegExp(`^${host}: netmap-agent \\d+\\.\\d+\\.\\d+ `, "m"));
       assert.match(stdout, new RegExp(`^${host}: installed, not started: no systemd$`, "m"));
     }
-    assert.match(stdout, /^summary: agent installed on 3 of 3 hosts\n  not started \(no systemd\): bastion1, bastion2, target\n$/m);
+    for (const host of ["bastion1", "bastion2", "target"]) assert.match(stdout, new RegExp(`^${host} +installed +not started \\(no systemd\\) `, "m"));
+    assert.match(stdout, /^summary: agent installed on 3 of 3 hosts \(3 sent, 0 already there\), 0 failed\n$/m);
     // Each host's install is in the collector's audit trail, under the token that ran it.
     const audit = (await collector.get("/api/v1/audit")).body.events.filter((e: { action: string }) => e.action === "agent_install");
     const recorded = audit.map((e: Record<string, string>) => `${e.actor} ${e.target} ${e.outcome}`).sort();
@@ -257,7 +265,9 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     assert.match(stderr, /^target: failed: host key of lab\/ns\/target has changed; connection refused\./m);
     assert.ok(stderr.includes(`pinned:  ${pinned} (ED25519)`), stderr);
     assert.ok(stderr.includes(`offered: ${offered} (ED25519)`), stderr);
-    assert.match(stdout, /^summary: agent installed on 1 of 2 hosts\n  not started \(no systemd\): bastion2\n  failed: target\n$/m);
+    assert.match(stdout, /^bastion2 +installed +not started \(no systemd\) /m);
+    assert.match(stdout, /^target +failed +host key of lab\/ns\/target has changed; connection refused\.$/m);
+    assert.match(stdout, /^summary: agent installed on 1 of 2 hosts \(1 sent, 0 already there\), 1 failed\n$/m);
     assert.equal(createHash("sha256").update(readFileSync(at("/usr/local/bin/netmap-agent"))).digest("hex"), binaryHash);
   });
 });

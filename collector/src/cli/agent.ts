@@ -6,6 +6,7 @@ import { NetMapError, RouteError, TopologyError, UsageError } from "../errors.ts
 import { hopFromMessage } from "../grpc/messages.ts";
 import {
   DEFAULT_DIST_DIR,
+  DEFAULT_PARALLEL,
   DEFAULT_UNIT_FILE,
   describeInstall,
   installAgents,
@@ -22,21 +23,27 @@ import { knownHostsPath } from "../topology/ssh.ts";
 import { connectAdmin, type AdminClient } from "./admin-client.ts";
 import { upgradeCommand } from "./agent-upgrade.ts";
 import { defaultOut, parseCommandLine, type Out } from "./command-line.ts";
+import { formatSummary, formatSummaryJson, progressPrinter } from "./install-report.ts";
 
 export const AGENT_COMMANDS = ["agent"] as const;
 
 export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds FILE|--mint-nkey] [--force-config]
-                [--parallel N] [--dry-run] [--topology FILE] [--prefix DIR]
+                [--parallel N] [--json] [--dry-run] [--topology FILE] [--prefix DIR]
                                     push netmap-agent (dist/netmap-agent-linux-x64|arm64, by the
                                     host's uname -m), its unit and /etc/netmap/agent.yaml through
-                                    each host's bastion chain, then start it where systemd runs.
+                                    each host's bastion chain, then start it where systemd runs;
+                                    the binary goes xz/gzip-compressed as the host can unpack,
+                                    staged once on a bastion that serves several hosts.
                                     --nats: the NATS URL the host reaches (needed where it has no
                                     agent.yaml); --creds: uploaded as /etc/netmap/nats.creds;
                                     --mint-nkey: the collector mints the host a NATS nkey of its
                                     own (nats.agent_authorization), written to /etc/netmap/nats.nk;
                                     --force-config replaces an existing agent.yaml; --parallel:
-                                    hosts at a time (4); --all: every host with a route;
-                                    --prefix: install under DIR instead of / (staging, tests)
+                                    hosts at a time behind each bastion (${DEFAULT_PARALLEL}); --json: the
+                                    summary as JSON on stdout; --all: every host with a route;
+                                    --prefix: install under DIR instead of / (staging, tests).
+                                    Progress per phase on stderr; Ctrl-C stops, leaving no
+                                    half-written file on any host (exit 130)
   agent mint HOST --seed-file F|--json
                                     mint the host a NATS nkey of its own without installing (the
                                     Ansible role's way): prints its agent id and public key, and
@@ -68,12 +75,13 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
     "force-config": { type: "boolean" },
     parallel: { type: "string" },
     "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
     topology: { type: "string" },
     prefix: { type: "string" },
   });
   if (values.all ? positionals.length > 0 : positionals.length === 0) throw new UsageError("usage: netmap agent install HOST...|--all: name the hosts, or --all");
-  const parallel = Number(values.parallel ?? "4");
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: expected a whole number of hosts ≥ 1, got ${JSON.stringify(values.parallel)}`);
+  const parallel = Number(values.parallel ?? DEFAULT_PARALLEL);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: expected a whole number of hosts ≥ 1 (per bastion), got ${JSON.stringify(values.parallel)}`);
   if (values.nats !== undefined && !validNatsUrl(values.nats)) {
     throw new UsageError(`--nats: expected nats://HOST:PORT (or tls://, ws://, wss://), comma-separated for several, got ${JSON.stringify(values.nats)}`);
   }
@@ -94,6 +102,7 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
     distDir: DEFAULT_DIST_DIR,
     unitFile: DEFAULT_UNIT_FILE,
     knownHostsFile: knownHostsPath(env),
+    parallel,
   };
 
   // Connected on first use, so bad usage is reported without touching the network.
@@ -120,9 +129,22 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
     out.stdout(`${terminalSafe(host)}: minted NATS nkey ${minted.publicKey} for agent id ${minted.agentId}\n`);
     return minted;
   };
-  const outcomes = await installAgents(targets, options, (label, message, failed) => (failed ? out.stderr : out.stdout)(`${terminalSafe(label)}: ${message}\n`), parallel).finally(() => minting?.close());
-  out.stdout(formatSummary(outcomes));
+  // Ctrl-C cuts every connection: each target's script then removes what it was writing.
+  const interrupt = new AbortController();
+  const onInterrupt = () => interrupt.abort();
+  process.once("SIGINT", onInterrupt);
+  const progress = progressPrinter((text) => process.stderr.write(text), process.stderr.isTTY === true);
+  const json = values.json === true;
+  const outcomes = await installAgents(targets, { ...options, signal: interrupt.signal }, {
+    host: (label, message, failed) => (failed || !json) && progress.above(() => (failed ? out.stderr : out.stdout)(`${terminalSafe(label)}: ${message}\n`)),
+    phase: (state) => progress.phase(state),
+  }).finally(() => {
+    process.off("SIGINT", onInterrupt);
+    minting?.close();
+  });
+  out.stdout(json ? formatSummaryJson(outcomes, interrupt.signal.aborted) : formatSummary(outcomes));
   if (!values.topology) await recordInstalls(outcomes, env, out);
+  if (interrupt.signal.aborted) return 130;
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
 }
 
@@ -186,17 +208,6 @@ async function recordInstalls(outcomes: InstallOutcome[], env: Record<string, st
   } finally {
     admin.close();
   }
-}
-
-export function formatSummary(outcomes: InstallOutcome[]): string {
-  const installed = outcomes.filter((o) => o.status !== "failed").length;
-  const lines = [`summary: agent installed on ${installed} of ${outcomes.length} host${outcomes.length === 1 ? "" : "s"}`];
-  const group = (title: string, selected: InstallOutcome[]) => selected.length && lines.push(`  ${title}: ${selected.map((o) => terminalSafe(o.label)).join(", ")}`);
-  group("started", outcomes.filter((o) => o.status === "started"));
-  const reasons = new Set(outcomes.flatMap((o) => (o.status === "not-started" ? [o.reason] : [])));
-  for (const reason of reasons) group(`not started (${reason})`, outcomes.filter((o) => o.status === "not-started" && o.reason === reason));
-  group("failed", outcomes.filter((o) => o.status === "failed"));
-  return `${lines.join("\n")}\n`;
 }
 
 /** Every host `netmap ssh-config` writes a block for: those with a route. The others are named on stderr. */

@@ -1,19 +1,27 @@
-// `netmap agent install`: puts the agent on hosts through their bastion chains with
-// runSsh (so every hop is checked against NetMap's known_hosts), with the same
-// layout as deploy/ansible's role: the binary in /usr/local/bin (uploaded under a
-// temporary name in the same directory, checked by sha256, then renamed), the unit,
-// /etc/netmap/agent.yaml (kept when present unless forced), then systemd if it runs.
-// Files go up as the stdin of `cat > tmp`, so the target needs nothing but a shell,
-// coreutils and, for a user other than root, passwordless sudo.
+// `netmap agent install`: puts the agent on hosts through their bastion chains, with the same
+// layout as deploy/ansible's role: the binary in /usr/local/bin (unpacked under a temporary
+// name in the same directory, checked by sha256, then renamed), the unit, /etc/netmap/agent.yaml
+// (kept when present unless forced), then systemd if it runs. In phases over every host:
+// connect and probe (one SSH connection per host, kept for every later step), stage (a copy on
+// the last hop before several targets, stage.ts), upload (compressed as the target can unpack:
+// artefacts.ts; from the staged copy or through the chain), configure. docs/rollout.md says why.
+// The target needs a shell, coreutils and, for a user other than root, passwordless sudo;
+// xz, gzip and bash make it cheaper when present.
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { join, posix, relative } from "node:path";
 import { Readable } from "node:stream";
 import { stringify } from "yaml";
 import { AgentInstallError, NetMapError } from "../errors.ts";
 import type { Hop } from "../topology/model.ts";
 import { formatHop } from "../topology/routes.ts";
-import { runSsh } from "../topology/ssh.ts";
+import type { SshConnection } from "../topology/ssh.ts";
+import { ConnectionPool } from "./connections.ts";
+import { runPhase, type PhaseCounter, type PhaseProgress } from "./phases.ts";
+import { AgentBuilds, ENCODINGS, UNPACKER, type AgentBuild, type Artefact, type Encoding } from "./artefacts.ts";
+import { counted, stageCopies, type StagedCopies } from "./stage.ts";
+import { probeTarget, putFileScript, runScript, type Probe, type Source } from "./target.ts";
+import { shellQuote } from "./shell.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 export const DEFAULT_DIST_DIR = join(ROOT, "dist");
@@ -22,6 +30,8 @@ export const DEFAULT_UNIT_FILE = join(ROOT, "deploy", "systemd", "netmap-agent.s
 /** Where the agent's files go on a target (the Ansible role uses the same). */
 export const AGENT_PATHS = {
   binary: "/usr/local/bin/netmap-agent",
+  /** "SHA256 SIZE" of the binary as installed, so a re-run need not hash it. */
+  digest: "/usr/local/bin/.netmap-agent.sha256",
   unit: "/etc/systemd/system/netmap-agent.service",
   config: "/etc/netmap/agent.yaml",
   creds: "/etc/netmap/nats.creds",
@@ -73,7 +83,18 @@ export interface InstallOptions {
   distDir: string;
   unitFile: string;
   knownHostsFile: string;
+  /** Hosts at a time behind each bastion (the hop before them), and among hosts reached directly. */
+  parallel: number;
+  /** Aborting (Ctrl-C) cuts every connection; what was being written is removed on the target. */
+  signal?: AbortSignal;
 }
+
+/**
+ * Hosts at a time behind one bastion unless told. Every route jumps over one connection per hop,
+ * so a bastion sees no new connection per target; the limit is the targets' handshakes, the
+ * laptop's CPU for them, and the bastion's uplink the targets share.
+ */
+export const DEFAULT_PARALLEL = 12;
 
 export interface InstallTarget {
   /** How progress lines name the host. */
@@ -82,13 +103,19 @@ export interface InstallTarget {
   hops: Hop[] | Error;
 }
 
+/** Whether the binary was sent ("installed") or already the build's ("already there"). */
+export type BinaryResult = "installed" | "already there";
+
 export type InstallOutcome =
-  | { label: string; status: "started"; version: string }
-  | { label: string; status: "not-started"; reason: string; version: string }
+  | { label: string; status: "started"; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
+  | { label: string; status: "not-started"; reason: string; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
   | { label: string; status: "failed"; message: string };
 
-/** One line about one host; `failed` for the line that ends its install with an error. */
-export type Progress = (label: string, message: string, failed?: boolean) => void;
+export interface InstallEvents {
+  /** One line about one host; `failed` for the line that ends its install with an error. */
+  host(label: string, message: string, failed?: boolean): void;
+  phase(progress: PhaseProgress): void;
+}
 
 /** Whether the agent would accept this as nats.url: servers, comma-separated, each nats://, tls://, ws:// or wss:// (agent/src/config.ts). */
 export function validNatsUrl(value: string): boolean {
@@ -105,30 +132,16 @@ export function validNatsUrl(value: string): boolean {
   );
 }
 
-/** Installs on every target, `parallel` at a time; never rejects: each host's failure is its outcome. */
-export async function installAgents(targets: InstallTarget[], options: InstallOptions, progress: Progress, parallel = 4): Promise<InstallOutcome[]> {
-  const outcomes: InstallOutcome[] = new Array(targets.length);
-  const hashes = new Map<string, Promise<string>>();
-  let next = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const index = next++;
-      outcomes[index] = await installAgent(targets[index]!, options, progress, hashes);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, targets.length)) }, worker));
-  return outcomes;
-}
-
 /** What installAgent would do on a target, one line per step, without connecting. */
 export function describeInstall(target: InstallTarget, options: InstallOptions): string[] {
   if (target.hops instanceof Error) return [`cannot install: ${target.hops.message}`];
   const at = (path: string) => installedPath(options.prefix, path);
   const dist = relativeToCwd(join(options.distDir, "netmap-agent-linux-{x64|arm64}"));
   const config = configText(options);
+  const hop = target.hops.at(-2);
   return [
     `route ${target.hops.map(formatHop).join(" → ")}`,
-    `would upload ${dist} (by the target's uname -m) to ${at(AGENT_PATHS.binary)} (0755) unless its sha256 is already there`,
+    `would upload ${dist} (by the target's uname -m) to ${at(AGENT_PATHS.binary)} (0755) unless its sha256 is already there, xz- or gzip-compressed as the target can unpack${hop ? `, from a copy staged on ${formatHop(hop)} when it serves several targets` : ""}`,
     `would write ${at(AGENT_PATHS.unit)} (0644) from ${relativeToCwd(options.unitFile)}`,
     ...(options.credsFile
       ? [`would upload ${options.credsFile} to ${at(AGENT_PATHS.creds)} (0600)`, `would write ${at(AGENT_PATHS.credsDropIn)} (0644), handing it to the service`]
@@ -148,143 +161,248 @@ export function describeInstall(target: InstallTarget, options: InstallOptions):
   ];
 }
 
-interface Probe {
-  architecture: string;
-  root: boolean;
-  systemd: boolean;
-  hasConfig: boolean;
-  installedHash: string;
+/** One host through the phases: its connection, what the probe found, what it is sent. */
+interface HostRun {
+  label: string;
+  hops: Hop[];
+  /** The route up to the hop before the host ("" when reached directly): parallelism is bounded per bastion. */
+  bastion: string;
+  connection?: SshConnection;
+  probe?: Probe;
+  build?: AgentBuild;
+  /** How its copy goes through the chain, when its binary is not the build's already. */
+  send?: Encoding;
+  /** How it fetches its copy from the hop instead, once staged there. */
+  staged?: { copies: StagedCopies; hopAddress: string; encoding: Encoding };
+  /** How it got its copy in the end. */
+  sentAs?: Encoding;
+  /** The installed binary's --version, once known (stored with its digest, or said by the upload). */
+  version?: string;
+  bytes: number;
+  outcome?: InstallOutcome;
 }
 
-async function installAgent(target: InstallTarget, options: InstallOptions, progress: Progress, hashes: Map<string, Promise<string>>): Promise<InstallOutcome> {
-  const { label } = target;
-  try {
-    if (target.hops instanceof Error) throw target.hops;
-    const hops = target.hops;
-    const at = (path: string) => installedPath(options.prefix, path);
-    progress(label, `connecting (${hops.map(formatHop).join(" → ")})`);
-    const probe = await probeTarget(hops, options);
-    const sudo = !probe.root;
-    const run = (what: string, script: string, stdin?: Readable) => remote(hops, options, what, script, sudo, stdin);
+/** Hosts are worked on `parallel` at a time behind each bastion. */
+const byBastion = (run: HostRun) => ({ key: run.bastion, bytes: 0 });
 
-    const arch = ARCHITECTURES[probe.architecture];
-    if (!arch) throw new AgentInstallError(`unsupported architecture ${JSON.stringify(probe.architecture)} (uname -m); netmap-agent is built for x86_64 and aarch64`);
-    if (!probe.hasConfig && !options.natsUrl) throw new AgentInstallError(`${at(AGENT_PATHS.config)} is absent: give --nats URL (a NATS server the host can reach)`);
-    const binary = join(options.distDir, `netmap-agent-linux-${arch}`);
-    if (!existsSync(binary)) throw new AgentInstallError(`${relativeToCwd(binary)} is missing: run \`npm run build:agent\``);
-    let hash = hashes.get(binary);
-    if (!hash) hashes.set(binary, (hash = sha256File(binary)));
-    const localHash = await hash;
-
-    if (probe.installedHash === localHash) {
-      progress(label, `${at(AGENT_PATHS.binary)} is already netmap-agent-linux-${arch} (sha256 ${localHash.slice(0, 12)})`);
+/** Installs on every target; never rejects: each host's failure is its outcome. */
+export async function installAgents(targets: InstallTarget[], options: InstallOptions, events: InstallEvents): Promise<InstallOutcome[]> {
+  const builds = new AgentBuilds(options.distDir);
+  const runs: HostRun[] = [];
+  const unroutable = new Map<InstallTarget, InstallOutcome>();
+  for (const target of targets) {
+    if (target.hops instanceof Error) {
+      events.host(target.label, `failed: ${target.hops.message}`, true);
+      unroutable.set(target, { label: target.label, status: "failed", message: target.hops.message });
     } else {
-      progress(label, `uploading netmap-agent-linux-${arch} (${mebibytes(statSync(binary).size)})`);
-      await run("upload of the binary", putFileScript(at(AGENT_PATHS.binary), "0755", localHash), createReadStream(binary));
+      runs.push({ label: target.label, hops: target.hops, bastion: target.hops.slice(0, -1).map(formatHop).join(" → "), bytes: 0 });
     }
-    progress(label, `writing ${at(AGENT_PATHS.unit)}`);
-    await run("writing the unit", putFileScript(at(AGENT_PATHS.unit), "0644"), Readable.from([readFileSync(options.unitFile)]));
-    if (options.credsFile) {
-      progress(label, `writing ${at(AGENT_PATHS.creds)}`);
-      await run("writing the creds", putFileScript(at(AGENT_PATHS.creds), "0600"), Readable.from([readFileSync(options.credsFile)]));
-      progress(label, `writing ${at(AGENT_PATHS.credsDropIn)}`);
-      await run("writing the creds drop-in", putFileScript(at(AGENT_PATHS.credsDropIn), "0644"), Readable.from([Buffer.from(CREDS_DROP_IN)]));
-    }
-    const identity = options.mintIdentity && (await options.mintIdentity(targetHost(hops)));
-    if (identity) {
-      progress(label, `writing ${at(AGENT_PATHS.nkey)} (a NATS identity of its own, agent id ${identity.agentId})`);
-      await run("writing the nkey", putFileScript(at(AGENT_PATHS.nkey), "0600"), Readable.from([Buffer.from(`${identity.seed}\n`)]));
-      await run("writing the nkey drop-in", putFileScript(at(AGENT_PATHS.nkeyDropIn), "0644"), Readable.from([Buffer.from(NKEY_DROP_IN)]));
-    }
-    // The agent takes one way to log in: the drop-in of the other one goes.
-    const stale = identity ? AGENT_PATHS.credsDropIn : options.credsFile ? AGENT_PATHS.nkeyDropIn : undefined;
-    if (stale) await run("removing the other login's drop-in", `rm -f ${shellQuote(at(stale))}`);
-    const config = configText(options, identity?.agentId);
-    // A minted identity needs its config: the agent must report as the id the nkey may publish.
-    if (probe.hasConfig && !options.forceConfig && !identity) {
-      progress(label, `keeping the existing ${at(AGENT_PATHS.config)} (--force-config replaces it)`);
-    } else if (config) {
-      progress(label, `writing ${at(AGENT_PATHS.config)}`);
-      await run("writing the config", putFileScript(at(AGENT_PATHS.config), "0600"), Readable.from([Buffer.from(config)]));
-    }
-
-    const version = (await remote(hops, options, "netmap-agent --version", `exec ${shellQuote(at(AGENT_PATHS.binary))} --version`, false)).trim();
-    progress(label, version);
-
-    if (!probe.systemd) {
-      progress(label, "installed, not started: no systemd");
-      return { label, status: "not-started", reason: "no systemd", version };
-    }
-    if (options.prefix !== "/") {
-      progress(label, `installed under ${options.prefix}, not started: staged with --prefix`);
-      return { label, status: "not-started", reason: "--prefix", version };
-    }
-    progress(label, "starting netmap-agent");
-    await run("starting the service", "systemctl daemon-reload && systemctl enable --quiet netmap-agent && systemctl restart netmap-agent");
-    progress(label, "installed, started");
-    return { label, status: "started", version };
-  } catch (error) {
-    const message = error instanceof NetMapError ? error.message : (error as Error).stack ?? String(error);
-    progress(label, `failed: ${message}`, true);
-    return { label, status: "failed", message };
   }
-}
+  const stages: StagedCopies[] = [];
+  const connections = new ConnectionPool(sshOptions(options));
+  const interrupt = () => void connections.close();
+  options.signal?.addEventListener("abort", interrupt, { once: true });
+  const fail = (run: HostRun, error: unknown) => {
+    const message = options.signal?.aborted ? "interrupted" : error instanceof NetMapError ? error.message : ((error as Error).stack ?? String(error));
+    events.host(run.label, `failed: ${message}`, true);
+    run.outcome = { label: run.label, status: "failed", message };
+  };
+  try {
+    await runPhase("connect", runs, options, events.phase, fail, async (run, progress) => {
+      events.host(run.label, `connecting (${run.hops.map(formatHop).join(" → ")})`);
+      run.connection = await connections.get(run.hops).catch((error: Error) => {
+        throw error instanceof NetMapError && error.code !== "EXTERNAL_COMMAND" ? error : new AgentInstallError(`connecting: ${error.message}`);
+      });
+      run.probe = await probeTarget(run.connection, run.hops, {
+        binary: installedPath(options.prefix, AGENT_PATHS.binary),
+        digest: installedPath(options.prefix, AGENT_PATHS.digest),
+        config: installedPath(options.prefix, AGENT_PATHS.config),
+        unit: installedPath(options.prefix, AGENT_PATHS.unit),
+      });
+      plan(run, await builds.get(architectureOf(run.probe)), options);
+      progress.done++;
+    }, byBastion);
 
-/** One round trip: architecture, root or not (and sudo), systemd, config present, the installed binary's hash. */
-async function probeTarget(hops: Hop[], options: InstallOptions): Promise<Probe> {
-  const binary = shellQuote(installedPath(options.prefix, AGENT_PATHS.binary));
-  const config = shellQuote(installedPath(options.prefix, AGENT_PATHS.config));
-  const script = [
-    "uname -m",
-    "id -u",
-    "if [ -d /run/systemd/system ]; then echo systemd; else echo no-systemd; fi",
-    `if [ -e ${config} ]; then echo config; else echo no-config; fi`,
-    `if [ -r ${binary} ]; then sha256sum < ${binary} | cut -d' ' -f1; else echo none; fi`,
-    'if [ "$(id -u)" != 0 ]; then sudo -n true 2>&1 && echo sudo || echo no-sudo; fi',
-  ].join("\n");
-  const lines = (await remote(hops, options, "probe", script, false)).trim().split("\n");
-  const [architecture = "", uid = "", systemd, config_, installedHash = "", ...rest] = lines;
-  const root = uid.trim() === "0";
-  if (!root && rest.at(-1) !== "sudo") {
-    throw new AgentInstallError(`user ${hops.at(-1)!.user ?? "(ssh default)"} is not root and sudo needs a password (sudo -n: ${rest.slice(0, -1).join(" ").trim() || "not available"}); allow it NOPASSWD or route as root`);
+    const sites = stagingSites(runs.filter((run) => !run.outcome && run.send));
+    // Every copy needed, made now (once per build: later rollouts find them in dist/.compressed).
+    const staging = new Set(sites.flatMap((site) => site.runs));
+    const copies = [...new Map(runs.filter((run) => !run.outcome && run.send).flatMap((run) => [run.send!, ...(staging.has(run) ? [fetchEncoding(run)] : [])].map((e) => [`${run.build!.arch} ${e}`, { build: run.build!, encoding: e }] as const))).values()];
+    await runPhase("compress", copies, options, events.phase, () => {}, async (copy, progress) => {
+      await copy.build.packed(copy.encoding);
+      progress.done++;
+    }, () => ({ key: "", bytes: 0 }));
+    const stageArtefacts = await Promise.all(sites.map(async (site) => uniqueArtefacts(await Promise.all(site.runs.map((run) => run.build!.packed(fetchEncoding(run)))))));
+    await runPhase("stage", sites, options, events.phase, () => {}, async (site, progress, index) => {
+      const artefacts = stageArtefacts[index]!;
+      try {
+        const connection = await connections.get(site.hops);
+        const copies = await stageCopies(connection, artefacts, site.runs.map((run) => run.probe!.peer!.own), (bytes) => progress.addBytes(bytes));
+        stages.push(copies);
+        for (const run of site.runs) run.staged = { copies, hopAddress: run.probe!.peer!.hop, encoding: fetchEncoding(run) };
+        for (const run of site.runs) events.host(run.label, `fetches its copy from ${formatHop(site.hops.at(-1)!)} (staged, ${mebibytes(artefacts.reduce((sum, a) => sum + a.size, 0))})`);
+      } catch (error) {
+        const why = error instanceof NetMapError ? error.message : (error as Error).message;
+        for (const run of site.runs) events.host(run.label, `not staged on ${formatHop(site.hops.at(-1)!)} (${why}); uploading through the chain`);
+      }
+      progress.done++;
+    }, (site, index) => ({ key: site.hops.map(formatHop).join(" → "), bytes: stageArtefacts[index]!.reduce((sum, a) => sum + a.size, 0) }));
+
+    const pending = () => runs.filter((run) => !run.outcome);
+    const direct = new Map(await Promise.all(pending().filter((run) => run.send).map(async (run) => [run, await run.build!.packed(run.send!)] as const)));
+    await runPhase("upload", pending(), options, events.phase, fail, async (run, progress) => {
+      if (run.send) await upload(run, direct.get(run)!, options, events, progress);
+      progress.done++;
+    }, (run) => ({ key: run.bastion, bytes: run.send && !run.staged ? direct.get(run)!.size : 0 }));
+
+    await runPhase("configure", pending(), options, events.phase, fail, async (run, progress) => {
+      run.outcome = await configure(run, options, events);
+      progress.done++;
+    }, byBastion);
+  } finally {
+    options.signal?.removeEventListener("abort", interrupt);
+    await Promise.all(stages.map((stage) => stage.close().catch(() => undefined)));
+    await connections.close();
   }
-  return { architecture: architecture.trim(), root, systemd: systemd === "systemd", hasConfig: config_ === "config", installedHash: installedHash.trim() };
+  // In the order the targets were given.
+  const routed = runs.values();
+  return targets.map((target) => unroutable.get(target) ?? routed.next().value!.outcome!);
 }
 
-/** Writes stdin to a temporary name beside `path`, sets its mode, checks its sha256 if given, then renames it over `path`. */
-function putFileScript(path: string, mode: string, sha256?: string): string {
-  const dir = posix.dirname(path);
-  return [
-    "set -e",
-    `d=${shellQuote(dir)}`,
-    `t="$d/.${posix.basename(path)}.netmap-$$.tmp"`,
-    'mkdir -p "$d"',
-    `trap 'rm -f "$t"' EXIT`,
-    '(umask 077 && cat > "$t")',
-    `chmod ${mode} "$t"`,
-    ...(sha256
-      ? [`h=$(sha256sum < "$t" | cut -d' ' -f1)`, `if [ "$h" != ${sha256} ]; then echo "sha256 on the target is $h, expected ${sha256}" >&2; exit 3; fi`]
-      : []),
-    `mv -f "$t" ${shellQuote(path)}`,
-    "trap - EXIT",
-  ].join("\n");
+/** Which copy a host gets: none when its binary is the build's, else the best encoding it can unpack. */
+function plan(run: HostRun, build: AgentBuild, options: InstallOptions): void {
+  const probe = run.probe!;
+  if (!probe.hasConfig && !options.natsUrl) throw new AgentInstallError(`${installedPath(options.prefix, AGENT_PATHS.config)} is absent: give --nats URL (a NATS server the host can reach)`);
+  run.build = build;
+  if (probe.installedHash === build.binary.sha256) return;
+  const encoding = ENCODINGS.find((e) => build.canPack(e) && (UNPACKER[e] === undefined || probe.tools.has(UNPACKER[e]!)))!;
+  run.send = encoding;
 }
 
-async function remote(hops: Hop[], options: InstallOptions, what: string, script: string, sudo: boolean, stdin?: Readable): Promise<string> {
-  const command = `${sudo ? "sudo -n " : ""}sh -c ${shellQuote(script)}`;
-  const result = await runSsh(hops, [command], {
-    knownHostsFile: options.knownHostsFile,
-    // No prompt can be answered with several hosts at once. ConnectTimeout reaches the last
-    // hop only: ProxyJump's hops take options from the generated ssh_config alone.
-    extraOptions: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"],
-    stdio: { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "capture" },
+/**
+ * A staged copy crosses the slow link once, then the LAN to each target, where unpacking is
+ * what costs: gzip unpacks about three times faster than xz (docs/rollout.md).
+ */
+function fetchEncoding(run: HostRun): Encoding {
+  return run.probe!.tools.has("gzip") && run.build!.canPack("gzip") ? "gzip" : run.send!;
+}
+
+function architectureOf(probe: Probe): string {
+  const arch = ARCHITECTURES[probe.architecture];
+  if (!arch) throw new AgentInstallError(`unsupported architecture ${JSON.stringify(probe.architecture)} (uname -m); netmap-agent is built for x86_64 and aarch64`);
+  return arch;
+}
+
+interface Site {
+  /** The route to the hop the copy is staged on. */
+  hops: Hop[];
+  runs: HostRun[];
+}
+
+/** Hops before two or more hosts that need the binary and can fetch it (bash, and an IPv4 address for the hop). */
+function stagingSites(runs: HostRun[]): Site[] {
+  const sites = new Map<string, Site>();
+  for (const run of runs) {
+    const peer = run.probe!.peer;
+    if (run.hops.length < 2 || !run.probe!.tools.has("bash") || !peer || !/^\d+\.\d+\.\d+\.\d+$/.test(peer.hop)) continue;
+    const site = sites.get(run.bastion) ?? { hops: run.hops.slice(0, -1), runs: [] };
+    site.runs.push(run);
+    sites.set(run.bastion, site);
+  }
+  return [...sites.values()].filter((site) => site.runs.length >= 2);
+}
+
+function uniqueArtefacts(artefacts: Artefact[]): Artefact[] {
+  return [...new Map(artefacts.map((a) => [a.name, a])).values()];
+}
+
+async function upload(run: HostRun, artefact: Artefact, options: InstallOptions, events: InstallEvents, progress: PhaseCounter): Promise<void> {
+  const { build, probe } = run;
+  const put = (source: Source) => putFileScript(installedPath(options.prefix, AGENT_PATHS.binary), "0755", source, build!.binary.sha256, installedPath(options.prefix, AGENT_PATHS.digest));
+  const packed = (a: Artefact) => (a.encoding === "raw" ? "" : `, ${a.encoding} ${mebibytes(a.size)}`);
+  if (run.staged) {
+    const staged = await build!.packed(run.staged.encoding);
+    const source: Source = { from: "hop", address: run.staged.hopAddress, port: run.staged.copies.port, name: staged.name, encoding: staged.encoding };
+    try {
+      events.host(run.label, `unpacking netmap-agent-linux-${build!.arch} from the staged copy (${mebibytes(build!.binary.size)}${packed(staged)})`);
+      run.version = versionSaid(await runScript(run.connection!, "the binary from the staged copy", put(source), !probe!.root));
+      run.sentAs = staged.encoding;
+      return;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      events.host(run.label, `${(error as Error).message}; uploading through the chain instead`);
+      progress.addTotalBytes(artefact.size);
+    }
+  }
+  events.host(run.label, `uploading netmap-agent-linux-${build!.arch} (${mebibytes(build!.binary.size)}${packed(artefact)})`);
+  const stdin = counted(createReadStream(artefact.path), (bytes) => {
+    run.bytes += bytes;
+    progress.addBytes(bytes);
   });
-  if (result.exitCode !== 0) {
-    const said = result.stderr.replaceAll("\r", "").trim().split("\n").slice(-3).join("; ");
-    const why = result.exitCode === 255 ? `ssh failed: ${said || "no message"}` : `exit ${result.exitCode}${said ? `: ${said}` : ""}`;
-    throw new AgentInstallError(`${what}: ${why}`);
+  run.version = versionSaid(await runScript(run.connection!, "upload of the binary", put({ from: "stdin", encoding: artefact.encoding }), !probe!.root, stdin));
+  run.sentAs = artefact.encoding;
+}
+
+function versionSaid(stdout: string): string | undefined {
+  return /^version (.+)$/m.exec(stdout)?.[1];
+}
+
+/** Everything after the binary: unit, creds, identity, config, version, start. */
+async function configure(run: HostRun, options: InstallOptions, events: InstallEvents): Promise<InstallOutcome> {
+  const { label, probe, build } = run;
+  const at = (path: string) => installedPath(options.prefix, path);
+  const run_ = (what: string, script: string, stdin?: Readable) => runScript(run.connection!, what, script, !probe!.root, stdin);
+  const write = (what: string, path: string, mode: string, content: string | Buffer) => {
+    events.host(label, `writing ${at(path)}`);
+    return run_(what, putFileScript(at(path), mode, { from: "stdin", encoding: "raw" }), Readable.from([Buffer.from(content)]));
+  };
+  const binary: BinaryResult = run.send ? "installed" : "already there";
+  if (!run.send) events.host(label, `${at(AGENT_PATHS.binary)} is already netmap-agent-linux-${build!.arch} (sha256 ${build!.binary.sha256.slice(0, 12)})`);
+  const unit = readFileSync(options.unitFile);
+  if (probe!.unitHash === createHash("sha256").update(unit).digest("hex")) events.host(label, `${at(AGENT_PATHS.unit)} is unchanged`);
+  else await write("writing the unit", AGENT_PATHS.unit, "0644", unit);
+  if (options.credsFile) {
+    await write("writing the creds", AGENT_PATHS.creds, "0600", readFileSync(options.credsFile));
+    await write("writing the creds drop-in", AGENT_PATHS.credsDropIn, "0644", CREDS_DROP_IN);
   }
-  return result.stdout;
+  const identity = options.mintIdentity && (await options.mintIdentity(targetHost(run.hops)));
+  if (identity) {
+    events.host(label, `writing ${at(AGENT_PATHS.nkey)} (a NATS identity of its own, agent id ${identity.agentId})`);
+    await run_("writing the nkey", putFileScript(at(AGENT_PATHS.nkey), "0600", { from: "stdin", encoding: "raw" }), Readable.from([Buffer.from(`${identity.seed}\n`)]));
+    await run_("writing the nkey drop-in", putFileScript(at(AGENT_PATHS.nkeyDropIn), "0644", { from: "stdin", encoding: "raw" }), Readable.from([Buffer.from(NKEY_DROP_IN)]));
+  }
+  // The agent takes one way to log in: the drop-in of the other one goes.
+  const stale = identity ? AGENT_PATHS.credsDropIn : options.credsFile ? AGENT_PATHS.nkeyDropIn : undefined;
+  if (stale) await run_("removing the other login's drop-in", `rm -f ${shellQuote(at(stale))}`);
+  const config = configText(options, identity?.agentId);
+  // A minted identity needs its config: the agent must report as the id the nkey may publish.
+  if (probe!.hasConfig && !options.forceConfig && !identity) {
+    events.host(label, `keeping the existing ${at(AGENT_PATHS.config)} (--force-config replaces it)`);
+  } else if (config) {
+    await write("writing the config", AGENT_PATHS.config, "0600", config);
+  }
+
+  const version =
+    run.version ?? (run.send ? undefined : probe!.installedVersion || undefined) ?? (await runScript(run.connection!, "netmap-agent --version", `exec ${shellQuote(at(AGENT_PATHS.binary))} --version`, false)).trim();
+  events.host(label, version);
+  const done = { label, version, binary, sent: run.sentAs, bytes: run.bytes };
+  if (!probe!.systemd) {
+    events.host(label, "installed, not started: no systemd");
+    return { ...done, status: "not-started", reason: "no systemd" };
+  }
+  if (options.prefix !== "/") {
+    events.host(label, `installed under ${options.prefix}, not started: staged with --prefix`);
+    return { ...done, status: "not-started", reason: "--prefix" };
+  }
+  events.host(label, "starting netmap-agent");
+  await run_("starting the service", "systemctl daemon-reload && systemctl enable --quiet netmap-agent && systemctl restart netmap-agent");
+  events.host(label, "installed, started");
+  return { ...done, status: "started" };
+}
+
+function sshOptions(options: InstallOptions) {
+  // No prompt can be answered with several hosts at once. ConnectTimeout reaches the last
+  // hop only: ProxyJump's hops take options from the generated ssh_config alone.
+  return { knownHostsFile: options.knownHostsFile, extraOptions: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"] };
 }
 
 function configObject(options: InstallOptions, agentId?: string): Record<string, unknown> | undefined {
@@ -306,21 +424,6 @@ function configText(options: InstallOptions, agentId?: string): string | undefin
 
 export function installedPath(prefix: string, path: string): string {
   return prefix === "/" ? path : posix.join(prefix, path);
-}
-
-/** Single-quotes for a POSIX shell. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("error", reject)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", () => resolve(hash.digest("hex")));
-  });
 }
 
 function mebibytes(bytes: number): string {

@@ -177,6 +177,8 @@ export interface SshConfigOptions {
   knownHostsFile?: string;
   /** Also name each block by the bare host slug when that slug is unique. */
   shortNames?: Set<string>;
+  /** By alias: the control socket of a connection already open to that hop, to jump through it (openSshConnection). */
+  controlPaths?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -213,6 +215,8 @@ function renderBlock(hop: Hop, previous: Hop | null, options: SshConfigOptions):
   const lines = [sshComment(`${hop.client}/${hop.site}/${hop.name}`), `Host ${names}`, `  HostName ${hop.address}`, `  Port ${hop.port}`];
   if (hop.user) lines.push(`  User ${hop.user}`);
   lines.push(`  ProxyJump ${previous ? previous.alias : "none"}`);
+  const controlPath = options.controlPaths?.get(alias);
+  if (controlPath) lines.push(`  ControlPath ${quotePath(controlPath)}`, "  ControlMaster no");
   if (options.knownHostsFile) {
     lines.push(
       `  HostKeyAlias ${alias}`,

@@ -4,8 +4,8 @@
 // from ssh_config) and runs `ssh -F thatfile -- target [command]` as an argv
 // array — never through a shell. A changed key at any hop is refused by ssh;
 // NetMap then shows the pinned and the offered fingerprints.
-import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -44,8 +44,8 @@ export interface SshInvocation {
 }
 
 /** What runSsh will execute, without running it: for tests and `--dry-run`. */
-export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions">): SshInvocation {
-  const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile })}
+export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions"> & { through?: ReadonlyMap<string, string> }): SshInvocation {
+  const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile, controlPaths: options.through })}
 ${sshComment("The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.")}
 ${sshComment("Under `Host *`: an Include inside the target's block would reach the target alone, not the hops before it.")}
 Host *
@@ -81,6 +81,69 @@ export async function runSsh(hops: Hop[], command: string[], options: SshOptions
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One SSH connection to a route's last hop that several commands share (OpenSSH's ControlMaster). */
+export interface SshConnection {
+  /** Runs a command as a session of the connection; resolves with its exit code like runSsh. */
+  run(command: string[], stdio: NonNullable<SshOptions["stdio"]>): Promise<SshResult>;
+  /** Starts a command as a session and hands over the process (stdin, stdout and stderr piped). */
+  spawn(command: string[]): ChildProcess;
+  /** Ends the connection and every session still running on it. */
+  close(): Promise<void>;
+  /** Its control socket: a route through this hop can jump over it (`through`). */
+  controlPath: string;
+}
+
+/**
+ * Connects once through the hops (each checked against NetMap's known_hosts, as runSsh does)
+ * and keeps the connection as a master that later commands multiplex over, so each costs a
+ * round trip and no handshake at any hop. Rejects with HostKeyChangedError, or ExternalCommandError
+ * saying what ssh said, when the connection cannot be made.
+ */
+export async function openSshConnection(
+  hops: Hop[],
+  options: Pick<SshOptions, "knownHostsFile" | "sshBinary" | "extraOptions"> & {
+    /** By hop alias, connections already open to earlier hops: the jump goes over them, with no new handshake there. */
+    through?: ReadonlyMap<string, string>;
+  },
+): Promise<SshConnection> {
+  ensureKnownHostsFile(options.knownHostsFile);
+  const program = options.sshBinary ?? "ssh";
+  const dir = mkdtempSync(join(tmpdir(), "netmap-ssh-"));
+  const configPath = join(dir, "ssh_config");
+  const socket = join(dir, "control");
+  const invocation = sshInvocation(hops, [], options);
+  writeFileSync(configPath, invocation.configText, { mode: 0o600 });
+  const master = spawn(program, ["-F", configPath, ...(options.extraOptions ?? []), "-M", "-N", "-S", socket, "-o", "ControlPersist=no", "--", invocation.target], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  master.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-65536)));
+  const exited = new Promise<number>((resolve) => master.once("close", (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  let spawnError: Error | undefined;
+  master.once("error", (error) => (spawnError = error));
+  // ssh creates the control socket once every hop is authenticated.
+  for (let exitCode: number | undefined; !existsSync(socket); ) {
+    exitCode = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 25))]);
+    if (exitCode === undefined) continue;
+    rmSync(dir, { recursive: true, force: true });
+    if (spawnError) throw new ExternalCommandError(`cannot run ${program}: ${spawnError.message} (install openssh-client)`);
+    const changed = exitCode === 255 ? describeChangedKey(stderr, hops, options.knownHostsFile) : undefined;
+    if (changed) throw new HostKeyChangedError(changed);
+    throw new ExternalCommandError(`ssh failed: ${stderr.replaceAll("\r", "").trim().split("\n").slice(-3).join("; ") || `exit ${exitCode}`}`);
+  }
+  const session = (command: string[]) => ["-F", configPath, "-S", socket, "-o", "ControlMaster=no", "--", invocation.target, ...command];
+  return {
+    controlPath: socket,
+    run: async (command, stdio) => ({ ...(await spawnForwardingStderr(program, session(command), stdio)), aborted: false }),
+    spawn: (command) => spawn(program, session(command), { stdio: ["pipe", "pipe", "pipe"], shell: false }),
+    close: async () => {
+      if (master.exitCode === null && master.signalCode === null) master.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function ensureKnownHostsFile(path: string): void {

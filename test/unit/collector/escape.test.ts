@@ -4,7 +4,7 @@ import { Gauge, Registry } from "prom-client";
 import { formatTable } from "../../../collector/src/cli/command-line.ts";
 import { formatAlertsTable } from "../../../collector/src/cli/alerts.ts";
 import { formatHostsTable } from "../../../collector/src/cli/hosts.ts";
-import { formatSummary } from "../../../collector/src/cli/agent.ts";
+import { formatSummary } from "../../../collector/src/cli/install-report.ts";
 import { chatText, csvField, terminalSafe, terminalText } from "../../../collector/src/text/escape.ts";
 import { TERMINAL_HOSTILE } from "../../helpers/hostile.ts";
 

@@ -7,7 +7,7 @@ test("npm test names each missing program's Debian package once, prometheus for 
   const installed = new Set(["nats-server", "ssh", "ip", "chromium"]);
   const missing = missingTestPrograms((program) => (installed.has(program) ? `/usr/bin/${program}` : undefined));
   assert.deepEqual(missing.map((p) => p.program), TEST_PROGRAMS.map((p) => p.program).filter((p) => !installed.has(p)));
-  assert.deepEqual(packagesOf(missing), ["prometheus", "prometheus-alertmanager", "graphviz", "ansible-core", "ansible-lint", "systemd", "openssh-server", "snmpd", "lldpd", "openssl", "docker.io", "busybox-static", "faketime", "podman", "fail2ban"]);
+  assert.deepEqual(packagesOf(missing), ["prometheus", "prometheus-alertmanager", "graphviz", "ansible-core", "ansible-lint", "systemd", "openssh-server", "snmpd", "lldpd", "openssl", "docker.io", "busybox-static", "faketime", "podman", "fail2ban", "xz-utils"]);
 });
 
 test("every program the tests run is found on this machine, where npm test installed them", () => {

@@ -1,0 +1,200 @@
+// A fleet behind two bastions, for rollouts at WAN scale (npm run bench:rollout and the tests of
+// `netmap agent install`): this machine ⇄ bastion1 over a link limited with `tc tbf` (the WAN),
+// bastion1 ⇄ bastion2, and N targets on a bridge in bastion2's namespace, each host a network
+// namespace with its own sshd. Each host also has its own filesystem under the install prefix:
+// its sshd runs in a mount namespace where `prefix` is a bind mount of the host's own directory
+// (`rootOf(name)`), so `netmap agent install --prefix PREFIX` writes a separate tree per host and
+// the test reads each one from outside. Names and subnets come from the pid (nmr<pid>-…,
+// 10.<200–249>.x.x), so runs at once do not meet; a crashed run's leftovers go with the next.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanupRuns } from "./netns.ts";
+
+const PREFIX = "nmr";
+const RUN = `${PREFIX}${process.pid}`;
+const SUBNET = 200 + (process.pid % 50);
+const SSHD = "/usr/sbin/sshd";
+
+export interface LabHost {
+  name: string;
+  ns: string;
+  /** Where the previous hop reaches it. */
+  address: string;
+  sshd?: ChildProcess;
+}
+
+export interface RolloutLab {
+  dir: string;
+  /** SSH_AUTH_SOCK of an ssh-agent holding the key every host accepts for root. */
+  authSocket: string;
+  /** NETMAP_KNOWN_HOSTS for the lab (empty at first: hosts are pinned on first contact). */
+  knownHostsFile: string;
+  /** A topology file: client lab, site wan behind bastion1, bastion2 via bastion1, targets t01… via bastion2. */
+  topologyFile: string;
+  /** The --prefix every host installs under; each sees its own directory there. */
+  prefix: string;
+  hosts: LabHost[];
+  /** The directory that is `prefix` inside host `name`. */
+  rootOf(name: string): string;
+  /** Runs a command inside a host's namespaces (network and mount), as its sshd's sessions do. */
+  exec(name: string, command: string[]): string;
+  close(): Promise<void>;
+}
+
+export interface RolloutLabOptions {
+  targets: number;
+  /** tc's rate on the link to bastion1, both ways (e.g. "100mbit"). */
+  wanRate: string;
+  /** Programs a host goes without (e.g. { t02: ["xz"] }): /dev/null is mounted over them there. */
+  without?: Record<string, string[]>;
+}
+
+const address = (link: number, host: number) => `10.${SUBNET}.${link}.${host}`;
+
+function ip(...args: string[]): void {
+  execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+export async function createRolloutLab(options: RolloutLabOptions): Promise<RolloutLab> {
+  cleanupRuns(PREFIX);
+  const dir = mkdtempSync(join(tmpdir(), "netmap-rollout-lab-"));
+  chmodSync(dir, 0o755);
+  const prefix = join(dir, "prefix");
+  mkdirSync(prefix);
+  const clientKey = join(dir, "client_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "netmap-lab", "-f", clientKey]);
+  writeFileSync(join(dir, "authorized_keys"), execFileSync("cat", [`${clientKey}.pub`]), { mode: 0o600 });
+  const names = Array.from({ length: options.targets }, (_, i) => `t${String(i + 1).padStart(2, "0")}`);
+  const hosts: LabHost[] = [
+    { name: "bastion1", ns: `${RUN}-b1`, address: address(1, 2) },
+    { name: "bastion2", ns: `${RUN}-b2`, address: address(2, 2) },
+    ...names.map((name, i) => ({ name, ns: `${RUN}-${name}`, address: address(3, 10 + i) })),
+  ];
+  const authSocket = join(dir, "agent.sock");
+  let sshAgent: ChildProcess | undefined;
+  const rootOf = (name: string) => join(dir, "hosts", name);
+  const nsOf = (name: string) => hosts.find((h) => h.name === name)!.ns;
+  const lab: RolloutLab = {
+    dir,
+    authSocket,
+    knownHostsFile: join(dir, "known_hosts"),
+    topologyFile: join(dir, "topology.yaml"),
+    prefix,
+    hosts,
+    rootOf,
+    exec: (name, command) =>
+      execFileSync("ip", ["netns", "exec", nsOf(name), "unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && exec "$@"`, rootOf(name), prefix, ...command], {
+        encoding: "utf8",
+      }),
+    close: async () => {
+      sshAgent?.kill();
+      for (const host of hosts) host.sshd?.kill("SIGKILL");
+      cleanupRuns(PREFIX);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  writeFileSync(
+    lab.topologyFile,
+    [
+      "clients:",
+      "  - name: lab",
+      "    sites:",
+      "      - name: wan",
+      "        bastion: bastion1",
+      "        hosts:",
+      ...hosts.map((h) => `          - { name: ${h.name}, address: ${h.address}, ssh: { user: root }${h.name === "bastion1" ? "" : `, via: ${h.name === "bastion2" ? "bastion1" : "bastion2"}`} }`),
+      "",
+    ].join("\n"),
+  );
+
+  try {
+    for (const host of hosts) {
+      ip("netns", "add", host.ns);
+      ip("-n", host.ns, "link", "set", "lo", "up");
+      mkdirSync(rootOf(host.name), { recursive: true });
+    }
+    const [b1, b2] = [hosts[0]!.ns, hosts[1]!.ns];
+    // The WAN: this machine ⇄ bastion1, limited both ways.
+    veth(`${RUN}-w0`, undefined, address(1, 1), `${RUN}-w1`, b1, address(1, 2));
+    for (const [ns, dev] of [[undefined, `${RUN}-w0`], [b1, `${RUN}-w1`]] as const) {
+      execFileSync("tc", [...(ns ? ["-n", ns] : []), "qdisc", "add", "dev", dev, "root", "tbf", "rate", options.wanRate, "burst", "256kb", "latency", "100ms"]);
+    }
+    veth(`${RUN}-l0`, b1, address(2, 1), `${RUN}-l1`, b2, address(2, 2));
+    // bastion2's LAN: a bridge with one port per target.
+    ip("-n", b2, "link", "add", "br0", "type", "bridge");
+    ip("-n", b2, "addr", "add", `${address(3, 1)}/24`, "dev", "br0");
+    ip("-n", b2, "link", "set", "br0", "up");
+    hosts.slice(2).forEach((host, i) => {
+      const [near, far] = [`${RUN}-p${i}`, `${RUN}-q${i}`];
+      ip("link", "add", near, "type", "veth", "peer", "name", far);
+      ip("link", "set", near, "netns", b2);
+      ip("-n", b2, "link", "set", near, "master", "br0");
+      ip("-n", b2, "link", "set", near, "up");
+      ip("link", "set", far, "netns", host.ns);
+      ip("-n", host.ns, "addr", "add", `${host.address}/24`, "dev", far);
+      ip("-n", host.ns, "link", "set", far, "up");
+    });
+    await Promise.all(hosts.map(async (host) => (host.sshd = await startSshd(dir, host, rootOf(host.name), prefix, options.without?.[host.name] ?? []))));
+    sshAgent = spawn("ssh-agent", ["-D", "-a", authSocket], { stdio: "ignore" });
+    const agentEnv = { PATH: process.env.PATH, SSH_AUTH_SOCK: authSocket };
+    for (let i = 0; i < 100 && spawnSync("ssh-add", ["-l"], { env: agentEnv }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
+    execFileSync("ssh-add", ["-q", clientKey], { env: agentEnv, stdio: "ignore" });
+  } catch (error) {
+    await lab.close();
+    throw error;
+  }
+  return lab;
+}
+
+function veth(left: string, leftNs: string | undefined, leftAddress: string, right: string, rightNs: string, rightAddress: string): void {
+  ip("link", "add", left, "type", "veth", "peer", "name", right);
+  if (leftNs) ip("link", "set", left, "netns", leftNs);
+  ip("link", "set", right, "netns", rightNs);
+  const inLeft = leftNs ? ["-n", leftNs] : [];
+  ip(...inLeft, "addr", "add", `${leftAddress}/24`, "dev", left);
+  ip(...inLeft, "link", "set", left, "up");
+  ip("-n", rightNs, "addr", "add", `${rightAddress}/24`, "dev", right);
+  ip("-n", rightNs, "link", "set", right, "up");
+}
+
+/** sshd in the host's network namespace and a mount namespace of its own, where `prefix` is the host's directory. */
+async function startSshd(dir: string, host: LabHost, root: string, prefix: string, without: string[]): Promise<ChildProcess> {
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const hostKey = join(dir, `${host.name}_host`);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+  const config = join(dir, `${host.name}_sshd_config`);
+  writeFileSync(
+    config,
+    [
+      `ListenAddress ${host.address}:22`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, `${host.name}.pid`)}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      "AllowTcpForwarding yes",
+      "LogLevel ERROR",
+      "",
+    ].join("\n"),
+  );
+  const hide = without.map((program) => `mount --bind /dev/null "$(command -v ${program})" && `).join("");
+  const sshd = spawn(
+    "ip",
+    ["netns", "exec", host.ns, "unshare", "-m", "--propagation", "private", "sh", "-c", `${hide}mount --bind "$0" "$1" && exec ${SSHD} -D -e -f "$2"`, root, prefix, config],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let errors = "";
+  sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  for (let i = 0; i < 200; i++) {
+    if (sshd.exitCode !== null) throw new Error(`sshd of ${host.name} exited: ${errors}`);
+    if (spawnSync("ip", ["netns", "exec", host.ns, "bash", "-c", `exec 3<>/dev/tcp/${host.address}/22`], { stdio: "ignore" }).status === 0) return sshd;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  sshd.kill("SIGKILL");
+  throw new Error(`sshd of ${host.name} did not start listening: ${errors}`);
+}
