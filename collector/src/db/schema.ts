@@ -32,6 +32,8 @@ export interface HostsTable {
   fullest_mount_percent: number | null;
   addresses: ColumnType<string[], string[] | undefined, string[]>;
   state: ColumnType<unknown, string | undefined, string>;
+  /** Digest of the interfaces last written to host_interfaces from the agent's reports (migration 080). */
+  interfaces_digest: string | null;
   // Topology (migration 002).
   site_id: Int8 | null;
   name: string | null;
@@ -93,28 +95,6 @@ export interface MountSamplesTable {
   inodes_used: Int8;
 }
 
-export interface HostMountsTable {
-  host_id: Int8;
-  mountpoint: string;
-  device: string;
-  fs_type: string;
-  size_bytes: Int8;
-  used_bytes: Int8;
-  available_bytes: Int8;
-  inodes_total: Int8;
-  inodes_used: Int8;
-}
-
-export interface HostListenersTable {
-  host_id: Int8;
-  protocol: string;
-  address: string;
-  port: number;
-  pid: number | null;
-  process: string;
-  first_seen: Timestamp;
-}
-
 export interface HostInterfacesTable {
   host_id: Int8;
   name: string;
@@ -158,8 +138,6 @@ export interface Database extends AlertTables, ProxmoxTables, SecurityTables {
   sites: SitesTable;
   report_samples: ReportSamplesTable;
   mount_samples: MountSamplesTable;
-  host_mounts: HostMountsTable;
-  host_listeners: HostListenersTable;
   host_interfaces: HostInterfacesTable;
   rejected_reports: RejectedReportsTable;
   host_boots: HostBootsTable;

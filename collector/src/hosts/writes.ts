@@ -3,6 +3,7 @@
 // agent or confirming an address) and Proxmox discovery (nodes and guests). Plain functions
 // over the caller's transaction; what ingest writes per batch is set-based (unnest,
 // jsonb_to_recordset), never a row loop.
+import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Tx } from "../db/database.ts";
@@ -37,9 +38,12 @@ export interface LatestState {
 /**
  * Moves each host's latest state forward; a report older than the stored one
  * (a spool replay arriving after fresher reports) stays only in the series.
- * Returns the reports that became their host's latest.
+ * Returns the reports that became their host's latest, each saying whether its
+ * interfaces differ from those last written to host_interfaces (interfacesDigest).
+ * The caller holds the hosts' row locks (upsertAgentHosts), so the previous digest
+ * read here is the committed one, whatever another collector does.
  */
-export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<T[]> {
+export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<Array<T & { interfacesChanged: boolean }>> {
   if (!reports.length) return [];
   // One JSON document rather than sixteen arrays: the full report state would
   // otherwise be escaped into an array literal and parsed back, the costliest part.
@@ -59,24 +63,33 @@ export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]
     fullest_mountpoint: r.headline.fullestMount?.mountpoint ?? null,
     fullest_mount_percent: r.headline.fullestMount?.usedPercent ?? null,
     addresses: r.headline.addresses,
+    interfaces_digest: interfacesDigest(r.report),
     state: HostReport.toJSON(r.report),
   }));
-  const { rows: advancedRows } = await sql<{ id: number }>`
+  const { rows: advancedRows } = await sql<{ id: number; interfaces_changed: boolean }>`
     UPDATE hosts h SET
       hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
       boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
       cpu_percent = n.cpu_percent, memory_percent = n.memory_percent, load1 = n.load1,
       logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
       fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
-      addresses = n.addresses, state = n.state
+      addresses = n.addresses, interfaces_digest = n.interfaces_digest, state = n.state
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS n(
       id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
       interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
-      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[], state jsonb)
+      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[],
+      interfaces_digest text, state jsonb)
+    JOIN hosts o ON o.id = n.id
     WHERE h.id = n.id AND (h.collected_at IS NULL OR h.collected_at <= n.collected_at)
-    RETURNING h.id`.execute(trx);
-  const advanced = new Set(advancedRows.map((row) => row.id));
-  return reports.filter((r) => advanced.has(r.hostId));
+    RETURNING h.id, o.interfaces_digest IS DISTINCT FROM n.interfaces_digest AS interfaces_changed`.execute(trx);
+  const changed = new Map(advancedRows.map((row) => [Number(row.id), row.interfaces_changed]));
+  return reports.filter((r) => changed.has(r.hostId)).map((r) => ({ ...r, interfacesChanged: changed.get(r.hostId)! }));
+}
+
+/** The interfaces of a report as host_interfaces holds them, digested: equal digests, nothing to rewrite. */
+export function interfacesDigest(report: HostReport): string {
+  const stored = report.interfaces.map((i) => [i.name, i.mac, i.addresses.map((a) => `${a.address}/${a.prefixLength}`), i.up, i.virtual]);
+  return createHash("sha256").update(JSON.stringify(stored)).digest("base64url").slice(0, 22);
 }
 
 /**
@@ -139,7 +152,7 @@ export async function absorbAgentHost(trx: Tx, from: number, to: number): Promis
       hostname = a.hostname, first_seen = least(d.first_seen, a.first_seen), collected_at = a.collected_at, received_at = a.received_at,
       boot_id = a.boot_id, seq = a.seq, interval_seconds = a.interval_seconds, cpu_percent = a.cpu_percent,
       memory_percent = a.memory_percent, load1 = a.load1, logical_cores = a.logical_cores, memory_total_bytes = a.memory_total_bytes,
-      fullest_mountpoint = a.fullest_mountpoint, fullest_mount_percent = a.fullest_mount_percent, addresses = a.addresses, state = a.state,
+      fullest_mountpoint = a.fullest_mountpoint, fullest_mount_percent = a.fullest_mount_percent, addresses = a.addresses, state = a.state, interfaces_digest = a.interfaces_digest,
       -- An address a person confirmed on the unassigned host stays confirmed.
       address = coalesce(d.address, CASE WHEN a.fact_sources ->> 'address' = 'person' THEN a.address END),
       fact_sources = d.fact_sources || CASE WHEN d.address IS NULL AND a.fact_sources ->> 'address' = 'person' THEN '{"address":"person"}'::jsonb ELSE '{}'::jsonb END

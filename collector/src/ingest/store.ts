@@ -5,7 +5,7 @@ import { sql } from "kysely";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db, Tx } from "../db/database.ts";
-import { headline, protocolName } from "../hosts/headline.ts";
+import { headline } from "../hosts/headline.ts";
 import { advanceLatest, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
 export interface ReceivedReport {
@@ -39,7 +39,7 @@ export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: 
     const fresh = await insertSamples(trx, candidates);
     await insertMountSamples(trx, fresh);
     const advanced = await advanceLatest(trx, newestPerHost(fresh));
-    await replaceLatestDetails(trx, advanced);
+    await replaceLatestInterfaces(trx, advanced.filter((r) => r.interfacesChanged));
     return {
       stored: fresh.length,
       duplicates: reports.length - fresh.length,
@@ -140,49 +140,14 @@ function newestPerHost(reports: LatestState[]): LatestState[] {
   return [...newest.values()].sort((a, b) => a.hostId - b.hostId);
 }
 
-/** Replaces the latest mounts, listeners and interfaces of the hosts that advanced. */
-async function replaceLatestDetails(trx: Tx, reports: LatestState[]): Promise<void> {
+/**
+ * Replaces the interfaces of the hosts whose interfaces changed (SNMP and adoption match
+ * hosts by MAC there); mounts and listeners are read from the latest report itself.
+ */
+async function replaceLatestInterfaces(trx: Tx, reports: LatestState[]): Promise<void> {
   if (!reports.length) return;
-  const hostIds = reports.map((r) => r.hostId);
-
-  const mounts = reports.flatMap((r) => r.report.mounts.map((m) => ({ hostId: r.hostId, m })));
-  await sql`DELETE FROM host_mounts WHERE host_id = ANY(${hostIds}::bigint[])`.execute(trx);
-  if (mounts.length) {
-    await sql`
-      INSERT INTO host_mounts (host_id, mountpoint, device, fs_type, size_bytes, used_bytes, available_bytes, inodes_total, inodes_used)
-      SELECT * FROM unnest(
-        ${mounts.map((x) => x.hostId)}::bigint[], ${mounts.map((x) => x.m.mountpoint)}::text[], ${mounts.map((x) => x.m.device)}::text[],
-        ${mounts.map((x) => x.m.fsType)}::text[], ${mounts.map((x) => x.m.sizeBytes)}::bigint[], ${mounts.map((x) => x.m.usedBytes)}::bigint[],
-        ${mounts.map((x) => x.m.availableBytes)}::bigint[], ${mounts.map((x) => x.m.inodesTotal)}::bigint[],
-        ${mounts.map((x) => x.m.inodesUsed)}::bigint[])
-      ON CONFLICT DO NOTHING`.execute(trx);
-  }
-
-  const listeners = reports.flatMap((r) =>
-    r.report.listeners.map((l) => ({ hostId: r.hostId, at: r.report.collectedAt!, protocol: protocolName(l.protocol), l })),
-  );
-  // Listeners keep first_seen across reports; those gone from the latest report are removed.
-  await sql`
-    DELETE FROM host_listeners l
-    WHERE l.host_id = ANY(${hostIds}::bigint[])
-      AND NOT EXISTS (
-        SELECT 1 FROM unnest(${listeners.map((x) => x.hostId)}::bigint[], ${listeners.map((x) => x.protocol)}::text[],
-                             ${listeners.map((x) => x.l.address)}::text[], ${listeners.map((x) => x.l.port)}::int[])
-               AS n(host_id, protocol, address, port)
-        WHERE n.host_id = l.host_id AND n.protocol = l.protocol AND n.address = l.address AND n.port = l.port)`.execute(trx);
-  if (listeners.length) {
-    await sql`
-      INSERT INTO host_listeners (host_id, protocol, address, port, pid, process, first_seen)
-      SELECT DISTINCT ON (host_id, protocol, address, port) * FROM unnest(
-        ${listeners.map((x) => x.hostId)}::bigint[], ${listeners.map((x) => x.protocol)}::text[],
-        ${listeners.map((x) => x.l.address)}::text[], ${listeners.map((x) => x.l.port)}::int[],
-        ${listeners.map((x) => x.l.pid ?? null)}::int[], ${listeners.map((x) => x.l.process)}::text[],
-        ${listeners.map((x) => x.at.toISOString())}::timestamptz[]) AS n(host_id, protocol, address, port, pid, process, first_seen)
-      ON CONFLICT (host_id, protocol, address, port) DO UPDATE SET pid = excluded.pid, process = excluded.process`.execute(trx);
-  }
-
   const nics = reports.flatMap((r) => r.report.interfaces.map((i) => ({ hostId: r.hostId, i })));
-  await sql`DELETE FROM host_interfaces WHERE host_id = ANY(${hostIds}::bigint[])`.execute(trx);
+  await sql`DELETE FROM host_interfaces WHERE host_id = ANY(${reports.map((r) => r.hostId)}::bigint[])`.execute(trx);
   if (nics.length) {
     await sql`
       INSERT INTO host_interfaces (host_id, name, mac, addresses, up, virtual)

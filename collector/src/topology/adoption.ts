@@ -144,7 +144,7 @@ async function moveReports(trx: Tx, from: number, to: number): Promise<void> {
   await sql`DELETE FROM host_interfaces WHERE host_id = ${to}`.execute(trx);
   // The unassigned host had no agent before this one, so its boots and rollups collide with none of the placed host's.
   const series = SERIES_TABLES.filter((t) => t.raw === "report_samples" || t.raw === "mount_samples").flatMap((t) => TIERS.map((tier) => tierTable(t, tier)));
-  for (const table of [...series, "host_boots", "host_mounts", "host_listeners", "host_interfaces", "alerts"]) {
+  for (const table of [...series, "host_boots", "host_interfaces", "alerts"]) {
     await sql`UPDATE ${sql.table(table)} SET host_id = ${to} WHERE host_id = ${from}`.execute(trx);
   }
   await absorbAgentHost(trx, from, to);

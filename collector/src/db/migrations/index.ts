@@ -10,6 +10,7 @@ import * as series from "./2026_11_23_006_series.ts";
 import * as partitionedSeries from "./2026_12_01_015_partitioned_series.ts";
 import * as security from "./2026_12_01_017_security.ts";
 import * as snmp from "./2026_12_01_021_snmp.ts";
+import * as narrowLatest from "./2026_12_02_080_narrow_latest.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_01_015_partitioned_series": partitionedSeries,
   "2026_12_01_017_security": security,
   "2026_12_01_021_snmp": snmp,
+  "2026_12_02_080_narrow_latest": narrowLatest,
 };
