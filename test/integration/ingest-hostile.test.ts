@@ -134,12 +134,12 @@ describe("ingest: a report that passes the check but that PostgreSQL refuses", (
   });
 
   test("is isolated by splitting its batch, rejected with the database's reason, and the rest of the batch is stored", async () => {
-    // The seam: past the check, this agent's listener port is made one PostgreSQL's integer cannot hold (SQLSTATE 22003).
+    // The seam: past the check, this agent's mount gets an inode count PostgreSQL's bigint cannot hold (SQLSTATE 22003).
     const batchesWithPoison: number[] = [];
     const store: typeof storeBatch = (target, reports, rejections) => {
       if (reports.some((r) => r.report.agentId === "poison")) batchesWithPoison.push(reports.length);
       const poisoned = reports.map((r) =>
-        r.report.agentId === "poison" ? { ...r, report: { ...r.report, listeners: [{ ...r.report.listeners[0]!, port: 2 ** 31 }] } } : r,
+        r.report.agentId === "poison" ? { ...r, report: { ...r.report, mounts: [{ ...r.report.mounts[0]!, inodesUsed: 2 ** 63 }] } } : r,
       );
       return storeBatch(target, poisoned, rejections);
     };

@@ -31,8 +31,11 @@ export interface HostsTable {
   fullest_mountpoint: string | null;
   fullest_mount_percent: number | null;
   addresses: ColumnType<string[], string[] | undefined, string[]>;
-  state: ColumnType<unknown, string | undefined, string>;
-  /** Digest of the interfaces last written to host_interfaces from the agent's reports (migration 080). */
+  /** The latest report, protobuf as the agent sent it (migration 080). */
+  report: Buffer | null;
+  /** The latest report's os part, as JSON: the host list reads it. */
+  os: unknown;
+  /** Digest of the interfaces last written to host_interfaces from the agent's reports. */
   interfaces_digest: string | null;
   // Topology (migration 002).
   site_id: Int8 | null;

@@ -45,7 +45,7 @@ const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
 export async function listHosts(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<HostSummary[]> {
   const rows = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
+    .select([...summaryColumns, "os", proxmoxStatus, proxmoxLatest])
     .orderBy("hostname")
     .orderBy("id")
     .execute();
@@ -56,15 +56,15 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
 export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()): Promise<HostDetail | undefined> {
   const row = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), proxmoxStatus, proxmoxLatest])
+    .select([...summaryColumns, "report", "os", proxmoxStatus, proxmoxLatest])
     .where("id", "=", id)
     .executeTakeFirst();
   if (!row) return undefined;
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
   const claims = (await claimsByAgentHost(db)).get(id) ?? [];
   const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id), network: await networkDeviceDetail(db, id) };
-  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
-  const report = HostReport.fromJSON(row.state);
+  if (!row.report) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
+  const report = HostReport.decode(row.report);
   return {
     ...summary,
     agentVersion: report.agentVersion,
@@ -133,7 +133,7 @@ export async function hostsToExport(db: Db, thresholds: StatusThresholds, now = 
     .leftJoin("clients", "clients.id", "sites.client_id")
     .select([
       "hosts.id", "hosts.hostname", "hosts.name", "hosts.received_at", "hosts.interval_seconds",
-      "sites.name as site", "clients.name as client", sql<unknown>`hosts.state - 'listeners' - 'collectors'`.as("state"),
+      "sites.name as site", "clients.name as client", "hosts.report",
     ])
     .where("hosts.received_at", "is not", null)
     .orderBy("hosts.id")
@@ -146,7 +146,7 @@ export async function hostsToExport(db: Db, thresholds: StatusThresholds, now = 
       client: row.client,
       site: row.site,
       up: hostStatus(age, row.interval_seconds, thresholds) !== "down",
-      report: HostReport.fromJSON(row.state),
+      report: HostReport.decode(row.report!),
     };
   });
   // Two unplaced agents may call themselves the same; their series must not merge.
