@@ -200,6 +200,7 @@ async function main(): Promise<void> {
     running = await startCollectors(COLLECTORS, nats.url, database.url, `log:\n  level: warn\ningest:\n  batch_size: ${BATCH}\n`);
     await waitAcked(nc, "netmap-collector");
     const ingestSeconds = (performance.now() - began) / 1000;
+    process.stderr.write(`stored ${REPORTS} reports in ${ingestSeconds.toFixed(1)} s: ${Math.round(REPORTS / ingestSeconds)}/s\n`);
 
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
@@ -219,10 +220,17 @@ async function main(): Promise<void> {
     await db.end();
     const hostOf = new Map(hostRows.map((r) => [r.agent_id, r.id]));
     const latencies: number[] = [];
+    const apiErrors = new Map<number, number>();
     const probes: Promise<void>[] = [];
     const probe = async (agentId: string, seq: number, published: number, api: string) => {
       for (;;) {
         const response = await fetch(`${api}/api/v1/hosts/${hostOf.get(agentId)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        if (!response.ok) {
+          // Under load the API may answer 5xx (its database pool busy): counted, and asked again.
+          apiErrors.set(response.status, (apiErrors.get(response.status) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 25));
+          continue;
+        }
         const { host } = (await response.json()) as { host: { uptimeSeconds: number | null } };
         if ((host.uptimeSeconds ?? 0) >= seq) return void latencies.push(performance.now() - published);
         await new Promise((r) => setTimeout(r, 25));
@@ -265,6 +273,7 @@ async function main(): Promise<void> {
         p50Ms: Math.round(percentile(latencies, 0.5)),
         p99Ms: Math.round(percentile(latencies, 0.99)),
         maxMs: Math.round(latencies.at(-1) ?? NaN),
+        apiErrors: Object.fromEntries(apiErrors),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
