@@ -111,6 +111,7 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
     : /INSERT INTO mount_samples/.test(text) ? "insert mount_samples"
     : /UPDATE hosts/.test(text) ? "advance latest (UPDATE hosts)"
     : /host_mounts|host_listeners|host_interfaces/.test(text) ? "latest mounts/listeners/interfaces"
+    : /^\s*(begin|commit)/i.test(text) ? "BEGIN, COMMIT (WAL flush)"
     : "other";
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   const db = new Kysely<Database>({
@@ -155,7 +156,7 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
       microsecondsPerReport: {
         "decode (protobuf)": perReportUs(decodeMs),
         ...Object.fromEntries([...byStep].sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, perReportUs(ms)])),
-        "collector's own work between statements, BEGIN/COMMIT": perReportUs(storeMs - statementsMs),
+        "collector's own work between statements": perReportUs(storeMs - statementsMs),
       },
     };
   } finally {

@@ -31,12 +31,13 @@ export interface StoreResult {
 
 export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: Rejection[] = []): Promise<StoreResult> {
   const unique = dedupe(reports);
+  const known = knownBoots.get(db) ?? knownBoots.set(db, new Map()).get(db)!;
   return db.transaction().execute(async (trx) => {
     if (rejections.length) await recordRejections(trx, rejections);
     if (!unique.length) return { stored: 0, duplicates: reports.length, latest: [] };
     const hostIds = await upsertAgentHosts(trx, unique);
     const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
-    const fresh = await insertSamples(trx, candidates);
+    const fresh = await insertSamples(trx, known, candidates);
     await insertMountSamples(trx, fresh);
     const advanced = await advanceLatest(trx, newestPerHost(fresh));
     await replaceLatestInterfaces(trx, advanced.filter((r) => r.interfacesChanged));
@@ -65,16 +66,37 @@ async function recordRejections(trx: Tx, rejections: Rejection[]): Promise<void>
                          ${rejections.map((r) => r.sizeBytes)}::int[])`.execute(trx);
 }
 
+/**
+ * (host, boot) → host_boots id, per database, of boots that existed before the transaction
+ * that asked (so committed: a rolled-back batch leaves no id here). A boot's id never
+ * changes, so each collector asks PostgreSQL about a boot once, not on every report. An
+ * entry of a host since deleted or adopted is simply never asked for again.
+ */
+const knownBoots = new WeakMap<Db, Map<string, number>>();
+const KNOWN_BOOTS_MAX = 1_000_000;
+
 /** The id of each (host, boot) of the reports, created on first sight: samples carry the id, not the boot's text. */
-async function bootIds(trx: Tx, reports: LatestState[]): Promise<Map<string, number>> {
+async function bootIds(trx: Tx, known: Map<string, number>, reports: LatestState[]): Promise<Map<string, number>> {
   const key = (hostId: number, bootId: string) => `${hostId}\u0000${bootId}`;
-  const wanted = new Map(reports.map((r) => [key(r.hostId, r.report.bootId), { hostId: r.hostId, bootId: r.report.bootId }]));
+  const ids = new Map<string, number>();
+  const wanted = new Map<string, { hostId: number; bootId: string }>();
+  for (const r of reports) {
+    const k = key(r.hostId, r.report.bootId);
+    const id = known.get(k);
+    if (id !== undefined) ids.set(k, id);
+    else wanted.set(k, { hostId: r.hostId, bootId: r.report.bootId });
+  }
+  if (!wanted.size) return ids;
   const list = [...wanted.values()].sort((a, b) => a.hostId - b.hostId || (a.bootId < b.bootId ? -1 : 1));
   const lookup = sql<{ id: number; host_id: number; boot_id: string }>`
     SELECT b.id, b.host_id, b.boot_id FROM host_boots b
     JOIN unnest(${list.map((w) => w.hostId)}::bigint[], ${list.map((w) => w.bootId)}::text[]) AS w (host_id, boot_id)
       ON b.host_id = w.host_id AND b.boot_id = w.boot_id`;
-  const ids = new Map((await lookup.execute(trx)).rows.map((row) => [key(row.host_id, row.boot_id), row.id]));
+  if (known.size > KNOWN_BOOTS_MAX) known.clear();
+  for (const row of (await lookup.execute(trx)).rows) {
+    ids.set(key(row.host_id, row.boot_id), row.id);
+    known.set(key(row.host_id, row.boot_id), row.id);
+  }
   const missing = list.filter((w) => !ids.has(key(w.hostId, w.bootId)));
   if (missing.length) {
     // Sorted, so two collectors meeting the same new boots wait on each other in one order.
@@ -88,8 +110,8 @@ async function bootIds(trx: Tx, reports: LatestState[]): Promise<Map<string, num
 }
 
 /** Inserts the time-series rows; returns only the reports not stored before. */
-async function insertSamples(trx: Tx, reports: LatestState[]): Promise<LatestState[]> {
-  const boots = await bootIds(trx, reports);
+async function insertSamples(trx: Tx, known: Map<string, number>, reports: LatestState[]): Promise<LatestState[]> {
+  const boots = await bootIds(trx, known, reports);
   const boot = (r: LatestState) => boots.get(`${r.hostId}\u0000${r.report.bootId}`)!;
   const col = <T>(pick: (r: LatestState) => T) => reports.map(pick);
   const { rows } = await sql<{ host_id: number; boot: number; seq: number }>`
