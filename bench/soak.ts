@@ -46,9 +46,12 @@ const port = await freePort();
 const began = Date.now();
 // The collector's clock: began + (t - began) × SPEEDUP. The publisher dates reports on it.
 const simulated = () => new Date(began + (Date.now() - began) * SPEEDUP);
-const collector = spawn("faketime", ["-f", `+0 x${SPEEDUP}`, process.execPath, join(import.meta.dirname, "..", "collector/src/main.ts"), "serve", "--config", join(dir, "netmap.yaml")], {
+// libfaketime preloaded into node itself (not the faketime wrapper, which would not pass SIGTERM on).
+const collector = spawn(process.execPath, [join(import.meta.dirname, "..", "collector/src/main.ts"), "serve", "--config", join(dir, "netmap.yaml")], {
   env: {
     ...process.env,
+    LD_PRELOAD: "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+    FAKETIME: `+0 x${SPEEDUP}`,
     FAKETIME_DONT_FAKE_MONOTONIC: "1",
     NETMAP_NATS_URL: nats.url,
     NETMAP_DATABASE_URL: database.url,
