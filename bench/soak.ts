@@ -59,7 +59,7 @@ const collector = spawn(process.execPath, [join(import.meta.dirname, "..", "coll
     NETMAP_GRPC_ADDR: "127.0.0.1:0",
     NETMAP_TOKEN: TOKEN,
   },
-  stdio: ["ignore", "inherit", "inherit"],
+  stdio: ["ignore", 2, 2], // its log to our stderr: stdout is the result
 });
 const api = `http://127.0.0.1:${port}`;
 const db = new pg.Client({ connectionString: database.url });
