@@ -134,12 +134,12 @@ describe("ingest: a report that passes the check but that PostgreSQL refuses", (
   });
 
   test("is isolated by splitting its batch, rejected with the database's reason, and the rest of the batch is stored", async () => {
-    // The seam: past the check, this agent's listener port is made one PostgreSQL's integer cannot hold (SQLSTATE 22003).
+    // The seam: past the check, this agent's mount gets an inode count PostgreSQL's bigint cannot hold (SQLSTATE 22003).
     const batchesWithPoison: number[] = [];
     const store: typeof storeBatch = (target, reports, rejections) => {
       if (reports.some((r) => r.report.agentId === "poison")) batchesWithPoison.push(reports.length);
       const poisoned = reports.map((r) =>
-        r.report.agentId === "poison" ? { ...r, report: { ...r.report, listeners: [{ ...r.report.listeners[0]!, port: 2 ** 31 }] } } : r,
+        r.report.agentId === "poison" ? { ...r, report: { ...r.report, mounts: [{ ...r.report.mounts[0]!, inodesUsed: 2 ** 63 }] } } : r,
       );
       return storeBatch(target, poisoned, rejections);
     };
@@ -160,6 +160,9 @@ describe("ingest: a report that passes the check but that PostgreSQL refuses", (
     assert.deepEqual(rows.map((r) => r.subject), ["netmap.v1.report.poison"]);
     assert.match(rows[0].reason, /^the database refused it: .*out of range/);
     assert.equal(await samplesOf(sql, ["poison"]), 0);
+    // The halves stored after the failed batch carry boots that exist (no id kept from the rolled-back transaction).
+    const { rows: orphans } = await sql.query("SELECT count(*)::int AS n FROM report_samples s LEFT JOIN host_boots b ON b.id = s.boot AND b.host_id = s.host_id WHERE b.id IS NULL");
+    assert.equal(orphans[0].n, 0);
     assert.ok(batchesWithPoison[0]! > 1, `the poisoned report first came in a batch with others (${batchesWithPoison.join(", ")})`);
     assert.equal(batchesWithPoison.at(-1), 1, "and was tried alone last");
     assert.ok(logs.some((l) => l.msg === "rejected a report" && l.code === "REPORT_UNSTORABLE"));

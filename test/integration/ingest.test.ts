@@ -70,8 +70,30 @@ describe("ingest: agent reports over JetStream into PostgreSQL", () => {
     assert.deepEqual(detail.listeners.map((l: any) => `${l.protocol}/${l.address}:${l.port}/${l.process}`), ["tcp/0.0.0.0:22/sshd", "udp/127.0.0.1:323/"]);
     assert.equal(detail.interfaces.find((i: any) => i.name === "eth0").mac, "52:54:00:12:34:56");
     assert.equal(detail.memory.totalBytes, 8 * 1024 ** 3);
-    assert.equal(await count("host_mounts"), 2);
-    assert.equal(await count("host_listeners"), 2);
+    assert.equal(await count("host_interfaces", `host_id = ${host.id}`), 2, "the interfaces SNMP and adoption match MACs against");
+  });
+
+  test("rewrites a host's interfaces only when they change", async () => {
+    const nic = (address: string) => ({ name: "eth0", mac: "52:54:00:aa:bb:cc", addresses: [{ address, prefixLength: 24 }], up: true, virtual: false });
+    const interfaces = async () =>
+      (await sql.query("SELECT i.xmin::text AS version, i.addresses FROM host_interfaces i JOIN hosts h ON h.id = i.host_id WHERE h.agent_id = 'agent-nic'")).rows;
+    const stored = (seq: number) => eventually(async () => (await count("hosts", `agent_id = 'agent-nic' AND seq = ${seq}`)) === 1, `report ${seq}`);
+    await publish(sampleReport({ agentId: "agent-nic", seq: 1, interfaces: [nic("192.0.2.20")] }));
+    await stored(1);
+    const [first] = await interfaces();
+    assert.deepEqual(first.addresses, ["192.0.2.20/24"]);
+
+    // Same interfaces, other figures: the row stays the one written first.
+    await publish(sampleReport({ agentId: "agent-nic", seq: 2, interfaces: [{ ...nic("192.0.2.20"), rxBytesPerSecond: 999 }] }));
+    await stored(2);
+    assert.deepEqual(await interfaces(), [first]);
+
+    // A new address: replaced.
+    await publish(sampleReport({ agentId: "agent-nic", seq: 3, interfaces: [nic("192.0.2.21")] }));
+    await stored(3);
+    const [third] = await interfaces();
+    assert.deepEqual(third.addresses, ["192.0.2.21/24"]);
+    assert.notEqual(third.version, first.version);
   });
 
   test("stores a redelivered or replayed report once, whatever its message id", async () => {

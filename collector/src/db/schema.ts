@@ -31,7 +31,14 @@ export interface HostsTable {
   fullest_mountpoint: string | null;
   fullest_mount_percent: number | null;
   addresses: ColumnType<string[], string[] | undefined, string[]>;
-  state: ColumnType<unknown, string | undefined, string>;
+  /** The latest report, protobuf as the agent sent it (migration 080). */
+  report: Buffer | null;
+  /** The latest report's os part, as JSON: the host list reads it. */
+  os: unknown;
+  /** The latest report's agent version ("" in the report is null here): the hosts list and AgentVersionSkew show it. */
+  agent_version: string | null;
+  /** Digest of the interfaces last written to host_interfaces from the agent's reports. */
+  interfaces_digest: string | null;
   // Topology (migration 002).
   site_id: Int8 | null;
   name: string | null;
@@ -97,28 +104,6 @@ export interface MountSamplesTable {
   inodes_used: Int8;
 }
 
-export interface HostMountsTable {
-  host_id: Int8;
-  mountpoint: string;
-  device: string;
-  fs_type: string;
-  size_bytes: Int8;
-  used_bytes: Int8;
-  available_bytes: Int8;
-  inodes_total: Int8;
-  inodes_used: Int8;
-}
-
-export interface HostListenersTable {
-  host_id: Int8;
-  protocol: string;
-  address: string;
-  port: number;
-  pid: number | null;
-  process: string;
-  first_seen: Timestamp;
-}
-
 export interface HostInterfacesTable {
   host_id: Int8;
   name: string;
@@ -163,8 +148,6 @@ export interface Database extends AlertTables, ProxmoxTables, SecurityTables, Co
   sites: SitesTable;
   report_samples: ReportSamplesTable;
   mount_samples: MountSamplesTable;
-  host_mounts: HostMountsTable;
-  host_listeners: HostListenersTable;
   host_interfaces: HostInterfacesTable;
   rejected_reports: RejectedReportsTable;
   host_boots: HostBootsTable;

@@ -40,7 +40,6 @@ const proxmoxStatus = sql<HostStatus | null>`coalesce((
   SELECT ${containerStatus} FROM containers c WHERE c.host_id = hosts.id))`.as("proxmox_status");
 
 /** The version the agent's latest report names (the stored report is HostReport's JSON). */
-const agentVersion = sql<string | null>`nullif(state ->> 'agentVersion', '')`.as("agent_version");
 
 /** For a host no agent reports on, the latest figures Proxmox gave: CPU %, memory used % and total. */
 const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
@@ -52,7 +51,7 @@ const proxmoxLatest = sql<SummaryRow["proxmox_latest"]>`(
 export async function listHosts(db: Db, thresholds: StatusThresholds, now = new Date()): Promise<HostSummary[]> {
   const rows = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, sql<unknown>`state -> 'os'`.as("os"), agentVersion, proxmoxStatus, proxmoxLatest])
+    .select([...summaryColumns, "os", "agent_version", proxmoxStatus, proxmoxLatest])
     .orderBy("hostname")
     .orderBy("id")
     .execute();
@@ -63,15 +62,16 @@ export async function listHosts(db: Db, thresholds: StatusThresholds, now = new 
 export async function getHost(db: Db, id: number, thresholds: StatusThresholds, now = new Date()): Promise<HostDetail | undefined> {
   const row = await db
     .selectFrom("hosts")
-    .select([...summaryColumns, "state", sql<unknown>`state -> 'os'`.as("os"), agentVersion, proxmoxStatus, proxmoxLatest])
+    .select([...summaryColumns, "report", "os", "agent_version", proxmoxStatus, proxmoxLatest])
     .where("id", "=", id)
     .executeTakeFirst();
   if (!row) return undefined;
   // Cluster, VMID, status and latest figures when Proxmox knows the host (null otherwise).
-  const claims = (await claimsByAgentHost(db)).get(id) ?? [];
+  // This host's claims only: listing every agent host's costs ~0.3 s at 10,000 hosts (docs/performance.md).
+  const claims = (await claimsByAgentHost(db, id)).get(id) ?? [];
   const summary = { ...toSummary(row, claims, thresholds, now), proxmox: await proxmoxDetail(db, id), network: await networkDeviceDetail(db, id), container: await containerDetail(db, id) };
-  if (!row.state) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
-  const report = HostReport.fromJSON(row.state);
+  if (!row.report) return { ...summary, mounts: [], listeners: [], interfaces: [], disks: [], collectors: [], checks: [], sshAuth: null, containers: [] };
+  const report = HostReport.decode(row.report);
   return {
     ...summary,
     intervalSeconds: report.intervalSeconds || null,
@@ -140,7 +140,7 @@ export async function hostsToExport(db: Db, thresholds: StatusThresholds, now = 
     .leftJoin("clients", "clients.id", "sites.client_id")
     .select([
       "hosts.id", "hosts.hostname", "hosts.name", "hosts.received_at", "hosts.interval_seconds",
-      "sites.name as site", "clients.name as client", sql<unknown>`hosts.state - 'listeners' - 'collectors'`.as("state"),
+      "sites.name as site", "clients.name as client", "hosts.report",
     ])
     .where("hosts.received_at", "is not", null)
     .orderBy("hosts.id")
@@ -153,7 +153,7 @@ export async function hostsToExport(db: Db, thresholds: StatusThresholds, now = 
       client: row.client,
       site: row.site,
       up: hostStatus(age, row.interval_seconds, thresholds) !== "down",
-      report: HostReport.fromJSON(row.state),
+      report: HostReport.decode(row.report!),
     };
   });
   // Two unplaced agents may call themselves the same; their series must not merge.

@@ -3,27 +3,41 @@
 // agent or confirming an address) and Proxmox discovery (nodes and guests). Plain functions
 // over the caller's transaction; what ingest writes per batch is set-based (unnest,
 // jsonb_to_recordset), never a row loop.
+import { createHash } from "node:crypto";
 import { sql } from "kysely";
-import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
+import { HostReport, OsInfo } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Tx } from "../db/database.ts";
 import type { TopologyHost } from "../topology/model.ts";
 import type { Headline } from "./headline.ts";
 
-/** Creates hosts seen for the first time; returns agent id → host id for the whole batch. */
+/**
+ * Creates hosts seen for the first time; returns agent id → host id for the whole batch,
+ * with the hosts' rows locked until the transaction ends (advanceLatest relies on it).
+ * Locked, not updated: an update would write a second version of each host row per batch.
+ */
 export async function upsertAgentHosts(trx: Tx, reports: Array<{ report: HostReport }>): Promise<Map<string, number>> {
   const byAgent = new Map<string, string>();
   for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
   // Sorted, so concurrent collectors lock host rows in the same order.
   const agents = [...byAgent.keys()].sort();
-  // An agent id a person attached to a host (agent_id: in the topology, netmap adopt) lands
-  // on that host through the conflict; any other new agent gets a host of its own, unassigned,
-  // whatever name or address it reports (topology/adoption.ts).
-  const { rows } = await sql<{ id: number; agent_id: string }>`
-    INSERT INTO hosts (agent_id, hostname)
-    SELECT * FROM unnest(${agents}::text[], ${agents.map((a) => byAgent.get(a)!)}::text[])
-    ON CONFLICT (agent_id) DO UPDATE SET agent_id = excluded.agent_id
-    RETURNING id, agent_id`.execute(trx);
-  return new Map(rows.map((row) => [row.agent_id, row.id]));
+  const lock = async (wanted: string[]) => {
+    const { rows } = await sql<{ id: number; agent_id: string }>`
+      SELECT id, agent_id FROM hosts WHERE agent_id = ANY(${wanted}::text[]) ORDER BY agent_id FOR NO KEY UPDATE`.execute(trx);
+    return rows;
+  };
+  const ids = new Map((await lock(agents)).map((row) => [row.agent_id, Number(row.id)]));
+  const missing = agents.filter((a) => !ids.has(a));
+  if (missing.length) {
+    // An agent id a person attached to a host (agent_id: in the topology, netmap adopt) is
+    // found above; any other new agent gets a host of its own, unassigned, whatever name or
+    // address it reports (topology/adoption.ts). Another collector may create it meanwhile.
+    await sql`
+      INSERT INTO hosts (agent_id, hostname)
+      SELECT * FROM unnest(${missing}::text[], ${missing.map((a) => byAgent.get(a)!)}::text[])
+      ON CONFLICT (agent_id) DO NOTHING`.execute(trx);
+    for (const row of await lock(missing)) ids.set(row.agent_id, Number(row.id));
+  }
+  return ids;
 }
 
 /** A report that may become its host's latest state. */
@@ -49,13 +63,17 @@ export function isLaterReport(a: HostReport, b: HostReport): boolean {
  * Moves each host's latest state forward; a report older than the stored one
  * (a spool replay arriving after fresher reports) stays only in the series.
  * "Older": a lower seq of the same boot, else an earlier collected_at (isLaterReport).
- * Returns the reports that became their host's latest.
+ * Returns the reports that became their host's latest, each saying whether its
+ * interfaces differ from those last written to host_interfaces (interfacesDigest).
+ * The caller holds the hosts' row locks (upsertAgentHosts), so the previous digest
+ * read here is the committed one, whatever another collector does.
  */
-export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<T[]> {
+export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<Array<T & { interfacesChanged: boolean }>> {
   if (!reports.length) return [];
-  // One JSON document rather than sixteen arrays: the full report state would
-  // otherwise be escaped into an array literal and parsed back, the costliest part.
-  const rows = reports.map((r) => ({
+  // The headline columns as one JSON document rather than sixteen arrays; the report itself
+  // as protobuf bytes beside it (PostgreSQL parsing it as JSON was the costliest step of ingest).
+  const rows = reports.map((r, i) => ({
+    i: i + 1,
     id: r.hostId,
     hostname: r.report.hostname || r.report.agentId,
     collected_at: r.report.collectedAt!.toISOString(),
@@ -71,26 +89,39 @@ export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]
     fullest_mountpoint: r.headline.fullestMount?.mountpoint ?? null,
     fullest_mount_percent: r.headline.fullestMount?.usedPercent ?? null,
     addresses: r.headline.addresses,
-    state: HostReport.toJSON(r.report),
+    interfaces_digest: interfacesDigest(r.report),
+    os: r.report.os ? OsInfo.toJSON(r.report.os) : null,
+    agent_version: r.report.agentVersion || null,
   }));
-  const { rows: advancedRows } = await sql<{ id: number }>`
+  const bytes = reports.map((r) => Buffer.from(HostReport.encode(r.report).finish()));
+  const { rows: advancedRows } = await sql<{ id: number; interfaces_changed: boolean }>`
     UPDATE hosts h SET
       hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
       boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
       cpu_percent = n.cpu_percent, memory_percent = n.memory_percent, load1 = n.load1,
       logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
       fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
-      addresses = n.addresses, state = n.state
+      addresses = n.addresses, interfaces_digest = n.interfaces_digest, os = n.os, agent_version = n.agent_version,
+      report = b.report
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS n(
       id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
       interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
-      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[], state jsonb)
+      memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[],
+      interfaces_digest text, os jsonb, agent_version text, i bigint)
+    JOIN unnest(${bytes}::bytea[]) WITH ORDINALITY AS b(report, i) ON b.i = n.i
+    JOIN hosts o ON o.id = n.id
     WHERE h.id = n.id AND (h.collected_at IS NULL
       -- (boot, seq), not the agent's clock, orders one boot's reports (isLaterReport); collected_at across boots.
       OR CASE WHEN h.boot_id = n.boot_id THEN h.seq < n.seq ELSE h.collected_at <= n.collected_at END)
-    RETURNING h.id`.execute(trx);
-  const advanced = new Set(advancedRows.map((row) => row.id));
-  return reports.filter((r) => advanced.has(r.hostId));
+    RETURNING h.id, o.interfaces_digest IS DISTINCT FROM n.interfaces_digest AS interfaces_changed`.execute(trx);
+  const changed = new Map(advancedRows.map((row) => [Number(row.id), row.interfaces_changed]));
+  return reports.filter((r) => changed.has(r.hostId)).map((r) => ({ ...r, interfacesChanged: changed.get(r.hostId)! }));
+}
+
+/** The interfaces of a report as host_interfaces holds them, digested: equal digests, nothing to rewrite. */
+export function interfacesDigest(report: HostReport): string {
+  const stored = report.interfaces.map((i) => [i.name, i.mac, i.addresses.map((a) => `${a.address}/${a.prefixLength}`), i.up, i.virtual]);
+  return createHash("sha256").update(JSON.stringify(stored)).digest("base64url").slice(0, 22);
 }
 
 /**
@@ -155,7 +186,7 @@ export async function absorbAgentHost(trx: Tx, from: number, to: number): Promis
       hostname = a.hostname, first_seen = least(d.first_seen, a.first_seen), collected_at = a.collected_at, received_at = a.received_at,
       boot_id = a.boot_id, seq = a.seq, interval_seconds = a.interval_seconds, cpu_percent = a.cpu_percent,
       memory_percent = a.memory_percent, load1 = a.load1, logical_cores = a.logical_cores, memory_total_bytes = a.memory_total_bytes,
-      fullest_mountpoint = a.fullest_mountpoint, fullest_mount_percent = a.fullest_mount_percent, addresses = a.addresses, state = a.state,
+      fullest_mountpoint = a.fullest_mountpoint, fullest_mount_percent = a.fullest_mount_percent, addresses = a.addresses, report = a.report, os = a.os, interfaces_digest = a.interfaces_digest,
       -- An address a person confirmed on the unassigned host stays confirmed.
       address = coalesce(d.address, CASE WHEN a.fact_sources ->> 'address' = 'person' THEN a.address END),
       fact_sources = d.fact_sources || CASE WHEN d.address IS NULL AND a.fact_sources ->> 'address' = 'person' THEN '{"address":"person"}'::jsonb ELSE '{}'::jsonb END

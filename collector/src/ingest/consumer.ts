@@ -1,7 +1,7 @@
 // Pulls reports from JetStream and stores them in batches ("group commit"):
-// while one batch is being written, the next accumulates, so a quiet system
-// stores each report at once and a busy one writes hundreds per transaction.
-// A message is acked only after its transaction commits.
+// while batches are being written (two at once, PIPELINE), the next accumulates,
+// so a quiet system stores each report at once and a busy one writes hundreds
+// per transaction. A message is acked only after its transaction commits.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -44,6 +44,13 @@ export interface Ingest {
   stop(): Promise<void>;
 }
 
+/**
+ * Batches written at once, each in its own transaction: the next batch is decoded and sent
+ * while PostgreSQL commits the one before, and the database works on two cores. Order
+ * between them does not matter: a host's latest state only moves forward (advanceLatest),
+ * and each batch is acked after its own commit.
+ */
+const PIPELINE = 2;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
@@ -71,7 +78,7 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
   let wake: (() => void) | undefined;
   let running = true;
   const messages: ConsumerMessages = await consumer.consume({
-    max_messages: batchSize * 2,
+    max_messages: batchSize * (PIPELINE + 1),
     callback: (msg) => {
       if (msg.info.redelivered) metrics.redeliveries.inc();
       pending.push(msg);
@@ -79,15 +86,18 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
     },
   });
 
+  const writing = new Set<Promise<void>>();
   const loop = (async () => {
     while (running) {
-      if (!pending.length) {
-        await new Promise<void>((resolve) => (wake = resolve));
+      if (!pending.length || writing.size >= PIPELINE) {
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), ...writing]);
         wake = undefined;
         continue;
       }
-      await writeUntilStored(pending.splice(0, batchSize));
+      const write = writeUntilStored(pending.splice(0, batchSize)).finally(() => writing.delete(write));
+      writing.add(write);
     }
+    await Promise.all(writing);
   })();
 
   async function writeUntilStored(batch: JsMsg[]): Promise<void> {

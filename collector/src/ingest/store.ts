@@ -5,7 +5,7 @@ import { sql } from "kysely";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
 import type { Db, Tx } from "../db/database.ts";
-import { headline, protocolName } from "../hosts/headline.ts";
+import { headline } from "../hosts/headline.ts";
 import { advanceLatest, isLaterReport, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
 export interface ReceivedReport {
@@ -31,16 +31,17 @@ export interface StoreResult {
 
 export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: Rejection[] = []): Promise<StoreResult> {
   const unique = dedupe(reports);
+  const known = knownBoots.get(db) ?? knownBoots.set(db, new Map()).get(db)!;
   return db.transaction().execute(async (trx) => {
     if (rejections.length) await recordRejections(trx, rejections);
     if (!unique.length) return { stored: 0, duplicates: reports.length, latest: [] };
     const hostIds = await upsertAgentHosts(trx, unique);
     const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
-    const fresh = await insertSamples(trx, candidates);
+    const fresh = await insertSamples(trx, known, candidates);
     await insertMountSamples(trx, fresh);
     await insertCheckSamples(trx, fresh);
     const advanced = await advanceLatest(trx, newestPerHost(fresh));
-    await replaceLatestDetails(trx, advanced);
+    await replaceLatestInterfaces(trx, advanced.filter((r) => r.interfacesChanged));
     return {
       stored: fresh.length,
       duplicates: reports.length - fresh.length,
@@ -66,16 +67,37 @@ async function recordRejections(trx: Tx, rejections: Rejection[]): Promise<void>
                          ${rejections.map((r) => r.sizeBytes)}::int[])`.execute(trx);
 }
 
+/**
+ * (host, boot) → host_boots id, per database, of boots that existed before the transaction
+ * that asked (so committed: a rolled-back batch leaves no id here). A boot's id never
+ * changes, so each collector asks PostgreSQL about a boot once, not on every report. An
+ * entry of a host since deleted or adopted is simply never asked for again.
+ */
+const knownBoots = new WeakMap<Db, Map<string, number>>();
+const KNOWN_BOOTS_MAX = 1_000_000;
+
 /** The id of each (host, boot) of the reports, created on first sight: samples carry the id, not the boot's text. */
-async function bootIds(trx: Tx, reports: LatestState[]): Promise<Map<string, number>> {
+async function bootIds(trx: Tx, known: Map<string, number>, reports: LatestState[]): Promise<Map<string, number>> {
   const key = (hostId: number, bootId: string) => `${hostId}\u0000${bootId}`;
-  const wanted = new Map(reports.map((r) => [key(r.hostId, r.report.bootId), { hostId: r.hostId, bootId: r.report.bootId }]));
+  const ids = new Map<string, number>();
+  const wanted = new Map<string, { hostId: number; bootId: string }>();
+  for (const r of reports) {
+    const k = key(r.hostId, r.report.bootId);
+    const id = known.get(k);
+    if (id !== undefined) ids.set(k, id);
+    else wanted.set(k, { hostId: r.hostId, bootId: r.report.bootId });
+  }
+  if (!wanted.size) return ids;
   const list = [...wanted.values()].sort((a, b) => a.hostId - b.hostId || (a.bootId < b.bootId ? -1 : 1));
   const lookup = sql<{ id: number; host_id: number; boot_id: string }>`
     SELECT b.id, b.host_id, b.boot_id FROM host_boots b
     JOIN unnest(${list.map((w) => w.hostId)}::bigint[], ${list.map((w) => w.bootId)}::text[]) AS w (host_id, boot_id)
       ON b.host_id = w.host_id AND b.boot_id = w.boot_id`;
-  const ids = new Map((await lookup.execute(trx)).rows.map((row) => [key(row.host_id, row.boot_id), row.id]));
+  if (known.size > KNOWN_BOOTS_MAX) known.clear();
+  for (const row of (await lookup.execute(trx)).rows) {
+    ids.set(key(row.host_id, row.boot_id), row.id);
+    known.set(key(row.host_id, row.boot_id), row.id);
+  }
   const missing = list.filter((w) => !ids.has(key(w.hostId, w.bootId)));
   if (missing.length) {
     // Sorted, so two collectors meeting the same new boots wait on each other in one order.
@@ -89,8 +111,8 @@ async function bootIds(trx: Tx, reports: LatestState[]): Promise<Map<string, num
 }
 
 /** Inserts the time-series rows; returns only the reports not stored before. */
-async function insertSamples(trx: Tx, reports: LatestState[]): Promise<LatestState[]> {
-  const boots = await bootIds(trx, reports);
+async function insertSamples(trx: Tx, known: Map<string, number>, reports: LatestState[]): Promise<LatestState[]> {
+  const boots = await bootIds(trx, known, reports);
   const boot = (r: LatestState) => boots.get(`${r.hostId}\u0000${r.report.bootId}`)!;
   const col = <T>(pick: (r: LatestState) => T) => reports.map(pick);
   const { rows } = await sql<{ host_id: number; boot: number; seq: number }>`
@@ -154,49 +176,14 @@ function newestPerHost(reports: LatestState[]): LatestState[] {
   return [...newest.values()].sort((a, b) => a.hostId - b.hostId);
 }
 
-/** Replaces the latest mounts, listeners and interfaces of the hosts that advanced. */
-async function replaceLatestDetails(trx: Tx, reports: LatestState[]): Promise<void> {
+/**
+ * Replaces the interfaces of the hosts whose interfaces changed (SNMP and adoption match
+ * hosts by MAC there); mounts and listeners are read from the latest report itself.
+ */
+async function replaceLatestInterfaces(trx: Tx, reports: LatestState[]): Promise<void> {
   if (!reports.length) return;
-  const hostIds = reports.map((r) => r.hostId);
-
-  const mounts = reports.flatMap((r) => r.report.mounts.map((m) => ({ hostId: r.hostId, m })));
-  await sql`DELETE FROM host_mounts WHERE host_id = ANY(${hostIds}::bigint[])`.execute(trx);
-  if (mounts.length) {
-    await sql`
-      INSERT INTO host_mounts (host_id, mountpoint, device, fs_type, size_bytes, used_bytes, available_bytes, inodes_total, inodes_used)
-      SELECT * FROM unnest(
-        ${mounts.map((x) => x.hostId)}::bigint[], ${mounts.map((x) => x.m.mountpoint)}::text[], ${mounts.map((x) => x.m.device)}::text[],
-        ${mounts.map((x) => x.m.fsType)}::text[], ${mounts.map((x) => x.m.sizeBytes)}::bigint[], ${mounts.map((x) => x.m.usedBytes)}::bigint[],
-        ${mounts.map((x) => x.m.availableBytes)}::bigint[], ${mounts.map((x) => x.m.inodesTotal)}::bigint[],
-        ${mounts.map((x) => x.m.inodesUsed)}::bigint[])
-      ON CONFLICT DO NOTHING`.execute(trx);
-  }
-
-  const listeners = reports.flatMap((r) =>
-    r.report.listeners.map((l) => ({ hostId: r.hostId, at: r.report.collectedAt!, protocol: protocolName(l.protocol), l })),
-  );
-  // Listeners keep first_seen across reports; those gone from the latest report are removed.
-  await sql`
-    DELETE FROM host_listeners l
-    WHERE l.host_id = ANY(${hostIds}::bigint[])
-      AND NOT EXISTS (
-        SELECT 1 FROM unnest(${listeners.map((x) => x.hostId)}::bigint[], ${listeners.map((x) => x.protocol)}::text[],
-                             ${listeners.map((x) => x.l.address)}::text[], ${listeners.map((x) => x.l.port)}::int[])
-               AS n(host_id, protocol, address, port)
-        WHERE n.host_id = l.host_id AND n.protocol = l.protocol AND n.address = l.address AND n.port = l.port)`.execute(trx);
-  if (listeners.length) {
-    await sql`
-      INSERT INTO host_listeners (host_id, protocol, address, port, pid, process, first_seen)
-      SELECT DISTINCT ON (host_id, protocol, address, port) * FROM unnest(
-        ${listeners.map((x) => x.hostId)}::bigint[], ${listeners.map((x) => x.protocol)}::text[],
-        ${listeners.map((x) => x.l.address)}::text[], ${listeners.map((x) => x.l.port)}::int[],
-        ${listeners.map((x) => x.l.pid ?? null)}::int[], ${listeners.map((x) => x.l.process)}::text[],
-        ${listeners.map((x) => x.at.toISOString())}::timestamptz[]) AS n(host_id, protocol, address, port, pid, process, first_seen)
-      ON CONFLICT (host_id, protocol, address, port) DO UPDATE SET pid = excluded.pid, process = excluded.process`.execute(trx);
-  }
-
   const nics = reports.flatMap((r) => r.report.interfaces.map((i) => ({ hostId: r.hostId, i })));
-  await sql`DELETE FROM host_interfaces WHERE host_id = ANY(${hostIds}::bigint[])`.execute(trx);
+  await sql`DELETE FROM host_interfaces WHERE host_id = ANY(${reports.map((r) => r.hostId)}::bigint[])`.execute(trx);
   if (nics.length) {
     await sql`
       INSERT INTO host_interfaces (host_id, name, mac, addresses, up, virtual)

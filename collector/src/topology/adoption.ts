@@ -28,7 +28,7 @@ export interface Claim {
 const NO_MAC = ["", "00:00:00:00:00:00"];
 
 /** Every open claim, or those on one host. Computed from what is stored, so the order of import and first report does not matter. */
-export async function listClaims(db: Queryable, onHost?: number): Promise<Claim[]> {
+export async function listClaims(db: Queryable, onHost?: number, byAgentHost?: number): Promise<Claim[]> {
   const { rows } = await sql<Claim>`
     SELECT a.id AS "agentHostId", a.agent_id AS "agentId", d.id AS "hostId", c.name || '/' || s.name || '/' || d.name AS host,
            CASE WHEN lower(d.name) IN (lower(a.hostname), lower(split_part(a.hostname, '.', 1))) THEN 'name'
@@ -38,6 +38,7 @@ export async function listClaims(db: Queryable, onHost?: number): Promise<Claim[
     JOIN sites s ON s.id = d.site_id
     JOIN clients c ON c.id = s.client_id
     WHERE a.agent_id IS NOT NULL AND a.site_id IS NULL AND (${onHost ?? null}::bigint IS NULL OR d.id = ${onHost ?? null}::bigint)
+      AND (${byAgentHost ?? null}::bigint IS NULL OR a.id = ${byAgentHost ?? null}::bigint)
       AND (lower(d.name) IN (lower(a.hostname), lower(split_part(a.hostname, '.', 1)))
            OR d.address = ANY(a.addresses) OR d.addresses && a.addresses
            OR EXISTS (SELECT 1 FROM host_interfaces ai JOIN host_interfaces di ON lower(di.mac) = lower(ai.mac)
@@ -46,10 +47,10 @@ export async function listClaims(db: Queryable, onHost?: number): Promise<Claim[
   return rows;
 }
 
-/** Agent's host id → CLIENT/SITE/NAME of each host it claims: what the host list and the topology show. */
-export async function claimsByAgentHost(db: Queryable): Promise<Map<number, string[]>> {
+/** Agent's host id → CLIENT/SITE/NAME of each host it claims (of agent host `only`, if given): what the host list and the topology show. */
+export async function claimsByAgentHost(db: Queryable, only?: number): Promise<Map<number, string[]>> {
   const byHost = new Map<number, string[]>();
-  for (const claim of await listClaims(db)) byHost.set(claim.agentHostId, [...(byHost.get(claim.agentHostId) ?? []), claim.host]);
+  for (const claim of await listClaims(db, undefined, only)) byHost.set(claim.agentHostId, [...(byHost.get(claim.agentHostId) ?? []), claim.host]);
   return byHost;
 }
 
@@ -144,7 +145,7 @@ async function moveReports(trx: Tx, from: number, to: number): Promise<void> {
   await sql`DELETE FROM host_interfaces WHERE host_id = ${to}`.execute(trx);
   // The unassigned host had no agent before this one, so its boots and rollups collide with none of the placed host's.
   const series = SERIES_TABLES.filter((t) => ["report_samples", "mount_samples", "check_samples"].includes(t.raw)).flatMap((t) => TIERS.map((tier) => tierTable(t, tier)));
-  for (const table of [...series, "host_boots", "host_mounts", "host_listeners", "host_interfaces", "alerts"]) {
+  for (const table of [...series, "host_boots", "host_interfaces", "alerts"]) {
     await sql`UPDATE ${sql.table(table)} SET host_id = ${to} WHERE host_id = ${from}`.execute(trx);
   }
   await absorbAgentHost(trx, from, to);

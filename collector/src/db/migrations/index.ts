@@ -17,6 +17,7 @@ import * as terminalSessions from "./2026_12_02_030_terminal_sessions.ts";
 import * as checkSamples from "./2026_12_02_100_check_samples.ts";
 import * as alertOutbox from "./2026_12_02_100_alert_outbox.ts";
 import * as containers from "./2026_12_02_040_containers.ts";
+import * as narrowLatest from "./2026_12_02_080_narrow_latest.ts";
 
 export const migrations: Record<string, Migration> = {
   "2026_11_23_001_hosts": hosts,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_02_100_check_samples": checkSamples,
   "2026_12_02_100_alert_outbox": alertOutbox,
   "2026_12_02_040_containers": containers,
+  "2026_12_02_080_narrow_latest": narrowLatest,
 };
