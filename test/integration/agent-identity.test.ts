@@ -11,7 +11,7 @@ import { connect, headers, nkeyAuthenticator, type NatsConnection } from "@nats-
 import { fromSeed } from "@nats-io/nkeys";
 import pg from "pg";
 import { HostReport } from "../../proto/src/codec.ts";
-import { agentInboxPrefix, RELEASES_DIRECT_GET, reportMessageId, reportSubject, upgradeCommandSubject, upgradeStatusSubject } from "../../proto/src/subjects.ts";
+import { agentInboxPrefix, checksSubject, RELEASES_DIRECT_GET, reportMessageId, reportSubject, upgradeCommandSubject, upgradeStatusSubject } from "../../proto/src/subjects.ts";
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 import { NETMAP_MAIN } from "../helpers/cli.ts";
 import { startMintingCollector } from "../helpers/agent-identities.ts";
@@ -64,7 +64,7 @@ describe("per-agent NATS identities minted by the collector", () => {
     const web1 = minted.web1!;
     assert.match(web1.seed, /^SU[A-Z2-7]{56}$/);
     assert.match(web1.agentId, /^h[0-9a-f]{20}$/);
-    assert.ok(file.includes(`{ nkey: "${web1.publicKey}", permissions: { publish = { allow = ["${reportSubject(web1.agentId)}", "${upgradeStatusSubject(web1.agentId)}", "${RELEASES_DIRECT_GET}"] }, subscribe = { allow = ["${agentInboxPrefix(web1.agentId)}.>", "${upgradeCommandSubject(web1.agentId)}"] } } }`), file);
+    assert.ok(file.includes(`{ nkey: "${web1.publicKey}", permissions: { publish = { allow = ["${reportSubject(web1.agentId)}", "${checksSubject(web1.agentId)}", "${upgradeStatusSubject(web1.agentId)}", "${RELEASES_DIRECT_GET}"] }, subscribe = { allow = ["${agentInboxPrefix(web1.agentId)}.>", "${upgradeCommandSubject(web1.agentId)}"] } } }`), file);
     assert.ok(!file.includes(web1.seed) && !file.includes(minted.web2!.seed));
   });
 
