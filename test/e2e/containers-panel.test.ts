@@ -46,7 +46,8 @@ before(async () => {
   // The second report onwards carries a CPU rate for the busy container.
   hostId = await eventually(async () => {
     const host = (await collector.get("/api/v1/hosts")).body as HostsResponse;
-    const id = host.hosts[0]?.id;
+    // The agent's own host; each container it lists is a host of its own too (docs/containers.md).
+    const id = host.hosts.find((h) => h.agentId)?.id;
     if (id === undefined) return undefined;
     const detail = (await collector.get(`/api/v1/hosts/${id}`)).body.host;
     return detail.containers.find((c: { name: string; cpuPercent?: number }) => c.name === "busy" && (c.cpuPercent ?? 0) > 0) && id;
