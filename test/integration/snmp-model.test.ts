@@ -104,7 +104,14 @@ describe("snmp devices in the model, on the map, and watched", () => {
   test("snmp model - a device's host page has its interfaces, neighbours and per-interface series", async () => {
     const dev2 = await hostIdOf("dev2");
     const [l1, l2] = lab.links;
-    const detail = await getHost(db, dev2, { staleAfterSeconds: 30, downAfterSeconds: 120 });
+    // Each lldpd learns its neighbours from their own adverts: the map's two links can come
+    // from dev1's and dev3's tables before dev2's own has both.
+    let detail = await getHost(db, dev2, { staleAfterSeconds: 30, downAfterSeconds: 120 });
+    await eventually(async () => {
+      await poll();
+      detail = await getHost(db, dev2, { staleAfterSeconds: 30, downAfterSeconds: 120 });
+      return detail?.network?.neighbours.filter((n) => n.kind === "lldp").length === 2;
+    }, () => `dev2's two LLDP neighbours, got ${JSON.stringify(detail?.network?.neighbours)}`, 60_000);
     assert.ok(detail?.network, "the host detail has the device");
     assert.equal(detail.status, "up");
     assert.equal(detail.network.sysName, "dev2");
