@@ -140,10 +140,28 @@ export async function openSshConnection(
     spawn: (command) => spawn(program, session(command), { stdio: ["pipe", "pipe", "pipe"], shell: false }),
     close: async () => {
       if (master.exitCode === null && master.signalCode === null) master.kill("SIGTERM");
-      await exited;
+      // "close" also waits for every process holding the master's stderr, and the ProxyJump
+      // child it started can outlive it; the master's own exit is what ends the connection.
+      if (!(await ended(master, 5_000))) {
+        master.kill("SIGKILL");
+        await ended(master, 5_000);
+      }
+      master.stderr!.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether the process has exited (now, or within the time given). */
+function ended(child: ChildProcess, withinMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), withinMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 function ensureKnownHostsFile(path: string): void {
