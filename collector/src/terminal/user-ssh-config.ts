@@ -11,6 +11,7 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
 import { readSecretBytes } from "../../../lib/secret-file.ts";
+import { isValidUser } from "../topology/names.ts";
 import { PrivateKey } from "./config.ts";
 
 export interface UserSshSettings {
@@ -39,6 +40,8 @@ export async function userSshSettings(configPath: string, alias: string): Promis
   const me = userInfo();
   const expand = (path: string) => (path === "~" ? me.homedir : path.startsWith("~/") ? join(me.homedir, path.slice(2)) : path);
   const user = values("user")[0] ?? null;
+  // It becomes the session's login and its recorded chain: a login name, as the topology's must be.
+  if (user !== null && !isValidUser(user)) throw new Error(`User ${JSON.stringify(user)} is not a login name`);
   return {
     user: user === me.username ? null : user,
     identities: values("identityfile").map(expand).flatMap((file) => readIdentity(file) ?? []),

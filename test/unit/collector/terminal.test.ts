@@ -149,9 +149,11 @@ describe("the collector user's ssh_config, read with ssh -G", () => {
     assert.equal((await userSshSettings(config, "mine.lab.x")).user, null, "the collector's own name is what ssh says when nothing is set");
   });
 
-  test("a config ssh cannot read rejects with ssh's own message", async () => {
+  test("a config ssh cannot read rejects with ssh's own message; a User that is no login name is refused", async () => {
     const config = join(dir, "broken_config");
     writeFileSync(config, "Host *\n  NoSuchOption yes\n");
     await assert.rejects(userSshSettings(config, "lab.ns.target"), /NoSuchOption|Bad configuration option/i);
+    writeFileSync(config, "Host *\n  User \"a b\"\n");
+    await assert.rejects(userSshSettings(config, "lab.ns.target"), /User "a b" is not a login name/);
   });
 });
