@@ -13,7 +13,6 @@ import { userInfo } from "node:os";
 import { HopError, type HopFailure } from "../errors.ts";
 import type { Hop } from "../topology/model.ts";
 import { routeSshConfig, writePrivateSshConfig } from "../topology/ssh.ts";
-import { assertSafeHop } from "../topology/ssh-config.ts";
 import type { PrivateKey, SshClientConfig } from "./config.ts";
 import { fingerprint, keyType, learnKey, pinnedAlgorithms, pinnedKeys, type HostKey } from "./known-hosts.ts";
 import { userSshSettings, type UserSshSettings } from "./user-ssh-config.ts";
@@ -40,8 +39,8 @@ export async function openChain(hops: Hop[], ssh: SshClientConfig, onProgress: (
   const close = () => {
     for (const client of [...clients].reverse()) client.end();
   };
-  for (const hop of hops) assertSafeHop(hop);
-  // One config for the whole route, the one `netmap ssh` would run with; ssh -G reads it per hop.
+  // One config for the whole route, the one `netmap ssh` would run with (every hop checked by
+  // assertSafeHop as it is written); ssh -G reads it per hop.
   const config = writePrivateSshConfig(routeSshConfig(hops, { knownHostsFile: ssh.knownHostsFile }));
   try {
     for (const [index, hop] of hops.entries()) {
@@ -64,8 +63,8 @@ export async function openChain(hops: Hop[], ssh: SshClientConfig, onProgress: (
   return { target: clients.at(-1)!, logins, close };
 }
 
-/** Connects to one hop as hop.user (already resolved), with the keys of the user's ssh_config and of netmap.yaml. */
-async function connectHop(hop: Hop, index: number, previous: Client | undefined, ssh: SshClientConfig, user: UserSshSettings): Promise<Client> {
+/** Connects to one hop as hop.user (resolved by openChain), with the keys of the user's ssh_config and of netmap.yaml. */
+async function connectHop(hop: Hop & { user: string }, index: number, previous: Client | undefined, ssh: SshClientConfig, user: UserSshSettings): Promise<Client> {
   const name = hopName(hop);
   const alias = hop.alias;
   const fail = (reason: HopFailure, message: string, fingerprints?: HopError["fingerprints"]) => new HopError(name, index, reason, `${name}: ${message}`, fingerprints);
@@ -112,7 +111,7 @@ async function connectHop(hop: Hop, index: number, previous: Client | undefined,
     }
   };
   const preferred = pinnedAlgorithms(pinned).filter((a) => SSH2_HOST_KEY_ALGORITHMS.includes(a));
-  const username = hop.user!;
+  const username = hop.user;
   const keys = loginKeys(ssh, user);
   const config: ConnectConfig = {
     ...(sock ? { sock } : { host: hop.address, port: hop.port }),
