@@ -2,14 +2,16 @@
 // target reachable only through them), real PostgreSQL and NATS: the WebSocket a browser opens
 // (Node's WebSocket, which like a browser cannot send Authorization, so with a ticket), hop
 // progress, a changed middle key refused with both fingerprints, the recording, the audit
-// trail, roles, the per-user limit, and no sshd session left on the target once the socket goes.
+// trail, roles, the per-user limit, no sshd session left on the target once the socket goes, and
+// the key coming from the ssh_config of the user the collector runs as.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TerminalServerMessage } from "../../collector/src/http/api-types.ts";
-import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import { NETMAP_MAIN, startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import { freePort } from "../helpers/nats-server.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 import { eventually } from "../helpers/wait.ts";
 
@@ -52,17 +54,17 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     await chain?.close();
   });
 
-  const post = (path: string, token: string | undefined) =>
-    fetch(new URL(path, testbed.collector.httpUrl), { method: "POST", headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const post = (path: string, token: string | undefined, base = testbed.collector.httpUrl) =>
+    fetch(new URL(path, base), { method: "POST", headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  async function ticketFor(host: string, token: string): Promise<string> {
-    const response = await post(`/api/v1/terminal/${host}/ticket`, token);
+  async function ticketFor(host: string, token: string, base?: string): Promise<string> {
+    const response = await post(`/api/v1/terminal/${host}/ticket`, token, base);
     assert.equal(response.status, 200, await response.clone().text());
     return ((await response.json()) as { ticket: string }).ticket;
   }
 
-  function connect(host: string, protocols: string[]): Terminal {
-    const url = new URL(`/api/v1/terminal/${host}?cols=100&rows=30`, testbed.collector.httpUrl.replace(/^http/, "ws"));
+  function connect(host: string, protocols: string[], base = testbed.collector.httpUrl): Terminal {
+    const url = new URL(`/api/v1/terminal/${host}?cols=100&rows=30`, base.replace(/^http/, "ws"));
     const socket = new WebSocket(url, protocols);
     socket.binaryType = "arraybuffer";
     const messages: TerminalServerMessage[] = [];
@@ -76,8 +78,8 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     return { socket, messages, screen: () => screen, closed, type: (text) => socket.send(new TextEncoder().encode(text)) };
   }
 
-  async function open(host: string, role = "operator"): Promise<Terminal> {
-    const terminal = connect(host, ["netmap.terminal.v1", `ticket.${await ticketFor(host, tokens.get(role)!)}`]);
+  async function open(host: string, role = "operator", base?: string): Promise<Terminal> {
+    const terminal = connect(host, ["netmap.terminal.v1", `ticket.${await ticketFor(host, tokens.get(role)!, base)}`], base);
     await eventually(() => terminal.messages.find((m) => m.type === "ready" || m.type === "error"), "the session to open or fail", 30_000);
     return terminal;
   }
@@ -255,6 +257,61 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
       assert.ok(Date.now() - started >= 3000, "not before the idle timeout");
     } finally {
       await idle.close();
+    }
+  });
+
+  test("with no key in netmap.yaml, the key the collector's user names in ~/.ssh/config (Host * IdentityFile) logs in at every hop", async () => {
+    // ssh expands the ~ of `Include ~/.ssh/config` from the password database, not $HOME, and the collector
+    // runs `ssh -G` as the user it runs as: so this collector is a `netmap serve` process of its own, in a mount
+    // namespace where a directory of the test's is bind-mounted over root's home (as topology-ssh.test.ts does
+    // for the CLI). The generated config and OpenSSH are the product's own, untouched.
+    const home = join(chain.dir, "collector-home");
+    mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+    const rootHome = execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
+    const config = join(chain.dir, "no-keys.yaml");
+    // No identity, no agent: the key can only come from the user's ssh_config.
+    writeFileSync(config, `ssh:\n  agent: false\n  known_hosts: ${join(chain.dir, "ssh-config-known_hosts")}\n`);
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const serve = [process.execPath, NETMAP_MAIN, "serve", "--config", config];
+    const child = spawn("unshare", ["--mount", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", home, rootHome, ...serve], {
+      env: { PATH: process.env.PATH!, HOME: home, XDG_STATE_HOME: home, NETMAP_NATS_URL: testbed.nats.url, NETMAP_DATABASE_URL: testbed.database.url,
+        NETMAP_HTTP_ADDR: `127.0.0.1:${httpPort}`, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    child.stdout.on("data", (d) => (log += d));
+    child.stderr.on("data", (d) => (log += d));
+    const base = `http://127.0.0.1:${httpPort}/`;
+    try {
+      await eventually(() => log.includes("status page and API listening"), () => `the collector to listen (log: ${log})`, 30_000);
+
+      // Without an IdentityFile the first hop already refuses: nothing else gives a key.
+      writeFileSync(join(home, ".ssh", "config"), "Host *\n  IdentitiesOnly yes\n");
+      const refused = await open("target", "operator", base);
+      await refused.closed;
+      const error = refused.messages.find((m) => m.type === "error");
+      assert.ok(error?.type === "error", JSON.stringify(refused.messages));
+      assert.deepEqual([error.code, error.hop], ["TERMINAL_HOP_AUTH", "lab/ns/bastion1"]);
+      assert.match(error.message, /tried no key/);
+
+      // Read at each session: the person's key, named once under Host *, reaches both bastions and the target.
+      writeFileSync(join(home, ".ssh", "config"), `Host *\n  IdentityFile ${chain.clientKey}\n  IdentitiesOnly yes\n`);
+      const terminal = await open("target", "operator", base);
+      assert.deepEqual(
+        terminal.messages.flatMap((m) => (m.type === "hop" && m.state === "connected" ? [m.hop] : [])),
+        ["lab/ns/bastion1", "lab/ns/bastion2", "lab/ns/target"],
+        JSON.stringify(terminal.messages),
+      );
+      terminal.type("hostname\n");
+      await eventually(() => terminal.screen().includes(`${chain.hosts.target.hostname}\r\n`), () => `the target's name on the screen: ${JSON.stringify(terminal.screen())}`, 20_000);
+      terminal.socket.close();
+      await terminal.closed;
+      // The key stayed in the collector: nothing of it in its log.
+      const keyText = readFileSync(chain.clientKey, "utf8").split("\n").filter((line) => line && !line.startsWith("-----")).join("");
+      assert.ok(!log.replaceAll("\n", "").includes(keyText.slice(0, 40)), "no private key in the collector's log");
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
     }
   });
 

@@ -4,7 +4,6 @@
 // Whatever ends a session (the shell exits, the browser goes away, idle, an error) ends all of
 // it: the shell channel and every hop's connection are closed, so sshd on the target ends the
 // session's processes (no orphaned shell), and the recording and audit entry are written.
-import { userInfo } from "node:os";
 import type { Logger } from "pino";
 import type { WebSocket } from "ws";
 import type { AuditTrail } from "../audit/trail.ts";
@@ -12,7 +11,7 @@ import type { Caller } from "../auth/roles.ts";
 import type { Db } from "../db/database.ts";
 import { HopError, NetMapError, TerminalError } from "../errors.ts";
 import type { TerminalServerMessage } from "../http/api-types.ts";
-import type { Hop, Topology } from "../topology/model.ts";
+import type { Topology } from "../topology/model.ts";
 import { formatHop, routeTo } from "../topology/routes.ts";
 import { openChain, openShell, type Chain } from "./chain.ts";
 import type { SshClientConfig, TerminalConfig } from "./config.ts";
@@ -50,11 +49,6 @@ const RETENTION_SWEEP_MS = 3600_000;
 /** Output waiting for the browser above which the shell is paused, and below which it goes on. */
 const BUFFERED_HIGH = 1024 * 1024;
 const BUFFERED_LOW = 256 * 1024;
-
-/** The login a hop gets: the topology's user, else ssh.user, else the collector's own user (as ssh does). */
-export function loginOf(hop: Hop, ssh: SshClientConfig): Hop {
-  return { ...hop, user: hop.user ?? ssh.user ?? userInfo().username };
-}
 
 export function terminalService(deps: TerminalDeps): TerminalService {
   const { db, log, ssh, terminal, audit } = deps;
@@ -98,7 +92,7 @@ export function terminalService(deps: TerminalDeps): TerminalService {
       });
       const session = await insertSession(db, {
         actor: caller.name, role: caller.role, host: target, source: request.source, width: request.cols, height: request.rows,
-        chain: hops.map((hop) => `${hop.client}/${hop.site}/${hop.name} ${formatHop(loginOf(hop, ssh))}`), inputRecorded: terminal.recordInput,
+        chain: chain.logins.map((hop) => `${hop.client}/${hop.site}/${hop.name} ${formatHop(hop)}`), inputRecorded: terminal.recordInput,
       });
       await auditEntry(request, "terminal_open", `${target} session ${session.id}`, "ok");
       run(socket, request, chain, shell, session, target);

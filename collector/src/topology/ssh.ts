@@ -43,14 +43,30 @@ export interface SshInvocation {
   target: string;
 }
 
-/** What runSsh will execute, without running it: for tests and `--dry-run`. */
-export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions"> & { through?: ReadonlyMap<string, string> }): SshInvocation {
-  const configText = `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile, controlPaths: options.through })}
+/**
+ * The ssh_config NetMap writes for a route (for `netmap ssh` and the web terminal alike): one
+ * Host block per hop, then the user's own ~/.ssh/config under `Host *`.
+ */
+export function routeSshConfig(hops: Hop[], options: { knownHostsFile: string; through?: ReadonlyMap<string, string> }): string {
+  return `${renderRouteConfig(hops, { knownHostsFile: options.knownHostsFile, controlPaths: options.through })}
 ${sshComment("The user's own settings (keys, agent forwarding...) come after NetMap's, so NetMap's win.")}
 ${sshComment("Under `Host *`: an Include inside the target's block would reach the target alone, not the hops before it.")}
 Host *
   Include ~/.ssh/config
 `;
+}
+
+/** A generated ssh_config in a private temporary directory (mode 0700, file 0600); remove() deletes both. */
+export function writePrivateSshConfig(configText: string): { dir: string; path: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "netmap-ssh-"));
+  const path = join(dir, "ssh_config");
+  writeFileSync(path, configText, { mode: 0o600 });
+  return { dir, path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What runSsh will execute, without running it: for tests and `--dry-run`. */
+export function sshInvocation(hops: Hop[], command: string[], options: Pick<SshOptions, "knownHostsFile" | "extraOptions"> & { through?: ReadonlyMap<string, string> }): SshInvocation {
+  const configText = routeSshConfig(hops, options);
   const target = hops[hops.length - 1]!.alias;
   return { configText, target, args: (configPath) => ["-F", configPath, ...(options.extraOptions ?? []), "--", target, ...command] };
 }
@@ -68,18 +84,16 @@ export interface SshResult {
 export async function runSsh(hops: Hop[], command: string[], options: SshOptions): Promise<SshResult> {
   ensureKnownHostsFile(options.knownHostsFile);
   const invocation = sshInvocation(hops, command, options);
-  const dir = mkdtempSync(join(tmpdir(), "netmap-ssh-"));
-  const configPath = join(dir, "ssh_config");
-  writeFileSync(configPath, invocation.configText, { mode: 0o600 });
+  const config = writePrivateSshConfig(invocation.configText);
   try {
-    const { exitCode, stderr, stdout } = await spawnForwardingStderr(options.sshBinary ?? "ssh", invocation.args(configPath), options.stdio, options.signal);
+    const { exitCode, stderr, stdout } = await spawnForwardingStderr(options.sshBinary ?? "ssh", invocation.args(config.path), options.stdio, options.signal);
     if (exitCode === 255) {
       const changed = describeChangedKey(stderr, hops, options.knownHostsFile);
       if (changed) throw new HostKeyChangedError(changed);
     }
     return { exitCode, aborted: options.signal?.aborted ?? false, stdout, stderr };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    config.remove();
   }
 }
 
@@ -110,11 +124,9 @@ export async function openSshConnection(
 ): Promise<SshConnection> {
   ensureKnownHostsFile(options.knownHostsFile);
   const program = options.sshBinary ?? "ssh";
-  const dir = mkdtempSync(join(tmpdir(), "netmap-ssh-"));
-  const configPath = join(dir, "ssh_config");
-  const socket = join(dir, "control");
   const invocation = sshInvocation(hops, [], options);
-  writeFileSync(configPath, invocation.configText, { mode: 0o600 });
+  const { dir, path: configPath, remove } = writePrivateSshConfig(invocation.configText);
+  const socket = join(dir, "control");
   const master = spawn(program, ["-F", configPath, ...(options.extraOptions ?? []), "-M", "-N", "-S", socket, "-o", "ControlPersist=no", "--", invocation.target], {
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -127,7 +139,7 @@ export async function openSshConnection(
   for (let exitCode: number | undefined; !existsSync(socket); ) {
     exitCode = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 25))]);
     if (exitCode === undefined) continue;
-    rmSync(dir, { recursive: true, force: true });
+    remove();
     if (spawnError) throw new ExternalCommandError(`cannot run ${program}: ${spawnError.message} (install openssh-client)`);
     const changed = exitCode === 255 ? describeChangedKey(stderr, hops, options.knownHostsFile) : undefined;
     if (changed) throw new HostKeyChangedError(changed);
@@ -147,7 +159,7 @@ export async function openSshConnection(
         await ended(master, 5_000);
       }
       master.stderr!.destroy();
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { loadCollectorConfig } from "../../../collector/src/config.ts";
@@ -10,6 +10,7 @@ import { fingerprint, keyType, learnKey, pinnedAlgorithms, pinnedKeys } from "..
 import { castHeader } from "../../../collector/src/terminal/recording.ts";
 import { parseClientMessage } from "../../../collector/src/terminal/session.ts";
 import { ticketFromProtocols, ticketStore } from "../../../collector/src/terminal/tickets.ts";
+import { userSshSettings } from "../../../collector/src/terminal/user-ssh-config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "netmap-terminal-unit-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,5 +125,35 @@ describe("terminal messages and recordings", () => {
       exitStatus: 0, endReason: "exit", width: 100, height: 30, inputRecorded: false, recordedBytes: 0, truncated: false,
     }));
     assert.deepEqual(header, { version: 2, width: 100, height: 30, timestamp: Date.parse("2026-12-01T10:00:00Z") / 1000, duration: 12.5, title: "alice on lab/ns/target", env: { TERM: "xterm-256color" } });
+  });
+});
+
+describe("the collector user's ssh_config, read with ssh -G", () => {
+  test("takes User (not the collector's own name, ssh's default), usable IdentityFiles, IdentitiesOnly and IdentityAgent", async () => {
+    const usable = key("id_user_usable");
+    const encrypted = key("id_user_encrypted", "secret");
+    const readable = key("id_user_readable");
+    chmodSync(readable, 0o644);
+    const config = join(dir, "ssh_config");
+    writeFileSync(config, [
+      "Host mine.lab.x", `  User ${userInfo().username}`,
+      "Host *", "  User bob", `  IdentityFile ${encrypted}`, `  IdentityFile ${readable}`, `  IdentityFile ${join(dir, "no-such-key")}`, `  IdentityFile ${usable}`,
+      "  IdentitiesOnly yes", "  IdentityAgent none", "",
+    ].join("\n"));
+    const settings = await userSshSettings(config, "lab.ns.target");
+    assert.equal(settings.user, "bob");
+    assert.deepEqual(settings.identities.map((k) => k.file), [usable], "only the key ssh could use: not encrypted, not readable by others, existing");
+    assert.ok(settings.identities[0]!.reveal().equals(readFileSync(usable)));
+    assert.equal(settings.identitiesOnly, true);
+    assert.equal(settings.agent, null);
+    assert.equal((await userSshSettings(config, "mine.lab.x")).user, null, "the collector's own name is what ssh says when nothing is set");
+  });
+
+  test("a config ssh cannot read rejects with ssh's own message; a User that is no login name is refused", async () => {
+    const config = join(dir, "broken_config");
+    writeFileSync(config, "Host *\n  NoSuchOption yes\n");
+    await assert.rejects(userSshSettings(config, "lab.ns.target"), /NoSuchOption|Bad configuration option/i);
+    writeFileSync(config, "Host *\n  User \"a b\"\n");
+    await assert.rejects(userSshSettings(config, "lab.ns.target"), /User "a b" is not a login name/);
   });
 });
