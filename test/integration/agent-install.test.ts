@@ -15,6 +15,8 @@ import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { routeTo } from "../../collector/src/topology/routes.ts";
 import { AgentBuilds } from "../../collector/src/rollout/artefacts.ts";
 import { installAgents } from "../../collector/src/rollout/install.ts";
+import { loadReleaseKey } from "../../collector/src/rollout/release-key.ts";
+import { loadAgentConfig } from "../../agent/src/config.ts";
 import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { startMintingCollector, type MintingSetup } from "../helpers/agent-identities.ts";
 import type { TestCollector } from "../helpers/collector.ts";
@@ -211,6 +213,36 @@ describe("netmap agent install through a bastion chain (network namespaces, real
     const bad = await install("target", "--mint-nkey");
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--mint-nkey: .* give --nats URL, and neither --creds nor --topology/);
+  });
+
+  test("with the collector's release key, a written agent.yaml holds release_key and the agent's loader takes it; a kept one is left as it is, and the summary says so", async () => {
+    const keyFile = join(chain.dir, "release.key");
+    const key = loadReleaseKey(keyFile, {});
+    const collectorConfig = join(chain.dir, "netmap.yaml");
+    writeFileSync(collectorConfig, `release_key_file: ${keyFile}\n`);
+    const configPath = at("/etc/netmap/agent.yaml");
+    const before = readFileSync(configPath, "utf8");
+
+    const kept = await install("target", "--config", collectorConfig);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /^target: release key not written: agent\.yaml kept, use --force-config$/m);
+    assert.equal(readFileSync(configPath, "utf8"), before);
+
+    const forced = await install("target", "--config", collectorConfig, "--nats", NATS, "--force-config", "--json");
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(JSON.parse(forced.stdout).hosts[0].release_key, "written");
+    const text = readFileSync(configPath, "utf8");
+    assert.deepEqual(parseConfig(text), { nats: { url: NATS }, release_key: key.publicKey });
+    const loaded = loadAgentConfig({ argv: ["--config", configPath], env: {}, readFile: (path) => readFileSync(path, "utf8") });
+    if (loaded.command !== "run") assert.fail(`the agent's loader said ${loaded.command}`);
+    assert.equal(loaded.config.releaseKey, key.publicKey);
+
+    // A .pub that is no ed25519 public key is refused before connecting anywhere.
+    writeFileSync(`${keyFile}.pub`, "not a key\n");
+    const bad = await install("target", "--config", collectorConfig);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /release_key_file: \S+release\.key\.pub is not an ed25519 public key/);
+    assert.equal(readFileSync(configPath, "utf8"), text);
   });
 
   test("a missing dist binary fails that host with a message saying to build it", async () => {

@@ -2,6 +2,7 @@
 // topology file with --topology), the install itself in rollout/install.ts.
 import { closeSync, existsSync, fchmodSync, openSync, readFileSync, writeSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { loadCollectorConfig } from "../config.ts";
 import { NetMapError, RouteError, TopologyError, UsageError } from "../errors.ts";
 import { hopFromMessage } from "../grpc/messages.ts";
 import {
@@ -15,6 +16,7 @@ import {
   type InstallOutcome,
   type InstallTarget,
 } from "../rollout/install.ts";
+import { readReleasePublicKey } from "../rollout/release-key.ts";
 import { terminalSafe } from "../text/escape.ts";
 import { parseTopologyFile } from "../topology/file.ts";
 import type { Hop, Topology } from "../topology/model.ts";
@@ -28,7 +30,7 @@ import { formatSummary, formatSummaryJson, progressPrinter } from "./install-rep
 export const AGENT_COMMANDS = ["agent"] as const;
 
 export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds FILE|--mint-nkey] [--force-config]
-                [--parallel N] [--json] [--dry-run] [--topology FILE] [--prefix DIR]
+                [--parallel N] [--json] [--dry-run] [--topology FILE] [--prefix DIR] [--config F]
                                     push netmap-agent (dist/netmap-agent-linux-x64|arm64, by the
                                     host's uname -m), its unit and /etc/netmap/agent.yaml through
                                     each host's bastion chain, then start it where systemd runs;
@@ -42,6 +44,9 @@ export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds 
                                     hosts at a time behind each bastion (${DEFAULT_PARALLEL}); --json: the
                                     summary as JSON on stdout; --all: every host with a route;
                                     --prefix: install under DIR instead of / (staging, tests).
+                                    An agent.yaml written here holds release_key, the public half
+                                    of netmap.yaml's release_key_file (--config F), once made;
+                                    a kept agent.yaml is left as it is (the summary says so)
                                     Progress per phase on stderr; Ctrl-C stops, leaving no
                                     half-written file on any host (exit 130)
   agent mint HOST --seed-file F|--json
@@ -78,6 +83,7 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
     json: { type: "boolean" },
     topology: { type: "string" },
     prefix: { type: "string" },
+    config: { type: "string" },
   });
   if (values.all ? positionals.length > 0 : positionals.length === 0) throw new UsageError("usage: netmap agent install HOST...|--all: name the hosts, or --all");
   const parallel = Number(values.parallel ?? DEFAULT_PARALLEL);
@@ -98,6 +104,7 @@ export async function runAgentCommand(argv: string[], env = process.env, out = d
     natsUrl: values.nats,
     credsFile: values.creds && resolve(values.creds),
     forceConfig: values["force-config"] ?? false,
+    releaseKey: readReleasePublicKey(loadCollectorConfig({ configFlag: values.config, env }).releaseKeyFile),
     prefix,
     distDir: DEFAULT_DIST_DIR,
     unitFile: DEFAULT_UNIT_FILE,

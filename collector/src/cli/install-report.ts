@@ -74,7 +74,8 @@ export function formatSummary(outcomes: InstallOutcome[]): string {
   const failed = outcomes.filter((o) => o.status === "failed").length;
   const already = outcomes.filter((o) => o.status !== "failed" && o.binary === "already there").length;
   const total = `summary: agent installed on ${outcomes.length - failed} of ${outcomes.length} host${outcomes.length === 1 ? "" : "s"} (${outcomes.length - failed - already} sent, ${already} already there), ${failed} failed\n`;
-  return formatTable([["HOST", "BINARY", "SERVICE", "VERSION OR REASON"], ...rows]) + terminalSafe(total.trimEnd()) + "\n";
+  const kept = outcomes.filter((o) => o.status !== "failed" && o.releaseKey === "kept").map((o) => `${terminalSafe(o.label)}: release key not written: agent.yaml kept, use --force-config\n`);
+  return formatTable([["HOST", "BINARY", "SERVICE", "VERSION OR REASON"], ...rows]) + terminalSafe(total.trimEnd()) + "\n" + kept.join("");
 }
 
 /** The outcomes for scripts: {hosts: [...], installed, already_there, failed}. */
@@ -82,7 +83,7 @@ export function formatSummaryJson(outcomes: InstallOutcome[], interrupted: boole
   const hosts = outcomes.map((o) =>
     o.status === "failed"
       ? { host: o.label, result: "failed", error: o.message }
-      : { host: o.label, result: o.binary, ...(o.sent && { sent_as: o.sent }), service: o.status, ...(o.status === "not-started" && { reason: o.reason }), version: o.version, bytes_sent: o.bytes },
+      : { host: o.label, result: o.binary, ...(o.sent && { sent_as: o.sent }), service: o.status, ...(o.status === "not-started" && { reason: o.reason }), version: o.version, bytes_sent: o.bytes, ...(o.releaseKey && { release_key: o.releaseKey }) },
   );
   const count = (result: string) => hosts.filter((h) => h.result === result).length;
   return `${JSON.stringify({ hosts, installed: count("installed"), already_there: count("already there"), failed: count("failed"), interrupted })}\n`;

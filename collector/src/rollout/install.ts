@@ -72,6 +72,8 @@ export interface InstallOptions {
   credsFile?: string;
   /** Overwrite an existing /etc/netmap/agent.yaml. */
   forceConfig: boolean;
+  /** The collector's release public key (release-key.ts), written as release_key in a config written here. */
+  releaseKey?: string;
   /**
    * Mints the host's own NATS identity (the collector's MintAgentIdentity, given CLIENT/SITE/NAME),
    * once the host answered: its seed goes to /etc/netmap/nats.nk and agent.yaml is written with
@@ -106,9 +108,21 @@ export interface InstallTarget {
 /** Whether the binary was sent ("installed") or already the build's ("already there"). */
 export type BinaryResult = "installed" | "already there";
 
+/** Given a release key: whether agent.yaml now holds it ("written") or was kept as it was ("kept"). */
+export type ReleaseKeyResult = "written" | "kept";
+
+interface Installed {
+  label: string;
+  version: string;
+  binary: BinaryResult;
+  sent?: Encoding;
+  bytes: number;
+  releaseKey?: ReleaseKeyResult;
+}
+
 export type InstallOutcome =
-  | { label: string; status: "started"; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
-  | { label: string; status: "not-started"; reason: string; version: string; binary: BinaryResult; sent?: Encoding; bytes: number }
+  | (Installed & { status: "started" })
+  | (Installed & { status: "not-started"; reason: string })
   | { label: string; status: "failed"; message: string };
 
 export interface InstallEvents {
@@ -375,16 +389,20 @@ async function configure(run: HostRun, options: InstallOptions, events: InstallE
   if (stale) await run_("removing the other login's drop-in", `rm -f ${shellQuote(at(stale))}`);
   const config = configText(options, identity?.agentId);
   // A minted identity needs its config: the agent must report as the id the nkey may publish.
+  // A kept config is kept whole, release_key included: the sysadmin's file is not edited.
+  let releaseKey: ReleaseKeyResult | undefined;
   if (probe!.hasConfig && !options.forceConfig && !identity) {
     events.host(label, `keeping the existing ${at(AGENT_PATHS.config)} (--force-config replaces it)`);
+    if (options.releaseKey) releaseKey = "kept";
   } else if (config) {
     await write("writing the config", AGENT_PATHS.config, "0600", config);
+    if (options.releaseKey) releaseKey = "written";
   }
 
   const version =
     run.version ?? (run.send ? undefined : probe!.installedVersion || undefined) ?? (await runScript(run.connection!, "netmap-agent --version", `exec ${shellQuote(at(AGENT_PATHS.binary))} --version`, false)).trim();
   events.host(label, version);
-  const done = { label, version, binary, sent: run.sentAs, bytes: run.bytes };
+  const done = { label, version, binary, sent: run.sentAs, bytes: run.bytes, ...(releaseKey && { releaseKey }) };
   if (!probe!.systemd) {
     events.host(label, "installed, not started: no systemd");
     return { ...done, status: "not-started", reason: "no systemd" };
@@ -408,7 +426,7 @@ function sshOptions(options: InstallOptions) {
 function configObject(options: InstallOptions, agentId?: string): Record<string, unknown> | undefined {
   if (!options.natsUrl) return undefined;
   const login = agentId ? { nkey: AGENT_PATHS.nkey } : options.credsFile ? { creds: AGENT_PATHS.creds } : {};
-  return { ...(agentId && { agent_id: agentId }), nats: { url: options.natsUrl, ...login } };
+  return { ...(agentId && { agent_id: agentId }), nats: { url: options.natsUrl, ...login }, ...(options.releaseKey && { release_key: options.releaseKey }) };
 }
 
 /** CLIENT/SITE/NAME of a route's target, as the collector names it. */

@@ -4,10 +4,10 @@
 // read (written 0600, and read back through the secret-file check like every other secret);
 // the public key beside it in <file>.pub, one base64 line, the form agent.yaml takes.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { closeSync, existsSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import type { SecretFileOptions } from "../../../lib/secret-file.ts";
 import { readSecretBytes } from "../../../lib/secret-file.ts";
-import { releaseManifest, type Release } from "../../../proto/src/release.ts";
+import { releaseManifest, releasePublicKeyDer, type Release } from "../../../proto/src/release.ts";
 import { ConfigError } from "../errors.ts";
 
 export interface ReleaseKey {
@@ -43,4 +43,17 @@ export function loadReleaseKey(path: string, secrets: SecretFileOptions): Releas
   const publicKey = (createPublicKey(privateKey).export({ format: "der", type: "spki" }) as Buffer).toString("base64");
   if (created || !existsSync(`${path}.pub`)) writeFileSync(`${path}.pub`, `${publicKey}\n`, { mode: 0o644 });
   return { publicKey, created, sign: (release) => sign(null, releaseManifest(release), privateKey).toString("base64") };
+}
+
+/**
+ * The public half of the release key at `path` (its <file>.pub), as agent.yaml's release_key
+ * takes it; undefined while the key is not made yet. Only the public file is read: whoever
+ * installs agents needs no access to the private key. Checked as the agent checks it.
+ */
+export function readReleasePublicKey(path: string): string | undefined {
+  const pub = `${path}.pub`;
+  if (!existsSync(pub)) return undefined;
+  const text = readFileSync(pub, "utf8").trim();
+  if (!releasePublicKeyDer(text)) throw new ConfigError(`release_key_file: ${pub} is not an ed25519 public key as agents take it (one base64 line, starting MCowBQYDK2VwAyEA)`);
+  return text;
 }

@@ -75,4 +75,14 @@ describe("netmap agent install's report", () => {
       interrupted: false,
     });
   });
+
+  test("a host whose agent.yaml was kept, given a release key, is named under the table and marked in --json", () => {
+    const outcomes: InstallOutcome[] = [
+      { ...(OUTCOMES[0] as InstallOutcome & { status: "started" }), releaseKey: "written" },
+      { ...(OUTCOMES[1] as InstallOutcome & { status: "not-started" }), label: "db\u001b01", releaseKey: "kept" },
+    ];
+    const lines = formatSummary(outcomes).split("\n");
+    assert.deepEqual(lines.slice(-3), ["summary: agent installed on 2 of 2 hosts (1 sent, 1 already there), 0 failed", "db\\u001b01: release key not written: agent.yaml kept, use --force-config", ""]);
+    assert.deepEqual(JSON.parse(formatSummaryJson(outcomes, false)).hosts.map((h: { release_key?: string }) => h.release_key), ["written", "kept"]);
+  });
 });
