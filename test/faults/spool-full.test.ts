@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
+import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { builtReports, signal, startAgentProcess, startCollectorProcess, type CollectorProcess, type Process } from "../helpers/fault-rig.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
@@ -31,8 +32,13 @@ describe("faults: the agent's spool on a full filesystem", () => {
 
   const storedSeqs = async () =>
     new Set((await sql.query<{ seq: string }>("SELECT r.seq FROM report_samples r JOIN hosts h ON h.id = r.host_id WHERE h.agent_id = $1", [AGENT])).rows.map((r) => Number(r.seq)));
-  const latest = async () =>
-    (await sql.query<{ seq: string; unspooled: string | null }>("SELECT seq, state->'agent'->>'unspooledReportsTotal' AS unspooled FROM hosts WHERE agent_id = $1", [AGENT])).rows[0];
+  // The host's latest report as the collector keeps it (protobuf bytes, hosts.report).
+  const latest = async () => {
+    const row = (await sql.query<{ seq: string; report: Buffer | null }>("SELECT seq, report FROM hosts WHERE agent_id = $1", [AGENT])).rows[0];
+    if (!row?.report) return undefined;
+    const unspooled = HostReport.decode(row.report).agent?.unspooledReportsTotal;
+    return { seq: row.seq, unspooled: unspooled === undefined ? null : String(unspooled) };
+  };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "netmap-spool-full-"));
