@@ -8,6 +8,7 @@ import { sql } from "kysely";
 import type { InventoryEvent } from "../../../proto/gen/netmap/v1/inventory.ts";
 import type { Container, HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import type { Db, Tx } from "../db/database.ts";
+import type { ContainerDetail } from "../http/api-types.ts";
 import { insertDiscoveredHost, moveDiscoveredHost, setDiscoveredAddresses, stateDiscoveredFacts, type DiscoveredFacts } from "../hosts/writes.ts";
 import { isValidName } from "../topology/names.ts";
 
@@ -15,18 +16,7 @@ export const COMPOSE_PROJECT = "com.docker.compose.project";
 export const COMPOSE_SERVICE = "com.docker.compose.service";
 
 /** What the map keeps of a listed container: no figures (they change every report). */
-export interface ContainerFacts {
-  name: string;
-  containerId: string;
-  engine: string;
-  image: string;
-  state: string;
-  health: string;
-  startedAt: string | null;
-  networks: Array<{ name: string; address: string; mac: string }>;
-  ports: string[];
-  labels: Record<string, string>;
-}
+export type ContainerFacts = Pick<ContainerDetail, "name" | "containerId" | "engine" | "image" | "state" | "health" | "startedAt" | "networks" | "ports" | "labels">;
 
 /** A report's listing: the containers, and whether the list is complete (the engine answered) or why not. */
 export interface Listing {
