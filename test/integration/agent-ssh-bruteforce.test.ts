@@ -13,12 +13,13 @@ import { startTestCollector, type TestCollector } from "../helpers/collector.ts"
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { freeSecondOctet } from "../helpers/subnet.ts";
 import { eventually } from "../helpers/wait.ts";
 
 const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
-// Named and addressed from this process's pid, as test/helpers/netns.ts does, so runs at once do not meet.
+// Named from this process's pid and addressed in a subnet free in the root namespace, as test/helpers/netns.ts does.
 const NS = `nmb${process.pid}`;
-const SUBNET = 100 + (process.pid % 100);
+const SUBNET = freeSecondOctet(100, 100);
 const ATTACKER = `10.${SUBNET}.77.1`;
 const SERVER = `10.${SUBNET}.77.2`;
 const WINDOW_SECONDS = 20;
