@@ -3,7 +3,8 @@
 // (Node's WebSocket, which like a browser cannot send Authorization, so with a ticket), hop
 // progress, a changed middle key refused with both fingerprints, the recording, the audit
 // trail, roles, the per-user limit, no sshd session left on the target once the socket goes, and
-// the key coming from the ssh_config of the user the collector runs as.
+// the key coming from the ssh_config of the user the collector runs as, and a ticket redeemed
+// by another collector than the one that issued it.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TerminalServerMessage } from "../../collector/src/http/api-types.ts";
 import { NETMAP_MAIN, startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
+import { startTestCollector } from "../helpers/collector.ts";
 import { freePort } from "../helpers/nats-server.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
 import { eventually } from "../helpers/wait.ts";
@@ -179,6 +181,25 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     await refusedHandshake(["netmap.terminal.v1", `ticket.${ticket}`]);
     first.socket.close();
     await first.closed;
+  });
+
+  test("behind a load balancer: a ticket one collector issued opens the terminal on another (one database), and only once", async () => {
+    const second = await startTestCollector({ natsUrl: testbed.nats.url, databaseUrl: testbed.database.url, env: { NETMAP_CONFIG: join(testbed.dir, "netmap.yaml") } });
+    try {
+      const ticket = await ticketFor("target", tokens.get("operator")!);
+      const there = connect("target", ["netmap.terminal.v1", `ticket.${ticket}`], second.httpUrl);
+      await eventually(() => there.messages.find((m) => m.type === "ready"), () => `the session to open on the second collector: ${JSON.stringify(there.messages)}`, 30_000);
+      there.type("hostname\n");
+      await eventually(() => there.screen().includes(`${chain.hosts.target.hostname}\r\n`), "the target's name on the screen", 20_000);
+      // Spent, on whichever collector it is tried next.
+      const again = connect("target", ["netmap.terminal.v1", `ticket.${ticket}`]);
+      await again.closed;
+      assert.equal(again.messages.length, 0, "refused at the handshake");
+      there.socket.close();
+      await there.closed;
+    } finally {
+      await second.stop();
+    }
   });
 
   test("a host without a route is answered before any socket; the per-user limit refuses a third session", async () => {

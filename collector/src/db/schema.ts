@@ -316,6 +316,15 @@ export interface SecurityTables {
   agent_identities: AgentIdentitiesTable;
   terminal_sessions: TerminalSessionsTable;
   terminal_recording_chunks: TerminalRecordingChunksTable;
+  terminal_tickets: TerminalTicketsTable;
+}
+
+export interface TerminalTicketsTable {
+  digest: Buffer;
+  caller_name: string;
+  caller_role: string;
+  host: string;
+  expires_at: Timestamp;
 }
 
 export interface TerminalSessionsTable {

@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps, log: Logger): Promise<FastifyInsta
   registerErrorHandling(app);
   refuseNulCharacters(app);
   const audit = deps.audit ?? auditTrail(deps.db, undefined, log);
-  const tickets = ticketStore();
+  const tickets = ticketStore(deps.db);
   // The web terminal's socket; terminal.ts has the one WebSocket route. 64 KiB: a paste, not a file.
   // Before requireRoles: its onRequest hook marks an upgrade, so a refused one still has its socket closed.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });

@@ -51,7 +51,7 @@ export function requireRoles(app: FastifyInstance, authenticator: Authenticator,
     if (access?.role === "open") return;
     const ticket = access?.ticket && request.headers.authorization === undefined ? ticketFromProtocols(request.headers["sec-websocket-protocol"]) : undefined;
     if (access && ticket !== undefined) {
-      const caller = tickets?.redeem(ticket, String((request.params as Record<string, unknown>).host ?? ""));
+      const caller = await tickets?.redeem(ticket, String((request.params as Record<string, unknown>).host ?? ""));
       if (!caller) return refuse(reply, "UNAUTHENTICATED", "the terminal ticket is unknown, used, expired or for another host; ask for a new one");
       request.caller = caller;
       if (!roleAllows(caller.role, access.role)) {

@@ -29,7 +29,7 @@ export const terminalRoutes: FastifyPluginAsync<TerminalRouteDeps> = async (app,
   // The route is checked now, so a host with none is answered here (404, 409, 422), not on the socket.
   app.post<{ Params: { host: string } }>("/api/v1/terminal/:host/ticket", { schema: { params: HOST_PARAMS } }, async (request, reply) => {
     routeTo(await loadTopology(), request.params.host);
-    const body: TerminalTicketResponse = { ticket: tickets.issue(request.caller!, request.params.host), expiresInSeconds: TICKET_SECONDS, protocol: TERMINAL_PROTOCOL };
+    const body: TerminalTicketResponse = { ticket: await tickets.issue(request.caller!, request.params.host), expiresInSeconds: TICKET_SECONDS, protocol: TERMINAL_PROTOCOL };
     return reply.header("cache-control", "no-store").send(body);
   });
 

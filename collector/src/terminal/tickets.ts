@@ -2,38 +2,46 @@
 // (POST /api/v1/terminal/:host/ticket), then opens the socket offering the subprotocols
 // `netmap.terminal.v1` and `ticket.<ticket>`: a ticket opens one terminal on the host it was
 // issued for, once, within 30 seconds, as the caller it was issued to. It never appears in a
-// URL, so no proxy or server log keeps it. Kept in this collector's memory: the socket must
-// reach the collector that issued it (a load balancer in front needs sticky sessions).
-import { randomBytes } from "node:crypto";
-import type { Caller } from "../auth/roles.ts";
+// URL, so no proxy or server log keeps it. Kept in PostgreSQL (its SHA-256 only) and dated by
+// PostgreSQL's clock, so the socket may reach any collector behind a load balancer, not only
+// the one that issued it, and the collectors' clocks need not agree.
+import { createHash, randomBytes } from "node:crypto";
+import { sql } from "kysely";
+import { isRole, type Caller } from "../auth/roles.ts";
+import type { Db } from "../db/database.ts";
 
 export const TERMINAL_PROTOCOL = "netmap.terminal.v1";
 export const TICKET_PROTOCOL_PREFIX = "ticket.";
 export const TICKET_SECONDS = 30;
 
 export interface TicketStore {
-  issue(caller: Caller, host: string): string;
+  issue(caller: Caller, host: string): Promise<string>;
   /** The caller a ticket was issued to, once; undefined when unknown, used, expired or for another host. */
-  redeem(ticket: string, host: string): Caller | undefined;
+  redeem(ticket: string, host: string): Promise<Caller | undefined>;
 }
 
-export function ticketStore(now: () => number = Date.now): TicketStore {
-  const tickets = new Map<string, { caller: Caller; host: string; expires: number }>();
-  const sweep = () => {
-    for (const [ticket, entry] of tickets) if (entry.expires <= now()) tickets.delete(ticket);
-  };
+const digest = (ticket: string) => createHash("sha256").update(ticket).digest();
+
+export function ticketStore(db: Db, ttlSeconds = TICKET_SECONDS): TicketStore {
   return {
-    issue(caller, host) {
-      sweep();
+    async issue(caller, host) {
       const ticket = randomBytes(24).toString("base64url");
-      tickets.set(ticket, { caller, host, expires: now() + TICKET_SECONDS * 1000 });
+      await db.deleteFrom("terminal_tickets").where("expires_at", "<=", sql<Date>`now()`).execute();
+      await db
+        .insertInto("terminal_tickets")
+        .values({ digest: digest(ticket), caller_name: caller.name, caller_role: caller.role, host, expires_at: sql<Date>`now() + make_interval(secs => ${ttlSeconds})` })
+        .execute();
       return ticket;
     },
-    redeem(ticket, host) {
-      const entry = tickets.get(ticket);
-      tickets.delete(ticket);
-      if (!entry || entry.expires <= now() || entry.host !== host) return undefined;
-      return entry.caller;
+    async redeem(ticket, host) {
+      // Deleted whatever it was for: a ticket tried on the wrong host is spent.
+      const row = await db
+        .deleteFrom("terminal_tickets")
+        .where("digest", "=", digest(ticket))
+        .returning(["caller_name", "caller_role", "host", sql<boolean>`expires_at > now()`.as("valid")])
+        .executeTakeFirst();
+      if (!row || !row.valid || row.host !== host || !isRole(row.caller_role)) return undefined;
+      return { name: row.caller_name, role: row.caller_role };
     },
   };
 }

@@ -14,6 +14,7 @@ import * as proxmoxTasks from "./2026_12_02_050_proxmox_tasks.ts";
 import * as slugs from "./2026_12_02_090_slugs.ts";
 import * as alertTransitions from "./2026_12_02_091_alert_transitions.ts";
 import * as terminalSessions from "./2026_12_02_030_terminal_sessions.ts";
+import * as terminalTickets from "./2026_12_03_120_terminal_tickets.ts";
 import * as checkSamples from "./2026_12_02_100_check_samples.ts";
 import * as alertOutbox from "./2026_12_02_100_alert_outbox.ts";
 import * as containers from "./2026_12_02_040_containers.ts";
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_02_100_alert_outbox": alertOutbox,
   "2026_12_02_040_containers": containers,
   "2026_12_02_080_narrow_latest": narrowLatest,
+  "2026_12_03_120_terminal_tickets": terminalTickets,
 };
