@@ -97,7 +97,27 @@ export async function publishReleases(nc: NatsConnection, binaries: readonly { a
     const release: Release = { version, object, sha256: digest.toString("hex"), size: bytes.length };
     signed.push({ architecture, release, signature: key.sign(release) });
   }
+  await pruneReleases(store, RELEASES_KEPT, `netmap-agent-${version.replaceAll("+", "_")}`);
   return signed;
+}
+
+/** Versions kept in NETMAP_RELEASES: the one just published and the two before it; older ones are deleted. */
+export const RELEASES_KEPT = 3;
+
+/**
+ * Deletes the objects of every version but `current` and the most recently stored others, `keep`
+ * in all (by the newest object of each version), so a year of weekly releases does not keep a
+ * year of 100 MiB binaries in JetStream. An agent rolls back to the binary it kept on its own
+ * disk, never to the store.
+ */
+async function pruneReleases(store: Awaited<ReturnType<Objm["create"]>>, keep: number, current: string): Promise<void> {
+  const newest = new Map<string, number>();
+  const objects = (await store.list()).filter((o) => !o.deleted);
+  const versionOf = (name: string) => name.replace(/-(x64|arm64|any)$/, "");
+  for (const o of objects) newest.set(versionOf(o.name), Math.max(newest.get(versionOf(o.name)) ?? 0, Date.parse(o.mtime)));
+  newest.delete(current);
+  const kept = new Set([current, ...[...newest].sort((a, b) => b[1] - a[1]).slice(0, keep - 1).map(([version]) => version)]);
+  for (const o of objects) if (!kept.has(versionOf(o.name))) await store.delete(o.name);
 }
 
 export interface UpgradeOptions {
