@@ -34,7 +34,7 @@ import { storeBatch } from "../collector/src/ingest/store.ts";
 import { preparePartitions } from "../collector/src/series/housekeeping.ts";
 import { DEFAULT_RETENTION } from "../collector/src/series/retention.ts";
 import { HostReport } from "../proto/gen/netmap/v1/report.ts";
-import { decodeReport, encodeReport } from "../proto/src/codec.ts";
+import { decodeReceivedReport, encodeReport } from "../proto/src/codec.ts";
 import { REPORTS_STREAM, reportMessageId, reportSubject } from "../proto/src/subjects.ts";
 import { signal, startCollectorProcess, type CollectorProcess } from "../test/helpers/fault-rig.ts";
 import { startNatsServer } from "../test/helpers/nats-server.ts";
@@ -144,7 +144,7 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
     for (let i = 0; i < encoded.length; i += BATCH) {
       const t = performance.now();
       const receivedAt = new Date();
-      const batch = encoded.slice(i, i + BATCH).map((data) => ({ report: decodeReport(data), receivedAt }));
+      const batch = encoded.slice(i, i + BATCH).map((data) => ({ ...decodeReceivedReport(data), receivedAt }));
       const s = performance.now();
       decodeMs += s - t;
       await storeBatch(db, batch);
