@@ -38,8 +38,11 @@ export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: 
   return db.transaction().execute(async (trx) => {
     if (rejections.length) await recordRejections(trx, rejections);
     if (!unique.length) return { stored: 0, duplicates: reports.length, latest: [] };
-    const hostIds = await upsertAgentHosts(trx, unique);
-    const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
+    const hosts = await upsertAgentHosts(trx, unique);
+    const candidates = unique.map((r) => {
+      const host = hosts.get(r.report.agentId)!;
+      return { ...r, hostId: host.id, storedInterfacesDigest: host.interfacesDigest, headline: headline(r.report) };
+    });
     const fresh = await insertSamples(trx, known, candidates);
     await insertMountSamples(trx, fresh);
     await insertCheckSamples(trx, fresh);
