@@ -115,11 +115,8 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** The PostgreSQL backends serving `database` now. */
-async function backends(db: Kysely<Database>): Promise<number[]> {
-  const { rows } = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`.execute(db);
-  return rows.map((r) => r.pid);
-}
+/** The PostgreSQL backends serving the database (the one asking too: it does little). */
+const BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()";
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
@@ -160,7 +157,9 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
       await storeBatch(db, Array.from({ length: Math.min(BATCH, AGENTS - i) }, (_, k) => ({ report: agentReport(template, i + k, 0, new Date(start + i + k)), receivedAt })));
     }
     byStep.clear();
-    const servers = await backends(db);
+    // Both of the pool's connections open before they are listed: the store may use either.
+    await Promise.all([sql`SELECT 1`.execute(db), sql`SELECT 1`.execute(db)]);
+    const servers = (await sql.raw<{ pid: number }>(BACKENDS).execute(db)).rows.map((r) => r.pid);
     const serversCpuBefore = servers.map(cpuSeconds);
     const cpuBefore = process.cpuUsage();
     for (let i = 0; i < encoded.length; i += BATCH) {
@@ -234,7 +233,7 @@ async function main(): Promise<void> {
     // CPU time from here (the collectors ready) to the last ack, per process, per report stored meanwhile.
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
-    const backendsNow = async () => (await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).rows.map((r) => r.pid);
+    const backendsNow = async () => (await db.query<{ pid: number }>(BACKENDS)).rows.map((r) => r.pid);
     const natsPid = Number(execFileSync("pgrep", ["-f", `^nats-server .*-p ${nats.port} `], { encoding: "utf8" }).trim().split("\n")[0]);
     const collectorPids = running.map((c) => c.child.pid!);
     const cpuAtReady = new Map([natsPid, ...collectorPids, ...(await backendsNow())].map((pid) => [pid, cpuSeconds(pid)]));
