@@ -2,7 +2,7 @@
 // latest state), topology import (hosts a person placed), adoption (a person attaching an
 // agent or confirming an address) and Proxmox discovery (nodes and guests). Plain functions
 // over the caller's transaction; what ingest writes per batch is set-based (unnest,
-// jsonb_to_recordset), never a row loop.
+// json_to_recordset), never a row loop.
 import { hash } from "node:crypto";
 import { sql } from "kysely";
 import { HostReport, OsInfo } from "../../../proto/gen/netmap/v1/report.ts";
