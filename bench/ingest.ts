@@ -115,7 +115,7 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** The PostgreSQL backends serving the database (the one asking too: it does little). */
+/** The PostgreSQL backends serving the database (the one asking too: it does little). A backend gone meanwhile counts for nothing. */
 const BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()";
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
@@ -157,8 +157,6 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
       await storeBatch(db, Array.from({ length: Math.min(BATCH, AGENTS - i) }, (_, k) => ({ report: agentReport(template, i + k, 0, new Date(start + i + k)), receivedAt })));
     }
     byStep.clear();
-    // Both of the pool's connections open before they are listed: the store may use either.
-    await Promise.all([sql`SELECT 1`.execute(db), sql`SELECT 1`.execute(db)]);
     const servers = (await sql.raw<{ pid: number }>(BACKENDS).execute(db)).rows.map((r) => r.pid);
     const serversCpuBefore = servers.map(cpuSeconds);
     const cpuBefore = process.cpuUsage();
@@ -172,7 +170,7 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
       storeMs += performance.now() - s;
     }
     const cpu = process.cpuUsage(cpuBefore);
-    const serversCpu = servers.reduce((sum, pid, k) => sum + cpuSeconds(pid) - serversCpuBefore[k]!, 0);
+    const serversCpu = servers.reduce((sum, pid, k) => sum + Math.max(0, cpuSeconds(pid) - serversCpuBefore[k]!), 0);
     const statementsMs = [...byStep.values()].reduce((a, b) => a + b, 0);
     const perReportUs = (ms: number) => +((ms * 1000) / STEP_REPORTS).toFixed(1);
     return {
@@ -240,7 +238,7 @@ async function main(): Promise<void> {
     const storedAtReady = (await db.query("SELECT count(*)::int AS n FROM report_samples")).rows[0].n as number;
     await waitAcked(nc, "netmap-collector");
     const ingestSeconds = (performance.now() - began) / 1000;
-    const used = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid) - (cpuAtReady.get(pid) ?? 0), 0);
+    const used = (pids: number[]) => pids.reduce((sum, pid) => sum + Math.max(0, cpuSeconds(pid) - (cpuAtReady.get(pid) ?? 0)), 0);
     const perReportUs = (seconds: number) => Math.round((seconds * 1e6) / (REPORTS - storedAtReady));
     const cpuPerReport = {
       what: `CPU time from the collectors ready to the last ack, per report stored meanwhile (${REPORTS - storedAtReady})`,
