@@ -16,12 +16,12 @@
 //    GET /api/v1/hosts/:id until the API shows it (polled every 100 ms, at most 10 probes at once).
 // BENCH_REPORTS=0 measures the steps only.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
-import { Kysely, PostgresDialect, type LogEvent } from "kysely";
+import { Kysely, PostgresDialect, sql, type LogEvent } from "kysely";
 import pg from "pg";
 import pino from "pino";
 import { collectors } from "../agent/src/collectors/index.ts";
@@ -34,7 +34,7 @@ import { storeBatch } from "../collector/src/ingest/store.ts";
 import { preparePartitions } from "../collector/src/series/housekeeping.ts";
 import { DEFAULT_RETENTION } from "../collector/src/series/retention.ts";
 import { HostReport } from "../proto/gen/netmap/v1/report.ts";
-import { decodeReport, encodeReport } from "../proto/src/codec.ts";
+import { decodeReceivedReport, encodeReport } from "../proto/src/codec.ts";
 import { REPORTS_STREAM, reportMessageId, reportSubject } from "../proto/src/subjects.ts";
 import { signal, startCollectorProcess, type CollectorProcess } from "../test/helpers/fault-rig.ts";
 import { startNatsServer } from "../test/helpers/nats-server.ts";
@@ -102,6 +102,22 @@ export async function startCollectors(count: number, natsUrl: string, databaseUr
   return Promise.all(Array.from({ length: count }, () => startCollectorProcess({ natsUrls: natsUrl, databaseUrl, configFile, token: TOKEN })));
 }
 
+/**
+ * CPU seconds (user + system) a process has used, from /proc: what a step costs whatever
+ * else runs on the machine, where wall-clock figures move with the other sessions' load.
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** The PostgreSQL backends serving the database (the one asking too: it does little). A backend gone meanwhile counts for nothing. */
+const BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()";
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
 async function steps(template: HostReport): Promise<Record<string, unknown>> {
@@ -141,15 +157,20 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
       await storeBatch(db, Array.from({ length: Math.min(BATCH, AGENTS - i) }, (_, k) => ({ report: agentReport(template, i + k, 0, new Date(start + i + k)), receivedAt })));
     }
     byStep.clear();
+    const servers = (await sql.raw<{ pid: number }>(BACKENDS).execute(db)).rows.map((r) => r.pid);
+    const serversCpuBefore = servers.map(cpuSeconds);
+    const cpuBefore = process.cpuUsage();
     for (let i = 0; i < encoded.length; i += BATCH) {
       const t = performance.now();
       const receivedAt = new Date();
-      const batch = encoded.slice(i, i + BATCH).map((data) => ({ report: decodeReport(data), receivedAt }));
+      const batch = encoded.slice(i, i + BATCH).map((data) => ({ ...decodeReceivedReport(data), receivedAt }));
       const s = performance.now();
       decodeMs += s - t;
       await storeBatch(db, batch);
       storeMs += performance.now() - s;
     }
+    const cpu = process.cpuUsage(cpuBefore);
+    const serversCpu = servers.reduce((sum, pid, k) => sum + Math.max(0, cpuSeconds(pid) - serversCpuBefore[k]!), 0);
     const statementsMs = [...byStep.values()].reduce((a, b) => a + b, 0);
     const perReportUs = (ms: number) => +((ms * 1000) / STEP_REPORTS).toFixed(1);
     return {
@@ -160,6 +181,11 @@ async function steps(template: HostReport): Promise<Record<string, unknown>> {
         "decode (protobuf)": perReportUs(decodeMs),
         ...Object.fromEntries([...byStep].sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, perReportUs(ms)])),
         "collector's own work between statements": perReportUs(storeMs - statementsMs),
+      },
+      cpuMicrosecondsPerReport: {
+        what: "CPU time used, whatever the machine's load: the benchmark process (decode, building the statements, the driver) and its PostgreSQL backends",
+        collector: perReportUs((cpu.user + cpu.system) / 1000),
+        postgresql: perReportUs(serversCpu * 1000),
       },
     };
   } finally {
@@ -202,12 +228,26 @@ async function main(): Promise<void> {
 
     const began = performance.now();
     running = await startCollectors(COLLECTORS, nats.url, database.url, `log:\n  level: warn\ningest:\n  batch_size: ${BATCH}\n`);
-    await waitAcked(nc, "netmap-collector");
-    const ingestSeconds = (performance.now() - began) / 1000;
-    process.stderr.write(`stored ${REPORTS} reports in ${ingestSeconds.toFixed(1)} s: ${Math.round(REPORTS / ingestSeconds)}/s\n`);
-
+    // CPU time from here (the collectors ready) to the last ack, per process, per report stored meanwhile.
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
+    const backendsNow = async () => (await db.query<{ pid: number }>(BACKENDS)).rows.map((r) => r.pid);
+    const natsPid = Number(execFileSync("pgrep", ["-f", `^nats-server .*-p ${nats.port} `], { encoding: "utf8" }).trim().split("\n")[0]);
+    const collectorPids = running.map((c) => c.child.pid!);
+    const cpuAtReady = new Map([natsPid, ...collectorPids, ...(await backendsNow())].map((pid) => [pid, cpuSeconds(pid)]));
+    const storedAtReady = (await db.query("SELECT count(*)::int AS n FROM report_samples")).rows[0].n as number;
+    await waitAcked(nc, "netmap-collector");
+    const ingestSeconds = (performance.now() - began) / 1000;
+    const used = (pids: number[]) => pids.reduce((sum, pid) => sum + Math.max(0, cpuSeconds(pid) - (cpuAtReady.get(pid) ?? 0)), 0);
+    const perReportUs = (seconds: number) => Math.round((seconds * 1e6) / (REPORTS - storedAtReady));
+    const cpuPerReport = {
+      what: `CPU time from the collectors ready to the last ack, per report stored meanwhile (${REPORTS - storedAtReady})`,
+      collectors: perReportUs(used(collectorPids)),
+      postgresql: perReportUs(used(await backendsNow())),
+      natsServer: perReportUs(used([natsPid])),
+    };
+    process.stderr.write(`stored ${REPORTS} reports in ${ingestSeconds.toFixed(1)} s: ${Math.round(REPORTS / ingestSeconds)}/s; CPU µs a report ${JSON.stringify(cpuPerReport)}\n`);
+
     const { rows: stored } = await db.query("SELECT count(*)::int AS n FROM report_samples");
     if (stored[0].n !== REPORTS) throw new Error(`stored ${stored[0].n} reports, published ${REPORTS}`);
 
@@ -272,7 +312,12 @@ async function main(): Promise<void> {
       collectors: COLLECTORS,
       batchSize: BATCH,
       steps: stepFigures,
-      throughput: { ingestSeconds: +ingestSeconds.toFixed(2), reportsPerSecond: Math.round(REPORTS / ingestSeconds), publishedPerSecond: Math.round(REPORTS / publishSeconds) },
+      throughput: {
+        ingestSeconds: +ingestSeconds.toFixed(2),
+        reportsPerSecond: Math.round(REPORTS / ingestSeconds),
+        publishedPerSecond: Math.round(REPORTS / publishSeconds),
+        cpuMicrosecondsPerReport: cpuPerReport,
+      },
       reference: { what: "psql \\copy of as many report_samples rows", seconds: +copySeconds.toFixed(2), rowsPerSecond: Math.round(REPORTS / copySeconds) },
       latency: {
         what: `publish → visible in /api/v1/hosts/:id, ${latencies.length} probes`,

@@ -4,7 +4,7 @@ import { AuditEvent } from "../gen/netmap/v1/audit.ts";
 import { InventoryEvent } from "../gen/netmap/v1/inventory.ts";
 import { HostReport } from "../gen/netmap/v1/report.ts";
 import { NetMapError } from "../../lib/errors.ts";
-import { checkReport } from "./report-check.ts";
+import { checkReportNormalised } from "./report-check.ts";
 
 /**
  * Reports beyond this size are refused on both sides. Kept below NATS' default
@@ -36,6 +36,15 @@ export function encodeReport(report: HostReport): Uint8Array {
  * ReportInvalidError, naming the field, for a report that breaks a rule.
  */
 export function decodeReport(bytes: Uint8Array): HostReport {
+  return decodeReceivedReport(bytes).report;
+}
+
+/**
+ * decodeReport, with the report's bytes to store: those received when the check
+ * normalised nothing (they decode to the very same report), else the report re-encoded.
+ * Saves the collector encoding every report it stores.
+ */
+export function decodeReceivedReport(bytes: Uint8Array): { report: HostReport; bytes: Uint8Array } {
   if (bytes.length === 0) throw new CodecError("empty message");
   if (bytes.length > MAX_REPORT_BYTES) {
     throw new CodecError(`message is ${bytes.length} bytes, over the ${MAX_REPORT_BYTES}-byte limit`);
@@ -46,7 +55,7 @@ export function decodeReport(bytes: Uint8Array): HostReport {
   } catch (error) {
     throw new CodecError(`not a HostReport: ${(error as Error).message}`, { cause: error });
   }
-  return checkReport(report);
+  return { report, bytes: checkReportNormalised(report) ? encodeReport(report) : bytes };
 }
 
 export function encodeAlertEvent(event: AlertEvent): Uint8Array {

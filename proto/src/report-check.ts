@@ -81,8 +81,15 @@ export class ReportInvalidError extends NetMapError {
  * Never repairs: a report that needs repairing did not come from our agent.
  */
 export function checkReport(report: HostReport): HostReport {
-  walkReport(report, new Walk(false));
+  checkReportNormalised(report);
   return report;
+}
+
+/** checkReport, saying whether it normalised anything: if not, the report's bytes as received encode it exactly. */
+export function checkReportNormalised(report: HostReport): boolean {
+  const walk = new Walk(false);
+  walkReport(report, walk);
+  return walk.normalised;
 }
 
 /**
@@ -136,6 +143,8 @@ class Dropped extends Error {}
 class Walk {
   readonly repairs: string[] = [];
   readonly repair: boolean;
+  /** Whether a value was rewritten to its normal form (an address in lower case). */
+  normalised = false;
 
   constructor(repair: boolean) {
     this.repair = repair;
@@ -236,14 +245,20 @@ class Walk {
   /** An IP address without a zone id (ssh and PostgreSQL take none), lower case. */
   ip(at: string, field: string, value: string): string {
     if (value.includes("%") || isIP(value) === 0) this.drop(`${path(at, field)} ${quote(value)} is not an IP address`);
-    return value.toLowerCase();
+    return this.lower(value);
   }
 
   mac(at: string, field: string, value: string): string {
-    const mac = value.toLowerCase();
+    const mac = this.lower(value);
     if (mac === "" || MAC.test(mac)) return mac;
     this.problem(`${path(at, field)} ${quote(value)} is not a MAC address of the form aa:bb:cc:dd:ee:ff`);
     return "";
+  }
+
+  lower(value: string): string {
+    const lower = value.toLowerCase();
+    if (lower !== value) this.normalised = true;
+    return lower;
   }
 
   kept(check: () => void): boolean {

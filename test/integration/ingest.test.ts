@@ -96,6 +96,20 @@ describe("ingest: agent reports over JetStream into PostgreSQL", () => {
     assert.notEqual(third.version, first.version);
   });
 
+  test("keeps the latest report's bytes as the agent sent them, and samples whatever a mount is called", async () => {
+    const odd = '/mnt/a "b"\\c,{d} NULL';
+    const report = sampleReport({ agentId: "agent-bytes", seq: 1 });
+    report.mounts[1]!.mountpoint = odd;
+    const sent = encodeReport(report);
+    await js.publish(reportSubject(report.agentId), sent, { msgID: reportMessageId(report.agentId, report.bootId, report.seq) });
+    await eventually(async () => (await count("hosts", "agent_id = 'agent-bytes' AND seq = 1")) === 1, "the report");
+    const { rows } = await sql.query("SELECT report FROM hosts WHERE agent_id = 'agent-bytes'");
+    assert.ok(Buffer.from(sent).equals(rows[0].report), "hosts.report holds the bytes received");
+    const { rows: mounts } = await sql.query(
+      "SELECT m.mountpoint FROM mount_samples m JOIN hosts h ON h.id = m.host_id WHERE h.agent_id = 'agent-bytes' ORDER BY m.mountpoint");
+    assert.deepEqual(mounts.map((m) => m.mountpoint), ["/", odd]);
+  });
+
   test("stores a redelivered or replayed report once, whatever its message id", async () => {
     const report = sampleReport({ agentId: "agent-b", seq: 7 });
     await publish(report);

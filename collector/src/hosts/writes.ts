@@ -2,48 +2,59 @@
 // latest state), topology import (hosts a person placed), adoption (a person attaching an
 // agent or confirming an address) and Proxmox discovery (nodes and guests). Plain functions
 // over the caller's transaction; what ingest writes per batch is set-based (unnest,
-// jsonb_to_recordset), never a row loop.
-import { createHash } from "node:crypto";
+// json_to_recordset), never a row loop.
+import { hash } from "node:crypto";
 import { sql } from "kysely";
 import { HostReport, OsInfo } from "../../../proto/gen/netmap/v1/report.ts";
+import { pgTexts } from "../db/arrays.ts";
 import type { Tx } from "../db/database.ts";
 import type { TopologyHost } from "../topology/model.ts";
 import type { Headline } from "./headline.ts";
 
+/** An agent's host as ingest finds it, locked: its id, and the digest of the interfaces last written to host_interfaces. */
+export interface LockedHost {
+  id: number;
+  interfacesDigest: string | null;
+}
+
 /**
- * Creates hosts seen for the first time; returns agent id → host id for the whole batch,
+ * Creates hosts seen for the first time; returns agent id → host for the whole batch,
  * with the hosts' rows locked until the transaction ends (advanceLatest relies on it).
  * Locked, not updated: an update would write a second version of each host row per batch.
  */
-export async function upsertAgentHosts(trx: Tx, reports: Array<{ report: HostReport }>): Promise<Map<string, number>> {
+export async function upsertAgentHosts(trx: Tx, reports: Array<{ report: HostReport }>): Promise<Map<string, LockedHost>> {
   const byAgent = new Map<string, string>();
   for (const { report } of reports) byAgent.set(report.agentId, report.hostname || report.agentId);
   // Sorted, so concurrent collectors lock host rows in the same order.
   const agents = [...byAgent.keys()].sort();
   const lock = async (wanted: string[]) => {
-    const { rows } = await sql<{ id: number; agent_id: string }>`
-      SELECT id, agent_id FROM hosts WHERE agent_id = ANY(${wanted}::text[]) ORDER BY agent_id FOR NO KEY UPDATE`.execute(trx);
+    const { rows } = await sql<{ id: number; agent_id: string; interfaces_digest: string | null }>`
+      SELECT id, agent_id, interfaces_digest FROM hosts WHERE agent_id = ANY(${pgTexts(wanted)}::text[]) ORDER BY agent_id FOR NO KEY UPDATE`.execute(trx);
     return rows;
   };
-  const ids = new Map((await lock(agents)).map((row) => [row.agent_id, Number(row.id)]));
-  const missing = agents.filter((a) => !ids.has(a));
+  const hosts = new Map((await lock(agents)).map((row) => [row.agent_id, { id: Number(row.id), interfacesDigest: row.interfaces_digest }]));
+  const missing = agents.filter((a) => !hosts.has(a));
   if (missing.length) {
     // An agent id a person attached to a host (agent_id: in the topology, netmap adopt) is
     // found above; any other new agent gets a host of its own, unassigned, whatever name or
     // address it reports (topology/adoption.ts). Another collector may create it meanwhile.
     await sql`
       INSERT INTO hosts (agent_id, hostname)
-      SELECT * FROM unnest(${missing}::text[], ${missing.map((a) => byAgent.get(a)!)}::text[])
+      SELECT * FROM unnest(${pgTexts(missing)}::text[], ${pgTexts(missing.map((a) => byAgent.get(a)!))}::text[])
       ON CONFLICT (agent_id) DO NOTHING`.execute(trx);
-    for (const row of await lock(missing)) ids.set(row.agent_id, Number(row.id));
+    for (const row of await lock(missing)) hosts.set(row.agent_id, { id: Number(row.id), interfacesDigest: row.interfaces_digest });
   }
-  return ids;
+  return hosts;
 }
 
 /** A report that may become its host's latest state. */
 export interface LatestState {
   hostId: number;
+  /** hosts.interfaces_digest as read under the row lock (upsertAgentHosts). */
+  storedInterfacesDigest: string | null;
   report: HostReport;
+  /** The report's protobuf as received (codec.ts decodeReceivedReport); encoded from `report` when absent. */
+  bytes?: Uint8Array;
   receivedAt: Date;
   headline: Headline;
 }
@@ -66,14 +77,21 @@ export function isLaterReport(a: HostReport, b: HostReport): boolean {
  * Returns the reports that became their host's latest, each saying whether its
  * interfaces differ from those last written to host_interfaces (interfacesDigest).
  * The caller holds the hosts' row locks (upsertAgentHosts), so the previous digest
- * read here is the committed one, whatever another collector does.
+ * it read with them is the committed one, whatever another collector does.
  */
 export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]): Promise<Array<T & { interfacesChanged: boolean }>> {
   if (!reports.length) return [];
-  // The headline columns as one JSON document rather than sixteen arrays; the report itself
-  // as protobuf bytes beside it (PostgreSQL parsing it as JSON was the costliest step of ingest).
+  // The headline columns as one JSON document rather than sixteen arrays; the reports'
+  // protobuf bytes beside it, all in one binary parameter that each row takes its slice of
+  // (PostgreSQL parsing the report as JSON was once the costliest step of ingest; an array of
+  // bytea travels as hex text, twice the size, escaped element by element by the driver).
+  const bytes = reports.map((r) => r.bytes ?? HostReport.encode(r.report).finish());
+  const at: number[] = [];
+  for (let i = 0, next = 1; i < bytes.length; next += bytes[i++]!.length) at.push(next); // substring() counts from 1
+  const digests = reports.map((r) => interfacesDigest(r.report));
   const rows = reports.map((r, i) => ({
-    i: i + 1,
+    report_at: at[i],
+    report_length: bytes[i]!.length,
     id: r.hostId,
     hostname: r.report.hostname || r.report.agentId,
     collected_at: r.report.collectedAt!.toISOString(),
@@ -89,12 +107,11 @@ export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]
     fullest_mountpoint: r.headline.fullestMount?.mountpoint ?? null,
     fullest_mount_percent: r.headline.fullestMount?.usedPercent ?? null,
     addresses: r.headline.addresses,
-    interfaces_digest: interfacesDigest(r.report),
+    interfaces_digest: digests[i],
     os: r.report.os ? OsInfo.toJSON(r.report.os) : null,
     agent_version: r.report.agentVersion || null,
   }));
-  const bytes = reports.map((r) => Buffer.from(HostReport.encode(r.report).finish()));
-  const { rows: advancedRows } = await sql<{ id: number; interfaces_changed: boolean }>`
+  const { rows: advancedRows } = await sql<{ id: number }>`
     UPDATE hosts h SET
       hostname = n.hostname, collected_at = n.collected_at, received_at = n.received_at,
       boot_id = n.boot_id, seq = n.seq, interval_seconds = n.interval_seconds,
@@ -102,26 +119,24 @@ export async function advanceLatest<T extends LatestState>(trx: Tx, reports: T[]
       logical_cores = n.logical_cores, memory_total_bytes = n.memory_total_bytes,
       fullest_mountpoint = n.fullest_mountpoint, fullest_mount_percent = n.fullest_mount_percent,
       addresses = n.addresses, interfaces_digest = n.interfaces_digest, os = n.os, agent_version = n.agent_version,
-      report = b.report
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS n(
+      report = substring(${Buffer.concat(bytes)}::bytea FROM n.report_at FOR n.report_length)
+    FROM json_to_recordset(${JSON.stringify(rows)}::json) AS n(
       id bigint, hostname text, collected_at timestamptz, received_at timestamptz, boot_id text, seq bigint,
       interval_seconds float8, cpu_percent float8, memory_percent float8, load1 float8, logical_cores int,
       memory_total_bytes bigint, fullest_mountpoint text, fullest_mount_percent float8, addresses text[],
-      interfaces_digest text, os jsonb, agent_version text, i bigint)
-    JOIN unnest(${bytes}::bytea[]) WITH ORDINALITY AS b(report, i) ON b.i = n.i
-    JOIN hosts o ON o.id = n.id
+      interfaces_digest text, os jsonb, agent_version text, report_at int, report_length int)
     WHERE h.id = n.id AND (h.collected_at IS NULL
       -- (boot, seq), not the agent's clock, orders one boot's reports (isLaterReport); collected_at across boots.
       OR CASE WHEN h.boot_id = n.boot_id THEN h.seq < n.seq ELSE h.collected_at <= n.collected_at END)
-    RETURNING h.id, o.interfaces_digest IS DISTINCT FROM n.interfaces_digest AS interfaces_changed`.execute(trx);
-  const changed = new Map(advancedRows.map((row) => [Number(row.id), row.interfaces_changed]));
-  return reports.filter((r) => changed.has(r.hostId)).map((r) => ({ ...r, interfacesChanged: changed.get(r.hostId)! }));
+    RETURNING h.id`.execute(trx);
+  const advanced = new Set(advancedRows.map((row) => Number(row.id)));
+  return reports.flatMap((r, i) => (advanced.has(r.hostId) ? [{ ...r, interfacesChanged: digests[i] !== r.storedInterfacesDigest }] : []));
 }
 
 /** The interfaces of a report as host_interfaces holds them, digested: equal digests, nothing to rewrite. */
 export function interfacesDigest(report: HostReport): string {
   const stored = report.interfaces.map((i) => [i.name, i.mac, i.addresses.map((a) => `${a.address}/${a.prefixLength}`), i.up, i.virtual]);
-  return createHash("sha256").update(JSON.stringify(stored)).digest("base64url").slice(0, 22);
+  return hash("sha256", JSON.stringify(stored), "base64url").slice(0, 22);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { CodecError, decodeReport } from "../../../proto/src/codec.ts";
+import { CodecError, decodeReceivedReport } from "../../../proto/src/codec.ts";
 import { agentIdFromReportSubject, REPORT_SUBJECTS, REPORTS_STREAM } from "../../../proto/src/subjects.ts";
 import type { Db } from "../db/database.ts";
 import { NetMapError } from "../errors.ts";
@@ -135,12 +135,12 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
       const subject = msg.subject.slice(0, 200);
       try {
         const agentId = agentIdFromReportSubject(msg.subject);
-        const report = decodeReport(msg.data);
+        const { report, bytes } = decodeReceivedReport(msg.data);
         if (report.agentId !== agentId) {
           throw new CodecError(`agent_id ${JSON.stringify(report.agentId)} in the report disagrees with the subject's ${JSON.stringify(agentId)}`);
         }
         checkReportTime(report.collectedAt!, receivedAt, options.rawRetentionSeconds ?? DEFAULT_RETENTION.raw);
-        reports.push({ report, receivedAt, subject, sizeBytes: msg.data.length });
+        reports.push({ report, bytes, receivedAt, subject, sizeBytes: msg.data.length });
       } catch (error) {
         const rejection = { subject, reason: (error as Error).message, sizeBytes: msg.data.length };
         warnRejected(rejection, error instanceof NetMapError ? error.code : "REPORT_INVALID");

@@ -4,12 +4,15 @@
 import { sql } from "kysely";
 import type { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { printable, truncateUtf8 } from "../../../proto/src/report-check.ts";
+import { pgNumbers, pgTexts, pgTimes } from "../db/arrays.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { headline } from "../hosts/headline.ts";
 import { advanceLatest, isLaterReport, upsertAgentHosts, type LatestState } from "../hosts/writes.ts";
 
 export interface ReceivedReport {
   report: HostReport;
+  /** The report's protobuf as received, stored as the host's latest (codec.ts decodeReceivedReport); encoded from `report` when absent. */
+  bytes?: Uint8Array;
   receivedAt: Date;
 }
 
@@ -35,8 +38,11 @@ export async function storeBatch(db: Db, reports: ReceivedReport[], rejections: 
   return db.transaction().execute(async (trx) => {
     if (rejections.length) await recordRejections(trx, rejections);
     if (!unique.length) return { stored: 0, duplicates: reports.length, latest: [] };
-    const hostIds = await upsertAgentHosts(trx, unique);
-    const candidates = unique.map((r) => ({ ...r, hostId: hostIds.get(r.report.agentId)!, headline: headline(r.report) }));
+    const hosts = await upsertAgentHosts(trx, unique);
+    const candidates = unique.map((r) => {
+      const host = hosts.get(r.report.agentId)!;
+      return { ...r, hostId: host.id, storedInterfacesDigest: host.interfacesDigest, headline: headline(r.report) };
+    });
     const fresh = await insertSamples(trx, known, candidates);
     await insertMountSamples(trx, fresh);
     await insertCheckSamples(trx, fresh);
@@ -114,7 +120,7 @@ async function bootIds(trx: Tx, known: Map<string, number>, reports: LatestState
 async function insertSamples(trx: Tx, known: Map<string, number>, reports: LatestState[]): Promise<LatestState[]> {
   const boots = await bootIds(trx, known, reports);
   const boot = (r: LatestState) => boots.get(`${r.hostId}\u0000${r.report.bootId}`)!;
-  const col = <T>(pick: (r: LatestState) => T) => reports.map(pick);
+  const col = (pick: (r: LatestState) => number | null | undefined) => pgNumbers(reports.map(pick));
   const { rows } = await sql<{ host_id: number; boot: number; seq: number }>`
     INSERT INTO report_samples (
       host_id, boot, seq, collected_at,
@@ -124,10 +130,10 @@ async function insertSamples(trx: Tx, known: Map<string, number>, reports: Lates
       network_rx_bytes_per_second, network_tx_bytes_per_second)
     SELECT * FROM unnest(
       ${col((r) => r.hostId)}::bigint[], ${col(boot)}::int[], ${col((r) => r.report.seq)}::bigint[],
-      ${col((r) => r.report.collectedAt!.toISOString())}::timestamptz[],
-      ${col((r) => r.report.cpu?.usagePercent ?? null)}::float8[], ${col((r) => r.report.cpu?.userPercent ?? null)}::float8[],
-      ${col((r) => r.report.cpu?.systemPercent ?? null)}::float8[], ${col((r) => r.report.cpu?.iowaitPercent ?? null)}::float8[],
-      ${col((r) => r.report.cpu?.stealPercent ?? null)}::float8[],
+      ${pgTimes(reports.map((r) => r.report.collectedAt!))}::timestamptz[],
+      ${col((r) => r.report.cpu?.usagePercent)}::float8[], ${col((r) => r.report.cpu?.userPercent)}::float8[],
+      ${col((r) => r.report.cpu?.systemPercent)}::float8[], ${col((r) => r.report.cpu?.iowaitPercent)}::float8[],
+      ${col((r) => r.report.cpu?.stealPercent)}::float8[],
       ${col((r) => r.report.cpu?.load1 ?? 0)}::float8[], ${col((r) => r.report.cpu?.load5 ?? 0)}::float8[],
       ${col((r) => r.report.cpu?.load15 ?? 0)}::float8[],
       ${col((r) => r.report.memory?.usedBytes ?? 0)}::bigint[], ${col((r) => r.report.memory?.availableBytes ?? 0)}::bigint[],
@@ -143,14 +149,14 @@ async function insertSamples(trx: Tx, known: Map<string, number>, reports: Lates
 async function insertMountSamples(trx: Tx, reports: LatestState[]): Promise<void> {
   const rows = reports.flatMap((r) => r.report.mounts.map((m) => ({ r, m })));
   if (!rows.length) return;
+  const col = (pick: (m: HostReport["mounts"][number]) => number) => pgNumbers(rows.map(({ m }) => pick(m)));
   await sql`
     INSERT INTO mount_samples (host_id, mountpoint, collected_at, size_bytes, used_bytes, available_bytes, inodes_total, inodes_used)
     SELECT * FROM unnest(
-      ${rows.map(({ r }) => r.hostId)}::bigint[], ${rows.map(({ m }) => m.mountpoint)}::text[],
-      ${rows.map(({ r }) => r.report.collectedAt!.toISOString())}::timestamptz[],
-      ${rows.map(({ m }) => m.sizeBytes)}::bigint[], ${rows.map(({ m }) => m.usedBytes)}::bigint[],
-      ${rows.map(({ m }) => m.availableBytes)}::bigint[], ${rows.map(({ m }) => m.inodesTotal)}::bigint[],
-      ${rows.map(({ m }) => m.inodesUsed)}::bigint[])
+      ${pgNumbers(rows.map(({ r }) => r.hostId))}::bigint[], ${pgTexts(rows.map(({ m }) => m.mountpoint))}::text[],
+      ${pgTimes(rows.map(({ r }) => r.report.collectedAt!))}::timestamptz[],
+      ${col((m) => m.sizeBytes)}::bigint[], ${col((m) => m.usedBytes)}::bigint[], ${col((m) => m.availableBytes)}::bigint[],
+      ${col((m) => m.inodesTotal)}::bigint[], ${col((m) => m.inodesUsed)}::bigint[])
     ON CONFLICT DO NOTHING`.execute(trx);
 }
 
@@ -161,9 +167,9 @@ async function insertCheckSamples(trx: Tx, reports: LatestState[]): Promise<void
   await sql`
     INSERT INTO check_samples (host_id, check_name, collected_at, up, latency_seconds)
     SELECT * FROM unnest(
-      ${rows.map(({ r }) => r.hostId)}::bigint[], ${rows.map(({ c }) => c.name)}::text[],
-      ${rows.map(({ r }) => r.report.collectedAt!.toISOString())}::timestamptz[],
-      ${rows.map(({ c }) => (c.success ? 1 : 0))}::float8[], ${rows.map(({ c }) => c.latencySeconds ?? null)}::float8[])
+      ${pgNumbers(rows.map(({ r }) => r.hostId))}::bigint[], ${pgTexts(rows.map(({ c }) => c.name))}::text[],
+      ${pgTimes(rows.map(({ r }) => r.report.collectedAt!))}::timestamptz[],
+      ${pgNumbers(rows.map(({ c }) => (c.success ? 1 : 0)))}::float8[], ${pgNumbers(rows.map(({ c }) => c.latencySeconds))}::float8[])
     ON CONFLICT DO NOTHING`.execute(trx);
 }
 

@@ -51,6 +51,10 @@ describe("alert engine", () => {
     assert.deepEqual([alert?.activeSince, alert?.startsAt, alert?.endsAt], [at(0), at(60), at(100)]);
   });
 
+  test("a fingerprint never changes across versions: stored alerts keep theirs", () => {
+    assert.equal(fingerprint("DiskFull", { host: "web01", mountpoint: "/é" }, "warning"), "e3d7dbfe80d58d10");
+  });
+
   test("fingerprints depend on rule and labels, not on label order", () => {
     assert.equal(fingerprint("R", { a: "1", b: "2" }), fingerprint("R", { b: "2", a: "1" }));
     assert.notEqual(fingerprint("R", { a: "1" }), fingerprint("R", { a: "2" }));

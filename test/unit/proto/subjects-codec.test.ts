@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CodecError, decodeReport, encodeReport, MAX_REPORT_BYTES } from "../../../proto/src/codec.ts";
+import { CodecError, decodeReceivedReport, decodeReport, encodeReport, MAX_REPORT_BYTES } from "../../../proto/src/codec.ts";
+import { HostReport } from "../../../proto/gen/netmap/v1/report.ts";
 import { agentIdFromReportSubject, agentInboxPrefix, alertSubject, isInboxPrefix, reportMessageId, reportSubject, SubjectError } from "../../../proto/src/subjects.ts";
 import { ReportInvalidError } from "../../../proto/src/report-check.ts";
 import { NetMapError } from "../../../lib/errors.ts";
@@ -40,6 +41,21 @@ describe("codec", () => {
   test("a report survives a round trip", () => {
     const report = sampleReport({ seq: 9 });
     assert.deepEqual(decodeReport(encodeReport(report)), report);
+  });
+
+  test("the bytes to store are those received when the check normalised nothing, else the normalised report re-encoded", () => {
+    const received = encodeReport(sampleReport({ seq: 9 }));
+    const plain = decodeReceivedReport(received);
+    assert.equal(plain.bytes, received, "the very bytes received, not a copy");
+    assert.deepEqual(plain.report, decodeReport(received));
+
+    const upper = sampleReport({ seq: 10 });
+    upper.interfaces[1]!.mac = "52:54:00:AB:CD:EF";
+    upper.interfaces[1]!.addresses[1]!.address = "FE80::5054:FF:FE12:3456";
+    const normalised = decodeReceivedReport(encodeReport(upper));
+    assert.equal(normalised.report.interfaces[1]!.mac, "52:54:00:ab:cd:ef");
+    assert.deepEqual(HostReport.decode(normalised.bytes), normalised.report, "the stored bytes decode to the normalised report");
+    assert.equal(HostReport.decode(normalised.bytes).interfaces[1]!.addresses[1]!.address, "fe80::5054:ff:fe12:3456");
   });
 
   test("rejects empty, oversized and identity-less messages with a reason", () => {
