@@ -50,3 +50,71 @@ export async function engineName(socketPath: string): Promise<"docker" | "podman
   const version = (await engineGet(socketPath, "/version")) as { Components?: Array<{ Name?: string }> };
   return version.Components?.some((c) => /podman/i.test(c.Name ?? "")) ? "podman" : "docker";
 }
+
+/** One message of the engine's /events stream (Docker's shape; Podman's compatible service writes the same). */
+export interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+export interface EngineEventHandlers {
+  /** The engine answered: every event from now on will be seen. */
+  open(): void;
+  event(event: EngineEvent): void;
+  /** The stream ended or failed; nothing more is seen until followed again. */
+  end(error: Error): void;
+}
+
+/** An event larger than this is not an engine answering (one is ~1 KiB, a few labels more). */
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+/**
+ * Follows the engine's container and network events (GET /events, one JSON
+ * message a line, for as long as the engine runs). The connection does not
+ * keep the process alive. Returns a function that stops following.
+ */
+export function followEngineEvents(socketPath: string, handlers: EngineEventHandlers): () => void {
+  let ended = false;
+  const end = (error: Error) => {
+    if (ended) return;
+    ended = true;
+    handlers.end(error);
+  };
+  const filters = encodeURIComponent(JSON.stringify({ type: ["container", "network"] }));
+  const req = request({ socketPath, path: `/events?filters=${filters}`, method: "GET", headers: { host: "engine" } }, (response) => {
+    if (response.statusCode !== 200) {
+      response.resume();
+      return end(new Error(`/events: HTTP ${response.statusCode}`));
+    }
+    handlers.open();
+    let pending = "";
+    response.setEncoding("utf8");
+    response.on("data", (chunk: string) => {
+      pending += chunk;
+      for (let at = pending.indexOf("\n"); at >= 0; at = pending.indexOf("\n")) {
+        const line = pending.slice(0, at).trim();
+        pending = pending.slice(at + 1);
+        if (!line) continue;
+        let event: EngineEvent;
+        try {
+          event = JSON.parse(line) as EngineEvent;
+        } catch {
+          return req.destroy(new Error("/events: a message that is not JSON"));
+        }
+        if (!ended) handlers.event(event);
+      }
+      if (pending.length > MAX_EVENT_BYTES) req.destroy(new Error(`/events: a message over ${MAX_EVENT_BYTES} bytes`));
+    });
+    response.once("end", () => end(new Error("/events: the engine ended the stream")));
+    response.once("error", end);
+    response.once("close", () => end(new Error("/events: the connection closed")));
+  });
+  req.once("socket", (socket) => socket.unref());
+  req.once("error", end);
+  req.end();
+  return () => {
+    ended = true;
+    req.destroy();
+  };
+}
