@@ -73,8 +73,8 @@ export async function startEngineProxy(engineSocket: string): Promise<EngineProx
 /**
  * The containers collector against `engine` (Docker or Podman) through a proxy: once the
  * engine's event stream is open, a cycle with no change asks the engine nothing; `name`
- * killed and started again is read at the next cycles; with the stream cut, every cycle
- * lists again. `name` must be running, and nothing else on the engine changing.
+ * killed and started again is read at the next cycles, and no other container is inspected
+ * again; with the stream cut, every cycle lists again. `name` must be running, and nothing else on the engine changing.
  */
 export async function assertCollectorFollowsEvents(engine: TestDockerd, name: string): Promise<void> {
   const proxy = await startEngineProxy(engine.socket);
@@ -93,18 +93,26 @@ export async function assertCollectorFollowsEvents(engine: TestDockerd, name: st
     for (let i = 0; i < 3; i++) assert.deepEqual((await cycle()).asked, [], "no change, no request");
     assert.equal((await cycle()).container.state, "running");
 
+    // From here the stream has been open since the last list: only the container an event named is inspected again.
+    const inspected = new Set<string>();
+    const changed = async () => {
+      const { container, asked } = await cycle();
+      for (const path of asked) if (/^\/containers\/[^/]+\/json$/.test(path)) inspected.add(path);
+      return container;
+    };
     assert.equal((await engine.api("POST", `/containers/${name}/kill`)).status, 204);
     const exited = await eventually(async () => {
-      const { container } = await cycle();
+      const container = await changed();
       return container.state === "exited" && container;
     }, `${name} read as exited`);
     assert.equal(exited.exitCode, 137);
     assert.equal((await engine.api("POST", `/containers/${name}/start`)).status, 204);
     const restarted = await eventually(async () => {
-      const { container } = await cycle();
+      const container = await changed();
       return container.state === "running" && container.memoryUsedBytes !== undefined && container;
     }, `${name} read as running again`);
     assert.ok(restarted.startedAt! > exited.startedAt!, "its new start");
+    assert.deepEqual([...inspected], [`/containers/${restarted.id}/json`], "no other container inspected");
 
     // The stream cut: every cycle lists, so a change is still seen.
     await eventually(async () => (await cycle()).asked.length === 0, "a quiet cycle again");

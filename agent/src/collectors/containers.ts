@@ -122,6 +122,8 @@ interface EngineWatch {
   changed: boolean;
   /** Containers an event named: inspected again at the next list. */
   ids: Set<string>;
+  /** The stream has been open since the last list, so every change since came as an event. */
+  covered: boolean;
   /** When the stream was asked for, to ask again at most every EVENTS_RETRY_SECONDS once it failed. */
   atSeconds: number;
   stop(): void;
@@ -173,7 +175,7 @@ export function containersCollector(setting: string): Collector {
     }));
 
   const follow = (socket: string, atSeconds: number): EngineWatch => {
-    const next: EngineWatch = { open: false, changed: true, ids: new Set(), atSeconds, stop: () => {} };
+    const next: EngineWatch = { open: false, changed: true, ids: new Set(), covered: false, atSeconds, stop: () => {} };
     next.stop = followEngineEvents(socket, {
       open: () => {
         next.open = true;
@@ -187,20 +189,25 @@ export function containersCollector(setting: string): Collector {
       },
       end: () => {
         next.open = false;
+        next.covered = false;
       },
     });
     return next;
   };
 
-  /** The list and each entry's inspect; an entry's inspect is asked for again when an event named it or the list's status text changed. */
-  const list = async (socket: string, named: ReadonlySet<string>) => {
+  /**
+   * The list and each entry's inspect. An entry's inspect is asked for again when an event named
+   * it; when events may have been missed since the last list (`covered` false), also when the
+   * list's status text changed, which it does with every state, health or restart change (and
+   * with the uptime it shows).
+   */
+  const list = async (socket: string, named: ReadonlySet<string>, covered: boolean) => {
     const entries = (await engineGet(socket, "/containers/json?all=true")) as ListEntry[];
     const inspected: Array<{ entry: ListEntry; inspect: Inspect }> = [];
     for (const entry of entries) {
-      // The list's status text changes with every state, health or restart change (and with the uptime it shows).
       const key = `${entry.State}\u0000${entry.Status}`;
       const cached = inspects.get(entry.Id);
-      let inspect = cached?.key === key && !named.has(entry.Id) ? cached.inspect : undefined;
+      let inspect = cached && (covered || cached.key === key) && !named.has(entry.Id) ? cached.inspect : undefined;
       // A container removed between the list and its inspect is simply not reported.
       inspect ??= (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
       if (!inspect) continue;
@@ -229,12 +236,15 @@ export function containersCollector(setting: string): Collector {
       if (!listed || !watch.open || watch.changed) {
         // Taken before the list is asked for: an event during it counts for the next cycle.
         const named = watch.ids;
+        const covered = watch.covered && listed !== undefined;
         watch.ids = new Set();
         watch.changed = false;
+        watch.covered = watch.open;
         try {
-          listed = await list(socket, named);
+          listed = await list(socket, named, covered);
         } catch (error) {
           watch.changed = true;
+          watch.covered = false;
           for (const id of named) watch.ids.add(id);
           throw error;
         }
