@@ -176,6 +176,9 @@ try {
   );
 } finally {
   for (const child of children) child.kill("SIGTERM");
+  // Removed first: stopping dockerd stops each at its 10 s grace (sleep ignores SIGTERM as pid 1),
+  // and a loaded machine went past dockerd.stop()'s 15 s, leaving the containers and the data root's mount.
+  for (let i = 0; i < CONTAINERS && dockerd; i++) await dockerd.api("DELETE", `/containers/bench${i}?force=true`);
   await dockerd?.stop();
   await nats.close();
   for (const dir of spoolDirs) rmSync(dir, { recursive: true, force: true });

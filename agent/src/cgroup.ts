@@ -36,9 +36,7 @@ export function cgroupLimits(files: CgroupFiles): CgroupLimits {
   if (files.memoryMax?.trim() !== "max" && Number.isFinite(memoryMax) && memoryMax > 0 && memoryMax < V1_UNLIMITED) limits.memoryLimitBytes = memoryMax;
   const current = Number(files.memoryCurrent?.trim());
   if (limits.memoryLimitBytes !== undefined && files.memoryCurrent !== undefined && Number.isFinite(current)) {
-    const inactiveKey = files.version === 2 ? "inactive_file" : "total_inactive_file";
-    const inactive = Number(new RegExp(`^${inactiveKey} (\\d+)$`, "m").exec(files.memoryStat ?? "")?.[1] ?? 0);
-    limits.memoryWorkingSetBytes = Math.max(0, current - inactive);
+    limits.memoryWorkingSetBytes = Math.max(0, current - inactiveFileBytes(files));
   }
   const [quotaText, periodText] = files.cpuMax?.trim().split(/\s+/) ?? [];
   const quota = Number(quotaText);
@@ -56,6 +54,13 @@ export function cgroupLimits(files: CgroupFiles): CgroupLimits {
     }
   }
   return limits;
+}
+
+const INACTIVE_FILE = { 1: /^total_inactive_file (\d+)$/m, 2: /^inactive_file (\d+)$/m };
+
+/** memory.stat's inactive file cache (v1: the hierarchy's total), which the working set leaves out; 0 when not there. */
+export function inactiveFileBytes(files: CgroupFiles): number {
+  return files.version === undefined ? 0 : Number(INACTIVE_FILE[files.version].exec(files.memoryStat ?? "")?.[1] ?? 0);
 }
 
 /** CPUs in a cpuset list like "0-3,6,8-9". */

@@ -6,14 +6,14 @@
 // only at its next 1 s collection tick (docs/performance.md). Undefined when the
 // agent cannot see them (it runs in another PID or cgroup namespace): the
 // collector then asks the engine's stats API. Pure: `read` is the file reader.
-import { cgroupLimits, type CgroupFiles } from "./cgroup.ts";
+import { cgroupLimits, inactiveFileBytes, type CgroupFiles } from "./cgroup.ts";
 
 export interface ContainerUsage {
   /** CPU time used, cumulative. */
   cpuSeconds: number | undefined;
   /** Usage less inactive file cache, as `docker stats` shows it. */
   memoryUsedBytes: number;
-  /** The cgroup's limit, or the machine's memory when it has none (as the Engine API answers). */
+  /** The cgroup's limit; undefined when it has none. */
   memoryLimitBytes: number | undefined;
   /** Summed over the namespace's interfaces but lo; undefined with no other interface. */
   networkRxBytes: number | undefined;
@@ -46,36 +46,48 @@ export function netDevTotals(text: string): { rx: number; tx: number } | undefin
   return totals;
 }
 
-export function readContainerUsage(pid: number, read: (path: string) => string | undefined, roots: { proc: string; sys: string }): ContainerUsage | undefined {
+/** Where a running container's counters are, found once per main process from its /proc/<pid>/cgroup. */
+export interface ContainerCgroup {
+  version: 1 | 2;
+  /** The cgroup's directory in the memory controller (v1) or the unified hierarchy (v2). */
+  memoryDir: string;
+  /** v2 cpu.stat, v1 cpuacct.usage; undefined when v1 has no cpuacct controller mounted. */
+  cpuFile: string | undefined;
+}
+
+export function containerCgroup(pid: number, read: (path: string) => string | undefined, roots: { proc: string; sys: string }): ContainerCgroup | undefined {
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   const paths = cgroupPaths(read(`${roots.proc}/${pid}/cgroup`) ?? "");
   const base = `${roots.sys}/fs/cgroup`;
-  let files: CgroupFiles;
-  if (paths.memory !== undefined) {
-    // v1 (or hybrid, whose unified hierarchy holds no controller): one directory per controller.
-    const memory = `${base}/memory${paths.memory}`;
-    files = {
-      version: 1, memoryMax: read(`${memory}/memory.limit_in_bytes`), memoryCurrent: read(`${memory}/memory.usage_in_bytes`), memoryStat: read(`${memory}/memory.stat`),
-      cpuStat: paths.cpuacct === undefined ? undefined : read(`${base}/cpuacct${paths.cpuacct}/cpuacct.usage`),
-    };
-  } else if (paths.unified !== undefined) {
-    const dir = `${base}${paths.unified}`;
-    files = { version: 2, memoryMax: read(`${dir}/memory.max`), memoryCurrent: read(`${dir}/memory.current`), memoryStat: read(`${dir}/memory.stat`), cpuStat: read(`${dir}/cpu.stat`) };
-  } else {
-    return undefined;
-  }
-  // Not there: the path is another cgroup namespace's, or the container just stopped.
+  // v1 (or hybrid, whose unified hierarchy holds no controller): one directory per controller.
+  if (paths.memory !== undefined) return { version: 1, memoryDir: `${base}/memory${paths.memory}`, cpuFile: paths.cpuacct === undefined ? undefined : `${base}/cpuacct${paths.cpuacct}/cpuacct.usage` };
+  if (paths.unified !== undefined) return { version: 2, memoryDir: `${base}${paths.unified}`, cpuFile: `${base}${paths.unified}/cpu.stat` };
+  return undefined;
+}
+
+/**
+ * The counters of a container whose cgroup `containerCgroup` found; undefined when its files are
+ * gone (the container stopped) or another cgroup namespace's. A cgroup without a memory limit
+ * gives none: the collector gives the machine's memory, as the Engine API does.
+ */
+export function readContainerUsage(pid: number, cgroup: ContainerCgroup, read: (path: string) => string | undefined, proc: string): ContainerUsage | undefined {
+  const dir = cgroup.memoryDir;
+  const v1 = cgroup.version === 1;
+  const files: CgroupFiles = {
+    version: cgroup.version,
+    memoryCurrent: read(v1 ? `${dir}/memory.usage_in_bytes` : `${dir}/memory.current`),
+    memoryMax: read(v1 ? `${dir}/memory.limit_in_bytes` : `${dir}/memory.max`),
+    memoryStat: read(`${dir}/memory.stat`),
+    cpuStat: cgroup.cpuFile === undefined ? undefined : read(cgroup.cpuFile),
+  };
   const current = Number(files.memoryCurrent?.trim());
   if (files.memoryCurrent === undefined || !Number.isFinite(current)) return undefined;
-  const inactiveKey = files.version === 2 ? "inactive_file" : "total_inactive_file";
-  const inactive = Number(new RegExp(`^${inactiveKey} (\\d+)$`, "m").exec(files.memoryStat ?? "")?.[1] ?? 0);
   const limits = cgroupLimits(files);
-  const memTotalKiB = /^MemTotal:\s+(\d+) kB$/m.exec(read(`${roots.proc}/meminfo`) ?? "")?.[1];
-  const network = netDevTotals(read(`${roots.proc}/${pid}/net/dev`) ?? "");
+  const network = netDevTotals(read(`${proc}/${pid}/net/dev`) ?? "");
   return {
     cpuSeconds: limits.cpuUsageSeconds,
-    memoryUsedBytes: Math.max(0, current - inactive),
-    memoryLimitBytes: limits.memoryLimitBytes ?? (memTotalKiB === undefined ? undefined : Number(memTotalKiB) * 1024),
+    memoryUsedBytes: Math.max(0, current - inactiveFileBytes(files)),
+    memoryLimitBytes: limits.memoryLimitBytes,
     networkRxBytes: network?.rx,
     networkTxBytes: network?.tx,
   };

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { arch, hostname, networkInterfaces as osNetworkInterfaces, release as kernelRelease } from "node:os";
 import { createSocketOwnerResolver, type SocketOwners } from "./socket-owners.ts";
 import { cgroupLimits, readCgroupFiles, type CgroupLimits } from "./cgroup.ts";
-import { readContainerUsage, type ContainerUsage } from "./container-usage.ts";
+import { containerCgroup, readContainerUsage, type ContainerCgroup, type ContainerUsage } from "./container-usage.ts";
 import {
   endsTcpListeners,
   isListening,
@@ -123,8 +123,10 @@ export interface SystemSource {
   socketOwners(inodes: ReadonlySet<number>): Promise<SocketOwners>;
   /** The container's memory and CPU limits and usage (cgroup v1 or v2); empty on a host. */
   cgroup(): Promise<CgroupLimits>;
-  /** A container's CPU time, memory and network counters through its main process (container-usage.ts); undefined where the agent cannot see them. */
-  containerUsage(pid: number): ContainerUsage | undefined;
+  /** A container's cgroup, through its main process (container-usage.ts); undefined where the agent cannot see it. */
+  containerCgroup(pid: number): ContainerCgroup | undefined;
+  /** A container's CPU time, memory and network counters, from its cgroup and its main process's network namespace; undefined once gone. */
+  containerUsage(pid: number, cgroup: ContainerCgroup): ContainerUsage | undefined;
   /** Monotonic seconds, for rates. */
   monotonicSeconds(): number;
 }
@@ -207,8 +209,11 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SystemSourc
     async cgroup() {
       return cgroupLimits(readCgroupFiles(`${sys}/fs/cgroup`, readText));
     },
-    containerUsage(pid) {
-      return readContainerUsage(pid, readText, { proc, sys });
+    containerCgroup(pid) {
+      return containerCgroup(pid, readText, { proc, sys });
+    },
+    containerUsage(pid, cgroup) {
+      return readContainerUsage(pid, cgroup, readText, proc);
     },
     monotonicSeconds() {
       return monotonicMs() / 1000;

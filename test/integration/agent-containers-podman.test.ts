@@ -2,7 +2,8 @@
 // (test/helpers/podman.ts): the real agent (--once --json) names the engine and
 // reads each container; the collector, run in-process over two cycles, reads a
 // busy container's CPU and memory from its cgroup; ContainerDown fires when a
-// running container is killed and resolves when it is started again.
+// running container is killed and resolves when it is started again; the
+// collector follows Podman's events instead of listing every cycle.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -18,6 +19,7 @@ import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/d
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { checkReport } from "../../proto/src/report-check.ts";
 import { BUSYBOX_IMAGE } from "../helpers/dockerd.ts";
+import { assertCollectorFollowsEvents } from "../helpers/engine-proxy.ts";
 import { startPodman, type TestPodman } from "../helpers/podman.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { eventually } from "../helpers/wait.ts";
@@ -89,7 +91,7 @@ describe("containers, Podman's Docker-compatible API to alert", () => {
     assert.ok(web.cpuPercent! >= 0 && web.cpuPercent! < 5, `web ${web.cpuPercent} %`);
     // The same figures the cgroup holds: the main process's cgroup is what was read.
     const pid = (await podman.api("GET", "/containers/burner/json")).body.State.Pid as number;
-    assert.ok(source.containerUsage(pid)!.cpuSeconds! > 0);
+    assert.ok(source.containerUsage(pid, source.containerCgroup(pid)!)!.cpuSeconds! > 0);
   });
 
   test("a running container killed fires ContainerDown; started again it resolves", async () => {
@@ -101,5 +103,9 @@ describe("containers, Podman's Docker-compatible API to alert", () => {
     assert.match(down.annotations.summary!, /^container web \(.*netmap-busybox:test\) on podman01 is exited/);
     assert.equal((await podman.api("POST", "/containers/web/start")).status, 204);
     assert.deepEqual((await judge()).filter((t) => t.startsWith("ContainerDown")), ["ContainerDown:web:resolved"]);
+  });
+
+  test("the agent follows Podman's events: a cycle with no change asks nothing, a kill and a start are read at once", async () => {
+    await assertCollectorFollowsEvents(podman, "web");
   });
 });

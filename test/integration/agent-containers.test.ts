@@ -2,7 +2,8 @@
 // agent (--once --json) reads them through the Engine API socket; the
 // collector's rules fire ContainerDown when a running container is killed and
 // resolve it when it is started again, ContainerRestarting for a restart loop,
-// ContainerUnhealthy for a failing healthcheck.
+// ContainerUnhealthy for a failing healthcheck. The collector, run in-process,
+// follows the engine's events instead of listing every cycle.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -15,6 +16,7 @@ import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/d
 import { HostReport } from "../../proto/gen/netmap/v1/report.ts";
 import { checkReport } from "../../proto/src/report-check.ts";
 import { BUSYBOX_IMAGE, startDockerd, type TestDockerd } from "../helpers/dockerd.ts";
+import { assertCollectorFollowsEvents } from "../helpers/engine-proxy.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { eventually } from "../helpers/wait.ts";
 
@@ -98,5 +100,11 @@ describe("containers, dockerd to alert", () => {
     assert.equal((await dockerd.api("DELETE", "/containers/sick?force=true")).status, 204);
     await judge();
     assert.deepEqual(await openOf("ContainerUnhealthy"), []);
+  });
+
+  test("the agent follows the engine's events: a cycle with no change asks nothing, a kill and a start are read at once", async () => {
+    // Its restart loop changes something every few seconds.
+    assert.equal((await dockerd.api("DELETE", "/containers/looper?force=true")).status, 204);
+    await assertCollectorFollowsEvents(dockerd, "web");
   });
 });

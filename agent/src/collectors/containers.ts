@@ -5,7 +5,8 @@
 // sample of the engine's; CPU is a rate against the previous cycle either way.
 // Pure parse functions below take the engine's JSON as recorded.
 import type { Container, ContainerNetwork } from "../../../proto/gen/netmap/v1/report.ts";
-import { engineGet, engineName, findEngineSocket } from "../engine-api.ts";
+import type { ContainerCgroup } from "../container-usage.ts";
+import { engineGet, engineName, findEngineSocket, followEngineEvents, type EngineEvent } from "../engine-api.ts";
 import type { Collector } from "./types.ts";
 
 interface ListEntry {
@@ -113,18 +114,53 @@ export function containerInfo(entry: ListEntry, inspect: Inspect, figures: Conta
   return figures && state === "running" ? { ...container, ...figures } : container;
 }
 
+/** What the engine's event stream says since the containers were last listed. */
+interface EngineWatch {
+  /** The stream is open: a change the engine makes shows up as an event. */
+  open: boolean;
+  /** Something changed since the last list (or the stream just opened, and what changed before it is unknown). */
+  changed: boolean;
+  /** Containers an event named: inspected again at the next list. */
+  ids: Set<string>;
+  /** The stream has been open since the last list, so every change since came as an event. */
+  covered: boolean;
+  /** When the stream was asked for, to ask again at most every EVENTS_RETRY_SECONDS once it failed. */
+  atSeconds: number;
+  stop(): void;
+}
+
+const EVENTS_RETRY_SECONDS = 30;
+
+/** Whether an event can change what the agent reports: a healthcheck's exec_create/exec_start/exec_die cannot. */
+export function eventChanges(event: EngineEvent): boolean {
+  return !event.Action?.startsWith("exec_");
+}
+
+/** The container an event is about: a container event's actor, a network event's `container` attribute. */
+export function eventContainer(event: EngineEvent): string | undefined {
+  return event.Type === "network" ? event.Actor?.Attributes?.container : event.Actor?.ID;
+}
+
 /**
  * The containers of the engine at `containers:` (auto: the first socket there is); nothing
- * when there is none. The engine answers a stats request at its next 1 s collection tick,
- * so stats are fetched for all running containers at once, in the background: a report
- * carries the latest round's figures (the first report waits for its round).
+ * when there is none. The engine's event stream is followed: while it is open, the list and
+ * the inspects are asked for again only after an event (start, die, health_status, rename,
+ * network connect, ...), and a cycle with none costs no request; while it is not, every cycle
+ * lists. A running container's figures come from its cgroup, found once per main process.
+ * Where the agent cannot see that, the engine answers a stats request at its next 1 s
+ * collection tick, so stats are fetched for those containers all at once, in the background:
+ * a report carries the latest round's figures (the first report waits for its round).
  */
 export function containersCollector(setting: string): Collector {
   let engine: { socket: string; name: string } | undefined;
+  let watch: EngineWatch | undefined;
+  /** The last list, each entry with its inspect. */
+  let listed: Array<{ entry: ListEntry; inspect: Inspect }> | undefined;
   const figures = new Map<string, ContainerFigures>();
   const samples = new Map<string, CpuSample>();
   const cgroupSamples = new Map<string, { cpuSeconds: number; atSeconds: number }>();
   const inspects = new Map<string, { key: string; inspect: Inspect }>();
+  const cgroups = new Map<string, { pid: number; cgroup: ContainerCgroup | undefined }>();
   let round: Promise<void> | undefined;
 
   const statsRound = (socket: string, ids: string[]) =>
@@ -138,31 +174,92 @@ export function containersCollector(setting: string): Collector {
       round = undefined;
     }));
 
+  const follow = (socket: string, atSeconds: number): EngineWatch => {
+    const next: EngineWatch = { open: false, changed: true, ids: new Set(), covered: false, atSeconds, stop: () => {} };
+    next.stop = followEngineEvents(socket, {
+      open: () => {
+        next.open = true;
+        next.changed = true;
+      },
+      event: (event) => {
+        if (!eventChanges(event)) return;
+        next.changed = true;
+        const id = eventContainer(event);
+        if (id) next.ids.add(id);
+      },
+      end: () => {
+        next.open = false;
+        next.covered = false;
+      },
+    });
+    return next;
+  };
+
+  /**
+   * The list and each entry's inspect. An entry's inspect is asked for again when an event named
+   * it; when events may have been missed since the last list (`covered` false), also when the
+   * list's status text changed, which it does with every state, health or restart change (and
+   * with the uptime it shows).
+   */
+  const list = async (socket: string, named: ReadonlySet<string>, covered: boolean) => {
+    const entries = (await engineGet(socket, "/containers/json?all=true")) as ListEntry[];
+    const inspected: Array<{ entry: ListEntry; inspect: Inspect }> = [];
+    for (const entry of entries) {
+      const key = `${entry.State}\u0000${entry.Status}`;
+      const cached = inspects.get(entry.Id);
+      let inspect = cached && (covered || cached.key === key) && !named.has(entry.Id) ? cached.inspect : undefined;
+      // A container removed between the list and its inspect is simply not reported.
+      inspect ??= (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
+      if (!inspect) continue;
+      inspects.set(entry.Id, { key, inspect });
+      inspected.push({ entry, inspect });
+    }
+    return inspected;
+  };
+
   return {
     name: "containers",
     async collect(source) {
       const socket = findEngineSocket(setting);
+      if (socket !== engine?.socket) {
+        watch?.stop();
+        watch = undefined;
+        listed = undefined;
+      }
       if (socket === undefined) return {};
       if (engine?.socket !== socket) engine = { socket, name: await engineName(socket) };
-      const list = (await engineGet(socket, "/containers/json?all=true")) as ListEntry[];
-      const inspected: Array<{ entry: ListEntry; inspect: Inspect }> = [];
-      for (const entry of list) {
-        // The list's status text changes with every state, health or restart change: inspect again only then.
-        const key = `${entry.State}\u0000${entry.Status}`;
-        let inspect = inspects.get(entry.Id)?.key === key ? inspects.get(entry.Id)!.inspect : undefined;
-        // A container removed between the list and its inspect is simply not reported.
-        inspect ??= (await engineGet(socket, `/containers/${encodeURIComponent(entry.Id)}/json`).catch(() => undefined)) as Inspect | undefined;
-        if (!inspect) continue;
-        inspects.set(entry.Id, { key, inspect });
-        inspected.push({ entry, inspect });
+      const atSeconds = source.monotonicSeconds();
+      if (!watch || (!watch.open && atSeconds - watch.atSeconds >= EVENTS_RETRY_SECONDS)) {
+        watch?.stop();
+        watch = follow(socket, atSeconds);
       }
+      if (!listed || !watch.open || watch.changed) {
+        // Taken before the list is asked for: an event during it counts for the next cycle.
+        const named = watch.ids;
+        const covered = watch.covered && listed !== undefined;
+        watch.ids = new Set();
+        watch.changed = false;
+        watch.covered = watch.open;
+        try {
+          listed = await list(socket, named, covered);
+        } catch (error) {
+          watch.changed = true;
+          watch.covered = false;
+          for (const id of named) watch.ids.add(id);
+          throw error;
+        }
+      }
+      const inspected = listed;
       const running = inspected.filter(({ entry, inspect }) => (inspect.State?.Status ?? entry.State) === "running");
       // Through the cgroup where the agent sees it; the engine's stats for the others.
       const viaStats: string[] = [];
       const firstCycle = figures.size === 0;
-      const atSeconds = source.monotonicSeconds();
+      let machineMemory: number | undefined;
       for (const { entry, inspect } of running) {
-        const usage = source.containerUsage(inspect.State?.Pid ?? 0);
+        const pid = inspect.State?.Pid ?? 0;
+        let found = cgroups.get(entry.Id);
+        if (found?.pid !== pid) cgroups.set(entry.Id, (found = { pid, cgroup: source.containerCgroup(pid) }));
+        const usage = found.cgroup && source.containerUsage(pid, found.cgroup);
         if (!usage) {
           viaStats.push(entry.Id);
           continue;
@@ -170,13 +267,17 @@ export function containersCollector(setting: string): Collector {
         const now = usage.cpuSeconds === undefined ? undefined : { cpuSeconds: usage.cpuSeconds, atSeconds };
         const cpu = now && cgroupCpuPercent(now, cgroupSamples.get(entry.Id));
         if (now) cgroupSamples.set(entry.Id, now);
-        const { cpuSeconds: _, ...figured } = usage;
-        figures.set(entry.Id, { ...figured, cpuPercent: cpu });
+        // No limit: the machine's memory, as the Engine API answers.
+        const memoryLimitBytes = usage.memoryLimitBytes ?? (machineMemory ??= ((await source.meminfo()).MemTotal ?? Number.NaN) * 1024);
+        figures.set(entry.Id, {
+          cpuPercent: cpu, memoryUsedBytes: usage.memoryUsedBytes, memoryLimitBytes: Number.isNaN(memoryLimitBytes) ? undefined : memoryLimitBytes,
+          networkRxBytes: usage.networkRxBytes, networkTxBytes: usage.networkTxBytes,
+        });
       }
       const pending = viaStats.length ? statsRound(socket, viaStats) : undefined;
       if (firstCycle) await pending;
       const present = new Set(inspected.map(({ entry }) => entry.Id));
-      for (const map of [figures, samples, cgroupSamples, inspects]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+      for (const map of [figures, samples, cgroupSamples, inspects, cgroups]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
       // Listed: the collector may take a container missing from this list as gone.
       return {
         containers: inspected.map(({ entry, inspect }) => containerInfo(entry, inspect, figures.get(entry.Id), engine!.name)),

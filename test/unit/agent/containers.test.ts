@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cgroupCpuPercent, containerInfo, cpuPercent, formatPorts, statsFigures } from "../../../agent/src/collectors/containers.ts";
-import { cgroupPaths, netDevTotals, readContainerUsage } from "../../../agent/src/container-usage.ts";
+import { cgroupCpuPercent, containerInfo, cpuPercent, eventChanges, eventContainer, formatPorts, statsFigures } from "../../../agent/src/collectors/containers.ts";
+import { cgroupPaths, containerCgroup, netDevTotals, readContainerUsage } from "../../../agent/src/container-usage.ts";
 
 // Shapes as Docker 20.10's Engine API answers (/containers/json, /containers/{id}/json, /stats?one-shot=true).
 const ID = "82db82937c74504210f757c5684a88454931d622be896814ab3ed63fdeb90872";
@@ -78,14 +78,18 @@ describe("containers", () => {
     assert.equal(netDevTotals(NET_DEV.split("\n").slice(0, 3).join("\n")), undefined, "lo only: no network figures, as the Engine API gives none");
   });
 
-  test("reads CPU time, working set and network from cgroup v1, the machine's memory as the limit when it has none", () => {
+  const roots = { proc: "/p", sys: "/s" };
+
+  test("reads CPU time, working set and network from cgroup v1; no limit there, none given", () => {
     const dir = "/libpod_parent/libpod-de6427";
-    const usage = readContainerUsage(4242, reader({
-      "/p/4242/cgroup": PODMAN_V1_CGROUP, "/p/4242/net/dev": NET_DEV, "/p/meminfo": "MemTotal:        8000000 kB\nMemFree: 1 kB\n",
+    const read = reader({
+      "/p/4242/cgroup": PODMAN_V1_CGROUP, "/p/4242/net/dev": NET_DEV,
       [`/s/fs/cgroup/memory${dir}/memory.usage_in_bytes`]: "348160\n", [`/s/fs/cgroup/memory${dir}/memory.limit_in_bytes`]: "9223372036854771712\n",
-      [`/s/fs/cgroup/memory${dir}/memory.stat`]: "cache 8192\ninactive_file 8192\ntotal_inactive_file 8192\n", [`/s/fs/cgroup/cpuacct${dir}/cpuacct.usage`]: "23942723\n",
-    }), { proc: "/p", sys: "/s" });
-    assert.deepEqual(usage, { cpuSeconds: 0.023942723, memoryUsedBytes: 339_968, memoryLimitBytes: 8_192_000_000, networkRxBytes: 1024, networkTxBytes: 206 });
+      [`/s/fs/cgroup/memory${dir}/memory.stat`]: "cache 8192\ninactive_file 4096\ntotal_inactive_file 8192\n", [`/s/fs/cgroup/cpuacct${dir}/cpuacct.usage`]: "23942723\n",
+    });
+    const cgroup = containerCgroup(4242, read, roots)!;
+    assert.deepEqual(cgroup, { version: 1, memoryDir: `/s/fs/cgroup/memory${dir}`, cpuFile: `/s/fs/cgroup/cpuacct${dir}/cpuacct.usage` });
+    assert.deepEqual(readContainerUsage(4242, cgroup, read, "/p"), { cpuSeconds: 0.023942723, memoryUsedBytes: 339_968, memoryLimitBytes: undefined, networkRxBytes: 1024, networkTxBytes: 206 }, "the hierarchy's total_inactive_file");
   });
 
   test("reads cgroup v2 with its limit, and gives nothing where the agent cannot see the cgroup", () => {
@@ -94,10 +98,23 @@ describe("containers", () => {
       "/p/7/cgroup": "0::/system.slice/docker-82db.scope\n", [`${dir}/memory.current`]: "50000000\n", [`${dir}/memory.max`]: "1073741824\n",
       [`${dir}/memory.stat`]: "anon 1\ninactive_file 10000000\n", [`${dir}/cpu.stat`]: "usage_usec 5000000\nuser_usec 1\n",
     };
-    assert.deepEqual(readContainerUsage(7, reader(files), { proc: "/p", sys: "/s" }), { cpuSeconds: 5, memoryUsedBytes: 40_000_000, memoryLimitBytes: 1_073_741_824, networkRxBytes: undefined, networkTxBytes: undefined });
-    assert.equal(readContainerUsage(8, reader(files), { proc: "/p", sys: "/s" }), undefined, "no such process");
-    assert.equal(readContainerUsage(7, reader({ "/p/7/cgroup": files["/p/7/cgroup"] }), { proc: "/p", sys: "/s" }), undefined, "another cgroup namespace's path");
-    assert.equal(readContainerUsage(0, reader(files), { proc: "/p", sys: "/s" }), undefined, "no main process (Pid 0)");
+    const cgroup = containerCgroup(7, reader(files), roots)!;
+    assert.deepEqual(cgroup, { version: 2, memoryDir: dir, cpuFile: `${dir}/cpu.stat` });
+    assert.deepEqual(readContainerUsage(7, cgroup, reader(files), "/p"), { cpuSeconds: 5, memoryUsedBytes: 40_000_000, memoryLimitBytes: 1_073_741_824, networkRxBytes: undefined, networkTxBytes: undefined });
+    assert.equal(containerCgroup(8, reader(files), roots), undefined, "no such process");
+    assert.equal(containerCgroup(0, reader(files), roots), undefined, "no main process (Pid 0)");
+    assert.equal(readContainerUsage(7, cgroup, reader({ "/p/7/cgroup": files["/p/7/cgroup"] }), "/p"), undefined, "another cgroup namespace's path, or the container stopped");
+  });
+
+  test("an engine event about a container names it; a healthcheck's exec changes nothing reported", () => {
+    // As Docker 20.10 writes them on /events (Podman's compatible service: the same fields).
+    const die = { Type: "container", Action: "die", Actor: { ID: ID, Attributes: { exitCode: "137", name: "web" } } };
+    const connect = { Type: "network", Action: "connect", Actor: { ID: "5f3a", Attributes: { container: ID, name: "shop_default", type: "bridge" } } };
+    const health = { Type: "container", Action: "health_status: unhealthy", Actor: { ID: ID, Attributes: {} } };
+    assert.deepEqual([die, connect, health].map(eventContainer), [ID, ID, ID]);
+    assert.deepEqual([die, connect, health].map(eventChanges), [true, true, true]);
+    assert.deepEqual(["exec_create: /bin/false", "exec_start: /bin/false", "exec_die"].map((Action) => eventChanges({ ...health, Action })), [false, false, false]);
+    assert.equal(eventContainer({ Type: "network", Action: "create", Actor: { ID: "5f3a", Attributes: { name: "n" } } }), undefined, "a network created: no container");
   });
 
   test("CPU from cgroup time: per cent of one core over the time between two readings", () => {
