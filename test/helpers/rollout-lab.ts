@@ -84,9 +84,7 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
     hosts,
     rootOf,
     exec: (name, command) =>
-      execFileSync("ip", ["netns", "exec", nsOf(name), "unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && exec "$@"`, rootOf(name), prefix, ...command], {
-        encoding: "utf8",
-      }),
+      execFileSync("ip", ["netns", "exec", nsOf(name), ...inOwnMounts(rootOf(name), prefix, options.without?.[name] ?? []), ...command], { encoding: "utf8" }),
     close: async () => {
       sshAgent?.kill();
       for (const host of hosts) host.sshd?.kill("SIGKILL");
@@ -155,12 +153,19 @@ function veth(left: string, leftNs: string | undefined, leftAddress: string, rig
   ip("-n", rightNs, "link", "set", right, "up");
 }
 
-/** sshd in the host's network namespace and a mount namespace of its own, where `prefix` is the host's directory. */
+/**
+ * What runs a command (the arguments after it) in a mount namespace of the host's own, where
+ * `prefix` is the host's directory and the programs it goes without are /dev/null.
+ */
+function inOwnMounts(root: string, prefix: string, without: string[]): string[] {
+  const hide = without.map((program) => `mount --bind /dev/null "$(command -v ${program})" && `).join("");
+  // sh's $0 and $1 are the bind mount's source and target; shifted off, the rest is the command.
+  return ["unshare", "-m", "--propagation", "private", "sh", "-c", `${hide}mount --bind "$0" "$1" && shift && exec "$@"`, root, prefix];
+}
+
+/** sshd in the host's network namespace and its own mounts (inOwnMounts). */
 function startHostSshd(dir: string, host: LabHost, root: string, prefix: string, without: string[]): Promise<ChildProcess> {
   const hostKey = join(dir, `${host.name}_host`);
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
-  const hide = without.map((program) => `mount --bind /dev/null "$(command -v ${program})" && `).join("");
-  // sh's $0 and $1 are the bind mount's source and target; what follows them is sshd's command line.
-  const launcher = ["unshare", "-m", "--propagation", "private", "sh", "-c", `${hide}mount --bind "$0" "$1" && shift && exec "$@"`, root, prefix];
-  return startSshd(dir, { name: host.name, ns: host.ns, address: host.address, hostKey }, launcher);
+  return startSshd(dir, { name: host.name, ns: host.ns, address: host.address, hostKey }, inOwnMounts(root, prefix, without));
 }
