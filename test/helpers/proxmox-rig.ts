@@ -7,12 +7,12 @@ import pino from "pino";
 import type { Transition } from "../../collector/src/alerts/engine.ts";
 import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
 import type { RulesConfig } from "../../collector/src/alerts/settings.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import { Secret, type ProxmoxClusterConfig } from "../../collector/src/proxmox/config.ts";
 import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
 import { startFakeProxmox, type FakeGuest, type FakeNode, type FakeProxmox } from "../fakes/proxmox/server.ts";
 import { startNatsServer, type TestNatsServer } from "./nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "./postgres.ts";
+import { createMigratedDatabase, type MigratedDatabase } from "./postgres.ts";
 
 export interface ProxmoxRigOptions {
   nodes: FakeNode[];
@@ -40,27 +40,24 @@ export interface ProxmoxRig {
 export async function startProxmoxRig(options: ProxmoxRigOptions): Promise<ProxmoxRig> {
   let pve: FakeProxmox | undefined;
   let nats: TestNatsServer | undefined;
-  let database: TestDatabase | undefined;
+  let database: MigratedDatabase | undefined;
   let nc: NatsConnection | undefined;
-  let db: Db | undefined;
   const close = async () => {
     await nc?.drain();
-    await db?.destroy();
     await Promise.all([pve?.close(), nats?.close(), database?.drop()]);
   };
   try {
-    [pve, nats, database] = await Promise.all([startFakeProxmox({ nodes: options.nodes, guests: options.guests }), startNatsServer(), createTestDatabase()]);
+    [pve, nats, database] = await Promise.all([startFakeProxmox({ nodes: options.nodes, guests: options.guests }), startNatsServer(), createMigratedDatabase()]);
     nc = await connect({ servers: nats.url });
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
   } catch (error) {
     await close();
     throw error;
   }
+  const { db } = database;
   const log = pino({ level: "silent" });
   let transitions: Transition[] = [];
   const { rules } = options;
-  const newEvaluator = () => rules && new AlertEvaluator({ db: db!, rules, log, notify: (t) => transitions.push(...t) });
+  const newEvaluator = () => rules && new AlertEvaluator({ db, rules, log, notify: (t) => transitions.push(...t) });
   let evaluator = newEvaluator();
   const cluster: ProxmoxClusterConfig = {
     name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint,
