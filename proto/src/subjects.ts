@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   "terminal_close",
   "container_action",
   "fleet_run",
+  "agent_upgrade",
 ] as const;
 export const REPORT_SUBJECT_PREFIX = "netmap.v1.report";
 /** Subject filter matching every agent's reports. */

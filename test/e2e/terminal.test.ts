@@ -60,6 +60,19 @@ describe("web terminal in the console (Chromium, real sshd chain)", () => {
     return page;
   }
 
+  test("each page has a style nonce of its own, in its CSP and nowhere else it was not put", async () => {
+    const nonceOf = async () => {
+      const response = await fetch(testbed.collector.httpUrl);
+      const policy = response.headers.get("content-security-policy") ?? "";
+      const nonce = /style-src 'self' 'nonce-([A-Za-z0-9+/]{22}==)'/.exec(policy)?.[1];
+      assert.ok(nonce, policy);
+      assert.match(policy, /script-src 'self';/, "scripts stay the page's own");
+      assert.ok((await response.text()).includes(`<meta name="style-nonce" nonce="${nonce}">`));
+      return nonce;
+    };
+    assert.notEqual(await nonceOf(), await nonceOf());
+  });
+
   const sessionProcesses = () => {
     const host = chain.hosts.target;
     return execFileSync("ip", ["netns", "pids", host.ns], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number).filter((pid) => pid !== host.sshd!.pid);
@@ -73,12 +86,29 @@ describe("web terminal in the console (Chromium, real sshd chain)", () => {
     assert.deepEqual(hops, ["lab/ns/bastion1 connected", "lab/ns/bastion2 connected", "lab/ns/target connected"]);
     await page.type("hostname\r");
     await page.waitFor(`${ROWS}.includes(${JSON.stringify(chain.hosts.target.hostname)})`, "the target's name alone on a line", 20_000);
+    // 24-bit colour: xterm gives such a cell a style attribute of its own.
+    await page.type("printf '\\033[38;2;255;96;0m%s\\033[0m\\n' truecolour\r");
+    await page.waitFor(`${ROWS}.includes("truecolour")`, "the coloured word alone on a line", 20_000);
     writeFileSync(join(SHOTS, "terminal.png"), await page.screenshot(1280, 900));
-    // xterm's own <style> elements stay refused by the CSP (their rules reach the page as a constructed
-    // sheet, web/src/terminal.ts); nothing else may be refused or fail.
-    assert.deepEqual(page.errors.filter((e) => !e.startsWith("Applying inline style violates")), [], "no other CSP violation or script error");
-    const rowStyle = await page.evaluate<{ font: string; height: string }>(`(() => { const row = document.querySelector("#terminal-screen .xterm-rows > div"); return { font: getComputedStyle(row.parentElement).fontFamily, height: row.style.height || getComputedStyle(row).height }; })()`);
-    assert.match(rowStyle.font, /monospace/, "xterm's rules apply: its font");
+    // xterm's <style> elements carry the page's nonce and its per-cell style attributes are allowed
+    // (collector/src/http/web.ts): the CSP refuses nothing, so the console logs no error at all.
+    assert.deepEqual(page.errors, [], "no CSP violation nor script error");
+    const applied = await page.evaluate<{ font: string; spans: string; colour: string; styles: number; nonceAttributes: string[] }>(`(() => {
+      const row = document.querySelector("#terminal-screen .xterm-rows > div");
+      const word = [...document.querySelectorAll("#terminal-screen .xterm-rows span")].find((span) => span.textContent === "truecolour");
+      return {
+        font: getComputedStyle(row.parentElement).fontFamily,
+        spans: getComputedStyle(row.querySelector("span")).display,
+        colour: word ? getComputedStyle(word).color : "no span",
+        styles: document.querySelectorAll("#terminal-screen style").length,
+        nonceAttributes: [...document.querySelectorAll("[nonce]")].map((element) => element.getAttribute("nonce")),
+      };
+    })()`);
+    assert.match(applied.font, /monospace/, "xterm's theme rules apply: its font");
+    assert.equal(applied.spans, "inline-block", "xterm's dimension rules apply");
+    assert.equal(applied.colour, "rgb(255, 96, 0)", "the cell's own colour applies");
+    assert.ok(applied.styles >= 3, `xterm's <style> elements: ${applied.styles}`);
+    assert.ok(applied.nonceAttributes.every((value) => value === ""), "the browser hides the nonce from the DOM (and so from CSS selectors)");
     assert.ok(sessionProcesses().length >= 2, "the session's sshd and shell run on the target");
 
     await page.close();

@@ -6,10 +6,11 @@
 // process's pid (nmt<pid>-…), each sshd in a UTS namespace with the host's name as hostname,
 // and addressed in 10.<SUBNET>.N.0/24 with SUBNET free in the root namespace (subnet.ts),
 // so two test runs at once do not meet; a run that crashed (its pid gone) is cleaned up by the next one.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClientKey, SSHD, startSshAgent, startSshd, stopSshd } from "./sshd.ts";
 import { freeSecondOctet } from "./subnet.ts";
 
 const PREFIX = "nmt";
@@ -18,7 +19,6 @@ const RUN = `${PREFIX}${process.pid}`;
 const SUBNET = freeSecondOctet(100, 100);
 /** The address of a chain host: link n's far end, 10.<SUBNET>.<n>.2 (the near end is .1). */
 export const chainAddress = (link: 1 | 2 | 3, end: 1 | 2 = 2) => `10.${SUBNET}.${link}.${end}`;
-const SSHD = "/usr/sbin/sshd";
 
 export interface NetnsHost {
   ns: string;
@@ -117,9 +117,7 @@ export async function createSshChain(): Promise<SshChain> {
   cleanupLeftovers();
   const dir = mkdtempSync(join(tmpdir(), "netmap-netns-"));
   chmodSync(dir, 0o755);
-  const clientKey = join(dir, "client_ed25519");
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "netmap-test", "-f", clientKey]);
-  writeFileSync(join(dir, "authorized_keys"), execFileSync("cat", [`${clientKey}.pub`]), { mode: 0o600 });
+  const clientKey = createClientKey(dir, "netmap-test");
 
   const hosts: SshChain["hosts"] = {
     bastion1: { ns: `${RUN}-bastion1`, hostname: `${RUN}-bastion1`, address: chainAddress(1), hostKey: join(dir, "bastion1_host"), sshd: undefined },
@@ -165,15 +163,19 @@ export async function createSshChain(): Promise<SshChain> {
     },
     replaceHostKey: async (name) => {
       const host = hosts[name];
-      await stopSshd(host);
+      await stopSshd(host.sshd);
+      host.sshd = undefined;
       rmSync(host.hostKey, { force: true });
       rmSync(`${host.hostKey}.pub`, { force: true });
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", host.hostKey]);
-      host.sshd = await startSshd(dir, name, host);
+      host.sshd = await startHostSshd(dir, name, host);
     },
     close: async () => {
       sshAgent?.kill();
-      for (const host of Object.values(hosts)) await stopSshd(host);
+      for (const host of Object.values(hosts)) {
+        await stopSshd(host.sshd);
+        host.sshd = undefined;
+      }
       cleanupLeftovers();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -190,12 +192,9 @@ export async function createSshChain(): Promise<SshChain> {
     link(hosts.bastion2.ns, chainAddress(3, 1), hosts.target.ns, hosts.target.address, "3");
     for (const [name, host] of Object.entries(hosts)) {
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", host.hostKey]);
-      (host as NetnsHost).sshd = await startSshd(dir, name, host);
+      (host as NetnsHost).sshd = await startHostSshd(dir, name, host);
     }
-    sshAgent = spawn("ssh-agent", ["-D", "-a", authSocket], { stdio: "ignore" });
-    const agentEnv = { PATH: process.env.PATH, SSH_AUTH_SOCK: authSocket };
-    for (let i = 0; i < 50 && spawnSync("ssh-add", ["-l"], { env: agentEnv }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
-    execFileSync("ssh-add", ["-q", clientKey], { env: agentEnv, stdio: "ignore" });
+    sshAgent = await startSshAgent(authSocket, clientKey);
   } catch (error) {
     await chain.close();
     throw error;
@@ -216,53 +215,7 @@ function link(leftNs: string | undefined, leftAddress: string, rightNs: string, 
   ip("-n", rightNs, "link", "set", right, "up");
 }
 
-async function startSshd(dir: string, name: string, host: NetnsHost): Promise<ChildProcess> {
-  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
-  const config = join(dir, `${name}_sshd_config`);
-  writeFileSync(
-    config,
-    [
-      `ListenAddress ${host.address}:22`,
-      `HostKey ${host.hostKey}`,
-      `PidFile ${join(dir, `${name}.pid`)}`,
-      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-      "PermitRootLogin prohibit-password",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      "AllowTcpForwarding yes",
-      "LogLevel ERROR",
-      "",
-    ].join("\n"),
-  );
-  // -D: stay in the foreground, so the test owns the process; -e: log to stderr.
-  // A UTS namespace too, so the host has a name of its own; unshare and sh exec, so the pid is sshd's.
-  const sshd = spawn("ip", ["netns", "exec", host.ns, "unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"', host.hostname, SSHD, "-D", "-e", "-f", config], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let errors = "";
-  sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
-  // Ready when the port accepts a connection from inside the namespace.
-  for (let i = 0; i < 100; i++) {
-    if (sshd.exitCode !== null) throw new Error(`sshd in ${host.ns} exited: ${errors}`);
-    try {
-      execFileSync("ip", ["netns", "exec", host.ns, "bash", "-c", `exec 3<>/dev/tcp/${host.address}/22`], { stdio: "ignore" });
-      return sshd;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  sshd.kill("SIGKILL");
-  throw new Error(`sshd in ${host.ns} did not start listening: ${errors}`);
-}
-
-async function stopSshd(host: NetnsHost): Promise<void> {
-  const sshd = host.sshd;
-  host.sshd = undefined;
-  if (!sshd || sshd.exitCode !== null) return;
-  const exited = new Promise((r) => sshd.once("exit", r));
-  sshd.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-  if (sshd.exitCode === null) sshd.kill("SIGKILL");
+/** The host's sshd, in a UTS namespace too so the host has a name of its own (sh execs, so the pid is sshd's). */
+function startHostSshd(dir: string, name: string, host: NetnsHost): Promise<ChildProcess> {
+  return startSshd(dir, { name, ns: host.ns, address: host.address, hostKey: host.hostKey }, ["unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"', host.hostname]);
 }

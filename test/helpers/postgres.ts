@@ -1,6 +1,7 @@
 // A fresh PostgreSQL database per test file on the machine's server, dropped after.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
 
 export const ADMIN_DATABASE_URL = process.env.NETMAP_TEST_ADMIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -34,4 +35,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+export interface MigratedDatabase extends TestDatabase {
+  /** A connection to it, closed by drop(). */
+  db: Db;
+}
+
+/** A fresh database migrated to the latest schema, with a connection to it. */
+export async function createMigratedDatabase(): Promise<MigratedDatabase> {
+  const database = await createTestDatabase();
+  const db = openDatabase(database.url);
+  const drop = async () => {
+    await db.destroy();
+    await database.drop();
+  };
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+  return { ...database, db, drop };
 }

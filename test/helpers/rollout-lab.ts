@@ -6,17 +6,17 @@
 // (`rootOf(name)`), so `netmap agent install --prefix PREFIX` writes a separate tree per host and
 // the test reads each one from outside. Names and subnets come from the pid (nmr<pid>-…,
 // 10.<200–249>.x.x), so runs at once do not meet; a crashed run's leftovers go with the next.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeSecondOctet } from "./subnet.ts";
 import { cleanupRuns } from "./netns.ts";
+import { createClientKey, startSshAgent, startSshd } from "./sshd.ts";
 
 const PREFIX = "nmr";
 const RUN = `${PREFIX}${process.pid}`;
 const SUBNET = freeSecondOctet(200, 50);
-const SSHD = "/usr/sbin/sshd";
 
 export interface LabHost {
   name: string;
@@ -64,9 +64,7 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
   chmodSync(dir, 0o755);
   const prefix = join(dir, "prefix");
   mkdirSync(prefix);
-  const clientKey = join(dir, "client_ed25519");
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "netmap-lab", "-f", clientKey]);
-  writeFileSync(join(dir, "authorized_keys"), execFileSync("cat", [`${clientKey}.pub`]), { mode: 0o600 });
+  const clientKey = createClientKey(dir, "netmap-lab");
   const names = Array.from({ length: options.targets }, (_, i) => `t${String(i + 1).padStart(2, "0")}`);
   const hosts: LabHost[] = [
     { name: "bastion1", ns: `${RUN}-b1`, address: address(1, 2) },
@@ -86,9 +84,7 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
     hosts,
     rootOf,
     exec: (name, command) =>
-      execFileSync("ip", ["netns", "exec", nsOf(name), "unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && exec "$@"`, rootOf(name), prefix, ...command], {
-        encoding: "utf8",
-      }),
+      execFileSync("ip", ["netns", "exec", nsOf(name), ...inOwnMounts(rootOf(name), prefix, options.without?.[name] ?? []), ...command], { encoding: "utf8" }),
     close: async () => {
       sshAgent?.kill();
       for (const host of hosts) host.sshd?.kill("SIGKILL");
@@ -137,11 +133,8 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
       ip("-n", host.ns, "addr", "add", `${host.address}/24`, "dev", far);
       ip("-n", host.ns, "link", "set", far, "up");
     });
-    await Promise.all(hosts.map(async (host) => (host.sshd = await startSshd(dir, host, rootOf(host.name), prefix, options.without?.[host.name] ?? []))));
-    sshAgent = spawn("ssh-agent", ["-D", "-a", authSocket], { stdio: "ignore" });
-    const agentEnv = { PATH: process.env.PATH, SSH_AUTH_SOCK: authSocket };
-    for (let i = 0; i < 100 && spawnSync("ssh-add", ["-l"], { env: agentEnv }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
-    execFileSync("ssh-add", ["-q", clientKey], { env: agentEnv, stdio: "ignore" });
+    await Promise.all(hosts.map(async (host) => (host.sshd = await startHostSshd(dir, host, rootOf(host.name), prefix, options.without?.[host.name] ?? []))));
+    sshAgent = await startSshAgent(authSocket, clientKey);
   } catch (error) {
     await lab.close();
     throw error;
@@ -160,42 +153,19 @@ function veth(left: string, leftNs: string | undefined, leftAddress: string, rig
   ip("-n", rightNs, "link", "set", right, "up");
 }
 
-/** sshd in the host's network namespace and a mount namespace of its own, where `prefix` is the host's directory. */
-async function startSshd(dir: string, host: LabHost, root: string, prefix: string, without: string[]): Promise<ChildProcess> {
-  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+/**
+ * What runs a command (the arguments after it) in a mount namespace of the host's own, where
+ * `prefix` is the host's directory and the programs it goes without are /dev/null.
+ */
+function inOwnMounts(root: string, prefix: string, without: string[]): string[] {
+  const hide = without.map((program) => `mount --bind /dev/null "$(command -v ${program})" && `).join("");
+  // sh's $0 and $1 are the bind mount's source and target; shifted off, the rest is the command.
+  return ["unshare", "-m", "--propagation", "private", "sh", "-c", `${hide}mount --bind "$0" "$1" && shift && exec "$@"`, root, prefix];
+}
+
+/** sshd in the host's network namespace and its own mounts (inOwnMounts). */
+function startHostSshd(dir: string, host: LabHost, root: string, prefix: string, without: string[]): Promise<ChildProcess> {
   const hostKey = join(dir, `${host.name}_host`);
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
-  const config = join(dir, `${host.name}_sshd_config`);
-  writeFileSync(
-    config,
-    [
-      `ListenAddress ${host.address}:22`,
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, `${host.name}.pid`)}`,
-      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-      "PermitRootLogin prohibit-password",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      "AllowTcpForwarding yes",
-      "LogLevel ERROR",
-      "",
-    ].join("\n"),
-  );
-  const hide = without.map((program) => `mount --bind /dev/null "$(command -v ${program})" && `).join("");
-  const sshd = spawn(
-    "ip",
-    ["netns", "exec", host.ns, "unshare", "-m", "--propagation", "private", "sh", "-c", `${hide}mount --bind "$0" "$1" && exec ${SSHD} -D -e -f "$2"`, root, prefix, config],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let errors = "";
-  sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
-  for (let i = 0; i < 200; i++) {
-    if (sshd.exitCode !== null) throw new Error(`sshd of ${host.name} exited: ${errors}`);
-    if (spawnSync("ip", ["netns", "exec", host.ns, "bash", "-c", `exec 3<>/dev/tcp/${host.address}/22`], { stdio: "ignore" }).status === 0) return sshd;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  sshd.kill("SIGKILL");
-  throw new Error(`sshd of ${host.name} did not start listening: ${errors}`);
+  return startSshd(dir, { name: host.name, ns: host.ns, address: host.address, hostKey }, inOwnMounts(root, prefix, without));
 }

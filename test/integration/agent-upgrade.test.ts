@@ -3,7 +3,8 @@
 // and the real `netmap agent upgrade`. "The binary" here is a wrapper script that runs
 // node on a tree of the agent's source (the single binary takes minutes to build and is
 // 100 MiB; the agent treats both alike, NETMAP_AGENT_BINARY naming the wrapper); the new
-// version is a copy of the tree whose package.json says another version.
+// version is a copy of the tree whose package.json says another version. A collector records
+// each upgrade in its audit trail (agent_upgrade), as the CLI asks it to.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -19,9 +20,11 @@ import { DEFAULT_STREAM_LIMITS, ensureStream, reportStreamConfig } from "../../c
 import { loadReleaseKey } from "../../collector/src/rollout/release-key.ts";
 import { publishReleases } from "../../collector/src/rollout/upgrade.ts";
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
+import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
 import { NETMAP_MAIN } from "../helpers/cli.ts";
 import { authorization } from "../helpers/nats-permissions.ts";
 import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { runProgram } from "../helpers/run.ts";
 import { eventually, withLog } from "../helpers/wait.ts";
 
@@ -34,11 +37,14 @@ const BAD = `${OLD}-bad${randomBytes(3).toString("hex")}`;
 const IDS = ["a", "b", "c"].map((letter) => `${letter}${randomBytes(5).toString("hex")}`);
 const password = () => randomBytes(12).toString("hex");
 const PASSWORDS = Object.fromEntries([...IDS, "collector", "spy"].map((who) => [who, password()]));
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 describe("agent upgrade over NATS: signed release in the object store, canaries first, rollback", { timeout: 600_000 }, () => {
   let dir: string;
   let nats: TestNatsServer;
+  let database: TestDatabase;
+  let collector: TestCollector;
   let collectorSide: NatsConnection;
   let spy: NatsConnection;
   let configFile: string;
@@ -77,13 +83,24 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     return agent;
   }
 
-  const latestVersion = async (id: string) => {
+  const latestReport = async (id: string) => {
     const jsm = await jetstreamManager(collectorSide);
     const message = await jsm.streams.getMessage(REPORTS_STREAM, { last_by_subj: reportSubject(id) }).catch(() => null);
-    return message ? decodeReport(message.data).agentVersion : undefined;
+    return message ? decodeReport(message.data) : undefined;
   };
+  const latestVersion = async (id: string) => (await latestReport(id))?.agentVersion;
 
-  const upgrade = (args: string[]) => runProgram(process.execPath, [NETMAP_MAIN, "agent", "upgrade", "--config", configFile, ...args], { env: { PATH: process.env.PATH!, HOME: dir }, timeoutMs: 400_000 });
+  const netmap = (args: string[], token = collector.token) =>
+    runProgram(process.execPath, [NETMAP_MAIN, ...args], { env: { PATH: process.env.PATH!, HOME: dir, NETMAP_URL: collector.grpcAddress, NETMAP_TOKEN: token }, timeoutMs: 400_000 });
+  const upgrade = (args: string[], token?: string) => netmap(["agent", "upgrade", "--config", configFile, ...args], token);
+  /** The agent_upgrade entries of the audit trail since `since` (an entry's id), as "actor role target". */
+  const upgradeAudit = async (since = 0) =>
+    ((await collector.get("/api/v1/audit")).body.events as Array<{ id: number; actor: string; role: string; action: string; target: string; outcome: string }>)
+      .filter((e) => e.action === "agent_upgrade" && e.id > since)
+      .map((e) => `${e.actor} ${e.role} ${e.outcome} ${e.target}`);
+  const lastAuditId = async () => Math.max(0, ...((await collector.get("/api/v1/audit")).body.events as Array<{ id: number }>).map((e) => e.id));
+  /** An agent as the audit trail names it: the hostname it reports (agent id). */
+  const named = async (id: string) => `${(await latestReport(id))!.hostname} (${id})`;
 
   /** The next status `id` publishes, once `send` has run (within a minute). */
   async function statusAfter(id: string, send: () => void, final = (s: UpgradeStatus) => s.state !== "fetching"): Promise<UpgradeStatus> {
@@ -115,7 +132,8 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
       ], ['SPY = { subscribe = { allow = ["netmap.v1.upgrade.>"] } }']),
       "",
     ].join("\n"));
-    nats = await startNatsServer({ configFile: natsConfig, port });
+    [nats, database] = await Promise.all([startNatsServer({ configFile: natsConfig, port }), createTestDatabase()]);
+    collector = await startTestCollector({ natsUrl: `nats://netmap-collector:${PASSWORDS.collector}@127.0.0.1:${port}`, databaseUrl: database.url });
     collectorSide = await connect({ servers: nats.url, user: "netmap-collector", pass: PASSWORDS.collector, inboxPrefix: COLLECTOR_INBOX_PREFIX });
     await ensureStream(collectorSide, reportStreamConfig(DEFAULT_STREAM_LIMITS.reports));
     spy = await connect({ servers: nats.url, user: "spy", pass: PASSWORDS.spy });
@@ -148,7 +166,9 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     await Promise.all([...agents.values()].map(stopAgent));
     await spy?.close();
     await collectorSide?.close();
+    await collector?.stop();
     await nats?.close();
+    await database?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -212,6 +232,7 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
   it("a canary whose new binary exits at once: the rollout stops, the canary is told to roll back, the rest never hear of it", async () => {
     const binaries = IDS.map((id) => readFileSync(binaryOf(id)));
     commands.length = 0;
+    const since = await lastAuditId();
     const run = await upgrade(["--all", "--canary", "1", "--binary", wrappers.bad, "--timeout", "90s"]);
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stderr, new RegExp(`\\(${IDS[0]}\\): failed: the new binary's trial run \\(--once\\) exited with 3`));
@@ -226,13 +247,35 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
       assert.equal(agents.get(id)!.child.exitCode, null, `${id} runs on`);
       assert.equal(await latestVersion(id), OLD);
     }
+    // In the audit trail: who started it on which agents with which release, then how it ended for each.
+    const names = await Promise.all(IDS.map(named));
+    const [started, canary, ...rest] = await upgradeAudit(since);
+    assert.equal(started, `@configured admin ok ${names.join(" ")} ${BAD} started`);
+    assert.match(canary!, new RegExp(`^@configured admin ok ${escape(names[0]!)} ${escape(BAD)} failed: the new binary's trial run \\(--once\\) exited with 3`));
+    assert.deepEqual(rest, names.slice(1).map((name) => `@configured admin ok ${name} ${BAD} not_sent: a canary failed`));
+  });
+
+  it("an operator may not upgrade agents: refused before anything is published, and the refusal is in the audit trail", async () => {
+    const created = await netmap(["token", "create", "oncall", "--role", "operator"]);
+    assert.equal(created.code, 0, created.stderr);
+    commands.length = 0;
+    const since = await lastAuditId();
+    const run = await upgrade(["--all", "--binary", wrappers.bad], created.stdout.trim());
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /needs the admin role; the token oncall has operator/);
+    assert.doesNotMatch(run.stdout, /published/);
+    await spy.flush();
+    assert.deepEqual(commands, [], "no agent was told anything");
+    assert.deepEqual(await upgradeAudit(since), ["oncall operator FORBIDDEN "]);
+    for (const id of IDS) assert.equal(await latestVersion(id), OLD);
   });
 
   it("an upgrade reaches every agent: each swaps in the new binary, keeps the previous one, re-executes and reports the new version; a restart keeps it", async () => {
     const pids = IDS.map((id) => agents.get(id)!.child.pid);
+    const since = await lastAuditId();
     const run = await upgrade(["--all", "--canary", "1", "--binary", wrappers.new, "--timeout", "120s"]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, new RegExp(`upgrade to ${NEW.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 3 upgraded, 0 already there, 0 failed`));
+    assert.match(run.stdout, new RegExp(`upgrade to ${escape(NEW)}: 3 upgraded, 0 already there, 0 failed`));
     for (const [i, id] of IDS.entries()) {
       assert.equal(await latestVersion(id), NEW);
       assert.deepEqual(readFileSync(upgradedOf(id)), readFileSync(wrappers.new), `${id} runs the new binary`);
@@ -255,10 +298,18 @@ describe("agent upgrade over NATS: signed release in the object store, canaries 
     }, withLog(`${last} restarted reports ${NEW}`, () => restarted.stderr()), 60_000);
     assert.match(restarted.stderr(), /executing the binary an upgrade left/);
 
-    // A second run finds nothing to do.
+    const names = await Promise.all(IDS.map(named));
+    assert.deepEqual((await upgradeAudit(since)).sort(), [
+      `@configured admin ok ${names.join(" ")} ${NEW} started`,
+      ...names.map((name) => `@configured admin ok ${name} ${NEW} upgraded`),
+    ].sort());
+
+    // A second run finds nothing to do, and does nothing the audit trail would hold.
+    const beforeAgain = await lastAuditId();
     const again = await upgrade(["--all", "--binary", wrappers.new]);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     for (const id of IDS) assert.match(again.stdout, new RegExp(`\\(${id}\\): already runs`));
+    assert.deepEqual(await upgradeAudit(beforeAgain), []);
   });
 
   it("a rollback puts the previous binary back and the agent reports the old version again; one for a version not running is ignored", async () => {

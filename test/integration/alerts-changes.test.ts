@@ -8,9 +8,9 @@ import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
 import type { Transition } from "../../collector/src/alerts/engine.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import { Protocol, type DeepPartial, type HostReport } from "../../proto/gen/netmap/v1/report.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { createMigratedDatabase, type MigratedDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
 
 const log = pino({ level: "silent" });
@@ -20,19 +20,15 @@ const ssh = { protocol: Protocol.PROTOCOL_TCP, address: "0.0.0.0", port: 22, pid
 const redis = { protocol: Protocol.PROTOCOL_TCP, address: "127.0.0.1", port: 6379, pid: 900, process: "redis-server" };
 
 describe("change rules through the evaluator", () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
 
   before(async () => {
-    database = await createTestDatabase();
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
+    database = await createMigratedDatabase();
+    ({ db } = database);
   });
 
-  after(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
+  after(() => database?.drop());
 
   /** A host of its own per test, reporting through an evaluator that can be restarted. */
   async function host(name: string) {

@@ -7,15 +7,15 @@ import { Registry } from "prom-client";
 import type { Alert } from "../../collector/src/alerts/engine.ts";
 import { alertTransitions, saveAlerts } from "../../collector/src/alerts/repository.ts";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import type { AlertHistoryResponse } from "../../collector/src/http/api-types.ts";
 import { buildApp } from "../../collector/src/http/app.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { createMigratedDatabase, type MigratedDatabase } from "../helpers/postgres.ts";
 
 const T = (s: number) => new Date(Date.parse("2026-12-01T10:00:00Z") + s * 1000);
 
 describe("alert history", () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
   const alert: Alert = {
     fingerprint: "fp-disk", rule: "FilesystemAlmostFull", severity: "warning", labels: { host: "web01", mountpoint: "/" }, annotations: {},
@@ -23,15 +23,11 @@ describe("alert history", () => {
   };
 
   before(async () => {
-    database = await createTestDatabase();
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
+    database = await createMigratedDatabase();
+    ({ db } = database);
   });
 
-  after(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
+  after(() => database?.drop());
 
   test("every change of state is logged once, dated when the state began; saving the same state again logs nothing", async () => {
     await saveAlerts(db, [alert]);

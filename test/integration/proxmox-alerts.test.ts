@@ -3,19 +3,11 @@
 // store commits, alert state in PostgreSQL.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pino from "pino";
-import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
-import type { Transition } from "../../collector/src/alerts/engine.ts";
-import type { ProxmoxCycle } from "../../collector/src/proxmox/cycle.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
-import { Secret } from "../../collector/src/proxmox/config.ts";
-import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
-import { startFakeProxmox, type FakeGuest, type FakeNode, type FakeProxmox } from "../fakes/proxmox/server.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import type { Db } from "../../collector/src/db/database.ts";
+import type { FakeGuest, FakeNode, FakeProxmox } from "../fakes/proxmox/server.ts";
+import { startProxmoxRig, type ProxmoxRig } from "../helpers/proxmox-rig.ts";
 
 const GiB = 1024 ** 3;
 // This cluster has no backup storage: the backup rules (proxmox-backups.test.ts) would fire for every guest.
@@ -30,45 +22,24 @@ const vm = (vmid: number, name: string, node: string, status: FakeGuest["status"
 });
 
 describe("Proxmox alert rules, through the poller and the evaluator", () => {
+  let rig: ProxmoxRig;
   let pve: FakeProxmox;
-  let nats: TestNatsServer;
-  let nc: NatsConnection;
-  let database: TestDatabase;
   let db: Db;
-  let poller: ProxmoxPoller;
-  let transitions: Transition[] = [];
-  let judgeWith: (cycle: ProxmoxCycle) => Promise<unknown>;
 
   before(async () => {
-    [pve, nats, database] = await Promise.all([
-      startFakeProxmox({ nodes: nodes(), guests: [vm(100, "web01", "pve1", "running"), vm(101, "db01", "pve1", "running"), vm(102, "spare", "pve1", "stopped"), vm(200, "app01", "pve2", "running")] }),
-      startNatsServer(),
-      createTestDatabase(),
-    ]);
-    nc = await connect({ servers: nats.url });
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
-    const evaluator = new AlertEvaluator({ db, rules, log: pino({ level: "silent" }), notify: (t) => transitions.push(...t) });
-    judgeWith = (cycle) => evaluator.judgeProxmox(cycle);
-    poller = startProxmoxPoller({
-      clusters: [{ name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint, intervalSeconds: 60, timeoutSeconds: 1, concurrency: 8, client: "acme", site: "paris-dc1" }],
-      db, nc, log: pino({ level: "silent" }), schedule: false,
-      onStored: (cycle) => judgeWith(cycle),
+    rig = await startProxmoxRig({
+      nodes: nodes(),
+      guests: [vm(100, "web01", "pve1", "running"), vm(101, "db01", "pve1", "running"), vm(102, "spare", "pve1", "stopped"), vm(200, "app01", "pve2", "running")],
+      rules,
+      timeoutSeconds: 1,
     });
+    ({ pve, db } = rig);
   });
 
-  after(async () => {
-    await poller?.stop();
-    await nc?.drain();
-    await db?.destroy();
-    await Promise.all([pve?.close(), nats?.close(), database?.drop()]);
-  });
+  after(() => rig?.close());
 
-  const cycle = async () => {
-    transitions = [];
-    await poller.runOnce();
-    return transitions.map((t) => `${t.to} ${t.alert.rule} ${t.alert.labels.host}${t.alert.labels.storage ? `/${t.alert.labels.storage}` : ""} ${t.alert.severity}`).sort();
-  };
+  const cycle = async () =>
+    (await rig.cycle()).transitions.map((t) => `${t.to} ${t.alert.rule} ${t.alert.labels.host}${t.alert.labels.storage ? `/${t.alert.labels.storage}` : ""} ${t.alert.severity}`).sort();
   const open = async () => (await openAlerts(db)).map((a) => `${a.state} ${a.rule} ${a.labels.host}${a.labels.storage ? `/${a.labels.storage}` : ""} ${a.severity}`).sort();
   const guest = (vmid: number) => pve.state.guests.find((g) => g.vmid === vmid)!;
 
@@ -113,9 +84,7 @@ describe("Proxmox alert rules, through the poller and the evaluator", () => {
   });
 
   test("a collector restarted between a guest's running and stopped cycles still sees it stop", async () => {
-    // A new evaluator: nothing in memory, only the database.
-    const fresh = new AlertEvaluator({ db, rules, log: pino({ level: "silent" }), notify: (t) => transitions.push(...t) });
-    judgeWith = (cycle) => fresh.judgeProxmox(cycle);
+    rig.restartEvaluator();
     guest(200).status = "stopped";
     assert.deepEqual(await cycle(), ["firing ProxmoxGuestDown app01 critical"]);
   });

@@ -4,21 +4,14 @@
 // overridden per label, a guest excluded) and BackupJobFailed.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pino from "pino";
-import type { Transition } from "../../collector/src/alerts/engine.ts";
-import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
-import { Secret } from "../../collector/src/proxmox/config.ts";
-import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import { proxmoxDetail } from "../../collector/src/proxmox/repository.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
-import { startFakeProxmox, type FakeGuest, type FakeNode, type FakeProxmox } from "../fakes/proxmox/server.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import type { FakeGuest, FakeNode, FakeProxmox } from "../fakes/proxmox/server.ts";
+import { startProxmoxRig, type ProxmoxRig } from "../helpers/proxmox-rig.ts";
 
 const GiB = 1024 ** 3;
 const HOUR = 3600;
@@ -41,43 +34,22 @@ const vm = (vmid: number, name: string, node: string): FakeGuest => ({
 });
 
 describe("backup coverage, through the poller and the evaluator", () => {
+  let rig: ProxmoxRig;
   let pve: FakeProxmox;
-  let nats: TestNatsServer;
-  let nc: NatsConnection;
-  let database: TestDatabase;
   let db: Db;
-  let poller: ProxmoxPoller;
-  let transitions: Transition[] = [];
 
   before(async () => {
-    [pve, nats, database] = await Promise.all([
-      startFakeProxmox({ nodes: nodes(), guests: [vm(100, "web01", "pve1"), vm(101, "db01", "pve1"), vm(200, "app01", "pve2"), vm(201, "scratch01", "pve2"), vm(202, "batch01", "pve2")] }),
-      startNatsServer(),
-      createTestDatabase(),
-    ]);
-    nc = await connect({ servers: nats.url });
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
+    rig = await startProxmoxRig({ nodes: nodes(), guests: [vm(100, "web01", "pve1"), vm(101, "db01", "pve1"), vm(200, "app01", "pve2"), vm(201, "scratch01", "pve2"), vm(202, "batch01", "pve2")], rules });
+    ({ pve, db } = rig);
     // A person labels batch01: backed up weekly.
     await importTopology(db, parseTopologyFile("clients:\n  - name: acme\n    sites:\n      - name: paris-dc1\n        hosts:\n          - name: batch01\n            labels: { backup: weekly }\n"));
-    const evaluator = new AlertEvaluator({ db, rules, log: pino({ level: "silent" }), notify: (t) => transitions.push(...t) });
-    poller = startProxmoxPoller({
-      clusters: [{ name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint, intervalSeconds: 60, timeoutSeconds: 5, concurrency: 8, client: "acme", site: "paris-dc1" }],
-      db, nc, log: pino({ level: "silent" }), schedule: false, onStored: (cycle) => evaluator.judgeProxmox(cycle),
-    });
   });
 
-  after(async () => {
-    await poller?.stop();
-    await nc?.drain();
-    await db?.destroy();
-    await Promise.all([pve?.close(), nats?.close(), database?.drop()]);
-  });
+  after(() => rig?.close());
 
   const cycle = async () => {
-    transitions = [];
-    const [result] = await poller.runOnce();
-    return { inventory: result!.inventory, seen: transitions.map((t) => `${t.to} ${t.alert.rule} ${t.alert.labels.host}`).sort() };
+    const { inventory, transitions } = await rig.cycle();
+    return { inventory, seen: transitions.map((t) => `${t.to} ${t.alert.rule} ${t.alert.labels.host}`).sort() };
   };
   const open = async () => (await openAlerts(db)).map((a) => `${a.state} ${a.rule} ${a.labels.host}`).sort();
   const hostId = async (name: string) => (await db.selectFrom("hosts").select("id").where("name", "=", name).executeTakeFirstOrThrow()).id;

@@ -4,18 +4,11 @@
 // shared storage filling up alerting once for the cluster, not once per node.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pino from "pino";
-import type { Transition } from "../../collector/src/alerts/engine.ts";
-import { AlertEvaluator } from "../../collector/src/alerts/evaluator.ts";
 import { openAlerts } from "../../collector/src/alerts/repository.ts";
 import { rulesConfigSchema } from "../../collector/src/alerts/settings.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
-import { Secret } from "../../collector/src/proxmox/config.ts";
-import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
-import { startFakeProxmox, type FakeGuest, type FakeNode, type FakeProxmox } from "../fakes/proxmox/server.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import type { Db } from "../../collector/src/db/database.ts";
+import type { FakeGuest, FakeNode, FakeProxmox } from "../fakes/proxmox/server.ts";
+import { startProxmoxRig, type ProxmoxRig } from "../helpers/proxmox-rig.ts";
 
 const GiB = 1024 ** 3;
 const rules = rulesConfigSchema.parse({
@@ -37,24 +30,13 @@ const nodes = (): FakeNode[] => [
 const vm = (vmid: number, name: string): FakeGuest => ({ type: "qemu", vmid, name, node: "pve1", status: "running", config: { name, net0: `virtio=BC:24:11:00:00:${vmid.toString(16).padStart(2, "0")},bridge=vmbr0` } });
 
 describe("storage and cluster health, through the poller and the evaluator", () => {
+  let rig: ProxmoxRig;
   let pve: FakeProxmox;
-  let nats: TestNatsServer;
-  let nc: NatsConnection;
-  let database: TestDatabase;
   let db: Db;
-  let poller: ProxmoxPoller;
-  let transitions: Transition[] = [];
 
   before(async () => {
-    [pve, nats, database] = await Promise.all([startFakeProxmox({ nodes: nodes(), guests: [vm(100, "web01"), vm(101, "db01")] }), startNatsServer(), createTestDatabase()]);
-    nc = await connect({ servers: nats.url });
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
-    const evaluator = new AlertEvaluator({ db, rules, log: pino({ level: "silent" }), notify: (t) => transitions.push(...t) });
-    poller = startProxmoxPoller({
-      clusters: [{ name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint, intervalSeconds: 60, timeoutSeconds: 5, concurrency: 8, client: "acme", site: "paris-dc1" }],
-      db, nc, log: pino({ level: "silent" }), schedule: false, onStored: (cycle) => evaluator.judgeProxmox(cycle),
-    });
+    rig = await startProxmoxRig({ nodes: nodes(), guests: [vm(100, "web01"), vm(101, "db01")], rules });
+    ({ pve, db } = rig);
     pve.state.ha = [
       { id: "quorum", type: "quorum", node: "pve1", status: "OK", quorate: 1 },
       { id: "master", type: "master", node: "pve1", status: "pve1 (active, Tue Dec  1 15:00:00 2026)" },
@@ -63,17 +45,11 @@ describe("storage and cluster health, through the poller and the evaluator", () 
     ];
   });
 
-  after(async () => {
-    await poller?.stop();
-    await nc?.drain();
-    await db?.destroy();
-    await Promise.all([pve?.close(), nats?.close(), database?.drop()]);
-  });
+  after(() => rig?.close());
 
   const cycle = async () => {
-    transitions = [];
-    const [result] = await poller.runOnce();
-    return { inventory: result!.inventory, seen: transitions.map((t) => `${t.to} ${t.alert.rule} ${t.alert.labels.host ?? `cluster ${t.alert.labels.cluster}`}${t.alert.labels.pool ? `/${t.alert.labels.pool}` : ""} ${t.alert.severity}`).sort() };
+    const { inventory, transitions } = await rig.cycle();
+    return { inventory, seen: transitions.map((t) => `${t.to} ${t.alert.rule} ${t.alert.labels.host ?? `cluster ${t.alert.labels.cluster}`}${t.alert.labels.pool ? `/${t.alert.labels.pool}` : ""} ${t.alert.severity}`).sort() };
   };
 
   test("a degraded pool with errors, a failing replication, an HA resource in error and a full shared storage fire; no Ceph is no failure", async () => {

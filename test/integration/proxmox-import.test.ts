@@ -5,43 +5,26 @@
 // mon01 is reached through it").
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pino from "pino";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
-import { Secret } from "../../collector/src/proxmox/config.ts";
-import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
+import type { Db } from "../../collector/src/db/database.ts";
+import type { ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { importTopology, loadTopology } from "../../collector/src/topology/repository.ts";
 import { routeTo } from "../../collector/src/topology/routes.ts";
-import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
+import type { FakeProxmox } from "../fakes/proxmox/server.ts";
 import { clusterGuests, clusterNodes } from "../fixtures/proxmox/cluster.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { startProxmoxRig, type ProxmoxRig } from "../helpers/proxmox-rig.ts";
 
+let rig: ProxmoxRig;
 let pve: FakeProxmox;
-let nats: TestNatsServer;
-let nc: NatsConnection;
-let database: TestDatabase;
 let db: Db;
 let poller: ProxmoxPoller;
 
 before(async () => {
-  [pve, nats, database] = await Promise.all([startFakeProxmox({ nodes: clusterNodes(), guests: clusterGuests() }), startNatsServer(), createTestDatabase()]);
-  nc = await connect({ servers: nats.url });
-  db = openDatabase(database.url);
-  await migrateToLatest(db);
-  poller = startProxmoxPoller({
-    clusters: [{ name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint, intervalSeconds: 60, timeoutSeconds: 5, concurrency: 8, client: "acme", site: "paris-dc1" }],
-    db, nc, log: pino({ level: "silent" }), schedule: false,
-  });
+  rig = await startProxmoxRig({ nodes: clusterNodes(), guests: clusterGuests() });
+  ({ pve, db, poller } = rig);
 });
 
-after(async () => {
-  await poller?.stop();
-  await nc?.drain();
-  await db?.destroy();
-  await Promise.all([pve?.close(), nats?.close(), database?.drop()]);
-});
+after(() => rig?.close());
 
 const node = (name: string) => pve.state.nodes.find((n) => n.node === name)!;
 const hostFacts = async (name: string) =>

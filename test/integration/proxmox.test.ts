@@ -1,32 +1,29 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import pino from "pino";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { sql } from "kysely";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import { ProxmoxClient, DEFAULT_MAX_RESPONSE_BYTES } from "../../collector/src/proxmox/client.ts";
 import { Secret, type ProxmoxClusterConfig } from "../../collector/src/proxmox/config.ts";
 import { discover } from "../../collector/src/proxmox/discovery.ts";
-import { startProxmoxPoller, type ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
+import type { ProxmoxPoller } from "../../collector/src/proxmox/poller.ts";
 import { proxmoxDetail } from "../../collector/src/proxmox/repository.ts";
 import { listHosts } from "../../collector/src/hosts/repository.ts";
 import { adoptHost, listClaims } from "../../collector/src/topology/adoption.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
 import { decodeInventoryEvent, type InventoryEvent } from "../../proto/src/codec.ts";
-import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
+import type { FakeProxmox } from "../fakes/proxmox/server.ts";
 import { clusterGuests, clusterNodes } from "../fixtures/proxmox/cluster.ts";
-import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { startProxmoxRig, type ProxmoxRig } from "../helpers/proxmox-rig.ts";
 
+let rig: ProxmoxRig;
 let pve: FakeProxmox;
-let nats: TestNatsServer;
 let nc: NatsConnection;
-let database: TestDatabase;
 let db: Db;
 let poller: ProxmoxPoller;
+let cluster: ProxmoxClusterConfig;
 let events: InventoryEvent[] = [];
 let subscription: Subscription;
-let cluster: ProxmoxClusterConfig;
 
 const client = (overrides: Partial<{ secret: string; fingerprint: string | null; timeoutMs: number }> = {}) =>
   new ProxmoxClient({
@@ -40,27 +37,15 @@ const client = (overrides: Partial<{ secret: string; fingerprint: string | null;
   });
 
 before(async () => {
-  [pve, nats, database] = await Promise.all([startFakeProxmox({ nodes: clusterNodes(), guests: clusterGuests() }), startNatsServer(), createTestDatabase()]);
-  nc = await connect({ servers: nats.url });
-  db = openDatabase(database.url);
-  await migrateToLatest(db);
+  rig = await startProxmoxRig({ nodes: clusterNodes(), guests: clusterGuests(), timeoutSeconds: 1 });
+  ({ pve, nc, db, poller, cluster } = rig);
   subscription = nc.subscribe("netmap.v1.inventory.>");
   void (async () => {
     for await (const msg of subscription) events.push(decodeInventoryEvent(msg.data));
   })();
-  cluster = {
-    name: "lab", url: pve.url, tokenId: pve.tokenId, tokenSecret: new Secret(pve.secret), fingerprint: pve.fingerprint,
-    intervalSeconds: 60, timeoutSeconds: 1, concurrency: 8, client: "acme", site: "paris-dc1",
-  };
-  poller = startProxmoxPoller({ clusters: [cluster], db, nc, log: pino({ level: "silent" }), schedule: false });
 });
 
-after(async () => {
-  await poller?.stop();
-  await nc?.drain();
-  await db?.destroy();
-  await Promise.all([pve?.close(), nats?.close(), database?.drop()]);
-});
+after(() => rig?.close());
 
 /** One cycle, and the InventoryEvents it published, as "change name [changed…]". */
 async function cycle() {

@@ -8,13 +8,13 @@ import pg from "pg";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import { migrations } from "../../collector/src/db/migrations/index.ts";
 import { buildApp } from "../../collector/src/http/app.ts";
 import { storeBatch } from "../../collector/src/ingest/store.ts";
 import { housekeep, preparePartitions } from "../../collector/src/series/housekeeping.ts";
 import { DEFAULT_RETENTION, type Retention } from "../../collector/src/series/retention.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { createMigratedDatabase, createTestDatabase, type MigratedDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
 
 const DAY = 86_400_000;
@@ -29,14 +29,12 @@ async function partitions(db: Db, table: string): Promise<string[]> {
 
 /** A fresh database with partitions around `now`, and the HTTP app over it (token "t"). */
 function seriesFixture(now: number) {
-  let database: TestDatabase | undefined;
-  let db: Db | undefined;
+  let database: MigratedDatabase | undefined;
   let app: FastifyInstance | undefined;
   return {
     async open(): Promise<{ db: Db; app: FastifyInstance }> {
-      database = await createTestDatabase();
-      db = openDatabase(database.url);
-      await migrateToLatest(db);
+      database = await createMigratedDatabase();
+      const { db } = database;
       await preparePartitions(db, DEFAULT_RETENTION, new Date(now));
       const config = loadCollectorConfig({ env: { NETMAP_DATABASE_URL: database.url } });
       app = await buildApp({ config, db, registry: new Registry(), natsConnected: () => true, token: "t" }, pino({ level: "silent" }));
@@ -44,25 +42,20 @@ function seriesFixture(now: number) {
     },
     async close(): Promise<void> {
       await app?.close();
-      await db?.destroy();
       await database?.drop();
     },
   };
 }
 
 describe("series housekeeping", () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
 
   before(async () => {
-    database = await createTestDatabase();
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
+    database = await createMigratedDatabase();
+    ({ db } = database);
   });
-  after(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
+  after(() => database?.drop());
 
   test("partitions appear ahead of the data and those past retention are dropped whole", async () => {
     const retention: Retention = { raw: 2 * 86_400, minute: 14 * 86_400, hour: 60 * 86_400 };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
@@ -9,25 +9,21 @@ import { buildApp } from "../../collector/src/http/app.ts";
 import { storeBatch } from "../../collector/src/ingest/store.ts";
 import { formatTopologyFile, parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { importTopology, loadTopology } from "../../collector/src/topology/repository.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { createMigratedDatabase, type MigratedDatabase } from "../helpers/postgres.ts";
 import { sampleReport } from "../helpers/reports.ts";
 
 const FIXTURE = readFileSync(new URL("../fixtures/topology/two-clients.yaml", import.meta.url), "utf8");
 
 describe("topology in PostgreSQL: import, export, merge with agents", () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
 
   before(async () => {
-    database = await createTestDatabase();
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
+    database = await createMigratedDatabase();
+    ({ db } = database);
   });
 
-  after(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
+  after(() => database?.drop());
 
   const hostRows = () => db.selectFrom("hosts").select(["id", "agent_id", "name", "hostname", "address", "site_id", "source", "fact_sources"]).orderBy("id").execute();
 

@@ -9,12 +9,12 @@ import { after, before, describe, test } from "node:test";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { loadCollectorConfig } from "../../collector/src/config.ts";
-import { migrateToLatest, openDatabase, type Db } from "../../collector/src/db/database.ts";
+import type { Db } from "../../collector/src/db/database.ts";
 import { buildApp } from "../../collector/src/http/app.ts";
 import { formatTopologyFile, parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { importTopology, loadTopology } from "../../collector/src/topology/repository.ts";
 import { renderTopologySshConfig } from "../../collector/src/topology/ssh-config.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
+import { createMigratedDatabase, type MigratedDatabase } from "../helpers/postgres.ts";
 
 const FILE = readFileSync(new URL("../fixtures/topology/people-names.yaml", import.meta.url), "utf8");
 
@@ -26,18 +26,16 @@ function sshG(configFile: string, alias: string): string {
 }
 
 describe("names with spaces, accents and quotes, stored and served", () => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
   const dir = mkdtempSync(join(tmpdir(), "netmap-names-"));
 
   before(async () => {
-    database = await createTestDatabase();
-    db = openDatabase(database.url);
-    await migrateToLatest(db);
+    database = await createMigratedDatabase();
+    ({ db } = database);
   });
 
   after(async () => {
-    await db?.destroy();
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });

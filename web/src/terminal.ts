@@ -29,25 +29,31 @@ function screen(): Terminal {
     fit = new FitAddon();
     term.loadAddon(fit);
     const container = byId("terminal-screen");
-    term.open(container);
-    adoptXtermStyles(container);
+    openWithStyleNonce(term, container);
     window.addEventListener("resize", () => !dialog().hidden && fit?.fit());
   }
   return term;
 }
 
 /**
- * xterm's DOM renderer writes its cell sizes and colours into <style> elements inside the
- * terminal, which the console's CSP (style-src 'self', no inline styles) refuses to apply.
- * Rather than open the CSP to every inline style, the same rules go into a constructed style
- * sheet, which only the page's own script can make: the blocked elements stay blocked.
+ * xterm's DOM renderer writes its rules (cell sizes, colours, the font) into <style> elements it
+ * makes as the terminal opens. Each gets the page's CSP nonce as it is made, before it is in the
+ * document, so the policy applies them (and goes on refusing any <style> without it); the nonce
+ * is in a <meta> whose attribute the browser empties, so only script reads it (collector/src/http/web.ts).
  */
-function adoptXtermStyles(container: HTMLElement): void {
-  const sheet = new CSSStyleSheet();
-  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-  const mirror = () => sheet.replaceSync([...container.querySelectorAll("style")].map((style) => style.textContent).join("\n"));
-  new MutationObserver(mirror).observe(container, { subtree: true, childList: true, characterData: true });
-  mirror();
+function openWithStyleNonce(terminal: Terminal, container: HTMLElement): void {
+  const nonce = document.querySelector<HTMLMetaElement>("meta[name=style-nonce]")?.nonce ?? "";
+  const createElement = document.createElement;
+  document.createElement = function (this: Document, ...args: Parameters<Document["createElement"]>) {
+    const element = createElement.apply(this, args);
+    if (element instanceof HTMLStyleElement) element.nonce = nonce;
+    return element;
+  } as Document["createElement"];
+  try {
+    terminal.open(container);
+  } finally {
+    document.createElement = createElement;
+  }
 }
 
 function setState(state: "connecting" | "open" | "ended" | "failed" | "replaying" | "replayed", text: string): void {

@@ -100,6 +100,8 @@ export const GRPC_ACCESS: Readonly<Record<keyof typeof NetMapAdminService, Acces
   recordContainerAction: { role: "operator", audit: "container_action", target: ["container", "action", "outcome"] },
   selectHosts: { role: "operator" },
   recordFleetRun: { role: "operator", audit: "fleet_run", target: ["selection", "command", "outcome"] },
+  // Replacing the agent binary of running hosts is an admin's, as installing one is.
+  recordAgentUpgrade: { role: "admin", audit: "agent_upgrade", target: ["agents", "version", "outcome"] },
 };
 
 /** What an audited request names as its target, as text (a matcher list as JSON). */

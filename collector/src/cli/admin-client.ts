@@ -118,6 +118,7 @@ export function connectAdmin(env: Record<string, string | undefined>): AdminClie
     recordContainerAction: call((c) => c.recordContainerAction),
     selectHosts: call((c) => c.selectHosts),
     recordFleetRun: call((c) => c.recordFleetRun),
+    recordAgentUpgrade: call((c) => c.recordAgentUpgrade),
     watchAlerts: async (onMessage, signal) => {
       const client = await connecting;
       return new Promise<void>((resolve, reject) => {

@@ -1,6 +1,8 @@
 // `netmap agent upgrade --all|HOST... [--canary N] [--binary F] [--timeout D] [--config F]`:
 // run where netmap.yaml is (the collector's host): it signs with the collector's release key
-// and speaks NATS as the collector's user. The work is rollout/upgrade.ts.
+// and speaks NATS as the collector's user. The work is rollout/upgrade.ts. Each upgrade is in the
+// collector's audit trail (agent_upgrade, an admin's call): the agents and release when it starts,
+// refused before anything is published if the collector does not record it, then each agent's outcome.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +14,7 @@ import { loadCollectorConfig } from "../config.ts";
 import { NetMapError, UsageError } from "../errors.ts";
 import { DEFAULT_DIST_DIR } from "../rollout/install.ts";
 import { loadReleaseKey } from "../rollout/release-key.ts";
+import { connectAdmin, type AdminClient } from "./admin-client.ts";
 import { binaryArchitecture, publishReleases, reportingAgents, upgradeAgents, type BinaryArchitecture, type FleetAgent, type UpgradeOutcome } from "../rollout/upgrade.ts";
 import { natsServers } from "../serve.ts";
 import { terminalSafe } from "../text/escape.ts";
@@ -62,18 +65,56 @@ export async function upgradeCommand(args: string[], env: Record<string, string 
     const behind = chosen.filter((agent) => agent.version !== version).sort((a, b) => a.hostname.localeCompare(b.hostname) || a.agentId.localeCompare(b.agentId));
     for (const agent of chosen) if (agent.version === version) out.stdout(`${label(agent)}: already runs ${version}\n`);
     if (!behind.length) return 0;
-    const releases = await publishReleases(nc, binaries, version, key);
-    out.stdout(`published ${releases.map((r) => r.release.object).join(", ")} into NETMAP_RELEASES; upgrading ${behind.length} agent(s), ${Math.min(canaries, behind.length)} canary first\n`);
-    const started = performance.now();
-    const outcomes = await upgradeAgents(nc, behind, releases, {
-      canaries,
-      deadlineMs: timeoutSeconds * 1000,
-      say: (agent, message, failed) => (failed ? out.stderr : out.stdout)(`${label(agent)}: ${terminalSafe(message)}\n`),
-    });
-    out.stdout(summary(outcomes, version, (performance.now() - started) / 1000));
-    return outcomes.every((o) => o.result === "upgraded" || o.result === "current") ? 0 : 1;
+    const admin = connectAdmin(env);
+    try {
+      await admin.recordAgentUpgrade({ agents: auditNames(behind), version, outcome: "started" });
+      let outcomes: UpgradeOutcome[];
+      const started = performance.now();
+      try {
+        const releases = await publishReleases(nc, binaries, version, key);
+        out.stdout(`published ${releases.map((r) => r.release.object).join(", ")} into NETMAP_RELEASES; upgrading ${behind.length} agent(s), ${Math.min(canaries, behind.length)} canary first\n`);
+        outcomes = await upgradeAgents(nc, behind, releases, {
+          canaries,
+          deadlineMs: timeoutSeconds * 1000,
+          say: (agent, message, failed) => (failed ? out.stderr : out.stdout)(`${label(agent)}: ${terminalSafe(message)}\n`),
+        });
+      } catch (error) {
+        const reason = (error as Error).message;
+        await recordOutcomes(admin, behind.map((agent) => ({ agent, result: "failed", reason, canary: false })), version, out);
+        throw error;
+      }
+      await recordOutcomes(admin, outcomes, version, out);
+      out.stdout(summary(outcomes, version, (performance.now() - started) / 1000));
+      return outcomes.every((o) => o.result === "upgraded" || o.result === "current") ? 0 : 1;
+    } finally {
+      admin.close();
+    }
   } finally {
     await nc.close();
+  }
+}
+
+/** An agent as the audit trail names it: its hostname and agent id, as it reports them. */
+const auditName = (agent: FleetAgent) => `${agent.hostname} (${agent.agentId})`;
+
+/**
+ * The agents of an upgrade in its "started" entry, short enough that the version and outcome after
+ * them stay in the entry's target (cut at 500 characters): a long list is counted and cut; the
+ * outcomes after it name each agent.
+ */
+function auditNames(agents: readonly FleetAgent[]): string {
+  const names = agents.map(auditName).join(" ");
+  return names.length <= 300 ? names : `${agents.length} agents: ${names.slice(0, 280)}…`;
+}
+
+/** Each agent's outcome into the audit trail; the upgrade is done, so a refusal is only reported. */
+async function recordOutcomes(admin: AdminClient, outcomes: readonly UpgradeOutcome[], version: string, out: Out): Promise<void> {
+  try {
+    for (const o of outcomes) {
+      await admin.recordAgentUpgrade({ agents: auditName(o.agent), version, outcome: `${o.result}${o.reason ? `: ${o.reason}` : ""}`.slice(0, 400) });
+    }
+  } catch (error) {
+    out.stderr(`netmap: the upgrade's outcome is not in the collector's audit trail: ${terminalSafe((error as Error).message)}\n`);
   }
 }
 

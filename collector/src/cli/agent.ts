@@ -63,7 +63,8 @@ export const AGENT_USAGE = `  agent install HOST...|--all [--nats URL] [--creds 
                                     fetches, checks, tries and swaps it and reports the new version.
                                     --canary: hosts that go first (1); if one fails or does not
                                     report within --timeout (2m), they roll back and the rest are
-                                    left alone. HOST: a hostname or agent id as the agent reports it`;
+                                    left alone. HOST: a hostname or agent id as the agent reports it.
+                                    In the audit trail (agent_upgrade): an admin token, as for install`;
 
 
 export async function runAgentCommand(argv: string[], env = process.env, out = defaultOut): Promise<number> {

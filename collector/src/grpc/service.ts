@@ -53,6 +53,8 @@ import {
   type SelectHostsResponse,
   type RecordFleetRunRequest,
   type RecordFleetRunResponse,
+  type RecordAgentUpgradeRequest,
+  type RecordAgentUpgradeResponse,
 } from "../../../proto/gen/netmap/v1/admin.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../auth/api-tokens.ts";
 import type { Caller } from "../auth/roles.ts";
@@ -71,6 +73,7 @@ import { containerEngineOf } from "../containers/repository.ts";
 import { CONTAINER_ACTIONS, CONTAINER_NAME } from "../containers/control.ts";
 import { NotFoundError } from "../errors.ts";
 import { selectHosts } from "../fleet/select.ts";
+import { isVersion } from "../../../proto/src/release.ts";
 import { findHost, qualifiedName, routeFrom } from "../topology/routes.ts";
 import { alertToMessage, guestTaskToMessage, hopToMessage, hostToMessage, silenceToMessage } from "./messages.ts";
 
@@ -135,6 +138,8 @@ export interface AdminMethods {
   selectHosts(request: SelectHostsRequest): Promise<SelectHostsResponse>;
   /** Nothing but the audit entry server.ts records for it. */
   recordFleetRun(request: RecordFleetRunRequest): Promise<RecordFleetRunResponse>;
+  /** Nothing but the audit entry server.ts records for it. */
+  recordAgentUpgrade(request: RecordAgentUpgradeRequest): Promise<RecordAgentUpgradeResponse>;
 }
 
 const tokenToMessage = (t: ApiToken): ApiTokenMessage => ({ ...t, lastUsedAt: t.lastUsedAt ?? undefined });
@@ -198,6 +203,11 @@ const fleetRunRequest = z.object({
   selection: z.string().min(1, "recordFleetRun: no selection given").max(2000),
   command: z.string().min(1, "recordFleetRun: no command given").max(4000),
   outcome: z.string().min(1, "recordFleetRun: no outcome given").max(200),
+});
+const agentUpgradeRequest = z.object({
+  agents: z.string().min(1, "recordAgentUpgrade: no agents given").max(4000),
+  version: z.string().refine(isVersion, "recordAgentUpgrade: version is not a release version"),
+  outcome: z.string().min(1, "recordAgentUpgrade: no outcome given").max(400),
 });
 
 const guestActionRequest = z.object({
@@ -278,5 +288,6 @@ export function adminMethods({ db, thresholds, topology, identities, guests }: A
       hosts: selectHosts(await topology.topology(), parseRequest(selectRequest, request)).map((h) => ({ ...h, hops: h.hops.map(hopToMessage) })),
     }),
     recordFleetRun: async (request) => (parseRequest(fleetRunRequest, request), {}),
+    recordAgentUpgrade: async (request) => (parseRequest(agentUpgradeRequest, request), {}),
   };
 }

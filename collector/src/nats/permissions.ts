@@ -52,6 +52,8 @@ export function collectorPermissions(inboxPrefix: string): Permissions {
       "netmap.v1.audit.>",
       // netmap agent upgrade: the releases bucket, the fleet's latest reports, the agents' commands.
       ...["INFO", "CREATE", "PURGE", "MSG.GET"].map((call) => `$JS.API.STREAM.${call}.${RELEASES_STREAM}`),
+      // Listing the bucket to delete old releases: an ordered consumer of its metadata.
+      ...["CREATE", "DELETE"].map((call) => `$JS.API.CONSUMER.${call}.${RELEASES_STREAM}.>`),
       `$O.${RELEASES_BUCKET}.>`,
       `$JS.API.STREAM.MSG.GET.${REPORTS_STREAM}`,
       `${UPGRADE_SUBJECT_PREFIX}.command.>`,

@@ -122,30 +122,11 @@ export function judgeProxmox(cycle: ProxmoxCycle, memory: ProxmoxMemory, openGue
 }
 
 function judgeSharedStorage(cycle: ProxmoxCycle, storage: readonly StorageUsage[], settings: (rule: string, scope: RuleScope) => RuleSettings): HostObservation[] {
-  const out: HostObservation[] = [];
-  for (const s of storage) {
-    if (!s.active || s.total === null || s.total <= 0 || s.used === null) continue;
-    const used = (s.used / s.total) * 100;
-    const rule = settings(PROXMOX_STORAGE_FILLING, { host: "", client: cycle.client, site: cycle.site, mountpoint: s.storage });
-    if (!rule.enabled) continue;
-    for (const severity of ["warning", "critical"] as const satisfies readonly Severity[]) {
-      const fire = rule[severity];
-      if (fire === undefined) continue;
-      const clear = rule[`${severity}Clear`] ?? fire - Math.abs(fire) * 0.05;
-      out.push({
-        hostId: null,
-        observation: thresholdObservation(
-          {
-            rule: PROXMOX_STORAGE_FILLING, severity, labels: { cluster: cycle.cluster, storage: s.storage },
-            annotations: { summary: `shared storage ${s.storage} of Proxmox cluster ${cycle.cluster} is ${used.toFixed(1)}% full` },
-            value: used, forSeconds: rule.forSeconds,
-          },
-          { direction: "above", fire, clear },
-        ),
-      });
-    }
-  }
-  return out;
+  return storageFilling(storage, (s) => settings(PROXMOX_STORAGE_FILLING, { host: "", client: cycle.client, site: cycle.site, mountpoint: s.storage }), (s, used) => ({
+    hostId: null,
+    labels: { cluster: cycle.cluster, storage: s.storage },
+    summary: `shared storage ${s.storage} of Proxmox cluster ${cycle.cluster} is ${used.toFixed(1)}% full`,
+  }));
 }
 
 function judgeStorage(
@@ -155,25 +136,34 @@ function judgeStorage(
   settings: (rule: string, scope: RuleScope) => RuleSettings,
   scopeOf: (r: ProxmoxResourceState, storage?: string) => RuleScope,
 ): HostObservation[] {
+  return storageFilling(storage, (s) => settings(PROXMOX_STORAGE_FILLING, scopeOf(node, s.storage)), (s, used) => ({
+    hostId: node.hostId,
+    labels: { host: node.host, cluster: cycle.cluster, node: node.node, storage: s.storage },
+    summary: `storage ${s.storage} on Proxmox node ${node.node} is ${used.toFixed(1)}% full`,
+  }));
+}
+
+/** ProxmoxStorageFilling for each active storage with figures: a warning and a critical threshold, each with its clear. */
+function storageFilling(
+  storage: readonly StorageUsage[],
+  ruleOf: (s: StorageUsage) => RuleSettings,
+  describe: (s: StorageUsage, usedPercent: number) => { hostId: number | null; labels: Record<string, string>; summary: string },
+): HostObservation[] {
   const out: HostObservation[] = [];
   for (const s of storage) {
     if (!s.active || s.total === null || s.total <= 0 || s.used === null) continue;
     const used = (s.used / s.total) * 100;
-    const rule = settings(PROXMOX_STORAGE_FILLING, scopeOf(node, s.storage));
+    const rule = ruleOf(s);
     if (!rule.enabled) continue;
+    const { hostId, labels, summary } = describe(s, used);
     for (const severity of ["warning", "critical"] as const satisfies readonly Severity[]) {
       const fire = rule[severity];
       if (fire === undefined) continue;
       const clear = rule[`${severity}Clear`] ?? fire - Math.abs(fire) * 0.05;
       out.push({
-        hostId: node.hostId,
+        hostId,
         observation: thresholdObservation(
-          {
-            rule: PROXMOX_STORAGE_FILLING, severity,
-            labels: { host: node.host, cluster: cycle.cluster, node: node.node, storage: s.storage },
-            annotations: { summary: `storage ${s.storage} on Proxmox node ${node.node} is ${used.toFixed(1)}% full` },
-            value: used, forSeconds: rule.forSeconds,
-          },
+          { rule: PROXMOX_STORAGE_FILLING, severity, labels: { ...labels }, annotations: { summary }, value: used, forSeconds: rule.forSeconds },
           { direction: "above", fire, clear },
         ),
       });

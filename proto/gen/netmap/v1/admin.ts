@@ -606,6 +606,21 @@ export interface RecordFleetRunRequest {
 export interface RecordFleetRunResponse {
 }
 
+export interface RecordAgentUpgradeRequest {
+  /** The agents, each "HOSTNAME (AGENT_ID)" as it reports: all of them when it starts, then one. */
+  agents: string;
+  /** The release's version. */
+  version: string;
+  /**
+   * "started", or the agent's outcome: "upgraded", "current", "failed: REASON", "rolled_back: REASON"
+   * or "not_sent: REASON".
+   */
+  outcome: string;
+}
+
+export interface RecordAgentUpgradeResponse {
+}
+
 function createBaseImportRequest(): ImportRequest {
   return { topologyYaml: "", fileName: "" };
 }
@@ -7914,6 +7929,159 @@ export const RecordFleetRunResponse: MessageFns<RecordFleetRunResponse> = {
   },
 };
 
+function createBaseRecordAgentUpgradeRequest(): RecordAgentUpgradeRequest {
+  return { agents: "", version: "", outcome: "" };
+}
+
+export const RecordAgentUpgradeRequest: MessageFns<RecordAgentUpgradeRequest> = {
+  encode(message: RecordAgentUpgradeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agents !== "") {
+      writer.uint32(10).string(message.agents);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(26).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordAgentUpgradeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordAgentUpgradeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agents = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordAgentUpgradeRequest {
+    return {
+      agents: isSet(object.agents) ? globalThis.String(object.agents) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+    };
+  },
+
+  toJSON(message: RecordAgentUpgradeRequest): unknown {
+    const obj: any = {};
+    if (message.agents !== "") {
+      obj.agents = message.agents;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordAgentUpgradeRequest>, I>>(base?: I): RecordAgentUpgradeRequest {
+    return RecordAgentUpgradeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordAgentUpgradeRequest>, I>>(object: I): RecordAgentUpgradeRequest {
+    const message = createBaseRecordAgentUpgradeRequest();
+    message.agents = object.agents ?? "";
+    message.version = object.version ?? "";
+    message.outcome = object.outcome ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordAgentUpgradeResponse(): RecordAgentUpgradeResponse {
+  return {};
+}
+
+export const RecordAgentUpgradeResponse: MessageFns<RecordAgentUpgradeResponse> = {
+  encode(_: RecordAgentUpgradeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordAgentUpgradeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordAgentUpgradeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RecordAgentUpgradeResponse {
+    return {};
+  },
+
+  toJSON(_: RecordAgentUpgradeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordAgentUpgradeResponse>, I>>(base?: I): RecordAgentUpgradeResponse {
+    return RecordAgentUpgradeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordAgentUpgradeResponse>, I>>(_: I): RecordAgentUpgradeResponse {
+    const message = createBaseRecordAgentUpgradeResponse();
+    return message;
+  },
+};
+
 /**
  * NetMapAdmin is what the `netmap` admin commands ask of a running collector
  * (`netmap serve`, gRPC on 127.0.0.1:7071 by default). Every call carries the
@@ -8247,6 +8415,21 @@ export const NetMapAdminService = {
       Buffer.from(RecordFleetRunResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RecordFleetRunResponse => RecordFleetRunResponse.decode(value),
   },
+  /**
+   * `netmap agent upgrade` tells the collector which agents it upgrades to which release, when it
+   * starts and how it ended for each.
+   */
+  recordAgentUpgrade: {
+    path: "/netmap.v1.NetMapAdmin/RecordAgentUpgrade" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordAgentUpgradeRequest): Buffer =>
+      Buffer.from(RecordAgentUpgradeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordAgentUpgradeRequest => RecordAgentUpgradeRequest.decode(value),
+    responseSerialize: (value: RecordAgentUpgradeResponse): Buffer =>
+      Buffer.from(RecordAgentUpgradeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordAgentUpgradeResponse => RecordAgentUpgradeResponse.decode(value),
+  },
 } as const;
 
 export interface NetMapAdminServer extends UntypedServiceImplementation {
@@ -8321,6 +8504,11 @@ export interface NetMapAdminServer extends UntypedServiceImplementation {
   selectHosts: handleUnaryCall<SelectHostsRequest, SelectHostsResponse>;
   /** `netmap run` tells the collector what it ran where, when it starts and how it ended. */
   recordFleetRun: handleUnaryCall<RecordFleetRunRequest, RecordFleetRunResponse>;
+  /**
+   * `netmap agent upgrade` tells the collector which agents it upgrades to which release, when it
+   * starts and how it ended for each.
+   */
+  recordAgentUpgrade: handleUnaryCall<RecordAgentUpgradeRequest, RecordAgentUpgradeResponse>;
 }
 
 export interface NetMapAdminClient extends Client {
@@ -8791,6 +8979,25 @@ export interface NetMapAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RecordFleetRunResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * `netmap agent upgrade` tells the collector which agents it upgrades to which release, when it
+   * starts and how it ended for each.
+   */
+  recordAgentUpgrade(
+    request: RecordAgentUpgradeRequest,
+    callback: (error: ServiceError | null, response: RecordAgentUpgradeResponse) => void,
+  ): ClientUnaryCall;
+  recordAgentUpgrade(
+    request: RecordAgentUpgradeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordAgentUpgradeResponse) => void,
+  ): ClientUnaryCall;
+  recordAgentUpgrade(
+    request: RecordAgentUpgradeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordAgentUpgradeResponse) => void,
   ): ClientUnaryCall;
 }
 
