@@ -165,7 +165,7 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
       routes.set("bastion1", [[`${address(3, 0)}/24`, "via", address(2, 2)]]);
       routes.set("bastion2", [["default", "via", address(2, 1)]]);
       for (const name of names) routes.set(name, [["default", "via", address(3, 1)]]);
-      for (const ns of [b1, b2]) execFileSync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+      for (const ns of [b1, b2]) execFileSync("ip", ["netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
       for (const host of hosts) addRoutes(host.name);
       // On this machine, removed with the WAN link by close().
       for (const subnet of [address(2, 0), address(3, 0)]) ip("route", "add", `${subnet}/24`, "via", address(1, 2));
