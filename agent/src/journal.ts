@@ -1,8 +1,9 @@
 // sshd's entries of the systemd journal, for `auth_log: journal`, or `auto` on a host with no
 // auth log file (journald alone, as on Fedora and Debian 12 without rsyslog): one long-lived
 // `journalctl --follow --output=json` for sshd's identifiers, its lines kept until the next
-// cycle reads them. The parse (journalMessages) is tested on recorded journalctl output; the
-// follow is not tested live (no journal where the tests run). See docs/agent.md.
+// cycle reads them. The parse (journalMessages) is tested on recorded journalctl output, the
+// follow live against a real systemd-journald (test/integration/agent-ssh-bruteforce.test.ts).
+// See docs/agent.md.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 

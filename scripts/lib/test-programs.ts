@@ -32,6 +32,7 @@ export const TEST_PROGRAMS: readonly TestProgram[] = [
   { program: "fail2ban-server", pkg: "fail2ban", why: "the agent reports fail2ban's jails and bans" },
   { program: "docker", pkg: "docker.io", why: "netmap container runs the docker CLI on the container's host" },
   { program: "xz", pkg: "xz-utils", why: "netmap agent install sends the agent xz-compressed (the rollout tests)" },
+  { program: "journalctl", pkg: "systemd", why: "the agent follows sshd's entries in a real systemd-journald" },
 ];
 
 /** The programs not found, on PATH or in the sbin directories Debian puts daemons in. */

@@ -4,18 +4,18 @@
 // so each host is reachable only from the one before it. Needs root, `ip`,
 // /usr/sbin/sshd and ssh-keygen. Everything is named with PREFIX and this
 // process's pid (nmt<pid>-…), each sshd in a UTS namespace with the host's name as hostname,
-// and addressed in 10.<SUBNET>.N.0/24 with SUBNET
-// from the pid too, so two test runs at once do not meet; a run that crashed
-// (its pid gone) is cleaned up by the next one.
+// and addressed in 10.<SUBNET>.N.0/24 with SUBNET free in the root namespace (subnet.ts),
+// so two test runs at once do not meet; a run that crashed (its pid gone) is cleaned up by the next one.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeSecondOctet } from "./subnet.ts";
 
 const PREFIX = "nmt";
 const RUN = `${PREFIX}${process.pid}`;
 /** Second octet of this run's subnets, 100–199. */
-const SUBNET = 100 + (process.pid % 100);
+const SUBNET = freeSecondOctet(100, 100);
 /** The address of a chain host: link n's far end, 10.<SUBNET>.<n>.2 (the near end is .1). */
 export const chainAddress = (link: 1 | 2 | 3, end: 1 | 2 = 2) => `10.${SUBNET}.${link}.${end}`;
 const SSHD = "/usr/sbin/sshd";

@@ -13,11 +13,12 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeSecondOctet } from "./subnet.ts";
 import { cleanupRuns } from "./netns.ts";
 
 const PREFIX = "nmr";
 const RUN = `${PREFIX}${process.pid}`;
-const SUBNET = 200 + (process.pid % 50);
+const SUBNET = freeSecondOctet(200, 50);
 const SSHD = "/usr/sbin/sshd";
 
 export interface LabHost {

@@ -10,12 +10,13 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeSecondOctet } from "./subnet.ts";
 import { cleanupRuns } from "./netns.ts";
 
 const PREFIX = "nms";
 const RUN = `${PREFIX}${process.pid}`;
 /** Second octet of this run's subnets, 200–249 (the SSH chain of netns.ts uses 100–199). */
-const SUBNET = 200 + (process.pid % 50);
+const SUBNET = freeSecondOctet(200, 50);
 
 export const SNMP_COMMUNITY = "netmap-lab";
 export const SNMP_V3 = { user: "netmapv3", authPassword: "auth-pass-123", privPassword: "priv-pass-123" } as const;

@@ -25,7 +25,8 @@ const HOUR = 3600;
 const now = () => Math.floor(Date.now() / 1000);
 const rules = rulesConfigSchema.parse({
   BackupTooOld: { overrides: [{ match: { label: "backup=weekly" }, warning: 192 }] },
-  BackupMissing: { overrides: [{ match: { host: "scratch01" }, enabled: false }] },
+  // Without `for: 0s` a guest never backed up waits 26 h (one nightly job and slack) before it fires.
+  BackupMissing: { for: "0s", overrides: [{ match: { host: "scratch01" }, enabled: false }] },
 });
 const pbs = { storage: "pbs-main", type: "pbs", total: 1000 * GiB, used: 100 * GiB, shared: 1 as const, content: "backup" };
 const nodes = (): FakeNode[] => [

@@ -17,7 +17,10 @@ export const BACKUP_JOB_FAILED = "BackupJobFailed";
 export const SNAPSHOT_TOO_OLD = "SnapshotTooOld";
 
 export const BACKUP_RULE_DEFAULTS: Readonly<Record<string, RuleSettings>> = {
-  [BACKUP_MISSING]: { enabled: true, forSeconds: 0 },
+  // A guest gets the time of one nightly job, with BackupTooOld's slack, before "never backed
+  // up" pages: a VM created this afternoon is not yet missing a backup. The pending state is
+  // stored, so a collector restarted meanwhile does not start the wait again.
+  [BACKUP_MISSING]: { enabled: true, forSeconds: 26 * 3600 },
   // Hours since the newest archive.
   [BACKUP_TOO_OLD]: { enabled: true, warning: 26, warningClear: 26, forSeconds: 0 },
   [BACKUP_JOB_FAILED]: { enabled: true, forSeconds: 0 },

@@ -26,7 +26,7 @@ const EXPECTED = [
   ["ProxmoxNodeDown", "proxmox", { enabled: true, forSeconds: 60 }],
   ["ProxmoxGuestDown", "proxmox", { enabled: true, forSeconds: 60, graceSeconds: 1800 }],
   ["ProxmoxStorageFilling", "proxmox", FILESYSTEM],
-  ["BackupMissing", "proxmox", { enabled: true, forSeconds: 0 }],
+  ["BackupMissing", "proxmox", { enabled: true, forSeconds: 26 * 3600 }],
   ["BackupTooOld", "proxmox", { enabled: true, warning: 26, warningClear: 26, forSeconds: 0 }],
   ["BackupJobFailed", "proxmox", { enabled: true, forSeconds: 0 }],
   ["SnapshotTooOld", "proxmox", { enabled: true, warning: 7, warningClear: 7, forSeconds: 0 }],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { step, type Alert, type Observation } from "../../../../collector/src/alerts/engine.ts";
+import { judgeBackups } from "../../../../collector/src/alerts/rules/backups.ts";
 import { judgeProxmox, newProxmoxMemory } from "../../../../collector/src/alerts/rules/proxmox.ts";
 import { rulesConfigSchema } from "../../../../collector/src/alerts/settings.ts";
 import type { ProxmoxCycle, ProxmoxResourceState } from "../../../../collector/src/proxmox/cycle.ts";
@@ -150,5 +151,21 @@ describe("Proxmox rules", () => {
 
   test("grace is refused on other rules", () => {
     assert.throws(() => rulesConfigSchema.parse({ HostCpuBusy: { grace: "5m" } }), /grace applies only to ProxmoxGuestDown/);
+  });
+
+  test("a guest never backed up pages after 26 h without an archive, not at its first cycle; `for` shortens the wait", () => {
+    const neverBackedUp = cycle([guest({ backup: { at: null, volid: null, sizeBytes: null } })]);
+    const created = new Date("2026-12-01T14:00:00Z");
+    const at = (hours: number) => new Date(created.getTime() + hours * 3600_000);
+    const [observation] = only(judgeBackups(neverBackedUp, none, created), "BackupMissing");
+    let alert: Alert | undefined;
+    const states: string[] = [];
+    for (const hours of [0, 12, 25.9, 26]) {
+      ({ alert } = step(alert, observation!, at(hours)));
+      states.push(`${hours} h ${alert!.state}`);
+    }
+    assert.deepEqual(states, ["0 h pending", "12 h pending", "25.9 h pending", "26 h firing"]);
+    const [now] = only(judgeBackups(neverBackedUp, rulesConfigSchema.parse({ BackupMissing: { for: "0s" } }), created), "BackupMissing");
+    assert.equal(step(undefined, now!, created).alert!.state, "firing");
   });
 });
