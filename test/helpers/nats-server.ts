@@ -28,16 +28,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = 10_000, host = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
-      const socket = tcpConnect(port, "127.0.0.1");
+      const socket = tcpConnect(port, host);
       socket.once("connect", () => { socket.destroy(); resolve(true); });
       socket.once("error", () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -45,10 +45,12 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
 export interface NatsServerOptions {
   /**
    * A nats-server config file (-c), for TLS, authorization and the like. The
-   * flags still given win over it: 127.0.0.1, the port, JetStream with its store in storeDir
+   * flags still given win over it: the address, the port, JetStream with its store in storeDir
    * (so no store_dir in the file: nats-server 2.9 refuses it twice).
    */
   configFile?: string;
+  /** The address to listen on: 127.0.0.1 by default; a test network's address for agents in namespaces. */
+  address?: string;
   /** The port to listen on (the one the config file names); a free one by default. */
   port?: number;
   /**
@@ -62,7 +64,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const port = options.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), "netmap-nats-"));
   let child: ChildProcess | undefined;
-  const args = [...(options.configFile ? ["-c", options.configFile] : []), "-a", "127.0.0.1", "-p", String(port), ...(options.reloadable ? [] : ["-js", "-sd", storeDir])];
+  const address = options.address ?? "127.0.0.1";
+  const args = [...(options.configFile ? ["-c", options.configFile] : []), "-a", address, "-p", String(port), ...(options.reloadable ? [] : ["-js", "-sd", storeDir])];
 
   const start = async () => {
     child = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -71,7 +74,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     spawned.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-2000)));
     const exited = new Promise<never>((_, reject) => spawned.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log.trim()}`))));
     exited.catch(() => {});
-    await Promise.race([waitForPort(port), exited]);
+    await Promise.race([waitForPort(port, 10_000, address), exited]);
   };
   const stop = async () => {
     const running = child;
@@ -87,7 +90,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     throw error;
   }
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${address}:${port}`,
     port,
     storeDir,
     start,

@@ -4,8 +4,12 @@
 // namespace with its own sshd. Each host also has its own filesystem under the install prefix:
 // its sshd runs in a mount namespace where `prefix` is a bind mount of the host's own directory
 // (`rootOf(name)`), so `netmap agent install --prefix PREFIX` writes a separate tree per host and
-// the test reads each one from outside. Names and subnets come from the pid (nmr<pid>-…,
-// 10.<200–249>.x.x), so runs at once do not meet; a crashed run's leftovers go with the next.
+// the test reads each one from outside. Names come from the pid (nmr<pid>-…) and the subnet is one
+// the root namespace does not use (10.<200–249>.x.x, subnet.ts), so runs at once do not meet; a
+// crashed run's leftovers go with the next.
+// Routed (`routed: true`), the bastions forward and every host reaches this machine's end of the
+// WAN (`gateway`), so agents inside report to a server there through their bastions; `cut` takes
+// a host off the network and `restore` brings it back, for tests of what a fallen bastion hides.
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,10 +41,16 @@ export interface RolloutLab {
   /** The --prefix every host installs under; each sees its own directory there. */
   prefix: string;
   hosts: LabHost[];
+  /** This machine's end of the WAN link: what every host reaches when the lab is routed. */
+  gateway: string;
   /** The directory that is `prefix` inside host `name`. */
   rootOf(name: string): string;
   /** Runs a command inside a host's namespaces (network and mount), as its sshd's sessions do. */
   exec(name: string, command: string[]): string;
+  /** Takes down the host's side of the link to the hop before it: it and every host behind it are cut off. */
+  cut(name: string): void;
+  /** Brings a cut host's link back up, and the routes the kernel dropped with it. */
+  restore(name: string): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +60,8 @@ export interface RolloutLabOptions {
   wanRate: string;
   /** Programs a host goes without (e.g. { t02: ["xz"] }): /dev/null is mounted over them there. */
   without?: Record<string, string[]>;
+  /** Bastions forward, and each host routes back to this machine: a server on `gateway` is reached from all of them. */
+  routed?: boolean;
 }
 
 const address = (link: number, host: number) => `10.${SUBNET}.${link}.${host}`;
@@ -75,6 +87,13 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
   let sshAgent: ChildProcess | undefined;
   const rootOf = (name: string) => join(dir, "hosts", name);
   const nsOf = (name: string) => hosts.find((h) => h.name === name)!.ns;
+  // Each host's link toward this machine, and the routes it holds when routed (re-added on restore:
+  // the kernel drops a route with its link going down).
+  const uplinks = new Map<string, string>([["bastion1", `${RUN}-w1`], ["bastion2", `${RUN}-l1`], ...names.map((name, i): [string, string] => [name, `${RUN}-q${i}`])]);
+  const routes = new Map<string, string[][]>();
+  const addRoutes = (name: string) => {
+    for (const route of routes.get(name) ?? []) ip("-n", nsOf(name), "route", "replace", ...route);
+  };
   const lab: RolloutLab = {
     dir,
     authSocket,
@@ -82,9 +101,15 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
     topologyFile: join(dir, "topology.yaml"),
     prefix,
     hosts,
+    gateway: address(1, 1),
     rootOf,
     exec: (name, command) =>
       execFileSync("ip", ["netns", "exec", nsOf(name), ...inOwnMounts(rootOf(name), prefix, options.without?.[name] ?? []), ...command], { encoding: "utf8" }),
+    cut: (name) => ip("-n", nsOf(name), "link", "set", uplinks.get(name)!, "down"),
+    restore: (name) => {
+      ip("-n", nsOf(name), "link", "set", uplinks.get(name)!, "up");
+      addRoutes(name);
+    },
     close: async () => {
       sshAgent?.kill();
       for (const host of hosts) host.sshd?.kill("SIGKILL");
@@ -133,6 +158,16 @@ export async function createRolloutLab(options: RolloutLabOptions): Promise<Roll
       ip("-n", host.ns, "addr", "add", `${host.address}/24`, "dev", far);
       ip("-n", host.ns, "link", "set", far, "up");
     });
+    if (options.routed) {
+      // Out: targets → bastion2 → bastion1 → this machine; back: this machine → bastion1 → bastion2.
+      routes.set("bastion1", [[`${address(3, 0)}/24`, "via", address(2, 2)]]);
+      routes.set("bastion2", [["default", "via", address(2, 1)]]);
+      for (const name of names) routes.set(name, [["default", "via", address(3, 1)]]);
+      for (const ns of [b1, b2]) execFileSync("ip", ["netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+      for (const host of hosts) addRoutes(host.name);
+      // On this machine, removed with the WAN link by close().
+      for (const subnet of [address(2, 0), address(3, 0)]) ip("route", "add", `${subnet}/24`, "via", address(1, 2));
+    }
     await Promise.all(hosts.map(async (host) => (host.sshd = await startHostSshd(dir, host, rootOf(host.name), prefix, options.without?.[host.name] ?? []))));
     sshAgent = await startSshAgent(authSocket, clientKey);
   } catch (error) {

@@ -5,20 +5,19 @@
 // two hosts behind it. Then the last host of the site stopped: one page,
 // SiteUnreachable.
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { WebhookPayload } from "../../collector/src/alerts/notifiers/webhook.ts";
 import { migrateToLatest, openDatabase } from "../../collector/src/db/database.ts";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { importTopology } from "../../collector/src/topology/repository.ts";
 import { startAgentProcess, stopAgent, type RunningAgent } from "../helpers/agent-process.ts";
 import { startTestCollector, type TestCollector } from "../helpers/collector.ts";
-import { freePort, startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
+import { startNatsServer, type TestNatsServer } from "../helpers/nats-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import { eventually } from "../helpers/wait.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const main = new URL("../../agent/src/main.ts", import.meta.url).pathname;
 const HOSTS = ["gw1", "web01", "web02", "db01"] as const;
@@ -34,13 +33,13 @@ clients:
           - { name: db01, address: 192.0.2.20, agent_id: agent-db01 }
 `;
 // Silence is judged after max(3 intervals, 30 s); `for` 0 so the test waits for that alone.
-const CONFIG = (hookPort: number) => `
+const CONFIG = (url: string) => `
 rules:
   HostDown: { for: 0s }
   SiteUnreachable: { for: 0s }
   Watchdog: { enabled: false }   # the heartbeat would reach this webhook every minute; pages here are counted
 notifiers:
-  - { name: ops, type: webhook, url: "http://127.0.0.1:${hookPort}/" }
+  - { name: ops, type: webhook, url: "${url}" }
 `;
 
 describe("alerts that follow the topology, with real agents stopped", () => {
@@ -48,10 +47,9 @@ describe("alerts that follow the topology, with real agents stopped", () => {
   let nats: TestNatsServer;
   let database: TestDatabase;
   let collector: TestCollector;
-  let receiver: Server;
+  let receiver: WebhookReceiver;
   const agents = new Map<string, RunningAgent>();
-  const pages: WebhookPayload[] = [];
-  const paged = () => pages.flatMap((p) => p.alerts.map((a) => `${a.labels.alertname}:${a.labels.host ?? a.labels.site}:${a.status}`));
+  const paged = () => receiver.paged();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "netmap-topology-agents-"));
@@ -61,17 +59,8 @@ describe("alerts that follow the topology, with real agents stopped", () => {
     await migrateToLatest(db);
     await importTopology(db, parseTopologyFile(TOPOLOGY));
     await db.destroy();
-    const hookPort = await freePort();
-    receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (c) => (body += c));
-      request.on("end", () => {
-        pages.push(JSON.parse(body));
-        response.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(hookPort, "127.0.0.1", resolve));
-    writeFileSync(join(dir, "netmap.yaml"), CONFIG(hookPort));
+    receiver = await startWebhookReceiver();
+    writeFileSync(join(dir, "netmap.yaml"), CONFIG(receiver.url));
     collector = await startTestCollector({ natsUrl: nats.url, databaseUrl: database.url, env: { NETMAP_CONFIG: join(dir, "netmap.yaml") } });
     for (const host of HOSTS) {
       agents.set(host, startAgentProcess(process.execPath, [main, "--nats", nats.url, "--interval", "1s", "--spool-dir", join(dir, host), "--agent-id", `agent-${host}`], { env: { ...process.env, NETMAP_LOG_LEVEL: "warn" } }));
@@ -79,13 +68,13 @@ describe("alerts that follow the topology, with real agents stopped", () => {
     await eventually(async () => {
       const { body } = await collector.get("/api/v1/hosts");
       return HOSTS.every((name) => body.hosts.some((h: { agentId: string; status: string }) => h.agentId === `agent-${name}` && h.status === "up"));
-    }, "every placed host reporting", 30_000);
+    }, "every placed host reporting", 60_000); // four agents starting from source on a loaded machine
   });
 
   after(async () => {
     for (const agent of agents.values()) await stopAgent(agent);
     await collector?.stop();
-    receiver?.close();
+    await receiver?.close();
     await nats?.stop();
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -96,11 +85,11 @@ describe("alerts that follow the topology, with real agents stopped", () => {
   test("a bastion and the hosts behind it stopping page once, for the bastion, naming them; theirs are shown inhibited", async () => {
     for (const host of ["gw1", "web01", "web02"]) await stopAgent(agents.get(host)!);
     await eventually(async () => (await open()).filter((a) => a.rule === "HostDown" && a.state === "firing").length === 3, "three HostDown firing", 60_000);
-    await eventually(async () => pages.length >= 1, "the page");
+    await eventually(async () => receiver.pages.length >= 1, "the page");
     await new Promise((resolve) => setTimeout(resolve, 12_000)); // one more absence tick: nothing else pages
     assert.deepEqual(paged(), ["HostDown:gw1:firing"]);
-    assert.equal(pages[0]!.alerts[0]!.annotations.hosts_behind, "2");
-    assert.match(pages[0]!.alerts[0]!.annotations.summary!, /^gw1 has sent no report for \d+ s; 2 hosts behind it unreachable: web01, web02$/);
+    assert.equal(receiver.pages[0]!.alerts[0]!.annotations.hosts_behind, "2");
+    assert.match(receiver.pages[0]!.alerts[0]!.annotations.summary!, /^gw1 has sent no report for \d+ s; 2 hosts behind it unreachable: web01, web02$/);
     const shown = (await open()).filter((a) => a.rule === "HostDown").map((a) => `${a.labels.host}<${a.annotations.inhibited_by ?? "-"}`).sort();
     assert.deepEqual(shown, ["gw1<-", "web01<gw1", "web02<gw1"]);
   });

@@ -42,6 +42,17 @@ function inhibitionLifted(before: Alert | undefined, after: Alert | undefined): 
   return before?.state === "firing" && after?.state === "firing" && before.annotations[INHIBITED_BY] !== undefined && after.annotations[INHIBITED_BY] === undefined;
 }
 
+/**
+ * A hidden alert whose host is not judged silent any more stays hidden until it clears: a host
+ * reporting again, its last report not yet fresh enough to clear HostDown (older than two
+ * intervals: a loaded collector, a slow ingest), or judged right after its report without the
+ * topology, is coming back, not down on its own; unhidden, it would page, then page its resolve.
+ */
+function stillHidden(current: Alert | undefined, observation: Observation): Observation {
+  const hidden = current?.state === "firing" && current.annotations[INHIBITED_BY] !== undefined;
+  return hidden && !observation.active && observation.annotations[INHIBITED_BY] === undefined ? { ...observation, annotations: current.annotations } : observation;
+}
+
 export class AlertEvaluator {
   readonly #db: Db;
   readonly #rules: RulesConfig;
@@ -169,7 +180,7 @@ export class AlertEvaluator {
       const moved: Transition[] = [];
       for (const [key, { observation, hostId }] of observations) {
         const current = stored.get(key);
-        const result = step(current, observation, now);
+        const result = step(current, stillHidden(current, observation), now);
         if (result.alert && result.alert !== current) toSave.push({ ...result.alert, hostId });
         if (!result.alert && current) dropped.push(key);
         if (result.transition) moved.push(result.transition);

@@ -5,9 +5,9 @@ import type { AlertDeliveriesTable, AlertsTable } from "../db/schema.ts";
 import type { Alert, AlertState, Transition } from "./engine.ts";
 import type { DeliveryAttempt } from "./notifiers/delivery.ts";
 import { nextHopName } from "../topology/routes.ts";
-import type { ReportingHost } from "./rules/absence.ts";
+import { HOST_DOWN, silentForSeconds, type ReportingHost } from "./rules/absence.ts";
 import { PROXMOX_NODE_DOWN } from "./rules/proxmox.ts";
-import type { HostPlace, TopologyContext } from "./rules/topology.ts";
+import { SITE_UNREACHABLE, siteKey, type HostPlace, type TopologyContext } from "./rules/topology.ts";
 
 type AlertRow = Selectable<AlertsTable>;
 
@@ -160,22 +160,35 @@ export async function reportingHosts(db: Db, hostIds?: number[]): Promise<Report
 /**
  * Where every placed host sits, as the topology rules see it (rules/topology.ts): its
  * site and route parent, and the hosts down by another rule's judgement (a Proxmox node
- * whose ProxmoxNodeDown fires), so guests of a fallen node are hidden behind it.
+ * whose ProxmoxNodeDown fires), so guests of a fallen node are hidden behind it, and
+ * how long ago each cause (a host's HostDown or ProxmoxNodeDown, a site's SiteUnreachable)
+ * stopped, so the hosts it hid get their time to report again.
  */
-export async function topologyContext(db: Db): Promise<TopologyContext> {
-  const { rows } = await sql<{ id: number; name: string | null; host: string; via: string | null; parent: string | null; site_id: number; site: string; client: string; bastion: string | null }>`
-    SELECT h.id, h.name, coalesce(h.name, h.hostname) AS host, h.via, h.parent, h.site_id, s.name AS site, c.name AS client, s.bastion
+export async function topologyContext(db: Db, now = new Date()): Promise<TopologyContext> {
+  const { rows } = await sql<{ id: number; name: string | null; host: string; via: string | null; parent: string | null; site_id: number; site: string; client: string; bastion: string | null; interval_seconds: number | null }>`
+    SELECT h.id, h.name, coalesce(h.name, h.hostname) AS host, h.via, h.parent, h.site_id, s.name AS site, c.name AS client, s.bastion, h.interval_seconds
     FROM hosts h JOIN sites s ON s.id = h.site_id JOIN clients c ON c.id = s.client_id`.execute(db);
   const byName = new Map(rows.filter((r) => r.name !== null).map((r) => [`${r.site_id}\u0000${r.name}`, r.id]));
   const places = new Map<number, HostPlace>();
   for (const r of rows) {
     const next = r.name === null ? null : nextHopName({ bastion: r.bastion }, { name: r.name, via: r.via, parent: r.parent });
     const routeParent = next === null ? null : (byName.get(`${r.site_id}\u0000${next}`) ?? null);
-    places.set(r.id, { hostId: r.id, host: r.host, client: r.client, site: r.site, routeParent });
+    places.set(r.id, { hostId: r.id, host: r.host, client: r.client, site: r.site, routeParent, silentForSeconds: silentForSeconds(r.interval_seconds) });
   }
   const { rows: down } = await sql<{ host_id: number }>`
     SELECT host_id FROM alerts WHERE rule = ${PROXMOX_NODE_DOWN} AND state = 'firing' AND host_id IS NOT NULL`.execute(db);
-  return { places, downElsewhere: new Set(down.map((d) => d.host_id)) };
+  const { rows: causes } = await sql<{ rule: string; host_id: number | null; client: string | null; site: string | null; ends_at: Date | null }>`
+    SELECT rule, host_id, labels->>'client' AS client, labels->>'site' AS site, ends_at
+    FROM alerts WHERE rule IN (${HOST_DOWN}, ${PROXMOX_NODE_DOWN}, ${SITE_UNREACHABLE}) AND state <> 'pending'`.execute(db);
+  const hostsBack = new Map<number, number>();
+  const sitesBack = new Map<string, number>();
+  for (const c of causes) {
+    // Still firing counts as back 0 s ago: the judgement at hand may be the one that sees it end.
+    const back = c.ends_at === null ? 0 : Math.max(0, (now.getTime() - c.ends_at.getTime()) / 1000);
+    if (c.rule === SITE_UNREACHABLE && c.client !== null && c.site !== null) sitesBack.set(siteKey(c.client, c.site), back);
+    else if (c.rule !== SITE_UNREACHABLE && c.host_id !== null) hostsBack.set(c.host_id, Math.min(back, hostsBack.get(c.host_id) ?? Infinity));
+  }
+  return { places, downElsewhere: new Set(down.map((d) => d.host_id)), hostsBack, sitesBack };
 }
 
 /** Stores transitions in the outbox, in the caller's transaction: the one that moves their alerts. */

@@ -70,7 +70,8 @@ export async function startAlerting(options: {
       enqueue("judge silent hosts", async () => {
         const all = await reportingHosts(db);
         evaluator.retainHosts(all.map((h) => h.hostId));
-        await evaluator.judgeSilence(all, new Date(), await topologyContext(db));
+        const now = new Date();
+        await evaluator.judgeSilence(all, now, await topologyContext(db, now));
       }),
     SILENCE_TICK_SECONDS * 1000,
   );

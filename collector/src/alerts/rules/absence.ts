@@ -25,6 +25,11 @@ export function hostDownLabels(host: ReportingHost): Record<string, string> {
   return host.sharedName ? { host: host.host, host_id: String(host.hostId) } : { host: host.host };
 }
 
+/** How long a host reporting every `intervalSeconds` (10 s when unknown) must be silent to be down: three intervals, at least 30 s. */
+export function silentForSeconds(intervalSeconds: number | null): number {
+  return Math.max(3 * (intervalSeconds ?? 10), 30);
+}
+
 /**
  * HostDown for hosts whose last report is older than three of their
  * intervals (at least 30 s), held for `for` (30 s) so a blip does not page;
@@ -36,7 +41,7 @@ export function judgeAbsence(hosts: readonly ReportingHost[], config: RulesConfi
     const settings = settingsFor(HOST_DOWN, HOST_DOWN_DEFAULTS, config, host);
     if (!settings.enabled) continue;
     const interval = host.intervalSeconds ?? 10;
-    const silentFor = Math.max(3 * interval, 30);
+    const silentFor = silentForSeconds(interval);
     out.push({
       hostId: host.hostId,
       observation: {

@@ -8,6 +8,11 @@
 // annotation `inhibited_by`; the dispatcher does not page it (../dispatch.ts).
 // The alert that pages is the cause's: the parent's HostDown names how many
 // hosts sit behind it, or one SiteUnreachable for a site where nothing reports.
+//
+// A cause that comes back does not free its hidden hosts at once: their agents reconnect after
+// it (each after its own TCP retry, seconds to minutes apart), and one judged in between would
+// page as if it were down on its own. A hidden host stays hidden until it has been silent for
+// its own HostDown threshold counted from the cause's return; still silent then, it pages.
 import type { HostObservation } from "../engine.ts";
 import { settingsFor, type RuleSettings, type RulesConfig } from "../settings.ts";
 import { HOST_DOWN } from "./absence.ts";
@@ -31,13 +36,22 @@ export interface HostPlace {
   site: string;
   /** The route parent's host id: its via, else its hypervisor, else the site's bastion. */
   routeParent: number | null;
+  /** How long it must be silent to be down (absence.ts: silentForSeconds of its interval). */
+  silentForSeconds: number;
 }
 
 export interface TopologyContext {
   places: ReadonlyMap<number, HostPlace>;
   /** Hosts known down by other means than their own silence (a Proxmox node whose ProxmoxNodeDown fires). */
   downElsewhere: ReadonlySet<number>;
+  /** Seconds since a host's HostDown (or ProxmoxNodeDown) stopped; 0 while it is still open. */
+  hostsBack: ReadonlyMap<number, number>;
+  /** Seconds since a site's SiteUnreachable stopped, by siteKey(); 0 while it is still open. */
+  sitesBack: ReadonlyMap<string, number>;
 }
+
+/** The key of a site in TopologyContext.sitesBack. */
+export const siteKey = (client: string, site: string) => JSON.stringify([client, site]);
 
 const NAMES_SHOWN = 5;
 
@@ -64,18 +78,22 @@ export function judgeTopology(hostDown: readonly HostObservation[], context: Top
   for (const o of hostDown) {
     const place = o.hostId === null ? undefined : context.places.get(o.hostId);
     if (!place) continue;
-    const key = JSON.stringify([place.client, place.site]);
+    const key = siteKey(place.client, place.site);
     const entry = sites.get(key) ?? { client: place.client, site: place.site, hosts: [] };
     entry.hosts.push(o);
     sites.set(key, entry);
   }
   const inhibitor = new Map<HostObservation, string>();
   const out: HostObservation[] = [];
-  for (const { client, site, hosts } of sites.values()) {
+  const placeOf = (o: HostObservation) => context.places.get(o.hostId!)!;
+  /** Whether a cause back for `back` seconds still explains o's silence: o has not had its own threshold's time since. */
+  const stillExplains = (back: number | undefined, o: HostObservation) => back !== undefined && back <= placeOf(o).silentForSeconds;
+  for (const [key, { client, site, hosts }] of sites) {
     const settings = settingsFor(SITE_UNREACHABLE, TOPOLOGY_RULE_DEFAULTS[SITE_UNREACHABLE]!, config, { host: "", client, site });
     if (!settings.enabled || hosts.length < 2) continue;
     const allDown = hosts.every((o) => o.observation.active);
-    if (allDown) for (const o of hosts) inhibitor.set(o, `site ${site}`);
+    const back = context.sitesBack.get(key);
+    for (const o of hosts) if (allDown || (o.observation.active && stillExplains(back, o))) inhibitor.set(o, `site ${site}`);
     out.push({
       hostId: null,
       observation: {
@@ -98,11 +116,10 @@ export function judgeTopology(hostDown: readonly HostObservation[], context: Top
   const hidden = new Map<number, string[]>();
   for (const o of hostDown) {
     if (inhibitor.has(o) || !o.observation.active || o.hostId === null) continue;
-    const cause = topmostDownParent(o.hostId, context.places, downHosts);
+    const cause = topmostCause(o.hostId, context.places, (at) => downHosts.has(at) || stillExplains(context.hostsBack.get(at), o));
     if (cause === null) continue;
-    const causeName = context.places.get(cause)!.host;
-    inhibitor.set(o, causeName);
-    hidden.set(cause, [...(hidden.get(cause) ?? []), o.observation.labels.host ?? ""]);
+    inhibitor.set(o, context.places.get(cause)!.host);
+    if (downHosts.has(cause)) hidden.set(cause, [...(hidden.get(cause) ?? []), o.observation.labels.host ?? ""]);
   }
 
   for (const o of hostDown) {
@@ -125,13 +142,13 @@ export function judgeTopology(hostDown: readonly HostObservation[], context: Top
   return out;
 }
 
-/** The down host furthest up the route to `hostId`, or null when none is down. */
-function topmostDownParent(hostId: number, places: ReadonlyMap<number, HostPlace>, down: ReadonlySet<number>): number | null {
+/** The host furthest up the route to `hostId` that explains its silence (down, or just back), or null when none does. */
+function topmostCause(hostId: number, places: ReadonlyMap<number, HostPlace>, explains: (at: number) => boolean): number | null {
   let cause: number | null = null;
   const seen = new Set([hostId]);
   for (let at = places.get(hostId)?.routeParent ?? null; at !== null && !seen.has(at); at = places.get(at)?.routeParent ?? null) {
     seen.add(at);
-    if (down.has(at)) cause = at;
+    if (explains(at)) cause = at;
   }
   return cause;
 }
