@@ -30,6 +30,17 @@ export async function startSshAgent(authSocket: string, key: string): Promise<Ch
   return agent;
 }
 
+/**
+ * A mount namespace where root's home is an empty tmpfs: a lab host's sessions run none of this
+ * machine's dotfiles. bash, started by sshd, reads ~/.bashrc even for `ssh host CMD`; a .bashrc
+ * that runs `pyenv rehash` (as this machine's does) made every session wait 60 s on a lock a
+ * killed session had left, and each SSH test through a lab ran into its timeout.
+ */
+function ownHome(): string[] {
+  const home = execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
+  return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0700 tmpfs "$0" && exec "$@"', home];
+}
+
 export interface SshdHost {
   /** Names its files in dir: <name>_sshd_config, <name>.pid. */
   name: string;
@@ -65,8 +76,8 @@ export async function startSshd(dir: string, host: SshdHost, launcher: string[] 
       "",
     ].join("\n"),
   );
-  // -D: stay in the foreground; -e: log to stderr.
-  const sshd = spawn("ip", ["netns", "exec", host.ns, ...launcher, SSHD, "-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+  // -D: stay in the foreground; -e: log to stderr. Root's sessions get an empty home of their own.
+  const sshd = spawn("ip", ["netns", "exec", host.ns, ...ownHome(), ...launcher, SSHD, "-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
   let errors = "";
   sshd.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
   const deadline = Date.now() + 20_000; // a fleet starts its sshds at once, on a loaded machine
