@@ -22,6 +22,17 @@ function fuzzRuns(value: string | undefined): number {
 /** fast-check parameters of every fuzz property; a failure prints its seed and path to replay it. */
 export const fuzzParameters = (runs = FUZZ_RUNS): fc.Parameters<unknown> => ({ numRuns: runs, endOnFailure: true });
 
+/**
+ * Counts what escapes a fuzzed target: rejections nobody handled and exceptions nobody caught,
+ * from now on in this process. A fuzz suite's last test asserts errors() is empty.
+ */
+export function strayErrors(): { errors(): string[] } {
+  const errors: string[] = [];
+  process.on("unhandledRejection", (reason) => errors.push(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
+  process.on("uncaughtExceptionMonitor", (error) => errors.push(`uncaught exception: ${error.stack ?? String(error)}`));
+  return { errors: () => errors.slice() };
+}
+
 /** Coded errors carry an upper-case code (errors.ts tables); a bare Error or TypeError is a crash. */
 export function assertCodedRejection(error: unknown, codes: readonly string[]): void {
   if (!(error instanceof NetMapError)) {
