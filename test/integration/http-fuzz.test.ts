@@ -22,7 +22,7 @@ import { guestControl, type GuestControl } from "../../collector/src/proxmox/gue
 import { loadTopology } from "../../collector/src/topology/repository.ts";
 import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
 import { clusterGuests, clusterNodes } from "../fixtures/proxmox/cluster.ts";
-import { fuzzParameters, strayErrors } from "../helpers/fuzz.ts";
+import { fuzzParameters, unhandledRejections } from "../helpers/fuzz.ts";
 import { fakeProxmoxConfig } from "../helpers/proxmox.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 
@@ -71,7 +71,7 @@ const guestPayload = fc.oneof(guestBody.map((value) => ({ body: JSON.stringify(v
 const guestAction = fc.oneof(fc.constantFrom(...GUEST_ACTIONS, "STOP", "migrate", "start ", "x".repeat(33)), pathToken);
 
 describe("fuzz: HTTP bodies, path parameters and query strings", () => {
-  const stray = strayErrors();
+  const unhandled = unhandledRejections();
   let database: TestDatabase;
   let db: Db;
   let app: FastifyInstance;
@@ -196,7 +196,7 @@ describe("fuzz: HTTP bodies, path parameters and query strings", () => {
     }
   });
 
-  test("no rejection went unhandled and no exception uncaught while the routes were fuzzed", () => {
-    assert.deepEqual(stray.errors(), []);
+  test("no rejection went unhandled while the routes were fuzzed", () => {
+    assert.deepEqual(unhandled(), []);
   });
 });
