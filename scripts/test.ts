@@ -178,9 +178,7 @@ function stagesFor(args: string[]): Stage[] {
     webStage,
     testStage("unit", UNIT_GLOBS, options),
     testStage("integration", INTEGRATION_GLOBS, options, ["--test-concurrency=1"], true),
-    // --test-force-exit: a fault file's process once stayed alive, spinning, after its last test had
-    // passed (its collectors and agents are other processes, already killed); the stage must end.
-    testStage("faults", FAULT_GLOBS, options, ["--test-concurrency=1", "--test-timeout=900000", "--test-force-exit"], true),
+    testStage("faults", FAULT_GLOBS, options, ["--test-concurrency=1", "--test-timeout=900000"], true),
   ];
 }
 

@@ -22,6 +22,16 @@ function fuzzRuns(value: string | undefined): number {
 /** fast-check parameters of every fuzz property; a failure prints its seed and path to replay it. */
 export const fuzzParameters = (runs = FUZZ_RUNS): fc.Parameters<unknown> => ({ numRuns: runs, endOnFailure: true });
 
+/**
+ * Counts the rejections nobody handled, from now on in this process; a fuzz suite's last test
+ * asserts the list is empty. (An uncaught exception already fails the run: node:test reports it.)
+ */
+export function unhandledRejections(): () => string[] {
+  const reasons: string[] = [];
+  process.on("unhandledRejection", (reason) => reasons.push((reason as Error)?.stack ?? String(reason)));
+  return () => reasons.slice();
+}
+
 /** Coded errors carry an upper-case code (errors.ts tables); a bare Error or TypeError is a crash. */
 export function assertCodedRejection(error: unknown, codes: readonly string[]): void {
   if (!(error instanceof NetMapError)) {

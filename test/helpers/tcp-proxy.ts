@@ -5,7 +5,7 @@ import { freePort } from "./nats-server.ts";
 
 export interface TcpProxy {
   port: number;
-  /** Refuses new connections and resets open ones. */
+  /** Refuses new connections and resets open ones (closes those already half-closed); resolves once each is closed. */
   cut(): Promise<void>;
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -35,8 +35,17 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
   const cut = async () => {
     const closing = server;
     server = undefined;
-    for (const s of sockets) s.resetAndDestroy();
+    const closed = [...sockets].map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once("close", () => resolve()))));
+    for (const s of sockets) {
+      // A socket whose write side is already ended (the pipe ends it when its peer sends FIN)
+      // cannot be reset: libuv refuses a reset after a shutdown (EINVAL), and Node then never
+      // closes the handle, so the process spun at exit waiting for it (outages.test.ts, when
+      // cut() came right after a collector's SIGKILL). Such a socket is closed instead.
+      if (s.writableEnded) s.destroy();
+      else s.resetAndDestroy();
+    }
     if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
+    await Promise.all(closed);
   };
   await listen();
   return { port, cut, restore: listen, close: cut };

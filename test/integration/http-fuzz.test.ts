@@ -22,10 +22,12 @@ import { guestControl, type GuestControl } from "../../collector/src/proxmox/gue
 import { loadTopology } from "../../collector/src/topology/repository.ts";
 import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
 import { clusterGuests, clusterNodes } from "../fixtures/proxmox/cluster.ts";
-import { fuzzParameters } from "../helpers/fuzz.ts";
+import { fuzzParameters, unhandledRejections } from "../helpers/fuzz.ts";
+import { fakeProxmoxConfig } from "../helpers/proxmox.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 
 const TOKEN = "fuzz-token";
+const ROUTE_CONCURRENCY = 4;
 const json = fc.jsonValue({ maxDepth: 3 });
 const time = fc.oneof(fc.date().map((d) => (Number.isNaN(d.getTime()) ? "not a time" : d.toISOString())), fc.constantFrom("2026-13-01", "yesterday", "1e999", "+275760-09-13T00:00:00.001Z"), fc.string({ maxLength: 12 }));
 const text = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("\u0000", "é", "😀", "%00", "../..", "' OR 1=1 --"));
@@ -69,6 +71,7 @@ const guestPayload = fc.oneof(guestBody.map((value) => ({ body: JSON.stringify(v
 const guestAction = fc.oneof(fc.constantFrom(...GUEST_ACTIONS, "STOP", "migrate", "start ", "x".repeat(33)), pathToken);
 
 describe("fuzz: HTTP bodies, path parameters and query strings", () => {
+  const unhandled = unhandledRejections();
   let database: TestDatabase;
   let db: Db;
   let app: FastifyInstance;
@@ -79,22 +82,11 @@ describe("fuzz: HTTP bodies, path parameters and query strings", () => {
   let guestId: string;
 
   before(async () => {
-    [database, pve] = await Promise.all([createTestDatabase(), startFakeProxmox({ nodes: clusterNodes(), guests: clusterGuests() })]);
+    [database, pve] = await Promise.all([createTestDatabase({ durable: false }), startFakeProxmox({ nodes: clusterNodes(), guests: clusterGuests() })]);
     db = openDatabase(database.url);
     await migrateToLatest(db);
     dir = mkdtempSync(join(tmpdir(), "netmap-http-fuzz-"));
-    writeFileSync(join(dir, "pve.secret"), pve.secret, { mode: 0o600 });
-    writeFileSync(join(dir, "netmap.yaml"), [
-      "proxmox:",
-      "  - name: lab",
-      `    url: ${pve.url}`,
-      `    token_id: "${pve.tokenId}"`,
-      `    token_secret_file: ${join(dir, "pve.secret")}`,
-      `    fingerprint: "${pve.fingerprint}"`,
-      "    client: acme",
-      "    site: paris-dc1",
-      "",
-    ].join("\n"));
+    writeFileSync(join(dir, "netmap.yaml"), fakeProxmoxConfig(pve, dir));
     const config = loadCollectorConfig({ configFlag: join(dir, "netmap.yaml"), env: { NETMAP_DATABASE_URL: database.url } });
     const host = await db.insertInto("hosts").values({ hostname: "web01" }).returning("id").executeTakeFirstOrThrow();
     guestId = String(host.id);
@@ -115,15 +107,18 @@ describe("fuzz: HTTP bodies, path parameters and query strings", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The one rule of every answer: below 500, and a refusal names its code. */
-  async function assertAnswered(method: "GET" | "POST" | "DELETE", url: string, body?: { body: string; type: string }): Promise<void> {
+  /**
+   * The one rule of every answer: below 500, and a refusal names its code. Returns what the
+   * answer was (its status, or its error code), for the route's tally.
+   */
+  async function assertAnswered(method: "GET" | "POST" | "DELETE", url: string, body?: { body: string; type: string }): Promise<string> {
     const response = await app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { "content-type": body.type } : {}) }, ...(body ? { payload: body.body } : {}) });
     assert.ok(response.statusCode < 500, `${method} ${url} ${body?.body ?? ""} answered ${response.statusCode}: ${response.body}`);
-    if (response.statusCode >= 400) {
-      const { error } = response.json() as { error: { code: string; message: string } };
-      assert.match(error.code, /^[A-Z][A-Z0-9_]*$/, response.body);
-      assert.ok(error.message.length > 0, response.body);
-    }
+    if (response.statusCode < 400) return String(response.statusCode);
+    const { error } = response.json() as { error: { code: string; message: string } };
+    assert.match(error.code, /^[A-Z][A-Z0-9_]*$/, response.body);
+    assert.ok(error.message.length > 0, response.body);
+    return error.code;
   }
 
   test("requests the fuzzer once crashed are refused with 400 BAD_REQUEST in the error shape", async () => {
@@ -185,9 +180,23 @@ describe("fuzz: HTTP bodies, path parameters and query strings", () => {
         .map((q) => ["GET", `/api/v1/topology.svg?${q}`]),
     ],
   ];
-  for (const [name, request] of routes) {
-    test(`${name} answers every generated request below 500, each refusal with a code`, async () => {
-      await fc.assert(fc.asyncProperty(request, ([method, url, body]) => assertAnswered(method, url, body)), fuzzParameters());
-    });
-  }
+  // The routes' properties run ROUTE_CONCURRENCY at a time, as a server takes requests side by
+  // side: while one request waits on PostgreSQL or the PVE stand-in, another is parsed.
+  describe("every route", { concurrency: ROUTE_CONCURRENCY }, () => {
+    for (const [name, request] of routes) {
+      test(`${name} answers every generated request below 500, each refusal with a code`, async (t) => {
+        const answers = new Map<string, number>();
+        const started = performance.now();
+        await fc.assert(fc.asyncProperty(request, async ([method, url, body]) => {
+          const answer = await assertAnswered(method, url, body);
+          answers.set(answer, (answers.get(answer) ?? 0) + 1);
+        }), fuzzParameters());
+        t.diagnostic(`figures ${JSON.stringify({ route: name, inputs: [...answers.values()].reduce((a, b) => a + b, 0), seconds: Math.round((performance.now() - started) / 1000), answers: Object.fromEntries(answers) })}`);
+      });
+    }
+  });
+
+  test("no rejection went unhandled while the routes were fuzzed", () => {
+    assert.deepEqual(unhandled(), []);
+  });
 });

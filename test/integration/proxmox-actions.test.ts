@@ -3,13 +3,12 @@
 // OK, or the exitstatus PVE's worker died with; a 403 names the privilege and path; every
 // action is in the audit trail.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { findChromium, launchChromium } from "../helpers/chromium.ts";
 import { startCliTestbed, type CliTestbed } from "../helpers/cli.ts";
 import { eventually } from "../helpers/wait.ts";
 import { startFakeProxmox, type FakeProxmox } from "../fakes/proxmox/server.ts";
+import { fakeProxmoxConfig } from "../helpers/proxmox.ts";
 import { clusterGuests, clusterNodes } from "../fixtures/proxmox/cluster.ts";
 
 let pve: FakeProxmox;
@@ -40,20 +39,7 @@ before(async () => {
   // One guest backed up an hour ago in pve1's local vzdump directory; every other never.
   pve.state.backups.push({ storage: "local", node: "pve1", vmid: 100, ctime: Math.floor(Date.now() / 1000) - 3600, size: 2 * 1024 ** 3 });
   bed = await startCliTestbed({
-    config: (dir) => {
-      writeFileSync(join(dir, "pve.secret"), pve.secret, { mode: 0o600 });
-      return [
-        "proxmox:",
-        "  - name: lab",
-        `    url: ${pve.url}`,
-        `    token_id: "${pve.tokenId}"`,
-        `    token_secret_file: ${join(dir, "pve.secret")}`,
-        `    fingerprint: "${pve.fingerprint}"`,
-        "    client: acme",
-        "    site: paris-dc1",
-        "",
-      ].join("\n");
-    },
+    config: (dir) => fakeProxmoxConfig(pve, dir),
   });
   await eventually(async () => {
     const { body } = await bed.collector.get("/api/v1/hosts");
