@@ -95,6 +95,22 @@ describe("webhook notifier", () => {
     assert.equal(started?.received[0]!.headers["x-netmap-delivery"], result.deliveryId);
   });
 
+  test("the same transitions sent again (the outbox's next holder after a kill) carry the same delivery id; other alerts another", async () => {
+    const port = await freePort();
+    const { server, received } = await receiver(port);
+    servers.push(server);
+    const notifier = { name: "ops", url: `http://127.0.0.1:${port}/hook`, secret: SECRET };
+    const first = await sendWebhook(notifier, webhookPayload("ops", [firingAlert()], EXTERNAL_URL));
+    const again = await sendWebhook(notifier, webhookPayload("ops", [firingAlert()], EXTERNAL_URL));
+    const resolved = await sendWebhook(notifier, webhookPayload("ops", [{ ...firingAlert(), state: "resolved", endsAt: new Date("2026-11-23T10:09:00Z") }], EXTERNAL_URL));
+    assert.deepEqual(received.map((r) => r.headers["x-netmap-delivery"]), [first.deliveryId, first.deliveryId, resolved.deliveryId]);
+    assert.equal(again.deliveryId, first.deliveryId);
+    assert.notEqual(resolved.deliveryId, first.deliveryId);
+    assert.match(first.deliveryId, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a UUID, version 8");
+    const receivedByOther = await sendWebhook({ ...notifier, name: "other" }, webhookPayload("ops", [firingAlert()], EXTERNAL_URL));
+    assert.notEqual(receivedByOther.deliveryId, first.deliveryId, "another receiver, another delivery");
+  });
+
   test("retries a 5xx but not a 4xx", async () => {
     const port = await freePort();
     const { server, received } = await receiver(port, (n) => (n === 1 ? 503 : 200));

@@ -1,7 +1,7 @@
 // POSTing JSON to a receiver with retries: exponential backoff on network
 // errors, timeouts, 429 and 5xx; none on other 4xx (the request itself is
 // wrong, sending it again cannot help). Every attempt is reported to a log.
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 
 export interface DeliveryAttempt {
   deliveryId: string;
@@ -37,8 +37,23 @@ export interface DeliveryResult {
   status: number | null;
 }
 
+/**
+ * The id of a delivery, derived from what is delivered (receiver, URL, body) in the form of a
+ * UUID (version 8): the same on every retry, and on a second send of the same transitions by
+ * the collector that took over the outbox from one killed between sending and deleting them, so
+ * a receiver that drops an X-NetMap-Delivery it has seen pages once. Alerts that fire again
+ * carry a new startsAt, so a new delivery never shares an earlier one's id.
+ */
+export function deliveryIdOf(receiver: string, url: string, body: string): string {
+  const h = createHash("sha256").update(`${receiver}\0${url}\0${body}`).digest().subarray(0, 16);
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export async function deliver(options: DeliveryOptions): Promise<DeliveryResult> {
-  const deliveryId = randomUUID();
+  const deliveryId = deliveryIdOf(options.receiver, options.url, options.body);
   const maxAttempts = options.maxAttempts ?? 8;
   let backoff = options.initialBackoffMs ?? 1000;
   for (let attempt = 1; ; attempt++) {
