@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { after, describe, test } from "node:test";
 import type { Alert } from "../../collector/src/alerts/engine.ts";
 import { fingerprint } from "../../collector/src/alerts/engine.ts";
-import type { DeliveryAttempt } from "../../collector/src/alerts/notifiers/delivery.ts";
 import { sendToAlertmanager } from "../../collector/src/alerts/notifiers/alertmanager.ts";
+import { transitionDeliveryId, type DeliveryAttempt } from "../../collector/src/alerts/notifiers/delivery.ts";
 import { sendWebhook, verifySignature, webhookPayload, type WebhookPayload } from "../../collector/src/alerts/notifiers/webhook.ts";
 import { startAlertmanager } from "../helpers/alertmanager.ts";
 import { freePort } from "../helpers/nats-server.ts";
@@ -95,20 +95,27 @@ describe("webhook notifier", () => {
     assert.equal(started?.received[0]!.headers["x-netmap-delivery"], result.deliveryId);
   });
 
-  test("the same transitions sent again (the outbox's next holder after a kill) carry the same delivery id; other alerts another", async () => {
+  test("the same transitions sent again (the outbox's next holder after a kill) carry the same delivery id; others, and a heartbeat, another", async () => {
     const port = await freePort();
     const { server, received } = await receiver(port);
     servers.push(server);
     const notifier = { name: "ops", url: `http://127.0.0.1:${port}/hook`, secret: SECRET };
-    const first = await sendWebhook(notifier, webhookPayload("ops", [firingAlert()], EXTERNAL_URL));
-    const again = await sendWebhook(notifier, webhookPayload("ops", [firingAlert()], EXTERNAL_URL));
-    const resolved = await sendWebhook(notifier, webhookPayload("ops", [{ ...firingAlert(), state: "resolved", endsAt: new Date("2026-11-23T10:09:00Z") }], EXTERNAL_URL));
-    assert.deepEqual(received.map((r) => r.headers["x-netmap-delivery"]), [first.deliveryId, first.deliveryId, resolved.deliveryId]);
+    const send = (alert: Alert, deliveryId?: string) => sendWebhook(notifier, webhookPayload("ops", [alert], EXTERNAL_URL), { deliveryId });
+    const firing = firingAlert();
+    const resolved: Alert = { ...firing, state: "resolved", endsAt: new Date("2026-11-23T10:09:00Z") };
+    const first = await send(firing, transitionDeliveryId("ops", [firing]));
+    const again = await send(firing, transitionDeliveryId("ops", [firingAlert()]));
+    const resolve = await send(resolved, transitionDeliveryId("ops", [resolved]));
+    const firesAgain = { ...firing, startsAt: new Date("2026-11-23T11:00:00Z") };
+    const later = await send(firesAgain, transitionDeliveryId("ops", [firesAgain]));
+    assert.deepEqual(received.map((r) => r.headers["x-netmap-delivery"]), [first.deliveryId, first.deliveryId, resolve.deliveryId, later.deliveryId]);
     assert.equal(again.deliveryId, first.deliveryId);
-    assert.notEqual(resolved.deliveryId, first.deliveryId);
+    assert.equal(new Set([first.deliveryId, resolve.deliveryId, later.deliveryId]).size, 3, "a resolve, and the same alert firing again, are new pages");
     assert.match(first.deliveryId, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a UUID, version 8");
-    const receivedByOther = await sendWebhook({ ...notifier, name: "other" }, webhookPayload("ops", [firingAlert()], EXTERNAL_URL));
-    assert.notEqual(receivedByOther.deliveryId, first.deliveryId, "another receiver, another delivery");
+    assert.notEqual(transitionDeliveryId("other", [firing]), first.deliveryId, "another receiver, another delivery");
+    // The same body without a transition's id (a heartbeat, a re-send of what fires): a new id each time.
+    const [beat1, beat2] = [await send(firing), await send(firing)];
+    assert.notEqual(beat1.deliveryId, beat2.deliveryId);
   });
 
   test("retries a 5xx but not a 4xx", async () => {

@@ -12,7 +12,7 @@ import { INHIBITED_BY } from "./rules/topology.ts";
 import { silencedBy } from "./silences.ts";
 import { watchdogAlert } from "./rules/watchdog.ts";
 import { RESEND_INTERVAL_SECONDS, sendToAlertmanager } from "./notifiers/alertmanager.ts";
-import type { DeliveryAttempt, DeliveryResult } from "./notifiers/delivery.ts";
+import { transitionDeliveryId, type DeliveryAttempt, type DeliveryResult } from "./notifiers/delivery.ts";
 import { sendWebhook, webhookPayload } from "./notifiers/webhook.ts";
 
 export type NotifierConfig =
@@ -70,7 +70,7 @@ export class AlertDispatcher {
       } catch (error) {
         this.#log.warn({ err: error }, "cannot check silences; notifying anyway");
       }
-      if (alerts.length) for (const notifier of this.#notifiers) this.#send(notifier, alerts);
+      if (alerts.length) for (const notifier of this.#notifiers) this.#send(notifier, alerts, transitionDeliveryId(notifier.name, alerts));
     });
     this.#silencing = work;
     this.#inFlight.add(work);
@@ -117,14 +117,15 @@ export class AlertDispatcher {
     }
   }
 
-  #send(notifier: NotifierConfig, alerts: Alert[]): void {
+  /** Transitions carry an id derived from them; a re-send of what is firing, and the heartbeat, a new one each time. */
+  #send(notifier: NotifierConfig, alerts: Alert[], deliveryId?: string): void {
     const fingerprints = alerts.map((a) => a.fingerprint);
     const onAttempt = (attempt: DeliveryAttempt) => {
       const log = attempt.delivered ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log);
       log({ notifier: notifier.name, delivery: attempt.deliveryId, attempt: attempt.attempt, status: attempt.status, error: attempt.error, final: attempt.final }, attempt.delivered ? "alert notification delivered" : "alert notification failed");
       recordDeliveryAttempt(this.#db, attempt, fingerprints).catch((error: unknown) => this.#log.warn({ err: error }, "cannot record a delivery attempt"));
     };
-    const options = { onAttempt, signal: this.#abort.signal };
+    const options = { onAttempt, signal: this.#abort.signal, deliveryId };
     const delivery: Promise<DeliveryResult> =
       notifier.type === "webhook"
         ? sendWebhook(notifier, webhookPayload(notifier.name, alerts, this.#externalURL), options)

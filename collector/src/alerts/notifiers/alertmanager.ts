@@ -36,7 +36,7 @@ export function sendToAlertmanager(
   notifier: AlertmanagerNotifier,
   alerts: Alert[],
   externalURL: string,
-  options: { onAttempt?: (attempt: DeliveryAttempt) => void; maxAttempts?: number; initialBackoffMs?: number; signal?: AbortSignal } = {},
+  options: { onAttempt?: (attempt: DeliveryAttempt) => void; maxAttempts?: number; initialBackoffMs?: number; signal?: AbortSignal; deliveryId?: string } = {},
 ): Promise<DeliveryResult> {
   return deliver({
     receiver: notifier.name,

@@ -1,7 +1,8 @@
 // POSTing JSON to a receiver with retries: exponential backoff on network
 // errors, timeouts, 429 and 5xx; none on other 4xx (the request itself is
 // wrong, sending it again cannot help). Every attempt is reported to a log.
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import type { Alert } from "../engine.ts";
 
 export interface DeliveryAttempt {
   deliveryId: string;
@@ -28,6 +29,8 @@ export interface DeliveryOptions {
   maxBackoffMs?: number;
   onAttempt?: (attempt: DeliveryAttempt) => void;
   signal?: AbortSignal;
+  /** The delivery's id (transitionDeliveryId); a random one when absent, as for a heartbeat. */
+  deliveryId?: string;
 }
 
 export interface DeliveryResult {
@@ -38,14 +41,15 @@ export interface DeliveryResult {
 }
 
 /**
- * The id of a delivery, derived from what is delivered (receiver, URL, body) in the form of a
- * UUID (version 8): the same on every retry, and on a second send of the same transitions by
- * the collector that took over the outbox from one killed between sending and deleting them, so
- * a receiver that drops an X-NetMap-Delivery it has seen pages once. Alerts that fire again
- * carry a new startsAt, so a new delivery never shares an earlier one's id.
+ * The id of the delivery of alert transitions to a receiver, derived from them (each alert's
+ * fingerprint, state, start and end) in the form of a UUID (version 8): the same on a second
+ * send of the same transitions by the collector that took over the outbox from one killed
+ * between sending and deleting them, so a receiver that drops an X-NetMap-Delivery it has seen
+ * pages once. An alert that fires again has a new start, so a new page never shares an id.
  */
-export function deliveryIdOf(receiver: string, url: string, body: string): string {
-  const h = createHash("sha256").update(`${receiver}\0${url}\0${body}`).digest().subarray(0, 16);
+export function transitionDeliveryId(receiver: string, alerts: readonly Pick<Alert, "fingerprint" | "state" | "activeSince" | "startsAt" | "endsAt">[]): string {
+  const identity = alerts.map((a) => `${a.fingerprint} ${a.state} ${(a.startsAt ?? a.activeSince).toISOString()} ${a.endsAt?.toISOString() ?? ""}`);
+  const h = createHash("sha256").update(`${receiver}\n${identity.join("\n")}`).digest().subarray(0, 16);
   h[6] = (h[6]! & 0x0f) | 0x80;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const hex = h.toString("hex");
@@ -53,7 +57,8 @@ export function deliveryIdOf(receiver: string, url: string, body: string): strin
 }
 
 export async function deliver(options: DeliveryOptions): Promise<DeliveryResult> {
-  const deliveryId = deliveryIdOf(options.receiver, options.url, options.body);
+  // The same on every retry of this delivery.
+  const deliveryId = options.deliveryId ?? randomUUID();
   const maxAttempts = options.maxAttempts ?? 8;
   let backoff = options.initialBackoffMs ?? 1000;
   for (let attempt = 1; ; attempt++) {

@@ -2,9 +2,9 @@
 // receivers written for Alertmanager work unchanged, signed with HMAC-SHA256.
 //
 // Signature: X-NetMap-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>
-// with X-NetMap-Timestamp (Unix seconds) and X-NetMap-Delivery (a UUID derived from the
-// receiver and the body: the same on every retry of one delivery and on a second send of the
-// same transitions after a collector died, so receivers can drop repeats).
+// with X-NetMap-Timestamp (Unix seconds) and X-NetMap-Delivery (a UUID, the same on every
+// retry of one delivery and, for alert transitions, on a second send of the same transitions
+// after a collector died: delivery.ts transitionDeliveryId; receivers can drop repeats).
 // Receivers should refuse timestamps older than a few minutes (replay).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Alert } from "../engine.ts";
@@ -88,7 +88,7 @@ export interface WebhookNotifier {
 export function sendWebhook(
   notifier: WebhookNotifier,
   payload: WebhookPayload,
-  options: { onAttempt?: (attempt: DeliveryAttempt) => void; maxAttempts?: number; initialBackoffMs?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { onAttempt?: (attempt: DeliveryAttempt) => void; maxAttempts?: number; initialBackoffMs?: number; timeoutMs?: number; signal?: AbortSignal; deliveryId?: string } = {},
 ): Promise<DeliveryResult> {
   const body = JSON.stringify(payload);
   return deliver({
