@@ -85,10 +85,11 @@ export async function reportingAgents(nc: NatsConnection): Promise<FleetAgent[]>
 export async function publishReleases(nc: NatsConnection, binaries: readonly { architecture: BinaryArchitecture; bytes: Uint8Array }[], version: string, key: ReleaseKey): Promise<SignedRelease[]> {
   const store = await new Objm(nc).create(RELEASES_BUCKET, { storage: StorageType.File, replicas: streamReplicas(nc) });
   const signed: SignedRelease[] = [];
+  // Object names take no "+" (semver's build metadata): it becomes "_".
+  const prefix = `netmap-agent-${version.replaceAll("+", "_")}`;
   for (const { architecture, bytes } of binaries) {
     const digest = createHash("sha256").update(bytes).digest();
-    // Object names take no "+" (semver's build metadata): it becomes "_".
-    const object = `netmap-agent-${version.replaceAll("+", "_")}-${architecture}`;
+    const object = `${prefix}-${architecture}`;
     const stored = await store.info(object);
     // The store writes the digest in padded URL-safe base64.
     if (!stored || stored.size !== bytes.length || stored.digest !== `SHA-256=${digest.toString("base64url")}=`) {
@@ -97,7 +98,7 @@ export async function publishReleases(nc: NatsConnection, binaries: readonly { a
     const release: Release = { version, object, sha256: digest.toString("hex"), size: bytes.length };
     signed.push({ architecture, release, signature: key.sign(release) });
   }
-  await pruneReleases(store, RELEASES_KEPT, `netmap-agent-${version.replaceAll("+", "_")}`);
+  await pruneReleases(store, RELEASES_KEPT, prefix);
   return signed;
 }
 

@@ -4,7 +4,7 @@
 // resolve_timeout (default 5m) or it resolves it by itself: callers re-send
 // firing alerts every RESEND_INTERVAL. A resolved alert carries endsAt.
 import type { Alert } from "../engine.ts";
-import { deliver, type DeliveryAttempt, type DeliveryResult } from "./delivery.ts";
+import { deliver, type DeliveryResult, type SendOptions } from "./delivery.ts";
 import { alertLabels } from "./webhook.ts";
 
 export const RESEND_INTERVAL_SECONDS = 60;
@@ -36,7 +36,7 @@ export function sendToAlertmanager(
   notifier: AlertmanagerNotifier,
   alerts: Alert[],
   externalURL: string,
-  options: { onAttempt?: (attempt: DeliveryAttempt) => void; maxAttempts?: number; initialBackoffMs?: number; signal?: AbortSignal; deliveryId?: string } = {},
+  options: SendOptions = {},
 ): Promise<DeliveryResult> {
   return deliver({
     receiver: notifier.name,

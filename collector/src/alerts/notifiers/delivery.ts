@@ -33,6 +33,9 @@ export interface DeliveryOptions {
   deliveryId?: string;
 }
 
+/** What a notifier's caller may set of a delivery. */
+export type SendOptions = Pick<DeliveryOptions, "onAttempt" | "maxAttempts" | "initialBackoffMs" | "timeoutMs" | "signal" | "deliveryId">;
+
 export interface DeliveryResult {
   deliveryId: string;
   delivered: boolean;

@@ -8,7 +8,7 @@
 // Receivers should refuse timestamps older than a few minutes (replay).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Alert } from "../engine.ts";
-import { deliver, type DeliveryAttempt, type DeliveryResult } from "./delivery.ts";
+import { deliver, type DeliveryResult, type SendOptions } from "./delivery.ts";
 
 /** Alertmanager writes this for "no end yet". */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -88,7 +88,7 @@ export interface WebhookNotifier {
 export function sendWebhook(
   notifier: WebhookNotifier,
   payload: WebhookPayload,
-  options: { onAttempt?: (attempt: DeliveryAttempt) => void; maxAttempts?: number; initialBackoffMs?: number; timeoutMs?: number; signal?: AbortSignal; deliveryId?: string } = {},
+  options: SendOptions = {},
 ): Promise<DeliveryResult> {
   const body = JSON.stringify(payload);
   return deliver({
