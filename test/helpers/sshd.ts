@@ -37,8 +37,12 @@ export async function startSshAgent(authSocket: string, key: string): Promise<Ch
  * killed session had left, and each SSH test through a lab ran into its timeout.
  */
 function ownHome(): string[] {
-  const home = execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
-  return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0700 tmpfs "$0" && exec "$@"', home];
+  return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0700 tmpfs "$0" && exec "$@"', rootHome()];
+}
+
+/** Root's home as the password database says: what ssh expands `~` to, whatever $HOME is. */
+export function rootHome(): string {
+  return execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
 }
 
 export interface SshdHost {

@@ -15,6 +15,7 @@ import { NETMAP_MAIN, startCliTestbed, type CliTestbed } from "../helpers/cli.ts
 import { startTestCollector } from "../helpers/collector.ts";
 import { freePort } from "../helpers/nats-server.ts";
 import { createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
+import { rootHome } from "../helpers/sshd.ts";
 import { eventually } from "../helpers/wait.ts";
 
 /** A terminal socket as the console uses it: text frames are messages, binary frames the screen. */
@@ -288,13 +289,12 @@ describe("web terminal through a bastion chain (network namespaces, real sshd)",
     // for the CLI). The generated config and OpenSSH are the product's own, untouched.
     const home = join(chain.dir, "collector-home");
     mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
-    const rootHome = execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
     const config = join(chain.dir, "no-keys.yaml");
     // No identity, no agent: the key can only come from the user's ssh_config.
     writeFileSync(config, `ssh:\n  agent: false\n  known_hosts: ${join(chain.dir, "ssh-config-known_hosts")}\n`);
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const serve = [process.execPath, NETMAP_MAIN, "serve", "--config", config];
-    const child = spawn("unshare", ["--mount", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", home, rootHome, ...serve], {
+    const child = spawn("unshare", ["--mount", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", home, rootHome(), ...serve], {
       env: { PATH: process.env.PATH!, HOME: home, XDG_STATE_HOME: home, NETMAP_NATS_URL: testbed.nats.url, NETMAP_DATABASE_URL: testbed.database.url,
         NETMAP_HTTP_ADDR: `127.0.0.1:${httpPort}`, NETMAP_GRPC_ADDR: `127.0.0.1:${grpcPort}` },
       stdio: ["ignore", "pipe", "pipe"],

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { parseTopologyFile } from "../../collector/src/topology/file.ts";
 import { inventoryOf } from "../../collector/src/topology/service.ts";
 import { chainAddress, createSshChain, netnsUnavailable, type SshChain } from "../helpers/netns.ts";
+import { rootHome } from "../helpers/sshd.ts";
 
 const MAIN = new URL("../../collector/src/main.ts", import.meta.url).pathname;
 describe("netmap ssh through a bastion chain (network namespaces, real sshd)", () => {
@@ -65,13 +66,12 @@ describe("netmap ssh through a bastion chain (network namespaces, real sshd)", (
     // home is a directory of the test's, bind-mounted over root's home in a mount namespace of its own.
     const home = join(chain.dir, "home");
     mkdirSync(join(home, ".ssh"), { recursive: true });
-    const rootHome = execFileSync("getent", ["passwd", "root"], { encoding: "utf8" }).split(":")[5]!;
     const asUser = (sshConfig: string) => {
       writeFileSync(join(home, ".ssh", "config"), sshConfig);
       // No agent: the key can only come from the user's config.
       const { SSH_AUTH_SOCK: _, ...noAgent } = env;
       const argv = [process.execPath, MAIN, "ssh", "--topology", topologyFile, "target", "--", "hostname", "-I"];
-      return spawnSync("unshare", ["--mount", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", home, rootHome, ...argv], {
+      return spawnSync("unshare", ["--mount", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", home, rootHome(), ...argv], {
         env: noAgent, encoding: "utf8", timeout: 30_000,
       });
     };
